@@ -1,0 +1,188 @@
+"""One S3 error type, backed by one catalogue of AWS error codes.
+
+Every failure a client can cause is an ``S3Error`` whose code, HTTP status
+and default message come from ``CATALOGUE``, the table below, copied from
+the "Error responses" page of the Amazon S3 API reference. Extra fields
+(``BucketName``, ``Key``, ``StringToSign`` …) are rendered as child
+elements of ``<Error>`` exactly as S3 sends them; rendering happens in one
+place (``sealbox.server.responses``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    """The HTTP status and default message S3 uses for one error code."""
+
+    status: int
+    message: str
+
+
+# code -> (status, message). Messages are S3's own wording, so clients and
+# people searching for them find the AWS documentation.
+CATALOGUE: dict[str, ErrorSpec] = {
+    code: ErrorSpec(status, message)
+    for code, status, message in [
+        ("AccessDenied", 403, "Access Denied"),
+        ("AuthorizationHeaderMalformed", 400, "The authorization header is malformed."),
+        ("AuthorizationQueryParametersError", 400, "Error parsing the query parameters."),
+        ("BadDigest", 400, "The Content-MD5 you specified did not match what we received."),
+        (
+            "BucketAlreadyExists",
+            409,
+            "The requested bucket name is not available. The bucket namespace is shared by "
+            "all users of the system. Please select a different name and try again.",
+        ),
+        (
+            "BucketAlreadyOwnedByYou",
+            409,
+            "Your previous request to create the named bucket succeeded and you already own it.",
+        ),
+        ("BucketNotEmpty", 409, "The bucket you tried to delete is not empty"),
+        ("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size"),
+        ("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size."),
+        (
+            "IllegalLocationConstraintException",
+            400,
+            "The specified location-constraint is not valid",
+        ),
+        (
+            "IncompleteBody",
+            400,
+            "You did not provide the number of bytes specified by the Content-Length HTTP header",
+        ),
+        ("InternalError", 500, "We encountered an internal error. Please try again."),
+        (
+            "InvalidAccessKeyId",
+            403,
+            "The AWS Access Key Id you provided does not exist in our records.",
+        ),
+        ("InvalidArgument", 400, "Invalid Argument"),
+        ("InvalidBucketName", 400, "The specified bucket is not valid."),
+        ("InvalidDigest", 400, "The Content-MD5 you specified was invalid."),
+        (
+            "InvalidLocationConstraint",
+            400,
+            "The specified location constraint is not valid.",
+        ),
+        (
+            "InvalidPart",
+            400,
+            "One or more of the specified parts could not be found.  The part may not have "
+            "been uploaded, or the specified entity tag may not match the part's entity tag.",
+        ),
+        (
+            "InvalidPartOrder",
+            400,
+            "The list of parts was not in ascending order. Parts must be ordered by part number.",
+        ),
+        ("InvalidRange", 416, "The requested range is not satisfiable"),
+        ("InvalidRequest", 400, "Invalid Request"),
+        ("InvalidStorageClass", 400, "The storage class you specified is not valid"),
+        ("InvalidTag", 400, "The tag provided was not a valid tag."),
+        ("InvalidURI", 400, "Couldn't parse the specified URI."),
+        ("KeyTooLongError", 400, "Your key is too long"),
+        (
+            "MalformedXML",
+            400,
+            "The XML you provided was not well-formed or did not validate against our "
+            "published schema",
+        ),
+        ("MaxMessageLengthExceeded", 400, "Your request was too big."),
+        (
+            "MetadataTooLarge",
+            400,
+            "Your metadata headers exceed the maximum allowed metadata size",
+        ),
+        ("MethodNotAllowed", 405, "The specified method is not allowed against this resource."),
+        ("MissingContentLength", 411, "You must provide the Content-Length HTTP header."),
+        ("MissingRequestBodyError", 400, "Request Body is empty"),
+        ("MissingSecurityHeader", 400, "Your request is missing a required header."),
+        ("NoSuchBucket", 404, "The specified bucket does not exist"),
+        ("NoSuchKey", 404, "The specified key does not exist."),
+        ("NoSuchTagSet", 404, "The TagSet does not exist"),
+        (
+            "NoSuchUpload",
+            404,
+            "The specified upload does not exist. The upload ID may be invalid, or the upload "
+            "may have been aborted or completed.",
+        ),
+        ("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"),
+        ("NoSuchBucketPolicy", 404, "The bucket policy does not exist"),
+        (
+            "NotImplemented",
+            501,
+            "A header you provided implies functionality that is not implemented",
+        ),
+        ("NotModified", 304, "Not Modified"),
+        ("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"),
+        (
+            "RequestHeaderSectionTooLarge",
+            400,
+            "Your request header section exceeds the maximum allowed size.",
+        ),
+        (
+            "RequestTimeTooSkewed",
+            403,
+            "The difference between the request time and the current time is too large.",
+        ),
+        (
+            "RequestTimeout",
+            400,
+            "Your socket connection to the server was not read from or written to within the "
+            "timeout period. Idle connections will be closed.",
+        ),
+        (
+            "ServiceUnavailable",
+            503,
+            "Please reduce your request rate.",
+        ),
+        (
+            "SignatureDoesNotMatch",
+            403,
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+        ),
+        ("TooManyBuckets", 400, "You have attempted to create more buckets than allowed"),
+        ("UnexpectedContent", 400, "This request does not support content"),
+        (
+            "XAmzContentSHA256Mismatch",
+            400,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ),
+    ]
+}
+
+
+class S3Error(Exception):
+    """A failure answered with S3's XML error body.
+
+    ``fields`` become extra child elements of ``<Error>`` in the given
+    order (S3 adds e.g. ``<BucketName>`` to NoSuchBucket). ``headers`` are
+    added to the response (``Allow`` on 405, ``x-amz-*`` on some errors).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        **fields: object,
+    ) -> None:
+        spec = CATALOGUE.get(code)
+        if spec is None:
+            raise KeyError(f"S3 error code {code!r} is not in the catalogue")
+        self.code = code
+        self.status = status if status is not None else spec.status
+        self.message = message if message is not None else spec.message
+        self.headers = dict(headers or {})
+        self.fields: dict[str, object] = fields
+        super().__init__(f"{code}: {self.message}")
+
+    def __repr__(self) -> str:  # fields may hold a string to sign; keep reprs short
+        return f"S3Error({self.code!r}, status={self.status})"

@@ -1,0 +1,195 @@
+"""The MetaStore interface: what is kept about buckets, objects and uploads.
+
+Implementations: ``sqlite.SqliteMetaStore`` (embedded default) and, later,
+a PostgreSQL one. Methods are synchronous and thread-safe; the server calls
+them from a thread pool. Every method that changes more than one row does
+so in one transaction, so a crash leaves either the old or the new state.
+
+Keys are compared as UTF-8 bytes (S3's listing order): SQLite's BINARY
+collation does that for TEXT; PostgreSQL needs ``COLLATE "C"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class MetaError(Exception):
+    """A store-level refusal the API layer turns into an S3 error."""
+
+
+class BucketExists(MetaError):
+    pass
+
+
+class BucketNotEmpty(MetaError):
+    pass
+
+
+class NoSuchBucket(MetaError):
+    pass
+
+
+class NoSuchUpload(MetaError):
+    pass
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    created: datetime
+    region: str
+    owner: str  # the owning principal's ARN
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One blob holding a run of an object's bytes, in order."""
+
+    blob_id: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    """One stored object.
+
+    ``etag`` is stored without quotes (``hex`` or ``hex-N``). ``headers``
+    holds the stored representation headers (content-type,
+    content-encoding, content-disposition, content-language,
+    cache-control, expires) with lower-case names; ``user_metadata`` the
+    ``x-amz-meta-*`` values by their lower-case suffix. ``segments`` are
+    the blobs whose concatenation is the body (one for a plain PUT, one
+    per part after a multipart upload).
+    """
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    segments: tuple[Segment, ...]
+    headers: dict[str, str] = field(default_factory=dict)
+    user_metadata: dict[str, str] = field(default_factory=dict)
+    tags: tuple[tuple[str, str], ...] = ()
+    checksums: dict[str, str] = field(default_factory=dict)
+    storage_class: str = "STANDARD"
+    owner: str = ""
+    parts_count: int | None = None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "binary/octet-stream")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart upload in progress, with the headers given at its start."""
+
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+    user_metadata: dict[str, str] = field(default_factory=dict)
+    tags: tuple[tuple[str, str], ...] = ()
+    storage_class: str = "STANDARD"
+    owner: str = ""
+    checksum_algorithm: str | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    upload_id: str
+    part_number: int
+    size: int
+    etag: str  # without quotes
+    last_modified: datetime
+    blob_id: str
+    checksums: dict[str, str] = field(default_factory=dict)
+
+
+class MetaStore(Protocol):
+    # -- buckets -----------------------------------------------------------
+    def create_bucket(self, bucket: Bucket) -> None:
+        """Add a bucket; raises ``BucketExists`` if the name is taken."""
+
+    def get_bucket(self, name: str) -> Bucket | None: ...
+
+    def list_buckets(self) -> list[Bucket]:
+        """All buckets, ordered by name."""
+
+    def delete_bucket(self, name: str) -> None:
+        """Remove an empty bucket; raises ``NoSuchBucket`` or ``BucketNotEmpty``
+        (a bucket with objects or with multipart uploads in progress)."""
+
+    # -- objects -----------------------------------------------------------
+    def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
+        """Insert or replace the object at (bucket, key) in one transaction.
+
+        Returns the record it replaced, whose blobs the caller deletes.
+        Raises ``NoSuchBucket`` if the bucket is gone.
+        """
+
+    def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
+
+    def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        """Remove the object; returns the removed record (None if absent)."""
+
+    def list_objects(
+        self, bucket: str, *, prefix: str = "", after: str = "", limit: int = 1000
+    ) -> list[ObjectRecord]:
+        """Up to ``limit`` objects whose key starts with ``prefix`` and sorts
+        strictly after ``after`` (as UTF-8 bytes), in that order."""
+
+    def set_object_tags(
+        self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]
+    ) -> bool:
+        """Replace the tag set; False if the object does not exist."""
+
+    # -- multipart uploads -------------------------------------------------
+    def create_upload(self, upload: Upload) -> None:
+        """Raises ``NoSuchBucket`` if the bucket is gone."""
+
+    def get_upload(self, upload_id: str) -> Upload | None: ...
+
+    def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        limit: int = 1000,
+    ) -> list[Upload]:
+        """Uploads ordered by (key, initiated, upload_id) after the markers,
+        as ListMultipartUploads pages them."""
+
+    def put_part(self, part: Part) -> Part | None:
+        """Insert or replace a part; returns the replaced part (its blob is the
+        caller's to delete). Raises ``NoSuchUpload`` if the upload is gone."""
+
+    def list_parts(
+        self, upload_id: str, *, after: int = 0, limit: int = 10000
+    ) -> list[Part]:
+        """Parts with a number above ``after``, ordered by number."""
+
+    def complete_upload(
+        self, upload_id: str, obj: ObjectRecord
+    ) -> tuple[ObjectRecord | None, list[Part]]:
+        """In one transaction: remove the upload and all its parts, and put
+        ``obj``. Returns (the object it replaced, every part removed); the
+        caller deletes the blobs of those not used by ``obj``. Raises
+        ``NoSuchUpload`` if the upload is gone (completed or aborted
+        meanwhile)."""
+
+    def abort_upload(self, upload_id: str) -> list[Part]:
+        """Remove the upload and its parts; returns the parts removed.
+        Raises ``NoSuchUpload``."""
+
+    def referenced_blob_ids(self) -> set[str]:
+        """Every blob id an object or a part refers to (for the orphan sweep)."""
+
+    def close(self) -> None: ...
