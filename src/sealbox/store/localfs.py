@@ -1,0 +1,199 @@
+"""LocalBlobStore: blobs as files under one root directory.
+
+Layout::
+
+    root/blobs/ab/cd/abcd…   one file per blob, named by its id (32 hex
+                             digits), fanned out by its first two bytes
+    root/tmp/<id>            a blob being written
+
+Names come only from fresh random ids, never from object keys, and every
+id given back to us is checked to be 32 lower-case hex digits before it
+becomes a path, so no input can name a file outside ``root``.
+
+A writer creates its temporary file with ``O_EXCL``; ``finish`` fsyncs it,
+renames it into place and fsyncs the directory that received it (and the
+parents of fan-out directories it had to create), so a finished blob
+survives a power cut before metadata is committed to point at it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from typing import BinaryIO
+
+_ID = re.compile(r"[0-9a-f]{32}")
+_FAN = re.compile(r"[0-9a-f]{2}")
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+
+
+def _check_id(blob_id: str) -> str:
+    if not isinstance(blob_id, str) or _ID.fullmatch(blob_id) is None:
+        raise ValueError(f"not a blob id: {blob_id!r}")
+    return blob_id
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(path: str) -> None:
+    """Create ``path`` (one level) if missing; fsync its parent if we made it."""
+    try:
+        os.mkdir(path, _DIR_MODE)
+    except FileExistsError:
+        return
+    _fsync_dir(os.path.dirname(path))
+
+
+class LocalBlobWriter:
+    """Writes one blob to a temporary file; ``finish`` puts it in place."""
+
+    def __init__(self, store: LocalBlobStore, blob_id: str) -> None:
+        self.blob_id = blob_id
+        self.size = 0
+        self._store = store
+        self._tmp = os.path.join(store.tmp_dir, blob_id)
+        fd = os.open(
+            self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE
+        )
+        self._file: BinaryIO | None = os.fdopen(fd, "wb")
+        self._finished = False
+
+    def write(self, data: bytes) -> None:
+        if self._file is None:
+            raise ValueError("write to a finished or aborted blob writer")
+        self._file.write(data)
+        self.size += len(data)
+
+    def finish(self) -> str:
+        """flush, fsync, rename into place, fsync the directory; returns the id.
+
+        On failure the temporary file is removed and the error raised.
+        """
+        f = self._file
+        if f is None:
+            raise ValueError("finish of a finished or aborted blob writer")
+        try:
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+            self._file = None
+            dest = self._store._path(self.blob_id, create_dirs=True)
+            os.rename(self._tmp, dest)
+            self._finished = True
+            _fsync_dir(os.path.dirname(dest))
+        except BaseException:
+            if not self._finished:
+                self.abort()
+            raise
+        return self.blob_id
+
+    def abort(self) -> None:
+        """Drop the temporary file; idempotent, and a no-op after finish."""
+        if self._finished:
+            return
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> LocalBlobWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # A writer left without finish (an error, a client gone) is dropped.
+        self.abort()
+
+
+class LocalBlobStore:
+    """The BlobStore on the local file system; see the module docstring."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(os.fspath(root))
+        self.blobs_dir = os.path.join(self.root, "blobs")
+        self.tmp_dir = os.path.join(self.root, "tmp")
+        os.makedirs(self.blobs_dir, _DIR_MODE, exist_ok=True)
+        os.makedirs(self.tmp_dir, _DIR_MODE, exist_ok=True)
+
+    def _path(self, blob_id: str, *, create_dirs: bool = False) -> str:
+        _check_id(blob_id)
+        d1 = os.path.join(self.blobs_dir, blob_id[0:2])
+        d2 = os.path.join(d1, blob_id[2:4])
+        if create_dirs:
+            _ensure_dir(d1)
+            _ensure_dir(d2)
+        return os.path.join(d2, blob_id)
+
+    def writer(self) -> LocalBlobWriter:
+        return LocalBlobWriter(self, secrets.token_hex(16))
+
+    def open(self, blob_id: str) -> BinaryIO:
+        return open(self._path(blob_id), "rb")
+
+    def local_path(self, blob_id: str) -> str | None:
+        return self._path(blob_id)
+
+    def delete(self, blob_id: str) -> None:
+        try:
+            os.unlink(self._path(blob_id))
+        except FileNotFoundError:
+            pass
+
+    def sweep(self, referenced: set[str], *, min_age_seconds: float) -> int:
+        """Remove temporary files and unreferenced blobs not modified for
+        ``min_age_seconds``. The age guards blobs being written or finished
+        but not yet committed: choose it well above the longest upload.
+        Files whose names are not blob ids are left alone.
+        """
+        cutoff = time.time() - min_age_seconds
+        removed = 0
+
+        def old(entry: os.DirEntry[str]) -> bool:
+            try:
+                return entry.is_file(follow_symlinks=False) and (
+                    entry.stat(follow_symlinks=False).st_mtime <= cutoff
+                )
+            except FileNotFoundError:
+                return False
+
+        def unlink(path: str) -> int:
+            try:
+                os.unlink(path)
+                return 1
+            except FileNotFoundError:
+                return 0
+
+        with os.scandir(self.tmp_dir) as it:
+            for e in it:
+                if _ID.fullmatch(e.name) and old(e):
+                    removed += unlink(e.path)
+        for d1 in _subdirs(self.blobs_dir):
+            for d2 in _subdirs(d1):
+                with os.scandir(d2) as it:
+                    for e in it:
+                        if _ID.fullmatch(e.name) and e.name not in referenced and old(e):
+                            removed += unlink(e.path)
+        return removed
+
+
+def _subdirs(path: str) -> list[str]:
+    with os.scandir(path) as it:
+        return [
+            e.path
+            for e in it
+            if _FAN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+        ]
