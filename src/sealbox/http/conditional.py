@@ -1,0 +1,277 @@
+"""Conditional requests: If-Match, If-None-Match, If-(Un)Modified-Since.
+
+Three entry points, one per way S3 uses the headers:
+
+``evaluate_read``
+    GetObject and HeadObject. RFC 9110 §13.2.2 order, which is also what S3
+    does (LocalStack ``test_s3_get_object_preconditions`` and versitygw's
+    ``GetObject_conditional_reads`` table, both recorded against AWS):
+
+    1. If-Match present and false → 412 ``PreconditionFailed``,
+       ``<Condition>If-Match</Condition>``.
+    2. Else If-Unmodified-Since present and false → 412,
+       ``<Condition>If-Unmodified-Since</Condition>``. (So a true If-Match
+       makes S3 ignore If-Unmodified-Since, as its GetObject page says.)
+    3. If-None-Match present and false → ``NOT_MODIFIED`` (304).
+    4. Else If-Modified-Since present and false → ``NOT_MODIFIED``. (So an
+       If-None-Match that is true makes S3 ignore If-Modified-Since.)
+
+    A 304 is returned as a value, not raised: it is not a failure, and
+    RFC 9110 §15.4.5 wants it to carry the ETag, Last-Modified,
+    Cache-Control and Expires the 200 would have had, which only the
+    GetObject handler knows. The handler answers ``NOT_MODIFIED`` with 304,
+    those headers and no body. A HEAD that fails with 412 gets no body
+    either (the error renderer already does that for every HEAD).
+
+``copy_source_conditions``
+    CopyObject and UploadPartCopy's ``x-amz-copy-source-if-*``. Same order,
+    but every failure is 412 and the condition is named after the header,
+    ``x-amz-copy-source-If-None-Match`` etc. (LocalStack
+    ``TestS3CopySourcePreconditions``, validated against AWS). So
+    copy-source-if-match true with copy-source-if-unmodified-since false
+    copies (200), and copy-source-if-none-match false with
+    copy-source-if-modified-since true is 412, as the CopyObject page says.
+
+``put_preconditions``
+    The 2024 conditional writes on PutObject, CompleteMultipartUpload and
+    CopyObject's destination: ``If-None-Match: *`` (only ``*``) and
+    ``If-Match: <etag>`` (never ``*``); anything else is 501
+    ``NotImplemented`` with S3's ``<Header>`` and ``<additionalMessage>``
+    (LocalStack ``TestS3ObjectWritePrecondition``, validated against AWS).
+
+Shared rules, all from those AWS-validated tests or RFC 9110:
+
+- ETags match with or without their quotes (S3 accepts ``abc`` for
+  ``"abc"``). A header may list several (``"a", "b"``) or be ``*``.
+  If-Match compares strongly (a ``W/`` tag never matches, §13.1.1);
+  If-None-Match weakly (``W/"abc"`` matches ``"abc"``, §13.1.2).
+- Dates are compared in whole seconds, because Last-Modified is sent in
+  whole seconds: If-Unmodified-Since equal to the object's Last-Modified
+  holds, If-Modified-Since equal to it is 304.
+- A date that is not a valid HTTP-date is ignored (§13.1.3, §13.1.4), and so
+  is an If-Modified-Since later than ``now`` (§13.1.3; S3 ignores a future
+  date, LocalStack ``obj-ignore-future-modified-since``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sealbox.errors import S3Error
+from sealbox.http.dates import parse_http_date
+
+
+class ReadOutcome(enum.Enum):
+    """What a GET or HEAD does once its preconditions are evaluated."""
+
+    PROCEED = "proceed"  # 200 (or 206)
+    NOT_MODIFIED = "not-modified"  # 304, no body
+
+
+@dataclass(frozen=True)
+class WritePrecondition:
+    """The condition a conditional write must still meet when it commits.
+
+    ``put_preconditions`` checks it against the object as it is when the
+    request arrives; the store checks it again in the transaction that
+    commits the new object, and answers a change in between with
+    ``conditional_conflict`` (409), as S3 does.
+    """
+
+    if_match: str | None = None  # the ETag, without quotes
+    if_none_match: bool = False  # If-None-Match: * (the key must not exist)
+
+    @property
+    def condition(self) -> str:
+        return "If-Match" if self.if_match is not None else "If-None-Match"
+
+
+def evaluate_read(
+    headers: Mapping[str, str],
+    etag: str,
+    last_modified: datetime,
+    *,
+    now: datetime,
+) -> ReadOutcome:
+    """GetObject/HeadObject preconditions of ``headers`` (lower-case names).
+
+    ``etag`` is the object's ETag with or without quotes. Returns
+    ``PROCEED`` or ``NOT_MODIFIED``; raises ``S3Error("PreconditionFailed")``
+    with ``Condition`` for a 412.
+    """
+    failed = _evaluate(
+        headers.get("if-match"),
+        headers.get("if-none-match"),
+        headers.get("if-modified-since"),
+        headers.get("if-unmodified-since"),
+        etag,
+        last_modified,
+        now,
+    )
+    if failed is None:
+        return ReadOutcome.PROCEED
+    if failed in ("If-None-Match", "If-Modified-Since"):
+        return ReadOutcome.NOT_MODIFIED
+    raise S3Error("PreconditionFailed", Condition=failed)
+
+
+_COPY_PREFIX = "x-amz-copy-source-"
+
+
+def copy_source_conditions(
+    headers: Mapping[str, str],
+    etag: str,
+    last_modified: datetime,
+    *,
+    now: datetime,
+) -> None:
+    """CopyObject/UploadPartCopy's ``x-amz-copy-source-if-*`` on the source.
+
+    Returns if the copy may go ahead; raises ``S3Error("PreconditionFailed")``
+    with ``Condition="x-amz-copy-source-If-…"`` otherwise (never 304).
+    """
+    failed = _evaluate(
+        headers.get("x-amz-copy-source-if-match"),
+        headers.get("x-amz-copy-source-if-none-match"),
+        headers.get("x-amz-copy-source-if-modified-since"),
+        headers.get("x-amz-copy-source-if-unmodified-since"),
+        etag,
+        last_modified,
+        now,
+    )
+    if failed is not None:
+        raise S3Error("PreconditionFailed", Condition=_COPY_PREFIX + failed)
+
+
+def put_preconditions(
+    headers: Mapping[str, str],
+    existing_etag: str | None,
+    *,
+    key: str | None = None,
+) -> WritePrecondition | None:
+    """Check PutObject/CompleteMultipartUpload/CopyObject's If-Match and
+    If-None-Match against the current object (``existing_etag``, ``None``
+    when the key has no object).
+
+    Returns ``None`` for an unconditional write, else the condition the
+    store must re-check at commit. Raises, as S3 does:
+
+    - 501 ``NotImplemented`` for both headers together, an If-None-Match
+      other than ``*``, or ``If-Match: *``;
+    - 412 ``PreconditionFailed`` (``Condition`` If-None-Match) when the key
+      exists, or (If-Match) when its ETag differs;
+    - 404 ``NoSuchKey`` (with ``Key``) for If-Match on a missing key.
+    """
+    if_match = headers.get("if-match")
+    if_none_match = headers.get("if-none-match")
+    if if_match is None and if_none_match is None:
+        return None
+    if if_match is not None and if_none_match is not None:
+        raise _not_implemented(
+            "If-Match,If-None-Match", "Multiple conditional request headers present in the request"
+        )
+    if if_none_match is not None:
+        if if_none_match.strip() != "*":
+            raise _not_implemented(
+                "If-None-Match", "We don't accept the provided value of If-None-Match header for this API"
+            )
+        if existing_etag is not None:
+            raise S3Error("PreconditionFailed", Condition="If-None-Match")
+        return WritePrecondition(if_none_match=True)
+    assert if_match is not None
+    wanted = _unquote(if_match.strip())
+    if wanted == "*":
+        raise _not_implemented(
+            "If-Match", "We don't accept the provided value of If-Match header for this API"
+        )
+    if existing_etag is None:
+        if key is None:
+            raise S3Error("NoSuchKey")
+        raise S3Error("NoSuchKey", Key=key)
+    if wanted != _unquote(existing_etag):
+        raise S3Error("PreconditionFailed", Condition="If-Match")
+    return WritePrecondition(if_match=wanted)
+
+
+def conditional_conflict(condition: str, key: str) -> S3Error:
+    """The 409 S3 sends when the object changed while a conditional write
+    was under way (e.g. between CreateMultipartUpload and Complete)."""
+    return S3Error("ConditionalRequestConflict", Condition=condition, Key=key)
+
+
+# --- shared evaluation ----------------------------------------------------------
+
+
+def _evaluate(
+    if_match: str | None,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    if_unmodified_since: str | None,
+    etag: str,
+    last_modified: datetime,
+    now: datetime,
+) -> str | None:
+    """The name of the first condition that fails, in RFC 9110 §13.2.2
+    order, or ``None`` when the request may proceed."""
+    if if_match is None and if_none_match is None and if_modified_since is None \
+            and if_unmodified_since is None:
+        return None
+    etag = _unquote(etag)
+    # Last-Modified is sent in whole seconds; compare what the client saw.
+    seconds = _aware(last_modified).replace(microsecond=0)
+    now = _aware(now)
+    if if_match is not None:
+        if not _matches(if_match, etag, weak=False):
+            return "If-Match"
+    elif if_unmodified_since is not None:
+        date = _date(if_unmodified_since)
+        if date is not None and seconds > date:
+            return "If-Unmodified-Since"
+    if if_none_match is not None:
+        if _matches(if_none_match, etag, weak=True):
+            return "If-None-Match"
+    elif if_modified_since is not None:
+        date = _date(if_modified_since)
+        if date is not None and date <= now and seconds <= date:
+            return "If-Modified-Since"
+    return None
+
+
+def _matches(header: str, etag: str, *, weak: bool) -> bool:
+    """Whether the ETag list ``header`` (or ``*``) names ``etag``."""
+    for item in header.split(","):
+        tag = item.strip()
+        if tag == "*":
+            return True
+        if tag[:2] in ("W/", "w/"):
+            if not weak:
+                continue
+            tag = tag[2:]
+        if _unquote(tag) == etag:
+            return True
+    return False
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+
+
+def _unquote(tag: str) -> str:
+    if len(tag) >= 2 and tag[0] == '"' and tag[-1] == '"':
+        return tag[1:-1]
+    return tag
+
+
+def _date(value: str) -> datetime | None:
+    try:
+        return parse_http_date(value)
+    except ValueError:
+        return None  # RFC 9110 §13.1.3/§13.1.4: an invalid date is ignored
+
+
+def _not_implemented(header: str, additional: str) -> S3Error:
+    # S3 spells the element ``additionalMessage``, lower-case a.
+    return S3Error("NotImplemented", Header=header, additionalMessage=additional)
