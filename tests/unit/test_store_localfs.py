@@ -80,10 +80,9 @@ def test_abort_after_finish_keeps_the_blob(blobs: LocalBlobStore) -> None:
 
 
 def test_writer_context_manager_aborts_on_error(blobs: LocalBlobStore) -> None:
-    with pytest.raises(RuntimeError):
-        with blobs.writer() as w:
-            w.write(b"x")
-            raise RuntimeError
+    with pytest.raises(RuntimeError), blobs.writer() as w:
+        w.write(b"x")
+        raise RuntimeError
     assert os.listdir(blobs.tmp_dir) == []
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,7 @@ def meta_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetaS
     store.close()
 
 
-T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 _ids = iter(range(10**9))
 
 
@@ -144,7 +144,7 @@ def test_datetimes_come_back_utc_aware_with_milliseconds(store: MetaStore) -> No
     store.put_object(obj("k", last_modified=at))
     got = store.get_object("b", "k")
     assert got is not None
-    assert got.last_modified == datetime(2024, 1, 2, 3, 4, 5, 123000, tzinfo=timezone.utc)
+    assert got.last_modified == datetime(2024, 1, 2, 3, 4, 5, 123000, tzinfo=UTC)
     assert got.last_modified.tzinfo is not None and got.last_modified.utcoffset() == timedelta(0)
 
 
@@ -260,15 +260,13 @@ def test_list_objects_prefix_after_limit_paging_matches_reference(store: MetaSto
         prefix = "".join(rng.choices(alphabet, k=rng.randint(0, 2)))
         after = rng.choice(["", *keys, "".join(rng.choices(alphabet, k=2))])
         limit = rng.randint(1, 7)
-        want = [
-            k
-            for k in reference
-            if k.startswith(prefix) and k.encode() > after.encode()
-        ]
+        want = [k for k in reference if k.startswith(prefix) and k.encode() > after.encode()]
         got: list[str] = []
         cursor = after
         while True:
-            page = [o.key for o in store.list_objects("b", prefix=prefix, after=cursor, limit=limit)]
+            page = [
+                o.key for o in store.list_objects("b", prefix=prefix, after=cursor, limit=limit)
+            ]
             assert len(page) <= limit
             got += page
             if len(page) < limit:
@@ -398,7 +396,9 @@ def test_complete_upload_puts_object_and_removes_upload(store: MetaStore) -> Non
         store.put_part(p)
     old = obj("k")
     store.put_object(old)
-    new = obj("k", size=15, segments=tuple(Segment(p.blob_id, p.size) for p in parts), parts_count=3)
+    new = obj(
+        "k", size=15, segments=tuple(Segment(p.blob_id, p.size) for p in parts), parts_count=3
+    )
     replaced, removed = store.complete_upload("u1", new)
     assert replaced == old
     assert removed == parts
@@ -485,7 +485,7 @@ def test_concurrent_writers_serialize_and_readers_never_see_a_mix(store: MetaSto
                     written.append(r)
                     if old is not None:
                         replaced.append(old)
-        except BaseException as e:  # pragma: no cover - reported below
+        except Exception as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
 
     def read() -> None:
@@ -497,7 +497,7 @@ def test_concurrent_writers_serialize_and_readers_never_see_a_mix(store: MetaSto
                     assert r == record(w, i)
                 for o in store.list_objects("b"):
                     assert o.segments[0].blob_id == o.etag == o.tags[0][1]
-        except BaseException as e:
+        except Exception as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
 
     readers = [threading.Thread(target=read) for _ in range(2)]

@@ -22,7 +22,7 @@ import os
 import re
 import secrets
 import time
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 _ID = re.compile(r"[0-9a-f]{32}")
 _FAN = re.compile(r"[0-9a-f]{2}")
@@ -61,9 +61,7 @@ class LocalBlobWriter:
         self.size = 0
         self._store = store
         self._tmp = os.path.join(store.tmp_dir, blob_id)
-        fd = os.open(
-            self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE
-        )
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE)
         self._file: BinaryIO | None = os.fdopen(fd, "wb")
         self._finished = False
 
@@ -111,7 +109,7 @@ class LocalBlobWriter:
         except FileNotFoundError:
             pass
 
-    def __enter__(self) -> LocalBlobWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -192,8 +190,4 @@ class LocalBlobStore:
 
 def _subdirs(path: str) -> list[str]:
     with os.scandir(path) as it:
-        return [
-            e.path
-            for e in it
-            if _FAN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
-        ]
+        return [e.path for e in it if _FAN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]

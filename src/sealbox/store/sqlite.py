@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sealbox.store.meta import (
@@ -94,7 +94,7 @@ CREATE TABLE parts (
 _MIGRATIONS: tuple[str, ...] = (_V1,)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _loads = json.loads
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -234,7 +234,7 @@ def _part(row: tuple[Any, ...]) -> Part:
 class _Holder:
     """Owns one thread's connection; closing it when the thread's local dies."""
 
-    __slots__ = ("conn", "__weakref__")
+    __slots__ = ("__weakref__", "conn")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -243,10 +243,15 @@ class _Holder:
         self.conn.close()
 
 
-def _reset_after_fork(ref: weakref.ref[SqliteMetaStore]) -> None:
-    store = ref()
-    if store is not None:
-        store._forget_connections()
+def _forget_after_fork(store: SqliteMetaStore) -> None:
+    ref = weakref.ref(store)
+
+    def reset() -> None:
+        s = ref()
+        if s is not None:
+            s._forget_connections()
+
+    os.register_at_fork(after_in_child=reset)
 
 
 class SqliteMetaStore:
@@ -260,7 +265,7 @@ class SqliteMetaStore:
         self._lock = threading.Lock()
         self._inherited: list[sqlite3.Connection] = []
         # A connection must not cross a fork: the child opens its own.
-        os.register_at_fork(after_in_child=lambda r=weakref.ref(self): _reset_after_fork(r))
+        _forget_after_fork(self)
         conn = self._conn()
         # WAL is a property of the file; setting it again is a no-op.
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -411,9 +416,7 @@ class SqliteMetaStore:
         rows = self._conn().execute(_LIST_OBJECTS[incl, upper is not None], params)
         return [_object(r) for r in rows]
 
-    def set_object_tags(
-        self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]
-    ) -> bool:
+    def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
         with self._write() as c:
             cur = c.execute(
                 "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
