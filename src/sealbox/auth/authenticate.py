@@ -1,0 +1,81 @@
+"""Who is asking: pick the authentication mechanism a request uses and run it.
+
+``authenticate`` is the one entry point the server calls. It is pure: the
+clock and the key table are arguments. Mechanisms, checked in S3's order:
+
+1. an ``Authorization`` header beside ``X-Amz-Algorithm`` or ``Signature``
+   in the query is refused (one mechanism only);
+2. ``Authorization: AWS4-HMAC-SHA256 …`` → SigV4 header auth;
+   ``Authorization: AWS …`` → SigV2 (not yet: ``_sigv2``);
+   any other scheme → ``InvalidArgument``;
+3. ``X-Amz-Algorithm``/``X-Amz-Credential``/``X-Amz-Signature`` in the
+   query → SigV4 presigned URL;
+   ``Signature``/``AWSAccessKeyId`` in the query → SigV2 presigned (not yet);
+4. nothing → the anonymous principal, which the access layer then judges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sealbox.auth.facts import RequestFacts
+from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential
+from sealbox.auth.sigv4 import canonical, verify
+from sealbox.errors import S3Error
+
+ONE_MECHANISM = (
+    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+    "Signature query string parameter or the Authorization header should be specified"
+)
+ONE_SPACE = "Authorization header is invalid -- one and only one ' ' (space) required"
+UNSUPPORTED_TYPE = "Unsupported Authorization Type"
+SIGV2_NOT_YET = "SigV2 authentication is not supported yet"
+
+_V4_QUERY_NAMES = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
+_V2_QUERY_NAMES = ("Signature", "AWSAccessKeyId")
+
+
+def authenticate(
+    facts: RequestFacts,
+    lookup: Callable[[str], Credential | None],
+    now: datetime,
+    region: str,
+) -> AuthResult:
+    """Authenticate one request, or raise the ``S3Error`` S3 would answer.
+
+    ``lookup`` maps an access key id to its credential (``None`` if unknown);
+    ``now`` is an aware UTC datetime; ``region`` is the region this server
+    presents (credential scopes must name it).
+    """
+    names = {name for name, _ in canonical.parse_query(facts.raw_query)}
+    header = facts.headers.get("authorization")
+    if header is not None and ("X-Amz-Algorithm" in names or "Signature" in names):
+        raise S3Error(
+            "InvalidArgument", ONE_MECHANISM, ArgumentName="Authorization", ArgumentValue=header
+        )
+    if header:
+        scheme, space, _ = header.partition(" ")
+        argument = {"ArgumentName": "Authorization", "ArgumentValue": header}
+        if not space:
+            raise S3Error("InvalidArgument", ONE_SPACE, **argument)
+        if scheme.upper() == canonical.ALGORITHM:
+            return verify.verify_header(facts, lookup, now, region)
+        if scheme.upper() == "AWS":
+            return _sigv2(facts, lookup, now)
+        raise S3Error("InvalidArgument", UNSUPPORTED_TYPE, **argument)
+    if any(name in names for name in _V4_QUERY_NAMES):
+        if "Signature" in names:
+            raise S3Error("InvalidArgument", ONE_MECHANISM, ArgumentName="Authorization")
+        return verify.verify_presigned(facts, lookup, now, region)
+    if any(name in names for name in _V2_QUERY_NAMES):
+        return _sigv2(facts, lookup, now)
+    return ANONYMOUS_AUTH
+
+
+def _sigv2(
+    facts: RequestFacts, lookup: Callable[[str], Credential | None], now: datetime
+) -> AuthResult:
+    """The seam for Signature Version 2 (header ``AWS AKID:sig`` or query
+    ``AWSAccessKeyId=…&Signature=…&Expires=…``); a later issue fills it in."""
+    raise S3Error("NotImplemented", SIGV2_NOT_YET)

@@ -1,0 +1,168 @@
+"""The SigV4 canonical request and string to sign, rebuilt from the wire.
+
+Everything here is a pure function of the request as it arrived
+(``RequestFacts``); nothing is normalised except where S3 itself
+normalises. Two interoperability decisions live here, each with its
+evidence:
+
+**Canonical URI: decode the raw path, then re-encode it with S3's
+UriEncode.** S3 signs the path encoded exactly once and never removes
+``.``/``..``/``//`` segments (the note shipped with AWS's own SigV4 test
+suite, ``normalize-path/normalize-path.txt``; botocore's
+``S3SigV4Auth._normalize_url_path`` returns the path untouched). The
+server does not take the client's bytes as-is: it percent-decodes the path
+and encodes every byte outside ``A-Z a-z 0-9 - _ . ~ /`` as ``%XX`` with
+upper-case hex, which is the UriEncode the S3 docs define
+(https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html,
+"Letters in the hexadecimal value must be uppercase" only matters if the
+server recomputes the encoding). Clients that signed a path with ``=``,
+``*``, ``@`` or ``!`` left raw were refused by AWS and fixed themselves to
+encode them (grafana/k6-jslib-aws#78, mondain/jets3t#17,
+soto-project/soto#601), which a server that hashed the raw path would have
+accepted. Ceph RGW (``aws4_uri_recode`` in rgw_auth_s3.cc) and MinIO
+(``s3utils.EncodePath(req.URL.Path)`` in cmd/signature-v4.go) do the same.
+Every common client encodes keys exactly this way, so the rebuilt URI equals
+what they signed: botocore/AWS CLI ``quote(key, safe='/~')``, the JS SDK v3
+``extendedEncodeURIComponent`` (encodeURIComponent plus ``!'()*``), the Go
+SDKs used by rclone ``EscapePath`` (unreserved set), minio-go
+``EncodePath``, the Java SDK ``urlEncode`` with ``%7E`` → ``~``. A ``+`` in
+the path is a literal plus (RFC 3986; these encoders all send it as
+``%2B``), and ``%2F`` decodes to ``/`` as S3's "do not encode the slash in
+the object key name" rule implies.
+
+**Canonical query: ``+`` is a space.** Each name and value is decoded the
+way HTML forms are (``+`` → space, then ``%XX``), re-encoded with the
+unreserved set and sorted by encoded name, then value. The AWS SDK for Java
+v1 sends a space in a query value as ``+`` (Apache ``URLEncodedUtils``) and
+signs it as ``%20``, and S3 accepts it; Ceph had to learn the same
+(ceph/ceph#16116, #35551), and MinIO (``strings.ReplaceAll(rawQuery, "+",
+"%20")``) and Garage (``form_urlencoded::parse``) agree. A literal plus must
+be sent as ``%2B``, which botocore, the JS, Go and Java SDKs all do. The
+router must read query values with the same rule: use ``parse_query``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import unquote_to_bytes
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+_ENCODED = tuple(f"%{b:02X}" for b in range(256))
+
+
+def _to_bytes(text: str) -> bytes:
+    """Wire text back to its bytes (``RequestFacts`` decodes with surrogateescape)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def uri_encode(data: bytes, *, encode_slash: bool) -> str:
+    """S3's UriEncode: keep the unreserved set (and ``/`` unless told), ``%XX`` the rest."""
+    out = []
+    for byte in data:
+        if byte in _UNRESERVED or (byte == 0x2F and not encode_slash):
+            out.append(chr(byte))
+        else:
+            out.append(_ENCODED[byte])
+    return "".join(out)
+
+
+def decode_path(raw_path: str) -> bytes:
+    """The bytes a raw path names: ``%XX`` decoded, ``+`` left a plus."""
+    return unquote_to_bytes(_to_bytes(raw_path))
+
+
+def canonical_uri(raw_path: str) -> str:
+    """The CanonicalURI line for S3: decoded once, re-encoded once, never normalised."""
+    if not raw_path:
+        return "/"
+    return uri_encode(decode_path(raw_path), encode_slash=False)
+
+
+def _decode_query_part(part: str) -> bytes:
+    return unquote_to_bytes(_to_bytes(part).replace(b"+", b" "))
+
+
+def parse_query_bytes(raw_query: str) -> list[tuple[bytes, bytes]]:
+    """Every ``name=value`` of a raw query, decoded to bytes, in wire order.
+
+    A parameter without ``=`` has the empty value (``?uploads`` → ``uploads=``);
+    empty pieces between ``&`` are skipped.
+    """
+    pairs = []
+    for piece in raw_query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        pairs.append((_decode_query_part(name), _decode_query_part(value)))
+    return pairs
+
+
+def parse_query(raw_query: str) -> list[tuple[str, str]]:
+    """``parse_query_bytes`` as text (UTF-8, undecodable bytes kept as surrogates).
+
+    This is the one reading of a query the whole server should share, so that
+    what was signed is what is executed.
+    """
+    return [
+        (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+        for name, value in parse_query_bytes(raw_query)
+    ]
+
+
+def canonical_query(raw_query: str, *, exclude: Iterable[str] = ()) -> str:
+    """The CanonicalQueryString line; ``exclude`` names parameters left out
+    (``X-Amz-Signature`` for a presigned URL)."""
+    skip = {_to_bytes(name) for name in exclude}
+    encoded = sorted(
+        (uri_encode(name, encode_slash=True), uri_encode(value, encode_slash=True))
+        for name, value in parse_query_bytes(raw_query)
+        if name not in skip
+    )
+    return "&".join(f"{name}={value}" for name, value in encoded)
+
+
+def trim_all(value: str) -> str:
+    """Trimall: strip the ends and fold each inner run of whitespace to one space
+    (as botocore's ``_header_value`` and MinIO's ``signV4TrimAll`` do)."""
+    return " ".join(value.split())
+
+
+def canonical_headers(headers: Mapping[str, str], signed_headers: Sequence[str]) -> str:
+    """The CanonicalHeaders block (each line ends with a newline), in the order
+    ``SignedHeaders`` names them. A header named but absent is signed empty, so
+    the signature, not a special case, refuses it."""
+    lines = []
+    for name in signed_headers:
+        value = headers.get(name.lower(), "")
+        lines.append(f"{name}:{trim_all(value)}\n")
+    return "".join(lines)
+
+
+def canonical_request(
+    method: str,
+    uri: str,
+    query: str,
+    headers_block: str,
+    signed_headers: Sequence[str],
+    payload_hash: str,
+) -> str:
+    """Join the six parts of the canonical request."""
+    return "\n".join(
+        [method, uri, query, headers_block, ";".join(signed_headers), payload_hash]
+    )
+
+
+def string_to_sign(date_line: str, scope: str, canonical: str, algorithm: str = ALGORITHM) -> str:
+    """The StringToSign: algorithm, request date as sent, scope, hash of the canonical request."""
+    digest = hashlib.sha256(_to_bytes(canonical)).hexdigest()
+    return "\n".join([algorithm, date_line, scope, digest])
+
+
+def hex_bytes(text: str) -> str:
+    """Bytes as S3 shows them in ``StringToSignBytes``: two lower-case hex digits, space-separated."""
+    return " ".join(f"{b:02x}" for b in _to_bytes(text))

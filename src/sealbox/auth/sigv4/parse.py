@@ -1,0 +1,281 @@
+"""Parsing the SigV4 parts of a request: each function returns a frozen value
+or raises the ``S3Error`` S3 answers with, in S3's words.
+
+The messages were collected from S3's answers as other S3 implementations
+record them (MinIO ``cmd/api-errors.go``, Ceph RGW, NooBaa, and test suites
+that measured s3.us-east-1.amazonaws.com); each constant says which.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from sealbox.errors import S3Error
+
+from .canonical import ALGORITHM
+
+SERVICE = "s3"
+TERMINATOR = "aws4_request"
+MAX_SKEW_SECONDS = 15 * 60
+MAX_EXPIRES_SECONDS = 7 * 24 * 60 * 60  # 604800: S3 takes 604800 and refuses 604801
+SERVER_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # how S3 writes ServerTime, Expires
+AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+
+HEADER_MALFORMED = "The authorization header is malformed; "
+QUERY_CREDENTIAL = "Error parsing the X-Amz-Credential parameter; "
+CREDENTIAL_FORMAT = (
+    'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
+)
+THREE_COMPONENTS = (
+    "the authorization header requires three components: Credential, SignedHeaders, "
+    "and Signature."
+)
+NO_DATE = "AWS authentication requires a valid Date or x-amz-date header"
+MISSING_HEADER = "Missing required header for this request: "
+BAD_PAYLOAD_HASH = (
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
+    "or a valid sha256 value."
+)
+QUERY_PARAMETERS_REQUIRED = (
+    "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+    "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+)
+QUERY_ALGORITHM = 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"'
+QUERY_DATE = "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+EXPIRES_NOT_NUMBER = "X-Amz-Expires should be a number"
+EXPIRES_NEGATIVE = "X-Amz-Expires must be non-negative"
+EXPIRES_TOO_LONG = (
+    "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires "
+    "must be less than 604800 seconds"
+)
+
+# x-amz-content-sha256 values S3 takes besides 64 hex digits (either case).
+PAYLOAD_KEYWORDS = frozenset(
+    {
+        "UNSIGNED-PAYLOAD",
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
+    }
+)
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass(frozen=True)
+class CredentialScope:
+    """``AKID/YYYYMMDD/region/s3/aws4_request``, split."""
+
+    access_key: str
+    date: str
+    region: str
+    service: str
+    terminator: str
+
+    @property
+    def scope(self) -> str:
+        """The scope line of the string to sign (everything after the access key)."""
+        return f"{self.date}/{self.region}/{self.service}/{self.terminator}"
+
+
+@dataclass(frozen=True)
+class AuthorizationHeader:
+    """The three components of ``Authorization: AWS4-HMAC-SHA256 …``."""
+
+    algorithm: str
+    credential: str
+    signed_headers: tuple[str, ...]
+    signature: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PresignedParams:
+    """The ``X-Amz-*`` parameters of a presigned URL, as sent (decoded)."""
+
+    algorithm: str
+    credential: str
+    amz_date: str
+    signed_at: datetime
+    expires_raw: str
+    expires: int
+    signed_headers: tuple[str, ...]
+    signature: str = field(repr=False)
+    content_sha256: str | None
+
+
+def format_server_time(when: datetime) -> str:
+    """A time as S3 writes ``ServerTime`` and ``Expires``: ``2013-05-24T00:00:00Z``."""
+    return when.astimezone(timezone.utc).strftime(SERVER_TIME_FORMAT)
+
+
+def parse_amz_date(text: str) -> datetime | None:
+    """``20130524T000000Z`` → an aware UTC datetime, or None."""
+    if not _AMZ_DATE.fullmatch(text):
+        return None
+    try:
+        return datetime.strptime(text, AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def parse_request_date(text: str) -> datetime | None:
+    """An ``x-amz-date``/``Date`` value: ISO 8601 basic, or an RFC 1123 HTTP date."""
+    found = parse_amz_date(text)
+    if found is not None:
+        return found
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(timezone.utc)
+
+
+def check_payload_hash(headers: Mapping[str, str]) -> str:
+    """The ``x-amz-content-sha256`` a header-signed request must carry, checked."""
+    value = headers.get("x-amz-content-sha256")
+    if value is None:
+        raise S3Error("InvalidRequest", MISSING_HEADER + "x-amz-content-sha256")
+    if value not in PAYLOAD_KEYWORDS and not _HEX64.fullmatch(value):
+        raise S3Error(
+            "InvalidArgument",
+            BAD_PAYLOAD_HASH,
+            ArgumentName="x-amz-content-sha256",
+            ArgumentValue=value,
+        )
+    return value
+
+
+def parse_authorization(value: str) -> AuthorizationHeader:
+    """Split ``AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…``.
+
+    The caller has already checked the scheme. Components may come in any
+    order, with or without a space after each comma; each must appear once.
+    """
+    algorithm, _, rest = value.partition(" ")
+    components: dict[str, str] = {}
+    for part in rest.split(","):
+        name, eq, content = part.strip().partition("=")
+        if not eq or name not in ("Credential", "SignedHeaders", "Signature"):
+            raise S3Error("AuthorizationHeaderMalformed", HEADER_MALFORMED + THREE_COMPONENTS)
+        if name in components:
+            raise S3Error("AuthorizationHeaderMalformed", HEADER_MALFORMED + THREE_COMPONENTS)
+        components[name] = content
+    if len(components) != 3:
+        raise S3Error("AuthorizationHeaderMalformed", HEADER_MALFORMED + THREE_COMPONENTS)
+    return AuthorizationHeader(
+        algorithm=algorithm,
+        credential=components["Credential"],
+        signed_headers=tuple(components["SignedHeaders"].split(";")),
+        signature=components["Signature"],
+    )
+
+
+def _is_credential_date(text: str) -> bool:
+    if not re.fullmatch(r"\d{8}", text):
+        return False
+    try:
+        date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+def parse_credential(
+    credential: str, region: str, *, code: str, prefix: str
+) -> CredentialScope:
+    """Split and check a credential scope, in the order S3 checks it: the
+    number of parts, the date's format, the region, the service, the
+    terminator. ``code``/``prefix`` say whether it came from the header
+    (AuthorizationHeaderMalformed) or the query (AuthorizationQueryParametersError).
+    """
+    parts = credential.split("/")
+    if len(parts) != 5:
+        raise S3Error(code, prefix + CREDENTIAL_FORMAT)
+    access_key, scope_date, scope_region, service, terminator = parts
+    if not _is_credential_date(scope_date):
+        raise S3Error(
+            code,
+            prefix + f'incorrect date format "{scope_date}". This date in the credential '
+            'must be in the format "yyyyMMdd".',
+        )
+    if not scope_region:
+        raise S3Error(code, prefix + "a non-empty region must be provided in the credential.")
+    if scope_region != region:
+        raise S3Error(
+            code,
+            prefix + f"the region '{scope_region}' is wrong; expecting '{region}'",
+            Region=region,
+        )
+    if service != SERVICE:
+        raise S3Error(
+            code, prefix + f'incorrect service "{service}". This endpoint belongs to "{SERVICE}".'
+        )
+    if terminator != TERMINATOR:
+        raise S3Error(
+            code,
+            prefix + f'incorrect terminal "{terminator}". This endpoint uses "{TERMINATOR}".',
+        )
+    return CredentialScope(access_key, scope_date, scope_region, service, terminator)
+
+
+def _parse_long(text: str) -> int | None:
+    """``X-Amz-Expires`` read as a Java long: optional sign, decimal digits."""
+    if not _INTEGER.fullmatch(text):
+        return None
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        return None
+    return value
+
+
+def parse_presigned(query: dict[str, str]) -> PresignedParams:
+    """Check the ``X-Amz-*`` parameters of a presigned URL in S3's order: the
+    algorithm, that all six are there, the date, then ``X-Amz-Expires``.
+    ``query`` holds the first value of each decoded parameter name."""
+    algorithm = query.get("X-Amz-Algorithm")
+    if algorithm is not None and algorithm != ALGORITHM:
+        raise S3Error("AuthorizationQueryParametersError", QUERY_ALGORITHM)
+    required = (
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Signature",
+        "X-Amz-Date",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Expires",
+    )
+    if any(name not in query for name in required):
+        raise S3Error("AuthorizationQueryParametersError", QUERY_PARAMETERS_REQUIRED)
+    amz_date = query["X-Amz-Date"]
+    signed_at = parse_amz_date(amz_date)
+    if signed_at is None:
+        raise S3Error("AuthorizationQueryParametersError", QUERY_DATE)
+    expires_raw = query["X-Amz-Expires"]
+    expires = _parse_long(expires_raw)
+    if expires is None:
+        raise S3Error("AuthorizationQueryParametersError", EXPIRES_NOT_NUMBER)
+    if expires < 0:
+        raise S3Error("AuthorizationQueryParametersError", EXPIRES_NEGATIVE)
+    if expires > MAX_EXPIRES_SECONDS:
+        raise S3Error("AuthorizationQueryParametersError", EXPIRES_TOO_LONG)
+    return PresignedParams(
+        algorithm=query["X-Amz-Algorithm"],
+        credential=query["X-Amz-Credential"],
+        amz_date=amz_date,
+        signed_at=signed_at,
+        expires_raw=expires_raw,
+        expires=expires,
+        signed_headers=tuple(query["X-Amz-SignedHeaders"].split(";")),
+        signature=query["X-Amz-Signature"],
+        content_sha256=query.get("X-Amz-Content-Sha256", query.get("X-Amz-Content-SHA256")),
+    )
