@@ -613,3 +613,23 @@ def test_sqlite_several_processes_share_the_file(tmp_path: Path) -> None:
     keys = [o.key for o in s.list_objects("b")]
     assert len(keys) == 3 * 60 + 1
     s.close()
+
+
+def _put_in_child(store: SqliteMetaStore, parent_conn_id: int) -> None:
+    assert id(store._conn()) != parent_conn_id
+    store.put_object(obj("from-child"))
+
+
+def test_sqlite_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
+    import multiprocessing
+
+    s = SqliteMetaStore(str(tmp_path / "m.db"))
+    s.create_bucket(bucket("b"))
+    parent_conn = s._conn()
+    p = multiprocessing.get_context("fork").Process(target=_put_in_child, args=(s, id(parent_conn)))
+    p.start()
+    p.join(timeout=30)
+    assert p.exitcode == 0
+    assert s._conn() is parent_conn
+    assert s.get_object("b", "from-child") is not None
+    s.close()
