@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from sealbox.api.context import Context
 from sealbox.api.ingest import ReceivedBlob
+from sealbox.auth.sigv4.checksum import ALGORITHMS, encode
 from sealbox.errors import S3Error
 from sealbox.store.blobs import BlobStore
 from sealbox.store.meta import ObjectRecord, Segment
@@ -61,7 +63,7 @@ def parse_copy_source(value: str) -> CopySource:
         if name != "versionId" or not version:
             raise _bad_source(value)
         version_id = _decode(version, value)
-    raw = raw[1:] if raw.startswith("/") else raw
+    raw = raw.removeprefix("/")
     bucket, slash, key = raw.partition("/")
     if not bucket or not slash or not key:
         raise _bad_source(value)
@@ -129,9 +131,13 @@ async def load_source(ctx: Context, source: CopySource) -> ObjectRecord:
 
 
 async def copy_bytes(ctx: Context, obj: ObjectRecord, start: int = 0,
-                     length: int | None = None) -> ReceivedBlob:
+                     length: int | None = None, *, checksum: str | None = None) -> ReceivedBlob:
     """Copy ``length`` bytes of ``obj`` from ``start`` (default: all of it)
     into a new finished blob; the caller commits or discards it.
+
+    ``checksum`` names an additional algorithm (``crc32``, ``sha256`` …, as
+    in ``sealbox.auth.sigv4.checksum.ALGORITHMS``) to compute over the
+    copied bytes; it is returned base64-encoded in ``checksums``.
 
     If the source is replaced or deleted while we read it, its blobs go
     away under us: that is answered NoSuchKey (the object we were asked
@@ -142,14 +148,16 @@ async def copy_bytes(ctx: Context, obj: ObjectRecord, start: int = 0,
     if start < 0 or length < 0 or start + length > obj.size:
         raise ValueError(f"range {start}+{length} outside an object of {obj.size} bytes")
     try:
-        return await ctx.services.run(_copy, ctx.services.blobs, obj.segments, start, length)
+        return await ctx.services.run(_copy, ctx.services.blobs, obj.segments, start, length,
+                                      checksum)
     except FileNotFoundError:
         raise S3Error("NoSuchKey", Key=obj.key) from None
 
 
 def _copy(blobs: BlobStore, segments: tuple[Segment, ...], start: int,
-          length: int) -> ReceivedBlob:
+          length: int, checksum: str | None = None) -> ReceivedBlob:
     md5 = hashlib.md5()
+    extra: Any = ALGORITHMS[checksum].new() if checksum is not None else None
     writer = blobs.writer()
     try:
         remaining = length
@@ -170,6 +178,8 @@ def _copy(blobs: BlobStore, segments: tuple[Segment, ...], start: int,
                         # a short copy must not be kept as if it were whole.
                         raise OSError(f"blob {segment.blob_id} is shorter than recorded")
                     md5.update(chunk)
+                    if extra is not None:
+                        extra.update(chunk)
                     writer.write(chunk)
                     want -= len(chunk)
                     remaining -= len(chunk)
@@ -180,4 +190,5 @@ def _copy(blobs: BlobStore, segments: tuple[Segment, ...], start: int,
     except BaseException:
         writer.abort()
         raise
-    return ReceivedBlob(blob_id, length, md5.hexdigest())
+    sums = {checksum: encode(extra.digest())} if checksum is not None else {}
+    return ReceivedBlob(blob_id, length, md5.hexdigest(), sums)
