@@ -1,0 +1,50 @@
+"""Each S3 operation and the IAM action it needs: one table.
+
+The names are those of the "Actions, resources, and condition keys for
+Amazon S3" page, so policies written for AWS mean the same here. A
+resource of ``bucket`` is ``arn:aws:s3:::<bucket>``; ``object`` is
+``arn:aws:s3:::<bucket>/<key>``; ``service`` is ``*``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ResourceKind = Literal["service", "bucket", "object"]
+
+# operation -> (s3 action, resource kind)
+ACTIONS: dict[str, tuple[str, ResourceKind]] = {
+    "ListBuckets": ("s3:ListAllMyBuckets", "service"),
+    "CreateBucket": ("s3:CreateBucket", "bucket"),
+    "DeleteBucket": ("s3:DeleteBucket", "bucket"),
+    "HeadBucket": ("s3:ListBucket", "bucket"),
+    "GetBucketLocation": ("s3:GetBucketLocation", "bucket"),
+    "GetBucketVersioning": ("s3:GetBucketVersioning", "bucket"),
+    "ListObjects": ("s3:ListBucket", "bucket"),
+    "ListObjectsV2": ("s3:ListBucket", "bucket"),
+    "ListObjectVersions": ("s3:ListBucketVersions", "bucket"),
+    "ListMultipartUploads": ("s3:ListBucketMultipartUploads", "bucket"),
+    "DeleteObjects": ("s3:DeleteObject", "bucket"),
+    "GetObject": ("s3:GetObject", "object"),
+    "HeadObject": ("s3:GetObject", "object"),
+    "PutObject": ("s3:PutObject", "object"),
+    "CopyObject": ("s3:PutObject", "object"),
+    "DeleteObject": ("s3:DeleteObject", "object"),
+    "GetObjectTagging": ("s3:GetObjectTagging", "object"),
+    "PutObjectTagging": ("s3:PutObjectTagging", "object"),
+    "DeleteObjectTagging": ("s3:DeleteObjectTagging", "object"),
+    "CreateMultipartUpload": ("s3:PutObject", "object"),
+    "UploadPart": ("s3:PutObject", "object"),
+    "UploadPartCopy": ("s3:PutObject", "object"),
+    "CompleteMultipartUpload": ("s3:PutObject", "object"),
+    "AbortMultipartUpload": ("s3:AbortMultipartUpload", "object"),
+    "ListParts": ("s3:ListMultipartUploadParts", "object"),
+}
+
+
+def resource_arn(kind: ResourceKind, bucket: str | None, key: str | None) -> str:
+    if kind == "service" or bucket is None:
+        return "*"
+    if kind == "bucket" or key is None:
+        return f"arn:aws:s3:::{bucket}"
+    return f"arn:aws:s3:::{bucket}/{key}"

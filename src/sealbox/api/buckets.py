@@ -1,0 +1,132 @@
+"""Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+GetBucketLocation, GetBucketVersioning."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from sealbox.api.common import owner_xml, require_bucket
+from sealbox.api.context import Context
+from sealbox.api.xml import find_text, parse_xml, render
+from sealbox.errors import S3Error
+from sealbox.http.dates import format_iso8601
+from sealbox.server.responses import Response, empty_response, xml_response
+from sealbox.store.meta import Bucket, BucketExists, BucketNotEmpty, NoSuchBucket
+
+MAX_CREATE_BUCKET_BODY = 64 * 1024
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Prefixes and suffixes S3 reserves for its own features ("Bucket naming rules").
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def valid_bucket_name(name: str) -> bool:
+    """S3's rules for general purpose bucket names."""
+    if not _BUCKET_NAME.match(name) or ".." in name or ".-" in name or "-." in name:
+        return False
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return False
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return True
+    return False
+
+
+async def list_buckets(ctx: Context) -> Response:
+    query = ctx.request.query
+    prefix = query.get("prefix", "")
+    buckets = await ctx.services.run(ctx.services.meta.list_buckets)
+    entries = [
+        ("Bucket", [("Name", b.name), ("CreationDate", format_iso8601(b.created)),
+                    ("BucketRegion", b.region)])
+        for b in buckets
+        if b.name.startswith(prefix)
+    ]
+    children: list[tuple[str, object]] = [
+        ("Owner", owner_xml(ctx.auth.principal.arn)),
+        ("Buckets", entries),
+    ]
+    if prefix:
+        children.append(("Prefix", prefix))
+    return xml_response(render("ListAllMyBucketsResult", children))
+
+
+def _location_constraint(body: bytes, region: str) -> str:
+    """The region a CreateBucket body asks for; S3's errors when it can't be had."""
+    if not body.strip():
+        return region
+    root = parse_xml(body, "CreateBucketConfiguration")
+    wanted = find_text(root, "LocationConstraint")
+    if wanted is None or wanted == "":
+        return region
+    if wanted == "EU":
+        wanted = "eu-west-1"
+    if wanted == region and region != "us-east-1":
+        return region
+    if region == "us-east-1" and wanted == "us-east-1":
+        # S3 refuses an explicit us-east-1: that region is the default.
+        raise S3Error("InvalidLocationConstraint", LocationConstraint=wanted)
+    raise S3Error(
+        "IllegalLocationConstraintException",
+        f"The {wanted} location constraint is incompatible for the region specific endpoint "
+        "this request was sent to.",
+    )
+
+
+async def create_bucket(ctx: Context) -> Response:
+    name = ctx.bucket
+    if not valid_bucket_name(name):
+        raise S3Error("InvalidBucketName", BucketName=name)
+    body = await ctx.request.read(MAX_CREATE_BUCKET_BODY)
+    region = _location_constraint(body, ctx.services.settings.region)
+    bucket = Bucket(name=name, created=ctx.services.clock.now(), region=region,
+                    owner=ctx.auth.principal.arn)
+    try:
+        await ctx.services.run(ctx.services.meta.create_bucket, bucket)
+    except BucketExists:
+        # One account owns every bucket here, so an existing name is always
+        # "yours"; S3 answers that with 409 BucketAlreadyOwnedByYou.
+        raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
+    return empty_response(200, [("location", f"/{name}")])
+
+
+async def head_bucket(ctx: Context) -> Response:
+    bucket = await require_bucket(ctx)
+    return empty_response(200, [("x-amz-bucket-region", bucket.region),
+                                ("content-type", "application/xml")])
+
+
+async def delete_bucket(ctx: Context) -> Response:
+    try:
+        await ctx.services.run(ctx.services.meta.delete_bucket, ctx.bucket)
+    except NoSuchBucket:
+        raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
+    except BucketNotEmpty:
+        raise S3Error("BucketNotEmpty", BucketName=ctx.bucket) from None
+    return empty_response(204)
+
+
+async def get_bucket_location(ctx: Context) -> Response:
+    bucket = await require_bucket(ctx)
+    # us-east-1 is reported as an empty constraint, as S3 does.
+    region = "" if bucket.region == "us-east-1" else bucket.region
+    return xml_response(render("LocationConstraint", region))
+
+
+async def get_bucket_versioning(ctx: Context) -> Response:
+    await require_bucket(ctx)
+    # Buckets are unversioned: S3 answers an empty configuration.
+    return xml_response(render("VersioningConfiguration", []))
+
+
+HANDLERS = {
+    "ListBuckets": list_buckets,
+    "CreateBucket": create_bucket,
+    "HeadBucket": head_bucket,
+    "DeleteBucket": delete_bucket,
+    "GetBucketLocation": get_bucket_location,
+    "GetBucketVersioning": get_bucket_versioning,
+}

@@ -1,0 +1,113 @@
+"""Pieces several operations share: bucket lookup, stored headers, owner, ETags."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from urllib.parse import parse_qsl
+
+from sealbox.api.context import Context
+from sealbox.errors import S3Error
+from sealbox.store.meta import Bucket
+
+# The representation headers S3 stores with an object and returns on GET.
+STORED_HEADERS = (
+    "content-type",
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+)
+STORAGE_CLASSES = frozenset(
+    "STANDARD REDUCED_REDUNDANCY STANDARD_IA ONEZONE_IA INTELLIGENT_TIERING GLACIER "
+    "DEEP_ARCHIVE OUTPOSTS GLACIER_IR SNOW EXPRESS_ONEZONE".split()
+)
+MAX_USER_METADATA_BYTES = 2 * 1024  # S3: "user-defined metadata is limited to 2 KB"
+MAX_TAGS = 10
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+
+
+async def require_bucket(ctx: Context) -> Bucket:
+    bucket = await ctx.services.run(ctx.services.meta.get_bucket, ctx.bucket)
+    if bucket is None:
+        raise S3Error("NoSuchBucket", BucketName=ctx.bucket)
+    return bucket
+
+
+def owner_id(arn: str) -> str:
+    """A stable 64-hex canonical user id, the shape S3 gives owners."""
+    return hashlib.sha256(arn.encode()).hexdigest()
+
+
+def owner_xml(arn: str) -> list[tuple[str, object]]:
+    name = arn.rsplit(":", 1)[-1] if arn else "root"
+    return [("ID", owner_id(arn)), ("DisplayName", name)]
+
+
+def quote_etag(etag: str) -> str:
+    return f'"{etag}"'
+
+
+def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The representation headers a PUT or CreateMultipartUpload stores."""
+    stored = {name: headers[name] for name in STORED_HEADERS if name in headers}
+    encoding = stored.get("content-encoding")
+    if encoding is not None:
+        # aws-chunked describes the transfer, not the object; S3 drops it.
+        rest = [e.strip() for e in encoding.split(",") if e.strip().lower() != "aws-chunked"]
+        if rest:
+            stored["content-encoding"] = ",".join(rest)
+        else:
+            del stored["content-encoding"]
+    return stored
+
+
+def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    """``x-amz-meta-*`` headers by lower-case suffix, capped as S3 caps them."""
+    meta = {name[11:]: value for name, value in headers.items() if name.startswith("x-amz-meta-")}
+    size = sum(len(k.encode()) + len(v.encode("latin-1", "replace")) for k, v in meta.items())
+    if size > MAX_USER_METADATA_BYTES:
+        raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(MAX_USER_METADATA_BYTES))
+    return meta
+
+
+def storage_class(headers: Mapping[str, str]) -> str:
+    value = headers.get("x-amz-storage-class", "STANDARD")
+    if value not in STORAGE_CLASSES:
+        raise S3Error("InvalidStorageClass", StorageClassRequested=value)
+    return value
+
+
+def validate_tags(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """S3's tag rules: at most 10, unique keys, key ≤128 and value ≤256 chars."""
+    if len(pairs) > MAX_TAGS:
+        raise S3Error("InvalidTag", "Object tags cannot be greater than 10")
+    seen: set[str] = set()
+    for key, value in pairs:
+        if key in seen:
+            raise S3Error("InvalidTag", "Cannot provide multiple Tags with the same key",
+                          TagKey=key)
+        seen.add(key)
+        if not key or len(key) > MAX_TAG_KEY:
+            raise S3Error("InvalidTag", "The TagKey you have provided is invalid", TagKey=key)
+        if len(value) > MAX_TAG_VALUE:
+            raise S3Error("InvalidTag", "The TagValue you have provided is invalid",
+                          TagKey=key, TagValue=value)
+    return tuple(pairs)
+
+
+def tagging_header(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Tags from ``x-amz-tagging`` (URL query encoding, as PutObject sends them)."""
+    raw = headers.get("x-amz-tagging")
+    if not raw:
+        return ()
+    return validate_tags(parse_qsl(raw, keep_blank_values=True))
+
+
+def object_metadata_headers(headers: dict[str, str], user_meta: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Stored representation and user metadata headers for a GET/HEAD answer."""
+    out = list(headers.items())
+    out.extend((f"x-amz-meta-{name}", value) for name, value in user_meta.items())
+    return out

@@ -1,0 +1,52 @@
+"""What an operation handler is given: the request, its route, who asked,
+and the services below it (stores, clock, settings)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sealbox.api.router import Endpoint
+from sealbox.auth.principal import AuthResult
+from sealbox.clock import Clock
+from sealbox.config import Settings
+from sealbox.server.request import Request
+from sealbox.store.blobs import BlobStore
+from sealbox.store.meta import MetaStore
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    meta: MetaStore
+    blobs: BlobStore
+    clock: Clock
+    executor: ThreadPoolExecutor
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run blocking store work (SQLite, fsync) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+
+@dataclass
+class Context:
+    request: Request
+    endpoint: Endpoint
+    auth: AuthResult
+    services: Services
+    request_id: str
+
+    @property
+    def bucket(self) -> str:
+        assert self.endpoint.bucket is not None
+        return self.endpoint.bucket
+
+    @property
+    def key(self) -> str:
+        assert self.endpoint.key is not None
+        return self.endpoint.key

@@ -1,0 +1,286 @@
+"""Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects.
+
+CopyObject lives in ``copy_object.py``, tagging in ``tagging.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from sealbox.api.common import (
+    object_metadata_headers,
+    quote_etag,
+    require_bucket,
+    storage_class,
+    stored_headers,
+    tagging_header,
+    user_metadata,
+)
+from sealbox.api.context import Context
+from sealbox.api.ingest import discard_blobs, receive_body
+from sealbox.api.xml import find_all, find_text, parse_xml, render
+from sealbox.auth.sigv4.checksum import declared_checksums
+from sealbox.errors import S3Error
+from sealbox.http.conditional import evaluate_get, put_preconditions
+from sealbox.http.dates import format_http_date
+from sealbox.http.ranges import parse_range
+from sealbox.server.responses import FileSpan, Response, empty_response, xml_response
+from sealbox.store.meta import NoSuchBucket, ObjectRecord, Segment
+
+MAX_DELETE_BODY = 4 * 1024 * 1024
+MAX_DELETE_KEYS = 1000
+OPEN_ATTEMPTS = 3
+
+# Query parameters of a signed GET that override response headers
+# ("Overriding response header values" in the GetObject reference).
+RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
+
+
+async def put_object(ctx: Context) -> Response:
+    headers = ctx.request.headers
+    await require_bucket(ctx)
+    # Everything about the request is checked before the body is read, so a
+    # bad header never costs a multi-GiB upload.
+    stored = stored_headers(headers)
+    meta = user_metadata(headers)
+    tags = tagging_header(headers)
+    klass = storage_class(headers)
+    declared_checksums(headers)
+    await check_put_preconditions(ctx)
+    received = await receive_body(ctx, ctx.services.settings.max_put_size)
+    record = ObjectRecord(
+        bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
+        last_modified=ctx.services.clock.now(), segments=(Segment(received.blob_id, received.size),),
+        headers=stored, user_metadata=meta, tags=tags, checksums=received.checksums,
+        storage_class=klass, owner=ctx.auth.principal.arn,
+    )
+    await commit_object(ctx, record, [received.blob_id])
+    out = [("etag", quote_etag(record.etag))]
+    out.extend((f"x-amz-checksum-{name}", value) for name, value in received.checksums.items())
+    return empty_response(200, out)
+
+
+async def check_put_preconditions(ctx: Context) -> None:
+    headers = ctx.request.headers
+    if "if-none-match" not in headers and "if-match" not in headers:
+        return
+    existing = await ctx.services.run(ctx.services.meta.get_object, ctx.bucket, ctx.key)
+    put_preconditions(headers, existing.etag if existing else None, key=ctx.key)
+
+
+async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]) -> None:
+    """Commit a record whose blobs are written; on failure drop the new blobs,
+    on success drop the blobs of the object it replaced."""
+    try:
+        replaced = await ctx.services.run(ctx.services.meta.put_object, record)
+    except NoSuchBucket:
+        await discard_blobs(ctx, new_blobs)
+        raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
+    except BaseException:
+        await discard_blobs(ctx, new_blobs)
+        raise
+    if replaced is not None:
+        keep = {s.blob_id for s in record.segments}
+        await discard_blobs(ctx, [s.blob_id for s in replaced.segments if s.blob_id not in keep])
+
+
+async def find_object(ctx: Context, bucket: str, key: str) -> ObjectRecord:
+    """The object's record, or NoSuchKey / NoSuchBucket as S3 tells them apart."""
+    record = await ctx.services.run(ctx.services.meta.get_object, bucket, key)
+    if record is None:
+        if await ctx.services.run(ctx.services.meta.get_bucket, bucket) is None:
+            raise S3Error("NoSuchBucket", BucketName=bucket)
+        raise S3Error("NoSuchKey", Key=key)
+    return record
+
+
+def _part_bounds(record: ObjectRecord, part_number: int) -> tuple[int, int]:
+    """(start, end inclusive) of part N of a multipart object."""
+    if record.parts_count is None:
+        if part_number != 1:
+            raise S3Error("InvalidPartNumber", PartNumberRequested=str(part_number),
+                          ActualPartCount="1")
+        return 0, record.size - 1
+    if part_number > len(record.segments):
+        raise S3Error("InvalidPartNumber", PartNumberRequested=str(part_number),
+                      ActualPartCount=str(len(record.segments)))
+    start = sum(s.size for s in record.segments[: part_number - 1])
+    return start, start + record.segments[part_number - 1].size - 1
+
+
+def _open_spans(ctx: Context, record: ObjectRecord, start: int, end: int) -> list[FileSpan]:
+    """Open the blobs covering bytes start..end (inclusive) of the object."""
+    spans: list[FileSpan] = []
+    position = 0
+    blobs = ctx.services.blobs
+    try:
+        for segment in record.segments:
+            seg_start, seg_end = position, position + segment.size - 1
+            position += segment.size
+            if seg_end < start or seg_start > end or segment.size == 0:
+                continue
+            offset = max(start, seg_start) - seg_start
+            length = min(end, seg_end) - seg_start - offset + 1
+            whole = offset == 0 and length == segment.size
+            spans.append(FileSpan(blobs.open(segment.blob_id), offset, length,
+                                  blobs.local_path(segment.blob_id) if whole else None))
+    except BaseException:
+        for span in spans:
+            span.file.close()
+        raise
+    return spans
+
+
+def _object_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]:
+    headers = object_metadata_headers(record.headers, record.user_metadata)
+    if "content-type" not in record.headers:
+        headers.append(("content-type", record.content_type))
+    headers.append(("etag", quote_etag(record.etag)))
+    headers.append(("last-modified", format_http_date(record.last_modified)))
+    headers.append(("accept-ranges", "bytes"))
+    if record.tags:
+        headers.append(("x-amz-tagging-count", str(len(record.tags))))
+    if record.storage_class != "STANDARD":
+        headers.append(("x-amz-storage-class", record.storage_class))
+    return headers
+
+
+def _apply_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    query = ctx.request.query
+    overrides = {RESPONSE_OVERRIDES[name]: value for name, value in query.items()
+                 if name in RESPONSE_OVERRIDES}
+    if not overrides:
+        return headers
+    if ctx.auth.principal.is_anonymous:
+        raise S3Error("InvalidRequest",
+                      "Request specific response headers cannot be used for anonymous GET requests.")
+    kept = [(name, value) for name, value in headers if name not in overrides]
+    return kept + list(overrides.items())
+
+
+async def get_object(ctx: Context) -> Response:
+    """GetObject and HeadObject: conditions, then Range or partNumber, then bytes."""
+    request = ctx.request
+    part_number = _part_number(request.query.get("partNumber"))
+    if part_number is not None and "range" in request.headers:
+        raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query "
+                      "parameter")
+    for attempt in range(OPEN_ATTEMPTS):
+        record = await find_object(ctx, ctx.bucket, ctx.key)
+        base_headers = _object_headers(ctx, record)
+        validators = [("etag", quote_etag(record.etag)),
+                      ("last-modified", format_http_date(record.last_modified))]
+        not_modified = evaluate_get(request.headers, record.etag, record.last_modified,
+                                    now=ctx.services.clock.now())
+        if not_modified:
+            return empty_response(304, validators)
+        status = 200
+        extra: list[tuple[str, str]] = []
+        start, end = 0, record.size - 1
+        if part_number is not None:
+            start, end = _part_bounds(record, part_number)
+            if record.parts_count is not None:
+                status = 206
+                extra.append(("x-amz-mp-parts-count", str(record.parts_count)))
+        else:
+            byte_range = parse_range(request.headers.get("range"), record.size)
+            if byte_range is not None:
+                status = 206
+                start, end = byte_range.start, byte_range.end
+        if status == 206:
+            extra.append(("content-range", f"bytes {start}-{end}/{record.size}"))
+        if (request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+                and status == 200):
+            extra.extend((f"x-amz-checksum-{n}", v) for n, v in record.checksums.items())
+        try:
+            spans = [] if end < start else (
+                [] if request.method == "HEAD" else _open_spans(ctx, record, start, end))
+        except FileNotFoundError:
+            # A concurrent overwrite removed the blob between the metadata read
+            # and the open: read the metadata again and serve the new object.
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise
+            continue
+        headers = _apply_overrides(ctx, base_headers + extra)
+        headers.append(("content-length", str(max(0, end - start + 1))))
+        return Response(status, headers, spans=spans)
+    raise AssertionError("unreachable")
+
+
+def _part_number(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 10000:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, "
+                      "inclusive", ArgumentName="partNumber", ArgumentValue=value[:32])
+    return int(value)
+
+
+async def delete_object(ctx: Context) -> Response:
+    await require_bucket(ctx)
+    removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, ctx.key)
+    if removed is not None:
+        await discard_blobs(ctx, [s.blob_id for s in removed.segments])
+    return empty_response(204)
+
+
+def _check_content_md5(ctx: Context, body: bytes) -> None:
+    value = ctx.request.headers.get("content-md5")
+    if value is None:
+        return
+    try:
+        expected = base64.b64decode(value, validate=True)
+    except ValueError:
+        raise S3Error("InvalidDigest", ContentMD5=value[:64]) from None
+    if len(expected) != 16:
+        raise S3Error("InvalidDigest", ContentMD5=value[:64])
+    if not hmac.compare_digest(hashlib.md5(body).digest(), expected):
+        raise S3Error("BadDigest")
+
+
+async def delete_objects(ctx: Context) -> Response:
+    await require_bucket(ctx)
+    body = await ctx.request.read(MAX_DELETE_BODY)
+    _check_content_md5(ctx, body)
+    root = parse_xml(body, "Delete")
+    quiet = (find_text(root, "Quiet") or "").strip().lower() == "true"
+    entries = find_all(root, "Object")
+    if not entries or len(entries) > MAX_DELETE_KEYS:
+        raise S3Error("MalformedXML")
+    keys = []
+    for entry in entries:
+        key = find_text(entry, "Key")
+        if key is None:
+            raise S3Error("MalformedXML")
+        keys.append(key)
+    results: list[tuple[str, object]] = []
+    for key in keys:
+        if not key or len(key.encode()) > 1024:
+            results.append(("Error", [("Key", key), ("Code", "KeyTooLongError" if key else
+                                                     "InvalidArgument"),
+                                      ("Message", "Invalid key")]))
+            continue
+        removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, key)
+        if removed is not None:
+            await discard_blobs(ctx, [s.blob_id for s in removed.segments])
+        if not quiet:
+            results.append(("Deleted", [("Key", key)]))
+    return xml_response(render("DeleteResult", results))
+
+
+HANDLERS = {
+    "PutObject": put_object,
+    "GetObject": get_object,
+    "HeadObject": get_object,
+    "DeleteObject": delete_object,
+    "DeleteObjects": delete_objects,
+}

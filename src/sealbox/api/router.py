@@ -1,0 +1,161 @@
+"""Turn a request line into an Endpoint: which S3 operation, on what.
+
+Routing reads the method, the bucket and key (path-style, or virtual-host
+style under a configured domain) and the subresource in the query string.
+It does no work and decides no access: each operation names the s3 action
+it needs in ``sealbox.access.actions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
+
+from sealbox.errors import S3Error
+
+MAX_KEY_BYTES = 1024
+
+# Subresources S3 knows but sealbox does not serve yet: a request naming one
+# gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
+# (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
+UNSUPPORTED_SUBRESOURCES = frozenset(
+    """accelerate analytics cors encryption intelligent-tiering inventory lifecycle logging
+    metrics notification object-lock ownershipControls policy policyStatus publicAccessBlock
+    replication requestPayment restore retention legal-hold select torrent website acl
+    attributes session""".split()
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One S3 operation and its target, as routing decided it."""
+
+    operation: str
+    bucket: str | None = None
+    key: str | None = None
+
+
+def split_target(raw_path: str, host: str, domains: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """(bucket, key) from the Host header and the raw path.
+
+    With a host ``<bucket>.<domain>`` the whole path is the key; otherwise
+    the first path segment is the bucket. The key is percent-decoded once
+    (S3 keys are the decoded path; ``+`` stays a plus in a path) and must
+    be UTF-8 of at most 1024 bytes.
+    """
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    hostname = hostname.lower()
+    bucket: str | None = None
+    path = raw_path.split("?", 1)[0]
+    for domain in domains:
+        if hostname.endswith("." + domain):
+            bucket = hostname[: -len(domain) - 1]
+            break
+    if bucket is None:
+        stripped = path.lstrip("/") if path.startswith("/") else path
+        if not stripped:
+            return None, None
+        head, sep, rest = stripped.partition("/")
+        bucket = _decode(head)
+        raw_key = rest if sep else ""
+    else:
+        raw_key = path[1:] if path.startswith("/") else path
+    key = _decode(raw_key) if raw_key else None
+    if key is not None and len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", Size=str(len(key.encode("utf-8"))),
+                      MaxSizeAllowed=str(MAX_KEY_BYTES))
+    return bucket or None, key
+
+
+def _decode(raw: str) -> str:
+    try:
+        return unquote_to_bytes(raw.encode("utf-8", "surrogateescape")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise S3Error("InvalidURI") from None
+
+
+def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, str],
+          headers: Mapping[str, str]) -> Endpoint:
+    """The Endpoint for a request; 405/501 for what S3 would not accept."""
+    if bucket is None:
+        if method in ("GET", "HEAD"):
+            return Endpoint("ListBuckets")
+        raise S3Error("MethodNotAllowed", Method=method, ResourceType="SERVICE")
+    if key is None:
+        return Endpoint(_bucket_operation(method, query), bucket)
+    return Endpoint(_object_operation(method, query, headers), bucket, key)
+
+
+def _unsupported(query: Mapping[str, str]) -> None:
+    for name in query:
+        if name in UNSUPPORTED_SUBRESOURCES:
+            raise S3Error("NotImplemented", f"The {name} subresource is not implemented by sealbox")
+
+
+def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
+    if method == "GET":
+        if "location" in query:
+            return "GetBucketLocation"
+        if "uploads" in query:
+            return "ListMultipartUploads"
+        if "versions" in query:
+            return "ListObjectVersions"
+        if "versioning" in query:
+            return "GetBucketVersioning"
+        _unsupported(query)
+        if "tagging" in query:
+            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
+        return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
+    if method == "HEAD":
+        return "HeadBucket"
+    if method == "PUT":
+        _unsupported(query)
+        if "versioning" in query or "tagging" in query:
+            raise S3Error("NotImplemented", "Bucket versioning and tagging are not implemented")
+        return "CreateBucket"
+    if method == "DELETE":
+        _unsupported(query)
+        if "tagging" in query:
+            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
+        return "DeleteBucket"
+    if method == "POST":
+        if "delete" in query:
+            return "DeleteObjects"
+        _unsupported(query)
+        raise S3Error("NotImplemented", "Browser POST uploads are not implemented yet")
+    raise S3Error("MethodNotAllowed", Method=method, ResourceType="BUCKET")
+
+
+def _object_operation(method: str, query: Mapping[str, str], headers: Mapping[str, str]) -> str:
+    if method == "GET":
+        if "uploadId" in query:
+            return "ListParts"
+        if "tagging" in query:
+            return "GetObjectTagging"
+        _unsupported(query)
+        return "GetObject"
+    if method == "HEAD":
+        return "HeadObject"
+    if method == "PUT":
+        if "partNumber" in query or "uploadId" in query:
+            return "UploadPartCopy" if "x-amz-copy-source" in headers else "UploadPart"
+        if "tagging" in query:
+            return "PutObjectTagging"
+        _unsupported(query)
+        return "CopyObject" if "x-amz-copy-source" in headers else "PutObject"
+    if method == "DELETE":
+        if "uploadId" in query:
+            return "AbortMultipartUpload"
+        if "tagging" in query:
+            return "DeleteObjectTagging"
+        _unsupported(query)
+        return "DeleteObject"
+    if method == "POST":
+        if "uploads" in query:
+            return "CreateMultipartUpload"
+        if "uploadId" in query:
+            return "CompleteMultipartUpload"
+        _unsupported(query)
+        raise S3Error("MethodNotAllowed", Method=method, ResourceType="OBJECT")
+    raise S3Error("MethodNotAllowed", Method=method, ResourceType="OBJECT")

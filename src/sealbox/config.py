@@ -1,0 +1,82 @@
+"""Settings from flags and the environment, and root credentials on first start."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_REGION = "us-east-1"
+ROOT_CREDENTIALS_FILE = "root-credentials.json"
+
+# AWS access key ids are 20 upper-case alphanumerics; secrets 40 base64-ish
+# characters. Same shapes, so tools that validate them accept ours.
+_KEY_ALPHABET = string.ascii_uppercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./sealbox-data")
+    host: str = "127.0.0.1"
+    port: int = 9000
+    workers: int = 1
+    region: str = DEFAULT_REGION
+    domains: tuple[str, ...] = ()
+    root_access_key: str = ""
+    root_secret_key: str = field(default="", repr=False)
+    max_put_size: int = 5 * 1024**3
+    max_header_bytes: int = 8 * 1024
+
+    @property
+    def meta_path(self) -> Path:
+        return self.data_dir / "meta.sqlite3"
+
+    @property
+    def blob_root(self) -> Path:
+        return self.data_dir / "objects"
+
+
+@dataclass(frozen=True)
+class RootCredentials:
+    access_key: str
+    secret_key: str = field(repr=False)
+    generated: bool = False
+
+
+def generate_key_pair() -> tuple[str, str]:
+    access = "SB" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(18))
+    secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    return access, secret
+
+
+def load_root_credentials(data_dir: Path, env: dict[str, str] | None = None) -> RootCredentials:
+    """Root keys from the environment, else from the data dir, else new ones.
+
+    New keys are written to the data dir with mode 0600 (created with that
+    mode, so there is no moment where another user could read them), and
+    ``generated`` tells the caller to print them once.
+    """
+    env = dict(os.environ) if env is None else env
+    access, secret = env.get("SEALBOX_ROOT_ACCESS_KEY"), env.get("SEALBOX_ROOT_SECRET_KEY")
+    if access and secret:
+        return RootCredentials(access, secret)
+    if access or secret:
+        raise SystemExit(
+            "sealbox: set both SEALBOX_ROOT_ACCESS_KEY and SEALBOX_ROOT_SECRET_KEY, or neither"
+        )
+    path = data_dir / ROOT_CREDENTIALS_FILE
+    if path.exists():
+        stored = json.loads(path.read_text())
+        return RootCredentials(stored["access_key"], stored["secret_key"])
+    access, secret = generate_key_pair()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"access_key": access, "secret_key": secret}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    return RootCredentials(access, secret, generated=True)

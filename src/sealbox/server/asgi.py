@@ -1,0 +1,166 @@
+"""The ASGI application: the only place with HTTP I/O.
+
+Per request: view the scope, split bucket and key, route to an operation,
+authenticate, decide access, run the handler, send the response. Every
+S3Error becomes S3's XML error here; anything else becomes InternalError
+with the request id and no internal text (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sealbox.access.actions import ACTIONS, resource_arn
+from sealbox.access.evaluate import AccessRequest, evaluate
+from sealbox.api.context import Context, Services
+from sealbox.api.handlers import HANDLERS
+from sealbox.api.router import route, split_target
+from sealbox.auth.authenticate import authenticate
+from sealbox.auth.principal import Credential, root_principal
+from sealbox.clock import Clock, SystemClock
+from sealbox.config import RootCredentials, Settings
+from sealbox.errors import S3Error
+from sealbox.server.request import ClientDisconnected, Request
+from sealbox.server.responses import Response, error_response
+from sealbox.store.blobs import BlobStore
+from sealbox.store.meta import MetaStore
+
+log = logging.getLogger("sealbox")
+
+SEND_CHUNK = 1024 * 1024
+SERVICE_PREFIX = "/_sealbox/"
+
+
+class SealboxApp:
+    """One ASGI callable serving S3 and the service's own paths on one port."""
+
+    def __init__(self, settings: Settings, meta: MetaStore, blobs: BlobStore,
+                 root: RootCredentials, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.services = Services(settings, meta, blobs, clock or SystemClock(),
+                                 ThreadPoolExecutor(max_workers=32, thread_name_prefix="sealbox"))
+        self._root = Credential(root.access_key, root.secret_key, root_principal(root.access_key))
+        # Hosts are random per process and stable for its life, as S3's
+        # x-amz-id-2 identifies the host that answered.
+        self._host_id = base64.b64encode(secrets.token_bytes(24)).decode()
+
+    def lookup_credential(self, access_key: str) -> Credential | None:
+        return self._root if secrets.compare_digest(access_key, self._root.access_key) else None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request_id = secrets.token_hex(8).upper()
+        method = scope["method"]
+        response: Response
+        try:
+            request = Request.from_scope(scope, receive)
+            if request.raw_path.startswith(SERVICE_PREFIX):
+                response = self._service_path(request)
+            else:
+                response = await self._s3(request, request_id)
+        except S3Error as error:
+            response = error_response(error, request_id, self._host_id, None, method)
+        except ClientDisconnected:
+            return
+        except Exception:
+            log.exception("request %s failed", request_id)
+            response = error_response(S3Error("InternalError"), request_id, self._host_id,
+                                      None, method)
+        try:
+            await self._send(scope, send, response, request_id)
+        finally:
+            response.close()
+
+    async def _s3(self, request: Request, request_id: str) -> Response:
+        settings = self.settings
+        host = request.headers.get("host", "")
+        bucket, key = split_target(request.raw_path, host, settings.domains)
+        endpoint = route(request.method, bucket, key, request.query, request.headers)
+        auth = authenticate(request.facts(), self.lookup_credential,
+                            self.services.clock.now(), settings.region)
+        action, kind = ACTIONS[endpoint.operation]
+        decision = evaluate(AccessRequest(auth.principal, action, resource_arn(kind, bucket, key)))
+        if not decision.allowed:
+            raise S3Error("AccessDenied")
+        handler = HANDLERS[endpoint.operation]
+        response = await handler(Context(request, endpoint, auth, self.services, request_id))
+        if request.method == "HEAD":
+            response.head_only = True
+        return response
+
+    def _service_path(self, request: Request) -> Response:
+        path = request.raw_path.split("?", 1)[0]
+        if path == "/_sealbox/health":
+            body = json.dumps({"status": "ok"}).encode()
+            return Response(200, [("content-type", "application/json")], body)
+        body = json.dumps({"error": {"code": "NotFound", "message": "no such path"}}).encode()
+        return Response(404, [("content-type", "application/json")], body)
+
+    async def _send(self, scope: dict[str, Any], send: Any, response: Response,
+                    request_id: str) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers.append((b"x-amz-request-id", request_id.encode()))
+        headers.append((b"x-amz-id-2", self._host_id.encode()))
+        headers.append((b"server", b"sealbox"))
+        spans = response.spans
+        if not any(name == b"content-length" for name, _ in headers):
+            length = sum(s.length for s in spans) if spans is not None else len(response.body)
+            if response.status != 304 and not (response.status == 204 and length == 0):
+                headers.append((b"content-length", str(length).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if response.head_only or response.status in (204, 304):
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if spans is None:
+            await send({"type": "http.response.body", "body": response.body})
+            return
+        if (len(spans) == 1 and spans[0].path is not None
+                and "http.response.pathsend" in scope.get("extensions", {})):
+            await send({"type": "http.response.pathsend", "path": spans[0].path})
+            return
+        spans = [s for s in spans if s.length > 0]
+        if not spans:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        for index, span in enumerate(spans):
+            last_span = index == len(spans) - 1
+            span.file.seek(span.offset)
+            remaining = span.length
+            while remaining > 0:
+                chunk = span.file.read(min(SEND_CHUNK, remaining))
+                if not chunk:  # the blob is shorter than its record: never pad with lies
+                    raise OSError(f"blob ended {remaining} bytes early")
+                remaining -= len(chunk)
+                await send({"type": "http.response.body", "body": chunk,
+                            "more_body": not (last_span and remaining == 0)})
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.services.executor.shutdown(wait=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:
+    """The app on the embedded stores in ``settings.data_dir``."""
+    from sealbox.store.localfs import LocalBlobStore
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    os.makedirs(settings.data_dir, exist_ok=True)
+    meta = SqliteMetaStore(str(settings.meta_path))
+    blobs = LocalBlobStore(str(settings.blob_root))
+    return SealboxApp(settings, meta, blobs, root, clock)

@@ -1,0 +1,32 @@
+"""Process entry for the ASGI server: settings travel in one env variable so
+that every worker process builds the same app (uvicorn imports a factory)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+from sealbox.config import Settings, load_root_credentials
+from sealbox.server.asgi import SealboxApp, build_app
+
+SETTINGS_ENV = "SEALBOX_SERVE_SETTINGS"
+
+
+def export_settings(settings: Settings) -> None:
+    values = dataclasses.asdict(settings)
+    values["data_dir"] = str(settings.data_dir)
+    values["domains"] = list(settings.domains)
+    values.pop("root_secret_key", None)
+    values.pop("root_access_key", None)
+    os.environ[SETTINGS_ENV] = json.dumps(values)
+
+
+def create_app() -> SealboxApp:
+    values = json.loads(os.environ[SETTINGS_ENV])
+    values["data_dir"] = Path(values["data_dir"])
+    values["domains"] = tuple(values["domains"])
+    settings = Settings(**values)
+    root = load_root_credentials(settings.data_dir)
+    return build_app(settings, root)

@@ -1,0 +1,102 @@
+"""A read-only view of one ASGI HTTP request, and its capped body stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from sealbox.auth.facts import RequestFacts
+from sealbox.errors import S3Error
+
+Scope = dict[str, Any]
+
+
+class ClientDisconnected(Exception):
+    """The client went away before sending its whole body."""
+
+
+@dataclass
+class Request:
+    """The parts of a request the API layer reads.
+
+    ``query`` maps each decoded name to its first decoded value; S3 never
+    repeats a parameter it cares about. ``raw_query`` keeps the original for
+    signature checking.
+    """
+
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: dict[str, str]
+    client: str
+    scheme: str
+    receive: Any = field(repr=False)
+    query: dict[str, str] = field(default_factory=dict)
+    _body_consumed: bool = False
+
+    @classmethod
+    def from_scope(cls, scope: Scope, receive: Any) -> Request:
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        raw_query = scope.get("query_string", b"")
+        client = scope.get("client") or ("", 0)
+        req = cls(
+            method=scope["method"],
+            raw_path=raw_path.decode("utf-8", "surrogateescape"),
+            raw_query=raw_query.decode("utf-8", "surrogateescape"),
+            headers=headers,
+            client=str(client[0]),
+            scheme=scope.get("scheme", "http"),
+            receive=receive,
+        )
+        query: dict[str, str] = {}
+        for name, value in parse_qsl(req.raw_query, keep_blank_values=True):
+            query.setdefault(name, value)
+        req.query = query
+        return req
+
+    def facts(self) -> RequestFacts:
+        return RequestFacts(self.method, self.raw_path, self.raw_query, self.headers)
+
+    def content_length(self) -> int | None:
+        value = self.headers.get("content-length")
+        if value is None:
+            return None
+        if not value.isdigit() or len(value) > 19:
+            raise S3Error("InvalidArgument", "Content-Length is not a valid number",
+                          ArgumentName="Content-Length", ArgumentValue=value[:64])
+        return int(value)
+
+    async def stream(self, limit: int) -> AsyncIterator[bytes]:
+        """The body's chunks as they arrive, refusing to read past ``limit``.
+
+        Raises ``ClientDisconnected`` if the client goes away mid-body; the
+        caller then discards whatever it wrote.
+        """
+        if self._body_consumed:
+            return
+        self._body_consumed = True
+        seen = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected()
+            chunk = message.get("body", b"")
+            if chunk:
+                seen += len(chunk)
+                if seen > limit:
+                    raise S3Error("MaxMessageLengthExceeded" if limit < 1024**3 else "EntityTooLarge")
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    async def read(self, limit: int) -> bytes:
+        """The whole body, for small XML documents; capped at ``limit``."""
+        parts = [chunk async for chunk in self.stream(limit)]
+        return b"".join(parts)

@@ -1,0 +1,96 @@
+"""Start a real sealbox server on a loopback port, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEST_ACCESS_KEY = "SBTESTROOTACCESSKEY0"
+TEST_SECRET_KEY = "sealbox/test/secret/key/0123456789abcdefgh"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    """A ``sealbox serve`` child process and how to reach it."""
+
+    data_dir: Path
+    port: int = 0
+    access_key: str = TEST_ACCESS_KEY
+    secret_key: str = field(default=TEST_SECRET_KEY, repr=False)
+    extra_args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> RunningServer:
+        if not self.port:
+            self.port = free_port()
+        env = dict(os.environ)
+        env.update(
+            SEALBOX_ROOT_ACCESS_KEY=self.access_key,
+            SEALBOX_ROOT_SECRET_KEY=self.secret_key,
+            **self.env,
+        )
+        self.log_path = self.data_dir.parent / f"server-{self.port}.log"
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sealbox", "serve", "--port", str(self.port),
+             "--data-dir", str(self.data_dir), "--log-level", "warning", *self.extra_args],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+        log.close()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"sealbox exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/_sealbox/health", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"sealbox did not become ready:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, as a crash would be."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> RunningServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,72 @@
+"""Fixtures: a real sealbox server per test session (per xdist worker), and
+real clients (boto3, the AWS CLI) pointed at it."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sealbox.testing.server import RunningServer
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    base = tmp_path_factory.mktemp("sealbox")
+    with RunningServer(data_dir=base / "data") as running:
+        yield running
+
+
+def make_client(server: RunningServer, service: str = "s3", **config: object):  # noqa: ANN201
+    import boto3
+    from botocore.config import Config
+
+    defaults: dict[str, object] = {
+        "s3": {"addressing_style": "path"},
+        "retries": {"max_attempts": 1, "mode": "standard"},
+        "signature_version": "s3v4",
+    }
+    defaults.update(config)
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name="us-east-1",
+        config=Config(**defaults),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def s3(server: RunningServer):  # noqa: ANN201
+    """A boto3 S3 client signed as root, path-style, no retries."""
+    return make_client(server)
+
+
+@pytest.fixture
+def bucket(s3) -> str:  # noqa: ANN001
+    """A fresh, empty bucket for one test."""
+    name = f"test-{os.getpid()}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def aws_env(server: RunningServer, tmp_path: Path) -> dict[str, str]:
+    """Environment for running the AWS CLI against the test server."""
+    env = dict(os.environ)
+    env.update(
+        AWS_ACCESS_KEY_ID=server.access_key,
+        AWS_SECRET_ACCESS_KEY=server.secret_key,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(tmp_path / "aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "aws-credentials"),
+        AWS_MAX_ATTEMPTS="1",
+    )
+    return env
