@@ -2,7 +2,7 @@
 
 Three entry points, one per way S3 uses the headers:
 
-``evaluate_read``
+``evaluate_get``
     GetObject and HeadObject. RFC 9110 §13.2.2 order, which is also what S3
     does (LocalStack ``test_s3_get_object_preconditions`` and versitygw's
     ``GetObject_conditional_reads`` table, both recorded against AWS):
@@ -12,14 +12,14 @@ Three entry points, one per way S3 uses the headers:
     2. Else If-Unmodified-Since present and false → 412,
        ``<Condition>If-Unmodified-Since</Condition>``. (So a true If-Match
        makes S3 ignore If-Unmodified-Since, as its GetObject page says.)
-    3. If-None-Match present and false → ``NOT_MODIFIED`` (304).
-    4. Else If-Modified-Since present and false → ``NOT_MODIFIED``. (So an
-       If-None-Match that is true makes S3 ignore If-Modified-Since.)
+    3. If-None-Match present and false → 304 Not Modified.
+    4. Else If-Modified-Since present and false → 304. (So an If-None-Match
+       that is true makes S3 ignore If-Modified-Since.)
 
-    A 304 is returned as a value, not raised: it is not a failure, and
-    RFC 9110 §15.4.5 wants it to carry the ETag, Last-Modified,
-    Cache-Control and Expires the 200 would have had, which only the
-    GetObject handler knows. The handler answers ``NOT_MODIFIED`` with 304,
+    A 304 is returned as a value (``True``: "not modified"), not raised: it
+    is not a failure, and RFC 9110 §15.4.5 wants it to carry the ETag,
+    Last-Modified, Cache-Control and Expires the 200 would have had, which
+    only the GetObject handler knows. The handler answers ``True`` with 304,
     those headers and no body. A HEAD that fails with 412 gets no body
     either (the error renderer already does that for every HEAD).
 
@@ -55,20 +55,12 @@ Shared rules, all from those AWS-validated tests or RFC 9110:
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sealbox.errors import S3Error
 from sealbox.http.dates import parse_http_date
-
-
-class ReadOutcome(enum.Enum):
-    """What a GET or HEAD does once its preconditions are evaluated."""
-
-    PROCEED = "proceed"  # 200 (or 206)
-    NOT_MODIFIED = "not-modified"  # 304, no body
 
 
 @dataclass(frozen=True)
@@ -89,18 +81,20 @@ class WritePrecondition:
         return "If-Match" if self.if_match is not None else "If-None-Match"
 
 
-def evaluate_read(
+def evaluate_get(
     headers: Mapping[str, str],
     etag: str,
     last_modified: datetime,
     *,
     now: datetime,
-) -> ReadOutcome:
+) -> bool:
     """GetObject/HeadObject preconditions of ``headers`` (lower-case names).
 
-    ``etag`` is the object's ETag with or without quotes. Returns
-    ``PROCEED`` or ``NOT_MODIFIED``; raises ``S3Error("PreconditionFailed")``
-    with ``Condition`` for a 412.
+    ``etag`` is the object's ETag with or without quotes; ``now`` is the
+    request's time (a later If-Modified-Since is ignored). Returns ``True``
+    when the answer is 304 Not Modified, ``False`` when the request goes on
+    (200 or 206); raises ``S3Error("PreconditionFailed")`` with
+    ``Condition`` for a 412.
     """
     failed = _evaluate(
         headers.get("if-match"),
@@ -112,9 +106,9 @@ def evaluate_read(
         now,
     )
     if failed is None:
-        return ReadOutcome.PROCEED
+        return False
     if failed in ("If-None-Match", "If-Modified-Since"):
-        return ReadOutcome.NOT_MODIFIED
+        return True
     raise S3Error("PreconditionFailed", Condition=failed)
 
 
@@ -176,7 +170,8 @@ def put_preconditions(
     if if_none_match is not None:
         if if_none_match.strip() != "*":
             raise _not_implemented(
-                "If-None-Match", "We don't accept the provided value of If-None-Match header for this API"
+                "If-None-Match",
+                "We don't accept the provided value of If-None-Match header for this API",
             )
         if existing_etag is not None:
             raise S3Error("PreconditionFailed", Condition="If-None-Match")
@@ -216,8 +211,12 @@ def _evaluate(
 ) -> str | None:
     """The name of the first condition that fails, in RFC 9110 §13.2.2
     order, or ``None`` when the request may proceed."""
-    if if_match is None and if_none_match is None and if_modified_since is None \
-            and if_unmodified_since is None:
+    if (
+        if_match is None
+        and if_none_match is None
+        and if_modified_since is None
+        and if_unmodified_since is None
+    ):
         return None
     etag = _unquote(etag)
     # Last-Modified is sent in whole seconds; compare what the client saw.
@@ -256,7 +255,7 @@ def _matches(header: str, etag: str, *, weak: bool) -> bool:
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
 def _unquote(tag: str) -> str:

@@ -23,9 +23,7 @@ table lookup and one f-string without format specs: 3-4x faster than
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-
-UTC = timezone.utc
+from datetime import UTC, datetime, timedelta
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -106,9 +104,10 @@ def parse_http_date(text: str, *, now: datetime | None = None) -> datetime:
     """An HTTP-date in any of the three forms RFC 9110 §5.6.7 lists.
 
     The weekday is not checked against the date (RFC 9110 lets recipients
-    ignore it). An RFC 850 two-digit year is read, as RFC 9110 requires, as
-    the most recent year with those digits that is not more than 50 years
-    after ``now``; without ``now`` the years 70-99 are 19xx and 00-69 20xx.
+    ignore it). An RFC 850 two-digit year is read as the year with those
+    digits in the 100 years ending 50 years after ``now`` (RFC 9110: a year
+    more than 50 years ahead means the most recent past one); without
+    ``now`` the years 70-99 are 19xx and 00-69 20xx.
     Raises ``ValueError`` for anything else.
     """
     text = text.strip()
@@ -139,6 +138,8 @@ def _two_digit_year(yy: int, now: datetime | None) -> int:
     year = current - current % 100 + yy
     if year > current + 50:
         year -= 100
+    elif year <= current - 50:
+        year += 100
     return year
 
 
@@ -161,8 +162,15 @@ def parse_iso8601(text: str) -> datetime:
     match = _ISO8601.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
-    dt = _build(int(match["year"]), int(match["mon"]), int(match["day"]),
-                match["h"], match["m"], match["s"], text)
+    dt = _build(
+        int(match["year"]),
+        int(match["mon"]),
+        int(match["day"]),
+        match["h"],
+        match["m"],
+        match["s"],
+        text,
+    )
     frac = match["frac"]
     if frac:
         dt = dt.replace(microsecond=int(frac[:6].ljust(6, "0")))
@@ -194,5 +202,12 @@ def parse_amz_date(text: str) -> datetime:
     match = _AMZ_DATE.fullmatch(text)
     if match is None:
         raise ValueError(f"not an amz date: {text!r}")
-    return _build(int(match["year"]), int(match["mon"]), int(match["day"]),
-                  match["h"], match["m"], match["s"], text)
+    return _build(
+        int(match["year"]),
+        int(match["mon"]),
+        int(match["day"]),
+        match["h"],
+        match["m"],
+        match["s"],
+        text,
+    )
