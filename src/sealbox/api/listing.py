@@ -54,7 +54,7 @@ MAX_CHAR = "\U0010ffff"
 # Rows per store call. After a dense common prefix the walk asks for few
 # rows (the next one is likely another group), and doubles while rows are
 # used, back up to this.
-BATCH = 1000
+BATCH = MAX_KEYS + 1  # a full page and the one entry that says it is truncated
 SMALL_BATCH = 2
 
 # (key, id): strictly after ``id`` among the entries of ``key`` (an upload
