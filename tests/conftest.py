@@ -49,6 +49,12 @@ def s3(server: RunningServer):  # noqa: ANN201
     return make_client(server)
 
 
+@pytest.fixture(scope="session")
+def client_factory(server: RunningServer):  # noqa: ANN201
+    """Make another boto3 client for the test server with other botocore config."""
+    return lambda service="s3", **config: make_client(server, service, **config)
+
+
 @pytest.fixture
 def bucket(s3) -> str:  # noqa: ANN001
     """A fresh, empty bucket for one test."""

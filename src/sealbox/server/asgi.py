@@ -62,6 +62,7 @@ class SealboxApp:
         request_id = secrets.token_hex(8).upper()
         method = scope["method"]
         response: Response
+        request: Request | None = None
         try:
             request = Request.from_scope(scope, receive)
             if request.raw_path.startswith(SERVICE_PREFIX):
@@ -76,6 +77,8 @@ class SealboxApp:
             log.exception("request %s failed", request_id)
             response = error_response(S3Error("InternalError"), request_id, self._host_id,
                                       None, method)
+        if request is not None and request.body_left_unread:
+            response.headers.append(("connection", "close"))
         try:
             await self._send(scope, send, response, request_id)
         finally:

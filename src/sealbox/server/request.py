@@ -64,6 +64,18 @@ class Request:
     def facts(self) -> RequestFacts:
         return RequestFacts(self.method, self.raw_path, self.raw_query, self.headers)
 
+    @property
+    def body_left_unread(self) -> bool:
+        """True when the client sent (or will send) a body nobody read.
+
+        The connection must then close after the response: the unread bytes
+        would otherwise be parsed as the next request on the connection.
+        """
+        if self._body_consumed:
+            return False
+        length = self.headers.get("content-length", "0")
+        return length != "0" or "transfer-encoding" in self.headers
+
     def content_length(self) -> int | None:
         value = self.headers.get("content-length")
         if value is None:
