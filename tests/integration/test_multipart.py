@@ -37,7 +37,7 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[int, dict[str,
     return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
 
 
-def upload_parts(s3, bucket: str, key: str, chunks: list[bytes], **create) -> tuple[str, list[dict]]:  # noqa: ANN001
+def upload_parts(s3, bucket: str, key: str, chunks: list[bytes], **create) -> tuple[str, list[dict]]:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, **create)["UploadId"]
     parts = []
     for number, chunk in enumerate(chunks, 1):
@@ -47,14 +47,14 @@ def upload_parts(s3, bucket: str, key: str, chunks: list[bytes], **create) -> tu
     return upload_id, parts
 
 
-def body_of(s3, bucket: str, key: str) -> bytes:  # noqa: ANN001
+def body_of(s3, bucket: str, key: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 # --- whole uploads through real clients ------------------------------------------------
 
 
-def test_boto3_upload_file_download_file_17mib(s3, bucket: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_boto3_upload_file_download_file_17mib(s3, bucket: str, tmp_path: Path) -> None:
     from boto3.s3.transfer import TransferConfig
 
     data = os.urandom(17 * MiB + 123)
@@ -74,14 +74,14 @@ def test_boto3_upload_file_download_file_17mib(s3, bucket: str, tmp_path: Path) 
     assert dst.read_bytes() == data
 
 
-def test_aws_cli_cp_large_file_up_and_down(server, bucket: str, aws_env: dict[str, str],  # noqa: ANN001
-                                           tmp_path: Path, s3) -> None:  # noqa: ANN001
+def test_aws_cli_cp_large_file_up_and_down(server, bucket: str, aws_env: dict[str, str],
+                                           tmp_path: Path, s3) -> None:
     data = os.urandom(17 * MiB + 5)
     src = tmp_path / "cli-src.bin"
     src.write_bytes(data)
     base = [sys.executable, "-m", "awscli", "--endpoint-url", server.endpoint, "s3", "cp"]
     run = subprocess.run([*base, str(src), f"s3://{bucket}/cli.bin"], env=aws_env,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     # The CLI's default part size is 8 MiB: 17 MiB goes up in three parts.
     chunks = [data[i:i + 8 * MiB] for i in range(0, len(data), 8 * MiB)]
@@ -89,12 +89,12 @@ def test_aws_cli_cp_large_file_up_and_down(server, bucket: str, aws_env: dict[st
 
     dst = tmp_path / "cli-dst.bin"
     run = subprocess.run([*base, f"s3://{bucket}/cli.bin", str(dst)], env=aws_env,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert dst.read_bytes() == data
 
 
-def test_object_takes_headers_metadata_tags_and_class_given_at_create(s3, bucket: str) -> None:  # noqa: ANN001
+def test_object_takes_headers_metadata_tags_and_class_given_at_create(s3, bucket: str) -> None:
     chunks = [os.urandom(5 * MiB), b"tail"]
     upload_id, parts = upload_parts(
         s3, bucket, "meta.bin", chunks, ContentType="text/bla", Metadata={"foo": "bar"},
@@ -119,7 +119,7 @@ def test_object_takes_headers_metadata_tags_and_class_given_at_create(s3, bucket
     assert body_of(s3, bucket, "meta.bin") == b"".join(chunks)
 
 
-def test_parts_count_is_recorded_for_part_number_reads(s3, bucket: str) -> None:  # noqa: ANN001
+def test_parts_count_is_recorded_for_part_number_reads(s3, bucket: str) -> None:
     chunks = [os.urandom(5 * MiB), os.urandom(5 * MiB), b"end"]
     upload_id, parts = upload_parts(s3, bucket, "pc.bin", chunks)
     s3.complete_multipart_upload(Bucket=bucket, Key="pc.bin", UploadId=upload_id,
@@ -131,7 +131,7 @@ def test_parts_count_is_recorded_for_part_number_reads(s3, bucket: str) -> None:
     assert got == b"end"
 
 
-def test_create_multipart_upload_ids_are_unguessable_and_distinct(s3, bucket: str) -> None:  # noqa: ANN001
+def test_create_multipart_upload_ids_are_unguessable_and_distinct(s3, bucket: str) -> None:
     ids = {s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"] for _ in range(5)}
     assert len(ids) == 5
     assert all(len(i) >= 32 for i in ids)
@@ -139,7 +139,7 @@ def test_create_multipart_upload_ids_are_unguessable_and_distinct(s3, bucket: st
         s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
 
 
-def test_create_multipart_upload_in_missing_bucket_is_no_such_bucket(s3) -> None:  # noqa: ANN001
+def test_create_multipart_upload_in_missing_bucket_is_no_such_bucket(s3) -> None:
     with pytest.raises(ClientError) as e:
         s3.create_multipart_upload(Bucket="sealbox-no-such-bucket-mp", Key="k")
     assert error_of(e)[0] == 404
@@ -151,7 +151,7 @@ def test_create_multipart_upload_in_missing_bucket_is_no_such_bucket(s3) -> None
 
 @pytest.mark.parametrize("number", [0, 10001, -1])
 def test_upload_part_number_outside_1_to_10000_is_invalid_argument(
-    client_factory, s3, bucket: str, number: int  # noqa: ANN001
+    client_factory, s3, bucket: str, number: int
 ) -> None:
     raw = client_factory(parameter_validation=False)
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
@@ -165,7 +165,7 @@ def test_upload_part_number_outside_1_to_10000_is_invalid_argument(
     assert error["ArgumentValue"] == str(number)
 
 
-def test_upload_part_to_unknown_upload_is_no_such_upload(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_part_to_unknown_upload_is_no_such_upload(s3, bucket: str) -> None:
     with pytest.raises(ClientError) as e:
         s3.upload_part(Bucket=bucket, Key="k", UploadId="no-such-upload", PartNumber=1,
                        Body=b"x")
@@ -173,7 +173,7 @@ def test_upload_part_to_unknown_upload_is_no_such_upload(s3, bucket: str) -> Non
     assert error_of(e)[1]["Code"] == "NoSuchUpload"
 
 
-def test_upload_id_only_works_for_its_own_key(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_id_only_works_for_its_own_key(s3, bucket: str) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mine")["UploadId"]
     with pytest.raises(ClientError) as e:
         s3.upload_part(Bucket=bucket, Key="other", UploadId=upload_id, PartNumber=1, Body=b"x")
@@ -184,7 +184,7 @@ def test_upload_id_only_works_for_its_own_key(s3, bucket: str) -> None:  # noqa:
     s3.abort_multipart_upload(Bucket=bucket, Key="mine", UploadId=upload_id)
 
 
-def test_upload_part_etag_is_quoted_md5(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_part_etag_is_quoted_md5(s3, bucket: str) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     r = s3.upload_part(Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=1,
                        Body=b"hello part")
@@ -192,7 +192,7 @@ def test_upload_part_etag_is_quoted_md5(s3, bucket: str) -> None:  # noqa: ANN00
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
 
 
-def test_uploading_a_part_number_again_replaces_the_part(s3, bucket: str) -> None:  # noqa: ANN001
+def test_uploading_a_part_number_again_replaces_the_part(s3, bucket: str) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     s3.upload_part(Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=1, Body=b"first")
     r = s3.upload_part(Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=1,
@@ -205,7 +205,7 @@ def test_uploading_a_part_number_again_replaces_the_part(s3, bucket: str) -> Non
     assert body_of(s3, bucket, "k") == b"second!"
 
 
-def test_upload_part_with_wrong_content_md5_keeps_nothing(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_part_with_wrong_content_md5_keeps_nothing(s3, bucket: str) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
     with pytest.raises(ClientError) as e:
@@ -219,7 +219,7 @@ def test_upload_part_with_wrong_content_md5_keeps_nothing(s3, bucket: str) -> No
 # --- CompleteMultipartUpload ------------------------------------------------------------
 
 
-def test_complete_with_no_parts_is_malformed_xml(s3, bucket: str) -> None:  # noqa: ANN001
+def test_complete_with_no_parts_is_malformed_xml(s3, bucket: str) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     with pytest.raises(ClientError) as e:
         s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
@@ -232,7 +232,7 @@ def test_complete_with_no_parts_is_malformed_xml(s3, bucket: str) -> None:  # no
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
 
 
-def test_complete_without_create_is_no_such_upload(s3, bucket: str) -> None:  # noqa: ANN001
+def test_complete_without_create_is_no_such_upload(s3, bucket: str) -> None:
     with pytest.raises(ClientError) as e:
         s3.complete_multipart_upload(
             Bucket=bucket, Key="k", UploadId="abc1234def",
@@ -242,7 +242,7 @@ def test_complete_without_create_is_no_such_upload(s3, bucket: str) -> None:  # 
     assert error["UploadId"] == "abc1234def"
 
 
-def test_complete_with_parts_out_of_order_is_invalid_part_order(s3, bucket: str) -> None:  # noqa: ANN001
+def test_complete_with_parts_out_of_order_is_invalid_part_order(s3, bucket: str) -> None:
     upload_id, parts = upload_parts(s3, bucket, "k", [os.urandom(5 * MiB), b"b"])
     for bad in (list(reversed(parts)), [parts[0], parts[0]]):
         with pytest.raises(ClientError) as e:
@@ -254,7 +254,7 @@ def test_complete_with_parts_out_of_order_is_invalid_part_order(s3, bucket: str)
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
 
 
-def test_complete_with_missing_part_is_invalid_part(s3, bucket: str) -> None:  # noqa: ANN001
+def test_complete_with_missing_part_is_invalid_part(s3, bucket: str) -> None:
     upload_id, parts = upload_parts(s3, bucket, "k", [b"\x00"])
     with pytest.raises(ClientError) as e:
         s3.complete_multipart_upload(
@@ -267,7 +267,7 @@ def test_complete_with_missing_part_is_invalid_part(s3, bucket: str) -> None:  #
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
 
 
-def test_complete_with_wrong_etag_is_invalid_part(s3, bucket: str) -> None:  # noqa: ANN001
+def test_complete_with_wrong_etag_is_invalid_part(s3, bucket: str) -> None:
     upload_id, _ = upload_parts(s3, bucket, "k", [b"\x00"])
     with pytest.raises(ClientError) as e:
         s3.complete_multipart_upload(
@@ -280,7 +280,7 @@ def test_complete_with_wrong_etag_is_invalid_part(s3, bucket: str) -> None:  # n
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
 
 
-def test_complete_with_small_non_last_part_is_entity_too_small(s3, bucket: str) -> None:  # noqa: ANN001
+def test_complete_with_small_non_last_part_is_entity_too_small(s3, bucket: str) -> None:
     chunks = [os.urandom(10 * 1024) for _ in range(3)]
     upload_id, parts = upload_parts(s3, bucket, "k", chunks)
     with pytest.raises(ClientError) as e:
@@ -297,7 +297,7 @@ def test_complete_with_small_non_last_part_is_entity_too_small(s3, bucket: str) 
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
 
 
-def test_single_small_part_completes(s3, bucket: str) -> None:  # noqa: ANN001
+def test_single_small_part_completes(s3, bucket: str) -> None:
     upload_id, parts = upload_parts(s3, bucket, "k", [b"x"])
     done = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
                                         MultipartUpload={"Parts": parts})
@@ -305,7 +305,7 @@ def test_single_small_part_completes(s3, bucket: str) -> None:  # noqa: ANN001
     assert s3.head_object(Bucket=bucket, Key="k")["ContentLength"] == 1
 
 
-def test_complete_accepts_etags_without_quotes(s3, bucket: str) -> None:  # noqa: ANN001
+def test_complete_accepts_etags_without_quotes(s3, bucket: str) -> None:
     chunks = [os.urandom(5 * MiB), b"last"]
     upload_id, parts = upload_parts(s3, bucket, "k", chunks)
     bare = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"].strip('"')} for p in parts]
@@ -314,7 +314,7 @@ def test_complete_accepts_etags_without_quotes(s3, bucket: str) -> None:  # noqa
     assert body_of(s3, bucket, "k") == b"".join(chunks)
 
 
-def test_parts_not_listed_are_dropped(s3, bucket: str) -> None:  # noqa: ANN001
+def test_parts_not_listed_are_dropped(s3, bucket: str) -> None:
     chunks = [os.urandom(5 * MiB), os.urandom(1000), b"three"]
     upload_id, parts = upload_parts(s3, bucket, "k", chunks)
     done = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
@@ -326,7 +326,7 @@ def test_parts_not_listed_are_dropped(s3, bucket: str) -> None:  # noqa: ANN001
     assert error_of(e)[1]["Code"] == "NoSuchUpload"
 
 
-def test_complete_replaces_existing_object(s3, bucket: str) -> None:  # noqa: ANN001
+def test_complete_replaces_existing_object(s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"old")
     chunks = [b"12345" * MiB, b"12345" * MiB]
     upload_id, parts = upload_parts(s3, bucket, "k", chunks)
@@ -335,7 +335,7 @@ def test_complete_replaces_existing_object(s3, bucket: str) -> None:  # noqa: AN
     assert body_of(s3, bucket, "k") == b"".join(chunks)
 
 
-def test_completing_again_returns_the_same_result(s3, bucket: str) -> None:  # noqa: ANN001
+def test_completing_again_returns_the_same_result(s3, bucket: str) -> None:
     # AWS answers a repeated Complete with the result (adobe/S3Mock#2586,
     # minio/minio#13318; ceph s3-tests test_multipart_upload completes twice).
     upload_id, parts = upload_parts(s3, bucket, "k", [b"only part"])
@@ -353,7 +353,7 @@ def test_completing_again_returns_the_same_result(s3, bucket: str) -> None:  # n
     assert error_of(e)[1]["Code"] == "NoSuchUpload"
 
 
-def test_composite_checksum_of_a_sha256_upload(s3, bucket: str) -> None:  # noqa: ANN001
+def test_composite_checksum_of_a_sha256_upload(s3, bucket: str) -> None:
     chunks = [os.urandom(5 * MiB), b"tail"]
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k",
                                            ChecksumAlgorithm="SHA256")["UploadId"]
@@ -373,7 +373,7 @@ def test_composite_checksum_of_a_sha256_upload(s3, bucket: str) -> None:  # noqa
 # --- AbortMultipartUpload -------------------------------------------------------------
 
 
-def test_abort_then_everything_is_no_such_upload(s3, bucket: str) -> None:  # noqa: ANN001
+def test_abort_then_everything_is_no_such_upload(s3, bucket: str) -> None:
     upload_id, parts = upload_parts(s3, bucket, "k", [os.urandom(1000)])
     r = s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
     assert r["ResponseMetadata"]["HTTPStatusCode"] == 204
@@ -393,7 +393,7 @@ def test_abort_then_everything_is_no_such_upload(s3, bucket: str) -> None:  # no
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
-def test_abort_unknown_upload_is_no_such_upload(s3, bucket: str) -> None:  # noqa: ANN001
+def test_abort_unknown_upload_is_no_such_upload(s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"")
     with pytest.raises(ClientError) as e:
         s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId="56788")
@@ -404,7 +404,7 @@ def test_abort_unknown_upload_is_no_such_upload(s3, bucket: str) -> None:  # noq
 # --- ListParts ------------------------------------------------------------------------
 
 
-def test_list_parts_pages_with_marker_and_max_parts(s3, bucket: str) -> None:  # noqa: ANN001
+def test_list_parts_pages_with_marker_and_max_parts(s3, bucket: str) -> None:
     chunks = [f"part {i}".encode() * (i + 1) for i in range(7)]
     upload_id, parts = upload_parts(s3, bucket, "k", chunks, StorageClass="STANDARD_IA")
     seen = []
@@ -435,7 +435,7 @@ def test_list_parts_pages_with_marker_and_max_parts(s3, bucket: str) -> None:  #
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
 
 
-def test_list_parts_bad_max_parts_is_invalid_argument(client_factory, s3, bucket: str) -> None:  # noqa: ANN001
+def test_list_parts_bad_max_parts_is_invalid_argument(client_factory, s3, bucket: str) -> None:
     raw = client_factory(parameter_validation=False)
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     with pytest.raises(ClientError) as e:
@@ -447,7 +447,7 @@ def test_list_parts_bad_max_parts_is_invalid_argument(client_factory, s3, bucket
 # --- UploadPartCopy -------------------------------------------------------------------
 
 
-def test_upload_part_copy_with_ranges_rebuilds_the_source(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_part_copy_with_ranges_rebuilds_the_source(s3, bucket: str) -> None:
     source = os.urandom(12 * MiB + 7)
     s3.put_object(Bucket=bucket, Key="src", Body=source)
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
@@ -468,7 +468,7 @@ def test_upload_part_copy_with_ranges_rebuilds_the_source(s3, bucket: str) -> No
     assert body_of(s3, bucket, "dst") == source
 
 
-def test_upload_part_copy_without_range_copies_whole_object(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_part_copy_without_range_copies_whole_object(s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="src key ?versionId+%", Body=b"0123456789")
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
     r = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=upload_id, PartNumber=1,
@@ -479,7 +479,7 @@ def test_upload_part_copy_without_range_copies_whole_object(s3, bucket: str) -> 
     assert body_of(s3, bucket, "dst") == b"0123456789"
 
 
-def test_upload_part_copy_range_past_the_end_is_invalid_argument(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_part_copy_range_past_the_end_is_invalid_argument(s3, bucket: str) -> None:
     # AWS: InvalidArgument "Range specified is not valid for source object of
     # size: N" (s3fs#321, versitygw#610); s3-tests also allows InvalidRange.
     s3.put_object(Bucket=bucket, Key="src", Body=b"12345")
@@ -498,7 +498,7 @@ def test_upload_part_copy_range_past_the_end_is_invalid_argument(s3, bucket: str
 
 @pytest.mark.parametrize("value", ["0-2", "bytes=0", "bytes=hello-world", "bytes=0-bar",
                                    "bytes=hello-", "bytes=0-2,3-5"])
-def test_upload_part_copy_improper_range_is_invalid_argument(s3, bucket: str, value: str) -> None:  # noqa: ANN001
+def test_upload_part_copy_improper_range_is_invalid_argument(s3, bucket: str, value: str) -> None:
     s3.put_object(Bucket=bucket, Key="src", Body=b"12345")
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
     with pytest.raises(ClientError) as e:
@@ -509,7 +509,7 @@ def test_upload_part_copy_improper_range_is_invalid_argument(s3, bucket: str, va
     s3.abort_multipart_upload(Bucket=bucket, Key="dst", UploadId=upload_id)
 
 
-def test_upload_part_copy_of_missing_source_is_no_such_key(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_part_copy_of_missing_source_is_no_such_key(s3, bucket: str) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
     # A percent sign in the key is decoded once: "anyfilename%25.txt" exists,
     # "anyfilename%.txt" does not (s3-tests test_upload_part_copy_percent_encoded_key).
@@ -522,7 +522,7 @@ def test_upload_part_copy_of_missing_source_is_no_such_key(s3, bucket: str) -> N
     s3.abort_multipart_upload(Bucket=bucket, Key="dst", UploadId=upload_id)
 
 
-def test_upload_part_copy_source_conditions(s3, bucket: str) -> None:  # noqa: ANN001
+def test_upload_part_copy_source_conditions(s3, bucket: str) -> None:
     etag = s3.put_object(Bucket=bucket, Key="src", Body=b"abc")["ETag"]
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
     src = {"Bucket": bucket, "Key": "src"}
