@@ -539,3 +539,20 @@ def test_upload_part_copy_source_conditions(s3, bucket: str) -> None:
                             CopySource=src, CopySourceIfMatch=etag)
     assert r["CopyPartResult"]["ETag"] == etag
     s3.abort_multipart_upload(Bucket=bucket, Key="dst", UploadId=upload_id)
+
+
+def test_complete_if_none_match_star_refuses_to_overwrite(s3, bucket: str) -> None:
+    # Conditional writes (2024): If-None-Match: * on Complete is 412 when the
+    # key exists, and the upload is left to retry or abort.
+    s3.put_object(Bucket=bucket, Key="k", Body=b"there")
+    upload_id, parts = upload_parts(s3, bucket, "k", [b"new"])
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
+                                     MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+    assert error_of(e)[0] == 412
+    assert error_of(e)[1]["Code"] == "PreconditionFailed"
+    assert body_of(s3, bucket, "k") == b"there"
+    s3.delete_object(Bucket=bucket, Key="k")
+    s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
+                                 MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+    assert body_of(s3, bucket, "k") == b"new"
