@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from email.utils import parsedate_to_datetime
 
 from sealbox.errors import S3Error
 
@@ -127,18 +126,37 @@ def parse_amz_date(text: str) -> datetime | None:
         return None
 
 
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+)}
+# IMF-fixdate (RFC 9110 §5.6.7), the form HTTP clients send: "Fri, 24 May 2013 00:00:00 GMT".
+# Parsed by hand: email.utils would import socket into this pure module.
+_HTTP_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT"
+)
+
+
+def parse_http_date(text: str) -> datetime | None:
+    """An IMF-fixdate ``Date`` header → an aware UTC datetime, or None."""
+    match = _HTTP_DATE.fullmatch(text)
+    if match is None or match[2] not in _MONTHS:
+        return None
+    day, _, year, hour, minute, second = match.groups()
+    try:
+        return datetime(
+            int(year), _MONTHS[match[2]], int(day), int(hour), int(minute), int(second),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return None
+
+
 def parse_request_date(text: str) -> datetime | None:
-    """An ``x-amz-date``/``Date`` value: ISO 8601 basic, or an RFC 1123 HTTP date."""
+    """An ``x-amz-date``/``Date`` value: ISO 8601 basic, or an HTTP date."""
     found = parse_amz_date(text)
     if found is not None:
         return found
-    try:
-        parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if parsed is None or parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(timezone.utc)
+    return parse_http_date(text)
 
 
 def check_payload_hash(headers: Mapping[str, str]) -> str:
