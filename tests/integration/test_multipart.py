@@ -556,3 +556,25 @@ def test_complete_if_none_match_star_refuses_to_overwrite(s3, bucket: str) -> No
     s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
                                  MultipartUpload={"Parts": parts}, IfNoneMatch="*")
     assert body_of(s3, bucket, "k") == b"new"
+
+
+def test_full_object_crc32_upload_and_checksum_claim_on_complete(s3, bucket: str) -> None:
+    from awscrt import checksums as crt
+
+    chunks = [os.urandom(5 * MiB), os.urandom(5 * MiB), b"tail"]
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k", ChecksumAlgorithm="CRC32",
+                                           ChecksumType="FULL_OBJECT")["UploadId"]
+    parts = []
+    for number, chunk in enumerate(chunks, 1):
+        r = s3.upload_part(Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=number,
+                           Body=chunk, ChecksumAlgorithm="CRC32")
+        parts.append({"PartNumber": number, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]})
+    whole = base64.b64encode(crt.crc32(b"".join(chunks)).to_bytes(4, "big")).decode()
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
+                                     MultipartUpload={"Parts": parts}, ChecksumCRC32="AAAAAA==")
+    assert error_of(e)[1]["Code"] == "BadDigest"
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
+                                        MultipartUpload={"Parts": parts}, ChecksumCRC32=whole)
+    assert done["ChecksumCRC32"] == whole
+    assert done["ChecksumType"] == "FULL_OBJECT"

@@ -39,6 +39,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from sealbox.api.common import (
@@ -282,16 +283,71 @@ def multipart_etag(part_md5s: list[str]) -> str:
     return f"{digest}-{len(part_md5s)}"
 
 
-def _composite_checksum(algorithm: str, parts: list[Part]) -> str | None:
-    """``base64(H(digest_1 … digest_N))-N``, or None if a part lacks one."""
-    hasher = ALGORITHMS[algorithm].new()
+def _object_checksum(algorithm: str, checksum_type: str, parts: list[Part]) -> str | None:
+    """The whole object's checksum as S3 reports it, from the parts' own:
+
+    - COMPOSITE: ``base64(H(digest_1 … digest_N))-N``, the checksum of the
+      parts' checksums;
+    - FULL_OBJECT (CRCs only): the CRC of the whole body, combined from the
+      parts' CRCs and sizes without reading the data again.
+
+    None when a part has no checksum of that algorithm (e.g. it was
+    uploaded before the algorithm was known).
+    """
+    digests = []
     for part in parts:
         value = part.checksums.get(algorithm)
         if value is None:
             return None
-        hasher.update(base64.b64decode(value))  # type: ignore[attr-defined]
-    digest = hasher.digest()  # type: ignore[attr-defined]
-    return f"{base64.b64encode(digest).decode()}-{len(parts)}"
+        digests.append(base64.b64decode(value))
+    if checksum_type == _FULL_OBJECT:
+        width = _CRC_PARAMS[algorithm][0] // 8
+        crc = int.from_bytes(digests[0], "big")
+        for part, digest in zip(parts[1:], digests[1:], strict=True):
+            crc = crc_combine(algorithm, crc, int.from_bytes(digest, "big"), part.size)
+        return base64.b64encode(crc.to_bytes(width, "big")).decode()
+    hasher: Any = ALGORITHMS[algorithm].new()
+    for digest in digests:
+        hasher.update(digest)
+    return f"{base64.b64encode(hasher.digest()).decode()}-{len(parts)}"
+
+
+# Reflected CRCs S3 offers, as (width in bits, reflected polynomial). All
+# start from and finish with all-ones, which is what lets two CRCs combine.
+_CRC_PARAMS = {
+    "crc32": (32, 0xEDB88320),
+    "crc32c": (32, 0x82F63B78),
+    "crc64nvme": (64, 0x9A6C9329AC4BC9B5),
+}
+
+
+def _multmodp(a: int, b: int, width: int, poly: int) -> int:
+    """a·b modulo the CRC polynomial, in the reflected bit order."""
+    m = 1 << (width - 1)
+    product = 0
+    while True:
+        if a & m:
+            product ^= b
+            if a & (m - 1) == 0:
+                return product
+        m >>= 1
+        b = (b >> 1) ^ poly if b & 1 else b >> 1
+
+
+def crc_combine(algorithm: str, crc1: int, crc2: int, length2: int) -> int:
+    """CRC(A‖B) from CRC(A), CRC(B) and len(B): zlib's ``crc32_combine``
+    method, for any of the CRCs above. CRC(A) is multiplied by
+    x^(8·len(B)) modulo the polynomial, found by repeated squaring."""
+    width, poly = _CRC_PARAMS[algorithm]
+    power = 1 << (width - 1)  # x^0
+    x = power >> 1  # x^1, squared at each step: x^2, x^4, …
+    n = length2 * 8
+    while n:
+        if n & 1:
+            power = _multmodp(x, power, width, poly)
+        n >>= 1
+        x = _multmodp(x, x, width, poly)
+    return _multmodp(power, crc1, width, poly) ^ crc2
 
 
 def _location(ctx: Context) -> str:
@@ -311,7 +367,9 @@ def _complete_result(ctx: Context, obj: ObjectRecord) -> Response:
     ]
     children += [(f"Checksum{name.upper()}", value) for name, value in obj.checksums.items()]
     if obj.checksums:
-        children.append(("ChecksumType", _COMPOSITE))
+        # A composite checksum ends in -N; a full-object one does not.
+        composite = any("-" in value for value in obj.checksums.values())
+        children.append(("ChecksumType", _COMPOSITE if composite else _FULL_OBJECT))
     return xml_response(render("CompleteMultipartUploadResult", children))
 
 
@@ -339,17 +397,12 @@ def _select_parts(upload: Upload, listed: list[tuple[int, str, dict[str, str]]],
         if number <= previous:
             raise S3Error("InvalidPartOrder", UploadId=upload.upload_id)
         previous = number
-    algorithm, checksum_type = _upload_checksum(upload)
     chosen = []
     for number, etag, sums in listed:
         part = stored.get(number)
         if part is None or part.etag != etag.lower():
             raise S3Error("InvalidPart", UploadId=upload.upload_id, PartNumber=str(number),
                           ETag=etag)
-        if algorithm is not None and checksum_type == _COMPOSITE and algorithm not in sums:
-            raise S3Error("InvalidRequest", f"The upload was created using a {algorithm} "
-                          "checksum. The complete request must include the checksum for each "
-                          f"part. It was missing for part {number} in the request.")
         for name, value in sums.items():
             if part.checksums.get(name) not in (None, value):
                 raise S3Error("InvalidPart", UploadId=upload.upload_id,
@@ -361,6 +414,32 @@ def _select_parts(upload: Upload, listed: list[tuple[int, str, dict[str, str]]],
                           MinSizeAllowed=str(MIN_PART_SIZE), PartNumber=str(part.part_number),
                           ETag=part.etag)
     return chosen
+
+
+def _complete_checksums(upload: Upload, listed: list[tuple[int, str, dict[str, str]]],
+                        parts: list[Part], headers: dict[str, str]) -> dict[str, str]:
+    """The completed object's checksums, checked against what the request
+    claims: an ``x-amz-checksum-*`` header on Complete is the whole
+    object's checksum (``…-N`` for COMPOSITE) and must match (BadDigest);
+    then, as S3 requires, every listed part must carry the upload's
+    algorithm (InvalidRequest)."""
+    algorithm, checksum_type = _upload_checksum(upload)
+    computed = None
+    if algorithm is not None:
+        computed = _object_checksum(algorithm, checksum_type, parts)
+    for name in ALGORITHMS:
+        claimed = headers.get(f"x-amz-checksum-{name}")
+        if claimed is not None and (name != algorithm or claimed.strip() != computed):
+            raise S3Error("BadDigest", f"The {name.upper()} you specified did not match the "
+                          "calculated checksum.")
+    if algorithm is None:
+        return {}
+    for number, _, sums in listed:
+        if algorithm not in sums:
+            raise S3Error("InvalidRequest", f"The upload was created using a {algorithm} "
+                          "checksum. The complete request must include the checksum for each "
+                          f"part. It was missing for part {number} in the request.")
+    return {} if computed is None else {algorithm: computed}
 
 
 async def complete_multipart_upload(ctx: Context) -> Response:
@@ -383,12 +462,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         current = await ctx.services.run(meta.get_object, ctx.bucket, ctx.key)
         put_preconditions(headers, None if current is None else current.etag, key=ctx.key)
 
-    algorithm, checksum_type = _upload_checksum(upload)
-    checksums: dict[str, str] = {}
-    if algorithm is not None and checksum_type == _COMPOSITE:
-        composite = _composite_checksum(algorithm, parts)
-        if composite is not None:
-            checksums[algorithm] = composite
+    checksums = _complete_checksums(upload, listed, parts, headers)
     obj = ObjectRecord(
         bucket=ctx.bucket,
         key=ctx.key,
