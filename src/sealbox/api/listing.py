@@ -24,6 +24,12 @@ Interoperability decisions, with the S3 behaviour that forced them:
   and botocore's ``unquote_plus`` read back to the key.
 - Buckets are unversioned, so ListObjectVersions lists every object as one
   version, ``VersionId`` ``null``, ``IsLatest`` true.
+- ``Owner`` of a listed object is the bucket's owner: S3's default object
+  ownership (BucketOwnerEnforced) makes the bucket owner own every object.
+  An upload's ``Initiator`` is whoever created it.
+- Keys with characters XML 1.0 cannot carry are written as character
+  references by ``sealbox.api.xml`` (S3 does the same); boto3 and the AWS
+  CLI ask for ``encoding-type=url`` and never meet them.
 """
 
 from __future__ import annotations
