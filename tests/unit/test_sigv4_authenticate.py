@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from sealbox.errors import S3Error
 
 AK = "AKIAIOSFODNN7EXAMPLE"
 CRED = Credential(AK, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", root_principal(AK))
-NOW = datetime(2013, 5, 24, tzinfo=timezone.utc)
+NOW = datetime(2013, 5, 24, tzinfo=UTC)
 V4_HEADER = (
     f"AWS4-HMAC-SHA256 Credential={AK}/20130524/us-east-1/s3/aws4_request, "
     "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + "0" * 64

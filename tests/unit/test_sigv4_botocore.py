@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 from urllib.parse import quote, urlsplit
 
@@ -37,7 +37,7 @@ from sealbox.errors import S3Error
 AK = "AKIDSEALBOXTEST00001"
 SK = "s3cr3t/with+odd~chars=="
 REGION = "us-east-1"
-WHEN = datetime(2024, 2, 29, 12, 30, 15, tzinfo=timezone.utc)
+WHEN = datetime(2024, 2, 29, 12, 30, 15, tzinfo=UTC)
 CRED = Credential(AK, SK, root_principal(AK))
 
 
@@ -52,8 +52,9 @@ def _now(remove_tzinfo: bool = True) -> datetime:
 @pytest.fixture(autouse=True)
 def fixed_botocore_clock() -> Iterator[None]:
     # botocore and its CRT signers read the wall clock when they sign; pin it.
-    with mock.patch.object(botocore.auth, "get_current_datetime", _now), mock.patch.object(
-        botocore.crt.auth, "get_current_datetime", _now
+    with (
+        mock.patch.object(botocore.auth, "get_current_datetime", _now),
+        mock.patch.object(botocore.crt.auth, "get_current_datetime", _now),
     ):
         yield
 
@@ -62,8 +63,10 @@ def facts_from(method: str, url: str, headers: object) -> RequestFacts:
     """What the server sees for a request botocore would send: the URL's raw
     path and query, headers lower-cased, and the Host an HTTP client adds."""
     parts = urlsplit(url)
-    lowered = {str(k).lower(): (v.decode() if isinstance(v, bytes) else str(v)).strip()
-               for k, v in dict(headers).items()}  # type: ignore[call-overload]
+    lowered = {
+        str(k).lower(): (v.decode() if isinstance(v, bytes) else str(v)).strip()
+        for k, v in dict(headers).items()
+    }  # type: ignore[call-overload]
     lowered.setdefault("host", botocore.auth._host_from_url(url))
     return RequestFacts(method, parts.path, parts.query, lowered)
 
@@ -107,7 +110,7 @@ class Captured(Exception):
         self.request = request
 
 
-def boto3_client(addressing_style: str):  # noqa: ANN201
+def boto3_client(addressing_style: str):
     client = boto3.client(
         "s3",
         endpoint_url="http://localhost:9000",
@@ -128,7 +131,7 @@ def boto3_client(addressing_style: str):  # noqa: ANN201
     return client
 
 
-def sent(call) -> RequestFacts:  # noqa: ANN001
+def sent(call) -> RequestFacts:
     with pytest.raises(Captured) as info:
         call()
     request = info.value.request
@@ -194,6 +197,11 @@ def test_boto3_presigned_url_expires_after_expires_in() -> None:
 
 key_text = st.text(min_size=1, max_size=24)
 param_text = st.text(max_size=16)
+# Names that select an auth mechanism (X-Amz-*, Signature, AWSAccessKeyId) are
+# left to test_sigv4_authenticate; CRT also refuses to sign X-Amz-Date & co.
+param_names = st.text(min_size=1, max_size=12).filter(
+    lambda n: not n.lower().startswith("x-amz-") and n not in ("Signature", "AWSAccessKeyId")
+)
 header_value = st.text(
     alphabet=st.sampled_from([chr(c) for c in range(0x20, 0x7F)] + ["\t"]), max_size=20
 )
@@ -204,7 +212,7 @@ meta_name = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1
 def requests(draw: st.DrawFn) -> tuple[str, str, dict[str, str], dict[str, str], bytes]:
     method = draw(st.sampled_from(["GET", "PUT", "HEAD", "DELETE", "POST"]))
     key = draw(key_text)
-    params = draw(st.dictionaries(st.text(min_size=1, max_size=12), param_text, max_size=4))
+    params = draw(st.dictionaries(param_names, param_text, max_size=4))
     metas = draw(st.dictionaries(meta_name, header_value, max_size=3))
     headers = {f"x-amz-meta-{name}": value for name, value in metas.items()}
     body = draw(st.binary(max_size=32)) if method in ("PUT", "POST") else b""
@@ -283,7 +291,7 @@ def _tamper_method(f: RequestFacts) -> RequestFacts:
     return replace(f, method="PATCH" if f.method != "PATCH" else "GET")
 
 
-def _tamper_header(name: str):  # noqa: ANN202
+def _tamper_header(name: str):
     def tamper(f: RequestFacts) -> RequestFacts:
         headers = dict(f.headers)
         headers[name] = headers[name][:-1] + ("0" if headers[name][-1:] != "0" else "1")
@@ -303,7 +311,7 @@ def _tamper_signature(f: RequestFacts) -> RequestFacts:
     return replace(f, headers=headers)
 
 
-def _tamper_query_param(name: str, value: str):  # noqa: ANN202
+def _tamper_query_param(name: str, value: str):
     def tamper(f: RequestFacts) -> RequestFacts:
         pieces = [
             f"{name}={value}" if piece.startswith(name + "=") else piece
@@ -357,7 +365,7 @@ def test_botocore_presigned_request_with_one_change_is_refused(
 @RANDOM
 @given(requests())
 def test_botocore_signed_header_value_changed_is_refused(request: tuple) -> None:
-    method, url, params, headers, body = request
+    method, url, params, _headers, body = request
     facts = botocore_header_signed(method, url, params, {"x-amz-meta-k": "v  a l"}, body)
     assert refuse(_tamper_header("x-amz-meta-k")(facts)).code == "SignatureDoesNotMatch"
 

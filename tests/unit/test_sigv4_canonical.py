@@ -243,9 +243,13 @@ def _suite_creq(case: Path) -> str:
 def test_aws4_testsuite_case(case: Path) -> None:
     creq = _suite_creq(case)
     assert creq == (case / f"{case.name}.creq").read_text()
-    sts = canonical.string_to_sign("20150830T123600Z", "20150830/us-east-1/service/aws4_request", creq)
+    sts = canonical.string_to_sign(
+        "20150830T123600Z", "20150830/us-east-1/service/aws4_request", creq
+    )
     assert sts == (case / f"{case.name}.sts").read_text()
-    key = keys.signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "service")
+    key = keys.signing_key(
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "service"
+    )
     _, signature = _authz(case)
     assert keys.sign(key, sts) == signature
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 from urllib.parse import quote, urlsplit
@@ -25,10 +25,12 @@ from sealbox.auth.sigv4.presign import host_header
 from sealbox.errors import S3Error
 
 DOCS = json.loads(
-    (Path(__file__).resolve().parents[1] / "vectors" / "sigv4" / "s3-docs-examples.json").read_text()
+    (
+        Path(__file__).resolve().parents[1] / "vectors" / "sigv4" / "s3-docs-examples.json"
+    ).read_text()
 )
 DOC_CRED = Credential(DOCS["access_key"], DOCS["secret_key"], root_principal(DOCS["access_key"]))
-DOC_NOW = datetime(2013, 5, 24, tzinfo=timezone.utc)
+DOC_NOW = datetime(2013, 5, 24, tzinfo=UTC)
 REGION = "us-east-1"
 
 
@@ -129,12 +131,23 @@ def test_presigned_url_is_accepted_until_it_expires(url: str) -> None:
 def test_presigned_url_binds_extra_signed_headers() -> None:
     extra = {"Content-Type": "image/png", "x-amz-server-side-encryption": "AES256"}
     signed = presign_url(
-        "PUT", "http://localhost:9000/bkt/k", DOC_CRED, REGION, 60, DOC_NOW, extra_signed_headers=extra
+        "PUT",
+        "http://localhost:9000/bkt/k",
+        DOC_CRED,
+        REGION,
+        60,
+        DOC_NOW,
+        extra_signed_headers=extra,
     )
     assert "X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-server-side-encryption" in signed
     assert authenticate(facts_for("PUT", signed, extra), lookup, DOC_NOW, REGION)
     with pytest.raises(S3Error) as info:
-        authenticate(facts_for("PUT", signed, {**extra, "Content-Type": "text/html"}), lookup, DOC_NOW, REGION)
+        authenticate(
+            facts_for("PUT", signed, {**extra, "Content-Type": "text/html"}),
+            lookup,
+            DOC_NOW,
+            REGION,
+        )
     assert info.value.code == "SignatureDoesNotMatch"
 
 
@@ -169,12 +182,14 @@ def test_host_header_keeps_a_non_default_port(url: str, host: str) -> None:
 
 # --- the same output as botocore ------------------------------------------------------
 
-WHEN = datetime(2024, 2, 29, 12, 30, 15, tzinfo=timezone.utc)
+WHEN = datetime(2024, 2, 29, 12, 30, 15, tzinfo=UTC)
 
 
 @pytest.fixture()
 def pinned_botocore() -> Iterator[None]:
-    with mock.patch.object(botocore.auth, "get_current_datetime", lambda **_: WHEN.replace(tzinfo=None)):
+    with mock.patch.object(
+        botocore.auth, "get_current_datetime", lambda **_: WHEN.replace(tzinfo=None)
+    ):
         yield
 
 
@@ -186,7 +201,9 @@ def pinned_botocore() -> Iterator[None]:
 def test_sign_headers_equals_botocore_s3sigv4auth(key: str, meta: str) -> None:
     url = f"http://localhost:9000/bkt/{quote(key, safe='/~')}"
     headers = {"x-amz-meta-m": meta} if meta else {}
-    with mock.patch.object(botocore.auth, "get_current_datetime", lambda **_: WHEN.replace(tzinfo=None)):
+    with mock.patch.object(
+        botocore.auth, "get_current_datetime", lambda **_: WHEN.replace(tzinfo=None)
+    ):
         request = AWSRequest(method="PUT", url=url, headers=dict(headers), data=b"")
         botocore.auth.S3SigV4Auth(
             Credentials(DOC_CRED.access_key, DOC_CRED.secret_key), "s3", REGION

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,14 @@ from sealbox.auth.sigv4 import parse, verify
 from sealbox.errors import S3Error
 
 DOCS = json.loads(
-    (Path(__file__).resolve().parents[1] / "vectors" / "sigv4" / "s3-docs-examples.json").read_text()
+    (
+        Path(__file__).resolve().parents[1] / "vectors" / "sigv4" / "s3-docs-examples.json"
+    ).read_text()
 )
 AK = DOCS["access_key"]
 SK = DOCS["secret_key"]
 REGION = "us-east-1"
-SIGNED_AT = datetime(2013, 5, 24, tzinfo=timezone.utc)
+SIGNED_AT = datetime(2013, 5, 24, tzinfo=UTC)
 CRED = Credential(AK, SK, root_principal(AK))
 
 
@@ -42,7 +44,9 @@ def header_request(case: dict) -> RequestFacts:
 
 GET = header_request(DOCS["header_examples"][0])
 PRESIGNED_CASE = DOCS["presigned_examples"][0]
-PRESIGNED = RequestFacts("GET", PRESIGNED_CASE["path"], PRESIGNED_CASE["query"], PRESIGNED_CASE["headers"])
+PRESIGNED = RequestFacts(
+    "GET", PRESIGNED_CASE["path"], PRESIGNED_CASE["query"], PRESIGNED_CASE["headers"]
+)
 
 
 def with_headers(facts: RequestFacts, **changes: str | None) -> RequestFacts:
@@ -65,9 +69,7 @@ def with_query(facts: RequestFacts, old: str, new: str) -> RequestFacts:
     return replace(facts, raw_query=facts.raw_query.replace(old, new))
 
 
-def refused(
-    facts: RequestFacts, now: datetime = SIGNED_AT, find: Callable = lookup
-) -> S3Error:
+def refused(facts: RequestFacts, now: datetime = SIGNED_AT, find: Callable = lookup) -> S3Error:
     with pytest.raises(S3Error) as info:
         authenticate(facts, find, now, REGION)
     return info.value
@@ -164,14 +166,18 @@ def test_header_auth_without_a_readable_date_is_access_denied(changes: dict) -> 
     assert err.message == "AWS authentication requires a valid Date or x-amz-date header"
 
 
-@pytest.mark.parametrize("delta", [timedelta(minutes=15, seconds=1), -timedelta(minutes=15, seconds=1)])
+@pytest.mark.parametrize(
+    "delta", [timedelta(minutes=15, seconds=1), -timedelta(minutes=15, seconds=1)]
+)
 def test_header_auth_more_than_fifteen_minutes_off_is_request_time_too_skewed(
     delta: timedelta,
 ) -> None:
     now = SIGNED_AT + delta
     err = refused(GET, now=now)
     assert (err.code, err.status) == ("RequestTimeTooSkewed", 403)
-    assert err.message == "The difference between the request time and the current time is too large."
+    assert (
+        err.message == "The difference between the request time and the current time is too large."
+    )
     assert list(err.fields.items()) == [
         ("RequestTime", "20130524T000000Z"),
         ("ServerTime", now.strftime("%Y-%m-%dT%H:%M:%SZ")),
@@ -192,12 +198,17 @@ MALFORMED = "The authorization header is malformed; "
     ("old", "new", "message", "fields"),
     [
         (", Signature=", ", Sig=", MALFORMED + parse.THREE_COMPONENTS, {}),
-        (", SignedHeaders=", ", Signature=x, SignedHeaders=", MALFORMED + parse.THREE_COMPONENTS, {}),
+        (
+            ", SignedHeaders=",
+            ", Signature=x, SignedHeaders=",
+            MALFORMED + parse.THREE_COMPONENTS,
+            {},
+        ),
         ("Credential=", "Credential", MALFORMED + parse.THREE_COMPONENTS, {}),
         (
             "/20130524/us-east-1/s3/aws4_request",
             "/20130524/us-east-1/s3",
-            MALFORMED + 'the Credential is mal-formed; expecting '
+            MALFORMED + "the Credential is mal-formed; expecting "
             '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
             {},
         ),
@@ -307,9 +318,11 @@ JAVA_HASH_SET_ORDER = [
         ["content-md5", "host", "x-amz-acl", "x-amz-date"]
         + [f"x-amz-meta-{c}" for c in "abcdefghi"]
         + ["x-amz-security-token"],
-        "x-amz-acl, x-amz-date, x-amz-meta-i, x-amz-meta-h, x-amz-meta-e, x-amz-security-token, "
-        "x-amz-meta-d, x-amz-meta-g, x-amz-meta-f, x-amz-meta-a, x-amz-meta-c, x-amz-meta-b, "
-        "content-md5, host",
+        (
+            "x-amz-acl, x-amz-date, x-amz-meta-i, x-amz-meta-h, x-amz-meta-e, x-amz-security-token, "
+            "x-amz-meta-d, x-amz-meta-g, x-amz-meta-f, x-amz-meta-a, x-amz-meta-c, x-amz-meta-b, "
+            "content-md5, host"
+        ),
     ),
 ]
 
@@ -407,7 +420,9 @@ def test_presigned_missing_a_parameter_is_authorization_query_parameters_error(n
     )
 
 
-@pytest.mark.parametrize("value", ["2013-05-24T00:00:00Z", "20130524", "20130524T000000", "20131324T000000Z"])
+@pytest.mark.parametrize(
+    "value", ["2013-05-24T00:00:00Z", "20130524", "20130524T000000", "20131324T000000Z"]
+)
 def test_presigned_with_a_malformed_date_is_refused(value: str) -> None:
     err = refused(with_query(PRESIGNED, "X-Amz-Date=20130524T000000Z", f"X-Amz-Date={value}"))
     assert (err.code, err.status) == QUERY_ERROR
@@ -424,8 +439,10 @@ def test_presigned_with_a_malformed_date_is_refused(value: str) -> None:
         ("-1", "X-Amz-Expires must be non-negative"),
         (
             "604801",
-            "X-Amz-Expires must be less than a week (in seconds); that is, the given "
-            "X-Amz-Expires must be less than 604800 seconds",
+            (
+                "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                "X-Amz-Expires must be less than 604800 seconds"
+            ),
         ),
     ],
 )
@@ -484,7 +501,7 @@ QUERY_CRED = "Error parsing the X-Amz-Credential parameter; "
     [
         (
             f"{AK}%2F20130524%2Fus-east-1%2Fs3",
-            QUERY_CRED + 'the Credential is mal-formed; expecting '
+            QUERY_CRED + "the Credential is mal-formed; expecting "
             '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
             {},
         ),
@@ -500,8 +517,10 @@ QUERY_CRED = "Error parsing the X-Amz-Credential parameter; "
         ),
         (
             f"{AK}%2F20130523%2Fus-east-1%2Fs3%2Faws4_request",
-            'Invalid credential date "20130523". This date is not the same as '
-            'X-Amz-Date: "20130524".',
+            (
+                'Invalid credential date "20130523". This date is not the same as '
+                'X-Amz-Date: "20130524".'
+            ),
             {},
         ),
     ],
@@ -517,7 +536,9 @@ def test_presigned_with_a_bad_credential_is_authorization_query_parameters_error
 
 
 def test_presigned_credential_with_raw_slashes_is_read_the_same() -> None:
-    facts = with_query(PRESIGNED, CREDENTIAL, f"X-Amz-Credential={AK}/20130524/us-east-1/s3/aws4_request")
+    facts = with_query(
+        PRESIGNED, CREDENTIAL, f"X-Amz-Credential={AK}/20130524/us-east-1/s3/aws4_request"
+    )
     assert authenticate(facts, lookup, SIGNED_AT, REGION).auth_type == "REST-QUERY-STRING"
 
 
@@ -544,10 +565,15 @@ def test_presigned_bad_signature_is_signature_does_not_match_without_x_amz_signa
 
 
 def test_presigned_signs_the_content_sha256_header_a_request_sends() -> None:
-    facts = with_headers(PRESIGNED, x_amz_content_sha256="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    facts = with_headers(
+        PRESIGNED,
+        x_amz_content_sha256="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    )
     err = refused(facts)
     assert err.code == "SignatureDoesNotMatch"
-    assert err.fields["CanonicalRequest"].endswith("\nhost\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    assert err.fields["CanonicalRequest"].endswith(
+        "\nhost\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    )
 
 
 def test_presigned_with_the_signature_changed_in_case_is_refused() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential
@@ -56,7 +57,7 @@ def authenticate(
         )
     if header:
         scheme, space, _ = header.partition(" ")
-        argument = {"ArgumentName": "Authorization", "ArgumentValue": header}
+        argument: dict[str, Any] = {"ArgumentName": "Authorization", "ArgumentValue": header}
         if not space:
             raise S3Error("InvalidArgument", ONE_SPACE, **argument)
         if scheme.upper() == canonical.ALGORITHM:

@@ -152,15 +152,13 @@ def canonical_request(
     payload_hash: str,
 ) -> str:
     """Join the six parts of the canonical request."""
-    return "\n".join(
-        [method, uri, query, headers_block, ";".join(signed_headers), payload_hash]
-    )
+    return "\n".join([method, uri, query, headers_block, ";".join(signed_headers), payload_hash])
 
 
 def string_to_sign(date_line: str, scope: str, canonical: str, algorithm: str = ALGORITHM) -> str:
     """The StringToSign: algorithm, request date as sent, scope, hash of the canonical request."""
     digest = hashlib.sha256(_to_bytes(canonical)).hexdigest()
-    return "\n".join([algorithm, date_line, scope, digest])
+    return f"{algorithm}\n{date_line}\n{scope}\n{digest}"
 
 
 def hex_bytes(text: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sealbox.errors import S3Error
 
@@ -30,8 +30,7 @@ CREDENTIAL_FORMAT = (
     'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 )
 THREE_COMPONENTS = (
-    "the authorization header requires three components: Credential, SignedHeaders, "
-    "and Signature."
+    "the authorization header requires three components: Credential, SignedHeaders, and Signature."
 )
 NO_DATE = "AWS authentication requires a valid Date or x-amz-date header"
 MISSING_HEADER = "Missing required header for this request: "
@@ -113,7 +112,7 @@ class PresignedParams:
 
 def format_server_time(when: datetime) -> str:
     """A time as S3 writes ``ServerTime`` and ``Expires``: ``2013-05-24T00:00:00Z``."""
-    return when.astimezone(timezone.utc).strftime(SERVER_TIME_FORMAT)
+    return when.astimezone(UTC).strftime(SERVER_TIME_FORMAT)
 
 
 def parse_amz_date(text: str) -> datetime | None:
@@ -121,14 +120,17 @@ def parse_amz_date(text: str) -> datetime | None:
     if not _AMZ_DATE.fullmatch(text):
         return None
     try:
-        return datetime.strptime(text, AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
 
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 # IMF-fixdate (RFC 9110 §5.6.7), the form HTTP clients send: "Fri, 24 May 2013 00:00:00 GMT".
 # Parsed by hand: email.utils would import socket into this pure module.
 _HTTP_DATE = re.compile(
@@ -144,8 +146,13 @@ def parse_http_date(text: str) -> datetime | None:
     day, _, year, hour, minute, second = match.groups()
     try:
         return datetime(
-            int(year), _MONTHS[match[2]], int(day), int(hour), int(minute), int(second),
-            tzinfo=timezone.utc,
+            int(year),
+            _MONTHS[match[2]],
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=UTC,
         )
     except ValueError:
         return None
@@ -209,9 +216,7 @@ def _is_credential_date(text: str) -> bool:
     return True
 
 
-def parse_credential(
-    credential: str, region: str, *, code: str, prefix: str
-) -> CredentialScope:
+def parse_credential(credential: str, region: str, *, code: str, prefix: str) -> CredentialScope:
     """Split and check a credential scope, in the order S3 checks it: the
     number of parts, the date's format, the region, the service, the
     terminator. ``code``/``prefix`` say whether it came from the header

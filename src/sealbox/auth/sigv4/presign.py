@@ -10,7 +10,7 @@ default, as HTTP clients send it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from sealbox.auth.principal import Credential
@@ -51,7 +51,7 @@ def host_header(url: str) -> str:
 
 
 def _scope(now: datetime, region: str) -> tuple[str, str, str]:
-    when = now.astimezone(timezone.utc)
+    when = now.astimezone(UTC)
     amz_date = when.strftime(AMZ_DATE_FORMAT)
     day = amz_date[:8]
     return amz_date, day, f"{day}/{region}/{SERVICE}/{TERMINATOR}"

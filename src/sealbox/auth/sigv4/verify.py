@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import AuthResult, AuthType, Credential
@@ -50,9 +51,7 @@ class _Signed:
     query: str
 
 
-def verify_header(
-    facts: RequestFacts, lookup: Lookup, now: datetime, region: str
-) -> AuthResult:
+def verify_header(facts: RequestFacts, lookup: Lookup, now: datetime, region: str) -> AuthResult:
     """Verify ``Authorization: AWS4-HMAC-SHA256 …`` (the scheme is already checked)."""
     headers = facts.headers
     payload_hash = parse.check_payload_hash(headers)
@@ -96,35 +95,29 @@ def verify_header(
     )
 
 
-def verify_presigned(
-    facts: RequestFacts, lookup: Lookup, now: datetime, region: str
-) -> AuthResult:
+def verify_presigned(facts: RequestFacts, lookup: Lookup, now: datetime, region: str) -> AuthResult:
     """Verify a presigned URL (``X-Amz-Algorithm=AWS4-HMAC-SHA256&…`` in the query)."""
     first: dict[str, str] = {}
     for name, value in canonical.parse_query(facts.raw_query):
         first.setdefault(name, value)
     params = parse.parse_presigned(first)
     expires_at = parse.format_server_time(params.signed_at + timedelta(seconds=params.expires))
+    fields: dict[str, Any]
     if (params.signed_at - now).total_seconds() > parse.MAX_SKEW_SECONDS:
-        raise S3Error(
-            "AccessDenied",
-            NOT_YET_VALID,
-            **{
-                "X-Amz-Date": str(int(params.signed_at.timestamp() * 1000)),
-                "Expires": expires_at,
-                "ServerTime": parse.format_server_time(now),
-            },
-        )
+        # S3 names the date in epoch milliseconds here, and the expiry as a time.
+        fields = {
+            "X-Amz-Date": str(int(params.signed_at.timestamp() * 1000)),
+            "Expires": expires_at,
+            "ServerTime": parse.format_server_time(now),
+        }
+        raise S3Error("AccessDenied", NOT_YET_VALID, **fields)
     if (now - params.signed_at).total_seconds() > params.expires:
-        raise S3Error(
-            "AccessDenied",
-            EXPIRED,
-            **{
-                "X-Amz-Expires": params.expires_raw,
-                "Expires": expires_at,
-                "ServerTime": parse.format_server_time(now),
-            },
-        )
+        fields = {
+            "X-Amz-Expires": params.expires_raw,
+            "Expires": expires_at,
+            "ServerTime": parse.format_server_time(now),
+        }
+        raise S3Error("AccessDenied", EXPIRED, **fields)
     scope = parse.parse_credential(
         params.credential,
         region,
@@ -175,7 +168,9 @@ def check_headers_signed(headers: Mapping[str, str], signed_headers: Iterable[st
     signed = {name.lower() for name in signed_headers}
     missing = sorted(name for name in headers if name not in signed and _must_be_signed(name))
     if missing:
-        raise S3Error("AccessDenied", NOT_SIGNED, HeadersNotSigned=", ".join(hash_set_order(missing)))
+        raise S3Error(
+            "AccessDenied", NOT_SIGNED, HeadersNotSigned=", ".join(hash_set_order(missing))
+        )
 
 
 def hash_set_order(names: list[str]) -> list[str]:
