@@ -651,3 +651,33 @@ def test_aws_s3api_list_objects_v2_pages(server: Any, aws_env: dict[str, str],
     out = aws(server, aws_env, "s3api", "list-objects-v2", "--bucket", name, "--page-size", "300",
               "--query", "Contents[].Key", "--output", "text")
     assert out.split() == keys
+
+
+@pytest.mark.parametrize("create,algorithm,kind", [
+    ({"ChecksumAlgorithm": "CRC32"}, "CRC32", "COMPOSITE"),
+    ({"ChecksumAlgorithm": "CRC32C", "ChecksumType": "FULL_OBJECT"}, "CRC32C", "FULL_OBJECT"),
+    ({"ChecksumAlgorithm": "CRC64NVME"}, "CRC64NVME", "FULL_OBJECT"),
+    ({}, None, None),
+])
+def test_list_uploads_checksum_algorithm_and_type(s3: Any, bucket: str, create: dict[str, str],
+                                                   algorithm: str | None,
+                                                   kind: str | None) -> None:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k", **create)["UploadId"]
+    try:
+        upload = s3.list_multipart_uploads(Bucket=bucket)["Uploads"][0]
+        assert upload.get("ChecksumAlgorithm") == algorithm
+        assert upload.get("ChecksumType") == kind
+    finally:
+        s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
+
+
+def test_list_multipart_object_checksum_type_is_composite(s3: Any, bucket: str) -> None:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")[
+        "UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"abc",
+                          ChecksumAlgorithm="SHA256")
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": part["ChecksumSHA256"]}]})
+    entry = s3.list_objects_v2(Bucket=bucket)["Contents"][0]
+    assert entry["ChecksumAlgorithm"] == ["SHA256"] and entry["ChecksumType"] == "COMPOSITE"
+    assert entry["ETag"].endswith('-1"')

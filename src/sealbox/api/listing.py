@@ -437,11 +437,25 @@ async def list_multipart_uploads(ctx: Context) -> Response:
             ("Owner", owner),
             ("StorageClass", up.storage_class),
             ("Initiated", up.initiated),
-            ("ChecksumAlgorithm", _ALGORITHM_NAMES.get(up.checksum_algorithm.lower())
-             if up.checksum_algorithm else None),
+            *_upload_checksum_fields(up),
         ]))
     children += _prefix_entries(page, enc)
     return xml_response(render("ListMultipartUploadsResult", children))
+
+
+def _upload_checksum_fields(upload: Upload) -> list[tuple[str, object]]:
+    """``ChecksumAlgorithm`` and ``ChecksumType`` of an upload started with one.
+
+    ``sealbox.api.multipart`` stores ``crc32`` (COMPOSITE, the default
+    except for CRC64NVME) or ``crc32:FULL_OBJECT``.
+    """
+    if not upload.checksum_algorithm:
+        return []
+    name, _, kind = upload.checksum_algorithm.lower().partition(":")
+    if not kind:
+        kind = "full_object" if name == "crc64nvme" else "composite"
+    return [("ChecksumAlgorithm", _ALGORITHM_NAMES.get(name, name.upper())),
+            ("ChecksumType", kind.upper())]
 
 
 def _upload_position(upload: Upload) -> Position:
