@@ -76,3 +76,33 @@ def aws_env(server: RunningServer, tmp_path: Path) -> dict[str, str]:
         AWS_MAX_ATTEMPTS="1",
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def signed(server: RunningServer):  # noqa: ANN201
+    """Send a SigV4-signed request exactly as given (raw bytes, odd headers),
+    bypassing boto3's own validation; returns the ``requests`` response."""
+    import requests
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    credentials = Credentials(server.access_key, server.secret_key)
+    session = requests.Session()
+
+    def send(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
+             signed_body: bytes | None = None,
+             after_signing: dict[str, str] | None = None) -> requests.Response:
+        """``signed_body`` signs other bytes than those sent; ``after_signing``
+        changes headers once the signature is made (both to forge requests)."""
+        url = server.endpoint + path
+        signed_data = body if signed_body is None else signed_body
+        request = AWSRequest(method, url, data=signed_data, headers=dict(headers or {}))
+        S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
+        prepared = request.prepare()
+        sent_headers = dict(prepared.headers)
+        sent_headers.update(after_signing or {})
+        return session.request(method, prepared.url, data=body, headers=sent_headers,
+                               timeout=30)
+
+    return send
