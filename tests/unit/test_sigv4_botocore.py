@@ -20,7 +20,6 @@ from urllib.parse import quote, urlsplit
 
 import boto3
 import botocore.auth
-import botocore.crt.auth
 import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
@@ -43,6 +42,12 @@ CRED = Credential(AK, SK, root_principal(AK))
 
 def lookup(access_key: str) -> Credential | None:
     return CRED if access_key == AK else None
+
+
+try:  # the CRT signers need awscrt (boto3[crt]); without it only botocore's own run
+    import botocore.crt.auth as crt_auth
+except ImportError:  # pragma: no cover
+    crt_auth = None
 
 
 def _now(remove_tzinfo: bool = True) -> datetime:
@@ -222,12 +227,12 @@ def requests(draw: st.DrawFn) -> tuple[str, str, dict[str, str], dict[str, str],
     return method, url, params, headers, body
 
 
-HEADER_SIGNERS = {"python": botocore.auth.S3SigV4Auth, "crt": botocore.crt.auth.CrtS3SigV4Auth}
-QUERY_SIGNERS = {
-    "python": botocore.auth.S3SigV4QueryAuth,
-    "crt": botocore.crt.auth.CrtS3SigV4QueryAuth,
-}
-signer_names = st.sampled_from(["python", "crt"])
+HEADER_SIGNERS: dict[str, type] = {"python": botocore.auth.S3SigV4Auth}
+QUERY_SIGNERS: dict[str, type] = {"python": botocore.auth.S3SigV4QueryAuth}
+if crt_auth is not None:
+    HEADER_SIGNERS["crt"] = crt_auth.CrtS3SigV4Auth
+    QUERY_SIGNERS["crt"] = crt_auth.CrtS3SigV4QueryAuth
+signer_names = st.sampled_from(sorted(HEADER_SIGNERS))
 
 
 def _request(

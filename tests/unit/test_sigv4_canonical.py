@@ -55,6 +55,18 @@ def test_canonical_uri_decodes_then_reencodes_with_s3_uriencode(raw: str, expect
     assert canonical.canonical_uri(raw) == expected
 
 
+UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"
+
+
+@pytest.mark.parametrize("encode_slash", [True, False])
+def test_uri_encode_keeps_only_the_unreserved_set_for_every_byte(encode_slash: bool) -> None:
+    for byte in range(256):
+        char = chr(byte)
+        kept = char in UNRESERVED or (char == "/" and not encode_slash)
+        expected = char if kept else f"%{byte:02X}"
+        assert canonical.uri_encode(bytes([byte]), encode_slash=encode_slash) == expected
+
+
 def test_canonical_uri_keeps_invalid_utf8_bytes() -> None:
     raw = b"/b/\xff\xfe".decode("utf-8", "surrogateescape")
     assert canonical.canonical_uri(raw) == "/b/%FF%FE"

@@ -45,14 +45,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
-_ENCODED = tuple(f"%{b:02X}" for b in range(256))
 
 
 def _to_bytes(text: str) -> bytes:
@@ -61,14 +58,10 @@ def _to_bytes(text: str) -> bytes:
 
 
 def uri_encode(data: bytes, *, encode_slash: bool) -> str:
-    """S3's UriEncode: keep the unreserved set (and ``/`` unless told), ``%XX`` the rest."""
-    out = []
-    for byte in data:
-        if byte in _UNRESERVED or (byte == 0x2F and not encode_slash):
-            out.append(chr(byte))
-        else:
-            out.append(_ENCODED[byte])
-    return "".join(out)
+    """S3's UriEncode: keep ``A-Z a-z 0-9 - _ . ~`` (and ``/`` unless told), ``%XX``
+    the rest with upper-case hex. ``quote_from_bytes`` keeps exactly that
+    unreserved set (RFC 3986; ``~`` since Python 3.7) plus ``safe``."""
+    return quote_from_bytes(data, safe="" if encode_slash else "/")
 
 
 def decode_path(raw_path: str) -> bytes:
@@ -84,7 +77,10 @@ def canonical_uri(raw_path: str) -> str:
 
 
 def _decode_query_part(part: str) -> bytes:
-    return unquote_to_bytes(_to_bytes(part).replace(b"+", b" "))
+    data = _to_bytes(part)
+    if b"%" not in data and b"+" not in data:
+        return data
+    return unquote_to_bytes(data.replace(b"+", b" "))
 
 
 def parse_query_bytes(raw_query: str) -> list[tuple[bytes, bytes]]:
@@ -117,10 +113,17 @@ def parse_query(raw_query: str) -> list[tuple[str, str]]:
 def canonical_query(raw_query: str, *, exclude: Iterable[str] = ()) -> str:
     """The CanonicalQueryString line; ``exclude`` names parameters left out
     (``X-Amz-Signature`` for a presigned URL)."""
+    return canonical_query_from_pairs(parse_query_bytes(raw_query), exclude=exclude)
+
+
+def canonical_query_from_pairs(
+    pairs: Iterable[tuple[bytes, bytes]], *, exclude: Iterable[str] = ()
+) -> str:
+    """``canonical_query`` over parameters already decoded by ``parse_query_bytes``."""
     skip = {_to_bytes(name) for name in exclude}
     encoded = sorted(
         (uri_encode(name, encode_slash=True), uri_encode(value, encode_slash=True))
-        for name, value in parse_query_bytes(raw_query)
+        for name, value in pairs
         if name not in skip
     )
     return "&".join(f"{name}={value}" for name, value in encoded)

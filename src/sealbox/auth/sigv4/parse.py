@@ -65,7 +65,7 @@ PAYLOAD_KEYWORDS = frozenset(
     }
 )
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
@@ -120,7 +120,15 @@ def parse_amz_date(text: str) -> datetime | None:
     if not _AMZ_DATE.fullmatch(text):
         return None
     try:
-        return datetime.strptime(text, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        return datetime(
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[9:11]),
+            int(text[11:13]),
+            int(text[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
 
@@ -134,7 +142,8 @@ _MONTHS = {
 # IMF-fixdate (RFC 9110 §5.6.7), the form HTTP clients send: "Fri, 24 May 2013 00:00:00 GMT".
 # Parsed by hand: email.utils would import socket into this pure module.
 _HTTP_DATE = re.compile(
-    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT"
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT"
 )
 
 
@@ -207,7 +216,7 @@ def parse_authorization(value: str) -> AuthorizationHeader:
 
 
 def _is_credential_date(text: str) -> bool:
-    if not re.fullmatch(r"\d{8}", text):
+    if not re.fullmatch(r"[0-9]{8}", text):
         return False
     try:
         date(int(text[:4]), int(text[4:6]), int(text[6:]))

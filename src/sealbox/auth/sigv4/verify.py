@@ -97,9 +97,12 @@ def verify_header(facts: RequestFacts, lookup: Lookup, now: datetime, region: st
 
 def verify_presigned(facts: RequestFacts, lookup: Lookup, now: datetime, region: str) -> AuthResult:
     """Verify a presigned URL (``X-Amz-Algorithm=AWS4-HMAC-SHA256&…`` in the query)."""
+    pairs = canonical.parse_query_bytes(facts.raw_query)
     first: dict[str, str] = {}
-    for name, value in canonical.parse_query(facts.raw_query):
-        first.setdefault(name, value)
+    for name, value in pairs:
+        first.setdefault(
+            name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")
+        )
     params = parse.parse_presigned(first)
     expires_at = parse.format_server_time(params.signed_at + timedelta(seconds=params.expires))
     fields: dict[str, Any]
@@ -149,7 +152,7 @@ def verify_presigned(facts: RequestFacts, lookup: Lookup, now: datetime, region:
             signed_headers=params.signed_headers,
             signature=params.signature,
             payload_hash=payload_hash,
-            query=canonical.canonical_query(facts.raw_query, exclude=("X-Amz-Signature",)),
+            query=canonical.canonical_query_from_pairs(pairs, exclude=("X-Amz-Signature",)),
         ),
     )
 
