@@ -1,0 +1,669 @@
+"""PostgresMetaStore: the MetaStore on a shared PostgreSQL, for several nodes.
+
+Same semantics as ``sqlite.SqliteMetaStore``; what differs is how they are
+had.
+
+Connections: a ``psycopg_pool.ConnectionPool`` (thread-safe, bounded by
+``max_connections``), each session in UTC with ``lock_timeout`` as SQLite's
+busy timeout. Connections are in autocommit mode and every change runs in
+an explicit ``conn.transaction()`` block: a lone read is one statement and
+so its own snapshot either way, and autocommit spares it the BEGIN and
+COMMIT round trips that psycopg otherwise adds (3 round trips become 1 on
+the hot path, ``get_object``). A forked child opens its own pool.
+
+Concurrency, READ COMMITTED: a write that returns what it replaced locks
+that row first (``SELECT … FOR UPDATE``, which waits for and then sees the
+latest committed version) and, when there is none, inserts with ``ON
+CONFLICT DO NOTHING`` — which waits for a concurrent inserter — and tries
+again if it lost that race. So concurrent writers of one key form one
+chain, each replacing the one committed before it, as under SQLite's
+single write lock. Foreign keys lock their parent row (``FOR KEY SHARE``):
+``delete_bucket`` locks the bucket ``FOR UPDATE`` and then sees every
+object committed before it, and an insert into a bucket being deleted waits
+and fails (``NoSuchBucket``). ``complete_upload`` locks the upload before
+reading its parts, so a part being added is either in the returned list or
+refused with ``NoSuchUpload``. Locks are taken upload → part/object →
+bucket only, so these transactions cannot deadlock with each other.
+
+Encoding: keys, bucket names and upload ids are ``TEXT COLLATE "C"``:
+compared as UTF-8 bytes whatever the database's default collation, which is
+S3's listing order. Datetimes are ``timestamptz(3)``, truncated to the
+millisecond (as SQLite's integer milliseconds), returned as aware UTC
+datetimes. Dicts and tuples are ``json`` (not ``jsonb``: it keeps key order
+and accepts the ``\\u0000`` escape), NULL when empty.
+
+U+0000: PostgreSQL text cannot hold it, while S3 (and SQLite) would take it
+in a key. Keys, bucket names and upload ids containing it are refused on
+write with ``UnstorableName``; lookups of such a name find nothing, since
+none can be stored, and listing bounds containing it are cut at it (no
+stored key lies between ``"a"`` and ``"a\\x00…"``). Values inside the JSON
+columns (metadata, tags) are escaped and may contain it.
+
+Schema: in the first schema of the connection's ``search_path`` (give
+sealbox its own database, or its own schema with ``options='-c
+search_path=NAME'`` in the DSN). ``sealbox_schema`` records each applied
+version; ``_MIGRATIONS[i]`` takes version ``i`` to ``i + 1``, in one
+transaction under an advisory lock, so nodes starting together migrate once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg_pool import ConnectionPool
+
+from sealbox.store.meta import (
+    Bucket,
+    BucketExists,
+    BucketNotEmpty,
+    MetaError,
+    NoSuchBucket,
+    NoSuchUpload,
+    ObjectRecord,
+    Part,
+    Segment,
+    Upload,
+)
+from sealbox.store.sqlite import prefix_upper_bound
+
+
+class UnstorableName(MetaError, ValueError):
+    """A key, bucket name or upload id holds U+0000, which PostgreSQL text
+    cannot; the API should answer InvalidArgument before it gets here."""
+
+
+_V1 = (
+    """CREATE TABLE buckets (
+        name        TEXT COLLATE "C" PRIMARY KEY,
+        created     TIMESTAMPTZ(3) NOT NULL,
+        region      TEXT NOT NULL,
+        owner       TEXT NOT NULL
+    )""",
+    """CREATE TABLE objects (
+        bucket          TEXT COLLATE "C" NOT NULL REFERENCES buckets (name),
+        key             TEXT COLLATE "C" NOT NULL,
+        size            BIGINT NOT NULL,
+        etag            TEXT NOT NULL,
+        last_modified   TIMESTAMPTZ(3) NOT NULL,
+        segments        JSON NOT NULL,
+        headers         JSON,
+        user_metadata   JSON,
+        tags            JSON,
+        checksums       JSON,
+        storage_class   TEXT NOT NULL,
+        owner           TEXT NOT NULL,
+        parts_count     INTEGER,
+        PRIMARY KEY (bucket, key)
+    )""",
+    """CREATE TABLE uploads (
+        upload_id           TEXT COLLATE "C" PRIMARY KEY,
+        bucket              TEXT COLLATE "C" NOT NULL REFERENCES buckets (name),
+        key                 TEXT COLLATE "C" NOT NULL,
+        initiated           TIMESTAMPTZ(3) NOT NULL,
+        headers             JSON,
+        user_metadata       JSON,
+        tags                JSON,
+        storage_class       TEXT NOT NULL,
+        owner               TEXT NOT NULL,
+        checksum_algorithm  TEXT
+    )""",
+    "CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, upload_id)",
+    """CREATE TABLE parts (
+        upload_id       TEXT COLLATE "C" NOT NULL
+                        REFERENCES uploads (upload_id) ON DELETE CASCADE,
+        part_number     INTEGER NOT NULL,
+        size            BIGINT NOT NULL,
+        etag            TEXT NOT NULL,
+        last_modified   TIMESTAMPTZ(3) NOT NULL,
+        blob_id         TEXT NOT NULL,
+        checksums       JSON,
+        PRIMARY KEY (upload_id, part_number)
+    )""",
+)
+
+# _MIGRATIONS[i] takes the schema from version i to i + 1.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _ts(dt: datetime) -> datetime:
+    """The UTC instant truncated to the millisecond, as SQLite stores it."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("naive datetime given to the store; pass a timezone-aware one")
+    dt = dt.astimezone(UTC)
+    return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
+
+
+def _storable(*names: str) -> None:
+    for n in names:
+        if "\x00" in n:
+            raise UnstorableName(f"PostgreSQL cannot store a name containing U+0000: {n!r}")
+
+
+def _cut_at_nul(s: str) -> str:
+    """A listing bound with U+0000 cut there: no stored name lies between
+    ``s[:i]`` and ``s`` (none contains U+0000), so "> s" is "> s[:i]"."""
+    i = s.find("\x00")
+    return s if i < 0 else s[:i]
+
+
+def _dict_json(d: dict[str, str]) -> str | None:
+    return _dumps(d) if d else None
+
+
+def _tags_json(tags: tuple[tuple[str, str], ...]) -> str | None:
+    return _dumps(tags) if tags else None
+
+
+def _tags(value: list[list[str]] | None) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in value) if value else ()
+
+
+_OBJ_COLS = (
+    "bucket, key, size, etag, last_modified, segments, headers, user_metadata, "
+    "tags, checksums, storage_class, owner, parts_count"
+)
+_OBJ_SET = (
+    "size = %s, etag = %s, last_modified = %s, segments = %s, headers = %s, "
+    "user_metadata = %s, tags = %s, checksums = %s, storage_class = %s, owner = %s, "
+    "parts_count = %s"
+)
+_UPLOAD_COLS = (
+    "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
+    "storage_class, owner, checksum_algorithm"
+)
+_PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums"
+
+_GET_OBJECT = f"SELECT {_OBJ_COLS} FROM objects WHERE bucket = %s AND key = %s"
+_INSERT_OBJECT = (
+    f"INSERT INTO objects ({_OBJ_COLS}) VALUES ({', '.join(['%s'] * 13)}) ON CONFLICT DO NOTHING"
+)
+_UPDATE_OBJECT = f"UPDATE objects SET {_OBJ_SET} WHERE bucket = %s AND key = %s"
+_GET_PART = f"SELECT {_PART_COLS} FROM parts WHERE upload_id = %s AND part_number = %s"
+_INSERT_PART = (
+    f"INSERT INTO parts ({_PART_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
+)
+_UPDATE_PART = (
+    "UPDATE parts SET size = %s, etag = %s, last_modified = %s, blob_id = %s, checksums = %s "
+    "WHERE upload_id = %s AND part_number = %s"
+)
+# list_objects: (lower bound inclusive?, upper bound present?) -> SQL, each a
+# range scan of the (bucket, key) primary key.
+_LIST_OBJECTS = {
+    (incl, upper): (
+        f"SELECT {_OBJ_COLS} FROM objects WHERE bucket = %s AND key {'>=' if incl else '>'} %s"
+        + (" AND key < %s" if upper else "")
+        + " ORDER BY key LIMIT %s"
+    )
+    for incl in (True, False)
+    for upper in (True, False)
+}
+
+
+def _object(row: tuple[Any, ...]) -> ObjectRecord:
+    b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts = row
+    return ObjectRecord(
+        b,
+        k,
+        size,
+        etag,
+        lm,
+        tuple([Segment(i, n) for i, n in segs]),
+        headers or {},
+        meta or {},
+        _tags(tags),
+        sums or {},
+        sclass,
+        owner,
+        parts,
+    )
+
+
+def _object_params(o: ObjectRecord) -> tuple[Any, ...]:
+    """(bucket, key, then the other columns in _OBJ_COLS order)."""
+    _storable(o.bucket, o.key)
+    return (
+        o.bucket,
+        o.key,
+        o.size,
+        o.etag,
+        _ts(o.last_modified),
+        _dumps([(s.blob_id, s.size) for s in o.segments]),
+        _dict_json(o.headers),
+        _dict_json(o.user_metadata),
+        _tags_json(o.tags),
+        _dict_json(o.checksums),
+        o.storage_class,
+        o.owner,
+        o.parts_count,
+    )
+
+
+def _upload(row: tuple[Any, ...]) -> Upload:
+    uid, b, k, initiated, headers, meta, tags, sclass, owner, algo = row
+    return Upload(uid, b, k, initiated, headers or {}, meta or {}, _tags(tags), sclass, owner, algo)
+
+
+def _part(row: tuple[Any, ...]) -> Part:
+    uid, num, size, etag, lm, blob_id, sums = row
+    return Part(uid, num, size, etag, lm, blob_id, sums or {})
+
+
+def _replace(
+    cur: psycopg.Cursor[Any],
+    get: str,
+    key: tuple[Any, ...],
+    insert: str,
+    update: str,
+    values: tuple[Any, ...],
+) -> tuple[Any, ...] | None:
+    """Insert or replace the row at ``key``; return the row replaced.
+
+    ``insert`` takes ``key + values``, ``update`` takes ``values + key``.
+    The old row is locked before it is read, so it is the latest committed
+    one; when there is none, the insert's ON CONFLICT waits for a
+    concurrent inserter, and if that one committed, we go round again and
+    replace its row instead.
+    """
+    for _ in range(100):
+        old = cur.execute(get + " FOR UPDATE", key).fetchone()
+        if old is not None:
+            cur.execute(update, values + key)
+            return old
+        cur.execute(insert, key + values)
+        if cur.rowcount == 1:
+            return None
+    raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
+
+
+class PostgresMetaStore:
+    """The MetaStore on PostgreSQL; see the module docstring."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_connections: int = 1,
+        max_connections: int = 16,
+        lock_timeout_ms: int = 10_000,
+        pool_timeout: float = 30.0,
+    ) -> None:
+        self.dsn = dsn
+        self._min = min_connections
+        self._max = max_connections
+        self._lock_timeout_ms = int(lock_timeout_ms)
+        self._pool_timeout = pool_timeout
+        self._lock = threading.Lock()
+        self._inherited: list[ConnectionPool[Any]] = []
+        # A connection fails fast on a bad DSN, where a pool would retry
+        # until its timeout.
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            self._configure(conn)
+            self._migrate(conn)
+        self._pool: ConnectionPool[Any] | None = self._open_pool()
+        _forget_after_fork(self)
+
+    # -- connections -------------------------------------------------------
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute(f"SET lock_timeout = {self._lock_timeout_ms}")
+
+    def _open_pool(self) -> ConnectionPool[Any]:
+        return ConnectionPool(
+            self.dsn,
+            min_size=self._min,
+            max_size=self._max,
+            timeout=self._pool_timeout,
+            kwargs={"autocommit": True},
+            configure=self._configure,
+            name="sealbox-meta",
+            open=True,
+        )
+
+    def _get_pool(self) -> ConnectionPool[Any]:
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = self._open_pool()
+                pool = self._pool
+        return pool
+
+    def _forget_connections(self) -> None:
+        # In a forked child: the parent's connections share its sockets, and
+        # closing them here would end the parent's sessions. Keep them
+        # referenced, never used, and open a pool of our own when needed.
+        if self._pool is not None:
+            self._inherited.append(self._pool)
+        self._pool = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _read(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor for one-statement reads (autocommit)."""
+        with self._get_pool().connection() as conn, conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _write(self) -> Iterator[psycopg.Cursor[Any]]:
+        """One transaction: committed at the end, rolled back on an error."""
+        with self._get_pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def _migrate(self, conn: psycopg.Connection[Any]) -> None:
+        with conn.transaction():
+            # Nodes starting together take turns; the key is per schema.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('sealbox.migrate.' || current_schema()))"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS sealbox_schema ("
+                " version INTEGER PRIMARY KEY,"
+                " applied TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            row = conn.execute("SELECT max(version) FROM sealbox_schema").fetchone()
+            version = (row[0] if row else None) or 0
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"schema version {version} is newer than this sealbox understands "
+                    f"({SCHEMA_VERSION}); upgrade sealbox"
+                )
+            for v in range(version, SCHEMA_VERSION):
+                for stmt in _MIGRATIONS[v]:
+                    conn.execute(stmt)
+                conn.execute("INSERT INTO sealbox_schema (version) VALUES (%s)", (v + 1,))
+
+    def close(self) -> None:
+        """Close the pool; the store must not be used after."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    # -- buckets -----------------------------------------------------------
+    def create_bucket(self, bucket: Bucket) -> None:
+        _storable(bucket.name)
+        try:
+            with self._write() as c:
+                c.execute(
+                    "INSERT INTO buckets (name, created, region, owner) VALUES (%s,%s,%s,%s)",
+                    (bucket.name, _ts(bucket.created), bucket.region, bucket.owner),
+                )
+        except errors.UniqueViolation:
+            raise BucketExists(bucket.name) from None
+
+    def get_bucket(self, name: str) -> Bucket | None:
+        if "\x00" in name:
+            return None
+        with self._read() as c:
+            row = c.execute(
+                "SELECT name, created, region, owner FROM buckets WHERE name = %s", (name,)
+            ).fetchone()
+        return None if row is None else Bucket(*row)
+
+    def list_buckets(self) -> list[Bucket]:
+        with self._read() as c:
+            rows = c.execute("SELECT name, created, region, owner FROM buckets ORDER BY name")
+            return [Bucket(*r) for r in rows]
+
+    def delete_bucket(self, name: str) -> None:
+        if "\x00" in name:
+            raise NoSuchBucket(name)
+        with self._write() as c:
+            # FOR UPDATE waits for writers holding the bucket through a
+            # foreign key; the checks below then see what they committed.
+            if (
+                c.execute("SELECT 1 FROM buckets WHERE name = %s FOR UPDATE", (name,)).fetchone()
+                is None
+            ):
+                raise NoSuchBucket(name)
+            busy = c.execute(
+                "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = %s)"
+                " OR EXISTS (SELECT 1 FROM uploads WHERE bucket = %s)",
+                (name, name),
+            ).fetchone()
+            if busy and busy[0]:
+                raise BucketNotEmpty(name)
+            c.execute("DELETE FROM buckets WHERE name = %s", (name,))
+
+    # -- objects -----------------------------------------------------------
+    def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
+        params = _object_params(obj)
+        try:
+            with self._write() as c:
+                old = _replace(
+                    c, _GET_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:]
+                )
+        except errors.ForeignKeyViolation:
+            raise NoSuchBucket(obj.bucket) from None
+        return None if old is None else _object(old)
+
+    def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        # The hot path: one primary-key lookup, one round trip; psycopg
+        # prepares the statement on a connection after a few uses.
+        if "\x00" in key or "\x00" in bucket:
+            return None
+        with self._read() as c:
+            row = c.execute(_GET_OBJECT, (bucket, key)).fetchone()
+        return None if row is None else _object(row)
+
+    def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        if "\x00" in key or "\x00" in bucket:
+            return None
+        with self._write() as c:
+            row = c.execute(
+                f"DELETE FROM objects WHERE bucket = %s AND key = %s RETURNING {_OBJ_COLS}",
+                (bucket, key),
+            ).fetchone()
+        return None if row is None else _object(row)
+
+    def list_objects(
+        self, bucket: str, *, prefix: str = "", after: str = "", limit: int = 1000
+    ) -> list[ObjectRecord]:
+        if limit <= 0 or "\x00" in prefix or "\x00" in bucket:
+            return []  # no stored key contains U+0000, so none has that prefix
+        after = _cut_at_nul(after)
+        upper = prefix_upper_bound(prefix)
+        # One lower bound: ">= prefix" or "> after", whichever is tighter.
+        incl = after < prefix
+        params: list[Any] = [bucket, prefix if incl else after]
+        if upper is not None:
+            params.append(upper)
+        params.append(limit)
+        with self._read() as c:
+            rows = c.execute(_LIST_OBJECTS[incl, upper is not None], params).fetchall()
+        return [_object(r) for r in rows]
+
+    def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
+        if "\x00" in key or "\x00" in bucket:
+            return False
+        with self._write() as c:
+            c.execute(
+                "UPDATE objects SET tags = %s WHERE bucket = %s AND key = %s",
+                (_tags_json(tags), bucket, key),
+            )
+            return c.rowcount > 0
+
+    # -- multipart uploads -------------------------------------------------
+    def create_upload(self, upload: Upload) -> None:
+        u = upload
+        _storable(u.upload_id, u.bucket, u.key)
+        try:
+            with self._write() as c:
+                c.execute(
+                    f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                    (
+                        u.upload_id,
+                        u.bucket,
+                        u.key,
+                        _ts(u.initiated),
+                        _dict_json(u.headers),
+                        _dict_json(u.user_metadata),
+                        _tags_json(u.tags),
+                        u.storage_class,
+                        u.owner,
+                        u.checksum_algorithm,
+                    ),
+                )
+        except errors.ForeignKeyViolation:
+            raise NoSuchBucket(u.bucket) from None
+
+    def get_upload(self, upload_id: str) -> Upload | None:
+        if "\x00" in upload_id:
+            return None
+        with self._read() as c:
+            row = c.execute(
+                f"SELECT {_UPLOAD_COLS} FROM uploads WHERE upload_id = %s", (upload_id,)
+            ).fetchone()
+        return None if row is None else _upload(row)
+
+    def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        limit: int = 1000,
+    ) -> list[Upload]:
+        """ListMultipartUploads paging, as ``SqliteMetaStore.list_uploads``."""
+        if limit <= 0 or "\x00" in prefix or "\x00" in bucket:
+            return []
+        if "\x00" in key_marker:
+            # No upload has that key: only later keys follow it.
+            key_marker, upload_id_marker = _cut_at_nul(key_marker), ""
+        # A marker upload id with U+0000 names no upload: "greater ids".
+        missing_marker = "\x00" in upload_id_marker
+        upload_id_marker = _cut_at_nul(upload_id_marker)
+        where = ["bucket = %s"]
+        params: list[Any] = [bucket]
+        if prefix:
+            where.append("key >= %s")
+            params.append(prefix)
+            upper = prefix_upper_bound(prefix)
+            if upper is not None:
+                where.append("key < %s")
+                params.append(upper)
+        with self._read() as c:
+            if key_marker and (upload_id_marker or missing_marker):
+                row = (
+                    None
+                    if missing_marker
+                    else c.execute(
+                        "SELECT initiated FROM uploads WHERE upload_id = %s AND bucket = %s AND key = %s",
+                        (upload_id_marker, bucket, key_marker),
+                    ).fetchone()
+                )
+                if row is not None:
+                    where.append("(key > %s OR (key = %s AND (initiated, upload_id) > (%s, %s)))")
+                    params += [key_marker, key_marker, row[0], upload_id_marker]
+                else:
+                    where.append("(key > %s OR (key = %s AND upload_id > %s))")
+                    params += [key_marker, key_marker, upload_id_marker]
+            elif key_marker:
+                where.append("key > %s")
+                params.append(key_marker)
+            params.append(limit)
+            rows = c.execute(
+                f"SELECT {_UPLOAD_COLS} FROM uploads WHERE {' AND '.join(where)} "
+                "ORDER BY key, initiated, upload_id LIMIT %s",
+                params,
+            ).fetchall()
+        return [_upload(r) for r in rows]
+
+    def put_part(self, part: Part) -> Part | None:
+        p = part
+        if "\x00" in p.upload_id:
+            raise NoSuchUpload(p.upload_id)
+        key = (p.upload_id, p.part_number)
+        values = (p.size, p.etag, _ts(p.last_modified), p.blob_id, _dict_json(p.checksums))
+        with self._write() as c:
+            # FOR KEY SHARE: complete/abort (FOR UPDATE) wait for this part.
+            row = c.execute(
+                "SELECT 1 FROM uploads WHERE upload_id = %s FOR KEY SHARE", (p.upload_id,)
+            ).fetchone()
+            if row is None:
+                raise NoSuchUpload(p.upload_id)
+            old = _replace(c, _GET_PART, key, _INSERT_PART, _UPDATE_PART, values)
+        return None if old is None else _part(old)
+
+    def list_parts(self, upload_id: str, *, after: int = 0, limit: int = 10000) -> list[Part]:
+        if limit <= 0 or "\x00" in upload_id:
+            return []
+        with self._read() as c:
+            rows = c.execute(
+                f"SELECT {_PART_COLS} FROM parts WHERE upload_id = %s AND part_number > %s "
+                "ORDER BY part_number LIMIT %s",
+                (upload_id, after, limit),
+            ).fetchall()
+        return [_part(r) for r in rows]
+
+    def _remove_upload(self, c: psycopg.Cursor[Any], upload_id: str) -> tuple[Upload, list[Part]]:
+        if "\x00" in upload_id:
+            raise NoSuchUpload(upload_id)
+        # Lock the upload before reading its parts: a put_part in flight
+        # commits first (and its part is returned) or finds no upload.
+        row = c.execute(
+            f"SELECT {_UPLOAD_COLS} FROM uploads WHERE upload_id = %s FOR UPDATE", (upload_id,)
+        ).fetchone()
+        if row is None:
+            raise NoSuchUpload(upload_id)
+        parts = c.execute(
+            f"WITH gone AS (DELETE FROM parts WHERE upload_id = %s RETURNING {_PART_COLS}) "
+            "SELECT * FROM gone ORDER BY part_number",
+            (upload_id,),
+        ).fetchall()
+        c.execute("DELETE FROM uploads WHERE upload_id = %s", (upload_id,))
+        return _upload(row), [_part(p) for p in parts]
+
+    def complete_upload(
+        self, upload_id: str, obj: ObjectRecord
+    ) -> tuple[ObjectRecord | None, list[Part]]:
+        params = _object_params(obj)
+        with self._write() as c:
+            upload, parts = self._remove_upload(c, upload_id)
+            if (upload.bucket, upload.key) != (obj.bucket, obj.key):
+                raise ValueError(
+                    f"upload {upload_id} is for {upload.bucket}/{upload.key}, "
+                    f"not {obj.bucket}/{obj.key}"
+                )
+            # The bucket exists: delete_bucket refuses while uploads exist.
+            old = _replace(c, _GET_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
+        return (None if old is None else _object(old)), parts
+
+    def abort_upload(self, upload_id: str) -> list[Part]:
+        with self._write() as c:
+            _, parts = self._remove_upload(c, upload_id)
+        return parts
+
+    def referenced_blob_ids(self) -> set[str]:
+        # One statement, so one snapshot: a blob moving from a part to an
+        # object (complete_upload) is seen in one table or the other.
+        with self._read() as c:
+            rows = c.execute(
+                "SELECT s ->> 0 FROM objects CROSS JOIN LATERAL json_array_elements(segments) s"
+                " UNION ALL SELECT blob_id FROM parts"
+            )
+            return {b for (b,) in rows}
+
+
+def _forget_after_fork(store: PostgresMetaStore) -> None:
+    ref = weakref.ref(store)
+
+    def reset() -> None:
+        s = ref()
+        if s is not None:
+            s._forget_connections()
+
+    os.register_at_fork(after_in_child=reset)
