@@ -62,7 +62,23 @@ class Request:
         return req
 
     def facts(self) -> RequestFacts:
-        return RequestFacts(self.method, self.raw_path, self.raw_query, self.headers)
+        """The request as authentication reads it.
+
+        ``headers`` holds each value as latin-1 text, one character per wire
+        byte, which the API layer stores and echoes back unchanged. The
+        signers, though, sign the header's UTF-8 bytes, and ``sealbox.auth``
+        turns text back into bytes as UTF-8 (with ``surrogateescape``). So a
+        non-ASCII value (``x-amz-meta-name: café``) is handed over decoded
+        the same way as the path: UTF-8, undecodable bytes kept as
+        surrogates. Otherwise its bytes would be encoded twice and the
+        signature would never match.
+        """
+        headers = {
+            name: value if value.isascii()
+            else value.encode("latin-1").decode("utf-8", "surrogateescape")
+            for name, value in self.headers.items()
+        }
+        return RequestFacts(self.method, self.raw_path, self.raw_query, headers)
 
     @property
     def body_left_unread(self) -> bool:
