@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite needs beyond pip's:
+#   postgresql  - initdb and postgres, for the MetaStore tests on PostgreSQL
+#                 (sealbox.testing.postgres starts a throwaway cluster; no
+#                 service is started or enabled here)
+# Idempotent: installs only what is missing, and runs apt-get update only
+# then. Needs root (or sudo) on Debian/Ubuntu; elsewhere it says what to
+# install and exits non-zero.
+set -euo pipefail
+
+packages=(postgresql)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-test-deps: already installed: ${packages[*]}"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null; then
+    echo "install-test-deps: no apt-get here; install PostgreSQL server binaries" \
+         "(initdb, postgres) yourself, or set SEALBOX_PG_BINDIR" >&2
+    exit 1
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    sudo=(sudo)
+fi
+
+echo "install-test-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+# policy-rc.d refuses service starts: the package's own cluster is not
+# wanted (the tests start theirs) and there may be no init system.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod +x "$policy"
+    trap '"${sudo[@]}" rm -f "$policy"' EXIT
+fi
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
