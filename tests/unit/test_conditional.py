@@ -15,9 +15,11 @@ import pytest
 
 from sealbox.errors import S3Error
 from sealbox.http.conditional import (
+    DeleteCondition,
     WritePrecondition,
     conditional_conflict,
     copy_source_conditions,
+    delete_preconditions,
     evaluate_get,
     put_preconditions,
 )
@@ -363,3 +365,42 @@ def test_conditional_conflict_is_s3s_409():
         "operation against this resource."
     )
     assert list(error.fields.items()) == [("Condition", "If-Match"), ("Key", "test-precondition")]
+
+
+EXISTING = (QUOTED, LAST_MODIFIED, 4)
+WHOLE_SECOND = LAST_MODIFIED.replace(microsecond=0)
+
+# (condition, existing object) -> None (delete) or (code, Condition field)
+DELETE_TABLE = [
+    (DeleteCondition(), EXISTING, None),
+    (DeleteCondition(), None, None),
+    (DeleteCondition(if_match=QUOTED), EXISTING, None),
+    (DeleteCondition(if_match=ETAG), EXISTING, None),
+    (DeleteCondition(if_match="*"), EXISTING, None),
+    (DeleteCondition(if_match=f"{OTHER}, {QUOTED}"), EXISTING, None),
+    (DeleteCondition(if_match=OTHER), EXISTING, ("PreconditionFailed", "If-Match")),
+    (DeleteCondition(if_match=f"W/{QUOTED}"), EXISTING, ("PreconditionFailed", "If-Match")),
+    (DeleteCondition(if_match=QUOTED), None, ("NoSuchKey", None)),
+    (DeleteCondition(if_match="*"), None, ("NoSuchKey", None)),
+    (DeleteCondition(last_modified=WHOLE_SECOND), EXISTING, None),
+    (DeleteCondition(last_modified=WHOLE_SECOND - timedelta(seconds=1)), EXISTING,
+     ("PreconditionFailed", "x-amz-if-match-last-modified-time")),
+    (DeleteCondition(last_modified=WHOLE_SECOND - timedelta(seconds=1)), None, None),
+    (DeleteCondition(size=4), EXISTING, None),
+    (DeleteCondition(size=5), EXISTING, ("PreconditionFailed", "x-amz-if-match-size")),
+    (DeleteCondition(size=5), None, None),
+    (DeleteCondition(if_match=QUOTED, size=5), EXISTING,
+     ("PreconditionFailed", "x-amz-if-match-size")),
+]
+
+
+@pytest.mark.parametrize(("condition", "existing", "expected"), DELETE_TABLE)
+def test_delete_preconditions_table(condition, existing, expected):
+    error = delete_preconditions(condition, existing, key="k")
+    if expected is None:
+        assert error is None
+        return
+    assert error is not None
+    code, failed = expected
+    assert error.code == code
+    assert error.fields == ({"Key": "k"} if failed is None else {"Condition": failed})

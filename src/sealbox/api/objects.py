@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import datetime
 
 from sealbox.api.common import (
     object_metadata_headers,
@@ -23,8 +24,13 @@ from sealbox.api.ingest import discard_blobs, receive_body
 from sealbox.api.xml import find_all, find_text, parse_xml, render
 from sealbox.auth.sigv4.checksum import declared_checksums
 from sealbox.errors import S3Error
-from sealbox.http.conditional import evaluate_get, put_preconditions
-from sealbox.http.dates import format_http_date
+from sealbox.http.conditional import (
+    DeleteCondition,
+    delete_preconditions,
+    evaluate_get,
+    put_preconditions,
+)
+from sealbox.http.dates import format_http_date, parse_http_date, parse_iso8601
 from sealbox.http.ranges import parse_range
 from sealbox.server.responses import FileSpan, Response, empty_response, xml_response
 from sealbox.store.meta import NoSuchBucket, ObjectRecord, Segment
@@ -225,8 +231,58 @@ def _part_number(value: str | None) -> int | None:
     return int(value)
 
 
+def _parse_time(text: str) -> datetime:
+    """An HTTP-date or an ISO 8601 timestamp. The S3 model marks
+    ``LastModifiedTime`` as rfc822 even inside DeleteObjects' XML, which is
+    what botocore sends; other SDKs may send XML's usual ISO 8601."""
+    try:
+        return parse_http_date(text)
+    except ValueError:
+        return parse_iso8601(text)
+
+
+def _delete_condition(
+    name: str, if_match: str | None, modified: str | None, size: str | None
+) -> DeleteCondition:
+    """A conditional delete's conditions, from DeleteObject's headers or one
+    DeleteObjects ``<Object>``."""
+    when = None
+    if modified is not None:
+        try:
+            when = _parse_time(modified)
+        except ValueError:
+            raise S3Error("InvalidArgument", f"Invalid {name}-last-modified-time",
+                          ArgumentName=f"{name}-last-modified-time",
+                          ArgumentValue=modified[:64]) from None
+    count = None
+    if size is not None:
+        if not size.strip().isdigit():
+            raise S3Error("InvalidArgument", f"Invalid {name}-size",
+                          ArgumentName=f"{name}-size", ArgumentValue=size[:64])
+        count = int(size)
+    return DeleteCondition(if_match=if_match, last_modified=when, size=count)
+
+
+async def _check_delete(ctx: Context, key: str, condition: DeleteCondition) -> S3Error | None:
+    if not condition:
+        return None
+    # Checked, then deleted: two store calls, so a write landing in between
+    # can still be deleted. MetaStore has no compare-and-delete yet.
+    record = await ctx.services.run(ctx.services.meta.get_object, ctx.bucket, key)
+    current = None if record is None else (record.etag, record.last_modified, record.size)
+    return delete_preconditions(condition, current, key=key)
+
+
 async def delete_object(ctx: Context) -> Response:
     await require_bucket(ctx)
+    headers = ctx.request.headers
+    condition = _delete_condition(
+        "x-amz-if-match", headers.get("if-match"),
+        headers.get("x-amz-if-match-last-modified-time"), headers.get("x-amz-if-match-size"),
+    )
+    failed = await _check_delete(ctx, ctx.key, condition)
+    if failed is not None:
+        raise failed
     removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, ctx.key)
     if removed is not None:
         await discard_blobs(ctx, [s.blob_id for s in removed.segments])
@@ -261,13 +317,26 @@ async def delete_objects(ctx: Context) -> Response:
         key = find_text(entry, "Key")
         if key is None:
             raise S3Error("MalformedXML")
-        keys.append(key)
+        try:
+            condition = _delete_condition(
+                "x-amz-if-match", find_text(entry, "ETag"), find_text(entry, "LastModifiedTime"),
+                find_text(entry, "Size"),
+            )
+        except S3Error:
+            raise S3Error("MalformedXML") from None
+        keys.append((key, condition))
     results: list[tuple[str, object]] = []
-    for key in keys:
+    for key, condition in keys:
         if not key or len(key.encode()) > 1024:
             results.append(("Error", [("Key", key), ("Code", "KeyTooLongError" if key else
                                                      "InvalidArgument"),
                                       ("Message", "Invalid key")]))
+            continue
+        failed = await _check_delete(ctx, key, condition)
+        if failed is not None:
+            # Errors are listed even in quiet mode, as S3 does.
+            results.append(("Error", [("Key", key), ("Code", failed.code),
+                                      ("Message", failed.message)]))
             continue
         removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, key)
         if removed is not None:

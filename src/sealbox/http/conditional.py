@@ -39,6 +39,19 @@ Three entry points, one per way S3 uses the headers:
     ``NotImplemented`` with S3's ``<Header>`` and ``<additionalMessage>``
     (LocalStack ``TestS3ObjectWritePrecondition``, validated against AWS).
 
+``delete_preconditions``
+    The 2025 conditional deletes on DeleteObject (``If-Match``) and
+    DeleteObjects (``<ETag>`` per object), in general purpose buckets too
+    ("How to perform conditional deletes", S3 User Guide). ``If-Match``
+    takes an ETag list or ``*``; a mismatch is 412 ``PreconditionFailed``
+    and, as for PutObject's ``If-Match``, a missing key is 404 ``NoSuchKey``:
+    "delete it if it is still this version" must not answer "deleted" when
+    there was nothing to delete. The directory-bucket conditions
+    ``x-amz-if-match-last-modified-time`` and ``x-amz-if-match-size``
+    (``<LastModifiedTime>``, ``<Size>``) are honoured too rather than
+    silently ignored; as their documentation says, they hold for a missing
+    key (204).
+
 Shared rules, all from those AWS-validated tests or RFC 9110:
 
 - ETags match with or without their quotes (S3 accepts ``abc`` for
@@ -189,6 +202,56 @@ def put_preconditions(
     if wanted != _unquote(existing_etag):
         raise S3Error("PreconditionFailed", Condition="If-Match")
     return WritePrecondition(if_match=wanted)
+
+
+@dataclass(frozen=True)
+class DeleteCondition:
+    """The conditions of one conditional delete, parsed.
+
+    ``if_match`` is the raw ``If-Match`` value (an ETag list or ``*``);
+    ``last_modified`` is compared in whole seconds, as Last-Modified is sent.
+    """
+
+    if_match: str | None = None
+    last_modified: datetime | None = None
+    size: int | None = None
+
+    def __bool__(self) -> bool:
+        return not (self.if_match is None and self.last_modified is None and self.size is None)
+
+
+def delete_preconditions(
+    condition: DeleteCondition,
+    existing: tuple[str, datetime, int] | None,
+    *,
+    key: str,
+) -> S3Error | None:
+    """Whether a conditional delete may go ahead.
+
+    ``existing`` is the current object's (ETag, Last-Modified, size), or
+    ``None`` when the key has no object. Returns ``None`` if the delete may
+    go ahead, else the error to answer, not raised: DeleteObjects reports it
+    as one ``<Error>`` entry among others.
+    """
+    if not condition:
+        return None
+    if existing is None:
+        if condition.if_match is not None:
+            return S3Error("NoSuchKey", Key=key)
+        return None
+    etag, last_modified, size = existing
+    if condition.if_match is not None and not _matches(
+        condition.if_match, _unquote(etag), weak=False
+    ):
+        return S3Error("PreconditionFailed", Condition="If-Match")
+    if condition.last_modified is not None and (
+        _aware(last_modified).replace(microsecond=0)
+        != _aware(condition.last_modified).replace(microsecond=0)
+    ):
+        return S3Error("PreconditionFailed", Condition="x-amz-if-match-last-modified-time")
+    if condition.size is not None and condition.size != size:
+        return S3Error("PreconditionFailed", Condition="x-amz-if-match-size")
+    return None
 
 
 def conditional_conflict(condition: str, key: str) -> S3Error:
