@@ -15,11 +15,15 @@ from sealbox.testing.server import RunningServer
 
 _counter = itertools.count()
 
+# Virtual-host style requests are sent to <bucket>.s3.sealbox.test, resolved
+# to loopback by the client (curl --resolve), never by DNS.
+VIRTUAL_HOST_DOMAIN = "s3.sealbox.test"
+
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     base = tmp_path_factory.mktemp("sealbox")
-    with RunningServer(data_dir=base / "data") as running:
+    with RunningServer(data_dir=base / "data", extra_args=("--domain", VIRTUAL_HOST_DOMAIN)) as running:
         yield running
 
 

@@ -53,8 +53,8 @@ def test_parse_http_date_reads_valid_dates(text, expected):
         "",
         "yesterday",
         "2009-10-12T17:50:30.000Z",  # ISO 8601 is not an HTTP-date
-        "Sun, 06 Nov 1994 08:49:37 UTC",  # only GMT
-        "Sun, 06 Nov 1994 08:49:37 +0000",
+        "Sun, 06 Nov 1994 08:49:37 CET",  # named zones other than GMT/UTC
+        "Sun, 06 Nov 1994 08:49:37 +00",
         "Sun, 6 Nov 1994 08:49:37 GMT",  # IMF-fixdate has two-digit days
         "Sun, 06 Foo 1994 08:49:37 GMT",
         "Xyz, 06 Nov 1994 08:49:37 GMT",
@@ -187,3 +187,18 @@ def test_amz_date_round_trips_the_sigv4_example():
 def test_parse_amz_date_is_strict(text):
     with pytest.raises(ValueError):
         parse_amz_date(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # RFC 1123 numeric and UTC zones: the S3 guide's SigV2 examples sign
+        # "Tue, 27 Mar 2007 19:36:42 +0000", and legacy clients send them.
+        ("Sun, 06 Nov 1994 08:49:37 +0000", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+        ("Sun, 06 Nov 1994 08:49:37 UTC", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+        ("Sun, 06 Nov 1994 09:49:37 +0100", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+        ("Sun, 06 Nov 1994 03:19:37 -0530", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+    ],
+)
+def test_parse_http_date_reads_rfc1123_zones(text, expected):
+    assert parse_http_date(text) == expected

@@ -87,18 +87,19 @@ def test_unknown_authorization_scheme_is_unsupported(value: str) -> None:
     assert err.fields == {"ArgumentName": "Authorization", "ArgumentValue": value}
 
 
-def test_sigv2_authorization_header_is_not_implemented_yet() -> None:
-    err = refused(authorization="AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=")
-    assert (err.code, err.status) == ("NotImplemented", 501)
-    assert err.message == "SigV2 authentication is not supported yet"
+def test_sigv2_authorization_header_goes_to_sigv2_verification() -> None:
+    # A well-formed V2 header reaches the V2 key lookup (here: unknown key).
+    err = refused(authorization="AWS AKIDUNKNOWN:frJIUN8DYpKDtOLCwo//yllqDzg=",
+                  date="Fri, 24 May 2013 00:00:00 GMT")
+    assert (err.code, err.status) == ("InvalidAccessKeyId", 403)
 
 
 @pytest.mark.parametrize(
     "query", ["AWSAccessKeyId=AK&Expires=1369353600&Signature=abc", "AWSAccessKeyId=AK"]
 )
-def test_sigv2_query_is_not_implemented_yet(query: str) -> None:
+def test_sigv2_query_goes_to_sigv2_verification(query: str) -> None:
     err = refused(query)
-    assert (err.code, err.status) == ("NotImplemented", 501)
+    assert (err.code, err.status) in (("InvalidAccessKeyId", 403), ("AccessDenied", 403))
 
 
 def test_scheme_is_matched_without_case() -> None:

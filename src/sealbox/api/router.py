@@ -36,22 +36,26 @@ class Endpoint:
     key: str | None = None
 
 
-def split_target(raw_path: str, host: str, domains: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """(bucket, key) from the Host header and the raw path.
-
-    With a host ``<bucket>.<domain>`` the whole path is the key; otherwise
-    the first path segment is the bucket. The key is percent-decoded once
-    (S3 keys are the decoded path; ``+`` stays a plus in a path) and must
-    be UTF-8 of at most 1024 bytes.
-    """
+def virtual_host_bucket(host: str, domains: tuple[str, ...]) -> str | None:
+    """The bucket a Host header ``<bucket>.<domain>[:port]`` names, if any."""
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     hostname = hostname.lower()
-    bucket: str | None = None
-    path = raw_path.split("?", 1)[0]
     for domain in domains:
         if hostname.endswith("." + domain):
-            bucket = hostname[: -len(domain) - 1]
-            break
+            return hostname[: -len(domain) - 1] or None
+    return None
+
+
+def split_target(raw_path: str, virtual_bucket: str | None) -> tuple[str | None, str | None]:
+    """(bucket, key) from the virtual-host bucket (if any) and the raw path.
+
+    With a virtual-host bucket the whole path is the key; otherwise the
+    first path segment is the bucket. The key is percent-decoded once (S3
+    keys are the decoded path; ``+`` stays a plus in a path) and must be
+    UTF-8 of at most 1024 bytes.
+    """
+    path = raw_path.split("?", 1)[0]
+    bucket = virtual_bucket
     if bucket is None:
         stripped = path.lstrip("/") if path.startswith("/") else path
         if not stripped:

@@ -6,11 +6,11 @@ clock and the key table are arguments. Mechanisms, checked in S3's order:
 1. an ``Authorization`` header beside ``X-Amz-Algorithm`` or ``Signature``
    in the query is refused (one mechanism only);
 2. ``Authorization: AWS4-HMAC-SHA256 …`` → SigV4 header auth;
-   ``Authorization: AWS …`` → SigV2 (not yet: ``_sigv2``);
+   ``Authorization: AWS …`` → SigV2 (``sigv2.verify_header``);
    any other scheme → ``InvalidArgument``;
 3. ``X-Amz-Algorithm``/``X-Amz-Credential``/``X-Amz-Signature`` in the
    query → SigV4 presigned URL;
-   ``Signature``/``AWSAccessKeyId`` in the query → SigV2 presigned (not yet);
+   ``Signature``/``AWSAccessKeyId`` in the query → SigV2 presigned;
 4. nothing → the anonymous principal, which the access layer then judges.
 """
 
@@ -22,6 +22,7 @@ from typing import Any
 
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential
+from sealbox.auth import sigv2
 from sealbox.auth.sigv4 import canonical, verify
 from sealbox.errors import S3Error
 
@@ -31,7 +32,6 @@ ONE_MECHANISM = (
 )
 ONE_SPACE = "Authorization header is invalid -- one and only one ' ' (space) required"
 UNSUPPORTED_TYPE = "Unsupported Authorization Type"
-SIGV2_NOT_YET = "SigV2 authentication is not supported yet"
 
 _V4_QUERY_NAMES = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _V2_QUERY_NAMES = ("Signature", "AWSAccessKeyId")
@@ -42,8 +42,13 @@ def authenticate(
     lookup: Callable[[str], Credential | None],
     now: datetime,
     region: str,
+    *,
+    virtual_bucket: str | None = None,
 ) -> AuthResult:
     """Authenticate one request, or raise the ``S3Error`` S3 would answer.
+
+    ``virtual_bucket`` is the bucket named by the Host header of a
+    virtual-host style request: SigV2 signs ``/bucket/key`` even then.
 
     ``lookup`` maps an access key id to its credential (``None`` if unknown);
     ``now`` is an aware UTC datetime; ``region`` is the region this server
@@ -63,20 +68,12 @@ def authenticate(
         if scheme.upper() == canonical.ALGORITHM:
             return verify.verify_header(facts, lookup, now, region)
         if scheme.upper() == "AWS":
-            return _sigv2(facts, lookup, now)
+            return sigv2.verify_header(facts, lookup, now, virtual_bucket)
         raise S3Error("InvalidArgument", UNSUPPORTED_TYPE, **argument)
     if any(name in names for name in _V4_QUERY_NAMES):
         if "Signature" in names:
             raise S3Error("InvalidArgument", ONE_MECHANISM, ArgumentName="Authorization")
         return verify.verify_presigned(facts, lookup, now, region)
     if any(name in names for name in _V2_QUERY_NAMES):
-        return _sigv2(facts, lookup, now)
+        return sigv2.verify_query(facts, lookup, now, virtual_bucket)
     return ANONYMOUS_AUTH
-
-
-def _sigv2(
-    facts: RequestFacts, lookup: Callable[[str], Credential | None], now: datetime
-) -> AuthResult:
-    """The seam for Signature Version 2 (header ``AWS AKID:sig`` or query
-    ``AWSAccessKeyId=…&Signature=…&Expires=…``); a later issue fills it in."""
-    raise S3Error("NotImplemented", SIGV2_NOT_YET)

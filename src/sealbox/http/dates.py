@@ -38,7 +38,7 @@ _3D = tuple(f"{i:03d}" for i in range(1000))
 # a client that lower-cases a header value still means the same instant.
 _IMF_FIXDATE = re.compile(
     r"(?P<wday>[A-Za-z]{3}), (?P<day>\d{2}) (?P<mon>[A-Za-z]{3}) (?P<year>\d{4}) "
-    r"(?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2}) GMT"
+    r"(?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2}) (?P<zone>GMT|UTC|[+-]\d{4})"
 )
 _RFC850 = re.compile(
     r"(?P<wday>[A-Za-z]{6,9}), (?P<day>\d{2})-(?P<mon>[A-Za-z]{3})-(?P<year>\d{2}) "
@@ -111,9 +111,16 @@ def parse_http_date(text: str, *, now: datetime | None = None) -> datetime:
     Raises ``ValueError`` for anything else.
     """
     text = text.strip()
+    offset = timedelta(0)
     match = _IMF_FIXDATE.fullmatch(text)
     if match is not None:
         year = int(match["year"])
+        zone = match["zone"]
+        if zone[0] in "+-":
+            # RFC 1123 dates with a numeric zone ("+0000"): legacy S3 clients
+            # and the S3 guide's own SigV2 examples sign such Date headers.
+            sign = 1 if zone[0] == "+" else -1
+            offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
     else:
         match = _RFC850.fullmatch(text)
         if match is not None:
@@ -128,7 +135,7 @@ def parse_http_date(text: str, *, now: datetime | None = None) -> datetime:
     if match["wday"][:3].capitalize() not in _DAYS:
         raise ValueError(f"not an HTTP date: {text!r}")
     month = _month(match["mon"], text)
-    return _build(year, month, int(match["day"]), match["h"], match["m"], match["s"], text)
+    return _build(year, month, int(match["day"]), match["h"], match["m"], match["s"], text) - offset
 
 
 def _two_digit_year(yy: int, now: datetime | None) -> int:

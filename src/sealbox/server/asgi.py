@@ -8,6 +8,7 @@ with the request id and no internal text (the traceback goes to the log).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -20,7 +21,7 @@ from sealbox.access.actions import ACTIONS, resource_arn
 from sealbox.access.evaluate import AccessRequest, evaluate
 from sealbox.api.context import Context, Services
 from sealbox.api.handlers import HANDLERS
-from sealbox.api.router import route, split_target
+from sealbox.api.router import route, split_target, virtual_host_bucket
 from sealbox.auth.authenticate import authenticate
 from sealbox.auth.principal import Credential, root_principal
 from sealbox.clock import Clock, SystemClock
@@ -34,6 +35,9 @@ from sealbox.store.meta import MetaStore
 log = logging.getLogger("sealbox")
 
 SEND_CHUNK = 1024 * 1024
+SWEEP_INTERVAL = 3600.0
+# Longer than any upload can stream: a 5 GiB part at 100 KB/s takes ~15 h.
+SWEEP_MIN_AGE = 24 * 3600.0
 SERVICE_PREFIX = "/_sealbox/"
 
 
@@ -86,11 +90,12 @@ class SealboxApp:
 
     async def _s3(self, request: Request, request_id: str) -> Response:
         settings = self.settings
-        host = request.headers.get("host", "")
-        bucket, key = split_target(request.raw_path, host, settings.domains)
+        virtual_bucket = virtual_host_bucket(request.headers.get("host", ""), settings.domains)
+        bucket, key = split_target(request.raw_path, virtual_bucket)
         endpoint = route(request.method, bucket, key, request.query, request.headers)
         auth = authenticate(request.facts(), self.lookup_credential,
-                            self.services.clock.now(), settings.region)
+                            self.services.clock.now(), settings.region,
+                            virtual_bucket=virtual_bucket)
         action, kind = ACTIONS[endpoint.operation]
         decision = evaluate(AccessRequest(auth.principal, action, resource_arn(kind, bucket, key)))
         if not decision.allowed:
@@ -148,14 +153,34 @@ class SealboxApp:
                             "more_body": not (last_span and remaining == 0)})
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
+        sweeper: asyncio.Task[None] | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if sweeper is not None:
+                    sweeper.cancel()
                 self.services.executor.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _sweep_forever(self) -> None:
+        """Remove what crashes leave behind: temporary files and blobs that no
+        record points at. Only old ones: a younger file may belong to an upload
+        still streaming, here or in another worker sharing the data dir."""
+        services = self.services
+        while True:
+            try:
+                referenced = await services.run(services.meta.referenced_blob_ids)
+                removed = await services.run(
+                    lambda: services.blobs.sweep(referenced, min_age_seconds=SWEEP_MIN_AGE))
+                if removed:
+                    log.info("sweep removed %d leftover files", removed)
+            except Exception:
+                log.exception("sweep failed")
+            await asyncio.sleep(SWEEP_INTERVAL)
 
 
 def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:

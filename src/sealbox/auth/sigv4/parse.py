@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sealbox.errors import S3Error
+from sealbox.http import dates as http_dates
 
 from .canonical import ALGORITHM
 
@@ -133,36 +134,10 @@ def parse_amz_date(text: str) -> datetime | None:
         return None
 
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-    )
-}
-# IMF-fixdate (RFC 9110 §5.6.7), the form HTTP clients send: "Fri, 24 May 2013 00:00:00 GMT".
-# Parsed by hand: email.utils would import socket into this pure module.
-_HTTP_DATE = re.compile(
-    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4}) "
-    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT"
-)
-
-
 def parse_http_date(text: str) -> datetime | None:
-    """An IMF-fixdate ``Date`` header → an aware UTC datetime, or None."""
-    match = _HTTP_DATE.fullmatch(text)
-    if match is None or match[2] not in _MONTHS:
-        return None
-    day, _, year, hour, minute, second = match.groups()
+    """A ``Date`` header → an aware UTC datetime, or None."""
     try:
-        return datetime(
-            int(year),
-            _MONTHS[match[2]],
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            tzinfo=UTC,
-        )
+        return http_dates.parse_http_date(text)
     except ValueError:
         return None
 
