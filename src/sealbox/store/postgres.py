@@ -186,11 +186,12 @@ _UPLOAD_COLS = (
 _PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums"
 
 _GET_OBJECT = f"SELECT {_OBJ_COLS} FROM objects WHERE bucket = %s AND key = %s"
+_LOCK_OBJECT = _GET_OBJECT + " FOR UPDATE"
 _INSERT_OBJECT = (
     f"INSERT INTO objects ({_OBJ_COLS}) VALUES ({', '.join(['%s'] * 13)}) ON CONFLICT DO NOTHING"
 )
 _UPDATE_OBJECT = f"UPDATE objects SET {_OBJ_SET} WHERE bucket = %s AND key = %s"
-_GET_PART = f"SELECT {_PART_COLS} FROM parts WHERE upload_id = %s AND part_number = %s"
+_LOCK_PART = f"SELECT {_PART_COLS} FROM parts WHERE upload_id = %s AND part_number = %s FOR UPDATE"
 _INSERT_PART = (
     f"INSERT INTO parts ({_PART_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
 )
@@ -262,7 +263,7 @@ def _part(row: tuple[Any, ...]) -> Part:
 
 def _replace(
     cur: psycopg.Cursor[Any],
-    get: str,
+    lock: str,
     key: tuple[Any, ...],
     insert: str,
     update: str,
@@ -270,14 +271,15 @@ def _replace(
 ) -> tuple[Any, ...] | None:
     """Insert or replace the row at ``key``; return the row replaced.
 
-    ``insert`` takes ``key + values``, ``update`` takes ``values + key``.
-    The old row is locked before it is read, so it is the latest committed
+    ``lock`` selects the row ``FOR UPDATE``; ``insert`` takes ``key +
+    values`` (and does nothing on conflict); ``update`` takes ``values +
+    key``. The old row is locked before it is read, so it is the latest committed
     one; when there is none, the insert's ON CONFLICT waits for a
     concurrent inserter, and if that one committed, we go round again and
     replace its row instead.
     """
     for _ in range(100):
-        old = cur.execute(get + " FOR UPDATE", key).fetchone()
+        old: tuple[Any, ...] | None = cur.execute(lock, key).fetchone()
         if old is not None:
             cur.execute(update, values + key)
             return old
@@ -443,7 +445,7 @@ class PostgresMetaStore:
         try:
             with self._write() as c:
                 old = _replace(
-                    c, _GET_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:]
+                    c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:]
                 )
         except errors.ForeignKeyViolation:
             raise NoSuchBucket(obj.bucket) from None
@@ -595,7 +597,7 @@ class PostgresMetaStore:
             ).fetchone()
             if row is None:
                 raise NoSuchUpload(p.upload_id)
-            old = _replace(c, _GET_PART, key, _INSERT_PART, _UPDATE_PART, values)
+            old = _replace(c, _LOCK_PART, key, _INSERT_PART, _UPDATE_PART, values)
         return None if old is None else _part(old)
 
     def list_parts(self, upload_id: str, *, after: int = 0, limit: int = 10000) -> list[Part]:
@@ -639,7 +641,7 @@ class PostgresMetaStore:
                     f"not {obj.bucket}/{obj.key}"
                 )
             # The bucket exists: delete_bucket refuses while uploads exist.
-            old = _replace(c, _GET_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
+            old = _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
         return (None if old is None else _object(old)), parts
 
     def abort_upload(self, upload_id: str) -> list[Part]:
