@@ -59,6 +59,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from sealbox.store.meta import (
@@ -135,6 +136,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_decode = json.JSONDecoder().decode
+
+
+def _json_loads(data: bytes | str) -> Any:
+    # json.loads on bytes first sniffs the encoding; the server sends UTF-8.
+    return _decode(data.decode() if isinstance(data, bytes) else data)
 
 
 def _ts(dt: datetime) -> datetime:
@@ -318,6 +325,7 @@ class PostgresMetaStore:
 
     # -- connections -------------------------------------------------------
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        set_json_loads(_json_loads, conn)
         conn.execute("SET TIME ZONE 'UTC'")
         conn.execute(f"SET lock_timeout = {self._lock_timeout_ms}")
 
