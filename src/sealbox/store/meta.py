@@ -189,6 +189,21 @@ class MetaStore(Protocol):
         """Remove the upload and its parts; returns the parts removed.
         Raises ``NoSuchUpload``."""
 
+    # -- bucket settings ---------------------------------------------------
+    # One document per (bucket, name): "cors" now; bucket policies, Block
+    # Public Access and the like later. The store keeps the text and does
+    # not read it; the API layer owns its format. Settings are removed with
+    # their bucket.
+    def put_bucket_setting(self, bucket: str, name: str, document: str) -> None:
+        """Insert or replace the setting; raises ``NoSuchBucket``."""
+
+    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
+        """The setting's document, or None (also when the bucket is gone).
+        One primary-key lookup: browsers ask for "cors" on every request."""
+
+    def delete_bucket_setting(self, bucket: str, name: str) -> bool:
+        """Remove the setting; False if there was none."""
+
     def referenced_blob_ids(self) -> set[str]:
         """Every blob id an object or a part refers to (for the orphan sweep)."""
 

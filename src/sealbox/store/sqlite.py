@@ -89,9 +89,20 @@ CREATE TABLE parts (
 ) WITHOUT ROWID
 """
 
+# Bucket-level documents (CORS now; policies later), one per (bucket, name),
+# read by primary key on the hot path.
+_V2 = """
+CREATE TABLE bucket_settings (
+    bucket      TEXT NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    document    TEXT NOT NULL,
+    PRIMARY KEY (bucket, name)
+) WITHOUT ROWID
+"""
+
 # _MIGRATIONS[i] takes user_version i to i + 1. Statements are separated by
 # ";" and must not contain one (executescript would COMMIT our transaction).
-_MIGRATIONS: tuple[str, ...] = (_V1,)
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -160,6 +171,7 @@ _UPSERT_OBJECT = (
     "checksums = excluded.checksums, storage_class = excluded.storage_class, "
     "owner = excluded.owner, parts_count = excluded.parts_count"
 )
+_GET_SETTING = "SELECT document FROM bucket_settings WHERE bucket = ? AND name = ?"
 # list_objects: (lower bound inclusive?, upper bound present?) -> SQL. Each
 # is a range on the (bucket, key) primary key index.
 _LIST_OBJECTS = {
@@ -376,6 +388,9 @@ class SqliteMetaStore:
                 or c.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone()
             ):
                 raise BucketNotEmpty(name)
+            # ON DELETE CASCADE would do it too; explicit, so no setting can
+            # outlive its bucket even on a connection without foreign keys.
+            c.execute("DELETE FROM bucket_settings WHERE bucket = ?", (name,))
             c.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
     # -- objects -----------------------------------------------------------
@@ -578,6 +593,28 @@ class SqliteMetaStore:
         with self._write() as c:
             _, parts = self._remove_upload(c, upload_id)
         return parts
+
+    # -- bucket settings ---------------------------------------------------
+    def put_bucket_setting(self, bucket: str, name: str, document: str) -> None:
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM buckets WHERE name = ?", (bucket,)).fetchone() is None:
+                raise NoSuchBucket(bucket)
+            c.execute(
+                "INSERT INTO bucket_settings (bucket, name, document) VALUES (?,?,?) "
+                "ON CONFLICT (bucket, name) DO UPDATE SET document = excluded.document",
+                (bucket, name, document),
+            )
+
+    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
+        row = self._conn().execute(_GET_SETTING, (bucket, name)).fetchone()
+        return None if row is None else row[0]  # type: ignore[no-any-return]
+
+    def delete_bucket_setting(self, bucket: str, name: str) -> bool:
+        with self._write() as c:
+            cur = c.execute(
+                "DELETE FROM bucket_settings WHERE bucket = ? AND name = ?", (bucket, name)
+            )
+            return cur.rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:
         conn = self._conn()
