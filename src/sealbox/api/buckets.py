@@ -8,6 +8,7 @@ import re
 
 from sealbox.api.common import owner_xml, require_bucket
 from sealbox.api.context import Context
+from sealbox.api.listing import decode_token, encode_token
 from sealbox.api.xml import find_text, parse_xml, render
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_iso8601
@@ -35,20 +36,49 @@ def valid_bucket_name(name: str) -> bool:
     return False
 
 
+MAX_BUCKETS = 10000
+
+
+def _max_buckets(raw: str | None) -> int:
+    """``max-buckets``: 1 to 10000 (the ListBuckets reference's valid range)."""
+    if raw is None:
+        return MAX_BUCKETS
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_BUCKETS:
+        raise S3Error("InvalidArgument",
+                      f"Argument max-buckets must be an integer between 1 and {MAX_BUCKETS}",
+                      ArgumentName="max-buckets", ArgumentValue=raw[:32])
+    return int(raw)
+
+
 async def list_buckets(ctx: Context) -> Response:
+    """ListBuckets, with the 2024 paging: ``max-buckets``,
+    ``continuation-token``, ``prefix`` and ``bucket-region``. Buckets come in
+    name order; a ``ContinuationToken`` is sent only when more buckets follow."""
     query = ctx.request.query
     prefix = query.get("prefix", "")
+    region = query.get("bucket-region")
+    limit = _max_buckets(query.get("max-buckets"))
+    token = query.get("continuation-token")
+    after = decode_token(token) if token is not None else None
     buckets = await ctx.services.run(ctx.services.meta.list_buckets)
+    selected = [
+        b for b in sorted(buckets, key=lambda b: b.name)
+        if b.name.startswith(prefix)
+        and (region is None or b.region == region)
+        and (after is None or b.name > after)
+    ]
+    page = selected[:limit]
     entries = [
         ("Bucket", [("Name", b.name), ("CreationDate", format_iso8601(b.created)),
                     ("BucketRegion", b.region)])
-        for b in buckets
-        if b.name.startswith(prefix)
+        for b in page
     ]
     children: list[tuple[str, object]] = [
         ("Owner", owner_xml(ctx.auth.principal.arn)),
         ("Buckets", entries),
     ]
+    if len(selected) > limit:
+        children.append(("ContinuationToken", encode_token(page[-1].name)))
     if prefix:
         children.append(("Prefix", prefix))
     return xml_response(render("ListAllMyBucketsResult", children))
