@@ -56,6 +56,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
             "The specified location-constraint is not valid",
         ),
         (
+            "IncorrectNumberOfFilesInPostRequest",
+            400,
+            "POST requires exactly one file upload per request.",
+        ),
+        (
             "IncompleteBody",
             400,
             "You did not provide the number of bytes specified by the Content-Length HTTP header",
@@ -73,6 +78,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
             "InvalidLocationConstraint",
             400,
             "The specified location constraint is not valid.",
+        ),
+        (
+            "InvalidPolicyDocument",
+            400,
+            "The content of the form does not meet the conditions specified in the policy "
+            "document.",
         ),
         (
             "InvalidPart",
@@ -98,7 +109,17 @@ CATALOGUE: dict[str, ErrorSpec] = {
             "The XML you provided was not well-formed or did not validate against our "
             "published schema",
         ),
+        (
+            "MalformedPOSTRequest",
+            400,
+            "The body of your POST request is not well-formed multipart/form-data.",
+        ),
         ("MaxMessageLengthExceeded", 400, "Your request was too big."),
+        (
+            "MaxPostPreDataLengthExceededError",
+            400,
+            "Your POST request fields preceding the upload file were too large.",
+        ),
         (
             "MetadataTooLarge",
             400,
