@@ -28,6 +28,7 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "GetObject": ("s3:GetObject", "object"),
     "HeadObject": ("s3:GetObject", "object"),
     "PutObject": ("s3:PutObject", "object"),
+    "PostObject": ("s3:PutObject", "object"),  # the key comes from the form
     "CopyObject": ("s3:PutObject", "object"),
     "DeleteObject": ("s3:DeleteObject", "object"),
     "GetObjectTagging": ("s3:GetObjectTagging", "object"),

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sealbox.api.router import Endpoint
-from sealbox.auth.principal import AuthResult
+from sealbox.auth.principal import AuthResult, Credential
 from sealbox.clock import Clock
 from sealbox.config import Settings
 from sealbox.server.request import Request
@@ -27,6 +27,9 @@ class Services:
     blobs: BlobStore
     clock: Clock
     executor: ThreadPoolExecutor
+    # The access-key table, for operations that authenticate themselves
+    # (``handlers.SELF_AUTHENTICATING``).
+    lookup_credential: Callable[[str], Credential | None] = field(default=lambda _key: None)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""

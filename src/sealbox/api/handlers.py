@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sealbox.api import buckets, copy_object, listing, multipart, objects, tagging
+from sealbox.api import buckets, copy_object, listing, multipart, objects, post_object, tagging
 from sealbox.api.context import Context
 from sealbox.server.responses import Response
 
@@ -17,4 +17,11 @@ HANDLERS: dict[str, Handler] = {
     **tagging.HANDLERS,
     **listing.HANDLERS,
     **multipart.HANDLERS,
+    **post_object.HANDLERS,
 }
+
+# Operations whose authority is in the body, not the headers: the server
+# skips its authenticate-and-evaluate step for them, and the handler does
+# both itself once it has read what it needs (a POST form's policy and
+# signature come before its file).
+SELF_AUTHENTICATING = frozenset({"PostObject"})

@@ -127,7 +127,7 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
         if "delete" in query:
             return "DeleteObjects"
         _unsupported(query)
-        raise S3Error("NotImplemented", "Browser POST uploads are not implemented yet")
+        return "PostObject"  # a browser upload: multipart/form-data to the bucket
     raise S3Error("MethodNotAllowed", Method=method, ResourceType="BUCKET")
 
 

@@ -20,10 +20,10 @@ from typing import Any
 from sealbox.access.actions import ACTIONS, resource_arn
 from sealbox.access.evaluate import AccessRequest, evaluate
 from sealbox.api.context import Context, Services
-from sealbox.api.handlers import HANDLERS
+from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import route, split_target, virtual_host_bucket
 from sealbox.auth.authenticate import authenticate
-from sealbox.auth.principal import Credential, root_principal
+from sealbox.auth.principal import ANONYMOUS_AUTH, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
 from sealbox.config import RootCredentials, Settings
 from sealbox.errors import S3Error
@@ -48,7 +48,8 @@ class SealboxApp:
                  root: RootCredentials, clock: Clock | None = None) -> None:
         self.settings = settings
         self.services = Services(settings, meta, blobs, clock or SystemClock(),
-                                 ThreadPoolExecutor(max_workers=32, thread_name_prefix="sealbox"))
+                                 ThreadPoolExecutor(max_workers=32, thread_name_prefix="sealbox"),
+                                 lookup_credential=self.lookup_credential)
         self._root = Credential(root.access_key, root.secret_key, root_principal(root.access_key))
         # Hosts are random per process and stable for its life, as S3's
         # x-amz-id-2 identifies the host that answered.
@@ -93,13 +94,17 @@ class SealboxApp:
         virtual_bucket = virtual_host_bucket(request.headers.get("host", ""), settings.domains)
         bucket, key = split_target(request.raw_path, virtual_bucket)
         endpoint = route(request.method, bucket, key, request.query, request.headers)
-        auth = authenticate(request.facts(), self.lookup_credential,
-                            self.services.clock.now(), settings.region,
-                            virtual_bucket=virtual_bucket)
-        action, kind = ACTIONS[endpoint.operation]
-        decision = evaluate(AccessRequest(auth.principal, action, resource_arn(kind, bucket, key)))
-        if not decision.allowed:
-            raise S3Error("AccessDenied")
+        if endpoint.operation in SELF_AUTHENTICATING:
+            auth = ANONYMOUS_AUTH  # until the handler has authenticated and evaluated
+        else:
+            auth = authenticate(request.facts(), self.lookup_credential,
+                                self.services.clock.now(), settings.region,
+                                virtual_bucket=virtual_bucket)
+            action, kind = ACTIONS[endpoint.operation]
+            decision = evaluate(AccessRequest(auth.principal, action,
+                                              resource_arn(kind, bucket, key)))
+            if not decision.allowed:
+                raise S3Error("AccessDenied")
         handler = HANDLERS[endpoint.operation]
         response = await handler(Context(request, endpoint, auth, self.services, request_id))
         if request.method == "HEAD":
