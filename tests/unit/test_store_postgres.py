@@ -5,6 +5,7 @@ every store in test_store_sqlite.py. Needs a throwaway PostgreSQL
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from sealbox.store.meta import Bucket, NoSuchUpload, ObjectRecord, Part, Segment
 from sealbox.testing.postgres import PostgresCluster
 
 try:
-    from sealbox.store.postgres import SCHEMA_VERSION, PostgresMetaStore, UnstorableName
+    from sealbox.store.postgres import SCHEMA_VERSION, PostgresMetaStore, UnstorableText
 except ImportError:  # no psycopg: the postgres fixtures skip, or fail in CI
     pass
 
@@ -45,10 +46,12 @@ def _sql(store: PostgresMetaStore, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_key_with_nul_is_refused_on_write(pg: PostgresMetaStore) -> None:
-    with pytest.raises(UnstorableName):
+    with pytest.raises(UnstorableText):
         pg.put_object(obj("a\x00b"))
-    with pytest.raises(ValueError):  # UnstorableName is a ValueError and a MetaError
+    with pytest.raises(ValueError):  # UnstorableText is a ValueError and a MetaError
         pg.create_upload(Upload("u1", "b", "a\x00", T0))
+    with pytest.raises(UnstorableText):
+        pg.put_bucket_setting("b", "cors", "<x>\x00</x>")
     assert pg.list_objects("b") == []
 
 
@@ -61,6 +64,8 @@ def test_names_with_nul_are_found_nowhere(pg: PostgresMetaStore) -> None:
     assert pg.get_bucket("b\x00") is None
     assert pg.get_upload("u\x00") is None
     assert pg.list_parts("u\x00") == []
+    assert pg.get_bucket_setting("b", "cors\x00") is None
+    assert pg.delete_bucket_setting("b\x00", "cors") is False
     with pytest.raises(NoSuchUpload):
         pg.put_part(Part("u\x00", 1, 1, "e", T0, "blob"))
     with pytest.raises(NoSuchUpload):
@@ -101,14 +106,16 @@ def test_nul_inside_metadata_and_tags_round_trips(pg: PostgresMetaStore) -> None
 
 
 def test_schema_version_recorded_and_keys_collate_c(pg: PostgresMetaStore) -> None:
-    assert _sql(pg, "SELECT version FROM sealbox_schema") == [(SCHEMA_VERSION,)]
+    versions = _sql(pg, "SELECT version FROM sealbox_schema ORDER BY 1")
+    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
     cols = _sql(
         pg,
         "SELECT table_name, column_name, collation_name FROM information_schema.columns"
         " WHERE table_schema = current_schema()"
-        " AND column_name IN ('name', 'bucket', 'key', 'upload_id')",
+        " AND column_name IN ('name', 'bucket', 'key', 'upload_id')"
+        " AND table_name <> 'sealbox_schema'",
     )
-    assert len(cols) == 7
+    assert len(cols) == 9
     assert {c[2] for c in cols} == {"C"}, cols
 
 
@@ -121,6 +128,27 @@ def test_reopen_keeps_data_and_does_not_migrate_again(postgres_dsn: str) -> None
     assert s2.get_object("b", "k") == obj("k")
     assert _sql(s2, "SELECT count(*) FROM sealbox_schema") == [(SCHEMA_VERSION,)]
     s2.close()
+
+
+def test_migrates_a_version_1_schema(postgres_dsn: str) -> None:
+    import psycopg
+
+    from sealbox.store import postgres as mod
+
+    with psycopg.connect(postgres_dsn) as conn:
+        conn.execute(
+            "CREATE TABLE sealbox_schema (version INTEGER PRIMARY KEY, applied TIMESTAMPTZ)"
+        )
+        for stmt in mod._MIGRATIONS[0]:
+            conn.execute(stmt)
+        conn.execute("INSERT INTO sealbox_schema (version) VALUES (1)")
+        conn.execute("INSERT INTO buckets VALUES ('b', now(), 'us-east-1', 'o')")
+    s = PostgresMetaStore(postgres_dsn)
+    assert _sql(s, "SELECT version FROM sealbox_schema ORDER BY 1") == [(1,), (2,)]
+    assert SCHEMA_VERSION >= 2 and s.get_bucket("b") is not None
+    s.put_bucket_setting("b", "cors", "doc")
+    assert s.get_bucket_setting("b", "cors") == "doc"
+    s.close()
 
 
 def test_stores_starting_together_migrate_once(postgres_dsn: str) -> None:
@@ -161,7 +189,7 @@ def test_bad_dsn_fails_fast(postgres_cluster: PostgresCluster) -> None:
         PostgresMetaStore("host=/nonexistent-sealbox-dir port=1 connect_timeout=2")
 
 
-def test_list_objects_is_a_range_scan_of_the_primary_key(pg: PostgresMetaStore) -> None:
+def test_lookups_are_primary_key_scans(pg: PostgresMetaStore) -> None:
     import psycopg
 
     from sealbox.store import postgres as mod
@@ -173,6 +201,8 @@ def test_list_objects_is_a_range_scan_of_the_primary_key(pg: PostgresMetaStore) 
             plan = conn.execute("EXPLAIN " + sql, ["x"] * (n - 1) + [10]).fetchall()
             text = "\n".join(r[0] for r in plan)
             assert "objects_pkey" in text and "Sort" not in text, text
+        plan = conn.execute("EXPLAIN " + mod._GET_SETTING, ("b", "cors")).fetchall()
+        assert "bucket_settings_pkey" in plan[0][0], plan
 
 
 # -- concurrency -----------------------------------------------------------
@@ -213,6 +243,27 @@ def test_part_racing_complete_is_returned_or_refused(pg: PostgresMetaStore) -> N
 def _use_in_child(store: PostgresMetaStore) -> None:
     assert store.get_object("b", "k") is not None
     store.put_object(obj("from-child"))
+
+
+def test_forked_child_dropping_the_parents_pool_leaves_it_working(
+    pg: PostgresMetaStore,
+) -> None:
+    import gc
+
+    pg.put_object(obj("k"))
+    pid = os.fork()
+    if pid == 0:  # child: free the inherited pool, as interpreter exit would
+        code = 1
+        try:
+            pg._inherited.clear()
+            gc.collect()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    for _ in range(5):  # every pooled connection still talks to its server
+        assert pg.get_object("b", "k") is not None
 
 
 def test_forked_child_opens_its_own_pool(pg: PostgresMetaStore) -> None:

@@ -34,10 +34,11 @@ and accepts the ``\\u0000`` escape), NULL when empty.
 
 U+0000: PostgreSQL text cannot hold it, while S3 (and SQLite) would take it
 in a key. Keys, bucket names and upload ids containing it are refused on
-write with ``UnstorableName``; lookups of such a name find nothing, since
+write with ``UnstorableText``; lookups of such a name find nothing, since
 none can be stored, and listing bounds containing it are cut at it (no
-stored key lies between ``"a"`` and ``"a\\x00…"``). Values inside the JSON
-columns (metadata, tags) are escaped and may contain it.
+stored key lies between ``"a"`` and ``"a\\x00…"``). Setting documents
+containing it are refused too. Values inside the JSON columns (metadata,
+tags) are escaped and may contain it.
 
 Schema: in the first schema of the connection's ``search_path`` (give
 sealbox its own database, or its own schema with ``options='-c
@@ -77,9 +78,10 @@ from sealbox.store.meta import (
 from sealbox.store.sqlite import prefix_upper_bound
 
 
-class UnstorableName(MetaError, ValueError):
-    """A key, bucket name or upload id holds U+0000, which PostgreSQL text
-    cannot; the API should answer InvalidArgument before it gets here."""
+class UnstorableText(MetaError, ValueError):
+    """A key, bucket name, upload id or setting document holds U+0000, which
+    PostgreSQL text cannot; the API should answer InvalidArgument before it
+    gets here."""
 
 
 _V1 = (
@@ -131,8 +133,19 @@ _V1 = (
     )""",
 )
 
+# Bucket-level documents (CORS now; policies later), one per (bucket, name),
+# read by primary key on the hot path; removed with their bucket.
+_V2 = (
+    """CREATE TABLE bucket_settings (
+        bucket      TEXT COLLATE "C" NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
+        name        TEXT COLLATE "C" NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (bucket, name)
+    )""",
+)
+
 # _MIGRATIONS[i] takes the schema from version i to i + 1.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -152,10 +165,10 @@ def _ts(dt: datetime) -> datetime:
     return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
 
 
-def _storable(*names: str) -> None:
-    for n in names:
-        if "\x00" in n:
-            raise UnstorableName(f"PostgreSQL cannot store a name containing U+0000: {n!r}")
+def _storable(*texts: str) -> None:
+    for t in texts:
+        if "\x00" in t:
+            raise UnstorableText(f"PostgreSQL cannot store text containing U+0000: {t[:200]!r}")
 
 
 def _cut_at_nul(s: str) -> str:
@@ -202,6 +215,7 @@ _LOCK_PART = f"SELECT {_PART_COLS} FROM parts WHERE upload_id = %s AND part_numb
 _INSERT_PART = (
     f"INSERT INTO parts ({_PART_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
 )
+_GET_SETTING = "SELECT document FROM bucket_settings WHERE bucket = %s AND name = %s"
 _UPDATE_PART = (
     "UPDATE parts SET size = %s, etag = %s, last_modified = %s, blob_id = %s, checksums = %s "
     "WHERE upload_id = %s AND part_number = %s"
@@ -352,12 +366,26 @@ class PostgresMetaStore:
 
     def _forget_connections(self) -> None:
         # In a forked child: the parent's connections share its sockets, and
-        # closing them here would end the parent's sessions. Keep them
-        # referenced, never used, and open a pool of our own when needed.
-        if self._pool is not None:
-            self._inherited.append(self._pool)
-        self._pool = None
+        # closing one here (libpq says goodbye to the server) would end the
+        # parent's session. Point the child's copies of the idle ones at
+        # /dev/null, keep the pool referenced and unused, and open a pool
+        # of our own when needed.
+        pool, self._pool = self._pool, None
         self._lock = threading.Lock()
+        if pool is None:
+            return
+        self._inherited.append(pool)
+        idle = list(getattr(pool, "_pool", ()))  # psycopg_pool's idle connections
+        if idle:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            try:
+                for conn in idle:
+                    try:
+                        os.dup2(devnull, conn.pgconn.socket)
+                    except (OSError, psycopg.Error):
+                        pass
+            finally:
+                os.close(devnull)
 
     @contextmanager
     def _read(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -656,6 +684,33 @@ class PostgresMetaStore:
         with self._write() as c:
             _, parts = self._remove_upload(c, upload_id)
         return parts
+
+    # -- bucket settings ---------------------------------------------------
+    def put_bucket_setting(self, bucket: str, name: str, document: str) -> None:
+        _storable(bucket, name, document)
+        try:
+            with self._write() as c:
+                c.execute(
+                    "INSERT INTO bucket_settings (bucket, name, document) VALUES (%s,%s,%s) "
+                    "ON CONFLICT (bucket, name) DO UPDATE SET document = excluded.document",
+                    (bucket, name, document),
+                )
+        except errors.ForeignKeyViolation:
+            raise NoSuchBucket(bucket) from None
+
+    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
+        if "\x00" in bucket or "\x00" in name:
+            return None
+        with self._read() as c:
+            row = c.execute(_GET_SETTING, (bucket, name)).fetchone()
+        return None if row is None else str(row[0])
+
+    def delete_bucket_setting(self, bucket: str, name: str) -> bool:
+        if "\x00" in bucket or "\x00" in name:
+            return False
+        with self._write() as c:
+            c.execute("DELETE FROM bucket_settings WHERE bucket = %s AND name = %s", (bucket, name))
+            return c.rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:
         # One statement, so one snapshot: a blob moving from a part to an
