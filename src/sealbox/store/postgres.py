@@ -365,27 +365,14 @@ class PostgresMetaStore:
         return pool
 
     def _forget_connections(self) -> None:
-        # In a forked child: the parent's connections share its sockets, and
-        # closing one here (libpq says goodbye to the server) would end the
-        # parent's session. Point the child's copies of the idle ones at
-        # /dev/null, keep the pool referenced and unused, and open a pool
-        # of our own when needed.
-        pool, self._pool = self._pool, None
+        # In a forked child: the parent's connections share its sockets.
+        # Never use them; psycopg does not close a connection in a process
+        # other than the one that opened it, so dropping them is harmless.
+        # Keep the pool referenced anyway, and open one of our own when needed.
+        if self._pool is not None:
+            self._inherited.append(self._pool)
+        self._pool = None
         self._lock = threading.Lock()
-        if pool is None:
-            return
-        self._inherited.append(pool)
-        idle = list(getattr(pool, "_pool", ()))  # psycopg_pool's idle connections
-        if idle:
-            devnull = os.open(os.devnull, os.O_RDWR)
-            try:
-                for conn in idle:
-                    try:
-                        os.dup2(devnull, conn.pgconn.socket)
-                    except (OSError, psycopg.Error):
-                        pass
-            finally:
-                os.close(devnull)
 
     @contextmanager
     def _read(self) -> Iterator[psycopg.Cursor[Any]]:
