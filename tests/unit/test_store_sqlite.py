@@ -658,3 +658,92 @@ def test_sqlite_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
     assert s._conn() is parent_conn
     assert s.get_object("b", "from-child") is not None
     s.close()
+
+
+# -- bucket settings -------------------------------------------------------
+
+
+def test_bucket_setting_round_trip_and_replace(store: MetaStore) -> None:
+    assert store.get_bucket_setting("b", "cors") is None
+    store.put_bucket_setting("b", "cors", '{"rules": []}')
+    assert store.get_bucket_setting("b", "cors") == '{"rules": []}'
+    store.put_bucket_setting("b", "cors", "é\u2603 second")
+    assert store.get_bucket_setting("b", "cors") == "é\u2603 second"
+
+
+def test_bucket_settings_are_per_bucket_and_per_name(store: MetaStore) -> None:
+    store.create_bucket(bucket("c"))
+    store.put_bucket_setting("b", "cors", "b-cors")
+    store.put_bucket_setting("b", "policy", "b-policy")
+    store.put_bucket_setting("c", "cors", "c-cors")
+    assert store.get_bucket_setting("b", "cors") == "b-cors"
+    assert store.get_bucket_setting("b", "policy") == "b-policy"
+    assert store.get_bucket_setting("c", "cors") == "c-cors"
+    assert store.get_bucket_setting("c", "policy") is None
+    assert store.delete_bucket_setting("b", "cors") is True
+    assert store.get_bucket_setting("b", "cors") is None
+    assert store.get_bucket_setting("b", "policy") == "b-policy"
+    assert store.get_bucket_setting("c", "cors") == "c-cors"
+
+
+def test_bucket_setting_delete_absent_is_false(store: MetaStore) -> None:
+    assert store.delete_bucket_setting("b", "cors") is False
+    assert store.delete_bucket_setting("nope", "cors") is False
+
+
+def test_bucket_setting_needs_the_bucket(meta_store: MetaStore) -> None:
+    with pytest.raises(NoSuchBucket):
+        meta_store.put_bucket_setting("nope", "cors", "x")
+    assert meta_store.get_bucket_setting("nope", "cors") is None
+
+
+def test_bucket_settings_go_away_with_their_bucket(store: MetaStore) -> None:
+    store.put_bucket_setting("b", "cors", "old")
+    store.put_bucket_setting("b", "policy", "old")
+    store.delete_bucket("b")
+    assert store.get_bucket_setting("b", "cors") is None
+    store.create_bucket(bucket("b"))  # a new bucket of the same name starts bare
+    assert store.get_bucket_setting("b", "cors") is None
+    assert store.get_bucket_setting("b", "policy") is None
+
+
+def test_bucket_settings_do_not_make_a_bucket_non_empty(store: MetaStore) -> None:
+    store.put_bucket_setting("b", "cors", "x")
+    store.delete_bucket("b")
+    assert store.get_bucket("b") is None
+
+
+def test_bucket_setting_large_document(store: MetaStore) -> None:
+    doc = "x" * (64 * 1024) + "\u2603"
+    store.put_bucket_setting("b", "cors", doc)
+    assert store.get_bucket_setting("b", "cors") == doc
+
+
+def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
+    from sealbox.store import sqlite as mod
+
+    path = str(tmp_path / "m.db")
+    c = sqlite3.connect(path, isolation_level=None)
+    c.execute("PRAGMA journal_mode = WAL")
+    for stmt in mod._MIGRATIONS[0].split(";"):
+        if stmt.strip():
+            c.execute(stmt)
+    c.execute("PRAGMA user_version = 1")
+    c.execute("INSERT INTO buckets VALUES ('b', 0, 'us-east-1', 'o')")
+    c.close()
+    s = SqliteMetaStore(path)
+    assert s._conn().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
+    assert s.get_bucket("b") is not None
+    s.put_bucket_setting("b", "cors", "doc")
+    assert s.get_bucket_setting("b", "cors") == "doc"
+    s.close()
+
+
+def test_sqlite_bucket_setting_lookup_is_one_primary_key_search(tmp_path: Path) -> None:
+    from sealbox.store import sqlite as mod
+
+    s = SqliteMetaStore(str(tmp_path / "m.db"))
+    plan = s._conn().execute("EXPLAIN QUERY PLAN " + mod._GET_SETTING, ("b", "cors")).fetchall()
+    detail = " ".join(str(r[-1]) for r in plan)
+    assert len(plan) == 1 and "PRIMARY KEY" in detail and "SEARCH" in detail, detail
+    s.close()
