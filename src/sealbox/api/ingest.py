@@ -1,24 +1,45 @@
 """Receiving an upload body into a new blob, verified before anything is kept.
 
 The body is hashed while it streams to a temporary file: MD5 for the ETag,
-SHA-256 when the signature covers the payload, and any declared
-``x-amz-checksum-*``. Only a body that arrived whole and matches every
+SHA-256 when the signature covers the payload, and the one additional
+checksum the request declares in an ``x-amz-checksum-*`` header or
+announces as a trailer. Only a body that arrived whole and matches every
 claim is fsynced and renamed into place; otherwise the temporary file is
 dropped and the client gets the error S3 gives. Nothing partial is ever
 visible, because metadata is committed only after ``finish``.
+
+A body is either plain (``Content-Length`` bytes) or aws-chunked, as its
+``x-amz-content-sha256`` says (``STREAMING-…``). An aws-chunked body is
+decoded by ``auth.sigv4.chunked``: its payload is written as it arrives,
+and its chunk signatures, length and trailers are checked by the time the
+framing ends. Its ``Content-Length``, if any, counts the framing; the
+object's size is ``x-amz-decoded-content-length``. The JavaScript SDK
+sends it with ``Transfer-Encoding: chunked`` and no ``Content-Length``.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from sealbox.api.context import Context
-from sealbox.auth.sigv4.checksum import ALGORITHMS, declared_checksums, encode
+from sealbox.auth.sigv4 import chunked
+from sealbox.auth.sigv4.checksum import (
+    RequestChecksum,
+    content_md5,
+    decode_checksum,
+    encode,
+    mismatch,
+    request_checksum,
+)
+from sealbox.auth.sigv4.parse import AMZ_DATE_FORMAT
 from sealbox.errors import S3Error
+from sealbox.server.request import Request
+
+NO_LIMIT = 2**63 - 1  # the chunked decoder bounds an aws-chunked body itself
 
 
 @dataclass(frozen=True)
@@ -29,72 +50,157 @@ class ReceivedBlob:
     checksums: dict[str, str] = field(default_factory=dict)  # name → base64
 
 
-def _content_md5(value: str | None) -> bytes | None:
-    if value is None:
-        return None
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 16:
-        raise S3Error("InvalidDigest", ContentMD5=value[:64])
-    return raw
-
-
 def _is_hex_sha256(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value.lower())
 
 
+def _length_header(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        raise S3Error("InvalidArgument", f"{name} is not a valid number", ArgumentName=name,
+                      ArgumentValue=value[:64])
+    return int(value)
+
+
+def _too_large(size: int, max_size: int) -> S3Error:
+    return S3Error("EntityTooLarge", ProposedSize=str(size), MaxSizeAllowed=str(max_size))
+
+
+class _PlainBody:
+    """``Content-Length`` bytes, as sent."""
+
+    trailers: dict[str, str]
+
+    def __init__(self, request: Request, max_size: int) -> None:
+        length = request.content_length()
+        if length is None:
+            raise S3Error("MissingContentLength")
+        if length > max_size:
+            raise _too_large(length, max_size)
+        self.length = length
+        self.trailers = {}
+        self._request = request
+
+    async def payload(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self._request.stream(limit=self.length):
+            size += len(chunk)
+            yield chunk
+        if size != self.length:
+            raise S3Error("IncompleteBody", NumberBytesExpected=str(self.length),
+                          NumberBytesProvided=str(size))
+
+
+class _ChunkedBody:
+    """An aws-chunked body, decoded; ``trailers`` are filled once it ends."""
+
+    def __init__(self, ctx: Context, payload_hash: str, max_size: int) -> None:
+        headers = ctx.request.headers
+        mode = chunked.MODES.get(payload_hash)
+        if mode is None:
+            # SigV4a's ECDSA streaming forms: we verify no SigV4a signature.
+            raise S3Error("NotImplemented", f"x-amz-content-sha256 {payload_hash[:64]} is not "
+                          "supported")
+        length = _length_header(headers.get("x-amz-decoded-content-length"),
+                                "x-amz-decoded-content-length")
+        if length is None:
+            raise S3Error("MissingContentLength")
+        if length > max_size:
+            raise _too_large(length, max_size)
+        names = chunked.parse_trailer_names(headers.get("x-amz-trailer"))
+        if names and not mode.trailer:
+            raise S3Error("InvalidRequest", "x-amz-trailer needs an x-amz-content-sha256 of "
+                          "STREAMING-UNSIGNED-PAYLOAD-TRAILER or "
+                          "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
+        signing = None
+        if mode.signed:
+            auth = ctx.auth
+            if (auth.signing_key is None or auth.signed_at is None or auth.scope is None
+                    or auth.signature is None):
+                # Only a SigV4 signature seeds the chain of chunk signatures.
+                raise S3Error("InvalidRequest", f"{payload_hash} needs a SigV4 signed request")
+            signing = chunked.ChunkSigning(auth.signing_key,
+                                           auth.signed_at.strftime(AMZ_DATE_FORMAT),
+                                           auth.scope, auth.signature)
+        self.length = length
+        self.trailer_names = names
+        self.trailers: dict[str, str] = {}
+        self._decoder = chunked.ChunkedDecoder(mode, length, signing=signing, trailers=names)
+        self._request = ctx.request
+
+    async def payload(self) -> AsyncIterator[bytes]:
+        raw_length = self._request.content_length()
+        limit = NO_LIMIT if raw_length is None else raw_length
+        decoder = self._decoder
+        async for raw in self._request.stream(limit=limit):
+            for event in decoder.feed(raw):
+                if isinstance(event, chunked.Data):
+                    yield event.data
+                elif isinstance(event, chunked.Trailer):
+                    self.trailers[event.name] = event.value
+        for event in decoder.end_of_body():
+            if isinstance(event, chunked.Trailer):
+                self.trailers[event.name] = event.value
+
+
 async def receive_body(ctx: Context, max_size: int) -> ReceivedBlob:
     """Stream the request body into a finished blob, or raise and keep nothing."""
-    request = ctx.request
-    headers = request.headers
-    payload_hash = ctx.auth.payload_hash or "UNSIGNED-PAYLOAD"
-    if payload_hash.startswith("STREAMING-") or "aws-chunked" in headers.get("content-encoding", ""):
-        raise S3Error("NotImplemented", "aws-chunked streaming uploads are not supported yet")
-    length = request.content_length()
-    if length is None:
-        raise S3Error("MissingContentLength")
-    if length > max_size:
-        raise S3Error("EntityTooLarge", ProposedSize=str(length), MaxSizeAllowed=str(max_size))
-    expected_md5 = _content_md5(headers.get("content-md5"))
-    declared = declared_checksums(headers)
+    headers = ctx.request.headers
+    # A SigV2 request signs no payload hash; its x-amz-content-sha256 may
+    # still say the body is aws-chunked (only the unsigned form can work).
+    payload_hash = (ctx.auth.payload_hash or headers.get("x-amz-content-sha256")
+                    or "UNSIGNED-PAYLOAD")
+    # Every header is checked before the first byte is read.
+    body: _PlainBody | _ChunkedBody
+    if payload_hash.startswith("STREAMING-"):
+        body = _ChunkedBody(ctx, payload_hash, max_size)
+        claim = request_checksum(headers, body.trailer_names)
+    else:
+        body = _PlainBody(ctx.request, max_size)
+        claim = request_checksum(headers)
+    expected_md5 = content_md5(headers.get("content-md5"))
     want_sha256 = _is_hex_sha256(payload_hash)
 
     md5 = hashlib.md5()
     sha256 = hashlib.sha256() if want_sha256 else None
-    hashers = {name: ALGORITHMS[name].new() for name in declared}
+    hasher = claim.algorithm.new() if claim is not None else None
     writer = ctx.services.blobs.writer()
     try:
         size = 0
-        async for chunk in request.stream(limit=length):
-            size += len(chunk)
-            md5.update(chunk)
+        async for piece in body.payload():
+            size += len(piece)
+            md5.update(piece)
             if sha256 is not None:
-                sha256.update(chunk)
-            for hasher in hashers.values():
-                hasher.update(chunk)  # type: ignore[attr-defined]
-            writer.write(chunk)
-        if size != length:
-            raise S3Error("IncompleteBody", NumberBytesExpected=str(length),
-                          NumberBytesProvided=str(size))
+                sha256.update(piece)
+            if hasher is not None:
+                hasher.update(piece)
+            writer.write(piece)
         if sha256 is not None and not hmac.compare_digest(sha256.hexdigest(), payload_hash.lower()):
             raise S3Error("XAmzContentSHA256Mismatch", ClientComputedContentSHA256=payload_hash,
                           S3ComputedContentSHA256=sha256.hexdigest())
         if expected_md5 is not None and not hmac.compare_digest(md5.digest(), expected_md5):
             raise S3Error("BadDigest", ExpectedDigest=expected_md5.hex(),
                           CalculatedDigest=base64.b64encode(md5.digest()).decode())
-        computed = {name: h.digest() for name, h in hashers.items()}  # type: ignore[attr-defined]
-        for name, digest in declared.items():
-            if not hmac.compare_digest(computed[name], digest):
-                raise S3Error("BadDigest", f"The {name.upper()} you specified did not match the "
-                              "calculated checksum.")
+        checksums = {}
+        if claim is not None and hasher is not None:
+            computed = hasher.digest()
+            if not hmac.compare_digest(computed, _expected(claim, body.trailers)):
+                raise mismatch(claim.algorithm)
+            checksums[claim.algorithm.name] = encode(computed)
         blob_id = await ctx.services.run(writer.finish)
     except BaseException:
         writer.abort()
         raise
-    return ReceivedBlob(blob_id, size, md5.hexdigest(),
-                        {name: encode(d) for name, d in computed.items()})
+    return ReceivedBlob(blob_id, size, md5.hexdigest(), checksums)
+
+
+def _expected(claim: RequestChecksum, trailers: dict[str, str]) -> bytes:
+    """The digest the client claims, from its header or its (verified) trailer."""
+    if claim.expected is not None:
+        return claim.expected
+    # The decoder ends only once every announced trailer has arrived.
+    return decode_checksum(claim.algorithm, trailers[claim.algorithm.header])
 
 
 async def discard_blobs(ctx: Context, blob_ids: list[str]) -> None:

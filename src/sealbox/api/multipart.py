@@ -27,9 +27,8 @@ Interoperability decisions, with the evidence:
   in the s3client-cangjie README).
 - Checksums: an upload created with ``x-amz-checksum-algorithm`` keeps each
   part's checksum; a COMPOSITE upload's object gets S3's composite
-  checksum, ``base64(H(part digests…))-N``. FULL_OBJECT uploads are
-  accepted and their parts verified, but no whole-object checksum is
-  stored (that needs the parts' CRCs combined, which we do not do yet).
+  checksum, ``base64(H(part digests…))-N``; a FULL_OBJECT one the CRC of
+  the whole body, combined from the parts' CRCs (``checksum.full_object``).
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import quote
 
 from sealbox.api.common import (
@@ -55,7 +53,13 @@ from sealbox.api.context import Context
 from sealbox.api.copy_source import copy_bytes, load_source, parse_copy_range, parse_copy_source
 from sealbox.api.ingest import ReceivedBlob, discard_blobs, receive_body
 from sealbox.api.xml import find_all, find_text, parse_xml, render
-from sealbox.auth.sigv4.checksum import ALGORITHMS, declared_checksums
+from sealbox.auth.sigv4.checksum import (  # noqa: F401 (crc_combine: re-exported)
+    ALGORITHMS,
+    composite,
+    crc_combine,
+    declared_checksums,
+    full_object,
+)
 from sealbox.errors import S3Error
 from sealbox.http.conditional import copy_source_conditions, put_preconditions
 from sealbox.server.responses import Response, empty_response, xml_response
@@ -301,53 +305,8 @@ def _object_checksum(algorithm: str, checksum_type: str, parts: list[Part]) -> s
             return None
         digests.append(base64.b64decode(value))
     if checksum_type == _FULL_OBJECT:
-        width = _CRC_PARAMS[algorithm][0] // 8
-        crc = int.from_bytes(digests[0], "big")
-        for part, digest in zip(parts[1:], digests[1:], strict=True):
-            crc = crc_combine(algorithm, crc, int.from_bytes(digest, "big"), part.size)
-        return base64.b64encode(crc.to_bytes(width, "big")).decode()
-    hasher: Any = ALGORITHMS[algorithm].new()
-    for digest in digests:
-        hasher.update(digest)
-    return f"{base64.b64encode(hasher.digest()).decode()}-{len(parts)}"
-
-
-# Reflected CRCs S3 offers, as (width in bits, reflected polynomial). All
-# start from and finish with all-ones, which is what lets two CRCs combine.
-_CRC_PARAMS = {
-    "crc32": (32, 0xEDB88320),
-    "crc32c": (32, 0x82F63B78),
-    "crc64nvme": (64, 0x9A6C9329AC4BC9B5),
-}
-
-
-def _multmodp(a: int, b: int, width: int, poly: int) -> int:
-    """a·b modulo the CRC polynomial, in the reflected bit order."""
-    m = 1 << (width - 1)
-    product = 0
-    while True:
-        if a & m:
-            product ^= b
-            if a & (m - 1) == 0:
-                return product
-        m >>= 1
-        b = (b >> 1) ^ poly if b & 1 else b >> 1
-
-
-def crc_combine(algorithm: str, crc1: int, crc2: int, length2: int) -> int:
-    """CRC(A‖B) from CRC(A), CRC(B) and len(B): zlib's ``crc32_combine``
-    method, for any of the CRCs above. CRC(A) is multiplied by
-    x^(8·len(B)) modulo the polynomial, found by repeated squaring."""
-    width, poly = _CRC_PARAMS[algorithm]
-    power = 1 << (width - 1)  # x^0
-    x = power >> 1  # x^1, squared at each step: x^2, x^4, …
-    n = length2 * 8
-    while n:
-        if n & 1:
-            power = _multmodp(x, power, width, poly)
-        n >>= 1
-        x = _multmodp(x, x, width, poly)
-    return _multmodp(power, crc1, width, poly) ^ crc2
+        return full_object(algorithm, zip(digests, (p.size for p in parts), strict=True))
+    return composite(algorithm, digests, len(parts))
 
 
 def _location(ctx: Context) -> str:

@@ -22,7 +22,7 @@ from sealbox.api.common import (
 from sealbox.api.context import Context
 from sealbox.api.ingest import discard_blobs, receive_body
 from sealbox.api.xml import find_all, find_text, parse_xml, render
-from sealbox.auth.sigv4.checksum import declared_checksums
+from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
 from sealbox.http.conditional import (
     DeleteCondition,
@@ -207,6 +207,8 @@ async def get_object(ctx: Context) -> Response:
         if (request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
                 and status == 200):
             extra.extend((f"x-amz-checksum-{n}", v) for n, v in record.checksums.items())
+            extra.extend(("x-amz-checksum-type", checksum_type(v))
+                         for v in list(record.checksums.values())[:1])
         try:
             spans = [] if end < start else (
                 [] if request.method == "HEAD" else _open_spans(ctx, record, start, end))
