@@ -71,7 +71,7 @@ def v2_fields(server: RunningServer, conditions: list, fields: list[tuple[str, s
             ("signature", signature)]
 
 
-def stored_keys(s3, bucket: str) -> list[str]:  # noqa: ANN001
+def stored_keys(s3, bucket: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
@@ -81,7 +81,7 @@ def url(server: RunningServer, bucket: str) -> str:
 
 
 @pytest.fixture
-def presigned(s3, bucket: str) -> dict:  # noqa: ANN001
+def presigned(s3, bucket: str) -> dict:
     return s3.generate_presigned_post(
         bucket, "uploads/${filename}",
         Fields={"Content-Type": "text/plain", "x-amz-meta-owner": "alice"},
@@ -98,7 +98,7 @@ def presigned(s3, bucket: str) -> dict:  # noqa: ANN001
 # --- what works ----------------------------------------------------------------------------
 
 
-def test_boto3_presigned_post_works_from_requests(s3, bucket, presigned) -> None:  # noqa: ANN001
+def test_boto3_presigned_post_works_from_requests(s3, bucket, presigned) -> None:
     response = requests.post(presigned["url"], data=presigned["fields"],
                              files={"file": ("hello.txt", b"hello world")}, timeout=30)
     assert response.status_code == 204, response.text
@@ -112,7 +112,7 @@ def test_boto3_presigned_post_works_from_requests(s3, bucket, presigned) -> None
     assert got["ETag"] == etag
 
 
-def test_boto3_presigned_post_works_from_curl(s3, bucket, presigned, tmp_path) -> None:  # noqa: ANN001
+def test_boto3_presigned_post_works_from_curl(s3, bucket, presigned, tmp_path) -> None:
     path = tmp_path / "photo 1.txt"
     path.write_bytes(b"curl bytes")
     args = []
@@ -125,7 +125,7 @@ def test_boto3_presigned_post_works_from_curl(s3, bucket, presigned, tmp_path) -
     assert s3.get_object(Bucket=bucket, Key="uploads/photo 1.txt")["Body"].read() == b"curl bytes"
 
 
-def test_success_action_status_201_returns_post_response(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_success_action_status_201_returns_post_response(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", "a/"],
                                 {"success_action_status": "201"}],
                        [("key", "a/b c.txt"), ("success_action_status", "201")])
@@ -139,7 +139,7 @@ def test_success_action_status_201_returns_post_response(server, s3, bucket, url
 
 
 @pytest.mark.parametrize(("value", "status"), [("200", 200), ("204", 204), ("404", 204)])
-def test_success_action_status_200_204_and_others(server, bucket, url, value, status) -> None:  # noqa: ANN001
+def test_success_action_status_200_204_and_others(server, bucket, url, value, status) -> None:
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", ""],
                                 ["starts-with", "$success_action_status", ""]],
                        [("key", "k"), ("success_action_status", value)])
@@ -148,7 +148,7 @@ def test_success_action_status_200_204_and_others(server, bucket, url, value, st
     assert response.headers["etag"]
 
 
-def test_success_action_redirect_is_303_with_bucket_key_and_etag(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_success_action_redirect_is_303_with_bucket_key_and_etag(server, s3, bucket, url) -> None:
     redirect = "https://app.example.com/done?from=upload"
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", ""],
                                 ["eq", "$success_action_redirect", redirect]],
@@ -160,7 +160,7 @@ def test_success_action_redirect_is_303_with_bucket_key_and_etag(server, s3, buc
         f"{redirect}&bucket={bucket}&key=dir%2Ff.txt&etag=%22{etag}%22")
 
 
-def test_v2_policy_with_metadata_tags_and_ignored_fields(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_v2_policy_with_metadata_tags_and_ignored_fields(server, s3, bucket, url) -> None:
     # s3-tests test_post_object_user_specified_header, _ignored_header and
     # _tags_authenticated_request in one form.
     tagging = ("<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet>"
@@ -179,7 +179,7 @@ def test_v2_policy_with_metadata_tags_and_ignored_fields(server, s3, bucket, url
         {"Key": "team", "Value": "blue"}]
 
 
-def test_case_insensitive_field_names_and_filename_key(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_case_insensitive_field_names_and_filename_key(server, s3, bucket, url) -> None:
     # s3-tests test_post_object_case_insensitive_condition_fields and
     # test_post_object_set_key_from_filename.
     fields = v2_fields(server, [{"bUcKeT": bucket}, ["StArTs-WiTh", "$KeY", "foo"],
@@ -190,7 +190,7 @@ def test_case_insensitive_field_names_and_filename_key(server, s3, bucket, url) 
     assert s3.get_object(Bucket=bucket, Key="foo.txt")["Body"].read() == b"bar"
 
 
-def test_fields_after_the_file_are_ignored(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_fields_after_the_file_are_ignored(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", ""]], [("key", "k")])
     body = encode_form(fields, after=[("x-amz-meta-late", "1"), ("key", "other")])
     assert post_raw(url, body).status_code == 204
@@ -201,7 +201,7 @@ def test_fields_after_the_file_are_ignored(server, s3, bucket, url) -> None:  # 
 # --- refusals, each storing nothing ----------------------------------------------------------
 
 
-def refused(s3, bucket, response, status, code, message=None) -> dict[str, str]:  # noqa: ANN001
+def refused(s3, bucket, response, status, code, message=None) -> dict[str, str]:
     assert response.status_code == status, response.text
     fields = error_of(response)
     assert fields["Code"] == code
@@ -211,21 +211,21 @@ def refused(s3, bucket, response, status, code, message=None) -> dict[str, str]:
     return fields
 
 
-def test_expired_policy(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_expired_policy(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", ""]], [("key", "k")],
                        expiration=expiry(-60))
     refused(s3, bucket, post_raw(url, encode_form(fields)), 403, "AccessDenied",
             "Invalid according to Policy: Policy expired.")
 
 
-def test_failed_condition(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_failed_condition(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", "foo"]],
                        [("key", "bar.txt")])
     refused(s3, bucket, post_raw(url, encode_form(fields)), 403, "AccessDenied",
             'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "foo"]')
 
 
-def test_policy_for_another_bucket(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_policy_for_another_bucket(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": "some-other-bucket"}, ["starts-with", "$key", ""]],
                        [("key", "k"), ("bucket", "some-other-bucket")])
     refused(s3, bucket, post_raw(url, encode_form(fields)), 403, "AccessDenied",
@@ -233,14 +233,14 @@ def test_policy_for_another_bucket(server, s3, bucket, url) -> None:  # noqa: AN
             '["eq", "$bucket", "some-other-bucket"]')
 
 
-def test_extra_input_fields(s3, bucket, presigned) -> None:  # noqa: ANN001
+def test_extra_input_fields(s3, bucket, presigned) -> None:
     fields = list(presigned["fields"].items()) + [("x-amz-meta-sneaky", "1")]
     response = post_raw(presigned["url"], encode_form(fields))
     refused(s3, bucket, response, 403, "AccessDenied",
             "Invalid according to Policy: Extra input fields: x-amz-meta-sneaky")
 
 
-def test_file_too_large_and_too_small(s3, bucket, presigned) -> None:  # noqa: ANN001
+def test_file_too_large_and_too_small(s3, bucket, presigned) -> None:
     fields = list(presigned["fields"].items())
     big = refused(s3, bucket, post_raw(presigned["url"], encode_form(fields, ("a", b"x" * 1001))),
                   400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
@@ -251,14 +251,14 @@ def test_file_too_large_and_too_small(s3, bucket, presigned) -> None:  # noqa: A
     assert (small["ProposedSize"], small["MinSizeAllowed"]) == ("0", "1")
 
 
-def test_file_far_too_large_stops_reading(s3, bucket, presigned) -> None:  # noqa: ANN001
+def test_file_far_too_large_stops_reading(s3, bucket, presigned) -> None:
     fields = list(presigned["fields"].items())
     body = encode_form(fields, ("a", b"x" * (20 * 1024 * 1024)))
     big = refused(s3, bucket, post_raw(presigned["url"], body), 400, "EntityTooLarge")
     assert big["MaxSizeAllowed"] == "1000"
 
 
-def test_wrong_signature_and_unknown_key(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_wrong_signature_and_unknown_key(server, s3, bucket, url) -> None:
     fields = dict(v2_fields(server, [{"bucket": bucket}], [("key", "k")]))
     fields["signature"] = fields["signature"][::-1]
     refused(s3, bucket, post_raw(url, encode_form(list(fields.items()))), 403,
@@ -287,20 +287,20 @@ def signed_v2(server: RunningServer, policy: str, fields: list[tuple[str, str]])
          "Invalid Policy: Policy missing conditions."),
     ],
 )
-def test_invalid_policy_documents(server, s3, bucket, url, policy, message) -> None:  # noqa: ANN001
+def test_invalid_policy_documents(server, s3, bucket, url, policy, message) -> None:
     fields = signed_v2(server, policy, [("key", "k")])
     refused(s3, bucket, post_raw(url, encode_form(fields)), 400, "InvalidPolicyDocument",
             message)
 
 
-def test_anonymous_post_is_denied(s3, bucket, url) -> None:  # noqa: ANN001
+def test_anonymous_post_is_denied(s3, bucket, url) -> None:
     # s3-tests test_post_object_anonymous_request: allowed only where a
     # bucket policy lets anyone write, and no such policy exists yet.
     body = encode_form([("key", "foo.txt"), ("Content-Type", "text/plain")])
     refused(s3, bucket, post_raw(url, body), 403, "AccessDenied", "Access Denied")
 
 
-def test_missing_key(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_missing_key(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}], [])
     fields_ = refused(s3, bucket, post_raw(url, encode_form(fields)), 400, "InvalidArgument",
                       "Bucket POST must contain a field named 'key'.  If it is specified, "
@@ -308,13 +308,13 @@ def test_missing_key(server, s3, bucket, url) -> None:  # noqa: ANN001
     assert fields_["ArgumentName"] == "key"
 
 
-def test_missing_v2_signature(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_missing_v2_signature(server, s3, bucket, url) -> None:
     fields = [(n, v) for n, v in v2_fields(server, [{"bucket": bucket}], [("key", "k")])
               if n != "signature"]
     refused(s3, bucket, post_raw(url, encode_form(fields)), 400, "InvalidArgument")
 
 
-def test_fields_over_20_kb(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_fields_over_20_kb(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}], [("key", "k"), ("x-ignore-pad", "p" * 21000)])
     refused(s3, bucket, post_raw(url, encode_form(fields)), 400,
             "MaxPostPreDataLengthExceededError",
@@ -324,32 +324,32 @@ def test_fields_over_20_kb(server, s3, bucket, url) -> None:  # noqa: ANN001
 # --- malformed forms -----------------------------------------------------------------------
 
 
-def test_no_boundary(s3, bucket, url) -> None:  # noqa: ANN001
+def test_no_boundary(s3, bucket, url) -> None:
     refused(s3, bucket, post_raw(url, encode_form([("key", "k")]), "multipart/form-data"), 400,
             "MalformedPOSTRequest",
             "The body of your POST request is not well-formed multipart/form-data.")
 
 
-def test_not_multipart(s3, bucket, url) -> None:  # noqa: ANN001
+def test_not_multipart(s3, bucket, url) -> None:
     fields = refused(s3, bucket, post_raw(url, b"key=k", "application/x-www-form-urlencoded"),
                      412, "PreconditionFailed")
     assert fields["Condition"] == "Bucket POST must be of the enclosure-type multipart/form-data"
 
 
-def test_truncated_body(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_truncated_body(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", ""]], [("key", "k")])
     body = encode_form(fields, ("f", b"x" * 5000))
     refused(s3, bucket, post_raw(url, body[:-30]), 400, "MalformedPOSTRequest")
 
 
-def test_missing_file(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_missing_file(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", ""]], [("key", "k")])
     refused(s3, bucket, post_raw(url, encode_form(fields, None)), 400,
             "IncorrectNumberOfFilesInPostRequest",
             "POST requires exactly one file upload per request.")
 
 
-def test_two_files(server, s3, bucket, url) -> None:  # noqa: ANN001
+def test_two_files(server, s3, bucket, url) -> None:
     fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", ""]], [("key", "k")])
     body = encode_form(fields)
     second = (f'--{B}\r\nContent-Disposition: form-data; name="file"; filename="2"\r\n\r\n'
@@ -358,7 +358,7 @@ def test_two_files(server, s3, bucket, url) -> None:  # noqa: ANN001
     refused(s3, bucket, post_raw(url, body), 400, "IncorrectNumberOfFilesInPostRequest")
 
 
-def test_garbage_never_500(s3, bucket, url) -> None:  # noqa: ANN001
+def test_garbage_never_500(s3, bucket, url) -> None:
     for body in (b"", os.urandom(3000), b"--" + B.encode() + b"\r\n\r\n\r\n", b"--" + B.encode()):
         response = post_raw(url, body)
         assert 400 <= response.status_code < 500, (body[:40], response.text)
