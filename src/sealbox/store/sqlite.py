@@ -275,6 +275,10 @@ class SqliteMetaStore:
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._lock = threading.Lock()
+        # Writers of this process queue here rather than in SQLite's busy
+        # handler, which sleeps with backoff (up to 100 ms a try) and made
+        # concurrent PUTs wait far longer than the commits themselves take.
+        self._write_lock = threading.Lock()
         self._inherited: list[sqlite3.Connection] = []
         # A connection must not cross a fork: the child opens its own.
         _forget_after_fork(self)
@@ -317,19 +321,24 @@ class SqliteMetaStore:
         self._holders = weakref.WeakSet()
         self._local = threading.local()
         self._lock = threading.Lock()
+        # Writers of this process queue here rather than in SQLite's busy
+        # handler, which sleeps with backoff (up to 100 ms a try) and made
+        # concurrent PUTs wait far longer than the commits themselves take.
+        self._write_lock = threading.Lock()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the write lock from its start."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with self._write():
