@@ -213,7 +213,7 @@ class ChunkedDecoder:
         if self._state == _DONE:
             return []
         if (self._state == _TRAILERS and not self._buffer and not self._announced
-                and not (self._mode.signed and self._mode.trailer)):
+                and not self._mode.signed):
             # The JavaScript SDK ends a body that has no trailer with "0\r\n"
             # alone, without the empty line that closes the trailer section.
             self._state = _DONE
