@@ -27,8 +27,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     code: ErrorSpec(status, message)
     for code, status, message in [
         ("AccessDenied", 403, "Access Denied"),
+        # S3's answer to a CORS preflight it refuses (message "CORSResponse: …").
+        ("AccessForbidden", 403, "Access Forbidden"),
         ("AuthorizationHeaderMalformed", 400, "The authorization header is malformed."),
         ("AuthorizationQueryParametersError", 400, "Error parsing the query parameters."),
+        ("BadRequest", 400, "Bad Request"),
         ("BadDigest", 400, "The Content-MD5 you specified did not match what we received."),
         (
             "BucketAlreadyExists",

@@ -20,6 +20,9 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "HeadBucket": ("s3:ListBucket", "bucket"),
     "GetBucketLocation": ("s3:GetBucketLocation", "bucket"),
     "GetBucketVersioning": ("s3:GetBucketVersioning", "bucket"),
+    "GetBucketCors": ("s3:GetBucketCORS", "bucket"),
+    "PutBucketCors": ("s3:PutBucketCORS", "bucket"),
+    "DeleteBucketCors": ("s3:PutBucketCORS", "bucket"),  # IAM has no DeleteBucketCORS action
     "ListObjects": ("s3:ListBucket", "bucket"),
     "ListObjectsV2": ("s3:ListBucket", "bucket"),
     "ListObjectVersions": ("s3:ListBucketVersions", "bucket"),

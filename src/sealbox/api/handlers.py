@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sealbox.api import buckets, copy_object, listing, multipart, objects, post_object, tagging
+from sealbox.api import (
+    buckets,
+    copy_object,
+    cors,
+    listing,
+    multipart,
+    objects,
+    post_object,
+    tagging,
+)
 from sealbox.api.context import Context
 from sealbox.server.responses import Response
 
@@ -18,10 +27,13 @@ HANDLERS: dict[str, Handler] = {
     **listing.HANDLERS,
     **multipart.HANDLERS,
     **post_object.HANDLERS,
+    **cors.HANDLERS,
 }
 
 # Operations whose authority is in the body, not the headers: the server
 # skips its authenticate-and-evaluate step for them, and the handler does
 # both itself once it has read what it needs (a POST form's policy and
-# signature come before its file).
-SELF_AUTHENTICATING = frozenset({"PostObject"})
+# signature come before its file). A CORS preflight carries no authority at
+# all: browsers send it without credentials, and S3 answers it from the
+# bucket's CORS configuration alone.
+SELF_AUTHENTICATING = frozenset({"PostObject", "CorsPreflight"})

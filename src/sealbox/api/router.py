@@ -20,7 +20,7 @@ MAX_KEY_BYTES = 1024
 # gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
 # (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
 UNSUPPORTED_SUBRESOURCES = frozenset(
-    """accelerate analytics cors encryption intelligent-tiering inventory lifecycle logging
+    """accelerate analytics encryption intelligent-tiering inventory lifecycle logging
     metrics notification object-lock ownershipControls policy policyStatus publicAccessBlock
     replication requestPayment restore retention legal-hold select torrent website acl
     attributes session""".split()
@@ -86,6 +86,9 @@ def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, 
         if method in ("GET", "HEAD"):
             return Endpoint("ListBuckets")
         raise S3Error("MethodNotAllowed", Method=method, ResourceType="SERVICE")
+    if method == "OPTIONS":
+        # A browser's CORS preflight, whatever the subresource (sealbox.api.cors).
+        return Endpoint("CorsPreflight", bucket, key)
     if key is None:
         return Endpoint(_bucket_operation(method, query), bucket)
     return Endpoint(_object_operation(method, query, headers), bucket, key)
@@ -107,6 +110,8 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
             return "ListObjectVersions"
         if "versioning" in query:
             return "GetBucketVersioning"
+        if "cors" in query:
+            return "GetBucketCors"
         _unsupported(query)
         if "tagging" in query:
             raise S3Error("NotImplemented", "Bucket tagging is not implemented")
@@ -114,11 +119,15 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
     if method == "HEAD":
         return "HeadBucket"
     if method == "PUT":
+        if "cors" in query:
+            return "PutBucketCors"
         _unsupported(query)
         if "versioning" in query or "tagging" in query:
             raise S3Error("NotImplemented", "Bucket versioning and tagging are not implemented")
         return "CreateBucket"
     if method == "DELETE":
+        if "cors" in query:
+            return "DeleteBucketCors"
         _unsupported(query)
         if "tagging" in query:
             raise S3Error("NotImplemented", "Bucket tagging is not implemented")

@@ -20,6 +20,7 @@ from typing import Any
 from sealbox.access.actions import ACTIONS, resource_arn
 from sealbox.access.evaluate import AccessRequest, evaluate
 from sealbox.api.context import Context, Services
+from sealbox.api.cors import actual_response_headers
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import route, split_target, virtual_host_bucket
 from sealbox.auth.authenticate import authenticate
@@ -82,6 +83,10 @@ class SealboxApp:
             log.exception("request %s failed", request_id)
             response = error_response(S3Error("InternalError"), request_id, self._host_id,
                                       None, method)
+        if (request is not None and "origin" in request.headers and request.method != "OPTIONS"
+                and not request.raw_path.startswith(SERVICE_PREFIX)):
+            # Errors too: a browser can read a 403 only if it carries them.
+            response.headers.extend(await self._cors_headers(request))
         if request is not None and request.body_left_unread:
             response.headers.append(("connection", "close"))
         try:
@@ -110,6 +115,21 @@ class SealboxApp:
         if request.method == "HEAD":
             response.head_only = True
         return response
+
+    async def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
+        """The bucket's CORS headers for a browser's (non-preflight) request."""
+        try:
+            virtual_bucket = virtual_host_bucket(request.headers.get("host", ""),
+                                                 self.settings.domains)
+            bucket, _ = split_target(request.raw_path, virtual_bucket)
+            if bucket is None:
+                return []
+            return await actual_response_headers(request, bucket, self.services)
+        except S3Error:  # a path that names no bucket (InvalidURI, KeyTooLongError)
+            return []
+        except Exception:  # the answer itself must still go out
+            log.exception("CORS headers for %s failed", request.raw_path[:200])
+            return []
 
     def _service_path(self, request: Request) -> Response:
         path = request.raw_path.split("?", 1)[0]

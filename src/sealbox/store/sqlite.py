@@ -616,7 +616,7 @@ class SqliteMetaStore:
 
     def get_bucket_setting(self, bucket: str, name: str) -> str | None:
         row = self._conn().execute(_GET_SETTING, (bucket, name)).fetchone()
-        return None if row is None else row[0]  # type: ignore[no-any-return]
+        return None if row is None else row[0]
 
     def delete_bucket_setting(self, bucket: str, name: str) -> bool:
         with self._write() as c:
