@@ -198,6 +198,33 @@ def test_fields_after_the_file_are_ignored(server, s3, bucket, url) -> None:
     assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {}
 
 
+def test_checksum_and_content_md5_fields_are_verified(server, s3, bucket, url) -> None:
+    # s3-tests test_post_object_upload_checksum, with the field in the policy
+    # (S3's docs: every field but the exempt ones must be covered).
+    payload = b"x" * (2 * 1024 * 1024)
+    good = base64.b64encode(hashlib.sha256(payload).digest()).decode()
+    conditions = [{"bucket": bucket}, ["starts-with", "$key", ""],
+                  ["starts-with", "$x-amz-checksum-sha256", ""], ["starts-with", "$Content-MD5", ""]]
+    md5 = base64.b64encode(hashlib.md5(payload).digest()).decode()
+    fields = v2_fields(server, conditions, [("key", "c"), ("x-amz-checksum-sha256", good),
+                                            ("Content-MD5", md5)])
+    response = post_raw(url, encode_form(fields, ("c", payload)))
+    assert response.status_code == 204, response.text
+    assert response.headers["x-amz-checksum-sha256"] == good
+    head = s3.head_object(Bucket=bucket, Key="c", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == good
+    s3.delete_object(Bucket=bucket, Key="c")
+    wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    for claim, code in (("sailorjerry", "InvalidRequest"),
+                        (base64.b64encode(hashlib.sha256(b"other").digest()).decode(), "BadDigest")):
+        fields = v2_fields(server, conditions, [("key", "c"), ("x-amz-checksum-sha256", claim),
+                                                ("Content-MD5", md5)])
+        refused(s3, bucket, post_raw(url, encode_form(fields, ("c", payload))), 400, code)
+    fields = v2_fields(server, conditions, [("key", "c"), ("x-amz-checksum-sha256", good),
+                                            ("Content-MD5", wrong_md5)])
+    refused(s3, bucket, post_raw(url, encode_form(fields, ("c", payload))), 400, "BadDigest")
+
+
 # --- refusals, each storing nothing ----------------------------------------------------------
 
 

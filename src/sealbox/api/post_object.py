@@ -19,7 +19,6 @@ the server's header-based authentication does not apply to it.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass, field, replace
@@ -49,6 +48,7 @@ from sealbox.api.tagging import parse_tagging
 from sealbox.api.xml import render
 from sealbox.auth import post_policy
 from sealbox.auth.principal import AuthResult
+from sealbox.auth.sigv4.checksum import ALGORITHMS, Hasher, content_md5, declared_checksums, encode
 from sealbox.errors import S3Error
 from sealbox.server.responses import Response, empty_response, xml_response
 from sealbox.store.blobs import BlobWriter
@@ -78,6 +78,7 @@ class _Target:
     tags: tuple[tuple[str, str], ...]
     storage_class: str
     content_md5: bytes | None
+    checksums: dict[str, bytes]  # x-amz-checksum-* fields: algorithm → claimed digest
 
 
 @dataclass
@@ -95,6 +96,7 @@ class _Reader:
     target: _Target | None = None
     writer: BlobWriter | None = None
     md5: hashlib._Hash = field(default_factory=hashlib.md5)  # type: ignore[name-defined]
+    hashers: dict[str, Hasher] = field(default_factory=dict)
     size: int = 0
     too_large: bool = False
 
@@ -119,6 +121,7 @@ class _Reader:
             self.state = "file"
             self.target = await _authorize(self.ctx, post_policy.Form(tuple(self.fields)),
                                            event.filename)
+            self.hashers = {name: ALGORITHMS[name].new() for name in self.target.checksums}
             self.writer = self.ctx.services.blobs.writer()
             return
         self.name = event.name
@@ -152,6 +155,8 @@ class _Reader:
                 self.writer.abort()
             else:
                 self.md5.update(data)
+                for hasher in self.hashers.values():
+                    hasher.update(data)
                 self.writer.write(data)
                 return
         assert self.target.sizes.high is not None
@@ -177,18 +182,6 @@ def _filename(raw: str | None) -> str:
     if not raw:
         return ""
     return raw.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _content_md5(value: str | None) -> bytes | None:
-    if value is None:
-        return None
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 16:
-        raise S3Error("InvalidDigest", ContentMD5=value[:64])
-    return raw
 
 
 async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None) -> _Target:
@@ -224,14 +217,13 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
     headers: dict[str, str] = {}
     for name, value in form.fields:
         headers.setdefault(name.lower(), value)
-    if any(name.startswith("x-amz-checksum-") for name in headers):
-        raise S3Error("NotImplemented", "x-amz-checksum-* form fields are not supported yet")
     tagging = headers.get("tagging")
     return _Target(
         ctx=ctx, form=form, key=key, sizes=sizes,
         record_headers=stored_headers(headers), metadata=user_metadata(headers),
         tags=parse_tagging(tagging.encode("utf-8")) if tagging else (),
-        storage_class=storage_class(headers), content_md5=_content_md5(headers.get("content-md5")),
+        storage_class=storage_class(headers), content_md5=content_md5(headers.get("content-md5")),
+        checksums=declared_checksums(headers),
     )
 
 
@@ -264,6 +256,11 @@ async def post_object(ctx: Context) -> Response:
                 reader.md5.digest(), target.content_md5):
             raise S3Error("BadDigest", ExpectedDigest=target.content_md5.hex(),
                           CalculatedDigest=base64.b64encode(reader.md5.digest()).decode())
+        computed = {name: h.digest() for name, h in reader.hashers.items()}
+        for name, claimed in target.checksums.items():
+            if not hmac.compare_digest(computed[name], claimed):
+                raise S3Error("BadDigest", f"The {name.upper()} you specified did not match the "
+                              "calculated checksum.")
         blob_id = await ctx.services.run(reader.writer.finish)
     except BaseException:
         if reader.writer is not None:
@@ -275,6 +272,7 @@ async def post_object(ctx: Context) -> Response:
         last_modified=ctx.services.clock.now(), segments=(Segment(blob_id, reader.size),),
         headers=target.record_headers, user_metadata=target.metadata, tags=target.tags,
         storage_class=target.storage_class, owner=tctx.auth.principal.arn,
+        checksums={name: encode(digest) for name, digest in computed.items()},
     )
     await commit_object(tctx, record, [blob_id])
     return _answer(tctx, target.form, record)
@@ -312,6 +310,7 @@ def _answer(ctx: Context, form: post_policy.Form, record: ObjectRecord) -> Respo
         return empty_response(303, [("location", redirect)])
     location = _location(ctx, record.key)
     headers = [("etag", quote_etag(record.etag)), ("location", location)]
+    headers.extend((f"x-amz-checksum-{name}", value) for name, value in record.checksums.items())
     status = form.get("success_action_status")
     if status == "201":
         body = render("PostResponse", [("Location", location), ("Bucket", record.bucket),
