@@ -444,3 +444,19 @@ def test_50_mb_file_streams_with_flat_server_memory(tmp_path: Path) -> None:
         assert response.headers["etag"] == f'"{md5.hexdigest()}"'
         assert s3.head_object(Bucket=bucket, Key="big.bin")["ContentLength"] == size
         assert time.monotonic() - started < 120
+
+
+def test_virtual_host_post_answers_with_virtual_host_location(server, s3, bucket, tmp_path) -> None:
+    domain = "s3.sealbox.test"  # the test server's --domain (tests/conftest.py)
+    fields = v2_fields(server, [{"bucket": bucket}, ["starts-with", "$key", ""],
+                                {"success_action_status": "201"}],
+                       [("key", "v/h.txt"), ("success_action_status", "201")])
+    (tmp_path / "h.txt").write_bytes(b"virtual")
+    args = [arg for name, value in fields for arg in ("-F", f"{name}={value}")]
+    out = subprocess.run(
+        ["curl", "-s", "--resolve", f"{bucket}.{domain}:{server.port}:127.0.0.1", "-o", "-",
+         *args, "-F", f"file=@{tmp_path / 'h.txt'}", f"http://{bucket}.{domain}:{server.port}/"],
+        capture_output=True, check=True, timeout=30).stdout
+    root = ET.fromstring(out)
+    assert root.findtext("Location") == f"http://{bucket}.{domain}:{server.port}/v%2Fh.txt"
+    assert s3.get_object(Bucket=bucket, Key="v/h.txt")["Body"].read() == b"virtual"
