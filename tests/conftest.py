@@ -1,5 +1,12 @@
-"""Fixtures: a real sealbox server per test session (per xdist worker), and
-real clients (boto3, the AWS CLI) pointed at it."""
+"""Fixtures: a real sealbox server per metadata store per test session (per
+xdist worker), real clients (boto3, the AWS CLI) pointed at it, and a
+throwaway PostgreSQL cluster.
+
+Every test that goes through the server runs twice: on the embedded SQLite
+store and on PostgreSQL. Without PostgreSQL binaries or psycopg the
+PostgreSQL runs are skipped, saying why, except in CI (``CI=true``), where
+that is a failure: CI must run every metadata test on both stores.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from sealbox.testing.postgres import PostgresCluster, find_bindir
 from sealbox.testing.server import RunningServer
 
 _counter = itertools.count()
@@ -20,10 +29,46 @@ _counter = itertools.count()
 VIRTUAL_HOST_DOMAIN = "s3.sealbox.test"
 
 
+def _unavailable(why: str) -> NoReturn:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{why}; CI must run the PostgreSQL tests", pytrace=False)
+    pytest.skip(why)
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    base = tmp_path_factory.mktemp("sealbox")
-    with RunningServer(data_dir=base / "data", extra_args=("--domain", VIRTUAL_HOST_DOMAIN)) as running:
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg 3 is not installed (pip install -e '.[test]')")
+    if find_bindir() is None:
+        _unavailable(
+            "PostgreSQL server binaries (initdb, postgres) not found "
+            "(bash scripts/install-test-deps.sh installs them)"
+        )
+    with PostgresCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_dsn(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A DSN whose search_path is a fresh, empty schema, dropped after the test."""
+    dsn = postgres_cluster.new_schema()
+    yield dsn
+    postgres_cluster.drop_schema(dsn)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A real ``sealbox serve`` on a loopback port, once per metadata store."""
+    base = tmp_path_factory.mktemp(f"sealbox-{request.param}")
+    args: tuple[str, ...] = ("--domain", VIRTUAL_HOST_DOMAIN)
+    if request.param == "postgres":
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        args += ("--meta-dsn", cluster.new_database())
+    with RunningServer(data_dir=base / "data", extra_args=args) as running:
         yield running
 
 

@@ -28,6 +28,7 @@ class Settings:
     domains: tuple[str, ...] = ()
     root_access_key: str = ""
     root_secret_key: str = field(default="", repr=False)
+    meta_dsn: str = field(default="", repr=False)  # PostgreSQL; may hold a password
     max_put_size: int = 5 * 1024**3
     max_header_bytes: int = 8 * 1024
 

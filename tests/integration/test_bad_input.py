@@ -158,3 +158,8 @@ def test_random_garbage_requests_never_get_a_500(server, signed, bucket) -> None
         response = signed(method, path, rng.choice(bodies), headers=rng.choice(headers_pool))
         assert response.status_code < 500 or response.status_code == 501, (method, path,
                                                                              response.content[:300])
+
+
+def test_key_with_nul_is_invalid_argument_on_every_store(signed, bucket) -> None:
+    response = signed("PUT", f"/{bucket}/a%00b", b"x")
+    assert (response.status_code, code_of(response)) == (400, "InvalidArgument")

@@ -66,6 +66,11 @@ def split_target(raw_path: str, virtual_bucket: str | None) -> tuple[str | None,
     else:
         raw_key = path[1:] if path.startswith("/") else path
     key = _decode(raw_key) if raw_key else None
+    if key is not None and "\x00" in key:
+        # PostgreSQL text cannot hold U+0000 and XML 1.0 cannot carry it in a
+        # listing; refuse it on every store so behaviour never depends on one.
+        raise S3Error("InvalidArgument", "Object key names may not contain the NUL character",
+                      ArgumentName="key", ArgumentValue=raw_key[:256])
     if key is not None and len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise S3Error("KeyTooLongError", Size=str(len(key.encode("utf-8"))),
                       MaxSizeAllowed=str(MAX_KEY_BYTES))

@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         region=os.environ.get("SEALBOX_REGION", DEFAULT_REGION),
         domains=tuple(d.lower().strip(".") for d in args.domain),
+        meta_dsn=args.meta_dsn,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     root = load_root_credentials(settings.data_dir)
@@ -35,8 +36,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  AWS_ACCESS_KEY_ID={root.access_key}", flush=True)
         print(f"  AWS_SECRET_ACCESS_KEY={root.secret_key}", flush=True)
     export_settings(settings)
+    where = "PostgreSQL" if settings.meta_dsn else "SQLite"
     print(f"sealbox: serving S3 on http://{settings.host}:{settings.port} "
-          f"(region {settings.region}, data in {settings.data_dir})", flush=True)
+          f"(region {settings.region}, data in {settings.data_dir}, metadata in {where})",
+          flush=True)
     uvicorn.run(
         "sealbox.server.main:create_app",
         factory=True,
@@ -65,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--domain", action="append", default=[],
                        help="serve virtual-host style requests for <bucket>.DOMAIN (repeatable)")
+    serve.add_argument("--meta-dsn", default=os.environ.get("SEALBOX_META_DSN", ""),
+                       help="keep metadata in PostgreSQL (a libpq DSN; default: "
+                            "$SEALBOX_META_DSN, else SQLite in the data dir)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request line")

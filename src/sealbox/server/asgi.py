@@ -209,11 +209,19 @@ class SealboxApp:
 
 
 def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:
-    """The app on the embedded stores in ``settings.data_dir``."""
+    """The app on the stores ``settings`` name: PostgreSQL metadata when a DSN
+    is given, else SQLite in the data dir; blobs in the data dir."""
     from sealbox.store.localfs import LocalBlobStore
-    from sealbox.store.sqlite import SqliteMetaStore
 
     os.makedirs(settings.data_dir, exist_ok=True)
-    meta = SqliteMetaStore(str(settings.meta_path))
+    meta: MetaStore
+    if settings.meta_dsn:
+        from sealbox.store.postgres import PostgresMetaStore
+
+        meta = PostgresMetaStore(settings.meta_dsn)
+    else:
+        from sealbox.store.sqlite import SqliteMetaStore
+
+        meta = SqliteMetaStore(str(settings.meta_path))
     blobs = LocalBlobStore(str(settings.blob_root))
     return SealboxApp(settings, meta, blobs, root, clock)
