@@ -15,6 +15,14 @@ and its chunk signatures, length and trailers are checked by the time the
 framing ends. Its ``Content-Length``, if any, counts the framing; the
 object's size is ``x-amz-decoded-content-length``. The JavaScript SDK
 sends it with ``Transfer-Encoding: chunked`` and no ``Content-Length``.
+
+Checksums are read from headers and trailers only. ``x-amz-checksum-*``
+parameters of a presigned URL are ignored: the S3 User Guide ("Uploading
+objects with presigned URLs") says presigned uploads do not support the
+additional checksums, and MinIO ignores them for that reason
+(minio/minio#20343). It is also what lets the JavaScript SDK's default
+presigned PutObject work: it signs the CRC32 of the empty body
+(``AAAAAA==``) into the URL (aws/aws-sdk-js-v3#6994).
 """
 
 from __future__ import annotations
