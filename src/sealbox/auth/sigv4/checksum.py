@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from awscrt import checksums as crt
+from awscrt import checksums as crt  # type: ignore[import-untyped]
 
 from sealbox.errors import S3Error
 

@@ -141,8 +141,13 @@ def parse_trailer_names(value: str | None) -> tuple[str, ...]:
     return tuple(name.strip().lower() for name in value.split(",") if name.strip())
 
 
-def incomplete(message: str = TERMINATED, **fields: str) -> S3Error:
-    return S3Error("IncompleteBody", message, **fields)
+def incomplete(message: str = TERMINATED, *, expected: int | None = None,
+               provided: int | None = None) -> S3Error:
+    """IncompleteBody; with the payload lengths when they are what differs."""
+    if expected is None or provided is None:
+        return S3Error("IncompleteBody", message)
+    return S3Error("IncompleteBody", message, NumberBytesExpected=str(expected),
+                   NumberBytesProvided=str(provided))
 
 
 def malformed_trailer() -> S3Error:
@@ -218,8 +223,7 @@ class ChunkedDecoder:
             # alone, without the empty line that closes the trailer section.
             self._state = _DONE
             return [End()]
-        raise incomplete(NumberBytesExpected=str(self._expected_length),
-                         NumberBytesProvided=str(self._decoded))
+        raise incomplete(expected=self._expected_length, provided=self._decoded)
 
     # --- one method per state ---------------------------------------------------------
 
@@ -232,8 +236,7 @@ class ChunkedDecoder:
         if size == 0:
             self._verify_chunk()
             if self._decoded != self._expected_length:
-                raise incomplete(NumberBytesExpected=str(self._expected_length),
-                                 NumberBytesProvided=str(self._decoded))
+                raise incomplete(expected=self._expected_length, provided=self._decoded)
             self._state = _TRAILERS
             return position
         if self._decoded + size > self._expected_length:
