@@ -115,7 +115,7 @@ def test_canonical_query_excludes_named_parameters() -> None:
 
 
 def test_parse_query_reads_plus_as_space_and_keeps_order() -> None:
-    assert canonical.parse_query("b=a+b&a=%2B&c") == [("b", "a b"), ("a", "+"), ("c", "")]
+    assert canonical.parse_query("b=a+b&a=%2B&c") == (("b", "a b"), ("a", "+"), ("c", ""))
 
 
 # --- canonical headers -------------------------------------------------------

@@ -30,7 +30,7 @@ MAX_TAG_VALUE = 256
 
 
 async def require_bucket(ctx: Context) -> Bucket:
-    bucket = await ctx.services.run(ctx.services.meta.get_bucket, ctx.bucket)
+    bucket = await ctx.services.read(ctx.services.meta.get_bucket, ctx.bucket)
     if bucket is None:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket)
     return bucket

@@ -35,6 +35,12 @@ class Services:
         """Run blocking store work (SQLite, fsync) off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
+    async def read(self, fn: Callable[..., T], *args: object) -> T:
+        """A metadata point read: inline where the store says that is cheap."""
+        if self.meta.inline_reads:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
 
 @dataclass
 class Context:

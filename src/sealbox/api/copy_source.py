@@ -121,9 +121,9 @@ async def load_source(ctx: Context, source: CopySource) -> ObjectRecord:
         raise S3Error("InvalidArgument", "Invalid version id specified",
                       ArgumentName="x-amz-copy-source", ArgumentValue=source.version_id[:256])
     meta = ctx.services.meta
-    obj = await ctx.services.run(meta.get_object, source.bucket, source.key)
+    obj = await ctx.services.read(meta.get_object, source.bucket, source.key)
     if obj is None:
-        bucket = await ctx.services.run(meta.get_bucket, source.bucket)
+        bucket = await ctx.services.read(meta.get_bucket, source.bucket)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=source.bucket)
         raise S3Error("NoSuchKey", Key=source.key)

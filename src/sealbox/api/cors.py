@@ -248,7 +248,7 @@ async def put_bucket_cors(ctx: Context) -> Response:
 
 
 async def get_bucket_cors(ctx: Context) -> Response:
-    document = await ctx.services.run(ctx.services.meta.get_bucket_setting, ctx.bucket, SETTING)
+    document = await ctx.services.read(ctx.services.meta.get_bucket_setting, ctx.bucket, SETTING)
     if document is None:
         await require_bucket(ctx)
         raise S3Error("NoSuchCORSConfiguration", BucketName=ctx.bucket)

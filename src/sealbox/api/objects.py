@@ -79,7 +79,7 @@ async def check_put_preconditions(ctx: Context) -> None:
     headers = ctx.request.headers
     if "if-none-match" not in headers and "if-match" not in headers:
         return
-    existing = await ctx.services.run(ctx.services.meta.get_object, ctx.bucket, ctx.key)
+    existing = await ctx.services.read(ctx.services.meta.get_object, ctx.bucket, ctx.key)
     put_preconditions(headers, existing.etag if existing else None, key=ctx.key)
 
 
@@ -101,9 +101,9 @@ async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]
 
 async def find_object(ctx: Context, bucket: str, key: str) -> ObjectRecord:
     """The object's record, or NoSuchKey / NoSuchBucket as S3 tells them apart."""
-    record = await ctx.services.run(ctx.services.meta.get_object, bucket, key)
+    record = await ctx.services.read(ctx.services.meta.get_object, bucket, key)
     if record is None:
-        if await ctx.services.run(ctx.services.meta.get_bucket, bucket) is None:
+        if await ctx.services.read(ctx.services.meta.get_bucket, bucket) is None:
             raise S3Error("NoSuchBucket", BucketName=bucket)
         raise S3Error("NoSuchKey", Key=key)
     return record
@@ -270,7 +270,7 @@ async def _check_delete(ctx: Context, key: str, condition: DeleteCondition) -> S
         return None
     # Checked, then deleted: two store calls, so a write landing in between
     # can still be deleted. MetaStore has no compare-and-delete yet.
-    record = await ctx.services.run(ctx.services.meta.get_object, ctx.bucket, key)
+    record = await ctx.services.read(ctx.services.meta.get_object, ctx.bucket, key)
     current = None if record is None else (record.etag, record.last_modified, record.size)
     return delete_preconditions(condition, current, key=key)
 

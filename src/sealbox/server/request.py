@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from sealbox.auth.facts import RequestFacts
+from sealbox.auth.sigv4.canonical import parse_query
 from sealbox.errors import S3Error
 
 Scope = dict[str, Any]
@@ -56,7 +56,9 @@ class Request:
             receive=receive,
         )
         query: dict[str, str] = {}
-        for name, value in parse_qsl(req.raw_query, keep_blank_values=True):
+        # The same reading of the query that signature checking uses, so what
+        # is executed is what was signed ("+" is a space, as AWS reads it).
+        for name, value in parse_query(req.raw_query):
             query.setdefault(name, value)
         req.query = query
         return req

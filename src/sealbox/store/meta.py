@@ -112,6 +112,11 @@ class Part:
 
 
 class MetaStore(Protocol):
+    # True when a point read (get_object, get_bucket, get_bucket_setting) is a
+    # local lookup of microseconds that never waits on a writer, so the server
+    # may run it on the event loop instead of paying a thread-pool hop.
+    inline_reads: bool
+
     # -- buckets -----------------------------------------------------------
     def create_bucket(self, bucket: Bucket) -> None:
         """Add a bucket; raises ``BucketExists`` if the name is taken."""

@@ -313,6 +313,8 @@ def _replace(
 class PostgresMetaStore:
     """The MetaStore on PostgreSQL; see the module docstring."""
 
+    inline_reads = False  # every read is a network round trip
+
     def __init__(
         self,
         dsn: str,

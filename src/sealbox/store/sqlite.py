@@ -269,6 +269,10 @@ def _forget_after_fork(store: SqliteMetaStore) -> None:
 class SqliteMetaStore:
     """The MetaStore on one SQLite file; see the module docstring."""
 
+    # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
+    # cheaper on the event loop than the ~30 µs thread-pool hop around it.
+    inline_reads = True
+
     def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = os.fspath(path)
         self._busy_timeout_ms = busy_timeout_ms

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -83,7 +84,11 @@ def _decode_query_part(part: str) -> bytes:
     return unquote_to_bytes(data.replace(b"+", b" "))
 
 
-def parse_query_bytes(raw_query: str) -> list[tuple[bytes, bytes]]:
+# One request reads its query several times (routing, choosing the auth
+# mechanism, the canonical request); these small caches make that one parse.
+# Entries are immutable tuples of one query string's pieces: nothing secret.
+@lru_cache(maxsize=256)
+def parse_query_bytes(raw_query: str) -> tuple[tuple[bytes, bytes], ...]:
     """Every ``name=value`` of a raw query, decoded to bytes, in wire order.
 
     A parameter without ``=`` has the empty value (``?uploads`` → ``uploads=``);
@@ -95,19 +100,20 @@ def parse_query_bytes(raw_query: str) -> list[tuple[bytes, bytes]]:
             continue
         name, _, value = piece.partition("=")
         pairs.append((_decode_query_part(name), _decode_query_part(value)))
-    return pairs
+    return tuple(pairs)
 
 
-def parse_query(raw_query: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=256)
+def parse_query(raw_query: str) -> tuple[tuple[str, str], ...]:
     """``parse_query_bytes`` as text (UTF-8, undecodable bytes kept as surrogates).
 
     This is the one reading of a query the whole server should share, so that
     what was signed is what is executed.
     """
-    return [
+    return tuple(
         (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
         for name, value in parse_query_bytes(raw_query)
-    ]
+    )
 
 
 def canonical_query(raw_query: str, *, exclude: Iterable[str] = ()) -> str:

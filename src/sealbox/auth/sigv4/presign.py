@@ -87,7 +87,7 @@ def presign_url(
     for name, value in (extra_signed_headers or {}).items():
         headers[name.lower()] = value
     signed_headers = sorted(headers)
-    pairs = canonical.parse_query_bytes(parts.query)
+    pairs = list(canonical.parse_query_bytes(parts.query))
     auth = [
         ("X-Amz-Algorithm", canonical.ALGORITHM),
         ("X-Amz-Credential", f"{credential.access_key}/{scope}"),
