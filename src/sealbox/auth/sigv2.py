@@ -88,13 +88,33 @@ def _signature(secret: str, text: str) -> str:
     return base64.b64encode(digest.digest()).decode()
 
 
-def _check(lookup: Lookup, access_key: str, provided: str, text: str, auth_type: str,
+def _candidates(facts: RequestFacts, date_line: str, bucket: str | None) -> list[str]:
+    """The strings to sign a request may have been signed with.
+
+    A path-style bucket request (``PUT /bucket``) is signed by botocore with
+    the resource ``/bucket/`` (its auth path), and S3 accepts that, so both
+    forms are tried for a bare bucket path.
+    """
+    texts = [string_to_sign(facts, date_line, bucket)]
+    path = facts.raw_path
+    if bucket is None and path.count("/") == 1 and len(path) > 1:
+        slashed = RequestFacts(facts.method, path + "/", facts.raw_query, facts.headers)
+        texts.append(string_to_sign(slashed, date_line, bucket))
+    return texts
+
+
+def _check(lookup: Lookup, access_key: str, provided: str, texts: list[str], auth_type: str,
            signed_at: datetime | None) -> AuthResult:
     credential = lookup(access_key)
     if credential is None or not credential.active:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
-    expected = _signature(credential.secret_key, text)
-    if not hmac.compare_digest(expected.encode(), provided.encode("utf-8", "surrogateescape")):
+    provided_bytes = provided.encode("utf-8", "surrogateescape")
+    matched = False
+    for text in texts:  # every candidate is compared, in constant time each
+        expected = _signature(credential.secret_key, text)
+        matched |= hmac.compare_digest(expected.encode(), provided_bytes)
+    if not matched:
+        text = texts[0]
         raise S3Error(
             "SignatureDoesNotMatch",
             AWSAccessKeyId=access_key,
@@ -132,8 +152,8 @@ def verify_header(facts: RequestFacts, lookup: Lookup, now: datetime,
                       MaxAllowedSkewMilliseconds=str(parse.MAX_SKEW_SECONDS * 1000))
     # With x-amz-date present, the Date line of the string to sign is empty.
     date_line = "" if "x-amz-date" in headers else headers.get("date", "")
-    text = string_to_sign(facts, date_line, bucket)
-    return _check(lookup, access_key, provided, text, "REST-HEADER", signed_at)
+    texts = _candidates(facts, date_line, bucket)
+    return _check(lookup, access_key, provided, texts, "REST-HEADER", signed_at)
 
 
 def verify_query(facts: RequestFacts, lookup: Lookup, now: datetime,
@@ -155,6 +175,6 @@ def verify_query(facts: RequestFacts, lookup: Lookup, now: datetime,
                       Expires=parse.format_server_time(expires),
                       ServerTime=parse.format_server_time(now))
     # The date line of a presigned V2 request is the Expires value.
-    text = string_to_sign(facts, expires_text, bucket)
-    return _check(lookup, params["AWSAccessKeyId"], params["Signature"], text,
+    texts = _candidates(facts, expires_text, bucket)
+    return _check(lookup, params["AWSAccessKeyId"], params["Signature"], texts,
                   "REST-QUERY-STRING", None)
