@@ -45,10 +45,30 @@ def test_invalid_bucket_names_are_refused(s3, name: str) -> None:
         assert _code(excinfo) == ("InvalidBucketName", 400)
 
 
-def test_creating_an_existing_bucket_is_409_already_owned(s3, bucket) -> None:
-    with pytest.raises(ClientError) as excinfo:
-        s3.create_bucket(Bucket=bucket)
-    assert _code(excinfo) == ("BucketAlreadyOwnedByYou", 409)
+def test_recreating_an_owned_bucket_in_us_east_1_is_200_and_keeps_it(s3, bucket) -> None:
+    s3.put_object(Bucket=bucket, Key="kept", Body=b"x")
+    answer = s3.create_bucket(Bucket=bucket)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"x"
+
+
+def test_recreating_an_owned_bucket_elsewhere_is_409_already_owned(tmp_path) -> None:
+    import boto3
+    from botocore.config import Config
+
+    from sealbox.testing.server import RunningServer
+
+    with RunningServer(data_dir=tmp_path / "data", env={"SEALBOX_REGION": "eu-west-1"}) as eu:
+        client = boto3.client(
+            "s3", endpoint_url=eu.endpoint, aws_access_key_id=eu.access_key,
+            aws_secret_access_key=eu.secret_key, region_name="eu-west-1",
+            config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+        config = {"LocationConstraint": "eu-west-1"}
+        client.create_bucket(Bucket="owned", CreateBucketConfiguration=config)
+        assert client.get_bucket_location(Bucket="owned")["LocationConstraint"] == "eu-west-1"
+        with pytest.raises(ClientError) as excinfo:
+            client.create_bucket(Bucket="owned", CreateBucketConfiguration=config)
+        assert _code(excinfo) == ("BucketAlreadyOwnedByYou", 409)
 
 
 def test_delete_non_empty_bucket_is_409(s3, bucket) -> None:
@@ -63,11 +83,16 @@ def test_delete_non_empty_bucket_is_409(s3, bucket) -> None:
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_delete_bucket_with_upload_in_progress_is_409(s3, bucket) -> None:
-    s3.create_multipart_upload(Bucket=bucket, Key="big")
+def test_delete_bucket_with_only_uploads_in_progress_aborts_them(s3, bucket) -> None:
+    # S3 deletes a bucket whose only content is unfinished multipart uploads.
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=b"part")
+    s3.delete_bucket(Bucket=bucket)
     with pytest.raises(ClientError) as excinfo:
-        s3.delete_bucket(Bucket=bucket)
-    assert _code(excinfo) == ("BucketNotEmpty", 409)
+        s3.head_bucket(Bucket=bucket)
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    s3.create_bucket(Bucket=bucket)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def test_delete_missing_bucket_is_404(s3) -> None:

@@ -140,12 +140,16 @@ def test_delete_bucket_with_object_raises_bucket_not_empty(store: MetaStore) -> 
     store.delete_bucket("b")
 
 
-def test_delete_bucket_with_upload_raises_bucket_not_empty(store: MetaStore) -> None:
+def test_delete_bucket_takes_its_uploads_in_progress_and_returns_their_blobs(
+        store: MetaStore) -> None:
     store.create_upload(upload("k", "u1"))
-    with pytest.raises(BucketNotEmpty):
-        store.delete_bucket("b")
-    store.abort_upload("u1")
-    store.delete_bucket("b")
+    store.create_upload(upload("k2", "u2"))
+    store.put_part(part("u1", 1, "blob-a"))
+    store.put_part(part("u1", 2, "blob-b"))
+    assert sorted(store.delete_bucket("b")) == ["blob-a", "blob-b"]
+    assert store.get_bucket("b") is None
+    assert store.get_upload("u1") is None and store.get_upload("u2") is None
+    assert "blob-a" not in store.referenced_blob_ids()
 
 
 def test_datetimes_come_back_utc_aware_with_milliseconds(store: MetaStore) -> None:

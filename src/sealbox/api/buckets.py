@@ -6,8 +6,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from sealbox.api import cors
 from sealbox.api.common import owner_xml, require_bucket
 from sealbox.api.context import Context
+from sealbox.api.ingest import discard_blobs
 from sealbox.api.listing import decode_token, encode_token
 from sealbox.api.xml import find_text, parse_xml, render
 from sealbox.errors import S3Error
@@ -118,8 +120,11 @@ async def create_bucket(ctx: Context) -> Response:
         await ctx.services.run(ctx.services.meta.create_bucket, bucket)
     except BucketExists:
         # One account owns every bucket here, so an existing name is always
-        # "yours"; S3 answers that with 409 BucketAlreadyOwnedByYou.
-        raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
+        # "yours". S3 answers that with 409 BucketAlreadyOwnedByYou in every
+        # region but us-east-1, where, "for legacy compatibility", it answers
+        # 200 OK (CreateBucket API reference) and changes nothing.
+        if ctx.services.settings.region != "us-east-1":
+            raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
     return empty_response(200, [("location", f"/{name}")])
 
 
@@ -131,11 +136,13 @@ async def head_bucket(ctx: Context) -> Response:
 
 async def delete_bucket(ctx: Context) -> Response:
     try:
-        await ctx.services.run(ctx.services.meta.delete_bucket, ctx.bucket)
+        abandoned = await ctx.services.run(ctx.services.meta.delete_bucket, ctx.bucket)
     except NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
     except BucketNotEmpty:
         raise S3Error("BucketNotEmpty", BucketName=ctx.bucket) from None
+    cors.forget(ctx.services.meta, ctx.bucket)  # a new bucket of this name starts bare
+    await discard_blobs(ctx, abandoned)
     return empty_response(204)
 
 

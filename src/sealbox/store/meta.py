@@ -126,9 +126,11 @@ class MetaStore(Protocol):
     def list_buckets(self) -> list[Bucket]:
         """All buckets, ordered by name."""
 
-    def delete_bucket(self, name: str) -> None:
-        """Remove an empty bucket; raises ``NoSuchBucket`` or ``BucketNotEmpty``
-        (a bucket with objects or with multipart uploads in progress)."""
+    def delete_bucket(self, name: str) -> list[str]:
+        """Remove a bucket that holds no objects, with its settings and its
+        multipart uploads in progress (S3 deletes a bucket whose only content
+        is unfinished uploads). Returns the blob ids of the parts removed, for
+        the caller to delete. Raises ``NoSuchBucket`` or ``BucketNotEmpty``."""
 
     # -- objects -----------------------------------------------------------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:

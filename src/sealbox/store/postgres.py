@@ -444,7 +444,7 @@ class PostgresMetaStore:
             rows = c.execute("SELECT name, created, region, owner FROM buckets ORDER BY name")
             return [Bucket(*r) for r in rows]
 
-    def delete_bucket(self, name: str) -> None:
+    def delete_bucket(self, name: str) -> list[str]:
         if "\x00" in name:
             raise NoSuchBucket(name)
         with self._write() as c:
@@ -456,13 +456,20 @@ class PostgresMetaStore:
             ):
                 raise NoSuchBucket(name)
             busy = c.execute(
-                "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = %s)"
-                " OR EXISTS (SELECT 1 FROM uploads WHERE bucket = %s)",
-                (name, name),
+                "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = %s)", (name,)
             ).fetchone()
             if busy and busy[0]:
                 raise BucketNotEmpty(name)
+            # Uploads in progress go with the bucket, as on S3; their parts'
+            # blobs are the caller's to delete.
+            rows = c.execute(
+                "DELETE FROM parts WHERE upload_id IN "
+                "(SELECT upload_id FROM uploads WHERE bucket = %s FOR UPDATE) RETURNING blob_id",
+                (name,),
+            ).fetchall()
+            c.execute("DELETE FROM uploads WHERE bucket = %s", (name,))
             c.execute("DELETE FROM buckets WHERE name = %s", (name,))
+        return [str(b) for (b,) in rows]
 
     # -- objects -----------------------------------------------------------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:

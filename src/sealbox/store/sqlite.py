@@ -392,19 +392,23 @@ class SqliteMetaStore:
         )
         return [Bucket(n, _from_ms(c), r, o) for n, c, r, o in rows]
 
-    def delete_bucket(self, name: str) -> None:
+    def delete_bucket(self, name: str) -> list[str]:
         with self._write() as c:
             if c.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is None:
                 raise NoSuchBucket(name)
-            if (
-                c.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone()
-                or c.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone()
-            ):
+            if c.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
                 raise BucketNotEmpty(name)
+            blob_ids = [b for (b,) in c.execute(
+                "SELECT blob_id FROM parts WHERE upload_id IN "
+                "(SELECT upload_id FROM uploads WHERE bucket = ?)", (name,))]
+            c.execute("DELETE FROM parts WHERE upload_id IN "
+                      "(SELECT upload_id FROM uploads WHERE bucket = ?)", (name,))
+            c.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
             # ON DELETE CASCADE would do it too; explicit, so no setting can
             # outlive its bucket even on a connection without foreign keys.
             c.execute("DELETE FROM bucket_settings WHERE bucket = ?", (name,))
             c.execute("DELETE FROM buckets WHERE name = ?", (name,))
+        return blob_ids
 
     # -- objects -----------------------------------------------------------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
