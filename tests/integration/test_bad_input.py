@@ -163,3 +163,14 @@ def test_random_garbage_requests_never_get_a_500(server, signed, bucket) -> None
 def test_key_with_nul_is_invalid_argument_on_every_store(signed, bucket) -> None:
     response = signed("PUT", f"/{bucket}/a%00b", b"x")
     assert (response.status_code, code_of(response)) == (400, "InvalidArgument")
+
+
+def test_headers_over_8_kb_are_request_header_section_too_large(signed, bucket) -> None:
+    response = signed("GET", f"/{bucket}", headers={"x-amz-meta-pad": "p" * 9000})
+    assert (response.status_code, code_of(response)) == (400, "RequestHeaderSectionTooLarge")
+
+
+def test_a_megabyte_of_headers_is_refused_without_500(server, bucket) -> None:
+    answer = raw_exchange(server.port, (f"GET /{bucket} HTTP/1.1\r\nHost: x\r\n"
+                                        f"X-Big: {'b' * 1024 * 1024}\r\n\r\n").encode())
+    assert answer.startswith(b"HTTP/1.1 4"), answer[:200]

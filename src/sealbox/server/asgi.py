@@ -70,7 +70,7 @@ class SealboxApp:
         response: Response
         request: Request | None = None
         try:
-            request = Request.from_scope(scope, receive)
+            request = Request.from_scope(scope, receive, self.settings.max_header_bytes)
             if request.raw_path.startswith(SERVICE_PREFIX):
                 response = self._service_path(request)
             else:

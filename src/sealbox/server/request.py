@@ -37,7 +37,12 @@ class Request:
     _body_consumed: bool = False
 
     @classmethod
-    def from_scope(cls, scope: Scope, receive: Any) -> Request:
+    def from_scope(cls, scope: Scope, receive: Any, max_header_bytes: int = 8 * 1024) -> Request:
+        """The request view; ``RequestHeaderSectionTooLarge`` past S3's 8 KB of
+        headers (the HTTP server has already buffered them; nothing reads on)."""
+        size = sum(len(n) + len(v) + 4 for n, v in scope["headers"])
+        if size > max_header_bytes:
+            raise S3Error("RequestHeaderSectionTooLarge", MaxSizeAllowed=str(max_header_bytes))
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope["headers"]:
             name = raw_name.decode("latin-1").lower()
