@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import logging
 import os
@@ -55,6 +56,10 @@ class SealboxApp:
         # Hosts are random per process and stable for its life, as S3's
         # x-amz-id-2 identifies the host that answered.
         self._host_id = base64.b64encode(secrets.token_bytes(24)).decode()
+        # Request ids: a random per-process prefix and a counter, unique
+        # without a random draw (a syscall) per request.
+        self._id_prefix = secrets.token_hex(4).upper()
+        self._request_numbers = itertools.count(1)
 
     def lookup_credential(self, access_key: str) -> Credential | None:
         return self._root if secrets.compare_digest(access_key, self._root.access_key) else None
@@ -65,7 +70,7 @@ class SealboxApp:
             return
         if scope["type"] != "http":
             return
-        request_id = secrets.token_hex(8).upper()
+        request_id = f"{self._id_prefix}{next(self._request_numbers):08X}"
         method = scope["method"]
         response: Response
         request: Request | None = None

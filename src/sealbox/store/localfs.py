@@ -129,12 +129,13 @@ class LocalBlobStore:
 
     def _path(self, blob_id: str, *, create_dirs: bool = False) -> str:
         _check_id(blob_id)
-        d1 = os.path.join(self.blobs_dir, blob_id[0:2])
-        d2 = os.path.join(d1, blob_id[2:4])
+        # Plain concatenation: the id is checked hex, and this runs per GET.
+        d1 = f"{self.blobs_dir}/{blob_id[0:2]}"
+        d2 = f"{d1}/{blob_id[2:4]}"
         if create_dirs:
             _ensure_dir(d1)
             _ensure_dir(d2)
-        return os.path.join(d2, blob_id)
+        return f"{d2}/{blob_id}"
 
     def writer(self) -> LocalBlobWriter:
         return LocalBlobWriter(self, secrets.token_hex(16))

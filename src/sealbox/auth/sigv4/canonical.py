@@ -58,6 +58,7 @@ def _to_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+@lru_cache(maxsize=2048)  # query names and most values repeat from request to request
 def uri_encode(data: bytes, *, encode_slash: bool) -> str:
     """S3's UriEncode: keep ``A-Z a-z 0-9 - _ . ~`` (and ``/`` unless told), ``%XX``
     the rest with upper-case hex. ``quote_from_bytes`` keeps exactly that
