@@ -74,7 +74,7 @@ def load_root_credentials(data_dir: Path, env: dict[str, str] | None = None) -> 
         stored = json.loads(path.read_text())
         return RootCredentials(stored["access_key"], stored["secret_key"])
     access, secret = generate_key_pair()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"access_key": access, "secret_key": secret}, f)

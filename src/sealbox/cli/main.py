@@ -26,7 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
         domains=tuple(d.lower().strip(".") for d in args.domain),
         meta_dsn=args.meta_dsn,
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
     root = load_root_credentials(settings.data_dir)
     if root.generated:
         # Printed once, on the start that made them; afterwards they live only

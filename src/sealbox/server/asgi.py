@@ -218,7 +218,7 @@ def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = N
     is given, else SQLite in the data dir; blobs in the data dir."""
     from sealbox.store.localfs import LocalBlobStore
 
-    os.makedirs(settings.data_dir, exist_ok=True)
+    os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
     meta: MetaStore
     if settings.meta_dsn:
         from sealbox.store.postgres import PostgresMetaStore
