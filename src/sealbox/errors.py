@@ -117,6 +117,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
             400,
             "The body of your POST request is not well-formed multipart/form-data.",
         ),
+        (
+            "MalformedTrailerError",
+            400,
+            "The request contained trailing data that was not well-formed or did not conform "
+            "to our published schema.",
+        ),
         ("MaxMessageLengthExceeded", 400, "Your request was too big."),
         (
             "MaxPostPreDataLengthExceededError",

@@ -29,16 +29,13 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from sealbox.errors import CATALOGUE
 from sealbox.testing.server import RunningServer
 
 SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-MALFORMED_TRAILER = (
-    "MalformedTrailerError" if "MalformedTrailerError" in CATALOGUE else "InvalidRequest"
-)
+MALFORMED_TRAILER = "MalformedTrailerError"
 
 
 def b64(digest: bytes) -> str:

@@ -34,7 +34,8 @@ class Request:
     scheme: str
     receive: Any = field(repr=False)
     query: dict[str, str] = field(default_factory=dict)
-    _body_consumed: bool = False
+    _body_consumed: bool = False  # a reader has started on the body
+    _body_complete: bool = False  # the last body message has arrived
 
     @classmethod
     def from_scope(cls, scope: Scope, receive: Any, max_header_bytes: int = 8 * 1024) -> Request:
@@ -94,7 +95,7 @@ class Request:
         The connection must then close after the response: the unread bytes
         would otherwise be parsed as the next request on the connection.
         """
-        if self._body_consumed:
+        if self._body_complete:
             return False
         length = self.headers.get("content-length", "0")
         return length != "0" or "transfer-encoding" in self.headers
@@ -129,6 +130,7 @@ class Request:
                     raise S3Error("MaxMessageLengthExceeded" if limit < 1024**3 else "EntityTooLarge")
                 yield chunk
             if not message.get("more_body", False):
+                self._body_complete = True
                 return
 
     async def read(self, limit: int) -> bytes:

@@ -41,7 +41,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Final
 
-from sealbox.errors import CATALOGUE, S3Error
+from sealbox.errors import S3Error
 
 from . import keys
 
@@ -151,10 +151,7 @@ def incomplete(message: str = TERMINATED, *, expected: int | None = None,
 
 
 def malformed_trailer() -> S3Error:
-    # MalformedTrailerError is S3's code; until errors.py's catalogue lists
-    # it, the nearest code there carries S3's message.
-    code = "MalformedTrailerError" if "MalformedTrailerError" in CATALOGUE else "InvalidRequest"
-    return S3Error(code, MALFORMED_TRAILER)
+    return S3Error("MalformedTrailerError", MALFORMED_TRAILER)
 
 
 def signature_mismatch(provided: str) -> S3Error:
