@@ -3,12 +3,18 @@
 #   postgresql  - initdb and postgres, for the MetaStore tests on PostgreSQL
 #                 (sealbox.testing.postgres starts a throwaway cluster; no
 #                 service is started or enabled here)
+#   chromium    - the real browser of tests/integration/test_browser.py,
+#                 driven by Playwright (whose own browser downloads fail here)
 # Idempotent: installs only what is missing, and runs apt-get update only
 # then. Needs root (or sudo) on Debian/Ubuntu; elsewhere it says what to
 # install and exits non-zero.
 set -euo pipefail
 
-packages=(postgresql)
+packages=(postgresql chromium)
+
+# Node.js runs the JavaScript SDK tests (tests/js); the machine's own node is
+# used when there is one.
+command -v node >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -16,9 +22,10 @@ for p in "${packages[@]}"; do
         missing+=("$p")
     fi
 done
+install_debian_packages() {
 if [ ${#missing[@]} -eq 0 ]; then
     echo "install-test-deps: already installed: ${packages[*]}"
-    exit 0
+    return 0
 fi
 
 if ! command -v apt-get >/dev/null; then
@@ -43,3 +50,8 @@ if [ ! -e "$policy" ]; then
     trap '"${sudo[@]}" rm -f "$policy"' EXIT
 fi
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+install_debian_packages
+
+# The npm packages of the JavaScript SDK tests, exactly as locked.
+npm ci --prefix "$(dirname "$0")/../tests/js" --no-audit --no-fund --loglevel=error
