@@ -106,6 +106,10 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ("InvalidTag", 400, "The tag provided was not a valid tag."),
         ("InvalidURI", 400, "Couldn't parse the specified URI."),
         ("KeyTooLongError", 400, "Your key is too long"),
+        # PutBucketPolicy's answer to any fault of a policy document; the message
+        # names the fault as S3 words it ("Policy has invalid action", …), see
+        # sealbox.access.model.
+        ("MalformedPolicy", 400, "Invalid policy syntax."),
         (
             "MalformedXML",
             400,
