@@ -31,6 +31,10 @@ class Settings:
     meta_dsn: str = field(default="", repr=False)  # PostgreSQL; may hold a password
     max_put_size: int = 5 * 1024**3
     max_header_bytes: int = 8 * 1024
+    tls_cert: Path | None = None  # PEM certificate chain; with tls_key, serve HTTPS
+    tls_key: Path | None = None
+    # CIDRs whose X-Forwarded-For / X-Forwarded-Proto are believed (and no others').
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def meta_path(self) -> Path:

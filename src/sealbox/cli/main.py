@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -15,8 +16,15 @@ from sealbox.config import DEFAULT_REGION, Settings, load_root_credentials
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from sealbox.server.forwarded import parse_networks
     from sealbox.server.main import export_settings
+    from sealbox.server.tls import check_pair
 
+    # Checked before anything is created or printed: one line, non-zero exit.
+    tls_cert = Path(args.tls_cert).resolve() if args.tls_cert else None
+    tls_key = Path(args.tls_key).resolve() if args.tls_key else None
+    check_pair(tls_cert, tls_key)
+    trusted = parse_networks(args.trusted_proxy)
     settings = Settings(
         data_dir=Path(args.data_dir),
         host=args.host,
@@ -25,6 +33,9 @@ def _serve(args: argparse.Namespace) -> int:
         region=os.environ.get("SEALBOX_REGION", DEFAULT_REGION),
         domains=tuple(d.lower().strip(".") for d in args.domain),
         meta_dsn=args.meta_dsn,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        trusted_proxies=tuple(str(network) for network in trusted),
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
     root = load_root_credentials(settings.data_dir)
@@ -37,7 +48,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  AWS_SECRET_ACCESS_KEY={root.secret_key}", flush=True)
     export_settings(settings)
     where = "PostgreSQL" if settings.meta_dsn else "SQLite"
-    print(f"sealbox: serving S3 on http://{settings.host}:{settings.port} "
+    scheme = "https" if settings.tls_cert else "http"
+    print(f"sealbox: serving S3 on {scheme}://{settings.host}:{settings.port} "
           f"(region {settings.region}, data in {settings.data_dir}, metadata in {where})",
           flush=True)
     uvicorn.run(
@@ -53,7 +65,31 @@ def _serve(args: argparse.Namespace) -> int:
         date_header=True,
         log_level=args.log_level,
         timeout_keep_alive=30,
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
+        # X-Forwarded-* are believed only from --trusted-proxy, in
+        # sealbox.server.forwarded; uvicorn's own middleware would believe
+        # them from any local process.
+        proxy_headers=False,
     )
+    return 0
+
+
+def _tls_self_signed(args: argparse.Namespace) -> int:
+    from sealbox.server.tls import make_self_signed
+
+    if args.days < 1:
+        raise ValueError("--days must be at least 1")
+    pair = make_self_signed(Path(args.out_dir), args.name, key_type=args.key_type,
+                            days=args.days, overwrite=args.force)
+    if args.json:
+        print(json.dumps({"cert": str(pair.cert_path), "key": str(pair.key_path),
+                          "names": list(pair.names), "not_after": pair.not_after.isoformat()}))
+    else:
+        print(f"cert: {pair.cert_path}")
+        print(f"key:  {pair.key_path}")
+        print(f"serve: sealbox serve --tls-cert {pair.cert_path} --tls-key {pair.key_path}")
+        print(f"trust: curl --cacert {pair.cert_path} …, or AWS_CA_BUNDLE={pair.cert_path}")
     return 0
 
 
@@ -71,10 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--meta-dsn", default=os.environ.get("SEALBOX_META_DSN", ""),
                        help="keep metadata in PostgreSQL (a libpq DSN; default: "
                             "$SEALBOX_META_DSN, else SQLite in the data dir)")
+    serve.add_argument("--tls-cert", metavar="FILE",
+                       help="serve HTTPS on the same port with this PEM certificate (chain)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    serve.add_argument("--trusted-proxy", metavar="CIDR", action="append", default=[],
+                       help="believe X-Forwarded-For / X-Forwarded-Proto from peers in CIDR "
+                            "(repeatable; from no one else)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request line")
     serve.set_defaults(func=_serve)
+
+    tls = sub.add_parser("tls", help="TLS helpers")
+    tls_sub = tls.add_subparsers(dest="tls_command", required=True)
+    self_signed = tls_sub.add_parser(
+        "self-signed", help="make a self-signed certificate and key for local use")
+    self_signed.add_argument("--out-dir", required=True, metavar="DIR",
+                             help="write cert.pem and key.pem here (mode 0600)")
+    self_signed.add_argument("--name", action="append", default=[], metavar="HOST",
+                             help="another DNS name or address to cover, besides localhost, "
+                                  "127.0.0.1 and ::1 (repeatable)")
+    self_signed.add_argument("--key-type", choices=["ec", "rsa"], default="ec",
+                             help="ECDSA P-256 (default) or RSA 2048")
+    self_signed.add_argument("--days", type=int, default=365, help="validity (default 365)")
+    self_signed.add_argument("--force", action="store_true", help="replace existing files")
+    self_signed.add_argument("--json", action="store_true", help="print the result as JSON")
+    self_signed.set_defaults(func=_tls_self_signed)
     return parser
 
 

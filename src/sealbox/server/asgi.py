@@ -29,6 +29,7 @@ from sealbox.auth.principal import ANONYMOUS_AUTH, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
 from sealbox.config import RootCredentials, Settings
 from sealbox.errors import S3Error
+from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.store.blobs import BlobStore
@@ -52,6 +53,7 @@ class SealboxApp:
         self.services = Services(settings, meta, blobs, clock or SystemClock(),
                                  ThreadPoolExecutor(max_workers=32, thread_name_prefix="sealbox"),
                                  lookup_credential=self.lookup_credential)
+        self._trusted_proxies = parse_networks(settings.trusted_proxies)
         self._root = Credential(root.access_key, root.secret_key, root_principal(root.access_key))
         # Hosts are random per process and stable for its life, as S3's
         # x-amz-id-2 identifies the host that answered.
@@ -75,7 +77,8 @@ class SealboxApp:
         response: Response
         request: Request | None = None
         try:
-            request = Request.from_scope(scope, receive, self.settings.max_header_bytes)
+            request = Request.from_scope(scope, receive, self.settings.max_header_bytes,
+                                         self._trusted_proxies)
             if request.raw_path.startswith(SERVICE_PREFIX):
                 response = self._service_path(request)
             else:

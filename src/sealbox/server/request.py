@@ -9,6 +9,7 @@ from typing import Any
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.sigv4.canonical import parse_query
 from sealbox.errors import S3Error
+from sealbox.server.forwarded import Network, client_facts, tls_version_name
 
 Scope = dict[str, Any]
 
@@ -24,6 +25,13 @@ class Request:
     ``query`` maps each decoded name to its first decoded value; S3 never
     repeats a parameter it cares about. ``raw_query`` keeps the original for
     signature checking.
+
+    ``client`` is the direct peer's address. ``client_ip``, ``secure`` and
+    ``tls_version`` are the client's as far as they can be believed (see
+    ``sealbox.server.forwarded``): behind a trusted proxy, from its
+    ``X-Forwarded-*`` headers; otherwise from the connection itself.
+    ``scheme`` follows ``secure``, so links the API renders (``Location``)
+    name the scheme the client used.
     """
 
     method: str
@@ -34,13 +42,18 @@ class Request:
     scheme: str
     receive: Any = field(repr=False)
     query: dict[str, str] = field(default_factory=dict)
+    client_ip: str = ""
+    secure: bool = False
+    tls_version: str | None = None
     _body_consumed: bool = False  # a reader has started on the body
     _body_complete: bool = False  # the last body message has arrived
 
     @classmethod
-    def from_scope(cls, scope: Scope, receive: Any, max_header_bytes: int = 8 * 1024) -> Request:
+    def from_scope(cls, scope: Scope, receive: Any, max_header_bytes: int = 8 * 1024,
+                   trusted_proxies: tuple[Network, ...] = ()) -> Request:
         """The request view; ``RequestHeaderSectionTooLarge`` past S3's 8 KB of
-        headers (the HTTP server has already buffered them; nothing reads on)."""
+        headers (the HTTP server has already buffered them; nothing reads on).
+        ``X-Forwarded-*`` are believed only from ``trusted_proxies``."""
         size = sum(len(n) + len(v) + 4 for n, v in scope["headers"])
         if size > max_header_bytes:
             raise S3Error("RequestHeaderSectionTooLarge", MaxSizeAllowed=str(max_header_bytes))
@@ -52,14 +65,20 @@ class Request:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         raw_query = scope.get("query_string", b"")
         client = scope.get("client") or ("", 0)
+        tls = scope.get("extensions", {}).get("tls")  # the ASGI TLS extension, if served
+        facts = client_facts(str(client[0]), scope.get("scheme", "http"), headers,
+                             trusted_proxies, tls_version_name(tls and tls.get("tls_version")))
         req = cls(
             method=scope["method"],
             raw_path=raw_path.decode("utf-8", "surrogateescape"),
             raw_query=raw_query.decode("utf-8", "surrogateescape"),
             headers=headers,
             client=str(client[0]),
-            scheme=scope.get("scheme", "http"),
+            scheme="https" if facts.secure else "http",
             receive=receive,
+            client_ip=facts.client_ip,
+            secure=facts.secure,
+            tls_version=facts.tls_version,
         )
         query: dict[str, str] = {}
         # The same reading of the query that signature checking uses, so what

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -34,10 +35,19 @@ class RunningServer:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # (certificate, key): serve HTTPS; clients trust the certificate itself.
+    tls: tuple[Path, Path] | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client context that trusts this server's certificate (None on HTTP)."""
+        if self.tls is None:
+            return None
+        return ssl.create_default_context(cafile=str(self.tls[0]))
 
     def start(self, timeout: float = 20.0) -> RunningServer:
         if not self.port:
@@ -48,11 +58,15 @@ class RunningServer:
             SEALBOX_ROOT_SECRET_KEY=self.secret_key,
             **self.env,
         )
+        tls_args: tuple[str, ...] = ()
+        if self.tls is not None:
+            tls_args = ("--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1]))
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sealbox", "serve", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--log-level", "warning", *self.extra_args],
+             "--data-dir", str(self.data_dir), "--log-level", "warning", *tls_args,
+             *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
         log.close()
@@ -61,11 +75,13 @@ class RunningServer:
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        context = self.ssl_context()
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"sealbox exited early:\n{self.log()}")
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/_sealbox/health", timeout=1) as r:
+                with urllib.request.urlopen(f"{self.endpoint}/_sealbox/health", timeout=1,
+                                            context=context) as r:
                     if r.status == 200:
                         return
             except OSError:
