@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealbox.store.meta import (
     Bucket,
@@ -40,6 +40,11 @@ from sealbox.store.meta import (
     Segment,
     Upload,
 )
+from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
+from sealbox.store.sqlite_identity import SqliteIdentityMixin
+
+if TYPE_CHECKING:
+    from sealbox.store.secrets import SecretCipher
 
 _V1 = """
 CREATE TABLE buckets (
@@ -102,7 +107,10 @@ CREATE TABLE bucket_settings (
 
 # _MIGRATIONS[i] takes user_version i to i + 1. Statements are separated by
 # ";" and must not contain one (executescript would COMMIT our transaction).
-_MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# IAM users, access keys, groups and policies (sqlite_identity.py).
+_V3 = _IDENTITY_SCHEMA
+
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -266,15 +274,18 @@ def _forget_after_fork(store: SqliteMetaStore) -> None:
     os.register_at_fork(after_in_child=reset)
 
 
-class SqliteMetaStore:
-    """The MetaStore on one SQLite file; see the module docstring."""
+class SqliteMetaStore(SqliteIdentityMixin):
+    """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
     # cheaper on the event loop than the ~30 µs thread-pool hop around it.
     inline_reads = True
 
-    def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self, path: str, *, busy_timeout_ms: int = 10_000, cipher: SecretCipher | None = None
+    ) -> None:
         self.path = os.fspath(path)
+        self._cipher = cipher  # access-key secrets; None: identity secrets unavailable
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
