@@ -64,15 +64,30 @@ def check_pair(cert: Path | None, key: Path | None) -> None:
             raise TlsSetupError(f"{flag} {path}: is a directory") from None
         except OSError as error:
             raise TlsSetupError(f"{flag} {path}: cannot read ({error.strerror})") from None
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     try:
-        context.load_cert_chain(cert, key)
+        certificate = x509.load_pem_x509_certificate(cert.read_bytes())
+    except ValueError:
+        raise TlsSetupError(f"--tls-cert {cert}: not a PEM certificate") from None
+    try:
+        private_key = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    except TypeError:  # cryptography's word for "needs a password"
+        raise TlsSetupError(f"--tls-key {key}: is encrypted; sealbox needs it unencrypted "
+                            "(keep it private with file permissions instead)") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise TlsSetupError(f"--tls-key {key}: not a PEM private key") from None
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if certificate.public_key().public_bytes(*spki) != private_key.public_key().public_bytes(*spki):
+        raise TlsSetupError(f"--tls-key {key} is not the key of --tls-cert {cert}")
+    # What uvicorn will do in each worker, so nothing it refuses gets that far.
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
     except ssl.SSLError as error:
-        reason = error.reason or str(error)
-        if "KEY_VALUES_MISMATCH" in reason:
-            raise TlsSetupError(f"--tls-key {key} is not the key of --tls-cert {cert}") from None
-        raise TlsSetupError(f"cannot use --tls-cert {cert} with --tls-key {key}: "
-                            f"not a PEM certificate and private key ({reason})") from None
+        raise TlsSetupError(f"cannot serve TLS with --tls-cert {cert} and --tls-key {key}: "
+                            f"{error.reason or error}") from None
 
 
 def make_self_signed(out_dir: Path, names: Iterable[str] = (), *, key_type: str = "ec",
