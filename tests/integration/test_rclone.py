@@ -108,7 +108,7 @@ def tree(root: Path) -> dict[str, bytes]:
             for p in root.rglob("*") if p.is_file()}
 
 
-def keys(s3, bucket: str) -> set[str]:  # noqa: ANN001
+def keys(s3, bucket: str) -> set[str]:
     return {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
 
 
