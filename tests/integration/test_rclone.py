@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -263,3 +264,13 @@ def test_v2_auth_multipart(rclone: Rclone, s3, bucket: str, files: Path) -> None
     big = files / "dir ü/big ☃ file.bin"
     rclone("copyto", "--s3-v2-auth", *MULTIPART, str(big), f"sealbox:{bucket}/v2 big.bin")
     assert s3.get_object(Bucket=bucket, Key="v2 big.bin")["Body"].read() == big.read_bytes()
+
+
+def test_backend_lists_and_cleans_up_pending_uploads(rclone: Rclone, s3, bucket: str) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="pending ü.bin")["UploadId"]
+    pending = json.loads(rclone("backend", "list-multipart-uploads",
+                                f"sealbox:{bucket}").stdout)[bucket]
+    assert [(u["Key"], u["UploadId"]) for u in pending] == [("pending ü.bin", upload)]
+    time.sleep(0.3)
+    rclone("backend", "cleanup", "-o", "max-age=100ms", f"sealbox:{bucket}")
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)

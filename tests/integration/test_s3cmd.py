@@ -248,3 +248,17 @@ def test_listing_pages_past_one_thousand(s3cmd: S3cmd, s3, bucket: str) -> None:
         list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=b"x"), names))
     prefix = f"s3://{bucket}/"
     assert set(listed(s3cmd("ls", "-r", prefix).stdout, prefix)) == set(names)
+
+
+def test_put_resumes_an_upload_skipping_parts_already_sent(s3cmd_v4: S3cmd, s3, bucket: str,
+                                                           files: Path) -> None:
+    big = files / "dir ü/big ☃ file.bin"
+    data = big.read_bytes()
+    key = "resumed ü.bin"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=data[:5 * MiB])
+    assert "5242880" in s3cmd_v4("listmp", f"s3://{bucket}/{key}", upload).stdout
+    # s3cmd lists the parts (ListParts), keeps part 1 (same size and MD5), sends the rest.
+    sent = s3cmd_v4("put", "-v", MULTIPART, "--upload-id", upload, str(big), f"s3://{bucket}/{key}")
+    assert "part 1, skipping" in sent.stderr
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
