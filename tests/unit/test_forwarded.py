@@ -147,3 +147,26 @@ def test_parse_networks(text: str, network: str) -> None:
 def test_parse_networks_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="--trusted-proxy"):
         parse_networks([text])
+
+
+def scope(peer: str, scheme: str, headers: dict[str, str], tls: dict | None = None) -> dict:
+    return {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"",
+            "scheme": scheme, "client": (peer, 5555),
+            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+            "extensions": {"tls": tls} if tls is not None else {}}
+
+
+def test_request_view_carries_believed_facts() -> None:
+    from sealbox.server.request import Request
+
+    behind = Request.from_scope(scope("10.1.2.3", "http", {"x-forwarded-proto": "https",
+                                                           "x-forwarded-for": "198.51.100.1"}),
+                                None, trusted_proxies=PROXIES)
+    assert (behind.client, behind.client_ip, behind.secure, behind.scheme) == (
+        "10.1.2.3", "198.51.100.1", True, "https")
+    forged = Request.from_scope(scope("192.0.2.7", "http", {"x-forwarded-proto": "https",
+                                                            "x-forwarded-for": "10.0.0.1"}),
+                                None, trusted_proxies=PROXIES)
+    assert (forged.client_ip, forged.secure, forged.scheme) == ("192.0.2.7", False, "http")
+    direct = Request.from_scope(scope("192.0.2.7", "https", {}, {"tls_version": 0x0304}), None)
+    assert (direct.secure, direct.scheme, direct.tls_version) == (True, "https", "1.3")

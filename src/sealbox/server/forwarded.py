@@ -14,8 +14,9 @@ off and decides here instead.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -86,17 +87,20 @@ def client_facts(peer: str, scheme: str, headers: Mapping[str, str],
         # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; policies
         # and CIDRs name them as IPv4.
         peer = str(_parse_address(peer) or peer)
-    if not trusted or not _inside(_parse_address(peer), trusted):
+    if not trusted:
+        return ClientFacts(peer, secure, tls_version if secure else None)
+    classify = _classifier(trusted)
+    if not classify(peer)[1]:
         return ClientFacts(peer, secure, tls_version if secure else None)
     client = peer
     forwarded_for = headers.get("x-forwarded-for")
     if forwarded_for:
         for hop in reversed(forwarded_for.split(",")):
-            address = _parse_address(_strip_port(hop.strip()))
+            address, inside = classify(_strip_port(hop.strip()))
             if address is None:
                 break
-            client = str(address)
-            if not _inside(address, trusted):
+            client = address
+            if not inside:
                 break
     proto = headers.get("x-forwarded-proto")
     if proto is not None:
@@ -106,6 +110,35 @@ def client_facts(peer: str, scheme: str, headers: Mapping[str, str],
         # negotiated with the proxy is not ours to know.
         tls_version = None
     return ClientFacts(client, secure, tls_version if secure else None)
+
+
+Classifier = Callable[[str], tuple[str | None, bool]]
+# One classifier per set of trusted networks, found by the identity of the
+# sequence the caller holds (the app parses its networks once), so that
+# neither the networks nor the addresses are hashed or parsed per request.
+_CLASSIFIERS: dict[int, tuple[Sequence[Network], Classifier]] = {}
+
+
+def _classifier(trusted: Sequence[Network]) -> Classifier:
+    entry = _CLASSIFIERS.get(id(trusted))
+    if entry is not None and entry[0] is trusted:  # held, so its id is not reused
+        return entry[1]
+    networks = tuple(trusted)
+
+    @functools.lru_cache(maxsize=4096)
+    def classify(text: str) -> tuple[str | None, bool]:
+        """``text`` as a normalised address (None if it is not one), and
+        whether it is inside the trusted networks. Cached: ``ipaddress``
+        takes microseconds, and behind a proxy the same addresses recur."""
+        address = _parse_address(text)
+        if address is None:
+            return None, False
+        return str(address), any(address in network for network in networks)
+
+    if len(_CLASSIFIERS) >= 64:
+        _CLASSIFIERS.clear()
+    _CLASSIFIERS[id(trusted)] = (trusted, classify)
+    return classify
 
 
 def _parse_address(text: str) -> Address | None:
@@ -126,7 +159,3 @@ def _strip_port(hop: str) -> str:
     if hop.count(":") == 1:
         return hop.split(":", 1)[0]
     return hop
-
-
-def _inside(address: Address | None, networks: Sequence[Network]) -> bool:
-    return address is not None and any(address in network for network in networks)
