@@ -329,7 +329,9 @@ class IdentityStore(Protocol):
     def get_user(self, name: str) -> User:
         """Raises ``NoSuchEntity``. The name matches regardless of case."""
 
-    def list_users(self, *, path_prefix: str = "/", after: str = "", limit: int = 1000) -> list[User]:
+    def list_users(
+        self, *, path_prefix: str = "/", after: str = "", limit: int = 1000
+    ) -> list[User]:
         """Users whose path starts with ``path_prefix``, ordered by lower-case
         name, those after ``after`` (a previous page's last name) only."""
 

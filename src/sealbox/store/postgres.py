@@ -56,7 +56,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import errors
@@ -75,7 +75,12 @@ from sealbox.store.meta import (
     Segment,
     Upload,
 )
+from sealbox.store.postgres_identity import SCHEMA as _IDENTITY_SCHEMA
+from sealbox.store.postgres_identity import PostgresIdentityMixin
 from sealbox.store.sqlite import prefix_upper_bound
+
+if TYPE_CHECKING:
+    from sealbox.store.secrets import SecretCipher
 
 
 class UnstorableText(MetaError, ValueError):
@@ -145,7 +150,10 @@ _V2 = (
 )
 
 # _MIGRATIONS[i] takes the schema from version i to i + 1.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# IAM users, access keys, groups and policies (postgres_identity.py).
+_V3 = _IDENTITY_SCHEMA
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -310,8 +318,8 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore:
-    """The MetaStore on PostgreSQL; see the module docstring."""
+class PostgresMetaStore(PostgresIdentityMixin):
+    """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip
 
@@ -323,8 +331,10 @@ class PostgresMetaStore:
         max_connections: int = 16,
         lock_timeout_ms: int = 10_000,
         pool_timeout: float = 30.0,
+        cipher: SecretCipher | None = None,
     ) -> None:
         self.dsn = dsn
+        self._cipher = cipher  # access-key secrets; None: identity secrets unavailable
         self._min = min_connections
         self._max = max_connections
         self._lock_timeout_ms = int(lock_timeout_ms)

@@ -204,7 +204,9 @@ class SqliteIdentityMixin:
     @staticmethod
     def _user_id(c: sqlite3.Connection, name: str) -> str:
         check_name("userName", name, USER_NAME)
-        row = c.execute("SELECT user_id FROM iam_users WHERE name_key = ?", (name.lower(),)).fetchone()
+        row = c.execute(
+            "SELECT user_id FROM iam_users WHERE name_key = ?", (name.lower(),)
+        ).fetchone()
         if row is None:
             raise NoSuchEntity("user", name)
         return str(row[0])
@@ -269,7 +271,9 @@ class SqliteIdentityMixin:
             raise NoSuchEntity("user", name)
         return _user(row)
 
-    def list_users(self, *, path_prefix: str = "/", after: str = "", limit: int = 1000) -> list[User]:
+    def list_users(
+        self, *, path_prefix: str = "/", after: str = "", limit: int = 1000
+    ) -> list[User]:
         rows = self._conn().execute(
             "SELECT user_id, name, path, created FROM iam_users "
             "WHERE name_key > ? AND substr(path, 1, ?) = ? ORDER BY name_key LIMIT ?",
@@ -285,7 +289,10 @@ class SqliteIdentityMixin:
                 ("delete access keys", "SELECT 1 FROM iam_access_keys WHERE user_id = ?"),
                 ("delete policies", "SELECT 1 FROM iam_user_policies WHERE user_id = ?"),
                 ("detach all policies", "SELECT 1 FROM iam_user_attachments WHERE user_id = ?"),
-                ("remove user from all groups", "SELECT 1 FROM iam_group_members WHERE user_id = ?"),
+                (
+                    "remove user from all groups",
+                    "SELECT 1 FROM iam_group_members WHERE user_id = ?",
+                ),
             ):
                 if c.execute(sql + " LIMIT 1", (uid,)).fetchone():
                     blockers.append(blocker)
@@ -443,9 +450,10 @@ class SqliteIdentityMixin:
             c.execute("DELETE FROM iam_groups WHERE group_id = ?", (gid,))
 
     def add_user_to_group(self, group_name: str, user_name: str) -> None:
+        check_name("groupName", group_name, GROUP_NAME)
         with self._write() as c:
-            gid = self._group_id(c, group_name)
             uid = self._user_id(c, user_name)
+            gid = self._group_id(c, group_name)
             if c.execute(
                 "SELECT 1 FROM iam_group_members WHERE group_id = ? AND user_id = ?", (gid, uid)
             ).fetchone():
@@ -459,9 +467,10 @@ class SqliteIdentityMixin:
             c.execute("INSERT INTO iam_group_members (group_id, user_id) VALUES (?,?)", (gid, uid))
 
     def remove_user_from_group(self, group_name: str, user_name: str) -> None:
+        check_name("groupName", group_name, GROUP_NAME)
         with self._write() as c:
-            gid = self._group_id(c, group_name)
             uid = self._user_id(c, user_name)
+            gid = self._group_id(c, group_name)
             cur = c.execute(
                 "DELETE FROM iam_group_members WHERE group_id = ? AND user_id = ?", (gid, uid)
             )
@@ -491,15 +500,15 @@ class SqliteIdentityMixin:
         return [_user(r) for r in rows]
 
     # -- inline policies -----------------------------------------------------------
-    # (table, owner column, owner lookup, quota attribute, IAM's owner word)
-    def _put_inline(
-        self, kind: str, owner: str, policy_name: str, document: str
-    ) -> None:
+    # ``kind`` is "user" or "group": it names the tables and the owner column.
+    def _put_inline(self, kind: str, owner: str, policy_name: str, document: str) -> None:
         check_name("policyName", policy_name, POLICY_NAME)
         check_document(document)
         table, col = f"iam_{kind}_policies", f"{kind}_id"
         quota = (
-            self.iam_quotas.user_policy_size if kind == "user" else self.iam_quotas.group_policy_size
+            self.iam_quotas.user_policy_size
+            if kind == "user"
+            else self.iam_quotas.group_policy_size
         )
         with self._write() as c:
             oid = self._user_id(c, owner) if kind == "user" else self._group_id(c, owner)
@@ -524,6 +533,7 @@ class SqliteIdentityMixin:
         sql = f"SELECT name, document FROM iam_{kind}_policies WHERE {kind}_id = ?"
         if policy_name is None:
             return c.execute(sql + " ORDER BY name", (oid,)).fetchall()
+        check_name("policyName", policy_name, POLICY_NAME)
         rows = c.execute(sql + " AND name = ?", (oid, policy_name)).fetchall()
         if not rows:
             raise NoSuchEntity(
@@ -532,6 +542,7 @@ class SqliteIdentityMixin:
         return rows
 
     def _delete_inline(self, kind: str, owner: str, policy_name: str) -> None:
+        check_name("policyName", policy_name, POLICY_NAME)
         with self._write() as c:
             oid = self._user_id(c, owner) if kind == "user" else self._group_id(c, owner)
             cur = c.execute(
@@ -593,8 +604,16 @@ class SqliteIdentityMixin:
             c.execute(
                 "INSERT INTO iam_policies (policy_id, name, name_key, path, document, "
                 "description, default_version, created, updated) VALUES (?,?,?,?,?,?,'v1',?,?)",
-                (policy.policy_id, name, name.lower(), path, document, description,
-                 _ms(now), _ms(now)),
+                (
+                    policy.policy_id,
+                    name,
+                    name.lower(),
+                    path,
+                    document,
+                    description,
+                    _ms(now),
+                    _ms(now),
+                ),
             )
         return policy
 
@@ -640,7 +659,8 @@ class SqliteIdentityMixin:
     def _attach(self, kind: str, owner: str, policy_arn: str) -> None:
         table, col = f"iam_{kind}_attachments", f"{kind}_id"
         quota = (
-            self.iam_quotas.policies_per_user if kind == "user"
+            self.iam_quotas.policies_per_user
+            if kind == "user"
             else self.iam_quotas.policies_per_group
         )
         with self._write() as c:
@@ -700,5 +720,3 @@ class SqliteIdentityMixin:
             return []
         rows = self._conn().execute(_POLICIES_FOR_USER, (user_name.lower(),))
         return unique_documents(rows)
-
-
