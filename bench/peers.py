@@ -3,13 +3,14 @@ seeded with the same objects, and checked to answer correctly (objects
 intact, signatures enforced) before any load is sent.
 
 sealbox under uvicorn (what ``sealbox serve`` runs) and under granian, nginx
-with its secure_link module, moto's server.
+with its secure_link module and a WebDAV PUT location, moto's server.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import os
 import random
@@ -26,6 +27,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from upload import MiB, SourceFile, UploadTarget, check, check_refuses_tampered, make_source, put
 
 from sealbox.config import Settings
 from sealbox.server.main import SETTINGS_ENV, export_settings
@@ -67,6 +69,7 @@ class Peer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     targets: dict[str, Target] = field(default_factory=dict)
+    uploads: dict[str, UploadTarget] = field(default_factory=dict)  # bench/upload.py
 
     @property
     def base(self) -> str:
@@ -196,6 +199,25 @@ class SealboxPeer(S3Peer):
     def ready_path(self) -> str:
         return "/_sealbox/health"
 
+    def prepare(self) -> None:
+        super().prepare()
+        prefix = f"{self.base}/{BUCKET}/"
+        self.uploads = {
+            "put_1g_stream": UploadTarget(prefix, "aws-chunked", self.access_key,
+                                          self.secret_key),
+            "put_1g_plain": UploadTarget(prefix, "unsigned-payload", self.access_key,
+                                         self.secret_key),
+        }
+        # Both bodies store what was sent (a short last chunk included), and
+        # a chunk signature that does not chain is refused.
+        probe = check_source(self.tmp)
+        for target in self.uploads.values():
+            sent = put(target, "check", probe, timeout=30)
+            problem = check(target, "check", probe, sent)
+            if problem:
+                raise RuntimeError(f"{self.name}: {target.body} PUT: {problem}")
+        check_refuses_tampered(self.uploads["put_1g_stream"], tiny_source(self.tmp))
+
     def command(self) -> tuple[list[str], dict[str, str]]:
         data = self.tmp / f"{self.name}-data"
         env = {"SEALBOX_ROOT_ACCESS_KEY": self.access_key,
@@ -253,6 +275,9 @@ class NginxPeer(Peer):
     def start(self, timeout: float = 30.0) -> None:
         root = self.tmp / "nginx-root" / "s"
         root.mkdir(parents=True, exist_ok=True)
+        # WebDAV PUTs land here, written by the unprivileged worker.
+        (self.tmp / "nginx-root" / "dav").mkdir(exist_ok=True)
+        (self.tmp / "nginx-root" / "dav").chmod(0o777)
         rnd = random.Random(1)
         (root / "small").write_bytes(rnd.randbytes(SMALL))
         (root / "large").write_bytes(rnd.randbytes(LARGE))
@@ -282,6 +307,25 @@ class NginxPeer(Peer):
             expect_body(url, body)
             urls[name] = Target(url, LUA_REPORT)
         self.targets = urls
+        # The large PUT: the same bytes sealbox gets, unsigned, to WebDAV.
+        dav = UploadTarget(f"{self.base}/dav/", "plain", stored_dir=self.tmp / "nginx-root" / "dav")
+        probe = check_source(self.tmp)
+        problem = check(dav, "check", probe, put(dav, "check", probe, timeout=30))
+        if problem:
+            raise RuntimeError(f"{self.name}: WebDAV PUT: {problem}")
+        self.uploads = {"put_1g_stream": dav}
+
+
+@functools.cache
+def check_source(tmp: Path) -> SourceFile:
+    """A small file for checking uploads: three 1 MiB chunks and a short one."""
+    return make_source(tmp / "upload-check.bin", 3 * MiB + 12345)
+
+
+@functools.cache
+def tiny_source(tmp: Path) -> SourceFile:
+    """One 64 KiB chunk: small enough to be sent whole before a 403 comes back."""
+    return make_source(tmp / "upload-tiny.bin", 65536, chunk=65536)
 
 
 def secure_link_md5(expires: str, uri: str, addr: str = "127.0.0.1") -> str:

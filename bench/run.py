@@ -9,9 +9,12 @@ targets are stated in come from one run on one machine:
     python bench/run.py --profile       # also py-spy the presigned GET load
 
 Workloads (see bench/README.md): presigned GET of a 1 KiB object, GET of a
-1 MiB object, presigned PUT of 1 KiB objects. Peers: sealbox under uvicorn
-(httptools + uvloop, what ``sealbox serve`` runs), sealbox under granian,
-nginx (secure_link), moto's server. Results go to bench/results/ as JSON.
+1 MiB object, presigned PUT of 1 KiB objects; and, only when asked for
+(``--workloads put_1g``), one 1 GiB file PUT in one request: to sealbox
+signed aws-chunked with a CRC32 trailer and as UNSIGNED-PAYLOAD, to nginx
+as a WebDAV PUT (bench/upload.py). Peers: sealbox under uvicorn (httptools
++ uvloop, what ``sealbox serve`` runs), sealbox under granian, nginx
+(secure_link, WebDAV), moto's server. Results go to bench/results/ as JSON.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -46,6 +51,7 @@ from peers import (
     SealboxPeer,
     Target,
 )
+from upload import GiB, MiB, SourceFile, make_source, measure_upload, put
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,21 @@ class Workload:
     title: str
     size: int
     method: str
+    kind: str = "wrk"  # or "upload": one large PUT per run (bench/upload.py)
 
 
 WORKLOADS = (
     Workload("get_1k", "presigned GET 1 KiB", SMALL, "GET"),
     Workload("get_1m", "GET 1 MiB", LARGE, "GET"),
     Workload("put_1k", "presigned PUT 1 KiB (fsync)", SMALL, "PUT"),
+    # sealbox: signed aws-chunked + CRC32 trailer; nginx: WebDAV PUT.
+    Workload("put_1g_stream", "PUT 1 GiB streamed", GiB, "PUT", "upload"),
+    # sealbox only: the same bytes as a plain UNSIGNED-PAYLOAD body.
+    Workload("put_1g_plain", "PUT 1 GiB plain", GiB, "PUT", "upload"),
 )
+# What --workloads means without naming any; the uploads take a while.
+DEFAULT_WORKLOADS = ("get_1k", "get_1m", "put_1k")
+GROUPS = {"put_1g": ("put_1g_stream", "put_1g_plain")}
 
 # (workload, reference peer, metric, minimum ratio sealbox/reference): the issue's targets.
 TARGETS = (
@@ -68,6 +82,7 @@ TARGETS = (
     ("get_1k", "moto", "rps", 10.0),
     ("get_1m", "nginx", "mb_s", 0.80),
     ("put_1k", "moto", "rps", 3.0),
+    ("put_1g_stream", "nginx", "mb_s", 0.50),
 )
 
 
@@ -163,10 +178,12 @@ def profile(peer: Peer, workload: str, args: argparse.Namespace) -> dict[str, An
 _ENTRY_POINTS = ("sealbox/__main__.py", "sealbox/cli/")  # below every sample; not news
 
 
-def summarize_profile(path: Path, top: int = 15,
-                      only_through: str | None = None) -> dict[str, Any]:
+def summarize_profile(path: Path, top: int = 15, only_through: str | None = None,
+                      lines: bool = False) -> dict[str, Any]:
     """Self and inclusive sample shares per function from py-spy's collapsed
-    stacks; with ``only_through``, only stacks with a frame whose path holds it."""
+    stacks; with ``only_through``, only stacks with a frame whose path holds it;
+    with ``lines``, self time per source line (C calls such as hashlib's
+    ``update`` have no frame of their own: the line that calls them shows)."""
     own: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     total = 0
@@ -188,6 +205,9 @@ def summarize_profile(path: Path, top: int = 15,
         if not frames:
             continue
         leaf = frames[-1][0]
+        if lines:
+            name, _, where = stack.split(";")[-1].partition(" (")
+            leaf = f"{name} ({where.rsplit('/', 1)[-1]}"
         own[leaf] = own.get(leaf, 0) + count
         # Inclusive time only for sealbox's own functions: the server's and
         # the event loop's outer frames would top that list at ~100 %.
@@ -200,6 +220,43 @@ def summarize_profile(path: Path, top: int = 15,
 
     return {"file": str(path), "samples": total, "self": share(own),
             "inclusive": share(inclusive)}
+
+
+def profile_upload(peer: Peer, workload: str, source: SourceFile,
+                   args: argparse.Namespace) -> dict[str, Any]:
+    """py-spy (every thread, idle ones too) records sealbox during one large
+    PUT; only stacks through sealbox's code count, so the event loop waiting
+    for the next piece of body drops out and what is left is the work per
+    byte (hashing, decoding, writing, the fsync in the pool)."""
+    assert peer.process is not None
+    out = RESULTS / f"profile-{peer.name}-{workload}-{args.stamp}.txt"
+    sent: list[Any] = []
+
+    def upload() -> None:
+        os.sched_setaffinity(0, {int(LOAD_CPU)})
+        sent.append(put(peer.uploads[workload], f"profile-{workload}.bin", source))
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    time.sleep(1)
+    spy = subprocess.Popen(["taskset", "-c", LOAD_CPU, "py-spy", "record", "--pid",
+                            str(peer.process.pid), "--subprocesses", "--idle", "-r", "100",
+                            "-d", str(args.profile_seconds), "-f", "raw", "-o", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        thread.join(timeout=900)
+        # An upload shorter than the recording: stop py-spy (it writes what it
+        # has on SIGINT), so no idle samples from after the upload count.
+        if spy.poll() is None:
+            spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=args.profile_seconds + 60)
+    finally:
+        if spy.poll() is None:
+            spy.kill()
+            spy.wait()
+    summary = summarize_profile(out, only_through="(sealbox/", lines=True)
+    summary["upload_seconds"] = sent[0].seconds if sent else None
+    return summary
 
 
 # ---------------------------------------------------------------- report
@@ -228,6 +285,8 @@ def table(medians: dict[tuple[str, str], dict[str, Any]], peers: list[str]) -> s
             f"{'p99 ms':>7} {'srv CPU':>7} {'req/CPU-s':>9} {'MB/CPU-s':>8} {'err':>4}")
     lines = [head]
     for w in WORKLOADS:
+        if w.kind != "wrk":
+            continue
         for p in peers:
             m = medians.get((w.name, p))
             if m is None:
@@ -236,6 +295,26 @@ def table(medians: dict[tuple[str, str], dict[str, Any]], peers: list[str]) -> s
                          f"{m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f} "
                          f"{100 * m['server_cpu_util']:>6.0f}% {m['req_per_cpu_s']:>9.0f} "
                          f"{m['mb_per_cpu_s']:>8.1f} {m['errors']:>4}")
+    return "\n".join(lines)
+
+
+def upload_table(medians: dict[tuple[str, str], dict[str, Any]], peers: list[str]) -> str:
+    head = (f"{'workload':<20} {'peer':<22} {'body':<36} {'MB/s':>7} {'+fsync':>7} "
+            f"{'srv CPU':>7} {'MB/CPU-s':>8} {'cli CPU':>7} {'RSS before/peak/after MiB':>26}")
+    lines = [head]
+    for w in WORKLOADS:
+        if w.kind != "upload":
+            continue
+        for p in peers:
+            m = medians.get((w.name, p))
+            if m is None:
+                continue
+            rss = (f"{m['rss_before_mib']:.0f} / {m['rss_peak_mib']:.0f} / "
+                   f"{m['rss_after_mib']:.0f}")
+            lines.append(f"{w.title:<20} {p:<22} {m['body']:<36} {m['mb_s']:>7.1f} "
+                         f"{m['mb_s_with_fsync']:>7.1f} {100 * m['server_cpu_util']:>6.0f}% "
+                         f"{m['mb_per_cpu_s']:>8.1f} {100 * m['client_cpu_util']:>6.0f}% "
+                         f"{rss:>26}")
     return "\n".join(lines)
 
 
@@ -255,6 +334,10 @@ def ratios(medians: dict[tuple[str, str], dict[str, Any]],
             found.append({"sealbox": name, "workload": workload, "reference": ref,
                           "metric": metric, "ratio": ratio, "target": goal,
                           "met": ratio >= goal, "ratio_per_cpu_s": cpu_ratio})
+            if theirs.get("fsync_s"):
+                # nginx answers before its data is on disk; sealbox after.
+                found[-1]["ratio_vs_reference_fsynced"] = (
+                    ours[metric] / theirs["mb_s_with_fsync"])
     return found
 
 
@@ -295,12 +378,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections, all peers")
     parser.add_argument("--peers", default="sealbox-uvicorn,sealbox-granian,"
                         "sealbox-granian-stream,nginx,moto")
-    parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS))
+    parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
+                        help="comma-separated; put_1g = put_1g_stream,put_1g_plain "
+                        f"(all: {','.join(w.name for w in WORKLOADS)})")
+    parser.add_argument("--upload-mib", type=int, default=1024,
+                        help="size of the file the upload workloads PUT")
     parser.add_argument("--profile", action="store_true",
                         help="after measuring, py-spy each sealbox during presigned GET")
     parser.add_argument("--profile-seconds", type=int, default=10)
     parser.add_argument("--profile-peers", default="sealbox-uvicorn,sealbox-granian")
-    parser.add_argument("--profile-workloads", default="get_1k,put_1k")
+    parser.add_argument("--profile-workloads", default="get_1k,put_1k",
+                        help="put_1g_stream/put_1g_plain profile one large PUT each")
     parser.add_argument("--rev", help="serve sealbox from this git revision (extracted with "
                         "git archive into the temp dir) instead of the working tree")
     parser.add_argument("--keep-tmp", action="store_true")
@@ -326,7 +414,12 @@ def main(argv: list[str] | None = None) -> int:
         "moto": lambda: MotoPeer("moto", tmp),
     }
     names = [p for p in args.peers.split(",") if p]
-    workloads = [w for w in WORKLOADS if w.name in args.workloads.split(",")]
+    wanted = {n for g in args.workloads.split(",") for n in GROUPS.get(g, (g,))}
+    unknown = wanted - {w.name for w in WORKLOADS}
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    workloads = [w for w in WORKLOADS if w.name in wanted]
+    source: SourceFile | None = None
     peers: list[Peer] = []
     runs: list[dict[str, Any]] = []
     profiles: dict[str, Any] = {}
@@ -337,9 +430,32 @@ def main(argv: list[str] | None = None) -> int:
             peer.start()
             peer.prepare()
             print(f"started {name} on {peer.base} (checked: objects, signatures)", flush=True)
+        if any(w.kind == "upload" for w in workloads) or any(
+                n.startswith("put_1g") for n in args.profile_workloads.split(",")):
+            started = time.monotonic()
+            source = make_source(tmp / "upload.bin", args.upload_mib * MiB)
+            print(f"wrote {source.path} ({args.upload_mib} MiB) in "
+                  f"{time.monotonic() - started:.1f} s", flush=True)
         for round_no in range(args.rounds):
             for w in workloads:
                 for peer in peers:
+                    if w.kind == "upload":
+                        if w.name not in peer.uploads:
+                            continue
+                        assert source is not None
+                        m = measure_upload(peer.uploads[w.name], f"{w.name}.bin", source,
+                                           peer.pids(), int(LOAD_CPU), cpu_seconds)
+                        runs.append({"round": round_no, "workload": w.name, "peer": peer.name,
+                                     **m})
+                        flag = "" if m["problem"] is None else f"  FAILED: {m['problem']}"
+                        print(f"round {round_no + 1} {w.title:<28} {peer.name:<22} "
+                              f"{m['mb_s']:>8.1f} MB/s in {m['seconds']:.1f} s "
+                              f"(+fsync {m['mb_s_with_fsync']:.1f} MB/s), server CPU "
+                              f"{100 * m['server_cpu_util']:.0f}%, client CPU "
+                              f"{100 * m['client_cpu_util']:.0f}%, RSS peak "
+                              f"{m['rss_peak_mib']:.0f} MiB, load "
+                              f"{m['loadavg_1m_before']:.1f}{flag}", flush=True)
+                        continue
                     if w.name not in peer.targets:
                         continue
                     m = measure(peer, w, args)
@@ -354,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
             for peer in peers:
                 if peer.name in args.profile_peers.split(","):
                     for workload in args.profile_workloads.split(","):
-                        if workload in peer.targets:
+                        if workload in peer.uploads and source is not None:
+                            profiles[f"{peer.name}/{workload}"] = profile_upload(
+                                peer, workload, source, args)
+                        elif workload in peer.targets:
                             profiles[f"{peer.name}/{workload}"] = profile(peer, workload, args)
     finally:
         for peer in peers:
@@ -368,22 +487,32 @@ def main(argv: list[str] | None = None) -> int:
             mine = [r for r in runs if r["workload"] == w.name and r["peer"] == name]
             if mine:
                 medians[(w.name, name)] = {
-                    k: statistics.median(r[k] for r in mine)
-                    for k in ("rps", "mb_s", "wire_mb_s", "p50_ms", "p99_ms", "req_per_cpu_s",
-                              "mb_per_cpu_s", "server_cpu_util", "loadavg_1m_before")}
+                    k: statistics.median(r[k] for r in mine) for k, v in mine[0].items()
+                    if isinstance(v, (int, float)) and k not in ("round", "errors", "rss_pid")}
                 medians[(w.name, name)]["errors"] = sum(r["errors"] for r in mine)
+                if "body" in mine[0]:
+                    medians[(w.name, name)]["body"] = mine[0]["body"]
     sealboxes = [n for n in names if n.startswith("sealbox-")]
     found = ratios(medians, sealboxes)
 
     print()
     print(f"{args.rounds} round(s), {args.duration:g} s measured after {args.warmup:g} s warm-up, "
           f"{args.connections} connections; servers on cpu {SERVER_CPU}, wrk on cpu {LOAD_CPU}")
-    print(table(medians, names))
+    if any(w.kind == "wrk" for w in workloads):
+        print(table(medians, names))
+    if any(w.kind == "upload" for w in workloads):
+        print()
+        print(f"one {args.upload_mib} MiB file per PUT, one connection, medians of "
+              f"{args.rounds}; +fsync: nginx's answer plus an fsync of the stored file "
+              "(sealbox fsyncs before answering); RSS of the server process")
+        print(upload_table(medians, names))
     print()
     print("targets (sealbox / reference, one run):")
     for r in found:
         per_cpu = r["ratio_per_cpu_s"]
         note = f"  (per server CPU-second: {per_cpu:.3f})" if per_cpu else ""
+        if "ratio_vs_reference_fsynced" in r:
+            note += f"  (vs {r['reference']} + fsync: {r['ratio_vs_reference_fsynced']:.3f})"
         print(f"  {r['sealbox']:<22} {r['workload']:<7} vs {r['reference']:<6} {r['metric']:<5}"
               f" {r['ratio']:>7.3f}  target >= {r['target']:<5g} "
               f"{'MET   ' if r['met'] else 'MISSED'}{note}")
@@ -393,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"ASGI server: {other} / {base}   (req/s, and per server CPU-second)")
         for w in workloads:
+            if w.kind != "wrk":
+                continue
             u, g = medians.get((w.name, base)), medians.get((w.name, other))
             if u and g and u["rps"] and u["req_per_cpu_s"]:
                 pair = {"rps": g["rps"] / u["rps"],

@@ -89,33 +89,53 @@ def framed_length(size: int, chunk: int) -> int:
     return total + crc_line + len("x-amz-trailer-signature:") + 64 + 2 + 2
 
 
+def chain_start(authorization: str, secret_key: str) -> tuple[bytes, str, str]:
+    """(signing key, credential scope, seed signature) from a signed request's
+    ``Authorization``: what every chunk signature chains on."""
+    seed = authorization.rsplit("Signature=", 1)[1]
+    scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/", 1)[1]
+    key = ("AWS4" + secret_key).encode()
+    for part in (*scope.split("/")[:3], "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key, scope, seed
+
+
+def chunk_signature(key: bytes, amz_date: str, scope: str, previous: str,
+                    chunk_sha256: str) -> str:
+    """The signature of one chunk, given the one before and the chunk's SHA-256 (hex)."""
+    to_sign = (f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous}\n"
+               f"{EMPTY_SHA256}\n{chunk_sha256}")
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def final_chunk(key: bytes, amz_date: str, scope: str, previous: str, crc32_b64: str) -> bytes:
+    """The zero-size chunk, the CRC32 trailer and the trailer signature."""
+    last = chunk_signature(key, amz_date, scope, previous, EMPTY_SHA256)
+    trailer = f"{TRAILER}:{crc32_b64}\n"
+    signature = hmac.new(key, "\n".join(("AWS4-HMAC-SHA256-TRAILER", amz_date, scope, last,
+                                          hashlib.sha256(trailer.encode()).hexdigest())
+                                         ).encode(), hashlib.sha256).hexdigest()
+    return (f"0;chunk-signature={last}\r\n{TRAILER}:{crc32_b64}\r\n"
+            f"x-amz-trailer-signature:{signature}\r\n\r\n").encode()
+
+
 def body(size: int, chunk: int, key: bytes, amz_date: str, scope: str, seed: str,
          digests: dict[str, str]) -> Iterator[bytes]:
     block = os.urandom(chunk)
     previous, crc, md5, sent = seed, 0, hashlib.md5(), 0
-
-    def sign(*lines: str) -> str:
-        return hmac.new(key, "\n".join(lines).encode(), hashlib.sha256).hexdigest()
-
     while sent < size:
         n = min(chunk, size - sent)
         # Rotate the block so consecutive chunks differ.
         data = block[sent % chunk:] + block[:sent % chunk] if n == chunk else block[:n]
-        previous = sign("AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, EMPTY_SHA256,
-                        hashlib.sha256(data).hexdigest())
+        previous = chunk_signature(key, amz_date, scope, previous,
+                                   hashlib.sha256(data).hexdigest())
         crc = checksums.crc32(data, crc)
         md5.update(data)
         yield b"%x;chunk-signature=%s\r\n" % (n, previous.encode()) + data + b"\r\n"
         sent += n
-    previous = sign("AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, EMPTY_SHA256,
-                    EMPTY_SHA256)
     value = base64.b64encode(crc.to_bytes(4, "big")).decode()
-    trailer = f"{TRAILER}:{value}\n"
-    signature = sign("AWS4-HMAC-SHA256-TRAILER", amz_date, scope, previous,
-                     hashlib.sha256(trailer.encode()).hexdigest())
     digests.update(crc32=value, md5=md5.hexdigest())
-    yield (f"0;chunk-signature={previous}\r\n{TRAILER}:{value}\r\n"
-           f"x-amz-trailer-signature:{signature}\r\n\r\n").encode()
+    yield final_chunk(key, amz_date, scope, previous, value)
 
 
 def plain_body(size: int, chunk: int, digests: dict[str, str]) -> Iterator[bytes]:
@@ -160,12 +180,7 @@ def main() -> int:
         request = AWSRequest("PUT", f"{server.endpoint}/bench/{key_name}", headers=headers)
         (_UnsignedAuth if args.plain else _Auth)(credentials, "s3", "us-east-1").add_auth(request)
         signed = dict(request.headers.items())
-        authorization = signed["Authorization"]
-        seed = authorization.rsplit("Signature=", 1)[1]
-        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/", 1)[1]
-        k = ("AWS4" + server.secret_key).encode()
-        for part in (*scope.split("/")[:3], "aws4_request"):
-            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        k, scope, seed = chain_start(signed["Authorization"], server.secret_key)
 
         before = rss_kib(pid)
         sampler = Sampler(pid)
