@@ -1,37 +1,279 @@
 """May they: the access decision for one request. Pure: facts in, decision out.
 
-The core has one identity, root, which may do everything in its account,
-and anonymous requests, which nothing allows yet. Identity and bucket
-policies (a later issue) add statements to this evaluation without
-changing its callers: they pass the same ``AccessRequest`` and read the
-same ``Decision``.
+Evaluation within one account, as AWS's "Policy evaluation logic" and
+"How Amazon S3 authorizes a request" describe it:
+
+1. An explicit ``Deny`` in any applicable statement — the identity's
+   policies or the bucket policy — wins.
+2. Else an ``Allow`` in the identity's policies *or* the bucket policy
+   allows (same account: either suffices). A principal of another account
+   would need both; all sealbox principals are in the one account, so that
+   branch only guards ``resource_owner``.
+3. Else the request is implicitly denied.
+
+- The account root has every identity permission, but a bucket policy's
+  explicit Deny applies to it — except that it may always Get/Put/Delete
+  the bucket policy, so it can undo a policy that locks everyone out (S3
+  User Guide: "the root user … can always use GetBucketPolicy,
+  PutBucketPolicy and DeleteBucketPolicy, even if their policy explicitly
+  denies the root user").
+- Anonymous requests have no identity policies: only a bucket-policy
+  statement whose principal is ``"*"`` (or ``{"AWS": "*"}``) can allow
+  them. With ``restrict_public_buckets`` (Block Public Access) a public
+  bucket policy allows nobody outside the account.
+- A bucket-policy statement naming the *account* (``"AWS":
+  "arn:aws:iam::000000000000:root"`` or the bare id) delegates to the
+  account: its Allow grants the root, while users still need an identity
+  policy; its Deny applies to everyone in the account.
+- ``NotPrincipal`` (Deny only) applies unless every identity of the
+  request is listed: a user's request also carries its account, so a user
+  is exempt only when both the user's ARN and the account are listed
+  (IAM docs, "NotPrincipal": "you must also specify the account ARN").
+
+The decision names the statement that decided — the first Deny that
+applied, or the first Allow — for the audit trail and the doctor.
+
+Contract: what the server supplies per request
+==============================================
+
+``evaluate(AccessRequest(principal, action, resource, ...))`` with:
+
+- ``principal``: the authenticated ``Principal`` (``ANONYMOUS`` when
+  unsigned); ``action`` from ``ACTIONS[operation]``; ``resource`` from
+  ``resource_arn(kind, bucket, key)``.
+- ``identity_policies``: the compiled (``parse_policy(kind="identity")``)
+  policies attached to the user, directly or through groups; empty for
+  root and anonymous. Cache compiled policies; recompile on change.
+- ``bucket_policy``: the compiled bucket policy, or None.
+- ``restrict_public_buckets``: the bucket's (or account's) Block Public
+  Access ``RestrictPublicBuckets``.
+- ``context``: ``context.request_context(principal, ...)`` built from
+    * ``now`` — the server's clock (aws:CurrentTime, aws:EpochTime);
+    * ``source_ip`` — the client address of the connection, or the
+      ``X-Forwarded-For`` entry added by a configured trusted proxy
+      (aws:SourceIp); with ``networks`` (the operator's named CIDR sets,
+      ``networks.Networks``) this also gives aws:SourceVpc/aws:SourceVpce;
+    * ``secure_transport`` — whether the request came over TLS, at sealbox
+      or at a trusted proxy (aws:SecureTransport), and ``tls_version`` as
+      ``"1.2"``/``"1.3"`` (s3:TlsVersion; None over plain HTTP);
+    * ``referer``, ``user_agent`` — the ``Referer`` and ``User-Agent``
+      headers as sent (aws:Referer, aws:UserAgent);
+    * ``auth_type`` — ``AuthResult.auth_type`` (s3:authType: REST-HEADER,
+      REST-QUERY-STRING, POST); ``signature_version`` — ``"AWS4-HMAC-SHA256"``
+      for SigV4, ``"AWS"`` for SigV2 (s3:signatureversion); ``signed_at`` —
+      ``AuthResult.signed_at`` (s3:signatureAge, milliseconds);
+    * ``content_sha256`` — the ``x-amz-content-sha256`` header
+      (s3:x-amz-content-sha256); ``acl`` — ``x-amz-acl`` (s3:x-amz-acl);
+    * ``prefix``, ``delimiter``, ``max_keys`` — ListObjects(V2) query
+      parameters when present, as strings, empty included (s3:prefix,
+      s3:delimiter, s3:max-keys);
+    * ``existing_object_tags`` — the object's tags, for object requests,
+      only when some policy reads ``s3:existingobjecttag/…``
+      (``Policy.condition_keys``); ``request_object_tags`` — tags a
+      PutObject/PutObjectTagging sets (s3:RequestObjectTag/…);
+    * ``source_arn`` — for requests the edge makes through origin access
+      control: the distribution's ARN (aws:SourceArn), with the principal
+      a ``kind="service"`` principal named ``cloudfront.amazonaws.com``.
+  The principal's own keys (aws:username, aws:userid, aws:PrincipalType,
+  aws:PrincipalArn, aws:PrincipalAccount) come from ``principal``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from sealbox.auth.principal import Principal
+from sealbox.access.context import principal_account
+from sealbox.access.model import Policy, Principals, Statement
+from sealbox.auth.principal import ACCOUNT_ID, Principal
+
+
+class _EmptyContext(Mapping[str, Sequence[str]]):
+    """A shared, immutable, hashable empty context (a dataclass default)."""
+
+    def __getitem__(self, key: str) -> Sequence[str]:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+
+EMPTY_CONTEXT: Mapping[str, Sequence[str]] = _EmptyContext()
+
+# S3: the owning account's root can always read, replace and remove the
+# bucket policy, whatever it says.
+_ROOT_ALWAYS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
+
+Outcome = Literal["allow", "explicit_deny", "implicit_deny"]
 
 
 @dataclass(frozen=True)
 class AccessRequest:
+    """Everything the decision depends on. ``context`` keys are in lookup
+    form (lower-case names; build it with ``context.request_context``)."""
+
     principal: Principal
     action: str
     resource: str
+    identity_policies: tuple[Policy, ...] = ()
+    bucket_policy: Policy | None = None
+    context: Mapping[str, Sequence[str]] = EMPTY_CONTEXT
+    resource_owner: str = ACCOUNT_ID
+    restrict_public_buckets: bool = False
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome and what decided it (for the audit trail and the doctor)."""
+    """The outcome and what decided it (for the audit trail and the doctor).
+
+    ``statement`` is the statement that decided and ``policy`` where it is
+    (``"bucket policy"`` or ``"identity policy <name>"``); both None for an
+    implicit deny and for the root's implicit allow."""
 
     allowed: bool
     reason: str
+    statement: Statement | None = None
+    policy: str | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.allowed:
+            return "allow"
+        return "explicit_deny" if self.statement is not None else "implicit_deny"
+
+
+def _where(policy: Policy) -> str:
+    if policy.kind == "bucket":
+        return "bucket policy"
+    return f"identity policy {policy.name}" if policy.name else "identity policy"
+
+
+def _covers(principals: Principals, principal: Principal, account: str | None) -> bool:
+    """Whether a NotPrincipal list names every identity of the request."""
+    if principals.everyone:
+        return True
+    kind = principal.kind
+    if kind == "anonymous":
+        return False
+    if kind == "root":
+        return account in principals.accounts
+    if kind == "user":
+        return principal.arn in principals.users and account in principals.accounts
+    return principal.name in principals.services
+
+
+def _names(principals: Principals, principal: Principal, account: str | None, deny: bool) -> bool:
+    """Whether a Principal element names the requester (see module doc)."""
+    if principals.everyone:
+        return True
+    kind = principal.kind
+    if kind == "anonymous":
+        return False
+    if kind == "user" and principal.arn in principals.users:
+        return True
+    if kind in ("root", "user") and account in principals.accounts:
+        return kind == "root" or deny
+    return kind == "service" and principal.name in principals.services
+
+
+def _resource_matches(st: Statement, resource: str, context: Mapping[str, Sequence[str]]) -> bool:
+    r = st.resources  # NameSet.match, inlined: this runs for every candidate statement
+    hit = (
+        r.any
+        or resource in r.exact
+        or (r.regex is not None and r.regex.match(resource) is not None)
+        or (bool(r.templates) and r.match_templates(resource, context))
+    )
+    return hit is not st.not_resource
+
+
+def _conditions_hold(st: Statement, context: Mapping[str, Sequence[str]]) -> bool:
+    for condition in st.conditions:
+        if not condition.holds(context):
+            return False
+    return True
 
 
 def evaluate(request: AccessRequest) -> Decision:
-    if request.principal.kind == "root":
+    """Decide one request; see the module docstring for the rules."""
+    principal = request.principal
+    action = request.action.lower()
+    resource = request.resource
+    context = request.context
+    kind = principal.kind
+    account = None if kind == "anonymous" else principal_account(principal)
+    if kind == "root" and action in _ROOT_ALWAYS:
+        return Decision(True, "the account root may always manage the bucket policy")
+
+    identity_allow: tuple[Statement, str] | None = None
+    if kind != "anonymous":
+        for policy in request.identity_policies:
+            for st in policy.statements_for(action):
+                if not _resource_matches(st, resource, context):
+                    continue
+                if st.effect == "Deny":
+                    if _conditions_hold(st, context):
+                        where = _where(policy)
+                        return Decision(
+                            False, f"explicitly denied by {st.label} of {where}", st, where
+                        )
+                elif identity_allow is None and _conditions_hold(st, context):
+                    identity_allow = (st, _where(policy))
+
+    bucket_allow: tuple[Statement, str] | None = None
+    bucket_policy = request.bucket_policy
+    if bucket_policy is not None:
+        outsider = kind == "anonymous" or (kind != "service" and account != request.resource_owner)
+        blocked = request.restrict_public_buckets and outsider and bucket_policy.is_public
+        for st in bucket_policy.statements_for(action):
+            deny = st.effect == "Deny"
+            if not deny and (blocked or bucket_allow is not None):
+                continue
+            pr = st.principals
+            if pr is None:
+                continue
+            if st.not_principal:
+                if _covers(pr, principal, account):
+                    continue
+            elif not (pr.everyone or _names(pr, principal, account, deny)):
+                continue
+            if not _resource_matches(st, resource, context):
+                continue
+            if not _conditions_hold(st, context):
+                continue
+            if deny:
+                return Decision(
+                    False, f"explicitly denied by {st.label} of bucket policy", st, "bucket policy"
+                )
+            bucket_allow = (st, "bucket policy")
+
+    if kind == "root" and account == request.resource_owner:
         return Decision(True, "the account root may do everything in its account")
-    if request.principal.is_anonymous:
+    cross_account = kind not in ("anonymous", "service") and account != request.resource_owner
+    if cross_account:
+        # Another account's principal needs its own account's Allow and the
+        # bucket owner's.
+        if identity_allow and bucket_allow:
+            st, where = bucket_allow
+            return Decision(
+                True, f"allowed by {st.label} of {where} and {identity_allow[1]}", st, where
+            )
+        return Decision(
+            False,
+            "a principal of another account needs both its identity "
+            "policy and the bucket policy to allow this",
+        )
+    chosen = identity_allow or bucket_allow
+    if chosen is not None:
+        st, where = chosen
+        return Decision(True, f"allowed by {st.label} of {where}", st, where)
+    if kind == "anonymous":
         return Decision(False, "no policy allows anonymous access")
     return Decision(False, "no policy allows this action")

@@ -1,0 +1,150 @@
+"""The request context: the condition keys of one request, from its facts.
+
+The server calls ``request_context`` once per request with what it knows
+(address, TLS, headers, the authenticated principal, the clock's now) and
+passes the result as ``AccessRequest.context``. Values follow AWS's
+"AWS global condition context keys" and "Actions, resources, and condition
+keys for Amazon S3"; a key is absent when AWS would not send it (no
+``aws:username`` for root or anonymous, no ``s3:authType`` for anonymous
+requests, no ``s3:TlsVersion`` over plain HTTP).
+
+Keys are in lookup form (``variables.context_key``): lower-case names, tag
+keys as written. Every value is a tuple of strings; multivalued keys
+(``aws:SourceVpc`` when networks overlap, ``s3:RequestObjectTagKeys``) have
+several.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from sealbox.access.networks import Networks
+from sealbox.access.variables import context_key
+from sealbox.auth.principal import Principal
+
+ContextDict = dict[str, tuple[str, ...]]
+
+# aws:PrincipalType per principal kind ("Request information that you can
+# use for policy variables").
+_PRINCIPAL_TYPE = {"root": "Account", "user": "User", "anonymous": "Anonymous"}
+
+
+def principal_account(principal: Principal) -> str | None:
+    """The account id in an ``arn:aws:iam::<account>:…`` principal ARN."""
+    parts = principal.arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[4]:
+        return parts[4]
+    return None
+
+
+def principal_keys(principal: Principal) -> ContextDict:
+    """aws:username, aws:userid, aws:PrincipalType, aws:PrincipalArn,
+    aws:PrincipalAccount as AWS sets them for this kind of principal.
+
+    IAM users have no unique id (``AIDA…``) here, so their aws:userid is
+    their name."""
+    kind = principal.kind
+    ctx: ContextDict = {}
+    if kind == "anonymous":
+        ctx["aws:principaltype"] = ("Anonymous",)
+        ctx["aws:userid"] = ("anonymous",)
+        return ctx
+    account = principal_account(principal)
+    if kind in _PRINCIPAL_TYPE:
+        ctx["aws:principaltype"] = (_PRINCIPAL_TYPE[kind],)
+    elif kind == "service":
+        ctx["aws:principalisawsservice"] = ("true",)
+        ctx["aws:principalservicename"] = (principal.name,)
+    if kind == "user":
+        ctx["aws:username"] = (principal.name,)
+        ctx["aws:userid"] = (principal.name,)
+    elif kind == "root" and account:
+        ctx["aws:userid"] = (account,)
+    if principal.arn.startswith("arn:"):
+        ctx["aws:principalarn"] = (principal.arn,)
+    if account:
+        ctx["aws:principalaccount"] = (account,)
+    return ctx
+
+
+def _iso(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def request_context(
+    principal: Principal,
+    *,
+    now: datetime,
+    source_ip: str | None,
+    secure_transport: bool,
+    networks: Networks | None = None,
+    referer: str | None = None,
+    user_agent: str | None = None,
+    auth_type: str | None = None,
+    signature_version: str | None = None,
+    signed_at: datetime | None = None,
+    tls_version: str | None = None,
+    content_sha256: str | None = None,
+    acl: str | None = None,
+    prefix: str | None = None,
+    delimiter: str | None = None,
+    max_keys: str | None = None,
+    existing_object_tags: Mapping[str, str] | None = None,
+    request_object_tags: Mapping[str, str] | None = None,
+    source_arn: str | None = None,
+    source_account: str | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> ContextDict:
+    """The condition keys of one request. See ``sealbox.access.evaluate``
+    for where the server takes each argument from."""
+    ctx = principal_keys(principal)
+    ctx["aws:securetransport"] = ("true" if secure_transport else "false",)
+    ctx["aws:currenttime"] = (_iso(now),)
+    ctx["aws:epochtime"] = (str(int(now.timestamp())),)
+    if source_ip:
+        ctx["aws:sourceip"] = (source_ip,)
+        if networks is not None:
+            names = networks.names_for(source_ip)
+            if names:
+                ctx["aws:sourcevpc"] = names
+                ctx["aws:sourcevpce"] = names
+    if referer is not None:
+        ctx["aws:referer"] = (referer,)
+    if user_agent is not None:
+        ctx["aws:useragent"] = (user_agent,)
+    if principal.kind != "anonymous":
+        if auth_type and auth_type != "ANONYMOUS":
+            ctx["s3:authtype"] = (auth_type,)
+        if signature_version:
+            ctx["s3:signatureversion"] = (signature_version,)
+        if signed_at is not None:
+            age_ms = int((now - signed_at).total_seconds() * 1000)
+            ctx["s3:signatureage"] = (str(max(age_ms, 0)),)
+    if tls_version:
+        ctx["s3:tlsversion"] = (tls_version,)
+    if content_sha256 is not None:
+        ctx["s3:x-amz-content-sha256"] = (content_sha256,)
+    if acl is not None:
+        ctx["s3:x-amz-acl"] = (acl,)
+    if prefix is not None:
+        ctx["s3:prefix"] = (prefix,)
+    if delimiter is not None:
+        ctx["s3:delimiter"] = (delimiter,)
+    if max_keys is not None:
+        ctx["s3:max-keys"] = (max_keys,)
+    if existing_object_tags:
+        for k, v in existing_object_tags.items():
+            ctx["s3:existingobjecttag/" + k] = (v,)
+    if request_object_tags:
+        for k, v in request_object_tags.items():
+            ctx["s3:requestobjecttag/" + k] = (v,)
+        ctx["s3:requestobjecttagkeys"] = tuple(request_object_tags)
+    if source_arn is not None:
+        ctx["aws:sourcearn"] = (source_arn,)
+    if source_account is not None:
+        ctx["aws:sourceaccount"] = (source_account,)
+    if extra:
+        for k, values in extra.items():
+            ctx[context_key(k)] = tuple(values)
+    return ctx
