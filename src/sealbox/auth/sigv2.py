@@ -56,14 +56,10 @@ def canonical_resource(raw_path: str, raw_query: str, bucket: str | None) -> str
 
 
 def _query_items(raw_query: str) -> list[tuple[str, str, bool]]:
-    items = []
-    for part in raw_query.split("&"):
-        if not part:
-            continue
-        name, eq, value = part.partition("=")
-        decoded = canonical.parse_query(f"{name}={value}")[0] if eq else (name, "")
-        items.append((decoded[0], decoded[1], bool(eq)))
-    return items
+    """(name, value, has a value) of each parameter. An empty value counts as
+    none (``?uploads=`` signs as ``?uploads``): rclone sends the ``=`` but
+    signs without it, and AWS's V2 guide appends a value "if it has one"."""
+    return [(name, value, bool(value)) for name, value in canonical.parse_query(raw_query)]
 
 
 def string_to_sign(facts: RequestFacts, date_line: str, bucket: str | None) -> str:
