@@ -1,0 +1,48 @@
+"""Null: presence of a key, whatever its value.
+
+Rows: tests/vectors/iam/null.json (AWS's documented examples; source in each file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sealbox.access.conditions import InvalidCondition, compile_condition
+from sealbox.access.variables import context_key
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "iam"
+
+
+def _cases(*names: str) -> list[dict[str, Any]]:
+    return [c for n in names for c in json.loads((VECTORS / n).read_text())["cases"]]
+
+
+def holds(block: dict[str, dict[str, Any]], context: dict[str, Any]) -> bool:
+    """A Condition block against a context, as a statement evaluates it."""
+    ctx = {context_key(k): tuple(v) if isinstance(v, list) else (v,) for k, v in context.items()}
+    return all(
+        compile_condition(
+            op, context_key(key), value if isinstance(value, list) else [value], variables=True
+        ).holds(ctx)
+        for op, keys in block.items()
+        for key, value in keys.items()
+    )
+
+
+@pytest.mark.parametrize("case", _cases("null.json"), ids=lambda c: c["name"])
+def test_aws_example(case: dict[str, Any]) -> None:
+    assert holds(case["condition"], case["context"]) is case["holds"]
+
+
+@pytest.mark.parametrize("name", ["NullIfExists", "ForAnyValue:Null", "ForAllValues:Null"])
+def test_null_takes_no_qualifier(name: str) -> None:
+    with pytest.raises(InvalidCondition, match="Invalid Condition type"):
+        compile_condition(name, "aws:tokenissuetime", ["true"], variables=True)
+
+
+def test_a_value_other_than_true_or_false_is_refused() -> None:
+    with pytest.raises(InvalidCondition, match="operator Null"):
+        compile_condition("Null", "aws:tokenissuetime", ["maybe"], variables=True)

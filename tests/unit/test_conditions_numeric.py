@@ -1,0 +1,47 @@
+"""Numeric operators.
+
+Rows: tests/vectors/iam/numeric.json (AWS's documented examples; source in each file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sealbox.access.conditions import InvalidCondition, compile_condition
+from sealbox.access.variables import context_key
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "iam"
+
+
+def _cases(*names: str) -> list[dict[str, Any]]:
+    return [c for n in names for c in json.loads((VECTORS / n).read_text())["cases"]]
+
+
+def holds(block: dict[str, dict[str, Any]], context: dict[str, Any]) -> bool:
+    """A Condition block against a context, as a statement evaluates it."""
+    ctx = {context_key(k): tuple(v) if isinstance(v, list) else (v,) for k, v in context.items()}
+    return all(
+        compile_condition(
+            op, context_key(key), value if isinstance(value, list) else [value], variables=True
+        ).holds(ctx)
+        for op, keys in block.items()
+        for key, value in keys.items()
+    )
+
+
+@pytest.mark.parametrize("case", _cases("numeric.json"), ids=lambda c: c["name"])
+def test_aws_example(case: dict[str, Any]) -> None:
+    assert holds(case["condition"], case["context"]) is case["holds"]
+
+
+@pytest.mark.parametrize("value", ["ten", "", "1e", "NaN", "inf"])
+def test_a_policy_value_that_is_not_a_number_is_refused(value: str) -> None:
+    with pytest.raises(InvalidCondition, match="Invalid value in Conditions for operator Numeric"):
+        compile_condition("NumericLessThan", "s3:max-keys", [value], variables=True)
+
+
+def test_negative_and_fractional_numbers() -> None:
+    assert holds({"NumericGreaterThan": {"s3:max-keys": "-1.5"}}, {"s3:max-keys": "-1"})

@@ -1,0 +1,41 @@
+"""Policy variables in condition values.
+
+Rows: tests/vectors/iam/variables.json (AWS's documented examples; source in each file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sealbox.access.conditions import compile_condition
+from sealbox.access.variables import context_key
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "iam"
+
+
+def _cases(*names: str) -> list[dict[str, Any]]:
+    return [c for n in names for c in json.loads((VECTORS / n).read_text())["cases"]]
+
+
+def holds(block: dict[str, dict[str, Any]], context: dict[str, Any]) -> bool:
+    """A Condition block against a context, as a statement evaluates it."""
+    ctx = {context_key(k): tuple(v) if isinstance(v, list) else (v,) for k, v in context.items()}
+    return all(
+        compile_condition(
+            op, context_key(key), value if isinstance(value, list) else [value], variables=True
+        ).holds(ctx)
+        for op, keys in block.items()
+        for key, value in keys.items()
+    )
+
+
+@pytest.mark.parametrize("case", _cases("variables.json"), ids=lambda c: c["name"])
+def test_aws_example(case: dict[str, Any]) -> None:
+    assert holds(case["condition"], case["context"]) is case["holds"]
+
+
+def test_unterminated_variable_is_text() -> None:
+    assert holds({"StringEquals": {"s3:prefix": "${aws:username"}}, {"s3:prefix": "${aws:username"})
