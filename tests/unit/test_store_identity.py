@@ -897,3 +897,45 @@ def test_process_environment_is_not_consulted(
     k = store.create_access_key("u", now=T0)
     assert store.credential_for(k.access_key_id) is not None
     assert os.environ["SEALBOX_SECRET_KEY"] == "AAAA"
+
+
+def test_credential_for_is_primary_key_lookups(store: Any) -> None:
+    """The hot path reads the key and its user by primary key, nothing scanned."""
+    if isinstance(store, SqliteMetaStore):
+        from sealbox.store.sqlite_identity import _CREDENTIAL
+
+        with sqlite3.connect(store.path) as conn:
+            plan = [r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + _CREDENTIAL, ("k",))]
+        assert len(plan) == 2 and all("USING PRIMARY KEY" in p for p in plan), plan
+        return
+    import psycopg
+
+    from sealbox.store.postgres_identity import _CREDENTIAL as PG_CREDENTIAL
+
+    with psycopg.connect(store.dsn) as conn:
+        conn.execute("SET enable_seqscan = off")  # a tiny table would be scanned whole
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + PG_CREDENTIAL, ("k",)))
+    assert "iam_access_keys_pkey" in plan and "iam_users_pkey" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_sqlite_version_2_database_gains_the_identity_tables(tmp_path: Any) -> None:
+    from sealbox.store import sqlite as mod
+
+    path = str(tmp_path / "old.db")
+    with sqlite3.connect(path) as conn:
+        for migration in mod._MIGRATIONS[:2]:
+            for stmt in migration.split(";"):
+                conn.execute(stmt)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute("INSERT INTO buckets VALUES ('b', 0, 'us-east-1', 'o')")
+    s = SqliteMetaStore(path, cipher=SecretCipher([K1]))
+    try:
+        assert s.get_bucket("b") is not None
+        s.create_user("u", now=T0)
+        k = s.create_access_key("u", now=T0)
+        assert s.credential_for(k.access_key_id) is not None
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == mod.SCHEMA_VERSION
+    finally:
+        s.close()
