@@ -582,10 +582,10 @@ def _check_applies(actions: Sequence[str], resources: Sequence[str]) -> None:
     reach: set[str] = set()
     for resource in resources:
         rest = resource[len(S3_ARN) :]
-        if "*" in rest or "${" in rest:
-            reach.update(("bucket", "object"))
-        elif "/" in rest:
-            reach.add("object")
+        if "/" in rest:
+            reach.add("object")  # bkt/*: objects only, though * spans "/"
+        elif "*" in rest or "${" in rest:
+            reach.update(("bucket", "object"))  # bkt* also matches bkt/key
         else:
             reach.add("bucket")
     for pattern in actions:
