@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sealbox.access.actions import ACTIONS
 from sealbox.access.model import MalformedPolicy, parse_policy
@@ -411,3 +413,54 @@ PUBLIC = {
 @pytest.mark.parametrize(("text", "public"), PUBLIC.values(), ids=PUBLIC.keys())
 def test_public_as_block_public_access_judges_it(text: str, public: bool) -> None:
     assert parse_policy(text).is_public is public
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_fields = st.sampled_from(
+    [
+        "Version",
+        "Statement",
+        "Effect",
+        "Principal",
+        "NotPrincipal",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+        "Sid",
+        "AWS",
+        "Service",
+        "StringLike",
+        "Null",
+        "aws:SourceIp",
+        "2012-10-17",
+        "Allow",
+        "Deny",
+        "*",
+        "s3:GetObject",
+        "arn:aws:s3:::bkt/*",
+    ]
+)
+_policyish = st.recursive(
+    _fields | st.booleans() | st.integers(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_fields, inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_json, _policyish))
+def test_any_json_is_a_policy_or_malformed_policy(value: object) -> None:
+    text = json.dumps(value)
+    for kind in ("bucket", "identity"):
+        try:
+            parse_policy(text, kind=kind, bucket="bkt")  # type: ignore[arg-type]
+        except MalformedPolicy:
+            pass

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sealbox.access.networks import Networks
 from sealbox.access.variables import context_key
@@ -68,8 +69,10 @@ def principal_keys(principal: Principal) -> ContextDict:
     return ctx
 
 
-def _iso(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+@lru_cache(maxsize=16)
+def _iso(epoch_seconds: int) -> str:
+    """aws:CurrentTime's form; memoised, as requests share the same second."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def request_context(
@@ -100,8 +103,9 @@ def request_context(
     for where the server takes each argument from."""
     ctx = principal_keys(principal)
     ctx["aws:securetransport"] = ("true" if secure_transport else "false",)
-    ctx["aws:currenttime"] = (_iso(now),)
-    ctx["aws:epochtime"] = (str(int(now.timestamp())),)
+    epoch = int(now.timestamp())
+    ctx["aws:currenttime"] = (_iso(epoch),)
+    ctx["aws:epochtime"] = (str(epoch),)
     if source_ip:
         ctx["aws:sourceip"] = (source_ip,)
         if networks is not None:
