@@ -201,9 +201,20 @@ def _conditions_hold(st: Statement, context: Mapping[str, Sequence[str]]) -> boo
     return True
 
 
+def _without_policies(principal: Principal, owner: str) -> Decision:
+    """The common case, kept cheap: no policy applies at all."""
+    if principal.kind == "root" and principal_account(principal) == owner:
+        return Decision(True, "the account root may do everything in its account")
+    if principal.is_anonymous:
+        return Decision(False, "no policy allows anonymous access")
+    return Decision(False, "no policy allows this action")
+
+
 def evaluate(request: AccessRequest) -> Decision:
     """Decide one request; see the module docstring for the rules."""
     principal = request.principal
+    if request.bucket_policy is None and not request.identity_policies:
+        return _without_policies(principal, request.resource_owner)
     action = request.action.lower()
     resource = request.resource
     context = request.context
