@@ -55,7 +55,6 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -72,11 +71,11 @@ from sealbox.store.meta import (
     NoSuchUpload,
     ObjectRecord,
     Part,
-    Segment,
     Upload,
 )
 from sealbox.store.postgres_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.postgres_identity import PostgresIdentityMixin
+from sealbox.store.rows import POSTGRES_ROWS, tags_json
 from sealbox.store.sqlite import prefix_upper_bound
 
 if TYPE_CHECKING:
@@ -156,21 +155,14 @@ _V3 = _IDENTITY_SCHEMA
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _decode = json.JSONDecoder().decode
+_ROWS = POSTGRES_ROWS
+_object, _upload, _part = _ROWS.object, _ROWS.upload, _ROWS.part
 
 
 def _json_loads(data: bytes | str) -> Any:
     # json.loads on bytes first sniffs the encoding; the server sends UTF-8.
     return _decode(data.decode() if isinstance(data, bytes) else data)
-
-
-def _ts(dt: datetime) -> datetime:
-    """The UTC instant truncated to the millisecond, as SQLite stores it."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError("naive datetime given to the store; pass a timezone-aware one")
-    dt = dt.astimezone(UTC)
-    return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
 
 
 def _storable(*texts: str) -> None:
@@ -184,18 +176,6 @@ def _cut_at_nul(s: str) -> str:
     ``s[:i]`` and ``s`` (none contains U+0000), so "> s" is "> s[:i]"."""
     i = s.find("\x00")
     return s if i < 0 else s[:i]
-
-
-def _dict_json(d: dict[str, str]) -> str | None:
-    return _dumps(d) if d else None
-
-
-def _tags_json(tags: tuple[tuple[str, str], ...]) -> str | None:
-    return _dumps(tags) if tags else None
-
-
-def _tags(value: list[list[str]] | None) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in value) if value else ()
 
 
 _OBJ_COLS = (
@@ -241,53 +221,10 @@ _LIST_OBJECTS = {
 }
 
 
-def _object(row: tuple[Any, ...]) -> ObjectRecord:
-    b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts = row
-    return ObjectRecord(
-        b,
-        k,
-        size,
-        etag,
-        lm,
-        tuple([Segment(i, n) for i, n in segs]),
-        headers or {},
-        meta or {},
-        _tags(tags),
-        sums or {},
-        sclass,
-        owner,
-        parts,
-    )
-
-
 def _object_params(o: ObjectRecord) -> tuple[Any, ...]:
     """(bucket, key, then the other columns in _OBJ_COLS order)."""
     _storable(o.bucket, o.key)
-    return (
-        o.bucket,
-        o.key,
-        o.size,
-        o.etag,
-        _ts(o.last_modified),
-        _dumps([(s.blob_id, s.size) for s in o.segments]),
-        _dict_json(o.headers),
-        _dict_json(o.user_metadata),
-        _tags_json(o.tags),
-        _dict_json(o.checksums),
-        o.storage_class,
-        o.owner,
-        o.parts_count,
-    )
-
-
-def _upload(row: tuple[Any, ...]) -> Upload:
-    uid, b, k, initiated, headers, meta, tags, sclass, owner, algo = row
-    return Upload(uid, b, k, initiated, headers or {}, meta or {}, _tags(tags), sclass, owner, algo)
-
-
-def _part(row: tuple[Any, ...]) -> Part:
-    uid, num, size, etag, lm, blob_id, sums = row
-    return Part(uid, num, size, etag, lm, blob_id, sums or {})
+    return _ROWS.object_params(o)
 
 
 def _replace(
@@ -435,7 +372,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
             with self._write() as c:
                 c.execute(
                     "INSERT INTO buckets (name, created, region, owner) VALUES (%s,%s,%s,%s)",
-                    (bucket.name, _ts(bucket.created), bucket.region, bucket.owner),
+                    _ROWS.bucket_params(bucket),
                 )
         except errors.UniqueViolation:
             raise BucketExists(bucket.name) from None
@@ -447,12 +384,12 @@ class PostgresMetaStore(PostgresIdentityMixin):
             row = c.execute(
                 "SELECT name, created, region, owner FROM buckets WHERE name = %s", (name,)
             ).fetchone()
-        return None if row is None else Bucket(*row)
+        return None if row is None else _ROWS.bucket(row)
 
     def list_buckets(self) -> list[Bucket]:
         with self._read() as c:
             rows = c.execute("SELECT name, created, region, owner FROM buckets ORDER BY name")
-            return [Bucket(*r) for r in rows]
+            return [_ROWS.bucket(r) for r in rows]
 
     def delete_bucket(self, name: str) -> list[str]:
         if "\x00" in name:
@@ -535,7 +472,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         with self._write() as c:
             c.execute(
                 "UPDATE objects SET tags = %s WHERE bucket = %s AND key = %s",
-                (_tags_json(tags), bucket, key),
+                (tags_json(tags), bucket, key),
             )
             return c.rowcount > 0
 
@@ -547,18 +484,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
             with self._write() as c:
                 c.execute(
                     f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                    (
-                        u.upload_id,
-                        u.bucket,
-                        u.key,
-                        _ts(u.initiated),
-                        _dict_json(u.headers),
-                        _dict_json(u.user_metadata),
-                        _tags_json(u.tags),
-                        u.storage_class,
-                        u.owner,
-                        u.checksum_algorithm,
-                    ),
+                    _ROWS.upload_params(u),
                 )
         except errors.ForeignKeyViolation:
             raise NoSuchBucket(u.bucket) from None
@@ -630,8 +556,8 @@ class PostgresMetaStore(PostgresIdentityMixin):
         p = part
         if "\x00" in p.upload_id:
             raise NoSuchUpload(p.upload_id)
-        key = (p.upload_id, p.part_number)
-        values = (p.size, p.etag, _ts(p.last_modified), p.blob_id, _dict_json(p.checksums))
+        params = _ROWS.part_params(p)
+        key, values = params[:2], params[2:]
         with self._write() as c:
             # FOR KEY SHARE: complete/abort (FOR UPDATE) wait for this part.
             row = c.execute(

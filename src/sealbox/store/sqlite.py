@@ -26,7 +26,6 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sealbox.store.meta import (
@@ -37,9 +36,9 @@ from sealbox.store.meta import (
     NoSuchUpload,
     ObjectRecord,
     Part,
-    Segment,
     Upload,
 )
+from sealbox.store.rows import SQLITE_ROWS, tags_json
 from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.sqlite_identity import SqliteIdentityMixin
 
@@ -113,33 +112,10 @@ _V3 = _IDENTITY_SCHEMA
 _MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
+_ROWS = SQLITE_ROWS
+_object, _object_params = _ROWS.object, _ROWS.object_params
+_upload, _part = _ROWS.upload, _ROWS.part
 _loads = json.loads
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _to_ms(dt: datetime) -> int:
-    """UTC milliseconds since the epoch (sub-millisecond digits dropped)."""
-    if dt.tzinfo is None:
-        raise ValueError("naive datetime given to the store; pass a timezone-aware one")
-    return (dt - _EPOCH) // _MS
-
-
-def _from_ms(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
-def _dict_json(d: dict[str, str]) -> str | None:
-    return _dumps(d) if d else None
-
-
-def _tags_json(tags: tuple[tuple[str, str], ...]) -> str | None:
-    return _dumps(tags) if tags else None
-
-
-def _tags(text: str | None) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in _loads(text)) if text else ()
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -191,64 +167,6 @@ _LIST_OBJECTS = {
     for incl in (True, False)
     for upper in (True, False)
 }
-
-
-def _object(row: tuple[Any, ...]) -> ObjectRecord:
-    b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts = row
-    return ObjectRecord(
-        b,
-        k,
-        size,
-        etag,
-        _EPOCH + timedelta(milliseconds=lm),
-        tuple([Segment(i, n) for i, n in _loads(segs)]),
-        _loads(headers) if headers else {},
-        _loads(meta) if meta else {},
-        _tags(tags),
-        _loads(sums) if sums else {},
-        sclass,
-        owner,
-        parts,
-    )
-
-
-def _object_params(o: ObjectRecord) -> tuple[Any, ...]:
-    return (
-        o.bucket,
-        o.key,
-        o.size,
-        o.etag,
-        _to_ms(o.last_modified),
-        _dumps([(s.blob_id, s.size) for s in o.segments]),
-        _dict_json(o.headers),
-        _dict_json(o.user_metadata),
-        _tags_json(o.tags),
-        _dict_json(o.checksums),
-        o.storage_class,
-        o.owner,
-        o.parts_count,
-    )
-
-
-def _upload(row: tuple[Any, ...]) -> Upload:
-    uid, b, k, initiated, headers, meta, tags, sclass, owner, algo = row
-    return Upload(
-        uid,
-        b,
-        k,
-        _from_ms(initiated),
-        _loads(headers) if headers else {},
-        _loads(meta) if meta else {},
-        _tags(tags),
-        sclass,
-        owner,
-        algo,
-    )
-
-
-def _part(row: tuple[Any, ...]) -> Part:
-    uid, num, size, etag, lm, blob_id, sums = row
-    return Part(uid, num, size, etag, _from_ms(lm), blob_id, _loads(sums) if sums else {})
 
 
 class _Holder:
@@ -384,7 +302,7 @@ class SqliteMetaStore(SqliteIdentityMixin):
             with self._write() as c:
                 c.execute(
                     "INSERT INTO buckets (name, created, region, owner) VALUES (?,?,?,?)",
-                    (bucket.name, _to_ms(bucket.created), bucket.region, bucket.owner),
+                    _ROWS.bucket_params(bucket),
                 )
         except sqlite3.IntegrityError:
             raise BucketExists(bucket.name) from None
@@ -395,13 +313,13 @@ class SqliteMetaStore(SqliteIdentityMixin):
             .execute("SELECT name, created, region, owner FROM buckets WHERE name = ?", (name,))
             .fetchone()
         )
-        return None if row is None else Bucket(row[0], _from_ms(row[1]), row[2], row[3])
+        return None if row is None else _ROWS.bucket(row)
 
     def list_buckets(self) -> list[Bucket]:
         rows = self._conn().execute(
             "SELECT name, created, region, owner FROM buckets ORDER BY name"
         )
-        return [Bucket(n, _from_ms(c), r, o) for n, c, r, o in rows]
+        return [_ROWS.bucket(r) for r in rows]
 
     def delete_bucket(self, name: str) -> list[str]:
         with self._write() as c:
@@ -463,7 +381,7 @@ class SqliteMetaStore(SqliteIdentityMixin):
         with self._write() as c:
             cur = c.execute(
                 "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
-                (_tags_json(tags), bucket, key),
+                (tags_json(tags), bucket, key),
             )
             return cur.rowcount > 0
 
@@ -475,18 +393,7 @@ class SqliteMetaStore(SqliteIdentityMixin):
                 raise NoSuchBucket(u.bucket)
             c.execute(
                 f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    u.upload_id,
-                    u.bucket,
-                    u.key,
-                    _to_ms(u.initiated),
-                    _dict_json(u.headers),
-                    _dict_json(u.user_metadata),
-                    _tags_json(u.tags),
-                    u.storage_class,
-                    u.owner,
-                    u.checksum_algorithm,
-                ),
+                _ROWS.upload_params(u),
             )
 
     def get_upload(self, upload_id: str) -> Upload | None:
@@ -549,15 +456,7 @@ class SqliteMetaStore(SqliteIdentityMixin):
 
     def put_part(self, part: Part) -> Part | None:
         p = part
-        params = (
-            p.upload_id,
-            p.part_number,
-            p.size,
-            p.etag,
-            _to_ms(p.last_modified),
-            p.blob_id,
-            _dict_json(p.checksums),
-        )
+        params = _ROWS.part_params(p)
         with self._write() as c:
             if (
                 c.execute("SELECT 1 FROM uploads WHERE upload_id = ?", (p.upload_id,)).fetchone()
