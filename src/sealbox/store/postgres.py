@@ -76,7 +76,15 @@ from sealbox.store.meta import (
 from sealbox.store.postgres_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.postgres_identity import PostgresIdentityMixin
 from sealbox.store.rows import POSTGRES_ROWS, tags_json
-from sealbox.store.sqlite import prefix_upper_bound
+from sealbox.store.sql import (
+    OBJ_COLS,
+    OBJ_VALUE_COLS,
+    PART_COLS,
+    PART_VALUE_COLS,
+    POSTGRES,
+    prefix_upper_bound,
+    set_columns,
+)
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
@@ -178,51 +186,23 @@ def _cut_at_nul(s: str) -> str:
     return s if i < 0 else s[:i]
 
 
-_OBJ_COLS = (
-    "bucket, key, size, etag, last_modified, segments, headers, user_metadata, "
-    "tags, checksums, storage_class, owner, parts_count"
-)
-_OBJ_SET = (
-    "size = %s, etag = %s, last_modified = %s, segments = %s, headers = %s, "
-    "user_metadata = %s, tags = %s, checksums = %s, storage_class = %s, owner = %s, "
-    "parts_count = %s"
-)
-_UPLOAD_COLS = (
-    "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
-    "storage_class, owner, checksum_algorithm"
-)
-_PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums"
-
-_GET_OBJECT = f"SELECT {_OBJ_COLS} FROM objects WHERE bucket = %s AND key = %s"
+_Q = POSTGRES
+_GET_OBJECT, _GET_SETTING, _LIST_OBJECTS = _Q.get_object, _Q.get_setting, _Q.list_objects
 _LOCK_OBJECT = _GET_OBJECT + " FOR UPDATE"
-_INSERT_OBJECT = (
-    f"INSERT INTO objects ({_OBJ_COLS}) VALUES ({', '.join(['%s'] * 13)}) ON CONFLICT DO NOTHING"
+_INSERT_OBJECT = _Q.insert_object + " ON CONFLICT DO NOTHING"
+_UPDATE_OBJECT = (
+    f"UPDATE objects SET {set_columns(OBJ_VALUE_COLS, '%s')} WHERE bucket = %s AND key = %s"
 )
-_UPDATE_OBJECT = f"UPDATE objects SET {_OBJ_SET} WHERE bucket = %s AND key = %s"
-_LOCK_PART = f"SELECT {_PART_COLS} FROM parts WHERE upload_id = %s AND part_number = %s FOR UPDATE"
-_INSERT_PART = (
-    f"INSERT INTO parts ({_PART_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
-)
-_GET_SETTING = "SELECT document FROM bucket_settings WHERE bucket = %s AND name = %s"
+_LOCK_PART = _Q.get_part + " FOR UPDATE"
+_INSERT_PART = _Q.insert_part + " ON CONFLICT DO NOTHING"
 _UPDATE_PART = (
-    "UPDATE parts SET size = %s, etag = %s, last_modified = %s, blob_id = %s, checksums = %s "
+    f"UPDATE parts SET {set_columns(PART_VALUE_COLS, '%s')} "
     "WHERE upload_id = %s AND part_number = %s"
 )
-# list_objects: (lower bound inclusive?, upper bound present?) -> SQL, each a
-# range scan of the (bucket, key) primary key.
-_LIST_OBJECTS = {
-    (incl, upper): (
-        f"SELECT {_OBJ_COLS} FROM objects WHERE bucket = %s AND key {'>=' if incl else '>'} %s"
-        + (" AND key < %s" if upper else "")
-        + " ORDER BY key LIMIT %s"
-    )
-    for incl in (True, False)
-    for upper in (True, False)
-}
 
 
 def _object_params(o: ObjectRecord) -> tuple[Any, ...]:
-    """(bucket, key, then the other columns in _OBJ_COLS order)."""
+    """(bucket, key, then the other columns in sql.OBJ_COLS order)."""
     _storable(o.bucket, o.key)
     return _ROWS.object_params(o)
 
@@ -370,10 +350,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         _storable(bucket.name)
         try:
             with self._write() as c:
-                c.execute(
-                    "INSERT INTO buckets (name, created, region, owner) VALUES (%s,%s,%s,%s)",
-                    _ROWS.bucket_params(bucket),
-                )
+                c.execute(_Q.insert_bucket, _ROWS.bucket_params(bucket))
         except errors.UniqueViolation:
             raise BucketExists(bucket.name) from None
 
@@ -381,14 +358,12 @@ class PostgresMetaStore(PostgresIdentityMixin):
         if "\x00" in name:
             return None
         with self._read() as c:
-            row = c.execute(
-                "SELECT name, created, region, owner FROM buckets WHERE name = %s", (name,)
-            ).fetchone()
+            row = c.execute(_Q.get_bucket, (name,)).fetchone()
         return None if row is None else _ROWS.bucket(row)
 
     def list_buckets(self) -> list[Bucket]:
         with self._read() as c:
-            rows = c.execute("SELECT name, created, region, owner FROM buckets ORDER BY name")
+            rows = c.execute(_Q.list_buckets)
             return [_ROWS.bucket(r) for r in rows]
 
     def delete_bucket(self, name: str) -> list[str]:
@@ -444,7 +419,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
             return None
         with self._write() as c:
             row = c.execute(
-                f"DELETE FROM objects WHERE bucket = %s AND key = %s RETURNING {_OBJ_COLS}",
+                f"DELETE FROM objects WHERE bucket = %s AND key = %s RETURNING {OBJ_COLS}",
                 (bucket, key),
             ).fetchone()
         return None if row is None else _object(row)
@@ -470,10 +445,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         if "\x00" in key or "\x00" in bucket:
             return False
         with self._write() as c:
-            c.execute(
-                "UPDATE objects SET tags = %s WHERE bucket = %s AND key = %s",
-                (tags_json(tags), bucket, key),
-            )
+            c.execute(_Q.set_tags, (tags_json(tags), bucket, key))
             return c.rowcount > 0
 
     # -- multipart uploads -------------------------------------------------
@@ -482,10 +454,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         _storable(u.upload_id, u.bucket, u.key)
         try:
             with self._write() as c:
-                c.execute(
-                    f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                    _ROWS.upload_params(u),
-                )
+                c.execute(_Q.insert_upload, _ROWS.upload_params(u))
         except errors.ForeignKeyViolation:
             raise NoSuchBucket(u.bucket) from None
 
@@ -493,9 +462,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         if "\x00" in upload_id:
             return None
         with self._read() as c:
-            row = c.execute(
-                f"SELECT {_UPLOAD_COLS} FROM uploads WHERE upload_id = %s", (upload_id,)
-            ).fetchone()
+            row = c.execute(_Q.get_upload, (upload_id,)).fetchone()
         return None if row is None else _upload(row)
 
     def list_uploads(
@@ -516,40 +483,21 @@ class PostgresMetaStore(PostgresIdentityMixin):
         # A marker upload id with U+0000 names no upload: "greater ids".
         missing_marker = "\x00" in upload_id_marker
         upload_id_marker = _cut_at_nul(upload_id_marker)
-        where = ["bucket = %s"]
-        params: list[Any] = [bucket]
-        if prefix:
-            where.append("key >= %s")
-            params.append(prefix)
-            upper = prefix_upper_bound(prefix)
-            if upper is not None:
-                where.append("key < %s")
-                params.append(upper)
         with self._read() as c:
+            id_marker = None
             if key_marker and (upload_id_marker or missing_marker):
                 row = (
                     None
                     if missing_marker
                     else c.execute(
-                        "SELECT initiated FROM uploads WHERE upload_id = %s AND bucket = %s AND key = %s",
-                        (upload_id_marker, bucket, key_marker),
+                        _Q.marker_initiated, (upload_id_marker, bucket, key_marker)
                     ).fetchone()
                 )
-                if row is not None:
-                    where.append("(key > %s OR (key = %s AND (initiated, upload_id) > (%s, %s)))")
-                    params += [key_marker, key_marker, row[0], upload_id_marker]
-                else:
-                    where.append("(key > %s OR (key = %s AND upload_id > %s))")
-                    params += [key_marker, key_marker, upload_id_marker]
-            elif key_marker:
-                where.append("key > %s")
-                params.append(key_marker)
-            params.append(limit)
-            rows = c.execute(
-                f"SELECT {_UPLOAD_COLS} FROM uploads WHERE {' AND '.join(where)} "
-                "ORDER BY key, initiated, upload_id LIMIT %s",
-                params,
-            ).fetchall()
+                id_marker = (upload_id_marker, None if row is None else row[0])
+            sql, params = _Q.uploads_page(
+                bucket, prefix=prefix, key_marker=key_marker, id_marker=id_marker, limit=limit
+            )
+            rows = c.execute(sql, params).fetchall()
         return [_upload(r) for r in rows]
 
     def put_part(self, part: Part) -> Part | None:
@@ -572,11 +520,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         if limit <= 0 or "\x00" in upload_id:
             return []
         with self._read() as c:
-            rows = c.execute(
-                f"SELECT {_PART_COLS} FROM parts WHERE upload_id = %s AND part_number > %s "
-                "ORDER BY part_number LIMIT %s",
-                (upload_id, after, limit),
-            ).fetchall()
+            rows = c.execute(_Q.list_parts, (upload_id, after, limit)).fetchall()
         return [_part(r) for r in rows]
 
     def _remove_upload(self, c: psycopg.Cursor[Any], upload_id: str) -> tuple[Upload, list[Part]]:
@@ -584,13 +528,11 @@ class PostgresMetaStore(PostgresIdentityMixin):
             raise NoSuchUpload(upload_id)
         # Lock the upload before reading its parts: a put_part in flight
         # commits first (and its part is returned) or finds no upload.
-        row = c.execute(
-            f"SELECT {_UPLOAD_COLS} FROM uploads WHERE upload_id = %s FOR UPDATE", (upload_id,)
-        ).fetchone()
+        row = c.execute(_Q.get_upload + " FOR UPDATE", (upload_id,)).fetchone()
         if row is None:
             raise NoSuchUpload(upload_id)
         parts = c.execute(
-            f"WITH gone AS (DELETE FROM parts WHERE upload_id = %s RETURNING {_PART_COLS}) "
+            f"WITH gone AS (DELETE FROM parts WHERE upload_id = %s RETURNING {PART_COLS}) "
             "SELECT * FROM gone ORDER BY part_number",
             (upload_id,),
         ).fetchall()
@@ -622,11 +564,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         _storable(bucket, name, document)
         try:
             with self._write() as c:
-                c.execute(
-                    "INSERT INTO bucket_settings (bucket, name, document) VALUES (%s,%s,%s) "
-                    "ON CONFLICT (bucket, name) DO UPDATE SET document = excluded.document",
-                    (bucket, name, document),
-                )
+                c.execute(_Q.upsert_setting, (bucket, name, document))
         except errors.ForeignKeyViolation:
             raise NoSuchBucket(bucket) from None
 
@@ -641,7 +579,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         if "\x00" in bucket or "\x00" in name:
             return False
         with self._write() as c:
-            c.execute("DELETE FROM bucket_settings WHERE bucket = %s AND name = %s", (bucket, name))
+            c.execute(_Q.delete_setting, (bucket, name))
             return c.rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:

@@ -39,6 +39,14 @@ from sealbox.store.meta import (
     Upload,
 )
 from sealbox.store.rows import SQLITE_ROWS, tags_json
+from sealbox.store.sql import (
+    OBJ_VALUE_COLS,
+    PART_COLS,
+    PART_VALUE_COLS,
+    SQLITE,
+    prefix_upper_bound,
+    set_columns,
+)
 from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.sqlite_identity import SqliteIdentityMixin
 
@@ -118,55 +126,15 @@ _upload, _part = _ROWS.upload, _ROWS.part
 _loads = json.loads
 
 
-def prefix_upper_bound(prefix: str) -> str | None:
-    """The least string above every string that starts with ``prefix``, in
-    code point (= UTF-8 byte) order; None when there is none.
-
-    Trailing U+10FFFF cannot be incremented and are dropped; the last other
-    character is incremented, jumping over the surrogates, which no valid
-    key contains.
-    """
-    p = prefix.rstrip("\U0010ffff")
-    if not p:
-        return None
-    nxt = ord(p[-1]) + 1
-    if nxt == 0xD800:
-        nxt = 0xE000
-    return p[:-1] + chr(nxt)
-
-
-_OBJ_COLS = (
-    "bucket, key, size, etag, last_modified, segments, headers, user_metadata, "
-    "tags, checksums, storage_class, owner, parts_count"
+_Q = SQLITE
+_GET_OBJECT, _GET_SETTING, _LIST_OBJECTS = _Q.get_object, _Q.get_setting, _Q.list_objects
+_UPSERT_OBJECT = f"{_Q.insert_object} ON CONFLICT (bucket, key) DO UPDATE SET " + set_columns(
+    OBJ_VALUE_COLS, "excluded.{c}"
 )
-_UPLOAD_COLS = (
-    "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
-    "storage_class, owner, checksum_algorithm"
+_UPSERT_PART = (
+    f"{_Q.insert_part} ON CONFLICT (upload_id, part_number) DO UPDATE SET "
+    + set_columns(PART_VALUE_COLS, "excluded.{c}")
 )
-_PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums"
-
-_GET_OBJECT = f"SELECT {_OBJ_COLS} FROM objects WHERE bucket = ? AND key = ?"
-_UPSERT_OBJECT = (
-    f"INSERT INTO objects ({_OBJ_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-    "ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, "
-    "etag = excluded.etag, last_modified = excluded.last_modified, "
-    "segments = excluded.segments, headers = excluded.headers, "
-    "user_metadata = excluded.user_metadata, tags = excluded.tags, "
-    "checksums = excluded.checksums, storage_class = excluded.storage_class, "
-    "owner = excluded.owner, parts_count = excluded.parts_count"
-)
-_GET_SETTING = "SELECT document FROM bucket_settings WHERE bucket = ? AND name = ?"
-# list_objects: (lower bound inclusive?, upper bound present?) -> SQL. Each
-# is a range on the (bucket, key) primary key index.
-_LIST_OBJECTS = {
-    (incl, upper): (
-        f"SELECT {_OBJ_COLS} FROM objects WHERE bucket = ? AND key {'>=' if incl else '>'} ?"
-        + (" AND key < ?" if upper else "")
-        + " ORDER BY key LIMIT ?"
-    )
-    for incl in (True, False)
-    for upper in (True, False)
-}
 
 
 class _Holder:
@@ -300,25 +268,16 @@ class SqliteMetaStore(SqliteIdentityMixin):
     def create_bucket(self, bucket: Bucket) -> None:
         try:
             with self._write() as c:
-                c.execute(
-                    "INSERT INTO buckets (name, created, region, owner) VALUES (?,?,?,?)",
-                    _ROWS.bucket_params(bucket),
-                )
+                c.execute(_Q.insert_bucket, _ROWS.bucket_params(bucket))
         except sqlite3.IntegrityError:
             raise BucketExists(bucket.name) from None
 
     def get_bucket(self, name: str) -> Bucket | None:
-        row = (
-            self._conn()
-            .execute("SELECT name, created, region, owner FROM buckets WHERE name = ?", (name,))
-            .fetchone()
-        )
+        row = self._conn().execute(_Q.get_bucket, (name,)).fetchone()
         return None if row is None else _ROWS.bucket(row)
 
     def list_buckets(self) -> list[Bucket]:
-        rows = self._conn().execute(
-            "SELECT name, created, region, owner FROM buckets ORDER BY name"
-        )
+        rows = self._conn().execute(_Q.list_buckets)
         return [_ROWS.bucket(r) for r in rows]
 
     def delete_bucket(self, name: str) -> list[str]:
@@ -327,11 +286,19 @@ class SqliteMetaStore(SqliteIdentityMixin):
                 raise NoSuchBucket(name)
             if c.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
                 raise BucketNotEmpty(name)
-            blob_ids = [b for (b,) in c.execute(
-                "SELECT blob_id FROM parts WHERE upload_id IN "
-                "(SELECT upload_id FROM uploads WHERE bucket = ?)", (name,))]
-            c.execute("DELETE FROM parts WHERE upload_id IN "
-                      "(SELECT upload_id FROM uploads WHERE bucket = ?)", (name,))
+            blob_ids = [
+                b
+                for (b,) in c.execute(
+                    "SELECT blob_id FROM parts WHERE upload_id IN "
+                    "(SELECT upload_id FROM uploads WHERE bucket = ?)",
+                    (name,),
+                )
+            ]
+            c.execute(
+                "DELETE FROM parts WHERE upload_id IN "
+                "(SELECT upload_id FROM uploads WHERE bucket = ?)",
+                (name,),
+            )
             c.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
             # ON DELETE CASCADE would do it too; explicit, so no setting can
             # outlive its bucket even on a connection without foreign keys.
@@ -379,10 +346,7 @@ class SqliteMetaStore(SqliteIdentityMixin):
 
     def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
         with self._write() as c:
-            cur = c.execute(
-                "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
-                (tags_json(tags), bucket, key),
-            )
+            cur = c.execute(_Q.set_tags, (tags_json(tags), bucket, key))
             return cur.rowcount > 0
 
     # -- multipart uploads -------------------------------------------------
@@ -391,17 +355,10 @@ class SqliteMetaStore(SqliteIdentityMixin):
         with self._write() as c:
             if c.execute("SELECT 1 FROM buckets WHERE name = ?", (u.bucket,)).fetchone() is None:
                 raise NoSuchBucket(u.bucket)
-            c.execute(
-                f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                _ROWS.upload_params(u),
-            )
+            c.execute(_Q.insert_upload, _ROWS.upload_params(u))
 
     def get_upload(self, upload_id: str) -> Upload | None:
-        row = (
-            self._conn()
-            .execute(f"SELECT {_UPLOAD_COLS} FROM uploads WHERE upload_id = ?", (upload_id,))
-            .fetchone()
-        )
+        row = self._conn().execute(_Q.get_upload, (upload_id,)).fetchone()
         return None if row is None else _upload(row)
 
     def list_uploads(
@@ -423,35 +380,16 @@ class SqliteMetaStore(SqliteIdentityMixin):
         if limit <= 0:
             return []
         conn = self._conn()
-        where = ["bucket = ?"]
-        params: list[Any] = [bucket]
-        if prefix:
-            where.append("key >= ?")
-            params.append(prefix)
-            upper = prefix_upper_bound(prefix)
-            if upper is not None:
-                where.append("key < ?")
-                params.append(upper)
+        id_marker = None
         if key_marker and upload_id_marker:
             row = conn.execute(
-                "SELECT initiated FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
-                (upload_id_marker, bucket, key_marker),
+                _Q.marker_initiated, (upload_id_marker, bucket, key_marker)
             ).fetchone()
-            if row is not None:
-                where.append("(key > ? OR (key = ? AND (initiated, upload_id) > (?, ?)))")
-                params += [key_marker, key_marker, row[0], upload_id_marker]
-            else:
-                where.append("(key > ? OR (key = ? AND upload_id > ?))")
-                params += [key_marker, key_marker, upload_id_marker]
-        elif key_marker:
-            where.append("key > ?")
-            params.append(key_marker)
-        params.append(limit)
-        rows = conn.execute(
-            f"SELECT {_UPLOAD_COLS} FROM uploads WHERE {' AND '.join(where)} "
-            "ORDER BY key, initiated, upload_id LIMIT ?",
-            params,
+            id_marker = (upload_id_marker, None if row is None else row[0])
+        sql, params = _Q.uploads_page(
+            bucket, prefix=prefix, key_marker=key_marker, id_marker=id_marker, limit=limit
         )
+        rows = conn.execute(sql, params)
         return [_upload(r) for r in rows]
 
     def put_part(self, part: Part) -> Part | None:
@@ -463,37 +401,22 @@ class SqliteMetaStore(SqliteIdentityMixin):
                 is None
             ):
                 raise NoSuchUpload(p.upload_id)
-            old = c.execute(
-                f"SELECT {_PART_COLS} FROM parts WHERE upload_id = ? AND part_number = ?",
-                (p.upload_id, p.part_number),
-            ).fetchone()
-            c.execute(
-                f"INSERT INTO parts ({_PART_COLS}) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size, "
-                "etag = excluded.etag, last_modified = excluded.last_modified, "
-                "blob_id = excluded.blob_id, checksums = excluded.checksums",
-                params,
-            )
+            old = c.execute(_Q.get_part, (p.upload_id, p.part_number)).fetchone()
+            c.execute(_UPSERT_PART, params)
         return None if old is None else _part(old)
 
     def list_parts(self, upload_id: str, *, after: int = 0, limit: int = 10000) -> list[Part]:
         if limit <= 0:
             return []
-        rows = self._conn().execute(
-            f"SELECT {_PART_COLS} FROM parts WHERE upload_id = ? AND part_number > ? "
-            "ORDER BY part_number LIMIT ?",
-            (upload_id, after, limit),
-        )
+        rows = self._conn().execute(_Q.list_parts, (upload_id, after, limit))
         return [_part(r) for r in rows]
 
     def _remove_upload(self, c: sqlite3.Connection, upload_id: str) -> tuple[Upload, list[Part]]:
-        row = c.execute(
-            f"SELECT {_UPLOAD_COLS} FROM uploads WHERE upload_id = ?", (upload_id,)
-        ).fetchone()
+        row = c.execute(_Q.get_upload, (upload_id,)).fetchone()
         if row is None:
             raise NoSuchUpload(upload_id)
         parts = c.execute(
-            f"SELECT {_PART_COLS} FROM parts WHERE upload_id = ? ORDER BY part_number",
+            f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? ORDER BY part_number",
             (upload_id,),
         ).fetchall()
         c.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
@@ -526,11 +449,7 @@ class SqliteMetaStore(SqliteIdentityMixin):
         with self._write() as c:
             if c.execute("SELECT 1 FROM buckets WHERE name = ?", (bucket,)).fetchone() is None:
                 raise NoSuchBucket(bucket)
-            c.execute(
-                "INSERT INTO bucket_settings (bucket, name, document) VALUES (?,?,?) "
-                "ON CONFLICT (bucket, name) DO UPDATE SET document = excluded.document",
-                (bucket, name, document),
-            )
+            c.execute(_Q.upsert_setting, (bucket, name, document))
 
     def get_bucket_setting(self, bucket: str, name: str) -> str | None:
         row = self._conn().execute(_GET_SETTING, (bucket, name)).fetchone()
@@ -538,9 +457,7 @@ class SqliteMetaStore(SqliteIdentityMixin):
 
     def delete_bucket_setting(self, bucket: str, name: str) -> bool:
         with self._write() as c:
-            cur = c.execute(
-                "DELETE FROM bucket_settings WHERE bucket = ? AND name = ?", (bucket, name)
-            )
+            cur = c.execute(_Q.delete_setting, (bucket, name))
             return cur.rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:

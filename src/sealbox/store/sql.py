@@ -1,0 +1,164 @@
+"""Column lists and the query texts the SQLite and PostgreSQL MetaStores share.
+
+Each text is written once, with ``?`` marking a parameter, and rendered per
+database by ``Queries.render``: SQLite's qmark style keeps ``?``, psycopg
+wants ``%s``. No text here contains a literal ``?`` or ``%``. What differs
+between the databases — row locks, upserts, ``RETURNING``, U+0000 checks —
+stays in ``sqlite.py`` and ``postgres.py``; the column orders here are the
+ones ``rows.py`` reads and writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+BUCKET_COLS = "name, created, region, owner"
+OBJ_COLS = (
+    "bucket, key, size, etag, last_modified, segments, headers, user_metadata, "
+    "tags, checksums, storage_class, owner, parts_count"
+)
+UPLOAD_COLS = (
+    "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
+    "storage_class, owner, checksum_algorithm"
+)
+PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums"
+# What an upsert replaces: every column after the primary key.
+OBJ_VALUE_COLS = OBJ_COLS.split(", ", 2)[2]
+PART_VALUE_COLS = PART_COLS.split(", ", 2)[2]
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix``, in
+    code point (= UTF-8 byte) order; None when there is none.
+
+    Trailing U+10FFFF cannot be incremented and are dropped; the last other
+    character is incremented, jumping over the surrogates, which no valid
+    key contains.
+    """
+    p = prefix.rstrip("\U0010ffff")
+    if not p:
+        return None
+    nxt = ord(p[-1]) + 1
+    if nxt == 0xD800:
+        nxt = 0xE000
+    return p[:-1] + chr(nxt)
+
+
+def _values(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def set_columns(cols: str, value: str) -> str:
+    """``col = <value>, …`` for each of ``cols`` (a column list), with
+    ``{c}`` in ``value`` standing for the column's name."""
+    return ", ".join(f"{c} = {value.format(c=c)}" for c in cols.split(", "))
+
+
+def _list_objects() -> dict[tuple[bool, bool], str]:
+    # (lower bound inclusive?, upper bound present?) -> SQL. Each is a range
+    # on the (bucket, key) primary key index.
+    return {
+        (incl, upper): (
+            f"SELECT {OBJ_COLS} FROM objects WHERE bucket = ? AND key {'>=' if incl else '>'} ?"
+            + (" AND key < ?" if upper else "")
+            + " ORDER BY key LIMIT ?"
+        )
+        for incl in (True, False)
+        for upper in (True, False)
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Queries:
+    """The shared texts, for one placeholder style (see the module docstring)."""
+
+    get_bucket: str = f"SELECT {BUCKET_COLS} FROM buckets WHERE name = ?"
+    list_buckets: str = f"SELECT {BUCKET_COLS} FROM buckets ORDER BY name"
+    insert_bucket: str = f"INSERT INTO buckets ({BUCKET_COLS}) VALUES ({_values(4)})"
+    get_object: str = f"SELECT {OBJ_COLS} FROM objects WHERE bucket = ? AND key = ?"
+    insert_object: str = f"INSERT INTO objects ({OBJ_COLS}) VALUES ({_values(13)})"
+    set_tags: str = "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?"
+    insert_upload: str = f"INSERT INTO uploads ({UPLOAD_COLS}) VALUES ({_values(10)})"
+    get_upload: str = f"SELECT {UPLOAD_COLS} FROM uploads WHERE upload_id = ?"
+    # The ListMultipartUploads marker upload, if it is still there.
+    marker_initiated: str = (
+        "SELECT initiated FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?"
+    )
+    get_part: str = f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? AND part_number = ?"
+    insert_part: str = f"INSERT INTO parts ({PART_COLS}) VALUES ({_values(7)})"
+    list_parts: str = (
+        f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? AND part_number > ? "
+        "ORDER BY part_number LIMIT ?"
+    )
+    upsert_setting: str = (
+        "INSERT INTO bucket_settings (bucket, name, document) VALUES (?,?,?) "
+        "ON CONFLICT (bucket, name) DO UPDATE SET document = excluded.document"
+    )
+    get_setting: str = "SELECT document FROM bucket_settings WHERE bucket = ? AND name = ?"
+    delete_setting: str = "DELETE FROM bucket_settings WHERE bucket = ? AND name = ?"
+    list_objects: dict[tuple[bool, bool], str] = field(default_factory=_list_objects)
+    placeholder: str = "?"
+
+    def render(self, placeholder: str) -> Queries:
+        """These texts with ``placeholder`` for each ``?``."""
+
+        def one(text: str) -> str:
+            return text.replace("?", placeholder)
+
+        changes: dict[str, Any] = {
+            f.name: one(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in ("placeholder", "list_objects")
+        }
+        listing = {k: one(v) for k, v in self.list_objects.items()}
+        return replace(self, placeholder=placeholder, list_objects=listing, **changes)
+
+    def uploads_page(
+        self,
+        bucket: str,
+        *,
+        prefix: str,
+        key_marker: str,
+        id_marker: tuple[str, Any] | None,
+        limit: int,
+    ) -> tuple[str, list[Any]]:
+        """The ListMultipartUploads query and its parameters.
+
+        ``id_marker`` is None when only ``key_marker`` bounds the page, else
+        (upload id marker, that upload's ``initiated`` or None when it is
+        gone): uploads of ``key_marker`` after the marker upload in
+        (initiated, upload_id) order when it exists, else those with a
+        greater upload id, as the S3 documentation states.
+        """
+        p = self.placeholder
+        where = [f"bucket = {p}"]
+        params: list[Any] = [bucket]
+        if prefix:
+            where.append(f"key >= {p}")
+            params.append(prefix)
+            upper = prefix_upper_bound(prefix)
+            if upper is not None:
+                where.append(f"key < {p}")
+                params.append(upper)
+        if key_marker and id_marker is not None:
+            upload_id_marker, initiated = id_marker
+            if initiated is not None:
+                where.append(f"(key > {p} OR (key = {p} AND (initiated, upload_id) > ({p}, {p})))")
+                params += [key_marker, key_marker, initiated, upload_id_marker]
+            else:
+                where.append(f"(key > {p} OR (key = {p} AND upload_id > {p}))")
+                params += [key_marker, key_marker, upload_id_marker]
+        elif key_marker:
+            where.append(f"key > {p}")
+            params.append(key_marker)
+        params.append(limit)
+        sql = (
+            f"SELECT {UPLOAD_COLS} FROM uploads WHERE {' AND '.join(where)} "
+            f"ORDER BY key, initiated, upload_id LIMIT {p}"
+        )
+        return sql, params
+
+
+SQLITE = Queries()
+POSTGRES = SQLITE.render("%s")
