@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sealbox.auth.principal import Credential, Principal, root_principal
+from sealbox.auth.principal import Credential
 from sealbox.store.identity import (
     GROUP_NAME,
     USER_NAME,
@@ -40,13 +40,12 @@ from sealbox.store.identity import (
     NoSecretCipher,
     NoSuchEntity,
     User,
-    ValidationError,
-    arn,
     check_name,
     check_path,
     new_id,
     new_secret_key,
 )
+from sealbox.store.identity_rules import check_status, credential, no_access_key, not_in_group
 from sealbox.store.postgres_policies import PostgresPolicyMixin, _ts
 
 if TYPE_CHECKING:
@@ -126,12 +125,6 @@ _CREDENTIAL = (
     "SELECT k.secret, k.active, u.name, u.path FROM iam_access_keys k "
     "LEFT JOIN iam_users u ON u.user_id = k.user_id WHERE k.access_key_id = %s"
 )
-
-
-def _no_key(access_key_id: str) -> NoSuchEntity:
-    return NoSuchEntity(
-        "access key", access_key_id, f"The Access Key with id {access_key_id} cannot be found."
-    )
 
 
 class PostgresIdentityMixin(PostgresPolicyMixin):
@@ -249,25 +242,22 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
     def update_access_key(
         self, user_name: str | None, access_key_id: str, status: AccessKeyStatus
     ) -> None:
-        if status not in ("Active", "Inactive"):
-            raise ValidationError(
-                "status", status, "Member must satisfy enum value set: [Active, Inactive]"
-            )
+        active = check_status(status)
         if "\x00" in access_key_id:
-            raise _no_key(access_key_id)
+            raise no_access_key(access_key_id)
         with self._write() as c:
             uid = self._lock_owner(c, user_name)
             c.execute(
                 "UPDATE iam_access_keys SET active = %s WHERE access_key_id = %s "
                 "AND user_id IS NOT DISTINCT FROM %s",
-                (status == "Active", access_key_id, uid),
+                (active, access_key_id, uid),
             )
             if c.rowcount == 0:
-                raise _no_key(access_key_id)
+                raise no_access_key(access_key_id)
 
     def delete_access_key(self, user_name: str | None, access_key_id: str) -> None:
         if "\x00" in access_key_id:
-            raise _no_key(access_key_id)
+            raise no_access_key(access_key_id)
         with self._write() as c:
             uid = self._lock_owner(c, user_name)
             c.execute(
@@ -276,7 +266,7 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
                 (access_key_id, uid),
             )
             if c.rowcount == 0:
-                raise _no_key(access_key_id)
+                raise no_access_key(access_key_id)
 
     def credential_for(self, access_key_id: str) -> Credential | None:
         cipher = self._cipher
@@ -288,13 +278,7 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
             row = c.execute(_CREDENTIAL, (access_key_id,)).fetchone()
         if row is None:
             return None
-        blob, active, name, path = row
-        secret = cipher.decrypt(blob, context=access_key_id.encode())
-        if name is None:
-            principal = root_principal(access_key_id)
-        else:
-            principal = Principal("user", name, arn("user", path, name), access_key_id)
-        return Credential(access_key_id, secret, principal, bool(active))
+        return credential(cipher, access_key_id, row)
 
     def reencrypt_secrets(self) -> int:
         cipher = self._require_cipher()
@@ -398,9 +382,7 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
                 "DELETE FROM iam_group_members WHERE group_id = %s AND user_id = %s", (gid, uid)
             )
             if c.rowcount == 0:
-                raise NoSuchEntity(
-                    "user", user_name, f"User {user_name} is not in group {group_name}."
-                )
+                raise not_in_group(user_name, group_name)
 
     def list_groups_for_user(self, user_name: str) -> list[Group]:
         with self._read() as c:

@@ -8,7 +8,7 @@ transactions and locking both follow.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from psycopg import errors
@@ -26,15 +26,24 @@ from sealbox.store.identity import (
     ManagedPolicy,
     NoSuchEntity,
     arn,
-    check_description,
     check_document,
     check_name,
-    check_path,
     new_id,
-    policy_size,
     split_policy_arn,
     unique_documents,
 )
+from sealbox.store.identity_rules import (
+    PolicyMethods,
+    attached_limit,
+    attached_quota,
+    check_inline_size,
+    check_new_policy,
+    inline_size_quota,
+    no_inline_policy,
+    no_policy,
+)
+from sealbox.store.rows import to_timestamp as _ts
+from sealbox.store.sql import ATTACHED_ONLY, POLICY_COLS
 
 if TYPE_CHECKING:
     import psycopg
@@ -59,18 +68,6 @@ SELECT 3, g.name_key, p.name_key, p.policy_id, p.document FROM g
 ORDER BY 1, 2, 3
 """
 
-_ATTACHED = (
-    " AND (EXISTS (SELECT 1 FROM iam_user_attachments a WHERE a.policy_id = p.policy_id)"
-    " OR EXISTS (SELECT 1 FROM iam_group_attachments a WHERE a.policy_id = p.policy_id))"
-)
-
-_POLICY_COLS = (
-    "policy_id, name, path, document, description, created, updated, "
-    "(SELECT count(*) FROM iam_user_attachments a WHERE a.policy_id = p.policy_id) + "
-    "(SELECT count(*) FROM iam_group_attachments a WHERE a.policy_id = p.policy_id), "
-    "default_version"
-)
-
 
 def _policy(row: tuple[Any, ...]) -> ManagedPolicy:
     pid, name, path, doc, desc, created, updated, count, version = row
@@ -81,15 +78,7 @@ def _policy(row: tuple[Any, ...]) -> ManagedPolicy:
 _ADVISORY = "SELECT pg_advisory_xact_lock(hashtext(%s || current_schema()))"
 
 
-def _ts(dt: datetime) -> datetime:
-    """The UTC instant truncated to the millisecond, as SQLite stores it."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError("naive datetime given to the store; pass a timezone-aware one")
-    dt = dt.astimezone(UTC)
-    return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
-
-
-class PostgresPolicyMixin:
+class PostgresPolicyMixin(PolicyMethods):
     """Policies, and the lookups users and groups share, on the PostgreSQL MetaStore."""
 
     iam_quotas: IamQuotas = IAM_QUOTAS
@@ -138,8 +127,7 @@ class PostgresPolicyMixin:
                 (parts[1].lower(), parts[1], parts[0]),
             ).fetchone()
         if row is None:
-            tail = "does not exist or is not attachable." if attachable else "was not found."
-            raise NoSuchEntity("policy", policy_arn, f"Policy {policy_arn} {tail}")
+            raise no_policy(policy_arn, attachable=attachable)
         return str(row[0])
 
     @staticmethod
@@ -171,22 +159,13 @@ class PostgresPolicyMixin:
         check_name("policyName", policy_name, POLICY_NAME)
         check_document(document)
         table, col = f"iam_{kind}_policies", f"{kind}_id"
-        quota = (
-            self.iam_quotas.user_policy_size
-            if kind == "user"
-            else self.iam_quotas.group_policy_size
-        )
+        quota = inline_size_quota(self.iam_quotas, kind)
         with self._write() as c:
             oid = self._owner_id(c, kind, owner, "FOR UPDATE")
             others = c.execute(
                 f"SELECT document FROM {table} WHERE {col} = %s AND name <> %s", (oid, policy_name)
             ).fetchall()
-            if policy_size(document) + sum(policy_size(d) for (d,) in others) > quota:
-                raise LimitExceeded(
-                    f"{kind.capitalize()}PolicySize",
-                    quota,
-                    f"Maximum policy size of {quota} bytes exceeded for {kind} {owner}",
-                )
+            check_inline_size(quota, kind, owner, document, (d for (d,) in others))
             c.execute(
                 f"INSERT INTO {table} ({col}, name, document) VALUES (%s,%s,%s) "
                 f"ON CONFLICT ({col}, name) DO UPDATE SET document = excluded.document",
@@ -202,9 +181,7 @@ class PostgresPolicyMixin:
             check_name("policyName", policy_name, POLICY_NAME)
             rows = c.execute(sql + " AND name = %s", (oid, policy_name)).fetchall()
         if not rows:
-            raise NoSuchEntity(
-                "policy", policy_name, f"The {kind} policy with name {policy_name} cannot be found."
-            )
+            raise no_inline_policy(kind, policy_name)
         return rows
 
     def _delete_inline(self, kind: str, owner: str, policy_name: str) -> None:
@@ -216,47 +193,13 @@ class PostgresPolicyMixin:
                 (oid, policy_name),
             )
             if c.rowcount == 0:
-                raise NoSuchEntity(
-                    "policy",
-                    policy_name,
-                    f"The {kind} policy with name {policy_name} cannot be found.",
-                )
-
-    def put_user_policy(self, user_name: str, policy_name: str, document: str) -> None:
-        self._put_inline("user", user_name, policy_name, document)
-
-    def get_user_policy(self, user_name: str, policy_name: str) -> str:
-        return self._inline("user", user_name, policy_name)[0][1]
-
-    def list_user_policies(self, user_name: str) -> list[str]:
-        return [n for n, _ in self._inline("user", user_name, None)]
-
-    def delete_user_policy(self, user_name: str, policy_name: str) -> None:
-        self._delete_inline("user", user_name, policy_name)
-
-    def put_group_policy(self, group_name: str, policy_name: str, document: str) -> None:
-        self._put_inline("group", group_name, policy_name, document)
-
-    def get_group_policy(self, group_name: str, policy_name: str) -> str:
-        return self._inline("group", group_name, policy_name)[0][1]
-
-    def list_group_policies(self, group_name: str) -> list[str]:
-        return [n for n, _ in self._inline("group", group_name, None)]
-
-    def delete_group_policy(self, group_name: str, policy_name: str) -> None:
-        self._delete_inline("group", group_name, policy_name)
+                raise no_inline_policy(kind, policy_name)
 
     # -- managed policies ----------------------------------------------------------
     def create_policy(
         self, name: str, document: str, *, path: str = "/", description: str = "", now: datetime
     ) -> ManagedPolicy:
-        check_name("policyName", name, POLICY_NAME)
-        check_path(path)
-        check_document(document)
-        check_description(description)
-        quota = self.iam_quotas.managed_policy_size
-        if policy_size(document) > quota:
-            raise LimitExceeded("PolicySize", quota)
+        check_new_policy(self.iam_quotas, name, document, path, description)
         at = _ts(now)
         policy = ManagedPolicy(new_id("ANPA"), name, path, document, description, at, at)
         self._create(
@@ -276,12 +219,12 @@ class PostgresPolicyMixin:
         if parts is not None:
             with self._read() as c:
                 row = c.execute(
-                    f"SELECT {_POLICY_COLS} FROM iam_policies p "
+                    f"SELECT {POLICY_COLS} FROM iam_policies p "
                     "WHERE name_key = %s AND name = %s AND path = %s",
                     (parts[1].lower(), parts[1], parts[0]),
                 ).fetchone()
         if row is None:
-            raise NoSuchEntity("policy", policy_arn, f"Policy {policy_arn} was not found.")
+            raise no_policy(policy_arn)
         return _policy(row)
 
     def list_policies(
@@ -296,9 +239,9 @@ class PostgresPolicyMixin:
             return []
         with self._read() as c:
             rows = c.execute(
-                f"SELECT {_POLICY_COLS} FROM iam_policies p "
+                f"SELECT {POLICY_COLS} FROM iam_policies p "
                 "WHERE name_key > %s AND left(path, %s) = %s"
-                + (_ATTACHED if only_attached else "")
+                + (ATTACHED_ONLY if only_attached else "")
                 + " ORDER BY name_key LIMIT %s",
                 (after.lower(), len(path_prefix), path_prefix, max(limit, 0)),
             ).fetchall()
@@ -318,11 +261,7 @@ class PostgresPolicyMixin:
 
     def _attach(self, kind: str, owner: str, policy_arn: str) -> None:
         table, col = f"iam_{kind}_attachments", f"{kind}_id"
-        quota = (
-            self.iam_quotas.policies_per_user
-            if kind == "user"
-            else self.iam_quotas.policies_per_group
-        )
+        quota = attached_quota(self.iam_quotas, kind)
         with self._write() as c:
             oid = self._owner_id(c, kind, owner, "FOR UPDATE")
             pid = self._policy_id(c, policy_arn, "FOR KEY SHARE", attachable=True)
@@ -332,7 +271,7 @@ class PostgresPolicyMixin:
                 return
             row = c.execute(f"SELECT count(*) FROM {table} WHERE {col} = %s", (oid,)).fetchone()
             if row is not None and row[0] >= quota:
-                raise LimitExceeded(f"PoliciesPer{kind.capitalize()}", quota)
+                raise attached_limit(kind, quota)
             c.execute(f"INSERT INTO {table} ({col}, policy_id) VALUES (%s,%s)", (oid, pid))
 
     def _detach(self, kind: str, owner: str, policy_arn: str) -> None:
@@ -344,7 +283,7 @@ class PostgresPolicyMixin:
                 (oid, pid),
             )
             if c.rowcount == 0:
-                raise NoSuchEntity("policy", policy_arn, f"Policy {policy_arn} was not found.")
+                raise no_policy(policy_arn)
 
     def _attached(self, kind: str, owner: str) -> list[AttachedPolicy]:
         with self._read() as c:
@@ -355,24 +294,6 @@ class PostgresPolicyMixin:
                 (oid,),
             ).fetchall()
         return [AttachedPolicy(n, arn("policy", p, n)) for n, p in rows]
-
-    def attach_user_policy(self, user_name: str, policy_arn: str) -> None:
-        self._attach("user", user_name, policy_arn)
-
-    def detach_user_policy(self, user_name: str, policy_arn: str) -> None:
-        self._detach("user", user_name, policy_arn)
-
-    def list_attached_user_policies(self, user_name: str) -> list[AttachedPolicy]:
-        return self._attached("user", user_name)
-
-    def attach_group_policy(self, group_name: str, policy_arn: str) -> None:
-        self._attach("group", group_name, policy_arn)
-
-    def detach_group_policy(self, group_name: str, policy_arn: str) -> None:
-        self._detach("group", group_name, policy_arn)
-
-    def list_attached_group_policies(self, group_name: str) -> list[AttachedPolicy]:
-        return self._attached("group", group_name)
 
     # -- evaluation ----------------------------------------------------------------
     def policies_for_user(self, user_name: str) -> list[str]:

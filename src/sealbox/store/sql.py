@@ -162,3 +162,20 @@ class Queries:
 
 SQLITE = Queries()
 POSTGRES = SQLITE.render("%s")
+
+
+# -- IAM (the identity mixins) ------------------------------------------------
+
+# A managed policy's columns in ``ManagedPolicy`` order, with how many users
+# and groups it is attached to; the table is aliased ``p``.
+POLICY_COLS = (
+    "policy_id, name, path, document, description, created, updated, "
+    "(SELECT count(*) FROM iam_user_attachments a WHERE a.policy_id = p.policy_id) + "
+    "(SELECT count(*) FROM iam_group_attachments a WHERE a.policy_id = p.policy_id), "
+    "default_version"
+)
+# ListPolicies OnlyAttached: a condition on ``p``.
+ATTACHED_ONLY = (
+    " AND (EXISTS (SELECT 1 FROM iam_user_attachments a WHERE a.policy_id = p.policy_id)"
+    " OR EXISTS (SELECT 1 FROM iam_group_attachments a WHERE a.policy_id = p.policy_id))"
+)

@@ -15,7 +15,7 @@ import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sealbox.auth.principal import Credential, Principal, root_principal
+from sealbox.auth.principal import Credential
 from sealbox.store.identity import (
     GROUP_NAME,
     USER_NAME,
@@ -28,13 +28,12 @@ from sealbox.store.identity import (
     NoSecretCipher,
     NoSuchEntity,
     User,
-    ValidationError,
-    arn,
     check_name,
     check_path,
     new_id,
     new_secret_key,
 )
+from sealbox.store.identity_rules import check_status, credential, no_access_key, not_in_group
 from sealbox.store.sqlite_policies import SqlitePolicyMixin, _dt, _ms
 
 if TYPE_CHECKING:
@@ -124,14 +123,6 @@ def _group(row: tuple[Any, ...]) -> Group:
 
 def _key(row: tuple[Any, ...]) -> AccessKey:
     return AccessKey(row[0], row[1], "Active" if row[2] else "Inactive", _dt(row[3]))
-
-
-def _status(status: str) -> int:
-    if status not in ("Active", "Inactive"):
-        raise ValidationError(
-            "status", status, "Member must satisfy enum value set: [Active, Inactive]"
-        )
-    return status == "Active"
 
 
 class SqliteIdentityMixin(SqlitePolicyMixin):
@@ -244,16 +235,12 @@ class SqliteIdentityMixin(SqlitePolicyMixin):
             (access_key_id, uid),
         ).fetchone()
         if row is None:
-            raise NoSuchEntity(
-                "access key",
-                access_key_id,
-                f"The Access Key with id {access_key_id} cannot be found.",
-            )
+            raise no_access_key(access_key_id)
 
     def update_access_key(
         self, user_name: str | None, access_key_id: str, status: AccessKeyStatus
     ) -> None:
-        active = _status(status)
+        active = check_status(status)
         with self._write() as c:
             self._key_of(c, user_name, access_key_id)
             c.execute(
@@ -273,13 +260,7 @@ class SqliteIdentityMixin(SqlitePolicyMixin):
         row = self._conn().execute(_CREDENTIAL, (access_key_id,)).fetchone()
         if row is None:
             return None
-        blob, active, name, path = row
-        secret = cipher.decrypt(blob, context=access_key_id.encode())
-        if name is None:
-            principal = root_principal(access_key_id)
-        else:
-            principal = Principal("user", name, arn("user", path, name), access_key_id)
-        return Credential(access_key_id, secret, principal, bool(active))
+        return credential(cipher, access_key_id, row)
 
     def reencrypt_secrets(self) -> int:
         cipher = self._require_cipher()
@@ -379,9 +360,7 @@ class SqliteIdentityMixin(SqlitePolicyMixin):
                 "DELETE FROM iam_group_members WHERE group_id = ? AND user_id = ?", (gid, uid)
             )
             if cur.rowcount == 0:
-                raise NoSuchEntity(
-                    "user", user_name, f"User {user_name} is not in group {group_name}."
-                )
+                raise not_in_group(user_name, group_name)
 
     def list_groups_for_user(self, user_name: str) -> list[Group]:
         c = self._conn()

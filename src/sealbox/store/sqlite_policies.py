@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sealbox.store.identity import (
@@ -25,15 +25,24 @@ from sealbox.store.identity import (
     ManagedPolicy,
     NoSuchEntity,
     arn,
-    check_description,
     check_document,
     check_name,
-    check_path,
     new_id,
-    policy_size,
     split_policy_arn,
     unique_documents,
 )
+from sealbox.store.identity_rules import (
+    PolicyMethods,
+    attached_limit,
+    attached_quota,
+    check_inline_size,
+    check_new_policy,
+    inline_size_quota,
+    no_inline_policy,
+    no_policy,
+)
+from sealbox.store.rows import from_ms, to_ms
+from sealbox.store.sql import ATTACHED_ONLY, POLICY_COLS
 
 # Everything evaluation needs, one statement; ordered so the result is stable.
 _POLICIES_FOR_USER = """
@@ -54,39 +63,17 @@ SELECT 3, g.name_key, p.name_key, p.policy_id, p.document FROM g
 ORDER BY 1, 2, 3
 """
 
-_ATTACHED = (
-    " AND (EXISTS (SELECT 1 FROM iam_user_attachments a WHERE a.policy_id = p.policy_id)"
-    " OR EXISTS (SELECT 1 FROM iam_group_attachments a WHERE a.policy_id = p.policy_id))"
-)
-
-_POLICY_COLS = (
-    "policy_id, name, path, document, description, created, updated, "
-    "(SELECT count(*) FROM iam_user_attachments a WHERE a.policy_id = p.policy_id) + "
-    "(SELECT count(*) FROM iam_group_attachments a WHERE a.policy_id = p.policy_id), "
-    "default_version"
-)
-
 
 def _policy(row: tuple[Any, ...]) -> ManagedPolicy:
     pid, name, path, doc, desc, created, updated, count, version = row
     return ManagedPolicy(pid, name, path, doc, desc, _dt(created), _dt(updated), count, version)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
+# The times of sqlite.py (rows.py): integer milliseconds since the epoch.
+_ms, _dt = to_ms, from_ms
 
 
-def _ms(dt: datetime) -> int:
-    if dt.tzinfo is None:
-        raise ValueError("naive datetime given to the store; pass a timezone-aware one")
-    return (dt - _EPOCH) // _MS
-
-
-def _dt(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
-class SqlitePolicyMixin:
+class SqlitePolicyMixin(PolicyMethods):
     """Policies, and the lookups users and groups share, on the SQLite MetaStore."""
 
     iam_quotas: IamQuotas = IAM_QUOTAS
@@ -128,8 +115,7 @@ class SqlitePolicyMixin:
                 (parts[1].lower(), parts[1], parts[0]),
             ).fetchone()
         if row is None:
-            tail = "does not exist or is not attachable." if attachable else "was not found."
-            raise NoSuchEntity("policy", policy_arn, f"Policy {policy_arn} {tail}")
+            raise no_policy(policy_arn, attachable=attachable)
         return str(row[0])
 
     # -- inline policies -----------------------------------------------------------
@@ -138,22 +124,13 @@ class SqlitePolicyMixin:
         check_name("policyName", policy_name, POLICY_NAME)
         check_document(document)
         table, col = f"iam_{kind}_policies", f"{kind}_id"
-        quota = (
-            self.iam_quotas.user_policy_size
-            if kind == "user"
-            else self.iam_quotas.group_policy_size
-        )
+        quota = inline_size_quota(self.iam_quotas, kind)
         with self._write() as c:
             oid = self._user_id(c, owner) if kind == "user" else self._group_id(c, owner)
             others = c.execute(
                 f"SELECT document FROM {table} WHERE {col} = ? AND name != ?", (oid, policy_name)
             ).fetchall()
-            if policy_size(document) + sum(policy_size(d) for (d,) in others) > quota:
-                raise LimitExceeded(
-                    f"{kind.capitalize()}PolicySize",
-                    quota,
-                    f"Maximum policy size of {quota} bytes exceeded for {kind} {owner}",
-                )
+            check_inline_size(quota, kind, owner, document, (d for (d,) in others))
             c.execute(
                 f"INSERT INTO {table} ({col}, name, document) VALUES (?,?,?) "
                 f"ON CONFLICT ({col}, name) DO UPDATE SET document = excluded.document",
@@ -169,9 +146,7 @@ class SqlitePolicyMixin:
         check_name("policyName", policy_name, POLICY_NAME)
         rows = c.execute(sql + " AND name = ?", (oid, policy_name)).fetchall()
         if not rows:
-            raise NoSuchEntity(
-                "policy", policy_name, f"The {kind} policy with name {policy_name} cannot be found."
-            )
+            raise no_inline_policy(kind, policy_name)
         return rows
 
     def _delete_inline(self, kind: str, owner: str, policy_name: str) -> None:
@@ -183,47 +158,13 @@ class SqlitePolicyMixin:
                 (oid, policy_name),
             )
             if cur.rowcount == 0:
-                raise NoSuchEntity(
-                    "policy",
-                    policy_name,
-                    f"The {kind} policy with name {policy_name} cannot be found.",
-                )
-
-    def put_user_policy(self, user_name: str, policy_name: str, document: str) -> None:
-        self._put_inline("user", user_name, policy_name, document)
-
-    def get_user_policy(self, user_name: str, policy_name: str) -> str:
-        return self._inline("user", user_name, policy_name)[0][1]
-
-    def list_user_policies(self, user_name: str) -> list[str]:
-        return [n for n, _ in self._inline("user", user_name, None)]
-
-    def delete_user_policy(self, user_name: str, policy_name: str) -> None:
-        self._delete_inline("user", user_name, policy_name)
-
-    def put_group_policy(self, group_name: str, policy_name: str, document: str) -> None:
-        self._put_inline("group", group_name, policy_name, document)
-
-    def get_group_policy(self, group_name: str, policy_name: str) -> str:
-        return self._inline("group", group_name, policy_name)[0][1]
-
-    def list_group_policies(self, group_name: str) -> list[str]:
-        return [n for n, _ in self._inline("group", group_name, None)]
-
-    def delete_group_policy(self, group_name: str, policy_name: str) -> None:
-        self._delete_inline("group", group_name, policy_name)
+                raise no_inline_policy(kind, policy_name)
 
     # -- managed policies ----------------------------------------------------------
     def create_policy(
         self, name: str, document: str, *, path: str = "/", description: str = "", now: datetime
     ) -> ManagedPolicy:
-        check_name("policyName", name, POLICY_NAME)
-        check_path(path)
-        check_document(document)
-        check_description(description)
-        quota = self.iam_quotas.managed_policy_size
-        if policy_size(document) > quota:
-            raise LimitExceeded("PolicySize", quota)
+        check_new_policy(self.iam_quotas, name, document, path, description)
         at = _dt(_ms(now))
         policy = ManagedPolicy(new_id("ANPA"), name, path, document, description, at, at)
         with self._write() as c:
@@ -254,10 +195,10 @@ class SqlitePolicyMixin:
         c = self._conn()
         pid = self._policy_id(c, policy_arn)
         row = c.execute(
-            f"SELECT {_POLICY_COLS} FROM iam_policies p WHERE policy_id = ?", (pid,)
+            f"SELECT {POLICY_COLS} FROM iam_policies p WHERE policy_id = ?", (pid,)
         ).fetchone()
         if row is None:  # deleted between the two reads
-            raise NoSuchEntity("policy", policy_arn, f"Policy {policy_arn} was not found.")
+            raise no_policy(policy_arn)
         return _policy(row)
 
     def list_policies(
@@ -269,9 +210,9 @@ class SqlitePolicyMixin:
         limit: int = 1000,
     ) -> list[ManagedPolicy]:
         rows = self._conn().execute(
-            f"SELECT {_POLICY_COLS} FROM iam_policies p "
+            f"SELECT {POLICY_COLS} FROM iam_policies p "
             "WHERE name_key > ? AND substr(path, 1, ?) = ?"
-            + (_ATTACHED if only_attached else "")
+            + (ATTACHED_ONLY if only_attached else "")
             + " ORDER BY name_key LIMIT ?",
             (after.lower(), len(path_prefix), path_prefix, max(limit, 0)),
         )
@@ -291,11 +232,7 @@ class SqlitePolicyMixin:
 
     def _attach(self, kind: str, owner: str, policy_arn: str) -> None:
         table, col = f"iam_{kind}_attachments", f"{kind}_id"
-        quota = (
-            self.iam_quotas.policies_per_user
-            if kind == "user"
-            else self.iam_quotas.policies_per_group
-        )
+        quota = attached_quota(self.iam_quotas, kind)
         with self._write() as c:
             oid = self._user_id(c, owner) if kind == "user" else self._group_id(c, owner)
             pid = self._policy_id(c, policy_arn, attachable=True)
@@ -305,7 +242,7 @@ class SqlitePolicyMixin:
                 return
             (n,) = c.execute(f"SELECT count(*) FROM {table} WHERE {col} = ?", (oid,)).fetchone()
             if n >= quota:
-                raise LimitExceeded(f"PoliciesPer{kind.capitalize()}", quota)
+                raise attached_limit(kind, quota)
             c.execute(f"INSERT INTO {table} ({col}, policy_id) VALUES (?,?)", (oid, pid))
 
     def _detach(self, kind: str, owner: str, policy_arn: str) -> None:
@@ -317,7 +254,7 @@ class SqlitePolicyMixin:
                 (oid, pid),
             )
             if cur.rowcount == 0:
-                raise NoSuchEntity("policy", policy_arn, f"Policy {policy_arn} was not found.")
+                raise no_policy(policy_arn)
 
     def _attached(self, kind: str, owner: str) -> list[AttachedPolicy]:
         c = self._conn()
@@ -328,24 +265,6 @@ class SqlitePolicyMixin:
             (oid,),
         )
         return [AttachedPolicy(n, arn("policy", p, n)) for n, p in rows]
-
-    def attach_user_policy(self, user_name: str, policy_arn: str) -> None:
-        self._attach("user", user_name, policy_arn)
-
-    def detach_user_policy(self, user_name: str, policy_arn: str) -> None:
-        self._detach("user", user_name, policy_arn)
-
-    def list_attached_user_policies(self, user_name: str) -> list[AttachedPolicy]:
-        return self._attached("user", user_name)
-
-    def attach_group_policy(self, group_name: str, policy_arn: str) -> None:
-        self._attach("group", group_name, policy_arn)
-
-    def detach_group_policy(self, group_name: str, policy_arn: str) -> None:
-        self._detach("group", group_name, policy_arn)
-
-    def list_attached_group_policies(self, group_name: str) -> list[AttachedPolicy]:
-        return self._attached("group", group_name)
 
     # -- evaluation ----------------------------------------------------------------
     def policies_for_user(self, user_name: str) -> list[str]:
