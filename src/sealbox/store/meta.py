@@ -111,6 +111,14 @@ class Part:
     checksums: dict[str, str] = field(default_factory=dict)
 
 
+def check_completes(upload_id: str, upload: Upload, obj: ObjectRecord) -> None:
+    """``complete_upload``'s guard: ``obj`` is at the key ``upload`` was for."""
+    if (upload.bucket, upload.key) != (obj.bucket, obj.key):
+        raise ValueError(
+            f"upload {upload_id} is for {upload.bucket}/{upload.key}, not {obj.bucket}/{obj.key}"
+        )
+
+
 class MetaStore(Protocol):
     # True when a point read (get_object, get_bucket, get_bucket_setting) is a
     # local lookup of microseconds that never waits on a writer, so the server

@@ -72,6 +72,7 @@ from sealbox.store.meta import (
     ObjectRecord,
     Part,
     Upload,
+    check_completes,
 )
 from sealbox.store.postgres_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.postgres_identity import PostgresIdentityMixin
@@ -82,7 +83,6 @@ from sealbox.store.sql import (
     PART_COLS,
     PART_VALUE_COLS,
     POSTGRES,
-    prefix_upper_bound,
     set_columns,
 )
 
@@ -429,16 +429,9 @@ class PostgresMetaStore(PostgresIdentityMixin):
     ) -> list[ObjectRecord]:
         if limit <= 0 or "\x00" in prefix or "\x00" in bucket:
             return []  # no stored key contains U+0000, so none has that prefix
-        after = _cut_at_nul(after)
-        upper = prefix_upper_bound(prefix)
-        # One lower bound: ">= prefix" or "> after", whichever is tighter.
-        incl = after < prefix
-        params: list[Any] = [bucket, prefix if incl else after]
-        if upper is not None:
-            params.append(upper)
-        params.append(limit)
+        sql, params = _Q.objects_page(bucket, prefix=prefix, after=_cut_at_nul(after), limit=limit)
         with self._read() as c:
-            rows = c.execute(_LIST_OBJECTS[incl, upper is not None], params).fetchall()
+            rows = c.execute(sql, params).fetchall()
         return [_object(r) for r in rows]
 
     def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
@@ -545,11 +538,7 @@ class PostgresMetaStore(PostgresIdentityMixin):
         params = _object_params(obj)
         with self._write() as c:
             upload, parts = self._remove_upload(c, upload_id)
-            if (upload.bucket, upload.key) != (obj.bucket, obj.key):
-                raise ValueError(
-                    f"upload {upload_id} is for {upload.bucket}/{upload.key}, "
-                    f"not {obj.bucket}/{obj.key}"
-                )
+            check_completes(upload_id, upload, obj)
             # The bucket exists: delete_bucket refuses while uploads exist.
             old = _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
         return (None if old is None else _object(old)), parts

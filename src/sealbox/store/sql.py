@@ -114,6 +114,20 @@ class Queries:
         listing = {k: one(v) for k, v in self.list_objects.items()}
         return replace(self, placeholder=placeholder, list_objects=listing, **changes)
 
+    def objects_page(
+        self, bucket: str, *, prefix: str, after: str, limit: int
+    ) -> tuple[str, list[Any]]:
+        """The ListObjects query and its parameters: keys starting with
+        ``prefix`` and above ``after``, a range on the primary key."""
+        upper = prefix_upper_bound(prefix)
+        # One lower bound: ">= prefix" or "> after", whichever is tighter.
+        incl = after < prefix
+        params: list[Any] = [bucket, prefix if incl else after]
+        if upper is not None:
+            params.append(upper)
+        params.append(limit)
+        return self.list_objects[incl, upper is not None], params
+
     def uploads_page(
         self,
         bucket: str,

@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sealbox.store.meta import (
     Bucket,
@@ -37,6 +37,7 @@ from sealbox.store.meta import (
     ObjectRecord,
     Part,
     Upload,
+    check_completes,
 )
 from sealbox.store.rows import SQLITE_ROWS, tags_json
 from sealbox.store.sql import (
@@ -44,7 +45,7 @@ from sealbox.store.sql import (
     PART_COLS,
     PART_VALUE_COLS,
     SQLITE,
-    prefix_upper_bound,
+    prefix_upper_bound,  # noqa: F401  (its older home, still public)
     set_columns,
 )
 from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
@@ -334,14 +335,8 @@ class SqliteMetaStore(SqliteIdentityMixin):
     ) -> list[ObjectRecord]:
         if limit <= 0:
             return []
-        upper = prefix_upper_bound(prefix)
-        # One lower bound: ">= prefix" or "> after", whichever is tighter.
-        incl = after < prefix
-        params: list[Any] = [bucket, prefix if incl else after]
-        if upper is not None:
-            params.append(upper)
-        params.append(limit)
-        rows = self._conn().execute(_LIST_OBJECTS[incl, upper is not None], params)
+        sql, params = _Q.objects_page(bucket, prefix=prefix, after=after, limit=limit)
+        rows = self._conn().execute(sql, params)
         return [_object(r) for r in rows]
 
     def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
@@ -429,11 +424,7 @@ class SqliteMetaStore(SqliteIdentityMixin):
         params = _object_params(obj)
         with self._write() as c:
             upload, parts = self._remove_upload(c, upload_id)
-            if (upload.bucket, upload.key) != (obj.bucket, obj.key):
-                raise ValueError(
-                    f"upload {upload_id} is for {upload.bucket}/{upload.key}, "
-                    f"not {obj.bucket}/{obj.key}"
-                )
+            check_completes(upload_id, upload, obj)
             # The bucket exists: delete_bucket refuses while uploads exist.
             old = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
             c.execute(_UPSERT_OBJECT, params)
