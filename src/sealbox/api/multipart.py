@@ -92,7 +92,7 @@ async def create_multipart_upload(ctx: Context) -> Response:
     headers = ctx.request.headers
     algorithm, checksum_type = _checksum_request(headers)
     upload = Upload(
-        upload_id=secrets.token_urlsafe(48),
+        upload_id="U" + secrets.token_urlsafe(48),  # never starts with "-": CLIs read that as a flag
         bucket=ctx.bucket,
         key=ctx.key,
         initiated=ctx.services.clock.now(),
