@@ -751,3 +751,19 @@ def test_sqlite_bucket_setting_lookup_is_one_primary_key_search(tmp_path: Path) 
     detail = " ".join(str(r[-1]) for r in plan)
     assert len(plan) == 1 and "PRIMARY KEY" in detail and "SEARCH" in detail, detail
     s.close()
+
+
+# -- server settings -------------------------------------------------------
+
+
+def test_server_setting_round_trip_replace_and_delete(meta_store: MetaStore) -> None:
+    assert meta_store.get_server_setting("public-access-block") is None
+    meta_store.put_server_setting("public-access-block", '{"BlockPublicPolicy": true}')
+    meta_store.put_server_setting("other", "x")
+    assert meta_store.get_server_setting("public-access-block") == '{"BlockPublicPolicy": true}'
+    meta_store.put_server_setting("public-access-block", "second")
+    assert meta_store.get_server_setting("public-access-block") == "second"
+    assert meta_store.delete_server_setting("public-access-block") is True
+    assert meta_store.delete_server_setting("public-access-block") is False
+    assert meta_store.get_server_setting("public-access-block") is None
+    assert meta_store.get_server_setting("other") == "x"

@@ -8,6 +8,7 @@ from sealbox.api import (
     buckets,
     copy_object,
     cors,
+    iam,
     listing,
     multipart,
     objects,
@@ -28,6 +29,7 @@ HANDLERS: dict[str, Handler] = {
     **multipart.HANDLERS,
     **post_object.HANDLERS,
     **cors.HANDLERS,
+    **iam.HANDLERS,
 }
 
 # Operations whose authority is in the body, not the headers: the server
@@ -36,4 +38,6 @@ HANDLERS: dict[str, Handler] = {
 # signature come before its file). A CORS preflight carries no authority at
 # all: browsers send it without credentials, and S3 answers it from the
 # bucket's CORS configuration alone.
-SELF_AUTHENTICATING = frozenset({"PostObject", "CorsPreflight"})
+# The IAM Query API signs its form body (no x-amz-content-sha256 header), so
+# it too authenticates once it has read the body.
+SELF_AUTHENTICATING = frozenset({"PostObject", "CorsPreflight", "IamQuery"})

@@ -90,6 +90,11 @@ def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, 
     if bucket is None:
         if method in ("GET", "HEAD"):
             return Endpoint("ListBuckets")
+        if method == "POST":
+            # No S3 operation POSTs to the service root: this is the IAM
+            # Query API (``Action=…`` form), served on the same endpoint as
+            # Ceph RGW serves it (sealbox.api.iam).
+            return Endpoint("IamQuery")
         raise S3Error("MethodNotAllowed", Method=method, ResourceType="SERVICE")
     if method == "OPTIONS":
         # A browser's CORS preflight, whatever the subresource (sealbox.api.cors).

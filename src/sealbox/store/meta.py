@@ -219,6 +219,17 @@ class MetaStore(Protocol):
     def delete_bucket_setting(self, bucket: str, name: str) -> bool:
         """Remove the setting; False if there was none."""
 
+    # -- server settings ---------------------------------------------------
+    # One document per name for the whole server ("public-access-block").
+    def put_server_setting(self, name: str, document: str) -> None:
+        """Insert or replace the setting."""
+
+    def get_server_setting(self, name: str) -> str | None:
+        """The setting's document, or None."""
+
+    def delete_server_setting(self, name: str) -> bool:
+        """Remove the setting; False if there was none."""
+
     def referenced_blob_ids(self) -> set[str]:
         """Every blob id an object or a part refers to (for the orphan sweep)."""
 

@@ -160,7 +160,15 @@ _V2 = (
 # IAM users, access keys, groups and policies (postgres_identity.py).
 _V3 = _IDENTITY_SCHEMA
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Server-wide documents (the account's Block Public Access), one per name.
+_V4 = (
+    """CREATE TABLE server_settings (
+        name        TEXT COLLATE "C" PRIMARY KEY,
+        document    TEXT NOT NULL
+    )""",
+)
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _decode = json.JSONDecoder().decode
@@ -569,6 +577,26 @@ class PostgresMetaStore(PostgresIdentityMixin):
             return False
         with self._write() as c:
             c.execute(_Q.delete_setting, (bucket, name))
+            return c.rowcount > 0
+
+    # -- server settings ---------------------------------------------------
+    def put_server_setting(self, name: str, document: str) -> None:
+        _storable(name, document)
+        with self._write() as c:
+            c.execute(_Q.upsert_server_setting, (name, document))
+
+    def get_server_setting(self, name: str) -> str | None:
+        if "\x00" in name:
+            return None
+        with self._read() as c:
+            row = c.execute(_Q.get_server_setting, (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def delete_server_setting(self, name: str) -> bool:
+        if "\x00" in name:
+            return False
+        with self._write() as c:
+            c.execute(_Q.delete_server_setting, (name,))
             return c.rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:

@@ -97,6 +97,12 @@ class Queries:
     )
     get_setting: str = "SELECT document FROM bucket_settings WHERE bucket = ? AND name = ?"
     delete_setting: str = "DELETE FROM bucket_settings WHERE bucket = ? AND name = ?"
+    upsert_server_setting: str = (
+        "INSERT INTO server_settings (name, document) VALUES (?,?) "
+        "ON CONFLICT (name) DO UPDATE SET document = excluded.document"
+    )
+    get_server_setting: str = "SELECT document FROM server_settings WHERE name = ?"
+    delete_server_setting: str = "DELETE FROM server_settings WHERE name = ?"
     list_objects: dict[tuple[bool, bool], str] = field(default_factory=_list_objects)
     placeholder: str = "?"
 

@@ -118,7 +118,15 @@ CREATE TABLE bucket_settings (
 # IAM users, access keys, groups and policies (sqlite_identity.py).
 _V3 = _IDENTITY_SCHEMA
 
-_MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Server-wide documents (the account's Block Public Access), one per name.
+_V4 = """
+CREATE TABLE server_settings (
+    name        TEXT PRIMARY KEY,
+    document    TEXT NOT NULL
+) WITHOUT ROWID
+"""
+
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _ROWS = SQLITE_ROWS
@@ -450,6 +458,19 @@ class SqliteMetaStore(SqliteIdentityMixin):
         with self._write() as c:
             cur = c.execute(_Q.delete_setting, (bucket, name))
             return cur.rowcount > 0
+
+    # -- server settings ---------------------------------------------------
+    def put_server_setting(self, name: str, document: str) -> None:
+        with self._write() as c:
+            c.execute(_Q.upsert_server_setting, (name, document))
+
+    def get_server_setting(self, name: str) -> str | None:
+        row = self._conn().execute(_Q.get_server_setting, (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def delete_server_setting(self, name: str) -> bool:
+        with self._write() as c:
+            return c.execute(_Q.delete_server_setting, (name,)).rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:
         conn = self._conn()
