@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from sealbox.api import (
     buckets,
+    cloudfront_api,
     copy_object,
     cors,
     iam,
@@ -30,6 +31,7 @@ HANDLERS: dict[str, Handler] = {
     **post_object.HANDLERS,
     **cors.HANDLERS,
     **iam.HANDLERS,
+    **cloudfront_api.HANDLERS,
 }
 
 # Operations whose authority is in the body, not the headers: the server
@@ -38,6 +40,7 @@ HANDLERS: dict[str, Handler] = {
 # signature come before its file). A CORS preflight carries no authority at
 # all: browsers send it without credentials, and S3 answers it from the
 # bucket's CORS configuration alone.
-# The IAM Query API signs its form body (no x-amz-content-sha256 header), so
-# it too authenticates once it has read the body.
-SELF_AUTHENTICATING = frozenset({"PostObject", "CorsPreflight", "IamQuery"})
+# The IAM Query API and the CloudFront API sign their bodies without an
+# x-amz-content-sha256 header, so they too authenticate once they have read
+# the body.
+SELF_AUTHENTICATING = frozenset({"PostObject", "CorsPreflight", "IamQuery", "CloudFrontApi"})

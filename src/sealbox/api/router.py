@@ -87,6 +87,10 @@ def _decode(raw: str) -> str:
 def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, str],
           headers: Mapping[str, str]) -> Endpoint:
     """The Endpoint for a request; 405/501 for what S3 would not accept."""
+    if signed_for_service(headers) == "cloudfront":
+        # The CloudFront API's paths (/2020-05-31/…) look like bucket paths;
+        # its SigV4 scope names the service (sealbox.api.cloudfront_api).
+        return Endpoint("CloudFrontApi")
     if bucket is None:
         if method in ("GET", "HEAD"):
             return Endpoint("ListBuckets")
@@ -102,6 +106,19 @@ def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, 
     if key is None:
         return Endpoint(_bucket_operation(method, query), bucket)
     return Endpoint(_object_operation(method, query, headers), bucket, key)
+
+
+def signed_for_service(headers: Mapping[str, str]) -> str | None:
+    """The service a SigV4 ``Authorization`` header's credential scope names
+    (``Credential=AKID/20260101/us-east-1/<service>/aws4_request``)."""
+    header = headers.get("authorization")
+    if header is None or not header.startswith("AWS4-HMAC-SHA256 "):
+        return None
+    start = header.find("Credential=")
+    if start < 0:
+        return None
+    scope = header[start + 11:].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) == 5 else None
 
 
 def _unsupported(query: Mapping[str, str]) -> None:
