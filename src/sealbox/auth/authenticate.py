@@ -77,3 +77,37 @@ def authenticate(
     if any(name in names for name in _V2_QUERY_NAMES):
         return sigv2.verify_query(facts, lookup, now, virtual_bucket)
     return ANONYMOUS_AUTH
+
+
+def authenticate_signed_body(
+    facts: RequestFacts,
+    lookup: Callable[[str], Credential | None],
+    now: datetime,
+    region: str,
+    *,
+    service: str,
+    body_sha256: str,
+) -> AuthResult:
+    """Authenticate a request to one of the other AWS APIs served on this port
+    (the IAM Query API), signed with SigV4 only, as botocore signs them: the
+    credential scope names ``service`` and the payload line is the body's
+    SHA-256 (``body_sha256``, hex). Raises the ``S3Error`` the S3 checks
+    raise; the caller words it as its API does. No credentials at all →
+    the anonymous principal.
+    """
+    names = {name for name, _ in canonical.parse_query(facts.raw_query)}
+    header = facts.headers.get("authorization")
+    if header is not None and "X-Amz-Algorithm" in names:
+        raise S3Error("InvalidArgument", ONE_MECHANISM, ArgumentName="Authorization")
+    if header:
+        scheme, space, _ = header.partition(" ")
+        if not space or scheme.upper() != canonical.ALGORITHM:
+            raise S3Error("InvalidArgument", UNSUPPORTED_TYPE, ArgumentName="Authorization")
+        return verify.verify_header(
+            facts, lookup, now, region, service=service, body_sha256=body_sha256
+        )
+    if any(name in names for name in _V4_QUERY_NAMES):
+        return verify.verify_presigned(
+            facts, lookup, now, region, service=service, body_sha256=body_sha256
+        )
+    return ANONYMOUS_AUTH

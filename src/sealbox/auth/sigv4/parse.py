@@ -200,16 +200,20 @@ def _is_credential_date(text: str) -> bool:
     return True
 
 
-def parse_credential(credential: str, region: str, *, code: str, prefix: str) -> CredentialScope:
+def parse_credential(
+    credential: str, region: str, *, code: str, prefix: str, service: str = SERVICE
+) -> CredentialScope:
     """Split and check a credential scope, in the order S3 checks it: the
     number of parts, the date's format, the region, the service, the
     terminator. ``code``/``prefix`` say whether it came from the header
     (AuthorizationHeaderMalformed) or the query (AuthorizationQueryParametersError).
+    ``service`` is the service the endpoint answers as (``iam`` for the IAM
+    Query API on the same port).
     """
     parts = credential.split("/")
     if len(parts) != 5:
         raise S3Error(code, prefix + CREDENTIAL_FORMAT)
-    access_key, scope_date, scope_region, service, terminator = parts
+    access_key, scope_date, scope_region, scope_service, terminator = parts
     if not _is_credential_date(scope_date):
         raise S3Error(
             code,
@@ -224,16 +228,17 @@ def parse_credential(credential: str, region: str, *, code: str, prefix: str) ->
             prefix + f"the region '{scope_region}' is wrong; expecting '{region}'",
             Region=region,
         )
-    if service != SERVICE:
+    if scope_service != service:
         raise S3Error(
-            code, prefix + f'incorrect service "{service}". This endpoint belongs to "{SERVICE}".'
+            code,
+            prefix + f'incorrect service "{scope_service}". This endpoint belongs to "{service}".',
         )
     if terminator != TERMINATOR:
         raise S3Error(
             code,
             prefix + f'incorrect terminal "{terminator}". This endpoint uses "{TERMINATOR}".',
         )
-    return CredentialScope(access_key, scope_date, scope_region, service, terminator)
+    return CredentialScope(access_key, scope_date, scope_region, scope_service, terminator)
 
 
 def _parse_long(text: str) -> int | None:

@@ -51,10 +51,25 @@ class _Signed:
     query: str
 
 
-def verify_header(facts: RequestFacts, lookup: Lookup, now: datetime, region: str) -> AuthResult:
-    """Verify ``Authorization: AWS4-HMAC-SHA256 …`` (the scheme is already checked)."""
+def verify_header(
+    facts: RequestFacts,
+    lookup: Lookup,
+    now: datetime,
+    region: str,
+    *,
+    service: str = parse.SERVICE,
+    body_sha256: str | None = None,
+) -> AuthResult:
+    """Verify ``Authorization: AWS4-HMAC-SHA256 …`` (the scheme is already checked).
+
+    ``service`` and ``body_sha256`` serve the other AWS APIs on this port
+    (IAM): they sign with their own service name, and their payload line is
+    the SHA-256 of the body itself, with no ``x-amz-content-sha256`` header
+    (botocore's ``SigV4Auth``; only S3 sends that header). Given
+    ``body_sha256``, the header is neither required nor believed.
+    """
     headers = facts.headers
-    payload_hash = parse.check_payload_hash(headers)
+    payload_hash = parse.check_payload_hash(headers) if body_sha256 is None else body_sha256
     date_line = headers["x-amz-date"] if "x-amz-date" in headers else headers.get("date", "")
     signed_at = parse.parse_request_date(date_line)
     if signed_at is None:
@@ -72,6 +87,7 @@ def verify_header(facts: RequestFacts, lookup: Lookup, now: datetime, region: st
         region,
         code="AuthorizationHeaderMalformed",
         prefix=parse.HEADER_MALFORMED,
+        service=service,
     )
     if scope.date != signed_at.strftime("%Y%m%d"):
         raise S3Error(
@@ -95,8 +111,18 @@ def verify_header(facts: RequestFacts, lookup: Lookup, now: datetime, region: st
     )
 
 
-def verify_presigned(facts: RequestFacts, lookup: Lookup, now: datetime, region: str) -> AuthResult:
-    """Verify a presigned URL (``X-Amz-Algorithm=AWS4-HMAC-SHA256&…`` in the query)."""
+def verify_presigned(
+    facts: RequestFacts,
+    lookup: Lookup,
+    now: datetime,
+    region: str,
+    *,
+    service: str = parse.SERVICE,
+    body_sha256: str | None = None,
+) -> AuthResult:
+    """Verify a presigned URL (``X-Amz-Algorithm=AWS4-HMAC-SHA256&…`` in the query).
+
+    ``service`` and ``body_sha256`` as for ``verify_header``."""
     pairs = canonical.parse_query_bytes(facts.raw_query)
     first: dict[str, str] = {}
     for name, value in pairs:
@@ -126,6 +152,7 @@ def verify_presigned(facts: RequestFacts, lookup: Lookup, now: datetime, region:
         region,
         code="AuthorizationQueryParametersError",
         prefix=parse.QUERY_CREDENTIAL,
+        service=service,
     )
     if scope.date != params.amz_date[:8]:
         raise S3Error(
@@ -137,7 +164,7 @@ def verify_presigned(facts: RequestFacts, lookup: Lookup, now: datetime, region:
     # The payload line is the hash the URL carries as a parameter, else the
     # x-amz-content-sha256 header the request sends, else UNSIGNED-PAYLOAD
     # (S3 signs "you don't know anything about the payload" as that keyword).
-    payload_hash = params.content_sha256
+    payload_hash = params.content_sha256 if body_sha256 is None else body_sha256
     if payload_hash is None:
         payload_hash = facts.headers.get("x-amz-content-sha256", canonical.UNSIGNED_PAYLOAD)
     return _verify_signature(
