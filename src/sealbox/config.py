@@ -35,6 +35,13 @@ class Settings:
     tls_key: Path | None = None
     # CIDRs whose X-Forwarded-For / X-Forwarded-Proto are believed (and no others').
     trusted_proxies: tuple[str, ...] = ()
+    # Named networks, "name=cidr[,cidr…]": a request from one of them has
+    # that name as its aws:SourceVpc / aws:SourceVpce.
+    networks: tuple[str, ...] = ()
+
+    def network_map(self) -> dict[str, list[str]]:
+        return {name: cidrs.split(",") for name, _, cidrs in
+                (entry.partition("=") for entry in self.networks)}
 
     @property
     def meta_path(self) -> Path:

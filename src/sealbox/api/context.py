@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sealbox.api.router import Endpoint
 from sealbox.auth.principal import AuthResult, Credential
@@ -16,6 +16,9 @@ from sealbox.config import Settings
 from sealbox.server.request import Request
 from sealbox.store.blobs import BlobStore
 from sealbox.store.meta import MetaStore
+
+if TYPE_CHECKING:
+    from sealbox.api.access_gate import AccessGate
 
 T = TypeVar("T")
 
@@ -30,6 +33,8 @@ class Services:
     # The access-key table, for operations that authenticate themselves
     # (``handlers.SELF_AUTHENTICATING``).
     lookup_credential: Callable[[str], Credential | None] = field(default=lambda _key: None)
+    # Who may do what (sealbox.api.access_gate); set by the app.
+    gate: AccessGate | None = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode, urlsplit
 
 from sealbox.access.actions import ACTIONS, resource_arn
-from sealbox.access.evaluate import AccessRequest, evaluate
+from sealbox.api.access_gate import decide
 from sealbox.api.common import (
     quote_etag,
     require_bucket,
@@ -199,8 +199,8 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
         raise S3Error("KeyTooLongError", Size=str(len(key.encode("utf-8"))),
                       MaxSizeAllowed=str(MAX_KEY_BYTES))
     services = ctx.services
-    auth = post_policy.authenticate_form(form, services.lookup_credential,
-                                         services.settings.region)
+    auth = await services.read(post_policy.authenticate_form, form, services.lookup_credential,
+                               services.settings.region)
     sizes = post_policy.SizeRange()
     if auth.auth_type == "POST":
         policy = post_policy.decode_policy(form.get("policy") or "")
@@ -210,7 +210,7 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
         checked = [("bucket", ctx.bucket), ("key", key), *checked]
         sizes = post_policy.evaluate_policy(policy, post_policy.Form(tuple(checked)),
                                             services.clock.now())
-    _check_access(ctx, auth, key)
+    await _check_access(ctx, auth, key)
     ctx = replace(ctx, auth=auth, endpoint=Endpoint("PostObject", ctx.bucket, key))
     await require_bucket(ctx)
     # Field names are case-insensitive; the first of a name wins.
@@ -227,9 +227,11 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
     )
 
 
-def _check_access(ctx: Context, auth: AuthResult, key: str) -> None:
+async def _check_access(ctx: Context, auth: AuthResult, key: str) -> None:
     action, kind = ACTIONS["PostObject"]
-    decision = evaluate(AccessRequest(auth.principal, action, resource_arn(kind, ctx.bucket, key)))
+    decision = await decide(ctx.services, ctx.request, auth, action,
+                            resource_arn(kind, ctx.bucket, key), bucket=ctx.bucket, key=key,
+                            operation="PostObject")
     if not decision.allowed:
         raise S3Error("AccessDenied")
 

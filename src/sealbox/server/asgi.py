@@ -18,14 +18,14 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sealbox.access.actions import ACTIONS, resource_arn
-from sealbox.access.evaluate import AccessRequest, evaluate
+from sealbox.access.networks import Networks
+from sealbox.api.access_gate import AccessGate, authorize_s3
 from sealbox.api.context import Context, Services
 from sealbox.api.cors import actual_response_headers
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
-from sealbox.api.router import route, split_target, virtual_host_bucket
+from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
 from sealbox.auth.authenticate import authenticate
-from sealbox.auth.principal import ANONYMOUS_AUTH, Credential, root_principal
+from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
 from sealbox.config import RootCredentials, Settings
 from sealbox.errors import S3Error
@@ -50,11 +50,15 @@ class SealboxApp:
     def __init__(self, settings: Settings, meta: MetaStore, blobs: BlobStore,
                  root: RootCredentials, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.services = Services(settings, meta, blobs, clock or SystemClock(),
+        clock = clock or SystemClock()
+        root_credential = Credential(root.access_key, root.secret_key,
+                                     root_principal(root.access_key))
+        self.gate = AccessGate(meta, root_credential, clock,
+                               Networks.from_mapping(settings.network_map()))
+        self.services = Services(settings, meta, blobs, clock,
                                  ThreadPoolExecutor(max_workers=32, thread_name_prefix="sealbox"),
-                                 lookup_credential=self.lookup_credential)
+                                 lookup_credential=self.gate.lookup_credential, gate=self.gate)
         self._trusted_proxies = parse_networks(settings.trusted_proxies)
-        self._root = Credential(root.access_key, root.secret_key, root_principal(root.access_key))
         # Hosts are random per process and stable for its life, as S3's
         # x-amz-id-2 identifies the host that answered.
         self._host_id = base64.b64encode(secrets.token_bytes(24)).decode()
@@ -62,9 +66,6 @@ class SealboxApp:
         # without a random draw (a syscall) per request.
         self._id_prefix = secrets.token_hex(4).upper()
         self._request_numbers = itertools.count(1)
-
-    def lookup_credential(self, access_key: str) -> Credential | None:
-        return self._root if secrets.compare_digest(access_key, self._root.access_key) else None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -110,19 +111,22 @@ class SealboxApp:
         if endpoint.operation in SELF_AUTHENTICATING:
             auth = ANONYMOUS_AUTH  # until the handler has authenticated and evaluated
         else:
-            auth = authenticate(request.facts(), self.lookup_credential,
-                                self.services.clock.now(), settings.region,
-                                virtual_bucket=virtual_bucket)
-            action, kind = ACTIONS[endpoint.operation]
-            decision = evaluate(AccessRequest(auth.principal, action,
-                                              resource_arn(kind, bucket, key)))
-            if not decision.allowed:
-                raise S3Error("AccessDenied")
+            auth = await self.services.read(self._authorize, request, endpoint, virtual_bucket)
         handler = HANDLERS[endpoint.operation]
         response = await handler(Context(request, endpoint, auth, self.services, request_id))
         if request.method == "HEAD":
             response.head_only = True
         return response
+
+    def _authorize(self, request: Request, endpoint: Endpoint,
+                   virtual_bucket: str | None) -> AuthResult:
+        """Who is asking, and may they: AccessDenied (or the signature's
+        error) if not. Synchronous: the key and policy reads are the store's."""
+        auth = authenticate(request.facts(), self.gate.lookup_credential,
+                            self.services.clock.now(), self.settings.region,
+                            virtual_bucket=virtual_bucket)
+        authorize_s3(self.gate, request, auth, endpoint.operation, endpoint.bucket, endpoint.key)
+        return auth
 
     async def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
         """The bucket's CORS headers for a browser's (non-preflight) request."""
@@ -220,16 +224,20 @@ def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = N
     """The app on the stores ``settings`` name: PostgreSQL metadata when a DSN
     is given, else SQLite in the data dir; blobs in the data dir."""
     from sealbox.store.localfs import LocalBlobStore
+    from sealbox.store.secrets import load_cipher
 
     os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
+    # Access-key secrets are encrypted with a key kept apart from the
+    # metadata (SEALBOX_SECRET_KEY, or secret.key in the data dir).
+    cipher = load_cipher(settings.data_dir)
     meta: MetaStore
     if settings.meta_dsn:
         from sealbox.store.postgres import PostgresMetaStore
 
-        meta = PostgresMetaStore(settings.meta_dsn)
+        meta = PostgresMetaStore(settings.meta_dsn, cipher=cipher)
     else:
         from sealbox.store.sqlite import SqliteMetaStore
 
-        meta = SqliteMetaStore(str(settings.meta_path))
+        meta = SqliteMetaStore(str(settings.meta_path), cipher=cipher)
     blobs = LocalBlobStore(str(settings.blob_root))
     return SealboxApp(settings, meta, blobs, root, clock)

@@ -19,6 +19,7 @@ def export_settings(settings: Settings) -> None:
     values["data_dir"] = str(settings.data_dir)
     values["domains"] = list(settings.domains)
     values["trusted_proxies"] = list(settings.trusted_proxies)
+    values["networks"] = list(settings.networks)
     for name in ("tls_cert", "tls_key"):
         values[name] = None if values[name] is None else str(values[name])
     values.pop("root_secret_key", None)
@@ -31,6 +32,7 @@ def create_app() -> SealboxApp:
     values["data_dir"] = Path(values["data_dir"])
     values["domains"] = tuple(values["domains"])
     values["trusted_proxies"] = tuple(values.get("trusted_proxies", ()))
+    values["networks"] = tuple(values.get("networks", ()))
     for name in ("tls_cert", "tls_key"):
         values[name] = None if values.get(name) is None else Path(values[name])
     settings = Settings(**values)

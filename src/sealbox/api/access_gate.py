@@ -1,0 +1,199 @@
+"""May they, for one request: gather what the policy engine needs from the
+stores and the request, and ask it.
+
+The engine (``sealbox.access.evaluate``) is pure; this is where its inputs
+come from, read fresh on every request so a change takes effect at once on
+every worker and node ("links follow their signer": disable the key, detach
+the policy or delete the user and the link stops on its next request):
+
+- the credential of the access key (root's from the settings; IAM users'
+  from the store, secrets decrypted there);
+- the identity policies of a user (one read) and the bucket policy (one
+  primary-key read), compiled once per document text and cached — a text
+  is immutable, so the cache never goes stale;
+- Block Public Access of the bucket and of the server;
+- the request context (address, TLS, referer, auth type, …).
+
+Everything here is synchronous: on SQLite the reads are cheap enough to run
+inline, on PostgreSQL the caller runs it in the thread pool
+(``Services.read``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from sealbox.access.acls import acl_allows
+from sealbox.access.actions import ACTIONS, resource_arn
+from sealbox.access.context import request_context
+from sealbox.access.evaluate import AccessRequest, Decision, evaluate
+from sealbox.access.model import MalformedPolicy, Policy, parse_policy
+from sealbox.access.networks import Networks
+from sealbox.access.public_access import NONE, PublicAccessBlock
+from sealbox.api.common import tagging_header
+from sealbox.auth.principal import AuthResult, Credential
+from sealbox.clock import Clock
+from sealbox.errors import S3Error
+from sealbox.server.request import Request
+from sealbox.store.meta import MetaStore
+
+if TYPE_CHECKING:
+    from sealbox.api.context import Services
+
+log = logging.getLogger("sealbox.access")
+
+POLICY_SETTING = "policy"
+PUBLIC_ACCESS_BLOCK_SETTING = "public-access-block"
+ACL_SETTING = "acl"
+EXISTING_TAG_PREFIX = "s3:existingobjecttag/"
+LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
+
+
+@lru_cache(maxsize=4096)
+def compiled_policy(document: str, kind: str, bucket: str | None) -> Policy:
+    """A stored policy document, compiled. Documents were checked when they
+    were stored; keyed by their text, so a cached entry is never stale."""
+    return parse_policy(document, kind=kind, bucket=bucket)  # type: ignore[arg-type]
+
+
+def _compile_stored(document: str, kind: str, bucket: str | None) -> Policy:
+    try:
+        return compiled_policy(document, kind, bucket)
+    except MalformedPolicy:
+        # A stored document this version no longer reads: refuse rather than
+        # skip it, since it may hold the Deny that protects the bucket.
+        log.error("stored %s policy%s no longer parses; refusing access", kind,
+                  f" of bucket {bucket}" if bucket else "")
+        raise S3Error("AccessDenied") from None
+
+
+class AccessGate:
+    """The credential table and the access decision, over one MetaStore."""
+
+    def __init__(self, meta: MetaStore, root: Credential, clock: Clock,
+                 networks: Networks | None = None) -> None:
+        self._meta = meta
+        self._root = root
+        self._clock = clock
+        self._networks = networks
+
+    # -- who ---------------------------------------------------------------
+    def lookup_credential(self, access_key: str) -> Credential | None:
+        """The credential of an access key id; None when unknown. Inactive
+        keys are returned (inactive): the signature check refuses them."""
+        if secrets.compare_digest(access_key.encode(), self._root.access_key.encode()):
+            return self._root
+        if len(access_key) > 128:
+            return None
+        return self._meta.credential_for(access_key)  # type: ignore[attr-defined,no-any-return]
+
+    # -- may they ----------------------------------------------------------
+    def public_access_block(self, bucket: str | None) -> PublicAccessBlock:
+        """The settings in force for a bucket: its own or the server's."""
+        meta = self._meta
+        server = PublicAccessBlock.from_json(meta.get_server_setting(PUBLIC_ACCESS_BLOCK_SETTING))
+        if bucket is None:
+            return server
+        own = PublicAccessBlock.from_json(
+            meta.get_bucket_setting(bucket, PUBLIC_ACCESS_BLOCK_SETTING))
+        return own.union(server) if server is not NONE else own
+
+    def decide(self, request: Request, auth: AuthResult, operation: str, action: str,
+               resource: str, *, bucket: str | None = None, key: str | None = None,
+               extra_context: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
+        """The decision for one request. ``operation`` is the S3 operation
+        (it says which query parameters are condition keys)."""
+        meta = self._meta
+        principal = auth.principal
+        identity: tuple[Policy, ...] = ()
+        if principal.kind == "user":
+            identity = tuple(_compile_stored(d, "identity", None)
+                             for d in meta.policies_for_user(principal.name))  # type: ignore[attr-defined]
+        bucket_policy: Policy | None = None
+        pab = NONE
+        if bucket is not None:
+            document = meta.get_bucket_setting(bucket, POLICY_SETTING)
+            if document is not None:
+                bucket_policy = _compile_stored(document, "bucket", bucket)
+            pab = self.public_access_block(bucket)
+        if principal.kind == "root" and bucket_policy is None:
+            return Decision(True, "the account root may do anything its bucket policies allow")
+        context = self._context(request, auth, operation, identity, bucket_policy,
+                                bucket, key, extra_context)
+        decision = evaluate(AccessRequest(
+            principal, action, resource, identity_policies=identity, bucket_policy=bucket_policy,
+            context=context, restrict_public_buckets=pab.restrict_public_buckets))
+        if decision.allowed or decision.statement is not None or bucket is None:
+            return decision
+        # Implicitly denied: a canned ACL may still grant it (every grant a
+        # canned ACL adds is public, so IgnorePublicAcls voids them all).
+        if not pab.ignore_public_acls:
+            acl = meta.get_bucket_setting(bucket, ACL_SETTING)
+            if acl is not None and acl_allows(acl, principal, action, kind="bucket"):
+                return Decision(True, f"the bucket's canned ACL {acl} grants {action}")
+        return decision
+
+    def _context(self, request: Request, auth: AuthResult, operation: str,
+                 identity: tuple[Policy, ...], bucket_policy: Policy | None,
+                 bucket: str | None, key: str | None,
+                 extra: Mapping[str, tuple[str, ...]] | None) -> dict[str, tuple[str, ...]]:
+        headers = request.headers
+        query = request.query
+        listing = operation in LIST_OPERATIONS
+        existing_tags = None
+        if key is not None and bucket is not None and _reads_existing_tags(identity, bucket_policy):
+            record = self._meta.get_object(bucket, key)
+            existing_tags = dict(record.tags) if record is not None else None
+        request_tags = dict(tagging_header(headers)) if "x-amz-tagging" in headers else None
+        return request_context(
+            auth.principal,
+            now=self._clock.now(),
+            source_ip=request.client_ip or None,
+            secure_transport=request.secure,
+            networks=self._networks,
+            referer=headers.get("referer"),
+            user_agent=headers.get("user-agent"),
+            auth_type=auth.auth_type,
+            signature_version=auth.signature_version,
+            signed_at=auth.signed_at,
+            tls_version=request.tls_version,
+            content_sha256=headers.get("x-amz-content-sha256"),
+            acl=headers.get("x-amz-acl"),
+            prefix=query.get("prefix") if listing else None,
+            delimiter=query.get("delimiter") if listing else None,
+            max_keys=query.get("max-keys") if listing else None,
+            existing_object_tags=existing_tags,
+            request_object_tags=request_tags,
+            extra=extra,
+        )
+
+
+def _reads_existing_tags(identity: tuple[Policy, ...], bucket_policy: Policy | None) -> bool:
+    policies = identity + ((bucket_policy,) if bucket_policy is not None else ())
+    return any(k.startswith(EXISTING_TAG_PREFIX) for p in policies for k in p.condition_keys)
+
+
+async def decide(services: Services, request: Request, auth: AuthResult, action: str,
+                 resource: str, *, bucket: str | None = None, key: str | None = None,
+                 operation: str = "") -> Decision:
+    """The decision for a request that authenticated itself (IAM, CloudFront
+    API, POST forms): off the event loop where the store does I/O."""
+    gate = services.gate
+    assert gate is not None, "the app sets the gate"
+    return await services.read(
+        lambda: gate.decide(request, auth, operation, action, resource, bucket=bucket, key=key))
+
+
+def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
+                 bucket: str | None, key: str | None) -> Decision:
+    """Judge an S3 operation by the action the table names; AccessDenied if refused."""
+    action, kind = ACTIONS[operation]
+    decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
+                           bucket=bucket, key=key if kind == "object" else None)
+    if not decision.allowed:
+        raise S3Error("AccessDenied")
+    return decision
