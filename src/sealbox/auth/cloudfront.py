@@ -59,7 +59,8 @@ KeyLookup = Mapping[str, PublicKey] | Callable[[str], PublicKey | None]
 
 SIGNING_PARAMETERS = ("Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm")
 COOKIE_PREFIX = "CloudFront-"
-HASH_ALGORITHMS = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
+HASH_ALGORITHMS: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
 MAX_POLICY_BYTES = 10 * 1024  # CloudFront's limit on a policy statement
 MAX_SIGNATURE_CHARS = 2048  # an RSA-4096 signature is 684 base64 characters
 MAX_KEY_PAIR_ID_CHARS = 128
