@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from sealbox import __version__
+from sealbox.cli import cf_sign
 from sealbox.config import DEFAULT_REGION, Settings, load_root_credentials
 
 
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     self_signed.add_argument("--force", action="store_true", help="replace existing files")
     self_signed.add_argument("--json", action="store_true", help="print the result as JSON")
     self_signed.set_defaults(func=_tls_self_signed)
+    cf_sign.add_parser(sub)
     return parser
 
 
