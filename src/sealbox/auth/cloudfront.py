@@ -261,7 +261,7 @@ def verify_request(
         if not _signature_matches(public_key, signature, document, algorithm):
             raise CloudFrontRefusal("AccessDenied", "signature does not match the policy",
                                     key_pair_id)
-        if cache is not None:
+        if cache is not None and now < policy.date_less_than:
             cache.put(cache_key, public_key, policy)
     check_conditions(policy, resource, source_ip, now, key_pair_id)
     return CloudFrontGrant(key_pair_id=key_pair_id, expires=policy.date_less_than,
