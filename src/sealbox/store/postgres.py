@@ -74,6 +74,8 @@ from sealbox.store.meta import (
     Upload,
     check_completes,
 )
+from sealbox.store.postgres_edge import SCHEMA as _EDGE_SCHEMA
+from sealbox.store.postgres_edge import PostgresEdgeMixin
 from sealbox.store.postgres_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.postgres_identity import PostgresIdentityMixin
 from sealbox.store.rows import POSTGRES_ROWS, tags_json
@@ -168,7 +170,11 @@ _V4 = (
     )""",
 )
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# CloudFront public keys, key groups, origin access controls, distributions
+# and invalidations (postgres_edge.py).
+_V5 = _EDGE_SCHEMA
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _decode = json.JSONDecoder().decode
@@ -243,7 +249,7 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(PostgresIdentityMixin):
+class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

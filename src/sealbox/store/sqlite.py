@@ -48,6 +48,8 @@ from sealbox.store.sql import (
     prefix_upper_bound,  # noqa: F401  (its older home, still public)
     set_columns,
 )
+from sealbox.store.sqlite_edge import SCHEMA as _EDGE_SCHEMA
+from sealbox.store.sqlite_edge import SqliteEdgeMixin
 from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.sqlite_identity import SqliteIdentityMixin
 
@@ -126,7 +128,11 @@ CREATE TABLE server_settings (
 ) WITHOUT ROWID
 """
 
-_MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# CloudFront public keys, key groups, origin access controls, distributions
+# and invalidations (sqlite_edge.py).
+_V5 = _EDGE_SCHEMA
+
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _ROWS = SQLITE_ROWS
@@ -169,7 +175,7 @@ def _forget_after_fork(store: SqliteMetaStore) -> None:
     os.register_at_fork(after_in_child=reset)
 
 
-class SqliteMetaStore(SqliteIdentityMixin):
+class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:

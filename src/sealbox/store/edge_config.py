@@ -1,0 +1,397 @@
+"""A distribution's configuration: the document as the client sent it, and
+the typed view of it the edge serves from. Pure.
+
+The document is CloudFront's ``DistributionConfig`` as an ordered tree of
+``[name, value]`` pairs, where a value is the element's text or a list of
+child pairs — the form ``sealbox.api.xml.render`` writes and JSON keeps.
+It is stored whole, so ``GetDistributionConfig`` returns every element it
+was given (logging, certificates, restrictions …, which sealbox keeps but
+does not act on). ``normalise`` puts the top-level elements in botocore's
+member order and adds the defaults CloudFront adds to a new distribution,
+so a ``get-distribution-config`` → edit → ``update-distribution`` round
+trip with the AWS CLI carries a complete document.
+
+``DistributionConfig.from_document`` checks what sealbox acts on and raises
+``EdgeError`` with CloudFront's code for anything it refuses: missing
+elements and bad values (``MalformedInput``, ``InvalidArgument``),
+``Quantity`` not matching ``Items`` (``InconsistentQuantities``), a
+behaviour naming no origin (``NoSuchOrigin``), TTLs out of order
+(``InvalidTTLOrder``). Whether buckets, key groups and origin access
+controls exist is the store's check, in the transaction that saves it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+Node = str | list[Any]  # text, or a list of [name, Node] pairs
+Document = list[Any]
+
+# DistributionConfig's members, in botocore's order (service-2.json 2020-05-31).
+_CONFIG_ORDER = ["CallerReference", "Aliases", "DefaultRootObject", "Origins", "OriginGroups", "DefaultCacheBehavior", "CacheBehaviors", "CustomErrorResponses", "Comment", "Logging", "PriceClass", "Enabled", "ViewerCertificate", "Restrictions", "WebACLId", "HttpVersion", "IsIPV6Enabled", "ContinuousDeploymentPolicyId", "Staging", "AnycastIpListId", "TenantConfig", "ConnectionMode", "ViewerMtlsConfig", "ConnectionFunctionAssociation", "CacheTagConfig"]
+_REQUIRED = ("CallerReference", "Origins", "DefaultCacheBehavior", "Comment", "Enabled")
+
+# What CloudFront fills in when a new distribution's config leaves it out.
+_DEFAULTS: dict[str, Node] = {
+    "Aliases": [["Quantity", "0"]],
+    "DefaultRootObject": "",
+    "OriginGroups": [["Quantity", "0"]],
+    "CacheBehaviors": [["Quantity", "0"]],
+    "CustomErrorResponses": [["Quantity", "0"]],
+    "Logging": [["Enabled", "false"], ["IncludeCookies", "false"], ["Bucket", ""], ["Prefix", ""]],
+    "PriceClass": "PriceClass_All",
+    "ViewerCertificate": [
+        ["CloudFrontDefaultCertificate", "true"], ["SSLSupportMethod", "vip"],
+        ["MinimumProtocolVersion", "TLSv1"], ["CertificateSource", "cloudfront"],
+    ],
+    "Restrictions": [["GeoRestriction", [["RestrictionType", "none"], ["Quantity", "0"]]]],
+    "WebACLId": "",
+    "HttpVersion": "http2",
+    "IsIPV6Enabled": "true",
+    "Staging": "false",
+}
+
+VIEWER_PROTOCOL_POLICIES = frozenset({"allow-all", "redirect-to-https", "https-only"})
+DEFAULT_TTLS = (0, 86400, 31536000)  # CloudFront's MinTTL, DefaultTTL, MaxTTL defaults
+# AWS's managed cache policies a config may name instead of legacy TTLs
+# (Using the managed cache policies, CloudFront Developer Guide).
+MANAGED_CACHE_POLICIES: dict[str, tuple[int, int, int]] = {
+    "658327ea-f89d-4fab-a63d-7e88639e58f6": (1, 86400, 31536000),  # CachingOptimized
+    "4135ea2d-6df8-44a3-9df3-4b5a84be39ad": (0, 0, 0),  # CachingDisabled
+    "b2884449-e4de-46a7-ac36-70bc7f1ddd6d": (1, 86400, 31536000),  # CachingOptimizedForUncompressedObjects
+}
+MAX_COMMENT = 128
+MAX_TTL_VALUE = 3153600000  # 100 years, CloudFront's ceiling
+_S3_HOST = re.compile(r"(.+)\.s3(?:[.-][a-z0-9-]+)?(?:\.dualstack)?\.amazonaws\.com", re.IGNORECASE)
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_HOSTNAME = re.compile(r"(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _error(code: str, message: str) -> Exception:
+    from sealbox.store.edge import EdgeError  # edge imports this module
+
+    return EdgeError(code, message)
+
+
+# -- the tree ------------------------------------------------------------------
+
+
+def child(node: Node | None, name: str) -> Node | None:
+    """The value of ``node``'s first child named ``name``, or ``None``."""
+    if isinstance(node, list):
+        for pair in node:
+            if pair[0] == name:
+                return pair[1]  # type: ignore[no-any-return]
+    return None
+
+
+def text(node: Node | None, name: str) -> str | None:
+    value = child(node, name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        # <Name></Name> may come back as an empty list from some writers.
+        if value == []:
+            return ""
+        raise _error("MalformedInput", f"{name} must be text")
+    return value
+
+
+def boolean(node: Node | None, name: str, default: bool | None = None) -> bool:
+    value = text(node, name)
+    if value is None:
+        if default is None:
+            raise _error("MalformedInput", f"Missing required element {name}")
+        return default
+    v = value.strip()
+    if v not in ("true", "false"):
+        raise _error("MalformedInput", f"{name} must be true or false, not {v[:64]!r}")
+    return v == "true"
+
+
+def integer(node: Node | None, name: str, default: int | None = None) -> int:
+    value = text(node, name)
+    if value is None:
+        if default is None:
+            raise _error("MalformedInput", f"Missing required element {name}")
+        return default
+    v = value.strip()
+    if not re.fullmatch(r"-?[0-9]{1,19}", v):
+        raise _error("MalformedInput", f"{name} must be a number, not {v[:64]!r}")
+    return int(v)
+
+
+def items(node: Node | None, item_name: str, *, where: str) -> list[Node]:
+    """A CloudFront list (``Quantity`` + ``Items``), with the quantity checked."""
+    if node is None:
+        return []
+    quantity = integer(node, "Quantity")
+    found = child(node, "Items")
+    values: list[Node] = []
+    if isinstance(found, list):
+        for pair in found:
+            if pair[0] != item_name:
+                raise _error("MalformedInput", f"Unexpected element {pair[0]} in {where}.Items")
+            values.append(pair[1])
+    if quantity != len(values):
+        raise _error(
+            "InconsistentQuantities",
+            f"The value of Quantity and the size of Items don't match ({where}).",
+        )
+    return values
+
+
+def strings(node: Node | None, item_name: str, *, where: str) -> tuple[str, ...]:
+    out = []
+    for value in items(node, item_name, where=where):
+        if not isinstance(value, str):
+            raise _error("MalformedInput", f"{where} items must be text")
+        out.append(value.strip())
+    return tuple(out)
+
+
+def normalise(document: Document) -> Document:
+    """Top-level elements in botocore's order, CloudFront's defaults added;
+    elements sealbox does not know are kept, after the known ones."""
+    given: dict[str, Node] = {}
+    unknown: list[Any] = []
+    for pair in document:
+        name, value = pair[0], pair[1]
+        if name in _CONFIG_ORDER:
+            if name in given:
+                raise _error("MalformedInput", f"Duplicate element {name}")
+            given[name] = value
+        else:
+            unknown.append([name, value])
+    out: list[Any] = []
+    for name in _CONFIG_ORDER:
+        if name in given:
+            out.append([name, given[name]])
+        elif name in _DEFAULTS:
+            out.append([name, _DEFAULTS[name]])
+    return out + unknown
+
+
+# -- path patterns -------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    p = pattern if pattern.startswith(("/", "*")) else "/" + pattern
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in p)
+    return re.compile(body, re.DOTALL)
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """CloudFront's path patterns: case-sensitive, ``*`` any run of
+    characters, ``?`` one; the leading ``/`` is optional in the pattern
+    (Cache behavior settings: Path pattern)."""
+    return _pattern(pattern).fullmatch(path) is not None
+
+
+# -- the typed view ------------------------------------------------------------
+
+
+def origin_bucket(domain_name: str) -> str | None:
+    """The sealbox bucket an origin's DomainName names: ``<bucket>.s3.amazonaws.com``,
+    ``<bucket>.s3.<region>.amazonaws.com``, ``<bucket>.s3-<region>.amazonaws.com``,
+    or the bare bucket name; ``None`` when it names none."""
+    d = domain_name.strip().rstrip(".")
+    m = _S3_HOST.fullmatch(d)
+    name = m.group(1) if m else d
+    return name if _BUCKET.fullmatch(name) and ".." not in name else None
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a behaviour's misses are fetched: a sealbox bucket (and a key prefix)."""
+
+    id: str
+    domain_name: str
+    bucket: str
+    origin_path: str  # "" or "/prefix", prepended to the viewer's path
+    origin_access_control_id: str  # "" when none
+
+
+@dataclass(frozen=True)
+class CacheBehavior:
+    """One cache behaviour; the default one has ``path_pattern`` ``"*"``."""
+
+    path_pattern: str
+    target_origin_id: str
+    viewer_protocol_policy: str
+    trusted_key_groups_enabled: bool
+    trusted_key_groups: tuple[str, ...]  # key group ids; empty unless enabled
+    min_ttl: int
+    default_ttl: int
+    max_ttl: int
+    cache_policy_id: str  # "" for the legacy TTL fields
+    forward_referer: bool
+    forward_query_string: bool
+    allowed_methods: tuple[str, ...]
+    compress: bool
+
+    @property
+    def restricted(self) -> bool:
+        """Viewers need a signed URL or signed cookies."""
+        return self.trusted_key_groups_enabled
+
+
+def _behavior(node: Node, pattern: str | None, origins: set[str], where: str) -> CacheBehavior:
+    if not isinstance(node, list):
+        raise _error("MalformedInput", f"{where} must have elements")
+    if pattern is None:
+        pattern = text(node, "PathPattern")
+        if not pattern:
+            raise _error("InvalidArgument", f"{where}: PathPattern is required.")
+        if len(pattern) > 255:
+            raise _error("InvalidArgument", f"{where}: PathPattern is longer than 255 characters.")
+    target = text(node, "TargetOriginId")
+    if target is None:
+        raise _error("MalformedInput", f"Missing required element {where}.TargetOriginId")
+    if target not in origins:
+        raise _error("NoSuchOrigin", "One or more of your origins or origin groups do not exist.")
+    vpp = (text(node, "ViewerProtocolPolicy") or "").strip()
+    if vpp not in VIEWER_PROTOCOL_POLICIES:
+        raise _error(
+            "InvalidArgument", f"ViewerProtocolPolicy must be one of allow-all, "
+            f"redirect-to-https, https-only, not {vpp[:64]!r}."
+        )
+    tkg = child(node, "TrustedKeyGroups")
+    enabled = boolean(tkg, "Enabled") if tkg is not None else False
+    groups = strings(tkg, "KeyGroup", where="TrustedKeyGroups") if tkg is not None else ()
+    if enabled and not groups:
+        raise _error("InvalidArgument", "TrustedKeyGroups is enabled but names no key group.")
+    policy = (text(node, "CachePolicyId") or "").strip()
+    fv = child(node, "ForwardedValues")
+    if not policy and fv is None:
+        raise _error("InvalidArgument", "The parameter ForwardedValues is required.")
+    if policy:
+        ttls = MANAGED_CACHE_POLICIES.get(policy, DEFAULT_TTLS)
+    else:
+        ttls = (
+            integer(node, "MinTTL", DEFAULT_TTLS[0]),
+            integer(node, "DefaultTTL", DEFAULT_TTLS[1]),
+            integer(node, "MaxTTL", DEFAULT_TTLS[2]),
+        )
+        if min(ttls) < 0 or max(ttls) > MAX_TTL_VALUE:
+            raise _error("InvalidArgument", "TTL values must be between 0 and 3153600000.")
+        if not ttls[0] <= ttls[1] <= ttls[2]:
+            raise _error("InvalidTTLOrder", "The TTL order specified in CacheBehavior is not valid.")
+    headers = strings(child(fv, "Headers"), "Name", where="Headers") if fv is not None else ()
+    methods = strings(child(node, "AllowedMethods"), "Method", where="AllowedMethods")
+    return CacheBehavior(
+        path_pattern=pattern,
+        target_origin_id=target,
+        viewer_protocol_policy=vpp,
+        trusted_key_groups_enabled=enabled,
+        trusted_key_groups=groups if enabled else (),
+        min_ttl=ttls[0],
+        default_ttl=ttls[1],
+        max_ttl=ttls[2],
+        cache_policy_id=policy,
+        forward_referer=any(h.lower() in ("referer", "*") for h in headers),
+        forward_query_string=boolean(fv, "QueryString", False) if fv is not None else False,
+        allowed_methods=methods or ("GET", "HEAD"),
+        compress=boolean(node, "Compress", False),
+    )
+
+
+def _origin(node: Node) -> Origin:
+    oid = text(node, "Id")
+    domain = text(node, "DomainName")
+    if not oid or domain is None:
+        raise _error("MalformedInput", "An origin needs an Id and a DomainName.")
+    bucket = origin_bucket(domain)
+    if bucket is None:
+        raise _error("InvalidOrigin", "The specified origin server does not exist or is not valid.")
+    path = (text(node, "OriginPath") or "").strip()
+    if path and (not path.startswith("/") or path.endswith("/")):
+        raise _error("InvalidArgument", "OriginPath must begin with / and must not end with /.")
+    return Origin(oid.strip(), domain.strip(), bucket, path,
+                  (text(node, "OriginAccessControlId") or "").strip())
+
+
+@dataclass(frozen=True)
+class DistributionConfig:
+    """What the edge acts on, read from ``document`` (kept for rendering)."""
+
+    caller_reference: str
+    aliases: tuple[str, ...]  # lower-case host names, perhaps "*.example.com"
+    default_root_object: str
+    origins: tuple[Origin, ...]
+    default_behavior: CacheBehavior
+    behaviors: tuple[CacheBehavior, ...]  # in order; the first match wins
+    comment: str
+    enabled: bool
+    document: Document = field(compare=False, repr=False)
+
+    @classmethod
+    def from_document(cls, document: Document) -> DistributionConfig:
+        """The config in ``document`` (normalised first), or ``EdgeError``."""
+        doc = normalise(document)
+        for name in _REQUIRED:
+            if child(doc, name) is None:
+                raise _error("MalformedInput", f"Missing required element {name}")
+        caller = (text(doc, "CallerReference") or "").strip()
+        if not caller:
+            raise _error("InvalidArgument", "CallerReference is required.")
+        comment = text(doc, "Comment") or ""
+        if len(comment) > MAX_COMMENT:
+            raise _error("InvalidArgument", "The parameter Comment is too long.")
+        aliases = tuple(a.lower() for a in strings(child(doc, "Aliases"), "CNAME", where="Aliases"))
+        for a in aliases:
+            if len(a) > 253 or not _HOSTNAME.fullmatch(a):
+                raise _error("InvalidArgument", f"The parameter CNAME contains an invalid value: {a[:64]}")
+        if len(set(aliases)) != len(aliases):
+            raise _error("InvalidArgument", "The parameter CNAME contains duplicates.")
+        origins = tuple(_origin(o) for o in items(child(doc, "Origins"), "Origin", where="Origins"))
+        if not origins:
+            raise _error("InvalidArgument", "A distribution needs at least one origin.")
+        ids = {o.id for o in origins}
+        if len(ids) != len(origins):
+            raise _error("InvalidArgument", "The parameter origin Id must be unique.")
+        default = _behavior(child(doc, "DefaultCacheBehavior") or [], "*", ids, "DefaultCacheBehavior")
+        behaviors = tuple(
+            _behavior(b, None, ids, "CacheBehavior")
+            for b in items(child(doc, "CacheBehaviors"), "CacheBehavior", where="CacheBehaviors")
+        )
+        root = (text(doc, "DefaultRootObject") or "").strip()
+        if root.startswith("/"):
+            raise _error("InvalidDefaultRootObject", "The DefaultRootObject must not begin with /.")
+        return cls(caller, aliases, root, origins, default, behaviors, comment,
+                   boolean(doc, "Enabled"), doc)
+
+    def behavior_for(self, path: str) -> CacheBehavior:
+        """The behaviour serving ``path`` (the URL path, decoded, with its
+        leading ``/``): the first cache behaviour whose pattern matches, else
+        the default one."""
+        for b in self.behaviors:
+            if path_matches(b.path_pattern, path):
+                return b
+        return self.default_behavior
+
+    def origin(self, origin_id: str) -> Origin:
+        """The origin a behaviour's ``target_origin_id`` names (checked on save)."""
+        for o in self.origins:
+            if o.id == origin_id:
+                return o
+        raise KeyError(origin_id)
+
+    @property
+    def key_group_ids(self) -> frozenset[str]:
+        """Every key group any behaviour trusts."""
+        return frozenset(
+            g for b in (self.default_behavior, *self.behaviors) for g in b.trusted_key_groups
+        )
+
+    @property
+    def oac_ids(self) -> frozenset[str]:
+        return frozenset(o.origin_access_control_id for o in self.origins if o.origin_access_control_id)
+
+    @property
+    def buckets(self) -> frozenset[str]:
+        return frozenset(o.bucket for o in self.origins)
