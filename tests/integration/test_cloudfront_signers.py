@@ -24,13 +24,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from sealbox.auth.cloudfront import CloudFrontRefusal, verify_request
+from sealbox.auth.cloudfront import CloudFrontRefusal, PublicKey, verify_request
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 RSA_KEY = rsa.generate_private_key(65537, 2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
-TRUSTED = {"KRSA": RSA_KEY.public_key(), "KEC": EC_KEY.public_key()}
-UNTRUSTED = {"KRSA": EC_KEY.public_key(), "KEC": RSA_KEY.public_key()}  # same ids, other keys
+TRUSTED: dict[str, PublicKey] = {"KRSA": RSA_KEY.public_key(), "KEC": EC_KEY.public_key()}
+UNTRUSTED: dict[str, PublicKey] = {"KRSA": EC_KEY.public_key(), "KEC": RSA_KEY.public_key()}  # same ids, other keys
 EXPIRES = 1893456000  # 2030-01-01, in the future for the npm package, which checks
 STARTS = 1767225600  # 2026-01-01
 NOW = STARTS + 3600

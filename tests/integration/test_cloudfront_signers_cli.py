@@ -15,11 +15,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from sealbox.auth.cloudfront import CloudFrontRefusal, verify_request
+from sealbox.auth.cloudfront import CloudFrontRefusal, PublicKey, verify_request
 
 RSA_KEY = rsa.generate_private_key(65537, 2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
-TRUSTED = {"KRSA": RSA_KEY.public_key(), "KEC": EC_KEY.public_key()}
+TRUSTED: dict[str, PublicKey] = {"KRSA": RSA_KEY.public_key(), "KEC": EC_KEY.public_key()}
 URL = "https://cdn.example/docs/guide.pdf"
 EXPIRES = 1893456000  # 2030-01-01T00:00:00Z
 NOW = 1767225600  # 2026-01-01T00:00:00Z

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from sealbox.auth.cloudfront import (
     CloudFrontRefusal,
+    PublicKey,
     b64decode_cloudfront,
     canned_policy,
     verify_request,
@@ -31,7 +32,7 @@ from sealbox.auth.cloudfront_sign import (
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "cloudfront"
 CASES = json.loads((VECTORS / "test-cases.json").read_text())
-KEYS = {name: serialization.load_pem_private_key((VECTORS / name).read_bytes(), None)
+KEYS: dict[str, Any] = {name: serialization.load_pem_private_key((VECTORS / name).read_bytes(), None)
         for name in ("test-rsa-key.pem", "test-ecdsa-key.pem")}  # RSA-1024: built directly
 NOW = 1767290000
 
@@ -95,7 +96,7 @@ def test_ecdsa_vector_signs_and_verifies() -> None:
     url = sign_url(given["resource"], given["keyPairId"], KEYS[given["privateKeyFile"]],
                    date_less_than=given["expirationDate"])
     assert "Expires=1767290400&Signature=" in url
-    trusted = {"K2ECDSATEST": KEYS["test-ecdsa-key.pem"].public_key()}
+    trusted: dict[str, PublicKey] = {"K2ECDSATEST": KEYS["test-ecdsa-key.pem"].public_key()}
     grant = verify_request(url, {}, source_ip=None, now=NOW, trusted_keys=trusted)
     assert (grant.key_pair_id, grant.policy) == ("K2ECDSATEST", "canned")
 
@@ -123,7 +124,7 @@ def test_an_address_range_that_is_not_a_cidr_is_refused() -> None:
 
 RSA_2048 = rsa.generate_private_key(65537, 2048)
 P256 = ec.generate_private_key(ec.SECP256R1())
-TRUSTED = {"KRSA": RSA_2048.public_key(), "KEC": P256.public_key()}
+TRUSTED: dict[str, PublicKey] = {"KRSA": RSA_2048.public_key(), "KEC": P256.public_key()}
 URL = "https://cdn.example/videos/intro.mp4?lang=en"
 
 
