@@ -20,6 +20,7 @@ import hashlib
 import logging
 from typing import Any
 
+from sealbox.api import access_gate
 from sealbox.api.context import Context
 from sealbox.api.iam_ops import OPERATIONS
 from sealbox.api.iam_params import (
@@ -161,16 +162,23 @@ def auth_error(error: S3Error) -> IamError:
 
 
 async def authorize(ctx: Context, auth: AuthResult, action: str, resource: str) -> None:
-    """Judge ``action`` on ``resource`` for the caller, or raise IAM's AccessDenied.
-
-    Until the access gate lands, only the root user may call IAM.
-    """
-    if auth.principal.kind == "root":
+    """Judge ``action`` on ``resource`` with the caller's identity policies
+    (the access gate, as every S3 request is judged), or raise IAM's
+    AccessDenied in IAM's words, which say whether a Deny decided."""
+    decision = await access_gate.decide(
+        ctx.services, ctx.request, auth, action, resource, operation="IamQuery"
+    )
+    if decision.allowed:
         return
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if decision.statement is not None
+        else f"because no identity-based policy allows the {action} action"
+    )
     raise IamError(
         "AccessDenied",
         f"User: {auth.principal.arn} is not authorized to perform: {action} "
-        f"on resource: {resource}",
+        f"on resource: {resource} {why}",
         403,
     )
 
