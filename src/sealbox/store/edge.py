@@ -53,6 +53,12 @@ __all__ = [
 # HTTP statuses of the CloudFront errors we raise (botocore service-2.json).
 ERROR_STATUS: dict[str, int] = {
     "AccessDenied": 403,
+    "ExpiredToken": 403,
+    "IncompleteSignature": 400,
+    "InternalError": 500,
+    "InvalidClientTokenId": 403,
+    "MissingAuthenticationToken": 403,
+    "SignatureDoesNotMatch": 403,
     "BatchTooLarge": 413,
     "CannotChangeImmutablePublicKeyFields": 400,
     "CNAMEAlreadyExists": 409,
