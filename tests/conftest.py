@@ -64,7 +64,10 @@ def server(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A real ``sealbox serve`` on a loopback port, once per metadata store."""
     base = tmp_path_factory.mktemp(f"sealbox-{request.param}")
-    args: tuple[str, ...] = ("--domain", VIRTUAL_HOST_DOMAIN)
+    # Two named networks: loopback (where every test request comes from)
+    # and a documentation range no request comes from.
+    args: tuple[str, ...] = ("--domain", VIRTUAL_HOST_DOMAIN, "--network", "loopback=127.0.0.0/8",
+                             "--network", "lab=192.0.2.0/24,2001:db8::/32")
     if request.param == "postgres":
         cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
         args += ("--meta-dsn", cluster.new_database())

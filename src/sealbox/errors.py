@@ -153,6 +153,15 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ),
         ("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"),
         ("NoSuchBucketPolicy", 404, "The bucket policy does not exist"),
+        ("NoSuchPublicAccessBlockConfiguration", 404,
+         "The public access block configuration was not found"),
+        ("OwnershipControlsNotFoundError", 404, "The bucket ownership controls were not found"),
+        ("AccessControlListNotSupported", 400, "The bucket does not allow ACLs"),
+        ("InvalidBucketAclWithObjectOwnership", 400,
+         "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"),
+        ("MalformedACLError", 400,
+         "The XML you provided was not well-formed or did not validate against our published "
+         "schema"),
         (
             "NotImplemented",
             501,

@@ -43,6 +43,23 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "CompleteMultipartUpload": ("s3:PutObject", "object"),
     "AbortMultipartUpload": ("s3:AbortMultipartUpload", "object"),
     "ListParts": ("s3:ListMultipartUploadParts", "object"),
+    "PutBucketPolicy": ("s3:PutBucketPolicy", "bucket"),
+    "GetBucketPolicy": ("s3:GetBucketPolicy", "bucket"),
+    "DeleteBucketPolicy": ("s3:DeleteBucketPolicy", "bucket"),
+    "GetBucketPolicyStatus": ("s3:GetBucketPolicyStatus", "bucket"),
+    "PutPublicAccessBlock": ("s3:PutBucketPublicAccessBlock", "bucket"),
+    "GetPublicAccessBlock": ("s3:GetBucketPublicAccessBlock", "bucket"),
+    "DeletePublicAccessBlock": ("s3:PutBucketPublicAccessBlock", "bucket"),
+    "PutAccountPublicAccessBlock": ("s3:PutAccountPublicAccessBlock", "service"),
+    "GetAccountPublicAccessBlock": ("s3:GetAccountPublicAccessBlock", "service"),
+    "DeleteAccountPublicAccessBlock": ("s3:PutAccountPublicAccessBlock", "service"),
+    "PutBucketOwnershipControls": ("s3:PutBucketOwnershipControls", "bucket"),
+    "GetBucketOwnershipControls": ("s3:GetBucketOwnershipControls", "bucket"),
+    "DeleteBucketOwnershipControls": ("s3:PutBucketOwnershipControls", "bucket"),
+    "GetBucketAcl": ("s3:GetBucketAcl", "bucket"),
+    "PutBucketAcl": ("s3:PutBucketAcl", "bucket"),
+    "GetObjectAcl": ("s3:GetObjectAcl", "object"),
+    "PutObjectAcl": ("s3:PutObjectAcl", "object"),
 }
 
 

@@ -49,6 +49,7 @@ log = logging.getLogger("sealbox.access")
 POLICY_SETTING = "policy"
 PUBLIC_ACCESS_BLOCK_SETTING = "public-access-block"
 ACL_SETTING = "acl"
+OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its canned ACL (sealbox.api.acl)
 EXISTING_TAG_PREFIX = "s3:existingobjecttag/"
 LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
 
@@ -135,6 +136,11 @@ class AccessGate:
             acl = meta.get_bucket_setting(bucket, ACL_SETTING)
             if acl is not None and acl_allows(acl, principal, action, kind="bucket"):
                 return Decision(True, f"the bucket's canned ACL {acl} grants {action}")
+            if key is not None and action == "s3:GetObject":
+                record = meta.get_object(bucket, key)
+                acl = record.headers.get(OBJECT_ACL_HEADER) if record is not None else None
+                if acl is not None and acl_allows(acl, principal, action, kind="object"):
+                    return Decision(True, f"the object's canned ACL {acl} grants {action}")
         return decision
 
     def _context(self, request: Request, auth: AuthResult, operation: str,

@@ -6,7 +6,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from sealbox.access.public_access import ALL as ALL_BLOCKED
 from sealbox.api import cors
+from sealbox.api.access_gate import ACL_SETTING, PUBLIC_ACCESS_BLOCK_SETTING
+from sealbox.api.acl import OWNERSHIP_SETTING, check_create_bucket_acl, requested_ownership
 from sealbox.api.common import owner_xml, require_bucket
 from sealbox.api.context import Context
 from sealbox.api.ingest import discard_blobs
@@ -15,7 +18,7 @@ from sealbox.api.xml import find_text, parse_xml, render
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_iso8601
 from sealbox.server.responses import Response, empty_response, xml_response
-from sealbox.store.meta import Bucket, BucketExists, BucketNotEmpty, NoSuchBucket
+from sealbox.store.meta import Bucket, BucketExists, BucketNotEmpty, MetaStore, NoSuchBucket
 
 MAX_CREATE_BUCKET_BODY = 64 * 1024
 
@@ -112,12 +115,15 @@ async def create_bucket(ctx: Context) -> Response:
     name = ctx.bucket
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
+    object_ownership = requested_ownership(ctx)
+    acl = check_create_bucket_acl(ctx, object_ownership)
     body = await ctx.request.read(MAX_CREATE_BUCKET_BODY)
     region = _location_constraint(body, ctx.services.settings.region)
     bucket = Bucket(name=name, created=ctx.services.clock.now(), region=region,
                     owner=ctx.auth.principal.arn)
     try:
-        await ctx.services.run(ctx.services.meta.create_bucket, bucket)
+        await ctx.services.run(_create_with_defaults, ctx.services.meta, bucket, object_ownership,
+                               acl)
     except BucketExists:
         # One account owns every bucket here, so an existing name is always
         # "yours". S3 answers that with 409 BucketAlreadyOwnedByYou in every
@@ -126,6 +132,17 @@ async def create_bucket(ctx: Context) -> Response:
         if ctx.services.settings.region != "us-east-1":
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
     return empty_response(200, [("location", f"/{name}")])
+
+
+def _create_with_defaults(meta: MetaStore, bucket: Bucket, object_ownership: str,
+                          acl: str | None) -> None:
+    """The bucket and the settings S3 gives a new one: all of Block Public
+    Access on, and its Object Ownership (BucketOwnerEnforced unless asked)."""
+    meta.create_bucket(bucket)
+    meta.put_bucket_setting(bucket.name, PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json())
+    meta.put_bucket_setting(bucket.name, OWNERSHIP_SETTING, object_ownership)
+    if acl is not None and acl != "private":
+        meta.put_bucket_setting(bucket.name, ACL_SETTING, acl)
 
 
 async def head_bucket(ctx: Context) -> Response:

@@ -20,8 +20,7 @@ STORED_HEADERS = (
     "expires",
 )
 STORAGE_CLASSES = frozenset(
-    "STANDARD REDUCED_REDUNDANCY STANDARD_IA ONEZONE_IA INTELLIGENT_TIERING GLACIER "
-    "DEEP_ARCHIVE OUTPOSTS GLACIER_IR SNOW EXPRESS_ONEZONE".split()
+    ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE"]
 )
 MAX_USER_METADATA_BYTES = 2 * 1024  # S3: "user-defined metadata is limited to 2 KB"
 MAX_TAGS = 10
@@ -108,6 +107,7 @@ def tagging_header(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 
 def object_metadata_headers(headers: dict[str, str], user_meta: Mapping[str, str]) -> list[tuple[str, str]]:
     """Stored representation and user metadata headers for a GET/HEAD answer."""
-    out = list(headers.items())
+    # The object's canned ACL is kept among its headers but is no header of it.
+    out = [(name, value) for name, value in headers.items() if name != "x-amz-acl"]
     out.extend((f"x-amz-meta-{name}", value) for name, value in user_meta.items())
     return out

@@ -4,6 +4,7 @@ replaced (``x-amz-tagging-directive``)."""
 
 from __future__ import annotations
 
+from sealbox.api.acl import with_write_acl
 from sealbox.api.common import (
     require_bucket,
     storage_class,
@@ -59,6 +60,7 @@ async def copy_object(ctx: Context) -> Response:
     else:
         stored, meta = dict(src.headers), dict(src.user_metadata)
     tags = tagging_header(headers) if tagging_directive == "REPLACE" else src.tags
+    stored = await with_write_acl(ctx, stored)
     await check_put_preconditions(ctx)
     received = await copy_bytes(ctx, src)
     record = ObjectRecord(

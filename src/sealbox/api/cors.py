@@ -213,7 +213,7 @@ def forget(meta: MetaStore, bucket: str) -> None:
 # -- operations -------------------------------------------------------------------
 
 
-def _check_digests(request: Request, body: bytes) -> None:
+def check_body_digests(request: Request, body: bytes) -> None:
     """Content-MD5 and any ``x-amz-checksum-*`` header must match the body
     (S3 requires an integrity header on PutBucketCors; SDKs always send one)."""
     value = request.headers.get("content-md5")
@@ -236,7 +236,7 @@ def _check_digests(request: Request, body: bytes) -> None:
 
 async def put_bucket_cors(ctx: Context) -> Response:
     body = await ctx.request.read(MAX_CORS_BODY)
-    _check_digests(ctx.request, body)
+    check_body_digests(ctx.request, body)
     rules = parse_cors_xml(body)
     try:
         await ctx.services.run(ctx.services.meta.put_bucket_setting, ctx.bucket, SETTING,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sealbox.api import (
+    acl,
     buckets,
     cloudfront_api,
     copy_object,
@@ -13,6 +14,7 @@ from sealbox.api import (
     listing,
     multipart,
     objects,
+    policy,
     post_object,
     tagging,
 )
@@ -31,6 +33,8 @@ HANDLERS: dict[str, Handler] = {
     **post_object.HANDLERS,
     **cors.HANDLERS,
     **iam.HANDLERS,
+    **policy.HANDLERS,
+    **acl.HANDLERS,
     **cloudfront_api.HANDLERS,
 }
 

@@ -40,6 +40,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
+from sealbox.api.acl import with_write_acl
 from sealbox.api.common import (
     owner_xml,
     quote_etag,
@@ -91,12 +92,13 @@ async def create_multipart_upload(ctx: Context) -> Response:
     await require_bucket(ctx)
     headers = ctx.request.headers
     algorithm, checksum_type = _checksum_request(headers)
+    stored = await with_write_acl(ctx, stored_headers(headers))
     upload = Upload(
         upload_id="U" + secrets.token_urlsafe(48),  # never starts with "-": CLIs read that as a flag
         bucket=ctx.bucket,
         key=ctx.key,
         initiated=ctx.services.clock.now(),
-        headers=stored_headers(headers),
+        headers=stored,
         user_metadata=user_metadata(headers),
         tags=tagging_header(headers),
         storage_class=storage_class(headers),

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 from datetime import datetime
 
+from sealbox.api.acl import with_write_acl
 from sealbox.api.common import (
     object_metadata_headers,
     quote_etag,
@@ -56,7 +57,7 @@ async def put_object(ctx: Context) -> Response:
     await require_bucket(ctx)
     # Everything about the request is checked before the body is read, so a
     # bad header never costs a multi-GiB upload.
-    stored = stored_headers(headers)
+    stored = await with_write_acl(ctx, stored_headers(headers))
     meta = user_metadata(headers)
     tags = tagging_header(headers)
     klass = storage_class(headers)

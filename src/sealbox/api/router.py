@@ -15,15 +15,14 @@ from urllib.parse import unquote_to_bytes
 from sealbox.errors import S3Error
 
 MAX_KEY_BYTES = 1024
+# S3 Control's path prefix (API version); with x-amz-account-id, it is not a bucket.
+ACCOUNT_CONFIG_BUCKET = "v20180820"
 
 # Subresources S3 knows but sealbox does not serve yet: a request naming one
 # gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
 # (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
 UNSUPPORTED_SUBRESOURCES = frozenset(
-    """accelerate analytics encryption intelligent-tiering inventory lifecycle logging
-    metrics notification object-lock ownershipControls policy policyStatus publicAccessBlock
-    replication requestPayment restore retention legal-hold select torrent website acl
-    attributes session""".split()
+    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "lifecycle", "logging", "metrics", "notification", "object-lock", "replication", "requestPayment", "restore", "retention", "legal-hold", "select", "torrent", "website", "acl", "attributes", "session"]
 )
 
 
@@ -64,7 +63,7 @@ def split_target(raw_path: str, virtual_bucket: str | None) -> tuple[str | None,
         bucket = _decode(head)
         raw_key = rest if sep else ""
     else:
-        raw_key = path[1:] if path.startswith("/") else path
+        raw_key = path.removeprefix("/")
     key = _decode(raw_key) if raw_key else None
     if key is not None and "\x00" in key:
         # PostgreSQL text cannot hold U+0000 and XML 1.0 cannot carry it in a
@@ -91,6 +90,8 @@ def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, 
         # The CloudFront API's paths (/2020-05-31/…) look like bucket paths;
         # its SigV4 scope names the service (sealbox.api.cloudfront_api).
         return Endpoint("CloudFrontApi")
+    if bucket == ACCOUNT_CONFIG_BUCKET and "x-amz-account-id" in headers:
+        return _account_operation(method, key)
     if bucket is None:
         if method in ("GET", "HEAD"):
             return Endpoint("ListBuckets")
@@ -106,6 +107,17 @@ def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, 
     if key is None:
         return Endpoint(_bucket_operation(method, query), bucket)
     return Endpoint(_object_operation(method, query, headers), bucket, key)
+
+
+def _account_operation(method: str, key: str | None) -> Endpoint:
+    """S3 Control's account-level Block Public Access (``/v20180820/…``)."""
+    if key == "configuration/publicAccessBlock":
+        operation = {"PUT": "PutAccountPublicAccessBlock", "GET": "GetAccountPublicAccessBlock",
+                     "DELETE": "DeleteAccountPublicAccessBlock"}.get(method)
+        if operation:
+            return Endpoint(operation)
+    raise S3Error("NotImplemented", "Only the account's public access block is served of S3 "
+                  "Control")
 
 
 def signed_for_service(headers: Mapping[str, str]) -> str | None:
@@ -127,6 +139,22 @@ def _unsupported(query: Mapping[str, str]) -> None:
             raise S3Error("NotImplemented", f"The {name} subresource is not implemented by sealbox")
 
 
+_BUCKET_GETS = {"policy": "GetBucketPolicy", "policyStatus": "GetBucketPolicyStatus",
+                "publicAccessBlock": "GetPublicAccessBlock",
+                "ownershipControls": "GetBucketOwnershipControls", "acl": "GetBucketAcl"}
+_BUCKET_PUTS = {"policy": "PutBucketPolicy", "publicAccessBlock": "PutPublicAccessBlock",
+                "ownershipControls": "PutBucketOwnershipControls", "acl": "PutBucketAcl"}
+_BUCKET_DELETES = {"policy": "DeleteBucketPolicy", "publicAccessBlock": "DeletePublicAccessBlock",
+                   "ownershipControls": "DeleteBucketOwnershipControls"}
+
+
+def _first(query: Mapping[str, str], table: Mapping[str, str]) -> str | None:
+    for name in query:
+        if name in table:
+            return name
+    return None
+
+
 def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
     if method == "GET":
         if "location" in query:
@@ -139,6 +167,8 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
             return "GetBucketVersioning"
         if "cors" in query:
             return "GetBucketCors"
+        if name := _first(query, _BUCKET_GETS):
+            return _BUCKET_GETS[name]
         _unsupported(query)
         if "tagging" in query:
             raise S3Error("NotImplemented", "Bucket tagging is not implemented")
@@ -148,6 +178,8 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
     if method == "PUT":
         if "cors" in query:
             return "PutBucketCors"
+        if name := _first(query, _BUCKET_PUTS):
+            return _BUCKET_PUTS[name]
         _unsupported(query)
         if "versioning" in query or "tagging" in query:
             raise S3Error("NotImplemented", "Bucket versioning and tagging are not implemented")
@@ -155,6 +187,8 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
     if method == "DELETE":
         if "cors" in query:
             return "DeleteBucketCors"
+        if name := _first(query, _BUCKET_DELETES):
+            return _BUCKET_DELETES[name]
         _unsupported(query)
         if "tagging" in query:
             raise S3Error("NotImplemented", "Bucket tagging is not implemented")
@@ -173,6 +207,8 @@ def _object_operation(method: str, query: Mapping[str, str], headers: Mapping[st
             return "ListParts"
         if "tagging" in query:
             return "GetObjectTagging"
+        if "acl" in query:
+            return "GetObjectAcl"
         _unsupported(query)
         return "GetObject"
     if method == "HEAD":
@@ -182,6 +218,8 @@ def _object_operation(method: str, query: Mapping[str, str], headers: Mapping[st
             return "UploadPartCopy" if "x-amz-copy-source" in headers else "UploadPart"
         if "tagging" in query:
             return "PutObjectTagging"
+        if "acl" in query:
+            return "PutObjectAcl"
         _unsupported(query)
         return "CopyObject" if "x-amz-copy-source" in headers else "PutObject"
     if method == "DELETE":

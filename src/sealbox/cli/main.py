@@ -26,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
     tls_key = Path(args.tls_key).resolve() if args.tls_key else None
     check_pair(tls_cert, tls_key)
     trusted = parse_networks(args.trusted_proxy)
+    networks = _check_networks(args.network)
     settings = Settings(
         data_dir=Path(args.data_dir),
         host=args.host,
@@ -37,6 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=tls_cert,
         tls_key=tls_key,
         trusted_proxies=tuple(str(network) for network in trusted),
+        networks=networks,
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
     root = load_root_credentials(settings.data_dir)
@@ -74,6 +76,25 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
     )
     return 0
+
+
+def _check_networks(entries: list[str]) -> tuple[str, ...]:
+    """``--network NAME=CIDR[,CIDR…]`` entries, checked: one clear line and
+    exit 2 on a bad one."""
+    from sealbox.access.networks import InvalidNetwork, Networks
+
+    mapping: dict[str, list[str]] = {}
+    for entry in entries:
+        name, eq, cidrs = entry.partition("=")
+        if not eq or name in mapping:
+            raise SystemExit(f"sealbox: --network {entry!r}: want NAME=CIDR[,CIDR…], "
+                             "each name once")
+        mapping[name] = cidrs.split(",")
+    try:
+        Networks.from_mapping(mapping)
+    except InvalidNetwork as error:
+        raise SystemExit(f"sealbox: --network: {error}") from None
+    return tuple(entries)
 
 
 def _tls_self_signed(args: argparse.Namespace) -> int:
@@ -114,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--trusted-proxy", metavar="CIDR", action="append", default=[],
                        help="believe X-Forwarded-For / X-Forwarded-Proto from peers in CIDR "
                             "(repeatable; from no one else)")
+    serve.add_argument("--network", metavar="NAME=CIDR[,CIDR…]", action="append", default=[],
+                       help="name a network: requests from it have aws:SourceVpc and "
+                            "aws:SourceVpce = NAME in policies (repeatable)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request line")
