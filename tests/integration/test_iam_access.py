@@ -22,7 +22,7 @@ def policy(*statements: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def caller(iam_root, server) -> Iterator[tuple[str, Any]]:  # noqa: ANN001
+def caller(iam_root, server) -> Iterator[tuple[str, Any]]:
     """A fresh IAM user with a key, and a boto3 iam client signed as it."""
     name = f"caller-{uuid.uuid4().hex[:8]}"
     iam_root.create_user(UserName=name, Path="/staff/")
@@ -39,7 +39,7 @@ def caller(iam_root, server) -> Iterator[tuple[str, Any]]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def iam_root(client_factory):  # noqa: ANN001, ANN201
+def iam_root(client_factory):
     return client_factory("iam")
 
 
@@ -52,7 +52,7 @@ def denied(call: Any) -> str:
     return str(error["Message"])
 
 
-def test_user_without_policies_is_refused_in_iams_words(caller) -> None:  # noqa: ANN001
+def test_user_without_policies_is_refused_in_iams_words(caller) -> None:
     name, client = caller
     message = denied(lambda: client.create_user(UserName="someone-else"))
     assert message == (
@@ -61,7 +61,7 @@ def test_user_without_policies_is_refused_in_iams_words(caller) -> None:  # noqa
         "the iam:CreateUser action")
 
 
-def test_user_may_read_itself_with_a_policy_variable(caller, iam_root) -> None:  # noqa: ANN001
+def test_user_may_read_itself_with_a_policy_variable(caller, iam_root) -> None:
     name, client = caller
     iam_root.put_user_policy(UserName=name, PolicyName="self", PolicyDocument=policy({
         "Effect": "Allow", "Action": ["iam:GetUser", "iam:ListAccessKeys"],
@@ -73,7 +73,7 @@ def test_user_may_read_itself_with_a_policy_variable(caller, iam_root) -> None: 
     denied(lambda: client.list_users())
 
 
-def test_explicit_deny_wins_and_says_so(caller, iam_root) -> None:  # noqa: ANN001
+def test_explicit_deny_wins_and_says_so(caller, iam_root) -> None:
     name, client = caller
     iam_root.put_user_policy(UserName=name, PolicyName="mixed", PolicyDocument=policy(
         {"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
@@ -83,7 +83,7 @@ def test_explicit_deny_wins_and_says_so(caller, iam_root) -> None:  # noqa: ANN0
     assert message.endswith("with an explicit deny in an identity-based policy")
 
 
-def test_admin_user_can_manage_users_on_a_path(caller, iam_root) -> None:  # noqa: ANN001
+def test_admin_user_can_manage_users_on_a_path(caller, iam_root) -> None:
     name, client = caller
     iam_root.put_user_policy(UserName=name, PolicyName="admin-of-app", PolicyDocument=policy({
         "Effect": "Allow", "Action": ["iam:CreateUser", "iam:DeleteUser"],

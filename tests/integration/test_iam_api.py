@@ -34,12 +34,12 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def iam(client_factory):  # noqa: ANN001, ANN201
+def iam(client_factory):
     return client_factory("iam")
 
 
 @pytest.fixture(scope="session")
-def raw(server):  # noqa: ANN001, ANN201
+def raw(server):
     """POST a form to the server, signed as botocore signs IAM calls (or not)."""
     session = requests.Session()
 
@@ -87,7 +87,7 @@ def refused(call: Any, code: str, status: int) -> str:
 # -- users -------------------------------------------------------------------------
 
 
-def test_user_lifecycle(iam) -> None:  # noqa: ANN001
+def test_user_lifecycle(iam) -> None:
     name = unique("alice")
     user = iam.create_user(UserName=name, Path="/team/")["User"]
     assert user["Arn"] == f"{ACCOUNT}:user/team/{name}" and user["UserId"].startswith("AIDA")
@@ -97,11 +97,11 @@ def test_user_lifecycle(iam) -> None:  # noqa: ANN001
     assert message == f"The user with name {name} cannot be found."
 
 
-def test_get_user_without_name_is_the_root_caller(iam) -> None:  # noqa: ANN001
+def test_get_user_without_name_is_the_root_caller(iam) -> None:
     assert iam.get_user()["User"]["Arn"] == f"{ACCOUNT}:root"
 
 
-def test_list_users_pages_with_a_paginator(iam) -> None:  # noqa: ANN001
+def test_list_users_pages_with_a_paginator(iam) -> None:
     path = f"/{unique('page')}/"
     names = sorted(unique("u") for _ in range(5))
     for name in names:
@@ -117,7 +117,7 @@ def test_list_users_pages_with_a_paginator(iam) -> None:  # noqa: ANN001
     assert iam.list_users(PathPrefix=path)["Users"] == []
 
 
-def test_duplicate_user_in_any_case_already_exists(iam) -> None:  # noqa: ANN001
+def test_duplicate_user_in_any_case_already_exists(iam) -> None:
     name = unique("dup")
     iam.create_user(UserName=name)
     message = refused(lambda: iam.create_user(UserName=name.upper()), "EntityAlreadyExists", 409)
@@ -126,7 +126,7 @@ def test_duplicate_user_in_any_case_already_exists(iam) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("name", ["has space", "slash/", "x" * 65, "é"])
-def test_bad_user_name_is_a_validation_error(iam, name: str) -> None:  # noqa: ANN001
+def test_bad_user_name_is_a_validation_error(iam, name: str) -> None:
     message = refused(lambda: iam.create_user(UserName=name), "ValidationError", 400)
     assert message.startswith("1 validation error detected: Value ")
     assert "at 'userName' failed to satisfy constraint" in message
@@ -135,7 +135,7 @@ def test_bad_user_name_is_a_validation_error(iam, name: str) -> None:  # noqa: A
 # -- access keys ---------------------------------------------------------------------
 
 
-def test_access_keys_lifecycle_and_quota(iam) -> None:  # noqa: ANN001
+def test_access_keys_lifecycle_and_quota(iam) -> None:
     name = unique("keys")
     iam.create_user(UserName=name)
     first = iam.create_access_key(UserName=name)["AccessKey"]
@@ -158,7 +158,7 @@ def test_access_keys_lifecycle_and_quota(iam) -> None:  # noqa: ANN001
     iam.delete_user(UserName=name)
 
 
-def test_access_key_status_outside_the_enum_is_refused(raw) -> None:  # noqa: ANN001
+def test_access_key_status_outside_the_enum_is_refused(raw) -> None:
     status, code, message = error_of(raw({"Action": "UpdateAccessKey",
                                           "AccessKeyId": "AKIAAAAAAAAAAAAAAAAA",
                                           "Status": "Enabled"}))
@@ -166,7 +166,7 @@ def test_access_key_status_outside_the_enum_is_refused(raw) -> None:  # noqa: AN
     assert "enum value set: [Active, Inactive]" in message
 
 
-def test_access_keys_of_a_missing_user_are_no_such_entity(iam) -> None:  # noqa: ANN001
+def test_access_keys_of_a_missing_user_are_no_such_entity(iam) -> None:
     refused(lambda: iam.list_access_keys(UserName=unique("ghost")), "NoSuchEntity", 404)
     refused(lambda: iam.create_access_key(UserName=unique("ghost")), "NoSuchEntity", 404)
 
@@ -174,7 +174,7 @@ def test_access_keys_of_a_missing_user_are_no_such_entity(iam) -> None:  # noqa:
 # -- inline policies -------------------------------------------------------------------
 
 
-def test_user_inline_policies(iam) -> None:  # noqa: ANN001
+def test_user_inline_policies(iam) -> None:
     name = unique("inline")
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName="read", PolicyDocument=doc())
@@ -197,10 +197,10 @@ def test_user_inline_policies(iam) -> None:  # noqa: ANN001
     "not json",
     '{"Version": "2012-10-17"}',
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*"}]}',
-    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
-    '"Resource": "*", "Condition": {"StringLikeish": {"aws:Referer": "x"}}}]}',
+    ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
+    '"Resource": "*", "Condition": {"StringLikeish": {"aws:Referer": "x"}}}]}'),
 ])
-def test_malformed_policy_document(iam, document: str) -> None:  # noqa: ANN001
+def test_malformed_policy_document(iam, document: str) -> None:
     name = unique("malformed")
     iam.create_user(UserName=name)
     message = refused(lambda: iam.put_user_policy(UserName=name, PolicyName="p",
@@ -211,7 +211,7 @@ def test_malformed_policy_document(iam, document: str) -> None:  # noqa: ANN001
     iam.delete_user(UserName=name)
 
 
-def test_inline_policies_past_the_user_quota_are_limit_exceeded(iam) -> None:  # noqa: ANN001
+def test_inline_policies_past_the_user_quota_are_limit_exceeded(iam) -> None:
     name = unique("quota")
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName="big", PolicyDocument=doc(pad=1900))
@@ -224,7 +224,7 @@ def test_inline_policies_past_the_user_quota_are_limit_exceeded(iam) -> None:  #
 # -- managed policies ---------------------------------------------------------------------
 
 
-def test_managed_policy_lifecycle(iam) -> None:  # noqa: ANN001
+def test_managed_policy_lifecycle(iam) -> None:
     user, policy_name = unique("mp-user"), unique("mp")
     iam.create_user(UserName=user)
     policy = iam.create_policy(PolicyName=policy_name, PolicyDocument=doc(), Path="/app/",
@@ -255,7 +255,7 @@ def test_managed_policy_lifecycle(iam) -> None:  # noqa: ANN001
     iam.delete_user(UserName=user)
 
 
-def test_attaching_a_missing_policy_is_no_such_entity(iam) -> None:  # noqa: ANN001
+def test_attaching_a_missing_policy_is_no_such_entity(iam) -> None:
     user = unique("attach")
     iam.create_user(UserName=user)
     refused(lambda: iam.attach_user_policy(UserName=user, PolicyArn=f"{ACCOUNT}:policy/none"),
@@ -263,7 +263,7 @@ def test_attaching_a_missing_policy_is_no_such_entity(iam) -> None:  # noqa: ANN
     iam.delete_user(UserName=user)
 
 
-def test_malformed_managed_policy_is_refused(iam) -> None:  # noqa: ANN001
+def test_malformed_managed_policy_is_refused(iam) -> None:
     refused(lambda: iam.create_policy(PolicyName=unique("bad"), PolicyDocument="[]"),
             "MalformedPolicyDocument", 400)
 
@@ -271,7 +271,7 @@ def test_malformed_managed_policy_is_refused(iam) -> None:  # noqa: ANN001
 # -- groups ------------------------------------------------------------------------------
 
 
-def test_groups_membership_and_policies(iam) -> None:  # noqa: ANN001
+def test_groups_membership_and_policies(iam) -> None:
     group, user, policy_name = unique("devs"), unique("member"), unique("gpol")
     iam.create_user(UserName=user)
     created = iam.create_group(GroupName=group, Path="/eng/")["Group"]
@@ -304,7 +304,7 @@ def test_groups_membership_and_policies(iam) -> None:  # noqa: ANN001
     iam.delete_user(UserName=user)
 
 
-def test_groups_per_user_quota(iam) -> None:  # noqa: ANN001
+def test_groups_per_user_quota(iam) -> None:
     user = unique("joiner")
     iam.create_user(UserName=user)
     groups = [unique("g") for _ in range(11)]
@@ -329,49 +329,49 @@ def test_groups_per_user_quota(iam) -> None:  # noqa: ANN001
 # -- the wire: errors, signatures, bodies ------------------------------------------------
 
 
-def test_unknown_action_is_invalid_action(raw) -> None:  # noqa: ANN001
+def test_unknown_action_is_invalid_action(raw) -> None:
     status, code, message = error_of(raw({"Action": "CreateUserPlease"}))
     assert (status, code) == (400, "InvalidAction")
     assert message == "Could not find operation CreateUserPlease for version 2010-05-08"
 
 
-def test_unknown_version_is_invalid_action(raw) -> None:  # noqa: ANN001
+def test_unknown_version_is_invalid_action(raw) -> None:
     status, code, _ = error_of(raw({"Action": "ListUsers", "Version": "2099-01-01"}))
     assert (status, code) == (400, "InvalidAction")
 
 
-def test_missing_action_is_refused(raw) -> None:  # noqa: ANN001
+def test_missing_action_is_refused(raw) -> None:
     status, code, _ = error_of(raw({"UserName": "x"}))
     assert (status, code) == (400, "MissingAction")
 
 
-def test_missing_parameter_is_a_validation_error(raw) -> None:  # noqa: ANN001
+def test_missing_parameter_is_a_validation_error(raw) -> None:
     status, code, message = error_of(raw({"Action": "CreateUser"}))
     assert (status, code) == (400, "ValidationError")
     assert message == ("1 validation error detected: Value null at 'userName' failed to "
                        "satisfy constraint: Member must not be null")
 
 
-def test_parameters_in_the_query_string_are_read(raw) -> None:  # noqa: ANN001
+def test_parameters_in_the_query_string_are_read(raw) -> None:
     response = raw(b"", query="Action=GetUser&Version=2010-05-08")
     assert response.status_code == 200, response.text
     assert "<Arn>arn:aws:iam::000000000000:root</Arn>" in response.text
 
 
-def test_anonymous_call_is_missing_authentication_token(raw) -> None:  # noqa: ANN001
+def test_anonymous_call_is_missing_authentication_token(raw) -> None:
     status, code, message = error_of(raw({"Action": "ListUsers"}, sign=False))
     assert (status, code, message) == (403, "MissingAuthenticationToken",
                                        "Request is missing Authentication Token")
 
 
-def test_forged_signature_is_signature_does_not_match(raw) -> None:  # noqa: ANN001
+def test_forged_signature_is_signature_does_not_match(raw) -> None:
     status, code, message = error_of(raw({"Action": "ListUsers"}, secret="f" * 40))
     assert (status, code) == (403, "SignatureDoesNotMatch")
     assert message.startswith("The request signature we calculated does not match")
     assert "StringToSign" not in message
 
 
-def test_body_changed_after_signing_does_not_match(raw, server) -> None:  # noqa: ANN001
+def test_body_changed_after_signing_does_not_match(raw, server) -> None:
     body = urlencode({"Action": "ListUsers", "Version": "2010-05-08"}).encode()
     request = AWSRequest("POST", server.endpoint + "/", data=body, headers={
         "Content-Type": "application/x-www-form-urlencoded"})
@@ -383,7 +383,7 @@ def test_body_changed_after_signing_does_not_match(raw, server) -> None:  # noqa
     assert error_of(response)[:2] == (403, "SignatureDoesNotMatch")
 
 
-def test_unknown_access_key_is_invalid_client_token(server) -> None:  # noqa: ANN001
+def test_unknown_access_key_is_invalid_client_token(server) -> None:
     import boto3
 
     client = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
@@ -395,7 +395,7 @@ def test_unknown_access_key_is_invalid_client_token(server) -> None:  # noqa: AN
     assert refused_code == "InvalidClientTokenId"
 
 
-def test_s3_scoped_signature_is_refused(raw, server) -> None:  # noqa: ANN001
+def test_s3_scoped_signature_is_refused(raw, server) -> None:
     body = urlencode({"Action": "ListUsers", "Version": "2010-05-08"}).encode()
     request = AWSRequest("POST", server.endpoint + "/", data=body, headers={
         "Content-Type": "application/x-www-form-urlencoded"})
@@ -408,19 +408,19 @@ def test_s3_scoped_signature_is_refused(raw, server) -> None:  # noqa: ANN001
     assert message == "Credential should be scoped to correct service: 'iam'."
 
 
-def test_oversized_body_is_refused_without_reading_it(raw) -> None:  # noqa: ANN001
+def test_oversized_body_is_refused_without_reading_it(raw) -> None:
     big = doc(pad=70_000)
     status, code, _ = error_of(raw({"Action": "PutUserPolicy", "UserName": "x",
                                     "PolicyName": "p", "PolicyDocument": big}))
     assert (status, code) == (413, "RequestEntityTooLarge")
 
 
-def test_non_ascii_body_is_malformed(raw) -> None:  # noqa: ANN001
+def test_non_ascii_body_is_malformed(raw) -> None:
     status, code, _ = error_of(raw("Action=ListUsers&UserName=café".encode()))
     assert (status, code) == (400, "MalformedQueryString")
 
 
-def test_fuzzed_forms_never_fail_inside(raw) -> None:  # noqa: ANN001
+def test_fuzzed_forms_never_fail_inside(raw) -> None:
     """Random actions with random, partly valid parameters: always IAM's XML,
     a 2xx or a 4xx, never a 500 or a traceback."""
     from sealbox.api.iam_ops import OPERATIONS
@@ -449,7 +449,7 @@ def test_fuzzed_forms_never_fail_inside(raw) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def aws(server, aws_env):  # noqa: ANN001, ANN201
+def aws(server, aws_env):
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["aws", "--endpoint-url", server.endpoint, "--output", "json",
                                *args], capture_output=True, text=True, env=aws_env,
@@ -457,7 +457,7 @@ def aws(server, aws_env):  # noqa: ANN001, ANN201
     return run
 
 
-def test_aws_cli_iam_commands(aws, tmp_path: Path) -> None:  # noqa: ANN001
+def test_aws_cli_iam_commands(aws, tmp_path: Path) -> None:
     user, group, policy_name = unique("cli"), unique("cli-g"), unique("cli-p")
     created = json.loads(aws("iam", "create-user", "--user-name", user).stdout)["User"]
     assert created["UserName"] == user
@@ -501,5 +501,5 @@ def test_aws_cli_iam_commands(aws, tmp_path: Path) -> None:  # noqa: ANN001
         missing.stderr)
 
 
-def test_aws_cli_get_user_of_the_caller(aws) -> None:  # noqa: ANN001
+def test_aws_cli_get_user_of_the_caller(aws) -> None:
     assert json.loads(aws("iam", "get-user").stdout)["User"]["Arn"] == f"{ACCOUNT}:root"

@@ -17,7 +17,7 @@ from botocore.config import Config
 
 
 @pytest.fixture
-def aws(server, aws_env):  # noqa: ANN001, ANN201
+def aws(server, aws_env):
     def run(*args: str) -> dict:  # type: ignore[type-arg]
         done = subprocess.run(["aws", "--endpoint-url", server.endpoint, "--output", "json",
                                *args], capture_output=True, text=True, env=aws_env,
@@ -31,7 +31,7 @@ def read_only(bucket: str) -> str:
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]})
 
 
-def test_link_follows_its_signers_key_and_policy(aws, s3, bucket, server,  # noqa: ANN001
+def test_link_follows_its_signers_key_and_policy(aws, s3, bucket, server,
                                                  tmp_path: Path) -> None:
     s3.put_object(Bucket=bucket, Key="report.pdf", Body=b"quarterly numbers")
     user = f"signer-{uuid.uuid4().hex[:8]}"
