@@ -369,3 +369,29 @@ def test_seed_setup_with_the_aws_cli_alone(aws, tmp_path: Path, rsa_pem: str) ->
         aws("cloudfront", "get-public-key", "--id", key_id)["ETag"])
     missing = aws("cloudfront", "get-distribution", "--id", dist_id, check=False)
     assert missing.returncode != 0 and "NoSuchDistribution" in missing.stderr
+
+
+def test_iam_users_are_judged_by_their_policies(server, client_factory, bucket: str) -> None:
+    import boto3
+    from botocore.config import Config
+
+    iam, cf_root = client_factory("iam"), client_factory("cloudfront")
+    name = unique("cfuser")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    cf = boto3.client("cloudfront", endpoint_url=server.endpoint, region_name="us-east-1",
+                      aws_access_key_id=key["AccessKeyId"],
+                      aws_secret_access_key=key["SecretAccessKey"],
+                      config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    d = cf_root.create_distribution(DistributionConfig=dist_config(bucket))["Distribution"]
+    with pytest.raises(ClientError) as e:
+        cf.get_distribution(Id=d["Id"])
+    assert code(e) == "AccessDenied" and status(e) == 403
+    iam.put_user_policy(UserName=name, PolicyName="read-one", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["cloudfront:GetDistribution"],
+            "Resource": d["ARN"]}]}))
+    assert cf.get_distribution(Id=d["Id"])["Distribution"]["Id"] == d["Id"]
+    with pytest.raises(ClientError) as e:
+        cf.list_distributions()
+    assert code(e) == "AccessDenied"

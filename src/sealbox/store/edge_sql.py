@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sealbox.store.edge import (
@@ -44,6 +45,14 @@ _KG_COLS = "id, name, comment, modified, etag"
 _OAC_COLS = "id, name, description, signing_protocol, signing_behavior, origin_type, etag"
 _DIST_COLS = "d.id, d.domain_name, d.status, d.modified, d.etag, d.config"
 _INV_COLS = "id, distribution_id, paths, caller_reference, status, created"
+
+
+@lru_cache(maxsize=512)
+def _config(text: str) -> DistributionConfig:
+    """A stored config, read once per text (texts are immutable, so the
+    cache never goes stale): the serving path looks distributions up per
+    request. Callers must not change the shared ``document``."""
+    return DistributionConfig.from_document(json.loads(text))
 
 
 def _no_public_key(key_id: str) -> EdgeError:
@@ -114,7 +123,7 @@ class EdgeSqlMethods:
         return OriginAccessControl(*r)
 
     def _distribution(self, r: Sequence[Any]) -> Distribution:
-        config = DistributionConfig.from_document(json.loads(r[5]))
+        config = _config(r[5])
         return Distribution(r[0], r[1], r[2], self._edge_time_out(r[3]), r[4], config)
 
     def _invalidation(self, r: Sequence[Any]) -> Invalidation:
