@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import functools
 import hashlib
+import json
 import os
 import random
 import signal
@@ -353,3 +354,78 @@ def expect_status(url: str, status: int, who: str) -> None:
         got = e.code
     if got != status:
         raise RuntimeError(f"{who}: GET {url[:80]}… answered {got}, expected {status}")
+
+
+def bench_bucket_policy(bucket: str, user_arn: str) -> str:
+    """20 statements with conditions, none of which refuses the benchmark's
+    requests: the cost of reading them all on every request is measured."""
+    objects, whole = f"arn:aws:s3:::{bucket}/*", f"arn:aws:s3:::{bucket}"
+    statements: list[dict[str, Any]] = [
+        {"Sid": "OnlyLoopback", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [whole, objects],
+         "Condition": {"NotIpAddress": {"aws:SourceIp": ["127.0.0.0/8", "::1/128"]}}},
+        {"Sid": "NotAfter2099", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [whole, objects],
+         "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2099-01-01T00:00:00Z"}}},
+        {"Sid": "FreshSignatures", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": objects,
+         "Condition": {"NumericGreaterThan": {"s3:signatureAge": "604800000"}}},
+        {"Sid": "SigV4Only", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": objects, "Condition": {"StringEquals": {"s3:signatureversion": "AWS"}}},
+    ]
+    for i in range(8):
+        statements.append({
+            "Sid": f"PrivatePrefix{i}", "Effect": "Deny", "Principal": "*",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": f"arn:aws:s3:::{bucket}/private{i}/*",
+            "Condition": {"StringNotEquals": {"aws:username": f"owner{i}"}}})
+    for i in range(8):
+        statements.append({
+            "Sid": f"ReaderFromSite{i}", "Effect": "Allow", "Principal": {"AWS": user_arn},
+            "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/site{i}/*",
+            "Condition": {"StringLike": {"aws:Referer": [f"https://site{i}.example.com/*"]},
+                          "Bool": {"aws:SecureTransport": "true"}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def bench_identity_policy(bucket: str, i: int) -> str:
+    """One of a user's ten managed policies; the first grants what the
+    benchmark does, the others grant or refuse elsewhere, with conditions."""
+    if i == 0:
+        statement: dict[str, Any] = {
+            "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket",
+                                          "s3:CreateBucket"],
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}
+    elif i % 2:
+        statement = {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+                     "Resource": f"arn:aws:s3:::other-{i}/${{aws:username}}/*",
+                     "Condition": {"StringEquals": {"s3:prefix": ["home/", ""]}}}
+    else:
+        statement = {"Effect": "Deny", "Action": "s3:DeleteObject",
+                     "Resource": f"arn:aws:s3:::{bucket}/keep{i}/*",
+                     "Condition": {"Null": {"aws:Referer": "true"}}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+@dataclass
+class SealboxPoliciesPeer(SealboxPeer):
+    """sealbox with the issue's policy load: requests signed by an IAM user
+    with 10 attached policies, on a bucket with a 20-statement policy."""
+
+    def prepare(self) -> None:
+        root = self.client()
+        root.create_bucket(Bucket=BUCKET)
+        root.delete_public_access_block(Bucket=BUCKET)
+        iam = boto3.client("iam", endpoint_url=self.base, region_name="us-east-1",
+                           aws_access_key_id=self.access_key,
+                           aws_secret_access_key=self.secret_key)
+        user = iam.create_user(UserName="bench-user")["User"]
+        for i in range(10):
+            arn = iam.create_policy(PolicyName=f"bench-{i}",
+                                    PolicyDocument=bench_identity_policy(BUCKET, i))["Policy"]["Arn"]
+            iam.attach_user_policy(UserName="bench-user", PolicyArn=arn)
+        root.put_bucket_policy(Bucket=BUCKET, Policy=bench_bucket_policy(BUCKET, user["Arn"]))
+        key = iam.create_access_key(UserName="bench-user")["AccessKey"]
+        self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
+        super().prepare()  # objects, presigned links and checks, now as the user

@@ -49,6 +49,7 @@ from peers import (
     NginxPeer,
     Peer,
     SealboxPeer,
+    SealboxPoliciesPeer,
     Target,
 )
 from upload import GiB, MiB, SourceFile, make_source, measure_upload, put
@@ -83,6 +84,8 @@ TARGETS = (
     ("get_1m", "nginx", "mb_s", 0.80),
     ("put_1k", "moto", "rps", 3.0),
     ("put_1g_stream", "nginx", "mb_s", 0.50),
+    # Access control: policies keep >= 85 % of the plain presigned GET rate.
+    ("get_1k", "sealbox-uvicorn", "rps", 0.85),
 )
 
 
@@ -323,6 +326,8 @@ def ratios(medians: dict[tuple[str, str], dict[str, Any]],
     found = []
     for name in sealboxes:
         for workload, ref, metric, goal in TARGETS:
+            if name == ref:
+                continue
             ours, theirs = medians.get((workload, name)), medians.get((workload, ref))
             if ours is None or theirs is None or not theirs[metric]:
                 continue
@@ -410,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         "sealbox-granian-stream": lambda: SealboxPeer(
             "sealbox-granian-stream", tmp, server="granian",
             factory="variants:create_app_streaming"),
+        # The same as an IAM user with 10 policies on a bucket with a 20-statement policy.
+        "sealbox-policies": lambda: SealboxPoliciesPeer("sealbox-policies", tmp),
         "nginx": lambda: NginxPeer("nginx", tmp),
         "moto": lambda: MotoPeer("moto", tmp),
     }

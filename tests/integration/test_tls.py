@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sealbox.testing.server import RunningServer, free_port
 
@@ -246,6 +247,77 @@ def test_trusted_proxy_forwarded_proto_is_believed(proxied_server: RunningServer
     assert completed_location(s3, bucket, {}).startswith(
         f"http://127.0.0.1:{proxied_server.port}/")
     assert completed_location(s3, bucket, {"X-Forwarded-Proto": "http"}).startswith("http://")
+
+
+def ssl_only_policy(bucket: str) -> str:
+    """The seed's "AllowSSLRequestsOnly" bucket policy, only the name changed."""
+    return json.dumps({
+        "Id": "ExamplePolicy",
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowSSLRequestsOnly",
+            "Action": "s3:*",
+            "Effect": "Deny",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Principal": "*",
+        }],
+    })
+
+
+def test_seed_ssl_only_policy_admits_https(tls_s3: Any) -> None:
+    bucket = new_bucket(tls_s3)
+    tls_s3.put_bucket_policy(Bucket=bucket, Policy=ssl_only_policy(bucket))
+    tls_s3.put_object(Bucket=bucket, Key="k", Body=b"over tls")
+    assert tls_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"over tls"
+
+
+def test_seed_ssl_only_policy_behind_a_trusted_proxy(proxied_server: RunningServer) -> None:
+    """Behind a TLS-terminating proxy the policy sees what the proxy says,
+    and only because it is trusted."""
+    s3 = client(proxied_server, verify=True)
+    bucket = new_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.put_bucket_policy(Bucket=bucket, Policy=ssl_only_policy(bucket))
+
+    def forwarded(proto: str) -> Callable[..., None]:
+        def add(request: Any, **_: Any) -> None:
+            request.headers["X-Forwarded-Proto"] = proto
+        return add
+
+    https, http = forwarded("https"), forwarded("http")
+    s3.meta.events.register("before-sign.s3.GetObject", https)
+    try:
+        assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+    finally:
+        s3.meta.events.unregister("before-sign.s3.GetObject", https)
+    s3.meta.events.register("before-sign.s3.GetObject", http)
+    try:
+        with pytest.raises(ClientError) as info:
+            s3.get_object(Bucket=bucket, Key="k")
+        assert info.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        s3.meta.events.unregister("before-sign.s3.GetObject", http)
+
+
+def test_seed_ssl_only_policy_refuses_forged_https_from_untrusted_peers(
+        server: RunningServer, s3: Any) -> None:
+    bucket = new_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.put_bucket_policy(Bucket=bucket, Policy=ssl_only_policy(bucket))
+
+    def add(request: Any, **_: Any) -> None:
+        for name, value in FORGED.items():
+            request.headers[name] = value
+
+    s3.meta.events.register("before-sign.s3.GetObject", add)
+    try:
+        with pytest.raises(ClientError) as info:
+            s3.get_object(Bucket=bucket, Key="k")
+        assert info.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        s3.meta.events.unregister("before-sign.s3.GetObject", add)
+        s3.delete_bucket_policy(Bucket=bucket)
 
 
 # The CLI refuses a bad TLS or proxy setup with one line and a non-zero exit,
