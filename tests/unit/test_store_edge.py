@@ -355,7 +355,8 @@ def test_sqlite_v4_database_migrates_to_the_edge_schema(tmp_path: Any) -> None:
     path = str(tmp_path / "m.db")
     conn = sqlite3.connect(path)
     for v in range(4):
-        for stmt in mod._MIGRATIONS[v].split(";"):
+        migration = mod._MIGRATIONS[v]
+        for stmt in migration.split(";") if isinstance(migration, str) else migration:
             if stmt.strip():
                 conn.execute(stmt)
     conn.execute("PRAGMA user_version = 4")
@@ -448,3 +449,54 @@ def test_host_candidates() -> None:
     assert host_candidates("A.Example.COM:443") == ("a.example.com", "*.example.com")
     assert host_candidates("localhost") == ("localhost",)
     assert host_candidates("[::1]:9000") == ()
+
+
+def _botocore_shapes() -> tuple[dict[str, Any], dict[str, Any]]:
+    """edge_shapes' tables, rebuilt from the installed botocore's model."""
+    from botocore.loaders import Loader  # type: ignore[import-untyped]
+
+    shapes = Loader().load_service_model("cloudfront", "service-2", "2020-05-31")["shapes"]
+    structs: dict[str, Any] = {}
+    lists: dict[str, Any] = {}
+    todo, seen = ["DistributionConfig"], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        shape = shapes[name]
+        if shape["type"] == "structure":
+            members = []
+            for member, spec in shape["members"].items():
+                nested = shapes[spec["shape"]]["type"] in ("structure", "list")
+                members.append((spec.get("locationName", member), spec["shape"] if nested else ""))
+                if nested:
+                    todo.append(spec["shape"])
+            structs[name] = tuple(members)
+        elif shape["type"] == "list":
+            item = shape["member"]
+            nested = shapes[item["shape"]]["type"] in ("structure", "list")
+            lists[name] = (item.get("locationName", "member"), item["shape"] if nested else "")
+            if nested:
+                todo.append(item["shape"])
+    return structs, lists
+
+
+def test_edge_shapes_match_botocores_model() -> None:
+    from sealbox.store.edge_shapes import LISTS, STRUCTURES
+
+    structs, lists = _botocore_shapes()
+    assert structs == STRUCTURES
+    assert lists == LISTS
+
+
+def test_nested_elements_are_put_in_botocores_order() -> None:
+    doc = config_doc()
+    default = doc[3][1]
+    default.reverse()  # MaxTTL … TargetOriginId
+    cfg = DistributionConfig.from_document(doc)
+    names = [p[0] for p in {p[0]: p[1] for p in cfg.document}["DefaultCacheBehavior"]]
+    assert names == ["TargetOriginId", "TrustedKeyGroups", "ViewerProtocolPolicy",
+                     "ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL"]
+    again = DistributionConfig.from_document(cfg.document)
+    assert again.document == cfg.document

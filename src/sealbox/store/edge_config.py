@@ -6,8 +6,9 @@ The document is CloudFront's ``DistributionConfig`` as an ordered tree of
 child pairs — the form ``sealbox.api.xml.render`` writes and JSON keeps.
 It is stored whole, so ``GetDistributionConfig`` returns every element it
 was given (logging, certificates, restrictions …, which sealbox keeps but
-does not act on). ``normalise`` puts the top-level elements in botocore's
-member order and adds the defaults CloudFront adds to a new distribution,
+does not act on). ``normalise`` puts every element in botocore's member
+order (``edge_shapes``; CloudFront answers in that order, whatever order
+the client wrote) and adds the defaults CloudFront adds to a new distribution,
 so a ``get-distribution-config`` → edit → ``update-distribution`` round
 trip with the AWS CLI carries a complete document.
 
@@ -26,6 +27,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+
+from sealbox.store.edge_shapes import LISTS, STRUCTURES
 
 Node = str | list[Any]  # text, or a list of [name, Node] pairs
 Document = list[Any]
@@ -154,25 +157,34 @@ def strings(node: Node | None, item_name: str, *, where: str) -> tuple[str, ...]
 
 
 def normalise(document: Document) -> Document:
-    """Top-level elements in botocore's order, CloudFront's defaults added;
-    elements sealbox does not know are kept, after the known ones."""
+    """Every element in botocore's order (``edge_shapes``), CloudFront's
+    top-level defaults added; elements sealbox does not know are kept, after
+    the known ones of their parent."""
     given: dict[str, Node] = {}
-    unknown: list[Any] = []
     for pair in document:
-        name, value = pair[0], pair[1]
+        name = pair[0]
         if name in _CONFIG_ORDER:
             if name in given:
                 raise _error("MalformedInput", f"Duplicate element {name}")
-            given[name] = value
-        else:
-            unknown.append([name, value])
-    out: list[Any] = []
-    for name in _CONFIG_ORDER:
-        if name in given:
-            out.append([name, given[name]])
-        elif name in _DEFAULTS:
-            out.append([name, _DEFAULTS[name]])
-    return out + unknown
+            given[name] = pair[1]
+    defaults = [[name, value] for name, value in _DEFAULTS.items() if name not in given]
+    return _ordered([*document, *defaults], "DistributionConfig")  # type: ignore[return-value]
+
+
+def _ordered(node: Node, shape: str) -> Node:
+    if not isinstance(node, list) or not shape:
+        return node
+    if shape in LISTS:
+        item, item_shape = LISTS[shape]
+        return [[n, _ordered(v, item_shape) if n == item else v] for n, v in node]
+    members = STRUCTURES.get(shape)
+    if members is None:
+        return node
+    rank = {name: i for i, (name, _) in enumerate(members)}
+    shapes = dict(members)
+    known = sorted((p for p in node if p[0] in rank), key=lambda p: rank[p[0]])
+    unknown = [list(p) for p in node if p[0] not in rank]
+    return [[n, _ordered(v, shapes[n])] for n, v in known] + unknown
 
 
 # -- path patterns -------------------------------------------------------------
