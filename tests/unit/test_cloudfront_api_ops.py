@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sealbox.api import cloudfront_ops as ops
+from sealbox.api import cloudfront_routes as routes
 from sealbox.store.edge import EdgeError
 from sealbox.store.meta import Bucket
 from sealbox.store.sqlite import SqliteMetaStore
@@ -56,21 +57,21 @@ def key_body(n: int) -> list[Any]:
 )
 def test_routes_as_botocore_addresses_them(method: str, path: str, name: str,
                                            ids: dict[str, str]) -> None:
-    found = ops.route(method, path)
+    found = routes.route(method, path)
     assert found is not None
     assert (found[0].name, found[1]) == (name, ids)
 
 
 def test_unknown_routes_and_resources() -> None:
-    assert ops.route("PATCH", "/2020-05-31/distribution") is None
-    assert ops.route("GET", "/2019-03-26/distribution") is None
-    assert ops.route("GET", "/2020-05-31/distribution/E1/extra/x") is None
-    op, ids = ops.route("GET", "/2020-05-31/distribution/E1/invalidation")  # type: ignore[misc]
-    assert ops.resource_arn(op, ids) == "arn:aws:cloudfront::000000000000:distribution/E1"
-    op, ids = ops.route("POST", "/2020-05-31/distribution")  # type: ignore[misc]
-    assert ops.resource_arn(op, ids) == "arn:aws:cloudfront::000000000000:distribution/*"
-    op, ids = ops.route("GET", "/2020-05-31/public-key")  # type: ignore[misc]
-    assert ops.resource_arn(op, ids) == "*"
+    assert routes.route("PATCH", "/2020-05-31/distribution") is None
+    assert routes.route("GET", "/2019-03-26/distribution") is None
+    assert routes.route("GET", "/2020-05-31/distribution/E1/extra/x") is None
+    op, ids = routes.route("GET", "/2020-05-31/distribution/E1/invalidation")  # type: ignore[misc]
+    assert routes.resource_arn(op, ids) == "arn:aws:cloudfront::000000000000:distribution/E1"
+    op, ids = routes.route("POST", "/2020-05-31/distribution")  # type: ignore[misc]
+    assert routes.resource_arn(op, ids) == "arn:aws:cloudfront::000000000000:distribution/*"
+    op, ids = routes.route("GET", "/2020-05-31/public-key")  # type: ignore[misc]
+    assert routes.resource_arn(op, ids) == "*"
 
 
 def test_create_public_key_answers_201_with_etag_and_location(store: Any) -> None:

@@ -6,7 +6,7 @@ unchanged.
 Per request: read the body (capped at 1 MiB), authenticate it (SigV4,
 service ``cloudfront``; botocore signs CloudFront in ``us-east-1`` and
 sends no ``x-amz-content-sha256``, so the payload line is the body's
-SHA-256), route it (``cloudfront_ops.OPERATIONS``), parse its XML, judge
+SHA-256), route it (``cloudfront_routes``), parse its XML, judge
 it (``cloudfront:<Operation>`` on the distribution's ARN, through the
 access gate), run it in the thread pool, write CloudFront's XML.
 
@@ -24,6 +24,7 @@ from typing import cast
 from urllib.parse import unquote
 
 from sealbox.api import cloudfront_ops as ops
+from sealbox.api import cloudfront_routes as routes
 from sealbox.api.access_gate import decide
 from sealbox.api.cloudfront_xml import CONTENT_TYPE, MAX_BODY, document, error_body, parse_body
 from sealbox.api.context import Context
@@ -67,13 +68,13 @@ async def _answer(ctx: Context) -> Response:
     if auth.principal.is_anonymous:
         raise EdgeError("MissingAuthenticationToken", "Missing Authentication Token")
     path = unquote(request.raw_path, errors="strict") if request.raw_path.isascii() else ""
-    found = ops.route(request.method, path)
+    found = routes.route(request.method, path)
     if found is None:
         raise EdgeError("InvalidArgument",
                         f"The CloudFront API has no operation {request.method} {path[:200]}")
     op, ids = found
     tree = parse_body(body, op.body_root) if op.body_root else None
-    await authorize(ctx, auth, f"cloudfront:{op.name}", ops.resource_arn(op, ids))
+    await authorize(ctx, auth, f"cloudfront:{op.name}", routes.resource_arn(op, ids))
     services = ctx.services
     settings = services.settings
     call = ops.Call(
