@@ -939,3 +939,50 @@ def test_sqlite_version_2_database_gains_the_identity_tables(tmp_path: Any) -> N
             assert conn.execute("PRAGMA user_version").fetchone()[0] == mod.SCHEMA_VERSION
     finally:
         s.close()
+
+
+# -- the access version ------------------------------------------------------
+
+
+def test_access_version_moves_with_every_access_rule_change(store: Any) -> None:
+    """Caches of access rules are valid while the version stands still: every
+    write to IAM, bucket settings or server settings must move it; object
+    writes must not (they would empty the caches on every upload)."""
+    from sealbox.store.meta import Bucket, ObjectRecord, Segment
+
+    seen = [store.access_version()]
+
+    def moved() -> None:
+        now = store.access_version()
+        assert now > seen[-1]
+        seen.append(now)
+
+    store.create_bucket(Bucket("acl", T0, "us-east-1", "arn:aws:iam::000000000000:root"))
+    store.put_object(ObjectRecord("acl", "k", 1, "e", T0, (Segment("blob", 1),)))
+    assert store.access_version() == seen[-1]
+    store.put_bucket_setting("acl", "policy", "{}")
+    moved()
+    store.delete_bucket_setting("acl", "policy")
+    moved()
+    store.put_server_setting("public-access-block", "{}")
+    moved()
+    store.create_user("alice", now=T0)
+    moved()
+    key = store.create_access_key("alice", now=T0)
+    moved()
+    store.update_access_key("alice", key.access_key_id, "Inactive")
+    moved()
+    store.put_user_policy("alice", "p", '{"Version": "2012-10-17", "Statement": []}')
+    moved()
+    store.create_group("team", now=T0)
+    moved()
+    store.add_user_to_group("team", "alice")
+    moved()
+    store.delete_access_key("alice", key.access_key_id)
+    moved()
+    store.put_bucket_setting("acl", "cors", "[]")
+    moved()
+    store.delete_object("acl", "k")
+    assert store.access_version() == seen[-1]
+    store.delete_bucket("acl")  # its settings go with it
+    moved()

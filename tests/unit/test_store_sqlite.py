@@ -767,3 +767,4 @@ def test_server_setting_round_trip_replace_and_delete(meta_store: MetaStore) -> 
     assert meta_store.delete_server_setting("public-access-block") is False
     assert meta_store.get_server_setting("public-access-block") is None
     assert meta_store.get_server_setting("other") == "x"
+

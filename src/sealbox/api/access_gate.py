@@ -2,17 +2,22 @@
 stores and the request, and ask it.
 
 The engine (``sealbox.access.evaluate``) is pure; this is where its inputs
-come from, read fresh on every request so a change takes effect at once on
-every worker and node ("links follow their signer": disable the key, detach
-the policy or delete the user and the link stops on its next request):
+come from:
 
 - the credential of the access key (root's from the settings; IAM users'
   from the store, secrets decrypted there);
-- the identity policies of a user (one read) and the bucket policy (one
-  primary-key read), compiled once per document text and cached — a text
-  is immutable, so the cache never goes stale;
-- Block Public Access of the bucket and of the server;
+- the identity policies of a user and the bucket policy, compiled once per
+  document text (a text is immutable, so that cache is never stale);
+- Block Public Access of the bucket and of the server, and canned ACLs;
 - the request context (address, TLS, referer, auth type, …).
+
+Rules read from the store are cached per process, each entry tagged with
+the store's access version (``sealbox.store.access_version``), which the
+database moves on every change to them. Every request reads the version
+first (one primary-key read) and uses only entries of that version, so a
+change takes effect on the next request on every worker and node ("links
+follow their signer": disable the key, detach the policy or delete the user
+and the link stops at once) while an unchanged rule costs no reads.
 
 Everything here is synchronous: on SQLite the reads are cheap enough to run
 inline, on PostgreSQL the caller runs it in the thread pool
@@ -23,9 +28,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sealbox.access.acls import acl_allows
 from sealbox.access.actions import ACTIONS, resource_arn
@@ -45,6 +51,7 @@ if TYPE_CHECKING:
     from sealbox.api.context import Services
 
 log = logging.getLogger("sealbox.access")
+T = TypeVar("T")
 
 POLICY_SETTING = "policy"
 PUBLIC_ACCESS_BLOCK_SETTING = "public-access-block"
@@ -72,6 +79,35 @@ def _compile_stored(document: str, kind: str, bucket: str | None) -> Policy:
         raise S3Error("AccessDenied") from None
 
 
+@dataclass(frozen=True)
+class BucketRules:
+    """A bucket's access settings, as one cache entry."""
+
+    policy: Policy | None
+    public_access_block: PublicAccessBlock
+    acl: str | None
+
+
+class VersionedCache:
+    """Values read from the store, each tagged with the access version read
+    before it; an entry serves only requests of the same version. Plain dict
+    operations, safe across the thread pool's threads under the GIL."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: dict[Hashable, tuple[int, Any]] = {}
+        self._max = max_entries
+
+    def get(self, key: Hashable, version: int, load: Callable[[], T]) -> T:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == version:
+            return entry[1]  # type: ignore[no-any-return]
+        value = load()
+        if len(self._entries) >= self._max:
+            self._entries.clear()  # rare: more keys than entries; start over
+        self._entries[key] = (version, value)
+        return value
+
+
 class AccessGate:
     """The credential table and the access decision, over one MetaStore."""
 
@@ -81,46 +117,83 @@ class AccessGate:
         self._root = root
         self._clock = clock
         self._networks = networks
+        self._cache = VersionedCache()
+
+    def version(self) -> int:
+        """The store's access version now; read once per request."""
+        return self._meta.access_version()
 
     # -- who ---------------------------------------------------------------
-    def lookup_credential(self, access_key: str) -> Credential | None:
+    def lookup_credential(self, access_key: str, version: int | None = None) -> Credential | None:
         """The credential of an access key id; None when unknown. Inactive
         keys are returned (inactive): the signature check refuses them."""
         if secrets.compare_digest(access_key.encode(), self._root.access_key.encode()):
             return self._root
         if len(access_key) > 128:
             return None
-        return self._meta.credential_for(access_key)  # type: ignore[attr-defined,no-any-return]
+        meta: Any = self._meta
+        return self._cache.get(("key", access_key), self._current(version),
+                               lambda: meta.credential_for(access_key))
+
+    def _current(self, version: int | None) -> int:
+        return self._meta.access_version() if version is None else version
 
     # -- may they ----------------------------------------------------------
-    def public_access_block(self, bucket: str | None) -> PublicAccessBlock:
+    def public_access_block(self, bucket: str | None,
+                            version: int | None = None) -> PublicAccessBlock:
         """The settings in force for a bucket: its own or the server's."""
-        meta = self._meta
-        server = PublicAccessBlock.from_json(meta.get_server_setting(PUBLIC_ACCESS_BLOCK_SETTING))
+        version = self._current(version)
+        server = self._server_block(version)
         if bucket is None:
             return server
-        own = PublicAccessBlock.from_json(
-            meta.get_bucket_setting(bucket, PUBLIC_ACCESS_BLOCK_SETTING))
+        own = self._bucket_rules(bucket, version).public_access_block
         return own.union(server) if server is not NONE else own
+
+    def _server_block(self, version: int) -> PublicAccessBlock:
+        meta = self._meta
+        return self._cache.get("server-pab", version, lambda: PublicAccessBlock.from_json(
+            meta.get_server_setting(PUBLIC_ACCESS_BLOCK_SETTING)))
+
+    def _bucket_rules(self, bucket: str, version: int) -> BucketRules:
+        meta = self._meta
+
+        def load() -> BucketRules:
+            document = meta.get_bucket_setting(bucket, POLICY_SETTING)
+            policy = None if document is None else _compile_stored(document, "bucket", bucket)
+            return BucketRules(policy, PublicAccessBlock.from_json(
+                meta.get_bucket_setting(bucket, PUBLIC_ACCESS_BLOCK_SETTING)),
+                meta.get_bucket_setting(bucket, ACL_SETTING))
+
+        return self._cache.get(("bucket", bucket), version, load)
+
+    def _identity_policies(self, user_name: str, version: int) -> tuple[Policy, ...]:
+        meta: Any = self._meta
+        return self._cache.get(("user", user_name), version, lambda: tuple(
+            _compile_stored(d, "identity", None) for d in meta.policies_for_user(user_name)))
 
     def decide(self, request: Request, auth: AuthResult, operation: str, action: str,
                resource: str, *, bucket: str | None = None, key: str | None = None,
-               extra_context: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
+               extra_context: Mapping[str, tuple[str, ...]] | None = None,
+               version: int | None = None) -> Decision:
         """The decision for one request. ``operation`` is the S3 operation
-        (it says which query parameters are condition keys)."""
+        (it says which query parameters are condition keys); ``version`` the
+        access version this request read, if it has."""
         meta = self._meta
+        version = self._current(version)
         principal = auth.principal
         identity: tuple[Policy, ...] = ()
         if principal.kind == "user":
-            identity = tuple(_compile_stored(d, "identity", None)
-                             for d in meta.policies_for_user(principal.name))  # type: ignore[attr-defined]
+            identity = self._identity_policies(principal.name, version)
         bucket_policy: Policy | None = None
         pab = NONE
+        rules = None
         if bucket is not None:
-            document = meta.get_bucket_setting(bucket, POLICY_SETTING)
-            if document is not None:
-                bucket_policy = _compile_stored(document, "bucket", bucket)
-            pab = self.public_access_block(bucket)
+            rules = self._bucket_rules(bucket, version)
+            bucket_policy = rules.policy
+            pab = rules.public_access_block
+            server = self._server_block(version)
+            if server is not NONE:
+                pab = pab.union(server)
         if principal.kind == "root" and bucket_policy is None:
             return Decision(True, "the account root may do anything its bucket policies allow")
         context = self._context(request, auth, operation, identity, bucket_policy,
@@ -133,7 +206,7 @@ class AccessGate:
         # Implicitly denied: a canned ACL may still grant it (every grant a
         # canned ACL adds is public, so IgnorePublicAcls voids them all).
         if not pab.ignore_public_acls:
-            acl = meta.get_bucket_setting(bucket, ACL_SETTING)
+            acl = rules.acl if rules is not None else None
             if acl is not None and acl_allows(acl, principal, action, kind="bucket"):
                 return Decision(True, f"the bucket's canned ACL {acl} grants {action}")
             if key is not None and action == "s3:GetObject":
@@ -195,11 +268,11 @@ async def decide(services: Services, request: Request, auth: AuthResult, action:
 
 
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
-                 bucket: str | None, key: str | None) -> Decision:
+                 bucket: str | None, key: str | None, version: int | None = None) -> Decision:
     """Judge an S3 operation by the action the table names; AccessDenied if refused."""
     action, kind = ACTIONS[operation]
     decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
-                           bucket=bucket, key=key if kind == "object" else None)
+                           bucket=bucket, key=key if kind == "object" else None, version=version)
     if not decision.allowed:
         raise S3Error("AccessDenied")
     return decision

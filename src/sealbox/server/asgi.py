@@ -122,10 +122,13 @@ class SealboxApp:
                    virtual_bucket: str | None) -> AuthResult:
         """Who is asking, and may they: AccessDenied (or the signature's
         error) if not. Synchronous: the key and policy reads are the store's."""
-        auth = authenticate(request.facts(), self.gate.lookup_credential,
+        gate = self.gate
+        version = gate.version()  # one read; the rules below are cached by it
+        auth = authenticate(request.facts(), lambda key: gate.lookup_credential(key, version),
                             self.services.clock.now(), self.settings.region,
                             virtual_bucket=virtual_bucket)
-        authorize_s3(self.gate, request, auth, endpoint.operation, endpoint.bucket, endpoint.key)
+        authorize_s3(gate, request, auth, endpoint.operation, endpoint.bucket, endpoint.key,
+                     version)
         return auth
 
     async def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
@@ -212,7 +215,7 @@ class SealboxApp:
             try:
                 referenced = await services.run(services.meta.referenced_blob_ids)
                 removed = await services.run(
-                    lambda: services.blobs.sweep(referenced, min_age_seconds=SWEEP_MIN_AGE))
+                    lambda ids=referenced: services.blobs.sweep(ids, min_age_seconds=SWEEP_MIN_AGE))
                 if removed:
                     log.info("sweep removed %d leftover files", removed)
             except Exception:

@@ -219,6 +219,10 @@ class MetaStore(Protocol):
     def delete_bucket_setting(self, bucket: str, name: str) -> bool:
         """Remove the setting; False if there was none."""
 
+    def access_version(self) -> int:
+        """A counter every change to access rules (IAM, bucket and server
+        settings) moves forward (sealbox.store.access_version)."""
+
     # -- server settings ---------------------------------------------------
     # One document per name for the whole server ("public-access-block").
     def put_server_setting(self, name: str, document: str) -> None:

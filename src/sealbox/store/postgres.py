@@ -62,6 +62,8 @@ from psycopg import errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
+from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
+from sealbox.store.access_version import postgres_schema
 from sealbox.store.meta import (
     Bucket,
     BucketExists,
@@ -174,7 +176,10 @@ _V4 = (
 # and invalidations (postgres_edge.py).
 _V5 = _EDGE_SCHEMA
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# The access version and the triggers that move it (access_version.py).
+_V6 = postgres_schema()
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _decode = json.JSONDecoder().decode
@@ -584,6 +589,12 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
         with self._write() as c:
             c.execute(_Q.delete_setting, (bucket, name))
             return c.rowcount > 0
+
+    def access_version(self) -> int:
+        with self._read() as c:
+            row = c.execute(ACCESS_VERSION_SQL).fetchone()
+        assert row is not None  # the migration inserts the one row
+        return int(row[0])
 
     # -- server settings ---------------------------------------------------
     def put_server_setting(self, name: str, document: str) -> None:

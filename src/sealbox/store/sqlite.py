@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
+from sealbox.store.access_version import sqlite_schema
 from sealbox.store.meta import (
     Bucket,
     BucketExists,
@@ -132,7 +134,11 @@ CREATE TABLE server_settings (
 # and invalidations (sqlite_edge.py).
 _V5 = _EDGE_SCHEMA
 
-_MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# The access version and the triggers that move it (access_version.py).
+_V6 = sqlite_schema()
+
+# A script of ";"-separated statements, or the statements themselves.
+_MIGRATIONS: tuple[str | tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _ROWS = SQLITE_ROWS
@@ -265,7 +271,9 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
                     f"sealbox understands ({SCHEMA_VERSION}); upgrade sealbox"
                 )
             for v in range(version, SCHEMA_VERSION):
-                for stmt in _MIGRATIONS[v].split(";"):
+                migration = _MIGRATIONS[v]
+                statements = migration.split(";") if isinstance(migration, str) else migration
+                for stmt in statements:
                     if stmt.strip():
                         conn.execute(stmt)
                 conn.execute(f"PRAGMA user_version = {v + 1}")
@@ -464,6 +472,9 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         with self._write() as c:
             cur = c.execute(_Q.delete_setting, (bucket, name))
             return cur.rowcount > 0
+
+    def access_version(self) -> int:
+        return int(self._conn().execute(ACCESS_VERSION_SQL).fetchone()[0])
 
     # -- server settings ---------------------------------------------------
     def put_server_setting(self, name: str, document: str) -> None:
