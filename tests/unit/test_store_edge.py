@@ -331,6 +331,33 @@ def test_invalidations_listed_newest_first_and_idempotent_by_caller_reference(
     assert code_of(e) == "NoSuchDistribution"
 
 
+def test_access_version_moves_with_every_edge_change(store: Any) -> None:
+    """Edge nodes cache hosts, trusted keys and invalidations by the access
+    version (sealbox.api.edge_directory): every edge write must move it."""
+    seen = [store.access_version()]
+
+    def moved() -> None:
+        now = store.access_version()
+        assert now > seen[-1]
+        seen.append(now)
+
+    k = store.create_public_key(public_key())
+    moved()
+    g = store.create_key_group(key_group((k.id,)))
+    moved()
+    o = store.create_origin_access_control(oac())
+    moved()
+    d = store.create_distribution(distribution(config_doc(groups=(g.id,), oac_id=o.id)))
+    moved()
+    store.create_invalidation(Invalidation("I1", d.id, ("/a",), "r1", "Completed", T0))
+    moved()
+    d = store.update_distribution(d.id, d.etag, DistributionConfig.from_document(
+        config_doc(enabled=False)), new_etag(), T0)
+    moved()
+    store.delete_distribution(d.id, d.etag)
+    moved()
+
+
 def test_concurrent_creators_of_one_name_one_wins(store: EdgeStore) -> None:
     results: list[str] = []
 

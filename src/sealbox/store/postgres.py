@@ -63,7 +63,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
-from sealbox.store.access_version import postgres_schema
+from sealbox.store.access_version import EDGE_TABLES, postgres_schema, postgres_triggers
 from sealbox.store.meta import (
     Bucket,
     BucketExists,
@@ -179,7 +179,10 @@ _V5 = _EDGE_SCHEMA
 # The access version and the triggers that move it (access_version.py).
 _V6 = postgres_schema()
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# The edge's configuration moves the access version too (access_version.py).
+_V7 = postgres_triggers(EDGE_TABLES)
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _decode = json.JSONDecoder().decode

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
-from sealbox.store.access_version import sqlite_schema
+from sealbox.store.access_version import EDGE_TABLES, sqlite_schema, sqlite_triggers
 from sealbox.store.meta import (
     Bucket,
     BucketExists,
@@ -137,8 +137,11 @@ _V5 = _EDGE_SCHEMA
 # The access version and the triggers that move it (access_version.py).
 _V6 = sqlite_schema()
 
+# The edge's configuration moves the access version too (access_version.py).
+_V7 = sqlite_triggers(EDGE_TABLES)
+
 # A script of ";"-separated statements, or the statements themselves.
-_MIGRATIONS: tuple[str | tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_MIGRATIONS: tuple[str | tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _ROWS = SQLITE_ROWS
