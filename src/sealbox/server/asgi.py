@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sealbox.access.networks import Networks
+from sealbox.api.admin import PREFIX as ADMIN_PREFIX
+from sealbox.api.admin import admin_api
 from sealbox.api.access_gate import AccessGate, authorize_s3
 from sealbox.api.context import Context, Services
 from sealbox.api.cors import actual_response_headers
@@ -81,7 +83,7 @@ class SealboxApp:
             request = Request.from_scope(scope, receive, self.settings.max_header_bytes,
                                          self._trusted_proxies)
             if request.raw_path.startswith(SERVICE_PREFIX):
-                response = self._service_path(request)
+                response = await self._service_path(request, request_id)
             else:
                 response = await self._s3(request, request_id)
         except S3Error as error:
@@ -146,11 +148,13 @@ class SealboxApp:
             log.exception("CORS headers for %s failed", request.raw_path[:200])
             return []
 
-    def _service_path(self, request: Request) -> Response:
+    async def _service_path(self, request: Request, request_id: str) -> Response:
         path = request.raw_path.split("?", 1)[0]
         if path == "/_sealbox/health":
             body = json.dumps({"status": "ok"}).encode()
             return Response(200, [("content-type", "application/json")], body)
+        if path.startswith(ADMIN_PREFIX):  # the admin JSON API and its OpenAPI document
+            return await admin_api(request, self.services, request_id)
         body = json.dumps({"error": {"code": "NotFound", "message": "no such path"}}).encode()
         return Response(404, [("content-type", "application/json")], body)
 
