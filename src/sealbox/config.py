@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_REGION = "us-east-1"
+# Distributions answer on <id>.<edge domain>; browsers and curl resolve any
+# *.localhost name to the loopback address, so this works with no DNS.
+DEFAULT_EDGE_DOMAIN = "cloudfront.localhost"
 ROOT_CREDENTIALS_FILE = "root-credentials.json"
 
 # AWS access key ids are 20 upper-case alphanumerics; secrets 40 base64-ish
@@ -38,6 +41,10 @@ class Settings:
     # Named networks, "name=cidr[,cidr…]": a request from one of them has
     # that name as its aws:SourceVpc / aws:SourceVpce.
     networks: tuple[str, ...] = ()
+    # The edge (CloudFront-compatible distributions): the domain their names
+    # are made under, and the bytes this process's disk cache may keep.
+    edge_domain: str = DEFAULT_EDGE_DOMAIN
+    edge_cache_bytes: int = 1024**3
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in
@@ -50,6 +57,10 @@ class Settings:
     @property
     def blob_root(self) -> Path:
         return self.data_dir / "objects"
+
+    @property
+    def edge_cache_root(self) -> Path:
+        return self.data_dir / "edge-cache"
 
 
 @dataclass(frozen=True)

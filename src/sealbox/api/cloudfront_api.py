@@ -31,6 +31,7 @@ from sealbox.api.context import Context
 from sealbox.auth.authenticate import authenticate_signed_body
 from sealbox.auth.principal import AuthResult
 from sealbox.auth.sigv4 import parse as sigv4_parse
+from sealbox.config import DEFAULT_EDGE_DOMAIN  # noqa: F401  (re-exported; use settings.edge_domain)
 from sealbox.errors import S3Error
 from sealbox.server.request import ClientDisconnected
 from sealbox.server.responses import Response
@@ -40,7 +41,6 @@ log = logging.getLogger("sealbox.cloudfront")
 
 SERVICE = "cloudfront"
 SIGNING_REGION = "us-east-1"  # CloudFront is global; botocore signs it in us-east-1
-DEFAULT_EDGE_DOMAIN = "cloudfront.localhost"
 BAD_SIGNATURE = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method. "
@@ -84,7 +84,7 @@ async def _answer(ctx: Context) -> Response:
         if_match=request.headers.get("if-match"),
         now=services.clock.now(),
         base_url=f"{request.scheme}://{request.headers.get('host', 'localhost')}",
-        edge_domain=getattr(settings, "edge_domain", None) or DEFAULT_EDGE_DOMAIN,
+        edge_domain=settings.edge_domain,
     )
     result = await services.run(op.run, cast(EdgeStore, services.meta), call)
     headers = [("x-amzn-requestid", ctx.request_id)]

@@ -8,7 +8,8 @@ from urllib.parse import parse_qsl
 
 from sealbox.api.context import Context
 from sealbox.errors import S3Error
-from sealbox.store.meta import Bucket
+from sealbox.http.dates import format_http_date
+from sealbox.store.meta import Bucket, ObjectRecord
 
 # The representation headers S3 stores with an object and returns on GET.
 STORED_HEADERS = (
@@ -111,3 +112,19 @@ def object_metadata_headers(headers: dict[str, str], user_meta: Mapping[str, str
     out = [(name, value) for name, value in headers.items() if name != "x-amz-acl"]
     out.extend((f"x-amz-meta-{name}", value) for name, value in user_meta.items())
     return out
+
+
+def object_response_headers(record: ObjectRecord) -> list[tuple[str, str]]:
+    """The headers of a GetObject/HeadObject answer that describe the object
+    itself (the edge replays the same ones)."""
+    headers = object_metadata_headers(record.headers, record.user_metadata)
+    if "content-type" not in record.headers:
+        headers.append(("content-type", record.content_type))
+    headers.append(("etag", quote_etag(record.etag)))
+    headers.append(("last-modified", format_http_date(record.last_modified)))
+    headers.append(("accept-ranges", "bytes"))
+    if record.tags:
+        headers.append(("x-amz-tagging-count", str(len(record.tags))))
+    if record.storage_class != "STANDARD":
+        headers.append(("x-amz-storage-class", record.storage_class))
+    return headers

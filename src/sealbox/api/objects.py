@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sealbox.api.acl import with_write_acl
 from sealbox.api.common import (
-    object_metadata_headers,
+    object_response_headers,
     quote_etag,
     require_bucket,
     storage_class,
@@ -34,6 +34,7 @@ from sealbox.http.conditional import (
 from sealbox.http.dates import format_http_date, parse_http_date, parse_iso8601
 from sealbox.http.ranges import parse_range
 from sealbox.server.responses import FileSpan, Response, empty_response, xml_response
+from sealbox.store.blobs import BlobStore
 from sealbox.store.meta import NoSuchBucket, ObjectRecord, Segment
 
 MAX_DELETE_BODY = 4 * 1024 * 1024
@@ -125,10 +126,14 @@ def _part_bounds(record: ObjectRecord, part_number: int) -> tuple[int, int]:
 
 
 def _open_spans(ctx: Context, record: ObjectRecord, start: int, end: int) -> list[FileSpan]:
-    """Open the blobs covering bytes start..end (inclusive) of the object."""
+    return open_spans(ctx.services.blobs, record, start, end)
+
+
+def open_spans(blobs: BlobStore, record: ObjectRecord, start: int, end: int) -> list[FileSpan]:
+    """Open the blobs covering bytes start..end (inclusive) of the object;
+    ``FileNotFoundError`` when one went away (a concurrent overwrite)."""
     spans: list[FileSpan] = []
     position = 0
-    blobs = ctx.services.blobs
     try:
         for segment in record.segments:
             seg_start, seg_end = position, position + segment.size - 1
@@ -148,17 +153,7 @@ def _open_spans(ctx: Context, record: ObjectRecord, start: int, end: int) -> lis
 
 
 def _object_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]:
-    headers = object_metadata_headers(record.headers, record.user_metadata)
-    if "content-type" not in record.headers:
-        headers.append(("content-type", record.content_type))
-    headers.append(("etag", quote_etag(record.etag)))
-    headers.append(("last-modified", format_http_date(record.last_modified)))
-    headers.append(("accept-ranges", "bytes"))
-    if record.tags:
-        headers.append(("x-amz-tagging-count", str(len(record.tags))))
-    if record.storage_class != "STANDARD":
-        headers.append(("x-amz-storage-class", record.storage_class))
-    return headers
+    return object_response_headers(record)
 
 
 def _apply_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

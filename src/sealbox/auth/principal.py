@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-PrincipalKind = Literal["root", "user", "anonymous"]
+# "service": an AWS service acting for a resource, such as CloudFront reading
+# an origin bucket through origin access control (sealbox.api.edge_origin).
+PrincipalKind = Literal["root", "user", "anonymous", "service"]
 AuthType = Literal["REST-HEADER", "REST-QUERY-STRING", "POST", "ANONYMOUS"]
 
 ACCOUNT_ID = "000000000000"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sealbox import __version__
 from sealbox.cli import cf_sign
-from sealbox.config import DEFAULT_REGION, Settings, load_root_credentials
+from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -39,6 +39,8 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=tls_key,
         trusted_proxies=tuple(str(network) for network in trusted),
         networks=networks,
+        edge_domain=args.edge_domain.lower().strip("."),
+        edge_cache_bytes=args.edge_cache_mib * 1024 * 1024,
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
     root = load_root_credentials(settings.data_dir)
@@ -138,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--network", metavar="NAME=CIDR[,CIDR…]", action="append", default=[],
                        help="name a network: requests from it have aws:SourceVpc and "
                             "aws:SourceVpce = NAME in policies (repeatable)")
+    serve.add_argument("--edge-domain", default=DEFAULT_EDGE_DOMAIN, metavar="DOMAIN",
+                       help="distributions answer on <id>.DOMAIN as well as their aliases "
+                            f"(default {DEFAULT_EDGE_DOMAIN}: *.localhost needs no DNS)")
+    serve.add_argument("--edge-cache-mib", type=int, default=1024, metavar="MIB",
+                       help="disk the edge's cache may use per server process (default 1024)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request line")

@@ -24,6 +24,7 @@ from sealbox.api.admin import admin_api
 from sealbox.api.access_gate import AccessGate, authorize_s3
 from sealbox.api.context import Context, Services
 from sealbox.api.cors import actual_response_headers
+from sealbox.api.edge import Edge
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
 from sealbox.auth.authenticate import authenticate
@@ -35,6 +36,8 @@ from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.store.blobs import BlobStore
+from sealbox.store.edge import Distribution
+from sealbox.store.edge_cache import EdgeCache
 from sealbox.store.meta import MetaStore
 
 log = logging.getLogger("sealbox")
@@ -68,6 +71,9 @@ class SealboxApp:
         # without a random draw (a syscall) per request.
         self._id_prefix = secrets.token_hex(4).upper()
         self._request_numbers = itertools.count(1)
+        self.edge = Edge(self.services, self.gate,
+                         EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
+                         node=secrets.token_hex(16))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -79,13 +85,18 @@ class SealboxApp:
         method = scope["method"]
         response: Response
         request: Request | None = None
+        distribution: Distribution | None = None
         try:
             request = Request.from_scope(scope, receive, self.settings.max_header_bytes,
                                          self._trusted_proxies)
             if request.raw_path.startswith(SERVICE_PREFIX):
                 response = await self._service_path(request, request_id)
             else:
-                response = await self._s3(request, request_id)
+                version, distribution = await self._distribution(request)
+                if distribution is not None:
+                    response = await self.edge.serve(request, distribution, version, request_id)
+                else:
+                    response = await self._s3(request, request_id, version)
         except S3Error as error:
             response = error_response(error, request_id, self._host_id, None, method)
         except ClientDisconnected:
@@ -95,7 +106,7 @@ class SealboxApp:
             response = error_response(S3Error("InternalError"), request_id, self._host_id,
                                       None, method)
         if (request is not None and "origin" in request.headers and request.method != "OPTIONS"
-                and not request.raw_path.startswith(SERVICE_PREFIX)):
+                and distribution is None and not request.raw_path.startswith(SERVICE_PREFIX)):
             # Errors too: a browser can read a 403 only if it carries them.
             response.headers.extend(await self._cors_headers(request))
         if request is not None and request.body_left_unread:
@@ -105,7 +116,19 @@ class SealboxApp:
         finally:
             response.close()
 
-    async def _s3(self, request: Request, request_id: str) -> Response:
+    async def _distribution(self, request: Request) -> tuple[int, Distribution | None]:
+        """The access version (read once per request) and the distribution
+        the Host header names, if any (sealbox.api.edge)."""
+        gate, edge = self.gate, self.edge
+        host = request.headers.get("host", "")
+
+        def lookup() -> tuple[int, Distribution | None]:
+            version = gate.version()
+            return version, edge.distribution_for(host, version)
+
+        return await self.services.read(lookup)
+
+    async def _s3(self, request: Request, request_id: str, version: int) -> Response:
         settings = self.settings
         virtual_bucket = virtual_host_bucket(request.headers.get("host", ""), settings.domains)
         bucket, key = split_target(request.raw_path, virtual_bucket)
@@ -113,19 +136,20 @@ class SealboxApp:
         if endpoint.operation in SELF_AUTHENTICATING:
             auth = ANONYMOUS_AUTH  # until the handler has authenticated and evaluated
         else:
-            auth = await self.services.read(self._authorize, request, endpoint, virtual_bucket)
+            auth = await self.services.read(self._authorize, request, endpoint, virtual_bucket,
+                                            version)
         handler = HANDLERS[endpoint.operation]
         response = await handler(Context(request, endpoint, auth, self.services, request_id))
         if request.method == "HEAD":
             response.head_only = True
         return response
 
-    def _authorize(self, request: Request, endpoint: Endpoint,
-                   virtual_bucket: str | None) -> AuthResult:
+    def _authorize(self, request: Request, endpoint: Endpoint, virtual_bucket: str | None,
+                   version: int) -> AuthResult:
         """Who is asking, and may they: AccessDenied (or the signature's
-        error) if not. Synchronous: the key and policy reads are the store's."""
+        error) if not. Synchronous: the key and policy reads are the store's,
+        cached by ``version``, the access version this request read."""
         gate = self.gate
-        version = gate.version()  # one read; the rules below are cached by it
         auth = authenticate(request.facts(), lambda key: gate.lookup_credential(key, version),
                             self.services.clock.now(), self.settings.region,
                             virtual_bucket=virtual_bucket)
@@ -163,7 +187,8 @@ class SealboxApp:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
         headers.append((b"x-amz-request-id", request_id.encode()))
         headers.append((b"x-amz-id-2", self._host_id.encode()))
-        headers.append((b"server", b"sealbox"))
+        if not any(name == b"server" for name, _ in headers):
+            headers.append((b"server", b"sealbox"))
         spans = response.spans
         if not any(name == b"content-length" for name, _ in headers):
             length = sum(s.length for s in spans) if spans is not None else len(response.body)
@@ -206,6 +231,7 @@ class SealboxApp:
             elif message["type"] == "lifespan.shutdown":
                 if sweeper is not None:
                     sweeper.cancel()
+                self.edge.cache.close()
                 self.services.executor.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
