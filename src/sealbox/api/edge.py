@@ -146,7 +146,10 @@ class Edge:
     async def _answer(self, request: Request, distribution: Distribution,
                       behavior: CacheBehavior, path: str, cache_path: str, version: int,
                       now: datetime, request_id: str) -> Response:
-        key = (distribution.id, cache_path)
+        variant = ""
+        if behavior.forward_referer:  # part of the cache key, as CloudFront keys it
+            variant = "referer=" + request.headers.get("referer", "")
+        key = (distribution.id, cache_path, variant)
         epoch = now.timestamp()
         entry = self.cache.get(key)
         record: ObjectRecord | None = None
@@ -184,7 +187,7 @@ class Edge:
                                    version)
 
     async def _fill(self, request: Request, distribution: Distribution,
-                    behavior: CacheBehavior, path: str, key: tuple[str, str], version: int,
+                    behavior: CacheBehavior, path: str, key: tuple[str, str, str], version: int,
                     now: datetime, record: ObjectRecord | None
                     ) -> tuple[CachedObject | None, ObjectRecord]:
         """Fetch and keep the object; (None, record) when it is not to be kept."""

@@ -7,9 +7,12 @@ workers and nodes never share (or lock) cache files. A cache is only ever
 an optimisation: the directory of a process that is gone is removed when
 the next process starts, and nothing in it survives a restart.
 
-Entries are keyed by ``(distribution id, path)``; the path is the decoded
-viewer path (plus the forwarded query string when a behaviour forwards it),
-which is also what invalidation patterns are matched against.
+Entries are keyed by ``(distribution id, path, variant)``: the path is the
+decoded viewer path (plus the forwarded query string when a behaviour
+forwards it), which is what invalidation patterns are matched against; the
+variant holds the forwarded headers' values (CloudFront caches a response
+per value of every header it forwards), and an invalidation drops every
+variant of a path.
 
 Filling an entry never copies when it need not: an object that is one blob
 file on the local blob store is hard-linked into the cache (blob files are
@@ -41,7 +44,7 @@ from sealbox.store.edge_config import path_matches
 COPY_CHUNK = 1024 * 1024
 _HOST = socket.gethostname().replace("/", "_") or "host"
 DEFAULT_MAX_BYTES = 1024**3
-CacheKey = tuple[str, str]  # (distribution id, path)
+CacheKey = tuple[str, str, str]  # (distribution id, path, variant)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,308 @@
+"""The edge against a real server (SQLite and PostgreSQL): a distribution
+in front of a closed bucket through origin access control, viewers with
+signed URLs and cookies, the cache, and CloudFront's refusals."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.integration.edge_site import Site, behaviour, make_site, oac_policy, unique
+
+BODY = b"chapter one\n" * 1000
+
+
+@pytest.fixture
+def cf(client_factory: Any) -> Any:
+    return client_factory("cloudfront")
+
+
+@pytest.fixture
+def site(s3: Any, cf: Any, server: Any) -> Site:
+    made = make_site(s3, cf, server.endpoint, server.port, behaviours=[
+        behaviour(groups=None, PathPattern="/public/*"),
+        behaviour(groups=None, PathPattern="/secure/*", viewer_protocol="https-only"),
+        behaviour(groups=None, PathPattern="/moved/*", viewer_protocol="redirect-to-https"),
+    ])
+    s3.put_object(Bucket=made.bucket, Key="book.epub", Body=BODY, ContentType="application/epub+zip")
+    return made
+
+
+def xml_code(response: Any) -> str:
+    text = response.text
+    return text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in text else ""
+
+
+# -- signed URLs and the closed bucket -------------------------------------------
+
+
+def test_signed_url_is_served_through_the_edge_while_the_bucket_stays_closed(
+        site: Site, s3: Any, server: Any) -> None:
+    import requests
+
+    first = site.get(site.signed("/book.epub"))
+    assert first.status_code == 200, first.text
+    assert first.content == BODY
+    assert first.headers["content-type"] == "application/epub+zip"
+    assert first.headers["x-cache"] == "Miss from cloudfront"
+    assert "(CloudFront)" in first.headers["via"]
+    assert first.headers["etag"] == s3.head_object(Bucket=site.bucket, Key="book.epub")["ETag"]
+    # The bucket itself answers nobody without a signature.
+    direct = requests.get(f"{server.endpoint}/{site.bucket}/book.epub", timeout=10)
+    assert direct.status_code == 403 and xml_code(direct) == "AccessDenied"
+
+
+def test_unsigned_expired_and_tampered_links_get_cloudfronts_refusals(site: Site) -> None:
+    missing = site.get(site.url("/book.epub"))
+    assert missing.status_code == 403
+    assert missing.headers["content-type"] == "text/xml"
+    assert missing.headers["x-cache"] == "Error from cloudfront"
+    assert xml_code(missing) == "MissingKey"
+    assert "Missing Key-Pair-Id query parameter or cookie value" in missing.text
+
+    expired = site.get(site.signed("/book.epub", seconds=-5))
+    assert expired.status_code == 403 and xml_code(expired) == "AccessDenied"
+
+    other_path = site.signed("/book.epub").replace("/book.epub", "/other.epub")
+    assert xml_code(site.get(other_path)) == "AccessDenied"
+
+    garbled = site.signed("/book.epub").replace("Signature=", "Signature=%%%")
+    assert xml_code(site.get(garbled)) == "MalformedSignature"
+
+    unknown = site.signed("/book.epub").replace(f"Key-Pair-Id={site.key_id}", "Key-Pair-Id=KNOPE")
+    assert xml_code(site.get(unknown)) == "InvalidKey"
+
+
+def test_a_key_outside_the_trusted_key_groups_is_refused(site: Site, cf: Any) -> None:
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    from tests.integration.edge_site import public_pem
+
+    other_id = cf.create_public_key(PublicKeyConfig={
+        "CallerReference": unique("k"), "Name": unique("key"),
+        "EncodedKey": public_pem(other)})["PublicKey"]["Id"]
+    cf.create_key_group(KeyGroupConfig={"Name": unique("g"), "Items": [other_id]})
+    response = site.get(site.signed("/book.epub", key_id=other_id, private_key=other))
+    assert response.status_code == 403 and xml_code(response) == "InvalidKey"
+    # The trusted key signing with the other key's id is no better.
+    forged = site.get(site.signed("/book.epub", key_id=other_id))
+    assert forged.status_code == 403
+
+
+def test_signed_cookies_admit_a_viewer_without_signing_parameters(site: Site) -> None:
+    cookies = site.cookies(site.url("/*"))
+    ok = site.get(site.url("/book.epub"), cookies=cookies)
+    assert ok.status_code == 200 and ok.content == BODY
+    narrow = site.cookies(site.url("/other/*"))
+    assert xml_code(site.get(site.url("/book.epub"), cookies=narrow)) == "AccessDenied"
+    # A URL that carries signing parameters is judged by them alone.
+    bad_url = site.url("/book.epub") + "?Expires=1&Signature=AAAA&Key-Pair-Id=" + site.key_id
+    assert site.get(bad_url, cookies=cookies).status_code == 403
+
+
+# -- origin access control -------------------------------------------------------
+
+
+def test_the_bucket_policy_decides_what_the_distribution_may_read(site: Site, s3: Any) -> None:
+    url = site.signed("/book.epub")
+    s3.delete_bucket_policy(Bucket=site.bucket)
+    refused = site.get(url)
+    assert refused.status_code == 403 and xml_code(refused) == "AccessDenied"
+    assert refused.headers["x-cache"] == "Error from cloudfront"
+    # Another distribution's ARN in the policy does not admit this one.
+    s3.put_bucket_policy(Bucket=site.bucket, Policy=oac_policy(site.bucket, site.arn + "X"))
+    assert site.get(url).status_code == 403
+    s3.put_bucket_policy(Bucket=site.bucket, Policy=oac_policy(site.bucket, site.arn))
+    assert site.get(url).status_code == 200
+
+
+def test_a_missing_object_is_403_unless_the_distribution_may_list(site: Site, s3: Any) -> None:
+    url = site.signed("/nothing-here.epub")
+    assert xml_code(site.get(url)) == "AccessDenied"
+    policy = json.loads(oac_policy(site.bucket, site.arn))
+    listing = dict(policy["Statement"], Sid="List", Action="s3:ListBucket",
+                   Resource=f"arn:aws:s3:::{site.bucket}")
+    policy["Statement"] = [policy["Statement"], listing]
+    s3.put_bucket_policy(Bucket=site.bucket, Policy=json.dumps(policy))
+    missing = site.get(url)
+    assert missing.status_code == 404 and xml_code(missing) == "NoSuchKey"
+
+
+def test_public_behaviour_needs_no_signature_but_the_bucket_still_decides(site: Site,
+                                                                        s3: Any) -> None:
+    s3.put_object(Bucket=site.bucket, Key="public/cover.png", Body=b"png")
+    response = site.get(site.url("/public/cover.png"))
+    assert response.status_code == 200 and response.content == b"png"
+
+
+# -- the cache -------------------------------------------------------------------
+
+
+def test_second_fetch_is_a_hit_with_an_age_and_ranges_come_from_the_cache(site: Site) -> None:
+    url = site.signed("/book.epub")
+    assert site.get(url).headers["x-cache"] == "Miss from cloudfront"
+    hit = site.get(url)
+    assert hit.headers["x-cache"] == "Hit from cloudfront"
+    assert int(hit.headers["age"]) >= 0
+    part = site.get(url, headers={"Range": "bytes=12-23"})
+    assert part.status_code == 206
+    assert part.content == BODY[12:24]
+    assert part.headers["content-range"] == f"bytes 12-23/{len(BODY)}"
+    assert part.headers["x-cache"] == "Hit from cloudfront"
+    beyond = site.get(url, headers={"Range": f"bytes={len(BODY)}-"})
+    assert beyond.status_code == 416
+
+
+def test_conditional_requests_are_answered_from_the_cache(site: Site) -> None:
+    url = site.signed("/book.epub")
+    etag = site.get(url).headers["etag"]
+    same = site.get(url, headers={"If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b""
+    assert same.headers["etag"] == etag
+    other = site.get(url, headers={"If-None-Match": '"0123"'})
+    assert other.status_code == 200
+
+
+def test_a_hit_is_served_even_after_the_bucket_closes_until_invalidated(
+        site: Site, s3: Any, cf: Any) -> None:
+    url = site.signed("/book.epub")
+    site.get(url)
+    s3.delete_bucket_policy(Bucket=site.bucket)
+    assert site.get(url).headers["x-cache"] == "Hit from cloudfront"
+    made = cf.create_invalidation(DistributionId=site.distribution_id, InvalidationBatch={
+        "Paths": {"Quantity": 1, "Items": ["/book*"]}, "CallerReference": unique("inv")})
+    assert made["Invalidation"]["Status"] == "Completed"
+    after = site.get(url)
+    assert after.status_code == 403 and after.headers["x-cache"] == "Error from cloudfront"
+
+
+def test_invalidation_drops_only_matching_paths(site: Site, s3: Any, cf: Any) -> None:
+    s3.put_object(Bucket=site.bucket, Key="keep.txt", Body=b"keep")
+    keep, book = site.signed("/keep.txt"), site.signed("/book.epub")
+    site.get(keep), site.get(book)
+    cf.create_invalidation(DistributionId=site.distribution_id, InvalidationBatch={
+        "Paths": {"Quantity": 1, "Items": ["/book.epub"]}, "CallerReference": unique("inv")})
+    assert site.get(book).headers["x-cache"] == "Miss from cloudfront"
+    assert site.get(keep).headers["x-cache"] == "Hit from cloudfront"
+
+
+def test_no_store_from_the_origin_is_not_cached(site: Site, s3: Any) -> None:
+    s3.put_object(Bucket=site.bucket, Key="live.json", Body=b"{}", CacheControl="no-store")
+    url = site.signed("/live.json")
+    assert site.get(url).headers["x-cache"] == "Miss from cloudfront"
+    again = site.get(url)
+    assert again.headers["x-cache"] == "Miss from cloudfront"
+    assert again.headers["cache-control"] == "no-store"
+
+
+def test_stale_entry_is_revalidated_and_a_new_version_is_fetched(site: Site, s3: Any) -> None:
+    s3.put_object(Bucket=site.bucket, Key="news.txt", Body=b"v1", CacheControl="max-age=1")
+    url = site.signed("/news.txt")
+    assert site.get(url).content == b"v1"
+    time.sleep(1.2)
+    refreshed = site.get(url)
+    assert refreshed.headers["x-cache"] == "RefreshHit from cloudfront"
+    assert refreshed.content == b"v1"
+    s3.put_object(Bucket=site.bucket, Key="news.txt", Body=b"v2", CacheControl="max-age=1")
+    time.sleep(1.2)
+    fetched = site.get(url)
+    assert fetched.headers["x-cache"] == "Miss from cloudfront"
+    assert fetched.content == b"v2"
+
+
+# -- viewer protocol, methods, state -----------------------------------------------
+
+
+def test_viewer_protocol_policies(site: Site, s3: Any) -> None:
+    s3.put_object(Bucket=site.bucket, Key="secure/a.txt", Body=b"a")
+    s3.put_object(Bucket=site.bucket, Key="moved/b.txt", Body=b"b")
+    https_only = site.get(site.url("/secure/a.txt"))
+    assert https_only.status_code == 403
+    assert https_only.headers["x-cache"] == "Error from cloudfront"
+    moved = site.get(site.url("/moved/b.txt") + "?x=1")
+    assert moved.status_code == 301
+    assert moved.headers["location"] == f"https://{site.host}/moved/b.txt?x=1"
+    # Behind a TLS-terminating proxy this server does not trust, the claim
+    # of HTTPS is not believed.
+    forged = site.get(site.url("/secure/a.txt"), headers={"X-Forwarded-Proto": "https"})
+    assert forged.status_code == 403
+
+
+def test_methods_the_behaviour_does_not_allow_are_refused(site: Site) -> None:
+    for method in ("PUT", "DELETE", "POST"):
+        response = site.get(site.signed("/book.epub"), method=method, data=b"x")
+        assert response.status_code == 403, method
+    head = site.get(site.signed("/book.epub"), method="HEAD")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(BODY))
+
+
+def test_a_disabled_distribution_answers_403(site: Site, cf: Any) -> None:
+    got = cf.get_distribution_config(Id=site.distribution_id)
+    config = got["DistributionConfig"]
+    config["Enabled"] = False
+    cf.update_distribution(Id=site.distribution_id, IfMatch=got["ETag"], DistributionConfig=config)
+    response = site.get(site.signed("/book.epub"))
+    assert response.status_code == 403
+    assert "could not be satisfied" in response.text
+
+
+def test_an_alias_answers_like_the_distributions_own_name(s3: Any, cf: Any, server: Any) -> None:
+    alias = f"cdn-{uuid.uuid4().hex[:8]}.example.com"
+    made = make_site(s3, cf, server.endpoint, server.port, aliases=[alias], restricted=False)
+    s3.put_object(Bucket=made.bucket, Key="logo.svg", Body=b"<svg/>")
+    response = made.get(made.url("/logo.svg"), host=alias)
+    assert response.status_code == 200 and response.content == b"<svg/>"
+    # A host no distribution names is an S3 request: here, an unsigned one.
+    other = made.get(made.url("/logo.svg"), host="unknown.example.com")
+    assert other.status_code == 403 and "x-cache" not in other.headers
+
+
+def test_default_root_object_answers_the_bare_domain(s3: Any, cf: Any, server: Any) -> None:
+    made = make_site(s3, cf, server.endpoint, server.port, restricted=False,
+                     root_object="index.html")
+    s3.put_object(Bucket=made.bucket, Key="index.html", Body=b"<h1>hi</h1>",
+                  ContentType="text/html")
+    response = made.get(made.url("/"))
+    assert response.status_code == 200 and response.content == b"<h1>hi</h1>"
+
+
+# -- Referer forwarded to the origin ------------------------------------------------
+
+
+def test_forwarded_referer_lets_the_seeds_referer_policy_work_through_the_edge(
+        s3: Any, cf: Any, server: Any) -> None:
+    made = make_site(s3, cf, server.endpoint, server.port, oac=False, policy=False,
+                     restricted=False, default=behaviour(forward_referer=True),
+                     behaviours=[behaviour(PathPattern="/plain/*")])
+    s3.put_public_access_block(Bucket=made.bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    s3.put_bucket_policy(Bucket=made.bucket, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "Allow get requests originating from www.example.com and example.com.",
+            "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{made.bucket}/*",
+            "Condition": {"StringLike": {"aws:Referer": ["http://www.example.com/*",
+                                                         "http://example.com/*"]}},
+        }],
+    }))
+    s3.put_object(Bucket=made.bucket, Key="img.png", Body=b"img")
+    s3.put_object(Bucket=made.bucket, Key="plain/img.png", Body=b"img")
+    from_site = made.get(made.url("/img.png"), headers={"Referer": "http://www.example.com/page"})
+    assert from_site.status_code == 200
+    # A forwarded header is part of the cache key, so another Referer is
+    # another origin request, which the policy refuses.
+    elsewhere = made.get(made.url("/img.png"), headers={"Referer": "http://evil.example.net/"})
+    assert elsewhere.status_code == 403
+    assert made.get(made.url("/img.png")).status_code == 403
+    again = made.get(made.url("/img.png"), headers={"Referer": "http://www.example.com/page"})
+    assert again.headers["x-cache"] == "Hit from cloudfront"
+    # A behaviour that does not forward it never satisfies the policy.
+    plain = made.get(made.url("/plain/img.png"), headers={"Referer": "http://www.example.com/p"})
+    assert plain.status_code == 403
