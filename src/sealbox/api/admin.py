@@ -39,7 +39,6 @@ from sealbox.api.admin_request import (
     read_body,
 )
 from sealbox.api.admin_routes import Route, RouteError, match
-from sealbox.api.cloudfront_api import DEFAULT_EDGE_DOMAIN
 from sealbox.api.cloudfront_ops import Call
 from sealbox.api.context import Services
 from sealbox.api.iam_ops import OPERATIONS as IAM_OPERATIONS
@@ -155,7 +154,6 @@ async def _edge(request: Request, services: Services, auth: AuthResult, route: R
     if route.needs_if_match and not if_match:
         raise EdgeError("InvalidIfMatchVersion",
                         "The If-Match header must name the resource's current ETag.")
-    settings = services.settings
     call = Call(
         ids=ids,
         query=query,
@@ -163,7 +161,7 @@ async def _edge(request: Request, services: Services, auth: AuthResult, route: R
         if_match=if_match,
         now=services.clock.now(),
         base_url=f"{request.scheme}://{request.headers.get('host', 'localhost')}",
-        edge_domain=getattr(settings, "edge_domain", None) or DEFAULT_EDGE_DOMAIN,
+        edge_domain=services.settings.edge_domain,
     )
     result = await services.run(op.run, cast(EdgeStore, services.meta), call)
     headers = [("etag", result.etag)] if result.etag else []

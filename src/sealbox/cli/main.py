@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from sealbox import __version__
-from sealbox.cli import cf_sign
+from sealbox.cli import admin, cf_sign, edge
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
 
 
@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     self_signed.add_argument("--json", action="store_true", help="print the result as JSON")
     self_signed.set_defaults(func=_tls_self_signed)
     cf_sign.add_parser(sub)
+    admin.add_parser(sub)
+    edge.add_parser(sub)
     return parser
 
 
