@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_cloudfront_signers)
 """Links from the CloudFront signers people use, fetched over HTTP through a
 real distribution (SQLite and PostgreSQL): botocore's ``CloudFrontSigner``,
 ``aws cloudfront sign``, ``@aws-sdk/cloudfront-signer`` and the
