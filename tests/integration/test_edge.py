@@ -306,3 +306,45 @@ def test_forwarded_referer_lets_the_seeds_referer_policy_work_through_the_edge(
     # A behaviour that does not forward it never satisfies the policy.
     plain = made.get(made.url("/plain/img.png"), headers={"Referer": "http://www.example.com/p"})
     assert plain.status_code == 403
+
+
+# -- garbage from viewers -------------------------------------------------------------
+
+GARBAGE = ["", "%", "%zz", "~~~~", "-_~", "A" * 20000, "\u00e9", "%00", "=", "&&", "1e99",
+           "-1", "99999999999999999999", "eyJTdGF0ZW1lbnQiOltdfQ", "e30", "bnVsbA__"]
+
+
+@pytest.mark.parametrize("value", GARBAGE, ids=range(len(GARBAGE)))
+def test_garbage_in_any_signing_parameter_or_cookie_is_a_403_never_a_500(site: Site,
+                                                                         value: str) -> None:
+    from urllib.parse import quote
+
+    good = dict(part.split("=", 1) for part in site.signed("/book.epub").split("?", 1)[1].split("&"))
+    policy = {"Policy": "eyJTdGF0ZW1lbnQiOlt7IlJlc291cmNlIjoiKiJ9XX0_", **good}
+    for base in (good, policy):
+        for name in base:
+            params = dict(base, **{name: quote(value, safe="%~")})
+            query = "&".join(f"{k}={v}" for k, v in params.items())
+            response = site.get(site.url("/book.epub") + "?" + query)
+            assert response.status_code == 403, (name, value, response.text[:200])
+            assert response.headers["x-cache"] == "Error from cloudfront"
+            cookies = {f"CloudFront-{k}": v for k, v in params.items()}
+            response = site.get(site.url("/book.epub"), cookies=cookies)
+            # Headers are capped at 8 KB (S3's limit) before anyone reads them.
+            assert response.status_code == (400 if len(value) > 8192 else 403), (name, value)
+
+
+def test_a_policy_over_10_kb_or_with_a_bad_date_is_malformed(site: Site) -> None:
+    import base64
+
+    def with_policy(document: bytes) -> Any:
+        encoded = base64.b64encode(document).decode().translate(str.maketrans("+=/", "-_~"))
+        return site.get(site.url("/book.epub") + f"?Policy={encoded}&Signature=AAAA"
+                        f"&Key-Pair-Id={site.key_id}")
+
+    big = json.dumps({"Statement": [{"Resource": "*" * 11000, "Condition": {
+        "DateLessThan": {"AWS:EpochTime": 2000000000}}}]}).encode()
+    assert xml_code(with_policy(big)) == "MalformedPolicy"
+    bad_date = b'{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":"soon"}}}]}'
+    assert xml_code(with_policy(bad_date)) == "MalformedPolicy"
+    assert xml_code(with_policy(b"not json")) == "MalformedPolicy"
