@@ -27,6 +27,8 @@ def _serve(args: argparse.Namespace) -> int:
     check_pair(tls_cert, tls_key)
     trusted = parse_networks(args.trusted_proxy)
     networks = _check_networks(args.network)
+    if args.edge_cache_mib < 0:
+        raise SystemExit("sealbox: --edge-cache-mib must be 0 (no edge cache) or more")
     settings = Settings(
         data_dir=Path(args.data_dir),
         host=args.host,
