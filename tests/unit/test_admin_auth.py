@@ -150,9 +150,12 @@ def test_a_request_signed_too_long_ago_is_refused(services: Services) -> None:
     assert refusal(later, request).message.startswith("Signature expired")
 
 
+SEALBOX_HEADER = ("AWS4-HMAC-SHA256 Credential=AK/20240229/us-east-1/sealbox/aws4_request, "
+                  "SignedHeaders=host, Signature=0")
+
+
 @pytest.mark.parametrize(("authorization", "query", "service"), [
-    ("AWS4-HMAC-SHA256 Credential=AK/20240229/us-east-1/sealbox/aws4_request, "
-     "SignedHeaders=host, Signature=0", "", "sealbox"),
+    (SEALBOX_HEADER, "", "sealbox"),
     ("AWS4-HMAC-SHA256 Credential=AK/20240229/us-east-1/iam/aws4_request,x", "", "iam"),
     ("", "X-Amz-Credential=AK%2F20240229%2Fus-east-1%2Fexecute-api%2Faws4_request",
      "execute-api"),

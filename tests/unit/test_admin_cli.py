@@ -21,9 +21,9 @@ from sealbox.store.edge import DistributionConfig
 
 
 def short(**overrides: Any) -> dict[str, Any]:
-    options: dict[str, Any] = dict(
-        key_groups=[], oac=None, aliases=[], viewer_protocol_policy="redirect-to-https",
-        ttls=DEFAULT_TTLS, comment="", forward_referer=False, enabled=True)
+    options: dict[str, Any] = {
+        "key_groups": [], "oac": None, "aliases": [], "comment": "", "ttls": DEFAULT_TTLS,
+        "viewer_protocol_policy": "redirect-to-https", "forward_referer": False, "enabled": True}
     options.update(overrides)
     return short_config("media", **options)
 
