@@ -20,7 +20,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sealbox.testing.server import free_port
+from sealbox.server.tls import make_self_signed
+from sealbox.testing.server import RunningServer, free_port
 
 
 def sealbox_command() -> list[str]:
@@ -201,3 +202,21 @@ def test_root_credentials_are_read_from_the_data_dir(server, tmp_path: Path) -> 
                           capture_output=True, text=True, timeout=60, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), list)
+
+
+def test_https_endpoints_are_trusted_with_ca_bundle(tmp_path: Path) -> None:
+    """A server of its own, on HTTPS with a self-signed certificate."""
+    pair = make_self_signed(tmp_path / "tls", [], key_type="ec", days=1, overwrite=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SEALBOX_ROOT_"))}
+    with RunningServer(data_dir=tmp_path / "data", tls=(pair.cert_path, pair.key_path)) as tls:
+        env.update(AWS_ACCESS_KEY_ID=tls.access_key, AWS_SECRET_ACCESS_KEY=tls.secret_key)
+        base = [*sealbox_command(), "admin", "user", "create", unique("tls"), "--json",
+                "--endpoint-url", tls.endpoint]
+        untrusted = subprocess.run(base, capture_output=True, text=True, timeout=60, env=env,
+                                   check=False)
+        one_error_line(untrusted, "CERTIFICATE_VERIFY_FAILED")
+        trusted = subprocess.run([*base, "--ca-bundle", str(pair.cert_path)],
+                                 capture_output=True, text=True, timeout=60, env=env,
+                                 check=False)
+        assert trusted.returncode == 0, trusted.stderr
+        assert json.loads(trusted.stdout)["User"]["Path"] == "/"
