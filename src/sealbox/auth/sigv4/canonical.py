@@ -71,6 +71,7 @@ def decode_path(raw_path: str) -> bytes:
     return unquote_to_bytes(_to_bytes(raw_path))
 
 
+@lru_cache(maxsize=1024)  # a link's path repeats with the link
 def canonical_uri(raw_path: str) -> str:
     """The CanonicalURI line for S3: decoded once, re-encoded once, never normalised."""
     if not raw_path:

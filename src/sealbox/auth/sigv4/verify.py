@@ -18,9 +18,9 @@ The clock (``now``) and the key table (``lookup``) are parameters.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import AuthResult, AuthType, Credential
@@ -36,9 +36,8 @@ EXPIRED = "Request has expired"
 HEADER_CREDENTIAL_DATE = "Invalid credential date. Date is not the same as X-Amz-Date."
 
 
-@dataclass(frozen=True)
-class _Signed:
-    """What both forms hand to the signature check."""
+class _Signed(NamedTuple):
+    """What both forms hand to the signature check (a tuple: built per request)."""
 
     auth_type: AuthType
     algorithm: str
@@ -123,37 +122,25 @@ def verify_presigned(
     """Verify a presigned URL (``X-Amz-Algorithm=AWS4-HMAC-SHA256&…`` in the query).
 
     ``service`` and ``body_sha256`` as for ``verify_header``."""
-    pairs = canonical.parse_query_bytes(facts.raw_query)
-    first: dict[str, str] = {}
-    for name, value in pairs:
-        first.setdefault(
-            name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")
-        )
-    params = parse.parse_presigned(first)
-    expires_at = parse.format_server_time(params.signed_at + timedelta(seconds=params.expires))
+    params, query = presigned_parts(facts.raw_query)
+    age = (now - params.signed_at).total_seconds()
     fields: dict[str, Any]
-    if (params.signed_at - now).total_seconds() > parse.MAX_SKEW_SECONDS:
+    if -age > parse.MAX_SKEW_SECONDS:
         # S3 names the date in epoch milliseconds here, and the expiry as a time.
         fields = {
             "X-Amz-Date": str(int(params.signed_at.timestamp() * 1000)),
-            "Expires": expires_at,
+            "Expires": _expires_at(params),
             "ServerTime": parse.format_server_time(now),
         }
         raise S3Error("AccessDenied", NOT_YET_VALID, **fields)
-    if (now - params.signed_at).total_seconds() > params.expires:
+    if age > params.expires:
         fields = {
             "X-Amz-Expires": params.expires_raw,
-            "Expires": expires_at,
+            "Expires": _expires_at(params),
             "ServerTime": parse.format_server_time(now),
         }
         raise S3Error("AccessDenied", EXPIRED, **fields)
-    scope = parse.parse_credential(
-        params.credential,
-        region,
-        code="AuthorizationQueryParametersError",
-        prefix=parse.QUERY_CREDENTIAL,
-        service=service,
-    )
+    scope = _query_scope(params.credential, region, service)
     if scope.date != params.amz_date[:8]:
         raise S3Error(
             "AuthorizationQueryParametersError",
@@ -179,9 +166,38 @@ def verify_presigned(
             signed_headers=params.signed_headers,
             signature=params.signature,
             payload_hash=payload_hash,
-            query=canonical.canonical_query_from_pairs(pairs, exclude=("X-Amz-Signature",)),
+            query=query,
         ),
     )
+
+
+# A link is usually fetched more than once (retries, ranges, one object for
+# many readers): what depends on the query string alone is worked out once.
+# Pure functions of their arguments, bounded, holding nothing secret (the
+# signature in a link is not a secret to whoever holds the link, and is
+# only compared, never trusted, from here).
+@lru_cache(maxsize=1024)
+def presigned_parts(raw_query: str) -> tuple[parse.PresignedParams, str]:
+    """The ``X-Amz-*`` parameters of a presigned URL (checked, or the
+    ``S3Error`` S3 gives) and its canonical query (without the signature)."""
+    pairs = canonical.parse_query_bytes(raw_query)
+    first: dict[str, str] = {}
+    for name, value in pairs:
+        first.setdefault(
+            name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")
+        )
+    params = parse.parse_presigned(first)
+    return params, canonical.canonical_query_from_pairs(pairs, exclude=("X-Amz-Signature",))
+
+
+@lru_cache(maxsize=256)
+def _query_scope(credential: str, region: str, service: str) -> parse.CredentialScope:
+    return parse.parse_credential(credential, region, code="AuthorizationQueryParametersError",
+                                  prefix=parse.QUERY_CREDENTIAL, service=service)
+
+
+def _expires_at(params: parse.PresignedParams) -> str:
+    return parse.format_server_time(params.signed_at + timedelta(seconds=params.expires))
 
 
 def _must_be_signed(name: str) -> bool:
