@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.access_version import EDGE_TABLES, sqlite_schema, sqlite_triggers
@@ -146,6 +146,24 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 _ROWS = SQLITE_ROWS
 _object, _object_params = _ROWS.object, _ROWS.object_params
+# Decoding an object row (JSON, times, two dataclasses) costs more than
+# reading it. A row is a value: equal rows decode to equal records, so the
+# record decoded from a row is kept by the row and reused only when the row
+# read now is equal to it, never stale. Records are frozen and their dicts
+# are only read. Bounded; starts over when full.
+_DECODED: dict[tuple[Any, ...], ObjectRecord] = {}
+_DECODED_MAX = 4096
+
+
+def _object_from(row: tuple[Any, ...]) -> ObjectRecord:
+    found = _DECODED.get(row)
+    if found is None:
+        found = _object(row)
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[row] = found
+    return found
+
 _upload, _part = _ROWS.upload, _ROWS.part
 _loads = json.loads
 
@@ -346,7 +364,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         # The hot path: one primary-key lookup; sqlite3 caches the prepared
         # statement per connection because the SQL text is always the same.
         row = self._conn().execute(_GET_OBJECT, (bucket, key)).fetchone()
-        return None if row is None else _object(row)
+        return None if row is None else _object_from(row)
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         with self._write() as c:
