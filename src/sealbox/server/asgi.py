@@ -16,12 +16,13 @@ import logging
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from sealbox.access.networks import Networks
+from sealbox.api.access_gate import AccessGate, authorize_s3
 from sealbox.api.admin import PREFIX as ADMIN_PREFIX
 from sealbox.api.admin import admin_api
-from sealbox.api.access_gate import AccessGate, authorize_s3
 from sealbox.api.context import Context, Services
 from sealbox.api.cors import actual_response_headers
 from sealbox.api.edge import Edge
@@ -47,6 +48,22 @@ SWEEP_INTERVAL = 3600.0
 # Longer than any upload can stream: a 5 GiB part at 100 KB/s takes ~15 h.
 SWEEP_MIN_AGE = 24 * 3600.0
 SERVICE_PREFIX = "/_sealbox/"
+
+
+@dataclass(frozen=True)
+class EdgeTarget:
+    """A request for a distribution (the Host header names it)."""
+
+    version: int  # the access version this request read
+    distribution: Distribution
+
+
+@dataclass(frozen=True)
+class S3Target:
+    """An S3 request: its operation, and who asked (already judged)."""
+
+    endpoint: Endpoint
+    auth: AuthResult
 
 
 class SealboxApp:
@@ -92,11 +109,13 @@ class SealboxApp:
             if request.raw_path.startswith(SERVICE_PREFIX):
                 response = await self._service_path(request, request_id)
             else:
-                version, distribution = await self._distribution(request)
-                if distribution is not None:
-                    response = await self.edge.serve(request, distribution, version, request_id)
+                target = await self.services.read(self._resolve, request)
+                if isinstance(target, EdgeTarget):
+                    distribution = target.distribution
+                    response = await self.edge.serve(request, distribution, target.version,
+                                                     request_id)
                 else:
-                    response = await self._s3(request, request_id, version)
+                    response = await self._s3(request, request_id, target)
         except S3Error as error:
             response = error_response(error, request_id, self._host_id, None, method)
         except ClientDisconnected:
@@ -116,46 +135,40 @@ class SealboxApp:
         finally:
             response.close()
 
-    async def _distribution(self, request: Request) -> tuple[int, Distribution | None]:
-        """The access version (read once per request) and the distribution
-        the Host header names, if any (sealbox.api.edge)."""
-        gate, edge = self.gate, self.edge
-        host = request.headers.get("host", "")
+    def _resolve(self, request: Request) -> EdgeTarget | S3Target:
+        """Who the request is for, and (for S3) who is asking and may they.
 
-        def lookup() -> tuple[int, Distribution | None]:
-            version = gate.version()
-            return version, edge.distribution_for(host, version)
-
-        return await self.services.read(lookup)
-
-    async def _s3(self, request: Request, request_id: str, version: int) -> Response:
-        settings = self.settings
-        virtual_bucket = virtual_host_bucket(request.headers.get("host", ""), settings.domains)
+        One synchronous step (inline on SQLite, one thread-pool hop on
+        PostgreSQL): read the access version, which every cached rule below
+        is keyed by; a Host header naming a distribution goes to the edge
+        (sealbox.api.edge); anything else is routed to its S3 operation,
+        authenticated and judged (AccessDenied, or the signature's error)."""
+        gate = self.gate
+        version = gate.version()
+        distribution = self.edge.distribution_for(request.headers.get("host", ""), version)
+        if distribution is not None:
+            return EdgeTarget(version, distribution)
+        virtual_bucket = virtual_host_bucket(request.headers.get("host", ""),
+                                             self.settings.domains)
         bucket, key = split_target(request.raw_path, virtual_bucket)
         endpoint = route(request.method, bucket, key, request.query, request.headers)
         if endpoint.operation in SELF_AUTHENTICATING:
-            auth = ANONYMOUS_AUTH  # until the handler has authenticated and evaluated
-        else:
-            auth = await self.services.read(self._authorize, request, endpoint, virtual_bucket,
-                                            version)
-        handler = HANDLERS[endpoint.operation]
-        response = await handler(Context(request, endpoint, auth, self.services, request_id))
-        if request.method == "HEAD":
-            response.head_only = True
-        return response
-
-    def _authorize(self, request: Request, endpoint: Endpoint, virtual_bucket: str | None,
-                   version: int) -> AuthResult:
-        """Who is asking, and may they: AccessDenied (or the signature's
-        error) if not. Synchronous: the key and policy reads are the store's,
-        cached by ``version``, the access version this request read."""
-        gate = self.gate
+            # The handler authenticates and evaluates once it has read the body.
+            return S3Target(endpoint, ANONYMOUS_AUTH)
         auth = authenticate(request.facts(), lambda key: gate.lookup_credential(key, version),
                             self.services.clock.now(), self.settings.region,
                             virtual_bucket=virtual_bucket)
         authorize_s3(gate, request, auth, endpoint.operation, endpoint.bucket, endpoint.key,
                      version)
-        return auth
+        return S3Target(endpoint, auth)
+
+    async def _s3(self, request: Request, request_id: str, target: S3Target) -> Response:
+        handler = HANDLERS[target.endpoint.operation]
+        response = await handler(Context(request, target.endpoint, target.auth, self.services,
+                                         request_id))
+        if request.method == "HEAD":
+            response.head_only = True
+        return response
 
     async def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
         """The bucket's CORS headers for a browser's (non-preflight) request."""
