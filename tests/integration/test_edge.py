@@ -348,3 +348,64 @@ def test_a_policy_over_10_kb_or_with_a_bad_date_is_malformed(site: Site) -> None
     bad_date = b'{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":"soon"}}}]}'
     assert xml_code(with_policy(bad_date)) == "MalformedPolicy"
     assert xml_code(with_policy(b"not json")) == "MalformedPolicy"
+
+
+# -- CORS through the edge ---------------------------------------------------------------
+
+CORS_S3_ORIGIN = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"  # managed origin request policy
+METHODS = {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"],
+           "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}
+
+
+@pytest.fixture
+def cors_site(s3: Any, cf: Any, server: Any) -> Site:
+    made = make_site(s3, cf, server.endpoint, server.port, restricted=False,
+                     default=behaviour(OriginRequestPolicyId=CORS_S3_ORIGIN,
+                                       AllowedMethods=METHODS),
+                     behaviours=[behaviour(PathPattern="/plain/*", AllowedMethods=METHODS)])
+    s3.put_bucket_cors(Bucket=made.bucket, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET", "HEAD"],
+        "AllowedHeaders": ["range"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600}]})
+    for key in ("segment.ts", "plain/segment.ts"):
+        s3.put_object(Bucket=made.bucket, Key=key, Body=b"ts")
+    return made
+
+
+def test_a_behaviour_forwarding_origin_answers_with_the_buckets_cors_rules(
+        cors_site: Site) -> None:
+    allowed = {"Origin": "https://app.example.com"}
+    got = cors_site.get(cors_site.url("/segment.ts"), headers=allowed)
+    assert got.status_code == 200
+    assert got.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert got.headers["access-control-expose-headers"] == "ETag"
+    # From the cache as well, and on errors too.
+    again = cors_site.get(cors_site.url("/segment.ts"), headers=allowed)
+    assert again.headers["x-cache"] == "Hit from cloudfront"
+    assert again.headers["access-control-allow-origin"] == "https://app.example.com"
+    missing = cors_site.get(cors_site.url("/none.ts"), headers=allowed)
+    assert missing.status_code == 403
+    assert missing.headers["access-control-allow-origin"] == "https://app.example.com"
+    other = cors_site.get(cors_site.url("/segment.ts"), headers={"Origin": "https://evil.example"})
+    assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
+
+
+def test_a_cors_preflight_through_the_edge(cors_site: Site) -> None:
+    ask = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET",
+           "Access-Control-Request-Headers": "range"}
+    ok = cors_site.get(cors_site.url("/segment.ts"), method="OPTIONS", headers=ask)
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-methods"] == "GET, HEAD"
+    assert ok.headers["access-control-allow-headers"] == "range"
+    assert ok.headers["access-control-max-age"] == "600"
+    refused = cors_site.get(cors_site.url("/segment.ts"), method="OPTIONS",
+                            headers=dict(ask, Origin="https://evil.example"))
+    assert refused.status_code == 403
+
+
+def test_a_behaviour_that_does_not_forward_origin_sends_no_cors_headers(cors_site: Site) -> None:
+    got = cors_site.get(cors_site.url("/plain/segment.ts"),
+                        headers={"Origin": "https://app.example.com"})
+    assert got.status_code == 200 and "access-control-allow-origin" not in got.headers
+    preflight = cors_site.get(cors_site.url("/plain/segment.ts"), method="OPTIONS", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 403

@@ -425,6 +425,25 @@ def test_behaviour_for_path_first_match_else_default() -> None:
     assert cfg.key_group_ids == {"g-1"}
 
 
+def test_forwarded_headers_from_legacy_lists_and_managed_origin_request_policies() -> None:
+    """Legacy ForwardedValues headers are forwarded and keyed; a managed origin
+    request policy's are forwarded only (Using the managed origin request policies)."""
+    legacy = DistributionConfig.from_document(config_doc()).default_behavior
+    assert legacy.forward_referer and not legacy.forward_origin
+    assert legacy.cache_key_headers == ("referer",)
+    node = behaviour()
+    node[3] = ["ForwardedValues", [["QueryString", "false"], ["Cookies", [["Forward", "none"]]],
+                                   ["Headers", [["Quantity", "0"]]]]]
+    node.append(["OriginRequestPolicyId", "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"])  # CORS-S3Origin
+    doc = config_doc()
+    doc[3] = ["DefaultCacheBehavior", node]
+    cors = DistributionConfig.from_document(doc).default_behavior
+    assert cors.forward_origin and not cors.forward_referer and cors.cache_key_headers == ()
+    node[-1] = ["OriginRequestPolicyId", "216adef6-5c7f-47e4-b989-5492eafa07d3"]  # AllViewer
+    every = DistributionConfig.from_document(doc).default_behavior
+    assert every.forward_origin and every.forward_referer
+
+
 @pytest.mark.parametrize(
     ("domain", "bucket"),
     [

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import unquote_to_bytes
 
+from sealbox.api import cors
 from sealbox.api.access_gate import AccessGate
 from sealbox.api.common import object_response_headers
 from sealbox.api.context import Services
@@ -101,9 +102,19 @@ class Edge:
         except S3Error as error:  # the origin's answer, or a bad viewer path
             response = error_response(error, request_id, self.node, None, request.method)
             response.headers.extend(cloudfront_headers("Error", request_id, self.node))
+        if behavior_cors(request, distribution) is not None and request.method != "OPTIONS":
+            # Errors too, as S3 sends them: a page can read a 403 only if it carries them.
+            response.headers.extend(await self._cors_headers(request, distribution))
         if request.method == "HEAD":
             response.head_only = True
         return response
+
+    async def _cors_headers(self, request: Request, distribution: Distribution
+                            ) -> list[tuple[str, str]]:
+        bucket = behavior_cors(request, distribution)
+        if bucket is None:
+            return []
+        return await cors.actual_response_headers(request, bucket, self.services)
 
     async def _serve(self, request: Request, distribution: Distribution, version: int,
                      request_id: str) -> Response:
@@ -119,6 +130,13 @@ class Edge:
                 return redirect_to_https(_url(request, "https"), request_id, self.node)
             return error_page(403, "Bad request.", "This distribution serves HTTPS only.",
                               request_id, self.node)
+        if (request.method == "OPTIONS" and "OPTIONS" in behavior.allowed_methods
+                and behavior.forward_origin):
+            # A CORS preflight, answered by the bucket's CORS rules as S3 answers it.
+            bucket = config.origin(behavior.target_origin_id).bucket
+            response = await cors.preflight(request, bucket, path, self.services)
+            response.headers.extend(cloudfront_headers("Miss", request_id, self.node))
+            return response
         if request.method not in behavior.allowed_methods or request.method not in SERVED_METHODS:
             return error_page(403, "Bad request.", "This distribution is not configured to "
                               "allow the HTTP request method that was used for this request.",
@@ -146,9 +164,10 @@ class Edge:
     async def _answer(self, request: Request, distribution: Distribution,
                       behavior: CacheBehavior, path: str, cache_path: str, version: int,
                       now: datetime, request_id: str) -> Response:
-        variant = ""
-        if behavior.forward_referer:  # part of the cache key, as CloudFront keys it
-            variant = "referer=" + request.headers.get("referer", "")
+        # A response is kept per value of each header in the cache key.
+        headers = request.headers
+        variant = "\n".join(f"{name}={headers.get(name, '')}"
+                             for name in behavior.cache_key_headers)
         key = (distribution.id, cache_path, variant)
         epoch = now.timestamp()
         entry = self.cache.get(key)
@@ -271,7 +290,23 @@ def _url(request: Request, scheme: str) -> str:
     return f"{scheme}://{host}{request.raw_path}{query}"
 
 
+def behavior_cors(request: Request, distribution: Distribution) -> str | None:
+    """The origin bucket whose CORS rules answer this request: when the
+    viewer sent an Origin and its behaviour forwards it; else None."""
+    if "origin" not in request.headers:
+        return None
+    try:
+        behavior = distribution.config.behavior_for(_viewer_path(request.raw_path))
+    except S3Error:
+        return None
+    if not behavior.forward_origin:
+        return None
+    return distribution.config.origin(behavior.target_origin_id).bucket
+
+
 def _ttl(record: ObjectRecord, behavior: CacheBehavior, now: datetime) -> int:
+    if "*" in behavior.cache_key_headers:
+        return 0  # CloudFront: forwarding all headers turns caching off
     settings = TtlSettings(behavior.min_ttl, behavior.default_ttl, behavior.max_ttl)
     return cache_ttl(record.headers, settings, now)
 

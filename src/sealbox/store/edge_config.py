@@ -66,6 +66,21 @@ MANAGED_CACHE_POLICIES: dict[str, tuple[int, int, int]] = {
     "4135ea2d-6df8-44a3-9df3-4b5a84be39ad": (0, 0, 0),  # CachingDisabled
     "b2884449-e4de-46a7-ac36-70bc7f1ddd6d": (1, 86400, 31536000),  # CachingOptimizedForUncompressedObjects
 }
+# AWS's managed origin request policies: the viewer headers each forwards to
+# the origin (Using the managed origin request policies). A header an origin
+# request policy forwards is not part of the cache key; one a legacy
+# ForwardedValues list names is both.
+_ALL_VIEWER = frozenset({"referer", "origin", "access-control-request-method",
+                         "access-control-request-headers"})
+_CORS = frozenset({"origin", "access-control-request-method", "access-control-request-headers"})
+MANAGED_ORIGIN_REQUEST_POLICIES: dict[str, frozenset[str]] = {
+    "216adef6-5c7f-47e4-b989-5492eafa07d3": _ALL_VIEWER,  # AllViewer
+    "b689b0a8-53d0-40ab-baf2-68738e2966ac": _ALL_VIEWER,  # AllViewerExceptHostHeader
+    "33f36d7e-f396-46d9-90e0-52428a34d9dc": _ALL_VIEWER,  # AllViewerAndCloudFrontHeaders-2022-06
+    "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf": _CORS,  # CORS-S3Origin
+    "59781a5b-3903-41f3-afcb-af62929ccde1": _CORS,  # CORS-CustomOrigin
+    "acba4595-bd28-49b8-b9fe-13317c0390fa": frozenset({"referer"}),  # UserAgentRefererHeaders
+}
 MAX_COMMENT = 128
 MAX_TTL_VALUE = 3153600000  # 100 years, CloudFront's ceiling
 _S3_HOST = re.compile(r"(.+)\.s3(?:[.-][a-z0-9-]+)?(?:\.dualstack)?\.amazonaws\.com", re.IGNORECASE)
@@ -241,10 +256,14 @@ class CacheBehavior:
     default_ttl: int
     max_ttl: int
     cache_policy_id: str  # "" for the legacy TTL fields
-    forward_referer: bool
+    forward_referer: bool  # the origin sees the viewer's Referer
     forward_query_string: bool
     allowed_methods: tuple[str, ...]
     compress: bool
+    forward_origin: bool = False  # Origin (and CORS preflight headers): S3 answers CORS
+    # Viewer headers that are part of the cache key (lower-case): a response
+    # is kept per value of each (legacy ForwardedValues headers).
+    cache_key_headers: tuple[str, ...] = ()
 
     @property
     def restricted(self) -> bool:
@@ -294,6 +313,10 @@ def _behavior(node: Node, pattern: str | None, origins: set[str], where: str) ->
         if not ttls[0] <= ttls[1] <= ttls[2]:
             raise _error("InvalidTTLOrder", "The TTL order specified in CacheBehavior is not valid.")
     headers = strings(child(fv, "Headers"), "Name", where="Headers") if fv is not None else ()
+    keyed = tuple(sorted({h.lower() for h in headers}))
+    forwarded = set(keyed) | MANAGED_ORIGIN_REQUEST_POLICIES.get(
+        (text(node, "OriginRequestPolicyId") or "").strip(), frozenset())
+    everything = "*" in forwarded
     methods = strings(child(node, "AllowedMethods"), "Method", where="AllowedMethods")
     return CacheBehavior(
         path_pattern=pattern,
@@ -305,10 +328,12 @@ def _behavior(node: Node, pattern: str | None, origins: set[str], where: str) ->
         default_ttl=ttls[1],
         max_ttl=ttls[2],
         cache_policy_id=policy,
-        forward_referer=any(h.lower() in ("referer", "*") for h in headers),
+        forward_referer=everything or "referer" in forwarded,
         forward_query_string=boolean(fv, "QueryString", False) if fv is not None else False,
         allowed_methods=methods or ("GET", "HEAD"),
         compress=boolean(node, "Compress", False),
+        forward_origin=everything or "origin" in forwarded,
+        cache_key_headers=keyed,
     )
 
 
