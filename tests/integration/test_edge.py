@@ -409,3 +409,36 @@ def test_a_behaviour_that_does_not_forward_origin_sends_no_cors_headers(cors_sit
     preflight = cors_site.get(cors_site.url("/plain/segment.ts"), method="OPTIONS", headers={
         "Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"})
     assert preflight.status_code == 403
+
+
+# -- concurrent overwrites ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cache_control", ["no-store", "max-age=0"])
+def test_viewers_see_a_whole_old_or_new_object_while_it_is_overwritten(
+        site: Site, s3: Any, cache_control: str) -> None:
+    import threading
+
+    versions = [b"A" * 70_000, b"B" * 5_000]
+    s3.put_object(Bucket=site.bucket, Key="hot.bin", Body=versions[0], CacheControl=cache_control)
+    url = site.signed("/hot.bin")
+    stop = threading.Event()
+
+    def overwrite() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            s3.put_object(Bucket=site.bucket, Key="hot.bin", Body=versions[i % 2],
+                          CacheControl=cache_control)
+
+    writer = threading.Thread(target=overwrite)
+    writer.start()
+    try:
+        for _ in range(60):
+            got = site.get(url)
+            assert got.status_code == 200, got.text[:300]
+            assert got.content in versions
+            assert got.headers["content-length"] == str(len(got.content))
+    finally:
+        stop.set()
+        writer.join()

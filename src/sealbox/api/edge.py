@@ -187,7 +187,14 @@ class Edge:
         if entry is not None:
             return self._from_entry(request, entry, x_cache, epoch, now, request_id, behavior)
         assert record is not None
-        return self._from_origin(request, record, now, request_id, behavior)
+        for attempt in range(FILL_ATTEMPTS):  # not kept: sent from the origin's blobs
+            try:
+                return self._from_origin(request, record, now, request_id, behavior)
+            except FileNotFoundError:  # overwritten meanwhile: read it again
+                if attempt == FILL_ATTEMPTS - 1:
+                    raise
+                record = await self._fetch(request, distribution, behavior, path, version, now)
+        raise AssertionError("unreachable")
 
     async def _fetch(self, request: Request, distribution: Distribution,
                      behavior: CacheBehavior, path: str, version: int,
