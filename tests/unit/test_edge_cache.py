@@ -119,3 +119,19 @@ def test_directories_of_dead_processes_are_removed(tmp_path: Path) -> None:
     assert not dead.exists() and foreign.exists()
     first.close()
     assert not Path(first._dir).exists()
+
+
+def test_small_bodies_are_also_kept_in_memory_within_a_budget(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sealbox.store import edge_cache
+
+    monkeypatch.setattr(edge_cache, "MEMORY_OBJECT_BYTES", 10)
+    monkeypatch.setattr(edge_cache, "MEMORY_BYTES", 15)
+    cache = EdgeCache(str(tmp_path / "cache"), max_bytes=100, max_object_bytes=60)
+    small = fill(cache, "/s", [blob(tmp_path, "s", b"0123456789")])
+    large = fill(cache, "/l", [blob(tmp_path, "l", b"x" * 11)])
+    over_budget = fill(cache, "/o", [blob(tmp_path, "o", b"abcdefgh")])
+    assert small.body == b"0123456789" and large.body is None and over_budget.body is None
+    cache.drop(small.key)  # frees its share of the budget
+    again = fill(cache, "/o", [blob(tmp_path, "o2", b"abcdefgh")])
+    assert again.body == b"abcdefgh"

@@ -245,10 +245,7 @@ class Edge:
         if x_cache != "Miss":
             headers.append(("age", str(max(0, int(epoch - entry.stored_at)))))
         return self._body(request, headers, entry.etag, entry.last_modified, entry.size,
-                          lambda start, end: [FileSpan(entry.open(), start, end - start + 1,
-                                                       entry.path if start == 0 and
-                                                       end == entry.size - 1 else None)],
-                          x_cache, now, request_id)
+                          functools.partial(_entry_body, entry), x_cache, now, request_id)
 
     def _from_origin(self, request: Request, record: ObjectRecord, now: datetime,
                      request_id: str, behavior: CacheBehavior) -> Response:
@@ -260,7 +257,7 @@ class Edge:
 
     def _body(self, request: Request, headers: list[tuple[str, str]], etag: str,
               last_modified: datetime, size: int,
-              spans_for: Callable[[int, int], list[FileSpan]], x_cache: str,
+              body_for: Callable[[int, int], bytes | list[FileSpan]], x_cache: str,
               now: datetime, request_id: str) -> Response:
         """The object's answer: 304, 206 or 200, with the CloudFront headers."""
         marks = cloudfront_headers(x_cache, request_id, self.node)
@@ -274,10 +271,21 @@ class Edge:
             status, start, end = 206, byte_range.start, byte_range.end
             headers.append(("content-range", byte_range.content_range(size)))
         headers.append(("content-length", str(max(0, end - start + 1))))
-        spans: list[FileSpan] = []
-        if request.method != "HEAD" and end >= start:
-            spans = spans_for(start, end)
-        return Response(status, headers + marks, spans=spans)
+        if request.method == "HEAD" or end < start:
+            return Response(status, headers + marks)
+        body = body_for(start, end)
+        if isinstance(body, bytes):
+            return Response(status, headers + marks, body)
+        return Response(status, headers + marks, spans=body)
+
+
+def _entry_body(entry: CachedObject, start: int, end: int) -> bytes | list[FileSpan]:
+    """Bytes start..end (inclusive) of a cached body: from memory when it is
+    kept there, else a span of its file (the whole file: sent zero-copy)."""
+    if entry.body is not None:
+        return entry.body[start:end + 1]
+    whole = start == 0 and end == entry.size - 1
+    return [FileSpan(entry.open(), start, end - start + 1, entry.path if whole else None)]
 
 
 def _viewer_path(raw_path: str) -> str:

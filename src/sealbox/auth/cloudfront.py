@@ -240,23 +240,26 @@ def verify_request(
     if public_key is None:
         raise CloudFrontRefusal("InvalidKey", "key-pair id not in the trusted key groups",
                                 key_pair_id)
-    signature = _signature(inputs.get("Signature"), key_pair_id)
+    raw_signature = inputs.get("Signature")
     algorithm = inputs.get("Hash-Algorithm", "SHA1")
-    if algorithm not in HASH_ALGORITHMS:
-        raise CloudFrontRefusal("AccessDenied", "unsupported Hash-Algorithm", key_pair_id)
     resource = viewer_resource(url)
-    kind: Literal["canned", "custom"]
-    if "Policy" in inputs:
-        kind, document = "custom", _decode_policy(inputs["Policy"], key_pair_id)
-    elif "Expires" in inputs:
-        kind = "canned"
-        document = canned_policy(resource, _epoch(inputs["Expires"], key_pair_id)).encode()
-    else:
-        raise CloudFrontRefusal("MalformedPolicy", "neither Policy nor Expires", key_pair_id)
-
-    cache_key = (key_pair_id, algorithm, document, signature)
+    kind: Literal["canned", "custom"] = "custom" if "Policy" in inputs else "canned"
+    # The cache is keyed by the signing inputs as sent (for a canned policy
+    # the resource too, which its document is built from): equal inputs
+    # decode to the same document and signature, so a hit skips decoding.
+    signed = inputs["Policy"] if kind == "custom" else f"{inputs.get('Expires')}\n{resource}"
+    cache_key = (key_pair_id, algorithm, signed, raw_signature or "")
     policy = cache.get(cache_key, public_key, now) if cache is not None else None
     if policy is None:
+        signature = _signature(raw_signature, key_pair_id)
+        if algorithm not in HASH_ALGORITHMS:
+            raise CloudFrontRefusal("AccessDenied", "unsupported Hash-Algorithm", key_pair_id)
+        if kind == "custom":
+            document = _decode_policy(inputs["Policy"], key_pair_id)
+        elif "Expires" in inputs:
+            document = canned_policy(resource, _epoch(inputs["Expires"], key_pair_id)).encode()
+        else:
+            raise CloudFrontRefusal("MalformedPolicy", "neither Policy nor Expires", key_pair_id)
         policy = parse_policy(document, key_pair_id)
         if not _signature_matches(public_key, signature, document, algorithm):
             raise CloudFrontRefusal("AccessDenied", "signature does not match the policy",
@@ -422,9 +425,17 @@ def _address_in(source_ip: str | None, network: ipaddress.IPv4Network) -> bool:
 
 def wildcard_match(pattern: str, text: str) -> bool:
     """CloudFront's ``Resource`` match: ``*`` is any run of characters (or
-    none), ``?`` exactly one, everything else itself. Greedy two-pointer
-    match with backtracking to the last ``*``: linear for ordinary patterns,
-    never exponential."""
+    none), ``?`` exactly one, everything else itself. The usual shapes (no
+    wildcard: a canned policy's own URL; one trailing ``*``: a prefix) take
+    a string comparison; others a greedy two-pointer match with
+    backtracking to the last ``*``: linear for ordinary patterns, never
+    exponential."""
+    if "?" not in pattern:
+        star = pattern.find("*")
+        if star < 0:
+            return pattern == text
+        if star == len(pattern) - 1:
+            return text.startswith(pattern[:-1])
     p = t = 0
     star = -1
     resume = 0
@@ -443,12 +454,13 @@ def wildcard_match(pattern: str, text: str) -> bool:
     return all(char == "*" for char in pattern[p:])
 
 
-CacheKey = tuple[str, str, bytes, bytes]
+CacheKey = tuple[str, str, str, str]
 
 
 class VerificationCache:
-    """An LRU of verified policies keyed by the exact signing inputs
-    (key-pair id, hash algorithm, signed policy bytes, signature). An entry
+    """An LRU of verified policies keyed by the exact signing inputs as sent
+    (key-pair id, hash algorithm, the Policy parameter or the canned
+    Expires with the resource, the Signature parameter). An entry
     serves only the same public key and only until the policy's
     ``DateLessThan``; the conditions (time, address, resource) are checked
     on every request. Only verified signatures are stored, so viewers cannot

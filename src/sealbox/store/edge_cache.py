@@ -42,6 +42,11 @@ from typing import BinaryIO
 from sealbox.store.edge_config import path_matches
 
 COPY_CHUNK = 1024 * 1024
+# Bodies this small are kept in memory too (sent without opening a file),
+# up to MEMORY_BYTES in all: a signed GET of a 1 KiB object is mostly
+# per-request overhead, and an open/read/close is a good part of it.
+MEMORY_OBJECT_BYTES = 64 * 1024
+MEMORY_BYTES = 64 * 1024 * 1024
 _HOST = socket.gethostname().replace("/", "_") or "host"
 DEFAULT_MAX_BYTES = 1024**3
 CacheKey = tuple[str, str, str]  # (distribution id, path, variant)
@@ -70,6 +75,7 @@ class CachedObject:
     headers: tuple[tuple[str, str], ...]
     stored_at: float
     expires_at: float
+    body: bytes | None = None  # small bodies are also kept in memory
 
     def fresh(self, now: float) -> bool:
         return now < self.expires_at
@@ -90,6 +96,7 @@ class EdgeCache:
         self._dir = os.path.join(self.root, f"{_HOST}-{os.getpid()}")
         self._entries: OrderedDict[CacheKey, CachedObject] = OrderedDict()
         self._bytes = 0
+        self._memory = 0  # bytes of bodies kept in memory
         self._lock = threading.Lock()
         os.makedirs(self.root, 0o700, exist_ok=True)
         _remove_dead_processes_dirs(self.root)
@@ -133,11 +140,21 @@ class EdgeCache:
                 _copy(sources, path)  # another file system: copy instead
         else:
             _copy(sources, path)
-        entry = CachedObject(key, path, size, etag, last_modified, tuple(headers), now, now + ttl)
+        body = None
+        if size <= MEMORY_OBJECT_BYTES and self._memory + size <= MEMORY_BYTES:
+            with open(path, "rb") as f:
+                body = f.read(size + 1)
+            if len(body) != size:  # never serve a body its record does not describe
+                _unlink(path)
+                raise FileNotFoundError("a blob changed size: it is being replaced")
+        entry = CachedObject(key, path, size, etag, last_modified, tuple(headers), now,
+                             now + ttl, body)
         with self._lock:
             self._remove(key)
             self._entries[key] = entry
             self._bytes += size
+            if body is not None:
+                self._memory += size
             self._evict()
         return entry
 
@@ -176,21 +193,25 @@ class EdgeCache:
         """Remove this process's cache directory."""
         with self._lock:
             self._entries.clear()
-            self._bytes = 0
+            self._bytes = self._memory = 0
         shutil.rmtree(self._dir, ignore_errors=True)
 
     # -- with the lock held ----------------------------------------------------
     def _remove(self, key: CacheKey) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
-            self._bytes -= entry.size
-            _unlink(entry.path)
+            self._forget(entry)
 
     def _evict(self) -> None:
         while self._bytes > self.max_bytes and self._entries:
             _, entry = self._entries.popitem(last=False)
-            self._bytes -= entry.size
-            _unlink(entry.path)
+            self._forget(entry)
+
+    def _forget(self, entry: CachedObject) -> None:
+        self._bytes -= entry.size
+        if entry.body is not None:
+            self._memory -= entry.size
+        _unlink(entry.path)
 
 
 def _copy(sources: Sequence[Source], path: str) -> None:
