@@ -2,8 +2,9 @@
 seeded with the same objects, and checked to answer correctly (objects
 intact, signatures enforced) before any load is sent.
 
-sealbox under uvicorn (what ``sealbox serve`` runs) and under granian, nginx
-with its secure_link module and a WebDAV PUT location, moto's server.
+sealbox under its own HTTP server (what ``sealbox serve`` runs), under
+uvicorn and under granian, nginx with its secure_link module and a WebDAV
+PUT location, moto's server.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ class S3Peer(Peer):
 
 @dataclass
 class SealboxPeer(S3Peer):
-    server: str = "uvicorn"
+    server: str = "sealbox"  # sealbox serve --http-server sealbox|uvicorn, or granian
     factory: str = "sealbox.server.main:create_app"  # granian only
     granian_args: tuple[str, ...] = ()
 
@@ -223,9 +224,10 @@ class SealboxPeer(S3Peer):
         data = self.tmp / f"{self.name}-data"
         env = {"SEALBOX_ROOT_ACCESS_KEY": self.access_key,
                "SEALBOX_ROOT_SECRET_KEY": self.secret_key}
-        if self.server == "uvicorn":
+        if self.server in ("sealbox", "uvicorn"):
             return ([sys.executable, "-m", "sealbox", "serve", "--port", str(self.port),
-                     "--data-dir", str(data), "--log-level", "warning"], env)
+                     "--data-dir", str(data), "--log-level", "warning",
+                     "--http-server", self.server], env)
         # granian imports the same factory `sealbox serve` gives uvicorn; the
         # settings travel in the same env variable.
         saved = os.environ.get(SETTINGS_ENV)

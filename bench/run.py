@@ -12,9 +12,9 @@ Workloads (see bench/README.md): presigned GET of a 1 KiB object, GET of a
 1 MiB object, presigned PUT of 1 KiB objects; and, only when asked for
 (``--workloads put_1g``), one 1 GiB file PUT in one request: to sealbox
 signed aws-chunked with a CRC32 trailer and as UNSIGNED-PAYLOAD, to nginx
-as a WebDAV PUT (bench/upload.py). Peers: sealbox under uvicorn (httptools
-+ uvloop, what ``sealbox serve`` runs), sealbox under granian, nginx
-(secure_link, WebDAV), moto's server. Results go to bench/results/ as JSON.
+as a WebDAV PUT (bench/upload.py). Peers: sealbox under its own HTTP/1.1
+server (what ``sealbox serve`` runs), under uvicorn (httptools + uvloop)
+and granian, nginx (secure_link, WebDAV), moto's server. Results go to bench/results/ as JSON.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ TARGETS = (
     ("put_1k", "moto", "rps", 3.0),
     ("put_1g_stream", "nginx", "mb_s", 0.50),
     # Access control: policies keep >= 85 % of the plain presigned GET rate.
-    ("get_1k", "sealbox-uvicorn", "rps", 0.85),
+    ("get_1k", "sealbox", "rps", 0.85),
 )
 
 
@@ -381,8 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3, help="seconds of unmeasured load first")
     parser.add_argument("--rounds", type=int, default=1, help="repeat everything; report medians")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections, all peers")
-    parser.add_argument("--peers", default="sealbox-uvicorn,sealbox-granian,"
-                        "sealbox-granian-stream,nginx,moto")
+    parser.add_argument("--peers", default="sealbox,sealbox-uvicorn,nginx,moto",
+                        help="comma-separated, of: sealbox, sealbox-uvicorn, sealbox-granian, "
+                        "sealbox-granian-stream, sealbox-policies, nginx, moto")
     parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
                         help="comma-separated; put_1g = put_1g_stream,put_1g_plain "
                         f"(all: {','.join(w.name for w in WORKLOADS)})")
@@ -391,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="after measuring, py-spy each sealbox during presigned GET")
     parser.add_argument("--profile-seconds", type=int, default=10)
-    parser.add_argument("--profile-peers", default="sealbox-uvicorn,sealbox-granian")
+    parser.add_argument("--profile-peers", default="sealbox")
     parser.add_argument("--profile-workloads", default="get_1k,put_1k",
                         help="put_1g_stream/put_1g_plain profile one large PUT each")
     parser.add_argument("--rev", help="serve sealbox from this git revision (extracted with "
@@ -409,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     args.source = use_source(args.rev, tmp)
     print(f"sealbox from {args.source}", flush=True)
     makers = {
+        "sealbox": lambda: SealboxPeer("sealbox", tmp, server="sealbox"),
         "sealbox-uvicorn": lambda: SealboxPeer("sealbox-uvicorn", tmp, server="uvicorn"),
         "sealbox-granian": lambda: SealboxPeer("sealbox-granian", tmp, server="granian"),
         # The same, with pathsend hidden from the app: 1 MiB body chunks.
@@ -499,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                 medians[(w.name, name)]["errors"] = sum(r["errors"] for r in mine)
                 if "body" in mine[0]:
                     medians[(w.name, name)]["body"] = mine[0]["body"]
-    sealboxes = [n for n in names if n.startswith("sealbox-")]
+    sealboxes = [n for n in names if n == "sealbox" or n.startswith("sealbox-")]
     found = ratios(medians, sealboxes)
 
     print()
@@ -524,10 +526,10 @@ def main(argv: list[str] | None = None) -> int:
               f" {r['ratio']:>7.3f}  target >= {r['target']:<5g} "
               f"{'MET   ' if r['met'] else 'MISSED'}{note}")
     comparison: dict[str, dict[str, Any]] = {}
-    base = "sealbox-uvicorn"
+    base = "sealbox"
     for other in (n for n in sealboxes if n != base and base in names):
         print()
-        print(f"ASGI server: {other} / {base}   (req/s, and per server CPU-second)")
+        print(f"HTTP server: {other} / {base}   (req/s, and per server CPU-second)")
         for w in workloads:
             if w.kind != "wrk":
                 continue
@@ -555,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": {"servers": SERVER_CPU, "load": LOAD_CPU},
         "runs": runs,
         "medians": {f"{w}/{p}": m for (w, p), m in medians.items()},
-        "targets": found, "over_uvicorn": comparison, "profiles": profiles,
+        "targets": found, "over_sealbox_server": comparison, "profiles": profiles,
     }, indent=2))
     print(f"\nwrote {out}")
     bad = sum(r["errors"] for r in runs)

@@ -15,10 +15,9 @@ from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_r
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from sealbox.server.forwarded import parse_networks
     from sealbox.server.main import export_settings
+    from sealbox.server.main import run as run_server
     from sealbox.server.tls import check_pair
 
     # Checked before anything is created or printed: one line, non-zero exit.
@@ -59,27 +58,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"sealbox: serving S3 on {scheme}://{settings.host}:{settings.port} "
           f"(region {settings.region}, data in {settings.data_dir}, metadata in {where})",
           flush=True)
-    uvicorn.run(
-        "sealbox.server.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        http="httptools",
-        loop="uvloop",
-        access_log=args.access_log,
-        server_header=False,
-        date_header=True,
-        log_level=args.log_level,
-        timeout_keep_alive=30,
-        ssl_certfile=settings.tls_cert,
-        ssl_keyfile=settings.tls_key,
-        # X-Forwarded-* are believed only from --trusted-proxy, in
-        # sealbox.server.forwarded; uvicorn's own middleware would believe
-        # them from any local process.
-        proxy_headers=False,
-    )
-    return 0
+    return run_server(settings, http_server=args.http_server, access_log=args.access_log,
+                      log_level=args.log_level)
 
 
 def _check_networks(entries: list[str]) -> tuple[str, ...]:
@@ -150,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request line")
+    serve.add_argument("--http-server", choices=["sealbox", "uvicorn"], default="sealbox",
+                       help="the HTTP/1.1 server: sealbox's own (default), or uvicorn")
     serve.set_defaults(func=_serve)
 
     tls = sub.add_parser("tls", help="TLS helpers")

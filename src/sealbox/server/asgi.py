@@ -36,6 +36,7 @@ from sealbox.errors import S3Error
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
+from sealbox.server.send import send_response
 from sealbox.store.blobs import BlobStore
 from sealbox.store.edge import Distribution
 from sealbox.store.edge_cache import EdgeCache
@@ -43,7 +44,6 @@ from sealbox.store.meta import MetaStore
 
 log = logging.getLogger("sealbox")
 
-SEND_CHUNK = 1024 * 1024
 SWEEP_INTERVAL = 3600.0
 # Longer than any upload can stream: a 5 GiB part at 100 KB/s takes ~15 h.
 SWEEP_MIN_AGE = 24 * 3600.0
@@ -84,6 +84,7 @@ class SealboxApp:
         # Hosts are random per process and stable for its life, as S3's
         # x-amz-id-2 identifies the host that answered.
         self._host_id = base64.b64encode(secrets.token_bytes(24)).decode()
+        self._host_id_bytes = self._host_id.encode()
         # Request ids: a random per-process prefix and a counter, unique
         # without a random draw (a syscall) per request.
         self._id_prefix = secrets.token_hex(4).upper()
@@ -197,42 +198,8 @@ class SealboxApp:
 
     async def _send(self, scope: dict[str, Any], send: Any, response: Response,
                     request_id: str) -> None:
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        headers.append((b"x-amz-request-id", request_id.encode()))
-        headers.append((b"x-amz-id-2", self._host_id.encode()))
-        if not any(name == b"server" for name, _ in headers):
-            headers.append((b"server", b"sealbox"))
-        spans = response.spans
-        if not any(name == b"content-length" for name, _ in headers):
-            length = sum(s.length for s in spans) if spans is not None else len(response.body)
-            if response.status != 304 and not (response.status == 204 and length == 0):
-                headers.append((b"content-length", str(length).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        if response.head_only or response.status in (204, 304):
-            await send({"type": "http.response.body", "body": b""})
-            return
-        if spans is None:
-            await send({"type": "http.response.body", "body": response.body})
-            return
-        if (len(spans) == 1 and spans[0].path is not None
-                and "http.response.pathsend" in scope.get("extensions", {})):
-            await send({"type": "http.response.pathsend", "path": spans[0].path})
-            return
-        spans = [s for s in spans if s.length > 0]
-        if not spans:
-            await send({"type": "http.response.body", "body": b""})
-            return
-        for index, span in enumerate(spans):
-            last_span = index == len(spans) - 1
-            span.file.seek(span.offset)
-            remaining = span.length
-            while remaining > 0:
-                chunk = span.file.read(min(SEND_CHUNK, remaining))
-                if not chunk:  # the blob is shorter than its record: never pad with lies
-                    raise OSError(f"blob ended {remaining} bytes early")
-                remaining -= len(chunk)
-                await send({"type": "http.response.body", "body": chunk,
-                            "more_body": not (last_span and remaining == 0)})
+        await send_response(scope, send, response, [(b"x-amz-request-id", request_id.encode()),
+                                                    (b"x-amz-id-2", self._host_id_bytes)])
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         sweeper: asyncio.Task[None] | None = None

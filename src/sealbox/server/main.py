@@ -1,10 +1,12 @@
-"""Process entry for the ASGI server: settings travel in one env variable so
-that every worker process builds the same app (uvicorn imports a factory)."""
+"""Process entry for the HTTP server: settings travel in one env variable so
+that every worker process builds the same app (uvicorn imports a factory),
+and ``run`` starts the server ``sealbox serve --http-server`` names."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +14,9 @@ from sealbox.config import Settings, load_root_credentials
 from sealbox.server.asgi import SealboxApp, build_app
 
 SETTINGS_ENV = "SEALBOX_SERVE_SETTINGS"
+# sealbox's own HTTP/1.1 server (sealbox.server.h1), and uvicorn (httptools,
+# uvloop), kept selectable to compare and to fall back on.
+HTTP_SERVERS = ("sealbox", "uvicorn")
 
 
 def export_settings(settings: Settings) -> None:
@@ -38,3 +43,46 @@ def create_app() -> SealboxApp:
     settings = Settings(**values)
     root = load_root_credentials(settings.data_dir)
     return build_app(settings, root)
+
+
+def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = False,
+        log_level: str = "info") -> int:
+    """Serve ``settings`` (already exported with ``export_settings``) until
+    stopped; the exit status."""
+    if http_server == "uvicorn":
+        return _run_uvicorn(settings, access_log=access_log, log_level=log_level)
+    if http_server != "sealbox":
+        raise ValueError(f"unknown HTTP server {http_server!r}")
+    from sealbox.server.h1.serve import Options
+    from sealbox.server.h1.serve import run as run_h1
+
+    logging.getLogger("sealbox.http").setLevel(log_level.upper())
+    return run_h1(Options(host=settings.host, port=settings.port, workers=settings.workers,
+                          tls_cert=settings.tls_cert, tls_key=settings.tls_key,
+                          access_log=access_log, keep_alive_timeout=30.0), create_app)
+
+
+def _run_uvicorn(settings: Settings, *, access_log: bool, log_level: str) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "sealbox.server.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        http="httptools",
+        loop="uvloop",
+        access_log=access_log,
+        server_header=False,
+        date_header=True,
+        log_level=log_level,
+        timeout_keep_alive=30,
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
+        # X-Forwarded-* are believed only from --trusted-proxy, in
+        # sealbox.server.forwarded; uvicorn's own middleware would believe
+        # them from any local process.
+        proxy_headers=False,
+    )
+    return 0

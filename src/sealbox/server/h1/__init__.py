@@ -1,0 +1,16 @@
+"""sealbox's own HTTP/1.1 server for its ASGI app: what ``sealbox serve`` runs.
+
+A lean server on asyncio protocols (uvloop) with httptools parsing,
+written because the general-purpose ones cost more per request than the
+whole presigned GET path left to spend (see bench/README.md). It calls
+the app as ASGI 3 and nothing more: keep-alive, pipelining in order,
+chunked request bodies, ``Expect: 100-continue``, flow control both ways,
+TLS through the loop's ssl, client disconnects, a cap on request heads,
+graceful shutdown, pre-forked workers sharing one socket, and the
+zero-copy extension (``sendfile``) on plain TCP.
+
+Modules: ``wire`` (response framing, pure), ``exchange`` (one request's
+receive/send), ``connection`` (the protocol: parsing, queueing, limits),
+``sendfile``, ``eager`` (running an app coroutine without a Task until it
+waits), ``lifespan``, ``serve`` (sockets, workers, signals).
+"""

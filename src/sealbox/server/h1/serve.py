@@ -1,0 +1,196 @@
+"""Running the HTTP/1.1 server: the listening socket, workers, signals, and
+a graceful stop.
+
+The socket is bound once, in the first process, and ``--workers N`` forks
+N workers that accept from it (the kernel hands each new connection to one
+of them); the first process only supervises, restarts a worker that dies,
+and passes SIGTERM/SIGINT on. With one worker there is no fork: the process
+serves by itself. Each worker builds its own app (after the fork, so no
+store connection or thread crosses it), runs the ASGI lifespan, and serves
+on uvloop when it is installed.
+
+On SIGTERM or SIGINT a worker stops accepting, closes idle connections,
+lets requests in progress finish for up to ``shutdown_timeout`` seconds,
+closes what is left and runs the lifespan shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sealbox.server.h1.connection import Connection, ServerState
+from sealbox.server.h1.lifespan import Lifespan
+
+log = logging.getLogger("sealbox.http")
+
+BACKLOG = 2048
+RESTARTS_PER_MINUTE = 10  # a worker dying faster than this stops the server
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    workers: int = 1
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    access_log: bool = False
+    keep_alive_timeout: float = 30.0
+    shutdown_timeout: float = 25.0
+
+
+def run(options: Options, app_factory: Callable[[], Any]) -> int:
+    """Serve until told to stop; the exit status."""
+    sock = listen(options.host, options.port)
+    context = tls_context(options.tls_cert, options.tls_key)
+    if options.workers <= 1:
+        return serve_worker(sock, context, app_factory, options)
+    return _supervise(options.workers,
+                      lambda: serve_worker(sock, context, app_factory, options))
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    if cert is None or key is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()  # type: ignore[no-any-return]
+
+
+def serve_worker(sock: socket.socket, context: ssl.SSLContext | None,
+                 app_factory: Callable[[], Any], options: Options) -> int:
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(_serve(sock, context, app_factory, options))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _serve(sock: socket.socket, context: ssl.SSLContext | None,
+                 app_factory: Callable[[], Any], options: Options) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    app = app_factory()
+    lifespan = Lifespan(app)
+    if not await lifespan.startup():
+        return 3
+    state = ServerState(app, loop, keep_alive_timeout=options.keep_alive_timeout,
+                        access_log=options.access_log)
+    server = await loop.create_server(lambda: Connection(state), sock=sock, ssl=context,
+                                      backlog=BACKLOG)
+    state.start_sweeping()
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        state.stop_sweeping()
+        state.close_idle()
+        await _wait_for_requests(state, options.shutdown_timeout)
+        await lifespan.shutdown()
+    return 0
+
+
+async def _wait_for_requests(state: ServerState, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while state.connections and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    for conn in list(state.connections):
+        conn.transport.abort()
+    for task in list(state.tasks):
+        task.cancel()
+    if state.tasks:
+        await asyncio.wait(list(state.tasks), timeout=5)
+
+
+def _supervise(workers: int, work: Callable[[], int]) -> int:
+    """Fork ``workers`` processes running ``work``; keep them running until
+    SIGTERM/SIGINT, which is passed on to them."""
+    children: set[int] = set()
+    stopping = False
+    deaths: list[float] = []
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 1
+            try:
+                code = work()
+            except BaseException:
+                log.exception("worker failed")
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children.add(pid)
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _ in range(workers):
+        spawn()
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        children.discard(pid)
+        if stopping:
+            continue
+        exit_code = os.waitstatus_to_exitcode(code)
+        log.error("worker %d exited (%d); starting another", pid, exit_code)
+        now = time.monotonic()
+        deaths[:] = [t for t in deaths if now - t < 60] + [now]
+        if len(deaths) > RESTARTS_PER_MINUTE:
+            log.error("workers keep dying; stopping")
+            stop(signal.SIGTERM, None)
+            status = 1
+            continue
+        spawn()
+    return status
