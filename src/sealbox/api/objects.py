@@ -152,8 +152,29 @@ def open_spans(blobs: BlobStore, record: ObjectRecord, start: int, end: int) -> 
     return spans
 
 
-def _object_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]:
-    return object_response_headers(record)
+# What a GET answer says about the object depends on its record alone; the
+# store hands out one record object per stored row, so the headers are made
+# once per record (the entry holds the record, so its id stays its own).
+_RECORD_HEADERS: dict[int, tuple[ObjectRecord, tuple[tuple[str, str], ...],
+                                 tuple[tuple[str, str], ...]]] = {}
+_RECORD_HEADERS_MAX = 4096
+# GetObject's conditional headers: without any, no precondition to weigh.
+_CONDITIONS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+
+
+def _record_headers(record: ObjectRecord) -> tuple[tuple[tuple[str, str], ...],
+                                                   tuple[tuple[str, str], ...]]:
+    """The object's own response headers, and its validators (for a 304)."""
+    entry = _RECORD_HEADERS.get(id(record))
+    if entry is not None and entry[0] is record:
+        return entry[1], entry[2]
+    headers = tuple(object_response_headers(record))
+    validators = (("etag", quote_etag(record.etag)),
+                  ("last-modified", format_http_date(record.last_modified)))
+    if len(_RECORD_HEADERS) >= _RECORD_HEADERS_MAX:
+        _RECORD_HEADERS.clear()
+    _RECORD_HEADERS[id(record)] = (record, headers, validators)
+    return headers, validators
 
 
 def _apply_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -178,12 +199,10 @@ async def get_object(ctx: Context) -> Response:
                       "parameter")
     for attempt in range(OPEN_ATTEMPTS):
         record = await find_object(ctx, ctx.bucket, ctx.key)
-        base_headers = _object_headers(ctx, record)
-        validators = [("etag", quote_etag(record.etag)),
-                      ("last-modified", format_http_date(record.last_modified))]
-        not_modified = evaluate_get(request.headers, record.etag, record.last_modified,
-                                    now=ctx.services.clock.now())
-        if not_modified:
+        base_headers, validators = _record_headers(record)
+        if any(name in request.headers for name in _CONDITIONS) and evaluate_get(
+                request.headers, record.etag, record.last_modified,
+                now=ctx.services.clock.now()):
             return empty_response(304, validators)
         status = 200
         extra: list[tuple[str, str]] = []
@@ -214,7 +233,7 @@ async def get_object(ctx: Context) -> Response:
             if attempt == OPEN_ATTEMPTS - 1:
                 raise
             continue
-        headers = _apply_overrides(ctx, base_headers + extra)
+        headers = _apply_overrides(ctx, [*base_headers, *extra])
         headers.append(("content-length", str(max(0, end - start + 1))))
         return Response(status, headers, spans=spans)
     raise AssertionError("unreachable")

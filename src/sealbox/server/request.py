@@ -54,14 +54,17 @@ class Request:
         """The request view; ``RequestHeaderSectionTooLarge`` past S3's 8 KB of
         headers (the HTTP server has already buffered them; nothing reads on).
         ``X-Forwarded-*`` are believed only from ``trusted_proxies``."""
-        size = sum(len(n) + len(v) + 4 for n, v in scope["headers"])
-        if size > max_header_bytes:
-            raise S3Error("RequestHeaderSectionTooLarge", MaxSizeAllowed=str(max_header_bytes))
         headers: dict[str, str] = {}
+        size = 0
         for raw_name, raw_value in scope["headers"]:
+            size += len(raw_name) + len(raw_value) + 4
+            # ASGI servers give names in lower case; lower() costs little and
+            # guards against one that does not.
             name = raw_name.decode("latin-1").lower()
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]},{value}" if name in headers else value
+        if size > max_header_bytes:
+            raise S3Error("RequestHeaderSectionTooLarge", MaxSizeAllowed=str(max_header_bytes))
         raw_path = scope.get("raw_path") or scope["path"].encode()
         raw_query = scope.get("query_string", b"")
         client = scope.get("client") or ("", 0)
@@ -100,11 +103,13 @@ class Request:
         surrogates. Otherwise its bytes would be encoded twice and the
         signature would never match.
         """
-        headers = {
-            name: value if value.isascii()
-            else value.encode("latin-1").decode("utf-8", "surrogateescape")
-            for name, value in self.headers.items()
-        }
+        headers = self.headers
+        if not "".join(headers.values()).isascii():  # one check for the usual case
+            headers = {
+                name: value if value.isascii()
+                else value.encode("latin-1").decode("utf-8", "surrogateescape")
+                for name, value in headers.items()
+            }
         return RequestFacts(self.method, self.raw_path, self.raw_query, headers)
 
     @property
