@@ -46,9 +46,9 @@ class SealboxEdgePeer(SealboxPeer):
 
     def prepare(self) -> None:
         super().prepare()  # the bucket, its objects, the S3 targets and checks
-        kw: dict[str, Any] = dict(endpoint_url=self.base, region_name="us-east-1",
-                                  aws_access_key_id=self.access_key,
-                                  aws_secret_access_key=self.secret_key)
+        kw: dict[str, Any] = {"endpoint_url": self.base, "region_name": "us-east-1",
+                              "aws_access_key_id": self.access_key,
+                              "aws_secret_access_key": self.secret_key}
         cf = boto3.client("cloudfront", **kw)
         s3 = self.client()
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)

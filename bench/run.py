@@ -39,6 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # bench/ is not a package: run.py is run as a script, next to peers.py.
+from edge_peer import SealboxEdgePeer
 from peers import (
     LARGE,
     LOAD_CPU,
@@ -383,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections, all peers")
     parser.add_argument("--peers", default="sealbox,sealbox-uvicorn,nginx,moto",
                         help="comma-separated, of: sealbox, sealbox-uvicorn, sealbox-granian, "
-                        "sealbox-granian-stream, sealbox-policies, nginx, moto")
+                        "sealbox-granian-stream, sealbox-policies, sealbox-edge, nginx, moto")
     parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
                         help="comma-separated; put_1g = put_1g_stream,put_1g_plain "
                         f"(all: {','.join(w.name for w in WORKLOADS)})")
@@ -419,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
             factory="variants:create_app_streaming"),
         # The same as an IAM user with 10 policies on a bucket with a 20-statement policy.
         "sealbox-policies": lambda: SealboxPoliciesPeer("sealbox-policies", tmp),
+        # The edge: the same objects through a distribution, signed URLs, cache hits.
+        "sealbox-edge": lambda: SealboxEdgePeer("sealbox-edge", tmp, server="sealbox"),
         "nginx": lambda: NginxPeer("nginx", tmp),
         "moto": lambda: MotoPeer("moto", tmp),
     }
