@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.access_version import EDGE_TABLES, sqlite_schema, sqlite_triggers
+from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.meta import (
     Bucket,
     BucketExists,
@@ -54,6 +54,7 @@ from sealbox.store.sqlite_edge import SCHEMA as _EDGE_SCHEMA
 from sealbox.store.sqlite_edge import SqliteEdgeMixin
 from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.sqlite_identity import SqliteIdentityMixin
+from sealbox.store.sqlite_watch import CommitWatch
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
@@ -153,6 +154,8 @@ _object, _object_params = _ROWS.object, _ROWS.object_params
 # are only read. Bounded; starts over when full.
 _DECODED: dict[tuple[Any, ...], ObjectRecord] = {}
 _DECODED_MAX = 4096
+_UNCHANGED_MAX = 4096  # values kept while nothing is committed (sqlite_watch)
+_ACCESS_VERSION = "access-version"  # its key among them
 
 
 def _object_from(row: tuple[Any, ...]) -> ObjectRecord:
@@ -231,6 +234,10 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         if mode.lower() != "wal":
             raise RuntimeError(f"{self.path}: cannot use WAL journal mode (got {mode})")
         self._migrate(conn)
+        # Point reads on the request path (the access version, object rows)
+        # are kept and served from memory while nothing has been committed.
+        self._watch = CommitWatch(self.path)
+        self._unchanged: dict[object, tuple[bytes, object]] = {}
 
     # -- connections -------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -301,6 +308,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
 
     def close(self) -> None:
         """Close every thread's connection; the store must not be used after."""
+        self._watch.close()
         with self._lock:
             holders = list(self._holders)
             self._holders = weakref.WeakSet()
@@ -361,10 +369,27 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         return None if old is None else _object(old)
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
-        # The hot path: one primary-key lookup; sqlite3 caches the prepared
-        # statement per connection because the SQL text is always the same.
+        # The hot path: one primary-key lookup (sqlite3 caches the prepared
+        # statement per connection), or none while nothing was committed.
+        token = self._watch.token()  # before the read: see _remember
+        if token is not None:
+            hit = self._unchanged.get((bucket, key))
+            if hit is not None and hit[0] == token:
+                return hit[1]  # type: ignore[return-value]
         row = self._conn().execute(_GET_OBJECT, (bucket, key)).fetchone()
-        return None if row is None else _object_from(row)
+        record = None if row is None else _object_from(row)
+        self._remember((bucket, key), token, record)
+        return record
+
+    def _remember(self, what: object, token: bytes | None, value: object) -> None:
+        """Keep a value read after the WAL-index header read ``token``: it is
+        current for as long as the header stays equal (a commit in between
+        makes the next token differ, so it is read again)."""
+        if token is None:
+            return
+        if len(self._unchanged) >= _UNCHANGED_MAX:
+            self._unchanged.clear()
+        self._unchanged[what] = (token, value)
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         with self._write() as c:
@@ -495,7 +520,14 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
             return cur.rowcount > 0
 
     def access_version(self) -> int:
-        return int(self._conn().execute(ACCESS_VERSION_SQL).fetchone()[0])
+        token = self._watch.token()
+        if token is not None:
+            hit = self._unchanged.get(_ACCESS_VERSION)
+            if hit is not None and hit[0] == token:
+                return hit[1]  # type: ignore[return-value]
+        version = int(self._conn().execute(ACCESS_VERSION_SQL).fetchone()[0])
+        self._remember(_ACCESS_VERSION, token, version)
+        return version
 
     # -- server settings ---------------------------------------------------
     def put_server_setting(self, name: str, document: str) -> None:
