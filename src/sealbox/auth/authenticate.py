@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sealbox.auth.facts import RequestFacts
@@ -37,6 +38,12 @@ _V4_QUERY_NAMES = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _V2_QUERY_NAMES = ("Signature", "AWSAccessKeyId")
 
 
+@lru_cache(maxsize=256)
+def _names(raw_query: str) -> frozenset[str]:
+    """The parameter names of a query (cached: a link's query repeats)."""
+    return frozenset(name for name, _ in canonical.parse_query(raw_query))
+
+
 def authenticate(
     facts: RequestFacts,
     lookup: Callable[[str], Credential | None],
@@ -54,7 +61,7 @@ def authenticate(
     ``now`` is an aware UTC datetime; ``region`` is the region this server
     presents (credential scopes must name it).
     """
-    names = {name for name, _ in canonical.parse_query(facts.raw_query)}
+    names = _names(facts.raw_query)
     header = facts.headers.get("authorization")
     if header is not None and ("X-Amz-Algorithm" in names or "Signature" in names):
         raise S3Error(

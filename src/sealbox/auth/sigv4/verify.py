@@ -95,7 +95,7 @@ def verify_header(
     check_headers_signed(headers, header.signed_headers)
     return _verify_signature(
         facts,
-        lookup,
+        _credential(lookup, scope.access_key),
         _Signed(
             auth_type="REST-HEADER",
             algorithm=header.algorithm,
@@ -154,9 +154,18 @@ def verify_presigned(
     payload_hash = params.content_sha256 if body_sha256 is None else body_sha256
     if payload_hash is None:
         payload_hash = facts.headers.get("x-amz-content-sha256", canonical.UNSIGNED_PAYLOAD)
-    return _verify_signature(
+    credential = _credential(lookup, scope.access_key)
+    headers_block = canonical.canonical_headers(facts.headers, params.signed_headers)
+    # Everything the signature covers, as sent, and who signed: a link seen
+    # before with the same credential object needs no HMAC again.
+    memo_key = (facts.raw_query, facts.raw_path, facts.method, headers_block, payload_hash,
+                region, service)
+    hit = _VERIFIED.get(memo_key)
+    if hit is not None and hit[0] is credential:
+        return hit[1]
+    result = _verify_signature(
         facts,
-        lookup,
+        credential,
         _Signed(
             auth_type="REST-QUERY-STRING",
             algorithm=params.algorithm,
@@ -168,7 +177,12 @@ def verify_presigned(
             payload_hash=payload_hash,
             query=query,
         ),
+        headers_block,
     )
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[memo_key] = (credential, result)
+    return result
 
 
 # A link is usually fetched more than once (retries, ranges, one object for
@@ -176,6 +190,16 @@ def verify_presigned(
 # Pure functions of their arguments, bounded, holding nothing secret (the
 # signature in a link is not a secret to whoever holds the link, and is
 # only compared, never trusted, from here).
+# Links whose signature checked out, by everything the signature covers as
+# sent (the query holds the signature itself), with the credential object
+# that checked them: a hit stands only for that same object, so a key
+# disabled, rotated or deleted (the access gate then hands out another
+# object, or none) is checked afresh. Expiry and the other request checks
+# run before the lookup, every time. Only successes are kept; bounded.
+_VERIFIED: dict[tuple[str, ...], tuple[Credential, AuthResult]] = {}
+_VERIFIED_MAX = 1024
+
+
 @lru_cache(maxsize=1024)
 def presigned_parts(raw_query: str) -> tuple[parse.PresignedParams, str]:
     """The ``X-Amz-*`` parameters of a presigned URL (checked, or the
@@ -240,16 +264,23 @@ def hash_set_order(names: list[str]) -> list[str]:
     return sorted(names, key=bucket)
 
 
-def _verify_signature(facts: RequestFacts, lookup: Lookup, signed: _Signed) -> AuthResult:
-    access_key = signed.scope.access_key
+def _credential(lookup: Lookup, access_key: str) -> Credential:
     credential = lookup(access_key)
     if credential is None or not credential.active:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
+    return credential
+
+
+def _verify_signature(facts: RequestFacts, credential: Credential, signed: _Signed,
+                      headers_block: str | None = None) -> AuthResult:
+    access_key = signed.scope.access_key
+    if headers_block is None:
+        headers_block = canonical.canonical_headers(facts.headers, signed.signed_headers)
     canonical_request = canonical.canonical_request(
         facts.method,
         canonical.canonical_uri(facts.raw_path),
         signed.query,
-        canonical.canonical_headers(facts.headers, signed.signed_headers),
+        headers_block,
         signed.signed_headers,
         signed.payload_hash,
     )
