@@ -24,6 +24,8 @@ import secrets
 import time
 from typing import BinaryIO, Self
 
+from sealbox.store.open_blobs import OpenBlobs
+
 _ID = re.compile(r"[0-9a-f]{32}")
 _FAN = re.compile(r"[0-9a-f]{2}")
 _FILE_MODE = 0o600
@@ -126,6 +128,7 @@ class LocalBlobStore:
         self.tmp_dir = os.path.join(self.root, "tmp")
         os.makedirs(self.blobs_dir, _DIR_MODE, exist_ok=True)
         os.makedirs(self.tmp_dir, _DIR_MODE, exist_ok=True)
+        self._open_blobs = OpenBlobs()
 
     def _path(self, blob_id: str, *, create_dirs: bool = False) -> str:
         _check_id(blob_id)
@@ -141,14 +144,14 @@ class LocalBlobStore:
         return LocalBlobWriter(self, secrets.token_hex(16))
 
     def open(self, blob_id: str) -> BinaryIO:
-        # Unbuffered: readers ask for large pieces or hand the descriptor to
-        # sendfile, and a BufferedReader costs more to make than the open.
-        return open(self._path(blob_id), "rb", buffering=0)
+        # A shared, cached descriptor (store.open_blobs): blobs never change.
+        return self._open_blobs.open(blob_id, self._path(blob_id))
 
     def local_path(self, blob_id: str) -> str | None:
         return self._path(blob_id)
 
     def delete(self, blob_id: str) -> None:
+        self._open_blobs.forget(blob_id)
         try:
             os.unlink(self._path(blob_id))
         except FileNotFoundError:
