@@ -59,6 +59,7 @@ ACL_SETTING = "acl"
 OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its canned ACL (sealbox.api.acl)
 EXISTING_TAG_PREFIX = "s3:existingobjecttag/"
 LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
+_ROOT_ALLOWED = Decision(True, "the account root may do anything its bucket policies allow")
 
 
 @lru_cache(maxsize=4096)
@@ -195,7 +196,7 @@ class AccessGate:
             if server is not NONE:
                 pab = pab.union(server)
         if principal.kind == "root" and bucket_policy is None:
-            return Decision(True, "the account root may do anything its bucket policies allow")
+            return _ROOT_ALLOWED
         context = self._context(request, auth, operation, identity, bucket_policy,
                                 bucket, key, extra_context)
         decision = evaluate(AccessRequest(

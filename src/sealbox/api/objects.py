@@ -159,7 +159,8 @@ _RECORD_HEADERS: dict[int, tuple[ObjectRecord, tuple[tuple[str, str], ...],
                                  tuple[tuple[str, str], ...]]] = {}
 _RECORD_HEADERS_MAX = 4096
 # GetObject's conditional headers: without any, no precondition to weigh.
-_CONDITIONS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+_CONDITIONS = frozenset({"if-match", "if-none-match", "if-modified-since",
+                         "if-unmodified-since"})
 
 
 def _record_headers(record: ObjectRecord) -> tuple[tuple[tuple[str, str], ...],
@@ -179,10 +180,10 @@ def _record_headers(record: ObjectRecord) -> tuple[tuple[tuple[str, str], ...],
 
 def _apply_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     query = ctx.request.query
+    if RESPONSE_OVERRIDES.keys().isdisjoint(query):
+        return headers
     overrides = {RESPONSE_OVERRIDES[name]: value for name, value in query.items()
                  if name in RESPONSE_OVERRIDES}
-    if not overrides:
-        return headers
     if ctx.auth.principal.is_anonymous:
         raise S3Error("InvalidRequest",
                       "Request specific response headers cannot be used for anonymous GET requests.")
@@ -200,7 +201,7 @@ async def get_object(ctx: Context) -> Response:
     for attempt in range(OPEN_ATTEMPTS):
         record = await find_object(ctx, ctx.bucket, ctx.key)
         base_headers, validators = _record_headers(record)
-        if any(name in request.headers for name in _CONDITIONS) and evaluate_get(
+        if not _CONDITIONS.isdisjoint(request.headers) and evaluate_get(
                 request.headers, record.etag, record.last_modified,
                 now=ctx.services.clock.now()):
             return empty_response(304, validators)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sealbox.auth.facts import RequestFacts
@@ -12,6 +13,17 @@ from sealbox.errors import S3Error
 from sealbox.server.forwarded import Network, client_facts, tls_version_name
 
 Scope = dict[str, Any]
+
+
+@lru_cache(maxsize=256)
+def _first_values(raw_query: str) -> tuple[tuple[str, str], ...]:
+    """Each name's first value, read the way signature checking reads the
+    query ("+" is a space, as AWS reads it), so what is executed is what was
+    signed. Cached per text: a link's query repeats with the link."""
+    query: dict[str, str] = {}
+    for name, value in parse_query(raw_query):
+        query.setdefault(name, value)
+    return tuple(query.items())
 
 
 class ClientDisconnected(Exception):
@@ -83,12 +95,7 @@ class Request:
             secure=facts.secure,
             tls_version=facts.tls_version,
         )
-        query: dict[str, str] = {}
-        # The same reading of the query that signature checking uses, so what
-        # is executed is what was signed ("+" is a space, as AWS reads it).
-        for name, value in parse_query(req.raw_query):
-            query.setdefault(name, value)
-        req.query = query
+        req.query = dict(_first_values(req.raw_query))  # a copy: the view is the request's
         return req
 
     def facts(self) -> RequestFacts:
