@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sealbox.store.access_version import EDGE_TABLES, sqlite_schema, sqlite_triggers
@@ -52,6 +52,7 @@ from sealbox.store.sql import (
 )
 from sealbox.store.sqlite_edge import SCHEMA as _EDGE_SCHEMA
 from sealbox.store.sqlite_edge import SqliteEdgeMixin
+from sealbox.store.sqlite_group import GroupCommit
 from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.sqlite_identity import SqliteIdentityMixin
 from sealbox.store.sqlite_watch import CommitWatch
@@ -226,6 +227,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         # concurrent PUTs wait far longer than the commits themselves take.
         self._write_lock = threading.Lock()
         self._inherited: list[sqlite3.Connection] = []
+        self._group_holder: _Holder | None = None
         # A connection must not cross a fork: the child opens its own.
         _forget_after_fork(self)
         conn = self._conn()
@@ -238,6 +240,14 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         # are kept and served from memory while nothing has been committed.
         self._watch = CommitWatch(self.path)
         self._unchanged: dict[object, tuple[bytes, object]] = {}
+        # Object and part writes share commits (sqlite_group).
+        self._group = GroupCommit(self._group_transaction)
+
+    def _group_transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        # The group's own connection, used by one leader at a time.
+        if self._group_holder is None:
+            self._group_holder = self._hold(self._connect())
+        return self._write(self._group_holder.conn)
 
     # -- connections -------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -245,6 +255,18 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
             return self._local.holder.conn  # type: ignore[no-any-return]
         except AttributeError:
             pass
+        holder = self._hold(self._connect())
+        self._local.holder = holder
+        return holder.conn
+
+    def _hold(self, conn: sqlite3.Connection) -> _Holder:
+        """Own ``conn``: closed by ``close()``, or when the holder is dropped."""
+        holder = _Holder(conn)
+        with self._lock:
+            self._holders.add(holder)
+        return holder
+
+    def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path,
             timeout=self._busy_timeout_ms / 1000,
@@ -255,10 +277,6 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        holder = _Holder(conn)
-        self._local.holder = holder
-        with self._lock:
-            self._holders.add(holder)
         return conn
 
     def _forget_connections(self) -> None:
@@ -270,6 +288,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
             h.conn = _NeverClosed()  # type: ignore[assignment]
         self._holders = weakref.WeakSet()
         self._local = threading.local()
+        self._group_holder = None
         self._lock = threading.Lock()
         # Writers of this process queue here rather than in SQLite's busy
         # handler, which sleeps with backoff (up to 100 ms a try) and made
@@ -277,9 +296,9 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         self._write_lock = threading.Lock()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the write lock from its start."""
-        conn = self._conn()
+        conn = conn or self._conn()
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -361,11 +380,15 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
     # -- objects -----------------------------------------------------------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
         params = _object_params(obj)  # encode before taking the write lock
-        with self._write() as c:
+
+        def write(c: sqlite3.Connection) -> tuple[Any, ...] | None:
             if c.execute("SELECT 1 FROM buckets WHERE name = ?", (obj.bucket,)).fetchone() is None:
                 raise NoSuchBucket(obj.bucket)
-            old = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
+            old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
             c.execute(_UPSERT_OBJECT, params)
+            return old
+
+        old = self._group.run(write)  # committed (shared fsync) before it returns
         return None if old is None else _object(old)
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
@@ -458,14 +481,19 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
     def put_part(self, part: Part) -> Part | None:
         p = part
         params = _ROWS.part_params(p)
-        with self._write() as c:
+
+        def write(c: sqlite3.Connection) -> tuple[Any, ...] | None:
             if (
                 c.execute("SELECT 1 FROM uploads WHERE upload_id = ?", (p.upload_id,)).fetchone()
                 is None
             ):
                 raise NoSuchUpload(p.upload_id)
-            old = c.execute(_Q.get_part, (p.upload_id, p.part_number)).fetchone()
+            old: tuple[Any, ...] | None = c.execute(
+                _Q.get_part, (p.upload_id, p.part_number)).fetchone()
             c.execute(_UPSERT_PART, params)
+            return old
+
+        old = self._group.run(write)  # committed (shared fsync) before it returns
         return None if old is None else _part(old)
 
     def list_parts(self, upload_id: str, *, after: int = 0, limit: int = 10000) -> list[Part]:
