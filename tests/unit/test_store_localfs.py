@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sealbox.store.localfs import LocalBlobStore
+from sealbox.store.localfs import MEMORY_BYTES, LocalBlobStore
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_writer_ids_are_fresh(blobs: LocalBlobStore) -> None:
 
 def test_unfinished_blob_lives_in_tmp_only(blobs: LocalBlobStore) -> None:
     w = blobs.writer()
-    w.write(b"partial")
+    w.write(b"partial" * (MEMORY_BYTES // 7 + 1))
     assert os.listdir(blobs.tmp_dir) == [w.blob_id]
     with pytest.raises(FileNotFoundError):
         blobs.open(w.blob_id)
@@ -68,6 +68,23 @@ def test_unfinished_blob_lives_in_tmp_only(blobs: LocalBlobStore) -> None:
     assert os.listdir(blobs.tmp_dir) == []
     with pytest.raises(ValueError):
         w.write(b"more")
+
+
+def test_a_small_unfinished_blob_is_only_in_memory_until_finish(blobs: LocalBlobStore) -> None:
+    w = blobs.writer()
+    w.write(b"small")
+    w.write(b"x" * (MEMORY_BYTES - 5))
+    assert os.listdir(blobs.tmp_dir) == []
+    blob_id = w.finish()
+    assert os.listdir(blobs.tmp_dir) == []
+    with blobs.open(blob_id) as f:
+        assert f.read() == b"small" + b"x" * (MEMORY_BYTES - 5)
+    dropped = blobs.writer()
+    dropped.write(b"gone")
+    dropped.abort()
+    assert os.listdir(blobs.tmp_dir) == []
+    with pytest.raises(ValueError):
+        dropped.finish()
 
 
 def test_abort_after_finish_keeps_the_blob(blobs: LocalBlobStore) -> None:
@@ -146,9 +163,9 @@ def test_sweep_removes_old_temps_and_old_orphans_only(blobs: LocalBlobStore) -> 
     orphan = put(blobs, b"orphan")
     young_orphan = put(blobs, b"young orphan")
     stale = blobs.writer()
-    stale.write(b"stale temp")
+    stale.write(b"stale temp" * MEMORY_BYTES)  # large enough to be in tmp/ already
     fresh = blobs.writer()
-    fresh.write(b"fresh temp")
+    fresh.write(b"fresh temp" * MEMORY_BYTES)
     stale._file.flush()  # type: ignore[union-attr]
     for blob_id in (kept, orphan):
         age(blobs.local_path(blob_id) or "", 3600)

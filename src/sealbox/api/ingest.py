@@ -46,6 +46,7 @@ from sealbox.auth.sigv4.checksum import (
 from sealbox.auth.sigv4.parse import AMZ_DATE_FORMAT
 from sealbox.errors import S3Error
 from sealbox.server.request import Request
+from sealbox.store.blobs import BlobWriter
 
 NO_LIMIT = 2**63 - 1  # the chunked decoder bounds an aws-chunked body itself
 
@@ -56,6 +57,10 @@ class ReceivedBlob:
     size: int
     md5_hex: str
     checksums: dict[str, str] = field(default_factory=dict)  # name → base64
+    # Received with finish=False: verified and written, not yet durable; the
+    # caller finishes it (in the same trip to the thread pool as its commit)
+    # or aborts it.
+    writer: BlobWriter | None = None
 
 
 def _is_hex_sha256(value: str) -> bool:
@@ -152,8 +157,12 @@ class _ChunkedBody:
                 self.trailers[event.name] = event.value
 
 
-async def receive_body(ctx: Context, max_size: int) -> ReceivedBlob:
-    """Stream the request body into a finished blob, or raise and keep nothing."""
+async def receive_body(ctx: Context, max_size: int, *, finish: bool = True) -> ReceivedBlob:
+    """Stream the request body into a finished blob, or raise and keep nothing.
+
+    ``finish=False``: everything is checked, but the blob is left for the
+    caller to finish (``ReceivedBlob.writer``), so that finishing it and
+    committing its record take one trip to the thread pool, not two."""
     headers = ctx.request.headers
     # A SigV2 request signs no payload hash; its x-amz-content-sha256 may
     # still say the body is aws-chunked (only the unsigned form can work).
@@ -196,11 +205,12 @@ async def receive_body(ctx: Context, max_size: int) -> ReceivedBlob:
             if not hmac.compare_digest(computed, _expected(claim, body.trailers)):
                 raise mismatch(claim.algorithm)
             checksums[claim.algorithm.name] = encode(computed)
-        blob_id = await ctx.services.run(writer.finish)
+        blob_id = await ctx.services.run(writer.finish) if finish else writer.blob_id
     except BaseException:
         writer.abort()
         raise
-    return ReceivedBlob(blob_id, size, md5.hexdigest(), checksums)
+    return ReceivedBlob(blob_id, size, md5.hexdigest(), checksums,
+                        None if finish else writer)
 
 
 def _expected(claim: RequestChecksum, trailers: dict[str, str]) -> bytes:
@@ -214,9 +224,10 @@ def _expected(claim: RequestChecksum, trailers: dict[str, str]) -> bytes:
 async def discard_blobs(ctx: Context, blob_ids: list[str]) -> None:
     """Delete blobs no record points at any more (after a replace or delete)."""
     if blob_ids:
-        await ctx.services.run(_delete_all, ctx, blob_ids)
+        await ctx.services.run(delete_blobs, ctx, blob_ids)
 
 
-def _delete_all(ctx: Context, blob_ids: list[str]) -> None:
+def delete_blobs(ctx: Context, blob_ids: list[str]) -> None:
+    """Delete blobs now (blocking: in the thread pool)."""
     for blob_id in blob_ids:
         ctx.services.blobs.delete(blob_id)

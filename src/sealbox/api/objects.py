@@ -21,7 +21,7 @@ from sealbox.api.common import (
     user_metadata,
 )
 from sealbox.api.context import Context
-from sealbox.api.ingest import discard_blobs, receive_body
+from sealbox.api.ingest import delete_blobs, discard_blobs, receive_body
 from sealbox.api.xml import find_all, find_text, parse_xml, render
 from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
@@ -34,12 +34,13 @@ from sealbox.http.conditional import (
 from sealbox.http.dates import format_http_date, parse_http_date, parse_iso8601
 from sealbox.http.ranges import parse_range
 from sealbox.server.responses import FileSpan, Response, empty_response, xml_response
-from sealbox.store.blobs import BlobStore
+from sealbox.store.blobs import BlobStore, BlobWriter
 from sealbox.store.meta import NoSuchBucket, ObjectRecord, Segment
 
 MAX_DELETE_BODY = 4 * 1024 * 1024
 MAX_DELETE_KEYS = 1000
 OPEN_ATTEMPTS = 3
+SMALL_PUT = 64 * 1024  # a body this small arrives with its request
 
 # Query parameters of a signed GET that override response headers
 # ("Overriding response header values" in the GetObject reference).
@@ -55,7 +56,10 @@ RESPONSE_OVERRIDES = {
 
 async def put_object(ctx: Context) -> Response:
     headers = ctx.request.headers
-    await require_bucket(ctx)
+    if not _small_body(ctx):
+        # Refused before a large body is read; a small one is here already,
+        # and the commit refuses a missing bucket itself (NoSuchBucket).
+        await require_bucket(ctx)
     # Everything about the request is checked before the body is read, so a
     # bad header never costs a multi-GiB upload.
     stored = await with_write_acl(ctx, stored_headers(headers))
@@ -64,17 +68,29 @@ async def put_object(ctx: Context) -> Response:
     klass = storage_class(headers)
     declared_checksums(headers)
     await check_put_preconditions(ctx)
-    received = await receive_body(ctx, ctx.services.settings.max_put_size)
-    record = ObjectRecord(
-        bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
-        last_modified=ctx.services.clock.now(), segments=(Segment(received.blob_id, received.size),),
-        headers=stored, user_metadata=meta, tags=tags, checksums=received.checksums,
-        storage_class=klass, owner=ctx.auth.principal.arn,
-    )
-    await commit_object(ctx, record, [received.blob_id])
+    received = await receive_body(ctx, ctx.services.settings.max_put_size, finish=False)
+    try:
+        record = ObjectRecord(
+            bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
+            last_modified=ctx.services.clock.now(),
+            segments=(Segment(received.blob_id, received.size),), headers=stored,
+            user_metadata=meta, tags=tags, checksums=received.checksums, storage_class=klass,
+            owner=ctx.auth.principal.arn,
+        )
+    except BaseException:
+        if received.writer is not None:
+            received.writer.abort()
+        raise
+    await commit_object(ctx, record, [received.blob_id], received.writer)
     out = [("etag", quote_etag(record.etag))]
     out.extend((f"x-amz-checksum-{name}", value) for name, value in received.checksums.items())
     return empty_response(200, out)
+
+
+def _small_body(ctx: Context) -> bool:
+    length = ctx.request.headers.get("content-length")
+    return (length is not None and length.isdigit() and len(length) < 7
+            and int(length) <= SMALL_PUT and "x-amz-decoded-content-length" not in ctx.request.headers)
 
 
 async def check_put_preconditions(ctx: Context) -> None:
@@ -85,20 +101,30 @@ async def check_put_preconditions(ctx: Context) -> None:
     put_preconditions(headers, existing.etag if existing else None, key=ctx.key)
 
 
-async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]) -> None:
+async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str],
+                        writer: BlobWriter | None = None) -> None:
     """Commit a record whose blobs are written; on failure drop the new blobs,
-    on success drop the blobs of the object it replaced."""
+    on success drop the blobs of the object it replaced. ``writer``: the
+    record's blob, still to be made durable (fsync, rename) before the
+    record is committed; all of it is one trip to the thread pool."""
+    services = ctx.services
+
+    def durable() -> None:
+        if writer is not None:
+            writer.finish()  # the blob is on disk before any record points at it
+        try:
+            replaced = services.meta.put_object(record)
+        except BaseException:
+            delete_blobs(ctx, new_blobs)
+            raise
+        if replaced is not None:
+            keep = {s.blob_id for s in record.segments}
+            delete_blobs(ctx, [s.blob_id for s in replaced.segments if s.blob_id not in keep])
+
     try:
-        replaced = await ctx.services.run(ctx.services.meta.put_object, record)
+        await services.run(durable)
     except NoSuchBucket:
-        await discard_blobs(ctx, new_blobs)
         raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
-    except BaseException:
-        await discard_blobs(ctx, new_blobs)
-        raise
-    if replaced is not None:
-        keep = {s.blob_id for s in record.segments}
-        await discard_blobs(ctx, [s.blob_id for s in replaced.segments if s.blob_id not in keep])
 
 
 async def find_object(ctx: Context, bucket: str, key: str) -> ObjectRecord:

@@ -21,9 +21,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sealbox.auth import sigv2
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential
-from sealbox.auth import sigv2
 from sealbox.auth.sigv4 import canonical, verify
 from sealbox.errors import S3Error
 

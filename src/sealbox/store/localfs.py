@@ -21,7 +21,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 import time
+import weakref
 from typing import BinaryIO, Self
 
 from sealbox.store.open_blobs import OpenBlobs
@@ -29,6 +31,7 @@ from sealbox.store.open_blobs import OpenBlobs
 _ID = re.compile(r"[0-9a-f]{32}")
 _FAN = re.compile(r"[0-9a-f]{2}")
 _FILE_MODE = 0o600
+MEMORY_BYTES = 64 * 1024  # a blob this small is kept in memory until finish
 _DIR_MODE = 0o700
 
 
@@ -55,21 +58,72 @@ def _ensure_dir(path: str) -> None:
     _fsync_dir(os.path.dirname(path))
 
 
+class _Ids:
+    """Fresh random blob ids, 128 bits from the OS each, drawn 256 at a
+    time: one getrandom call (which lets go of the GIL) per 256 uploads."""
+
+    _BATCH = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: list[str] = []
+        ref = weakref.ref(self)
+
+        def reset() -> None:  # a forked child must never reuse the parent's
+            ids = ref()
+            if ids is not None:
+                ids._lock = threading.Lock()
+                ids._ids = []
+
+        os.register_at_fork(after_in_child=reset)
+
+    def next(self) -> str:
+        with self._lock:
+            if not self._ids:
+                raw = secrets.token_bytes(16 * self._BATCH)
+                self._ids = [raw[i:i + 16].hex() for i in range(0, len(raw), 16)]
+            return self._ids.pop()
+
+
 class LocalBlobWriter:
-    """Writes one blob to a temporary file; ``finish`` puts it in place."""
+    """Writes one blob to a temporary file; ``finish`` puts it in place.
+
+    A body of up to ``MEMORY_BYTES`` is held in memory and its file made by
+    ``finish``: the server calls ``finish`` in its thread pool, so a small
+    upload touches the file system (create, write, fsync, rename, fsync)
+    in that one trip, and never from the event loop.
+    """
 
     def __init__(self, store: LocalBlobStore, blob_id: str) -> None:
         self.blob_id = blob_id
         self.size = 0
         self._store = store
         self._tmp = os.path.join(store.tmp_dir, blob_id)
+        self._file: BinaryIO | None = None
+        self._pending: list[bytes] = []
+        self._state = "memory"  # then "file"; at the end "finished" or "aborted"
+
+    def _open(self) -> BinaryIO:
         fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE)
-        self._file: BinaryIO | None = os.fdopen(fd, "wb")
-        self._finished = False
+        self._state = "file"
+        f = self._file = os.fdopen(fd, "wb")
+        pending, self._pending = self._pending, []
+        if pending:
+            f.write(b"".join(pending))
+        return f
 
     def write(self, data: bytes) -> None:
-        if self._file is None:
+        state = self._state
+        if state == "memory":
+            self.size += len(data)
+            if self.size <= MEMORY_BYTES:
+                self._pending.append(data if type(data) is bytes else bytes(data))
+                return
+            self.size -= len(data)
+            self._open()
+        elif state != "file":
             raise ValueError("write to a finished or aborted blob writer")
+        assert self._file is not None
         self._file.write(data)
         self.size += len(data)
 
@@ -78,38 +132,46 @@ class LocalBlobWriter:
 
         On failure the temporary file is removed and the error raised.
         """
-        f = self._file
-        if f is None:
+        if self._state not in ("memory", "file"):
             raise ValueError("finish of a finished or aborted blob writer")
         try:
+            f = self._open() if self._state == "memory" else self._file
+            assert f is not None
             f.flush()
             os.fsync(f.fileno())
             f.close()
             self._file = None
             dest = self._store._path(self.blob_id, create_dirs=True)
-            os.rename(self._tmp, dest)
-            self._finished = True
+            try:
+                os.rename(self._tmp, dest)
+            except FileNotFoundError:  # a fan-out directory removed from outside
+                dest = self._store._path(self.blob_id, create_dirs=True, check=True)
+                os.rename(self._tmp, dest)
+            self._state = "finished"
             _fsync_dir(os.path.dirname(dest))
         except BaseException:
-            if not self._finished:
-                self.abort()
+            self.abort()
             raise
         return self.blob_id
 
     def abort(self) -> None:
         """Drop the temporary file; idempotent, and a no-op after finish."""
-        if self._finished:
+        state = self._state
+        if state in ("finished", "aborted"):
             return
+        self._state = "aborted"
+        self._pending = []
         f, self._file = self._file, None
         if f is not None:
             try:
                 f.close()
             except OSError:
                 pass
-        try:
-            os.unlink(self._tmp)
-        except FileNotFoundError:
-            pass
+        if state == "file":
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
 
     def __enter__(self) -> Self:
         return self
@@ -129,19 +191,24 @@ class LocalBlobStore:
         os.makedirs(self.blobs_dir, _DIR_MODE, exist_ok=True)
         os.makedirs(self.tmp_dir, _DIR_MODE, exist_ok=True)
         self._open_blobs = OpenBlobs()
+        self._made: set[str] = set()  # fan-out directories known to exist
+        self._ids = _Ids()
 
-    def _path(self, blob_id: str, *, create_dirs: bool = False) -> str:
+    def _path(self, blob_id: str, *, create_dirs: bool = False, check: bool = False) -> str:
         _check_id(blob_id)
         # Plain concatenation: the id is checked hex, and this runs per GET.
         d1 = f"{self.blobs_dir}/{blob_id[0:2]}"
         d2 = f"{d1}/{blob_id[2:4]}"
-        if create_dirs:
+        # Fan-out directories are never removed: each is made (or found) once
+        # per process, not tried with two mkdir calls per upload.
+        if create_dirs and (check or d2 not in self._made):
             _ensure_dir(d1)
             _ensure_dir(d2)
+            self._made.add(d2)
         return f"{d2}/{blob_id}"
 
     def writer(self) -> LocalBlobWriter:
-        return LocalBlobWriter(self, secrets.token_hex(16))
+        return LocalBlobWriter(self, self._ids.next())
 
     def open(self, blob_id: str) -> BinaryIO:
         # A shared, cached descriptor (store.open_blobs): blobs never change.
