@@ -10,10 +10,13 @@ Names come only from fresh random ids, never from object keys, and every
 id given back to us is checked to be 32 lower-case hex digits before it
 becomes a path, so no input can name a file outside ``root``.
 
-A writer creates its temporary file with ``O_EXCL``; ``finish`` fsyncs it,
-renames it into place and fsyncs the directory that received it (and the
-parents of fan-out directories it had to create), so a finished blob
-survives a power cut before metadata is committed to point at it.
+A writer creates its temporary file with ``O_EXCL``; ``finish`` renames it
+into place and makes it and its name durable with a syncfs shared with the
+blobs finishing at the same time (store.fs_sync; where there is no syncfs:
+an fsync of the file, of the directory that received it and of the parents
+of fan-out directories it had to create), so a finished blob survives a
+power cut before metadata is committed to point at it. A crash before that
+leaves at most an unreferenced file in place, which the sweep removes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 import weakref
 from typing import BinaryIO, Self
 
+from sealbox.store.fs_sync import GroupSync
 from sealbox.store.open_blobs import OpenBlobs
 
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -42,20 +46,26 @@ def _check_id(blob_id: str) -> str:
 
 
 def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    _fsync_file(path, os.O_DIRECTORY)
+
+
+def _fsync_file(path: str, flags: int = 0) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _ensure_dir(path: str) -> None:
-    """Create ``path`` (one level) if missing; fsync its parent if we made it."""
+def _ensure_dir(path: str, durable: bool = True) -> None:
+    """Create ``path`` (one level) if missing; fsync its parent if we made it
+    (unless ``durable`` is False: a syncfs to come covers it)."""
     try:
         os.mkdir(path, _DIR_MODE)
     except FileExistsError:
         return
-    _fsync_dir(os.path.dirname(path))
+    if durable:
+        _fsync_dir(os.path.dirname(path))
 
 
 class _Ids:
@@ -128,31 +138,59 @@ class LocalBlobWriter:
         self.size += len(data)
 
     def finish(self) -> str:
-        """flush, fsync, rename into place, fsync the directory; returns the id.
+        """Durable and in place; returns the id.
+
+        The file is written (a body still in memory: now), renamed into
+        place, and made durable with its name by a sync of the file system
+        shared with the blobs finishing at the same time (store.fs_sync).
+        A large file is fsynced first by this thread, so the shared sync
+        finds little of it left to write. Without syncfs: fsync the file
+        and its directory.
 
         On failure the temporary file is removed and the error raised.
         """
-        if self._state not in ("memory", "file"):
+        state = self._state
+        if state not in ("memory", "file"):
             raise ValueError("finish of a finished or aborted blob writer")
+        group = self._store.group_sync
         try:
-            f = self._open() if self._state == "memory" else self._file
+            f = self._open() if state == "memory" else self._file
             assert f is not None
             f.flush()
-            os.fsync(f.fileno())
+            if state == "file" or not group.available:
+                os.fsync(f.fileno())
             f.close()
             self._file = None
-            dest = self._store._path(self.blob_id, create_dirs=True)
-            try:
-                os.rename(self._tmp, dest)
-            except FileNotFoundError:  # a fan-out directory removed from outside
-                dest = self._store._path(self.blob_id, create_dirs=True, check=True)
-                os.rename(self._tmp, dest)
-            self._state = "finished"
-            _fsync_dir(os.path.dirname(dest))
+            # The shared sync also makes new fan-out directories durable.
+            dest = self._move_into_place(durable_dirs=not group.available)
+            if not group.available:
+                _fsync_dir(os.path.dirname(dest))
+            elif not group.sync():
+                # The shared sync failed: this blob's own fsyncs (which
+                # raise if the error persists), up to the root, for fan-out
+                # directories made without their parent's fsync.
+                _fsync_file(dest)
+                d2 = os.path.dirname(dest)
+                for directory in (d2, os.path.dirname(d2), self._store.blobs_dir):
+                    _fsync_dir(directory)
         except BaseException:
             self.abort()
             raise
         return self.blob_id
+
+    def _move_into_place(self, *, durable_dirs: bool) -> str:
+        store = self._store
+        dest = store._path(self.blob_id, create_dirs=True, durable_dirs=durable_dirs)
+        try:
+            os.rename(self._tmp, dest)
+        except FileNotFoundError:  # a fan-out directory removed from outside
+            dest = store._path(self.blob_id, create_dirs=True, check=True,
+                               durable_dirs=durable_dirs)
+            os.rename(self._tmp, dest)
+        # From here abort leaves the file: it is in place, and an unfinished
+        # one (no record points at it) is the orphan sweep's.
+        self._state = "finished"
+        return dest
 
     def abort(self) -> None:
         """Drop the temporary file; idempotent, and a no-op after finish."""
@@ -193,8 +231,10 @@ class LocalBlobStore:
         self._open_blobs = OpenBlobs()
         self._made: set[str] = set()  # fan-out directories known to exist
         self._ids = _Ids()
+        self.group_sync = GroupSync(self.root)
 
-    def _path(self, blob_id: str, *, create_dirs: bool = False, check: bool = False) -> str:
+    def _path(self, blob_id: str, *, create_dirs: bool = False, check: bool = False,
+              durable_dirs: bool = True) -> str:
         _check_id(blob_id)
         # Plain concatenation: the id is checked hex, and this runs per GET.
         d1 = f"{self.blobs_dir}/{blob_id[0:2]}"
@@ -202,8 +242,8 @@ class LocalBlobStore:
         # Fan-out directories are never removed: each is made (or found) once
         # per process, not tried with two mkdir calls per upload.
         if create_dirs and (check or d2 not in self._made):
-            _ensure_dir(d1)
-            _ensure_dir(d2)
+            _ensure_dir(d1, durable_dirs)
+            _ensure_dir(d2, durable_dirs)
             self._made.add(d2)
         return f"{d2}/{blob_id}"
 
