@@ -19,6 +19,7 @@ from sealbox.store.meta import MetaStore
 
 if TYPE_CHECKING:
     from sealbox.api.access_gate import AccessGate
+    from sealbox.store.small_puts import SmallPutBatcher
 
 T = TypeVar("T")
 
@@ -35,6 +36,9 @@ class Services:
     lookup_credential: Callable[[str], Credential | None] = field(default=lambda _key: None)
     # Who may do what (sealbox.api.access_gate); set by the app.
     gate: AccessGate | None = None
+    # Small uploads made durable in batches by one thread (SQLite and local
+    # files; sealbox.store.small_puts); set by the app where it applies.
+    small_puts: SmallPutBatcher | None = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""

@@ -108,6 +108,13 @@ async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]
     record's blob, still to be made durable (fsync, rename) before the
     record is committed; all of it is one trip to the thread pool."""
     services = ctx.services
+    batcher = services.small_puts
+    if batcher is not None and batcher.takes(writer):
+        try:
+            await batcher.commit(writer, record)
+        except NoSuchBucket:
+            raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
+        return
 
     def durable() -> None:
         if writer is not None:

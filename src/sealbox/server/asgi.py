@@ -41,6 +41,7 @@ from sealbox.store.blobs import BlobStore
 from sealbox.store.edge import Distribution
 from sealbox.store.edge_cache import EdgeCache
 from sealbox.store.meta import MetaStore
+from sealbox.store.small_puts import SmallPutBatcher
 
 log = logging.getLogger("sealbox")
 
@@ -80,6 +81,8 @@ class SealboxApp:
         self.services = Services(settings, meta, blobs, clock,
                                  ThreadPoolExecutor(max_workers=32, thread_name_prefix="sealbox"),
                                  lookup_credential=self.gate.lookup_credential, gate=self.gate)
+        if SmallPutBatcher.applies(meta, blobs):
+            self.services.small_puts = SmallPutBatcher(meta, blobs)  # type: ignore[arg-type]
         self._trusted_proxies = parse_networks(settings.trusted_proxies)
         # Hosts are random per process and stable for its life, as S3's
         # x-amz-id-2 identifies the host that answered.
@@ -212,6 +215,9 @@ class SealboxApp:
                 if sweeper is not None:
                     sweeper.cancel()
                 self.edge.cache.close()
+                if self.services.small_puts is not None:
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, self.services.small_puts.close)
                 self.services.executor.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

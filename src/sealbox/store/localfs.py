@@ -149,30 +149,54 @@ class LocalBlobWriter:
 
         On failure the temporary file is removed and the error raised.
         """
+        if not self._store.group_sync.available:
+            return self._finish_alone()
+        dest = self.place()
+        try:
+            self._store.sync_placed([dest])
+        except BaseException:
+            self.abort()
+            raise
+        return self.blob_id
+
+    @property
+    def in_memory(self) -> bool:
+        """Nothing of the blob is on disk yet (a small body)."""
+        return self._state == "memory"
+
+    def place(self) -> str:
+        """Written and renamed into place, not yet durable: a shared sync
+        (``LocalBlobStore.sync_placed``) must follow before any record points
+        at it. Its path; on failure the temporary file is removed."""
         state = self._state
         if state not in ("memory", "file"):
             raise ValueError("finish of a finished or aborted blob writer")
-        group = self._store.group_sync
         try:
             f = self._open() if state == "memory" else self._file
             assert f is not None
             f.flush()
-            if state == "file" or not group.available:
-                os.fsync(f.fileno())
+            if state == "file":
+                os.fsync(f.fileno())  # a large file's writeback by its own writer
             f.close()
             self._file = None
             # The shared sync also makes new fan-out directories durable.
-            dest = self._move_into_place(durable_dirs=not group.available)
-            if not group.available:
-                _fsync_dir(os.path.dirname(dest))
-            elif not group.sync():
-                # The shared sync failed: this blob's own fsyncs (which
-                # raise if the error persists), up to the root, for fan-out
-                # directories made without their parent's fsync.
-                _fsync_file(dest)
-                d2 = os.path.dirname(dest)
-                for directory in (d2, os.path.dirname(d2), self._store.blobs_dir):
-                    _fsync_dir(directory)
+            return self._move_into_place(durable_dirs=False)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _finish_alone(self) -> str:
+        """finish where there is no syncfs: fsync the file and its directory."""
+        if self._state not in ("memory", "file"):
+            raise ValueError("finish of a finished or aborted blob writer")
+        try:
+            f = self._open() if self._state == "memory" else self._file
+            assert f is not None
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+            self._file = None
+            _fsync_dir(os.path.dirname(self._move_into_place(durable_dirs=True)))
         except BaseException:
             self.abort()
             raise
@@ -249,6 +273,19 @@ class LocalBlobStore:
 
     def writer(self) -> LocalBlobWriter:
         return LocalBlobWriter(self, self._ids.next())
+
+    def sync_placed(self, paths: list[str]) -> None:
+        """Make blobs put in place by ``LocalBlobWriter.place`` durable, with
+        their names: one shared sync (store.fs_sync); if it fails, each
+        one's own fsyncs up to the root (for fan-out directories made
+        without their parent's fsync), which raise if the error persists."""
+        if self.group_sync.sync():
+            return
+        for path in paths:
+            _fsync_file(path)
+            d2 = os.path.dirname(path)
+            for directory in (d2, os.path.dirname(d2), self.blobs_dir):
+                _fsync_dir(directory)
 
     def open(self, blob_id: str) -> BinaryIO:
         # A shared, cached descriptor (store.open_blobs): blobs never change.

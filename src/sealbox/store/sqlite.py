@@ -24,7 +24,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +157,20 @@ _DECODED: dict[tuple[Any, ...], ObjectRecord] = {}
 _DECODED_MAX = 4096
 _UNCHANGED_MAX = 4096  # values kept while nothing is committed (sqlite_watch)
 _ACCESS_VERSION = "access-version"  # its key among them
+
+
+def _object_writer(obj: ObjectRecord) -> Callable[[sqlite3.Connection], tuple[Any, ...] | None]:
+    """PutObject's write: the bucket must exist; the replaced row, if any."""
+    params = _object_params(obj)  # encoded before the write lock is taken
+
+    def write(c: sqlite3.Connection) -> tuple[Any, ...] | None:
+        if c.execute("SELECT 1 FROM buckets WHERE name = ?", (obj.bucket,)).fetchone() is None:
+            raise NoSuchBucket(obj.bucket)
+        old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
+        c.execute(_UPSERT_OBJECT, params)
+        return old
+
+    return write
 
 
 def _object_from(row: tuple[Any, ...]) -> ObjectRecord:
@@ -379,17 +393,15 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
 
     # -- objects -----------------------------------------------------------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
-        params = _object_params(obj)  # encode before taking the write lock
-
-        def write(c: sqlite3.Connection) -> tuple[Any, ...] | None:
-            if c.execute("SELECT 1 FROM buckets WHERE name = ?", (obj.bucket,)).fetchone() is None:
-                raise NoSuchBucket(obj.bucket)
-            old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
-            c.execute(_UPSERT_OBJECT, params)
-            return old
-
-        old = self._group.run(write)  # committed (shared fsync) before it returns
+        old = self._group.run(_object_writer(obj))  # committed (shared fsync) before it returns
         return None if old is None else _object(old)
+
+    def put_objects(self, objects: list[ObjectRecord]
+                    ) -> list[tuple[ObjectRecord | None, BaseException | None]]:
+        """``put_object`` of each, in one commit: each one's (replaced record,
+        None) or (None, error, such as NoSuchBucket)."""
+        done = self._group.run_together([_object_writer(obj) for obj in objects])
+        return [(None if old is None else _object(old), error) for old, error in done]
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         # The hot path: one primary-key lookup (sqlite3 caches the prepared

@@ -83,6 +83,27 @@ class GroupCommit:
             raise work.error
         return work.value  # type: ignore[return-value]
 
+    def run_together(self, fns: list[Callable[[sqlite3.Connection], T]]
+                     ) -> list[tuple[T | None, BaseException | None]]:
+        """Each of ``fns`` in its own savepoint of one commit (with whatever
+        else waits); each one's (value, None) or (None, error)."""
+        works: list[_Work[T]] = [_Work(fn) for fn in fns]
+        with self._cond:
+            while self._leading:
+                self._cond.wait()
+            self._leading = True
+            group: list[_Work[Any]] = [*self._waiting, *works]
+            self._waiting = []
+        try:
+            self._commit(group)
+        finally:
+            with self._cond:
+                for each in group:
+                    each.done = True
+                self._leading = False
+                self._cond.notify_all()
+        return [(work.value, work.error) for work in works]
+
     def _commit(self, group: list[_Work[Any]]) -> None:
         try:
             with self._transaction() as conn:

@@ -100,14 +100,14 @@ def encode_head(status: int, headers: Iterable[tuple[bytes, bytes]], date: bytes
     content_length: int | None = None
     chunked = False
     close = not keep_alive
-    value = fields.get(b"content-length")
-    if value is not None:
-        if not value.isdigit() or (repeated and _count(headers, b"content-length") > 1):
+    length = fields.get(b"content-length")
+    if length is not None:
+        if not length.isdigit() or (repeated and _count(headers, b"content-length") > 1):
             raise InvalidResponse("content-length")
-        content_length = int(value)
-    value = fields.get(b"transfer-encoding")
-    if value is not None:
-        if value.strip().lower() != b"chunked" or content_length is not None:
+        content_length = int(length)
+    coding = fields.get(b"transfer-encoding")
+    if coding is not None:
+        if coding.strip().lower() != b"chunked" or content_length is not None:
             raise InvalidResponse("transfer-encoding other than chunked, or with a length")
         chunked = True
     if b"connection" in fields:
