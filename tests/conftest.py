@@ -75,7 +75,7 @@ def server(request: pytest.FixtureRequest,
         yield running
 
 
-def make_client(server: RunningServer, service: str = "s3", **config: object):  # noqa: ANN201
+def make_client(server: RunningServer, service: str = "s3", **config: object):
     import boto3
     from botocore.config import Config
 
@@ -96,19 +96,19 @@ def make_client(server: RunningServer, service: str = "s3", **config: object):  
 
 
 @pytest.fixture(scope="session")
-def s3(server: RunningServer):  # noqa: ANN201
+def s3(server: RunningServer):
     """A boto3 S3 client signed as root, path-style, no retries."""
     return make_client(server)
 
 
 @pytest.fixture(scope="session")
-def client_factory(server: RunningServer):  # noqa: ANN201
+def client_factory(server: RunningServer):
     """Make another boto3 client for the test server with other botocore config."""
     return lambda service="s3", **config: make_client(server, service, **config)
 
 
 @pytest.fixture
-def bucket(s3) -> str:  # noqa: ANN001
+def bucket(s3) -> str:
     """A fresh, empty bucket for one test."""
     name = f"test-{os.getpid()}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
     s3.create_bucket(Bucket=name)
@@ -131,7 +131,7 @@ def aws_env(server: RunningServer, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def signed(server: RunningServer):  # noqa: ANN201
+def signed(server: RunningServer):
     """Send a SigV4-signed request exactly as given (raw bytes, odd headers),
     bypassing boto3's own validation; returns the ``requests`` response."""
     import requests

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -18,7 +18,7 @@ class SystemClock:
     """The machine's wall clock."""
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(time.time(), tz=timezone.utc)
+        return datetime.fromtimestamp(time.time(), tz=UTC)
 
 
 @dataclass

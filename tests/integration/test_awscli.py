@@ -12,7 +12,7 @@ import pytest
 
 
 @pytest.fixture
-def aws(server, aws_env):  # noqa: ANN001, ANN201
+def aws(server, aws_env):
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["aws", "--endpoint-url", server.endpoint, *args],
                               capture_output=True, text=True, env=aws_env, timeout=120,

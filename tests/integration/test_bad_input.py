@@ -12,7 +12,7 @@ import pytest
 from sealbox.testing.server import RunningServer
 
 
-def code_of(response) -> str:  # noqa: ANN001
+def code_of(response) -> str:
     import xml.etree.ElementTree as ET
 
     return ET.fromstring(response.content).findtext("Code") or ""
@@ -90,7 +90,7 @@ def raw_exchange(port: int, data: bytes, read_timeout: float = 5.0) -> bytes:
                 chunks.append(chunk)
                 if b"</Error>" in b"".join(chunks):
                     break
-        except socket.timeout:
+        except TimeoutError:
             pass
     return b"".join(chunks)
 

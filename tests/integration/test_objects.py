@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -21,7 +21,7 @@ def test_put_then_get_returns_bytes_headers_and_md5_etag(s3, bucket) -> None:
         Bucket=bucket, Key="dir/file.bin", Body=body, ContentType="application/x-test",
         ContentDisposition='attachment; filename="f.bin"', ContentLanguage="en",
         CacheControl="max-age=60", ContentEncoding="identity",
-        Expires=datetime(2030, 1, 1, tzinfo=timezone.utc), Metadata={"owner": "alice"},
+        Expires=datetime(2030, 1, 1, tzinfo=UTC), Metadata={"owner": "alice"},
     )
     assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
     got = s3.get_object(Bucket=bucket, Key="dir/file.bin")
@@ -127,12 +127,12 @@ def test_conditional_get(s3, bucket) -> None:
         s3.get_object(Bucket=bucket, Key="c", IfNoneMatch=etag)
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
     last_modified = s3.head_object(Bucket=bucket, Key="c")["LastModified"]
-    past = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    past = datetime(2000, 1, 1, tzinfo=UTC)
     with pytest.raises(ClientError) as excinfo:
         s3.get_object(Bucket=bucket, Key="c", IfModifiedSince=last_modified)
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
     # A date in the future is ignored (RFC 9110 13.1.3), so the object is sent.
-    future = datetime.now(timezone.utc) + timedelta(minutes=5)
+    future = datetime.now(UTC) + timedelta(minutes=5)
     assert s3.get_object(Bucket=bucket, Key="c", IfModifiedSince=future)["Body"].read() == b"data"
     with pytest.raises(ClientError) as excinfo:
         s3.get_object(Bucket=bucket, Key="c", IfUnmodifiedSince=past)

@@ -188,7 +188,7 @@ def test_skewed_header_signature_is_request_time_too_skewed(server, bucket) -> N
     request = AWSRequest("GET", url)
     signer = S3SigV4Auth(Credentials(server.access_key, server.secret_key), "s3", "us-east-1")
     # A client whose clock is 20 minutes slow signs a correct request.
-    slow = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=20)
+    slow = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=20)
     with mock.patch("botocore.auth.get_current_datetime", return_value=slow):
         signer.add_auth(request)
     args = [a for name, value in request.headers.items() for a in ("-H", f"{name}: {value}")]

@@ -10,7 +10,7 @@ DOMAIN = "s3.sealbox.test"
 
 
 @pytest.fixture
-def vhost_client(server, client_factory):  # noqa: ANN001, ANN201
+def vhost_client(server, client_factory):
     import boto3
     from botocore.config import Config
 
@@ -21,7 +21,7 @@ def vhost_client(server, client_factory):  # noqa: ANN001, ANN201
     )
 
 
-def curl_resolved(server, url: str, bucket: str, *args: str) -> tuple[int, bytes]:  # noqa: ANN001
+def curl_resolved(server, url: str, bucket: str, *args: str) -> tuple[int, bytes]:
     out = subprocess.run(
         ["curl", "-s", "--resolve", f"{bucket}.{DOMAIN}:{server.port}:127.0.0.1",
          "-o", "-", "-w", "\n%{http_code}", *args, url],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -38,7 +38,7 @@ DOC_HEADER_EXAMPLES = [
 
 
 @pytest.mark.parametrize(("method", "path", "bucket", "headers", "signature"), DOC_HEADER_EXAMPLES)
-def test_documented_header_examples_verify(method, path, bucket, headers, signature) -> None:  # noqa: ANN001
+def test_documented_header_examples_verify(method, path, bucket, headers, signature) -> None:
     headers = {**headers, "authorization": f"AWS {AK}:{signature}"}
     facts = RequestFacts(method, path, "", headers)
     now = parsedate_to_datetime(headers["date"]) + timedelta(minutes=1)
@@ -49,7 +49,7 @@ def test_documented_query_example_verifies_before_expiry_and_not_after() -> None
     query = (f"AWSAccessKeyId={AK}&Expires=1175139620&"
              "Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D")
     facts = RequestFacts("GET", "/photos/puppy.jpg", query, {"host": "johnsmith.s3.amazonaws.com"})
-    before = datetime.fromtimestamp(1175139620 - 60, tz=timezone.utc)
+    before = datetime.fromtimestamp(1175139620 - 60, tz=UTC)
     assert sigv2.verify_query(facts, lookup, before, "johnsmith").auth_type == "REST-QUERY-STRING"
     with pytest.raises(S3Error) as info:
         sigv2.verify_query(facts, lookup, before + timedelta(minutes=2), "johnsmith")
@@ -72,7 +72,7 @@ def test_botocore_query_signatures_verify(url: str) -> None:
     HmacV1QueryAuth(Credentials(AK, SECRET), expires=60).add_auth(request)
     parts = urlsplit(request.url)
     facts = RequestFacts("GET", parts.path, parts.query, {"host": "h:9"})
-    assert sigv2.verify_query(facts, lookup, datetime.now(timezone.utc)).principal.name == "root"
+    assert sigv2.verify_query(facts, lookup, datetime.now(UTC)).principal.name == "root"
 
 
 @pytest.mark.parametrize("url", URLS)
@@ -82,7 +82,7 @@ def test_botocore_header_signatures_verify_and_a_changed_byte_does_not(url: str)
     HmacV1Auth(Credentials(AK, SECRET)).add_auth(request)
     parts = urlsplit(request.url)
     headers = {k.lower(): v for k, v in request.headers.items()}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     facts = RequestFacts("PUT", parts.path, parts.query, headers)
     assert sigv2.verify_header(facts, lookup, now).principal.name == "root"
     forged = RequestFacts("PUT", parts.path, parts.query,
@@ -113,14 +113,14 @@ def test_x_amz_date_empties_the_date_line() -> None:
 def test_malformed_query_is_access_denied(query: str, message: str) -> None:
     with pytest.raises(S3Error) as info:
         sigv2.verify_query(RequestFacts("GET", "/b/k", query, {}), lookup,
-                           datetime.now(timezone.utc))
+                           datetime.now(UTC))
     assert (info.value.code, info.value.message) == ("AccessDenied", message)
 
 
 def test_malformed_header_is_invalid_argument() -> None:
     facts = RequestFacts("GET", "/b/k", "", {"authorization": "AWS nocolon", "date": "x"})
     with pytest.raises(S3Error) as info:
-        sigv2.verify_header(facts, lookup, datetime.now(timezone.utc))
+        sigv2.verify_header(facts, lookup, datetime.now(UTC))
     assert info.value.code == "InvalidArgument"
 
 
@@ -128,7 +128,7 @@ def test_skewed_header_is_request_time_too_skewed() -> None:
     facts = RequestFacts("GET", "/b/k", "", {"authorization": f"AWS {AK}:sig",
                                              "date": "Tue, 27 Mar 2007 19:36:42 +0000"})
     with pytest.raises(S3Error) as info:
-        sigv2.verify_header(facts, lookup, datetime(2007, 3, 27, 20, 0, tzinfo=timezone.utc))
+        sigv2.verify_header(facts, lookup, datetime(2007, 3, 27, 20, 0, tzinfo=UTC))
     assert info.value.code == "RequestTimeTooSkewed"
 
 
@@ -136,5 +136,5 @@ def test_unknown_key_is_invalid_access_key_id() -> None:
     facts = RequestFacts("GET", "/b/k", "", {"authorization": "AWS NOBODY:sig",
                                              "date": "Tue, 27 Mar 2007 19:36:42 +0000"})
     with pytest.raises(S3Error) as info:
-        sigv2.verify_header(facts, lookup, datetime(2007, 3, 27, 19, 40, tzinfo=timezone.utc))
+        sigv2.verify_header(facts, lookup, datetime(2007, 3, 27, 19, 40, tzinfo=UTC))
     assert (info.value.code, info.value.fields) == ("InvalidAccessKeyId", {"AWSAccessKeyId": "NOBODY"})

@@ -62,8 +62,8 @@ from psycopg import errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
-from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.access_version import EDGE_TABLES, postgres_schema, postgres_triggers
+from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.meta import (
     Bucket,
     BucketExists,
