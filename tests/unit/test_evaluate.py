@@ -12,6 +12,7 @@ from sealbox.access.context import request_context
 from sealbox.access.evaluate import AccessRequest, Decision, evaluate
 from sealbox.access.model import Policy, parse_policy
 from sealbox.access.networks import InvalidNetwork, Networks
+from sealbox.access.residual import ResidualPolicies
 from sealbox.auth.principal import ACCOUNT_ID, ANONYMOUS, Principal, root_principal
 
 ROOT = root_principal("AKROOT")
@@ -62,7 +63,7 @@ def decide(
     facts.setdefault("source_ip", "192.0.2.10")
     facts.setdefault("secure_transport", True)
     context = request_context(principal, now=NOW, **facts)
-    return evaluate(
+    decision = evaluate(
         AccessRequest(
             principal,
             action,
@@ -73,6 +74,26 @@ def decide(
             restrict_public_buckets=restrict_public,
         )
     )
+    # Every case here also checks that the server's shortcut decides the
+    # same: the residual policies this context leaves, narrowed to the
+    # action and resource (sealbox.access.residual).
+    left_identity, left_bucket = ResidualPolicies(identity, bucket).for_context(
+        context).narrowed(action, resource)
+    shortcut = evaluate(
+        AccessRequest(
+            principal,
+            action,
+            resource,
+            identity_policies=left_identity,
+            bucket_policy=left_bucket,
+            context=context,
+            restrict_public_buckets=restrict_public,
+        )
+    )
+    assert (shortcut.allowed, shortcut.reason, shortcut.policy) == (
+        decision.allowed, decision.reason, decision.policy)
+    assert (shortcut.statement.as_written if shortcut.statement else None) is decision.statement
+    return decision
 
 
 PUBLIC_READ = bucket_policy(allow(Sid="PublicRead", Principal="*"))

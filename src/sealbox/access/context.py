@@ -69,6 +69,12 @@ def principal_keys(principal: Principal) -> ContextDict:
     return ctx
 
 
+@lru_cache(maxsize=1024)
+def _principal_items(principal: Principal) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """principal_keys, memoised: a principal makes many requests."""
+    return tuple(principal_keys(principal).items())
+
+
 @lru_cache(maxsize=16)
 def _iso(epoch_seconds: int) -> str:
     """aws:CurrentTime's form; memoised, as requests share the same second."""
@@ -101,7 +107,7 @@ def request_context(
 ) -> ContextDict:
     """The condition keys of one request. See ``sealbox.access.evaluate``
     for where the server takes each argument from."""
-    ctx = principal_keys(principal)
+    ctx = dict(_principal_items(principal))
     ctx["aws:securetransport"] = ("true" if secure_transport else "false",)
     epoch = int(now.timestamp())
     ctx["aws:currenttime"] = (_iso(epoch),)

@@ -226,8 +226,8 @@ def evaluate(request: AccessRequest) -> Decision:
     identity_allow: tuple[Statement, str] | None = None
     if kind != "anonymous":
         for policy in request.identity_policies:
-            for st in policy.statements_for(action):
-                if not _resource_matches(st, resource, context):
+            for st, dynamic in policy.candidates(action, resource):
+                if dynamic and not _resource_matches(st, resource, context):
                     continue
                 if st.effect == "Deny":
                     if _conditions_hold(st, context):
@@ -243,7 +243,7 @@ def evaluate(request: AccessRequest) -> Decision:
     if bucket_policy is not None:
         outsider = kind == "anonymous" or (kind != "service" and account != request.resource_owner)
         blocked = request.restrict_public_buckets and outsider and bucket_policy.is_public
-        for st in bucket_policy.statements_for(action):
+        for st, dynamic in bucket_policy.candidates(action, resource):
             deny = st.effect == "Deny"
             if not deny and (blocked or bucket_allow is not None):
                 continue
@@ -255,7 +255,7 @@ def evaluate(request: AccessRequest) -> Decision:
                     continue
             elif not (pr.everyone or _names(pr, principal, account, deny)):
                 continue
-            if not _resource_matches(st, resource, context):
+            if dynamic and not _resource_matches(st, resource, context):
                 continue
             if not _conditions_hold(st, context):
                 continue

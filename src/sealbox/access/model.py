@@ -35,6 +35,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from sealbox.access.conditions import Condition, InvalidCondition, compile_condition
@@ -150,6 +151,14 @@ class Statement:
     resources: NameSet
     not_resource: bool
     conditions: tuple[Condition, ...]
+    # Set on a residual copy (sealbox.access.residual): the statement as
+    # written, with every condition.
+    written: Statement | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def as_written(self) -> Statement:
+        """The statement as the policy states it (a residual copy's original)."""
+        return self.written if self.written is not None else self
 
     @property
     def allow(self) -> bool:
@@ -221,6 +230,9 @@ def _restricts(c: Condition) -> bool:
     return c.key in _RESTRICTING_KEYS and c.base in _FIXING_OPERATORS and c.fixed_values
 
 
+EXISTING_TAG_PREFIX = "s3:existingobjecttag/"  # a condition key, lookup form
+
+
 @dataclass(frozen=True)
 class Policy:
     """A compiled policy. Cache it; it is immutable.
@@ -241,11 +253,20 @@ class Policy:
     _by_action: dict[str, tuple[Statement, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _by_request: dict[tuple[str, str], tuple[tuple[Statement, bool], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def is_public(self) -> bool:
         """Whether S3 would call this bucket policy public (Block Public Access)."""
         return self.public
+
+    @cached_property
+    def reads_existing_tags(self) -> bool:
+        """Whether a condition reads ``s3:ExistingObjectTag/…`` (the server
+        then reads the object's tags for the context)."""
+        return any(k.startswith(EXISTING_TAG_PREFIX) for k in self.condition_keys)
 
     def statements_for(self, action: str) -> tuple[Statement, ...]:
         """The statements whose Action / NotAction admit ``action`` (lower
@@ -256,6 +277,44 @@ class Policy:
             if len(self._by_action) < 512:
                 self._by_action[action] = hit
         return hit
+
+    def candidates(self, action: str, resource: str) -> tuple[tuple[Statement, bool], ...]:
+        """The statements that may apply to ``action`` (lower case) on
+        ``resource``, in order, each with whether its Resource still needs
+        the request's context (a policy variable whose literal start the
+        resource has). Only Principal and Condition are left to check.
+
+        Memoised per (action, resource), at most ``_REQUESTS_KEPT`` of them
+        (then started afresh): a popular object's requests skip every
+        statement about other resources without matching it again."""
+        key = (action, resource)
+        hit = self._by_request.get(key)
+        if hit is None:
+            hit = tuple(
+                (st, dynamic)
+                for st in self.statements_for(action)
+                for applies, dynamic in (_resource_applies(st, resource),)
+                if applies or dynamic
+            )
+            if len(self._by_request) >= _REQUESTS_KEPT:
+                self._by_request.clear()
+            self._by_request[key] = hit
+        return hit
+
+
+_REQUESTS_KEPT = 4096
+
+
+def _resource_applies(st: Statement, resource: str) -> tuple[bool, bool]:
+    """(whether ``st``'s Resource / NotResource admits ``resource`` without
+    the context, whether that depends on the context). A template (a
+    policy variable) can match only a name starting with its literal start."""
+    r = st.resources
+    if r.any or resource in r.exact or (r.regex is not None and r.regex.match(resource)):
+        return not st.not_resource, False
+    if any(resource.startswith(t.prefix) for t in r.templates):
+        return False, True
+    return st.not_resource, False
 
 
 # ---------------------------------------------------------------- parsing

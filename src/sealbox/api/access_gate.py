@@ -40,8 +40,9 @@ from sealbox.access.evaluate import AccessRequest, Decision, evaluate
 from sealbox.access.model import MalformedPolicy, Policy, parse_policy
 from sealbox.access.networks import Networks
 from sealbox.access.public_access import NONE, PublicAccessBlock
+from sealbox.access.residual import ResidualPolicies
 from sealbox.api.common import tagging_header
-from sealbox.auth.principal import AuthResult, Credential
+from sealbox.auth.principal import AuthResult, Credential, Principal
 from sealbox.clock import Clock
 from sealbox.errors import S3Error
 from sealbox.server.request import Request
@@ -57,7 +58,6 @@ POLICY_SETTING = "policy"
 PUBLIC_ACCESS_BLOCK_SETTING = "public-access-block"
 ACL_SETTING = "acl"
 OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its canned ACL (sealbox.api.acl)
-EXISTING_TAG_PREFIX = "s3:existingobjecttag/"
 LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
 _ROOT_ALLOWED = Decision(True, "the account root may do anything its bucket policies allow")
 
@@ -87,6 +87,15 @@ class BucketRules:
     policy: Policy | None
     public_access_block: PublicAccessBlock
     acl: str | None
+
+
+@dataclass(frozen=True)
+class _Policies:
+    """What judges one principal's requests on one bucket (or none)."""
+
+    rules: BucketRules | None
+    public_access_block: PublicAccessBlock  # the bucket's, with the server's
+    policies: ResidualPolicies  # identity and bucket policies
 
 
 class VersionedCache:
@@ -172,6 +181,24 @@ class AccessGate:
         return self._cache.get(("user", user_name), version, lambda: tuple(
             _compile_stored(d, "identity", None) for d in meta.policies_for_user(user_name)))
 
+    def _policies(self, principal: Principal, bucket: str | None, version: int) -> _Policies:
+        """What judges this principal's requests on this bucket, one cache entry."""
+        user = principal.name if principal.kind == "user" else None
+
+        def load() -> _Policies:
+            identity = self._identity_policies(user, version) if user is not None else ()
+            rules = None if bucket is None else self._bucket_rules(bucket, version)
+            pab = NONE
+            if rules is not None:
+                pab = rules.public_access_block
+                server = self._server_block(version)
+                if server is not NONE:
+                    pab = pab.union(server)
+            policy = None if rules is None else rules.policy
+            return _Policies(rules, pab, ResidualPolicies(identity, policy))
+
+        return self._cache.get(("policies", user, bucket), version, load)
+
     def decide(self, request: Request, auth: AuthResult, operation: str, action: str,
                resource: str, *, bucket: str | None = None, key: str | None = None,
                extra_context: Mapping[str, tuple[str, ...]] | None = None,
@@ -179,26 +206,19 @@ class AccessGate:
         """The decision for one request. ``operation`` is the S3 operation
         (it says which query parameters are condition keys); ``version`` the
         access version this request read, if it has."""
-        meta = self._meta
         version = self._current(version)
         principal = auth.principal
-        identity: tuple[Policy, ...] = ()
-        if principal.kind == "user":
-            identity = self._identity_policies(principal.name, version)
-        bucket_policy: Policy | None = None
-        pab = NONE
-        rules = None
-        if bucket is not None:
-            rules = self._bucket_rules(bucket, version)
-            bucket_policy = rules.policy
-            pab = rules.public_access_block
-            server = self._server_block(version)
-            if server is not NONE:
-                pab = pab.union(server)
-        if principal.kind == "root" and bucket_policy is None:
+        judges = self._policies(principal, bucket, version)
+        policies = judges.policies
+        if principal.kind == "root" and policies.bucket_policy is None:
             return _ROOT_ALLOWED
-        context = self._context(request, auth, operation, identity, bucket_policy,
+        context = self._context(request, auth, operation, policies.reads_existing_tags,
                                 bucket, key, extra_context)
+        # The same decision as from the policies as written, from the
+        # statements this client's steady facts leave and that may admit
+        # this action on this resource (sealbox.access.residual).
+        identity, bucket_policy = policies.for_context(context).narrowed(action, resource)
+        pab = judges.public_access_block
         decision = evaluate(AccessRequest(
             principal, action, resource, identity_policies=identity, bucket_policy=bucket_policy,
             context=context, restrict_public_buckets=pab.restrict_public_buckets))
@@ -207,25 +227,24 @@ class AccessGate:
         # Implicitly denied: a canned ACL may still grant it (every grant a
         # canned ACL adds is public, so IgnorePublicAcls voids them all).
         if not pab.ignore_public_acls:
-            acl = rules.acl if rules is not None else None
+            acl = judges.rules.acl if judges.rules is not None else None
             if acl is not None and acl_allows(acl, principal, action, kind="bucket"):
                 return Decision(True, f"the bucket's canned ACL {acl} grants {action}")
             if key is not None and action == "s3:GetObject":
-                record = meta.get_object(bucket, key)
+                record = self._meta.get_object(bucket, key)
                 acl = record.headers.get(OBJECT_ACL_HEADER) if record is not None else None
                 if acl is not None and acl_allows(acl, principal, action, kind="object"):
                     return Decision(True, f"the object's canned ACL {acl} grants {action}")
         return decision
 
     def _context(self, request: Request, auth: AuthResult, operation: str,
-                 identity: tuple[Policy, ...], bucket_policy: Policy | None,
-                 bucket: str | None, key: str | None,
+                 reads_existing_tags: bool, bucket: str | None, key: str | None,
                  extra: Mapping[str, tuple[str, ...]] | None) -> dict[str, tuple[str, ...]]:
         headers = request.headers
         query = request.query
         listing = operation in LIST_OPERATIONS
         existing_tags = None
-        if key is not None and bucket is not None and _reads_existing_tags(identity, bucket_policy):
+        if key is not None and bucket is not None and reads_existing_tags:
             record = self._meta.get_object(bucket, key)
             existing_tags = dict(record.tags) if record is not None else None
         request_tags = dict(tagging_header(headers)) if "x-amz-tagging" in headers else None
@@ -250,11 +269,6 @@ class AccessGate:
             request_object_tags=request_tags,
             extra=extra,
         )
-
-
-def _reads_existing_tags(identity: tuple[Policy, ...], bucket_policy: Policy | None) -> bool:
-    policies = identity + ((bucket_policy,) if bucket_policy is not None else ())
-    return any(k.startswith(EXISTING_TAG_PREFIX) for p in policies for k in p.condition_keys)
 
 
 async def decide(services: Services, request: Request, auth: AuthResult, action: str,
