@@ -31,6 +31,7 @@ ContextDict = dict[str, tuple[str, ...]]
 _PRINCIPAL_TYPE = {"root": "Account", "user": "User", "anonymous": "Anonymous"}
 
 
+@lru_cache(maxsize=1024)
 def principal_account(principal: Principal) -> str | None:
     """The account id in an ``arn:aws:iam::<account>:…`` principal ARN."""
     parts = principal.arn.split(":", 5)
