@@ -19,6 +19,20 @@ from sealbox.store.localfs import LocalBlobStore
 pytestmark = pytest.mark.skipif(fs_sync._SYNCFS is None, reason="no syncfs(2) here")
 
 
+def fsyncs_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What each os.fsync from now on is of ("file" or "dir"), in order;
+    the fsyncs still happen."""
+    calls: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        calls.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return calls
+
+
 def test_syncfs_is_called_on_a_real_file_system(tmp_path: Path) -> None:
     group = GroupSync(str(tmp_path))
     (tmp_path / "f").write_bytes(b"x")
@@ -75,14 +89,7 @@ def test_small_blob_falls_back_to_its_own_fsyncs_when_the_shared_sync_fails(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blobs = LocalBlobStore(str(tmp_path / "blobs"))
     monkeypatch.setattr(fs_sync, "syncfs", lambda fd: (_ for _ in ()).throw(OSError(5, "EIO")))
-    fsynced: list[str] = []
-    real_fsync = os.fsync
-
-    def counting_fsync(fd: int) -> None:
-        fsynced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", counting_fsync)
+    fsynced = fsyncs_seen(monkeypatch)
     w = blobs.writer()
     w.write(b"small")
     blob_id = w.finish()
@@ -113,14 +120,7 @@ def test_small_blob_uses_the_shared_sync_and_no_fsync(
 def test_a_large_blob_is_fsynced_by_its_writer_before_the_shared_sync(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blobs = LocalBlobStore(str(tmp_path / "blobs"))
-    calls: list[str] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        calls.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    calls = fsyncs_seen(monkeypatch)
     monkeypatch.setattr(fs_sync, "syncfs", lambda fd: calls.append("syncfs"))
     w = blobs.writer()
     w.write(b"x" * (1 << 20))
@@ -133,14 +133,7 @@ def test_without_syncfs_each_blob_and_its_directory_are_fsynced(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fs_sync, "_SYNCFS", None)
     blobs = LocalBlobStore(str(tmp_path / "blobs"))
-    calls: list[str] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        calls.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    calls = fsyncs_seen(monkeypatch)
     for body in (b"small", b"x" * (1 << 20)):
         calls.clear()
         w = blobs.writer()

@@ -31,6 +31,8 @@ import threading
 import weakref
 from collections.abc import Callable
 
+from sealbox.store.forks import reset_in_child
+
 _KEEP_RESULTS = 64  # results of recent syncs, for waiters not yet woken
 
 
@@ -70,16 +72,13 @@ class GroupSync:
         self._done = 0  # the last sync finished
         self._running = False
         self._failed: dict[int, bool] = {}  # recent syncs: number -> it failed
-        ref = weakref.ref(self)
+        reset_in_child(self, type(self)._reset_in_child)
 
-        def reset() -> None:  # a forked child has no sync running
-            group = ref()
-            if group is not None:
-                group._cond = threading.Condition()
-                group._running = False
-                group._done = group._started
-
-        os.register_at_fork(after_in_child=reset)
+    def _reset_in_child(self) -> None:
+        """A forked child has no sync running."""
+        self._cond = threading.Condition()
+        self._running = False
+        self._done = self._started
 
     def sync(self) -> bool:
         """Everything written on this file system before the call is on disk

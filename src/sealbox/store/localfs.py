@@ -26,9 +26,9 @@ import re
 import secrets
 import threading
 import time
-import weakref
 from typing import BinaryIO, Self
 
+from sealbox.store.forks import reset_in_child
 from sealbox.store.fs_sync import GroupSync
 from sealbox.store.open_blobs import OpenBlobs
 
@@ -77,15 +77,12 @@ class _Ids:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids: list[str] = []
-        ref = weakref.ref(self)
+        reset_in_child(self, type(self)._reset_in_child)
 
-        def reset() -> None:  # a forked child must never reuse the parent's
-            ids = ref()
-            if ids is not None:
-                ids._lock = threading.Lock()
-                ids._ids = []
-
-        os.register_at_fork(after_in_child=reset)
+    def _reset_in_child(self) -> None:
+        """A forked child must never reuse the parent's ids."""
+        self._lock = threading.Lock()
+        self._ids = []
 
     def next(self) -> str:
         with self._lock:

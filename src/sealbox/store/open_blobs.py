@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-import weakref
 from typing import BinaryIO, Self, cast
+
+from sealbox.store.forks import reset_in_child
 
 
 class _Descriptor:
@@ -92,17 +93,14 @@ class OpenBlobs:
         self._max_age = max_age
         self._lock = threading.Lock()
         self._open: dict[str, _Descriptor] = {}
-        ref = weakref.ref(self)
+        reset_in_child(self, type(self)._reset_in_child)
 
-        def reset() -> None:  # a forked child starts with none (its copies close)
-            cache = ref()
-            if cache is not None:
-                cache._lock = threading.Lock()
-                for descriptor in cache._open.values():
-                    os.close(descriptor.fd)
-                cache._open = {}
-
-        os.register_at_fork(after_in_child=reset)
+    def _reset_in_child(self) -> None:
+        """A forked child starts with none (its copies close)."""
+        self._lock = threading.Lock()
+        for descriptor in self._open.values():
+            os.close(descriptor.fd)
+        self._open = {}
 
     def open(self, blob_id: str, path: str) -> BinaryIO:
         """A reader of the blob at ``path``; ``FileNotFoundError`` if it is gone."""

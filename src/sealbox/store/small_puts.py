@@ -25,13 +25,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import os
 import queue
 import threading
-import weakref
 from dataclasses import dataclass, field
 from typing import TypeGuard
 
+from sealbox.store.forks import reset_in_child
 from sealbox.store.localfs import LocalBlobStore, LocalBlobWriter
 from sealbox.store.meta import ObjectRecord
 from sealbox.store.sqlite import SqliteMetaStore
@@ -61,16 +60,13 @@ class SmallPutBatcher:
         self._queue: queue.SimpleQueue[_Upload | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        ref = weakref.ref(self)
+        reset_in_child(self, type(self)._reset_in_child)
 
-        def reset() -> None:  # a forked child starts its own thread
-            batcher = ref()
-            if batcher is not None:
-                batcher._queue = queue.SimpleQueue()
-                batcher._thread = None
-                batcher._lock = threading.Lock()
-
-        os.register_at_fork(after_in_child=reset)
+    def _reset_in_child(self) -> None:
+        """A forked child starts its own thread."""
+        self._queue = queue.SimpleQueue()
+        self._thread = None
+        self._lock = threading.Lock()
 
     @staticmethod
     def applies(meta: object, blobs: object) -> bool:

@@ -19,13 +19,13 @@ is kept. One piece of work that fails is rolled back to its savepoint alone.
 from __future__ import annotations
 
 import copy
-import os
 import sqlite3
 import threading
-import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
+
+from sealbox.store.forks import reset_in_child
 
 T = TypeVar("T")
 Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
@@ -49,16 +49,13 @@ class GroupCommit:
         self._cond = threading.Condition()
         self._waiting: list[_Work[Any]] = []
         self._leading = False
-        ref = weakref.ref(self)
+        reset_in_child(self, type(self)._reset_in_child)
 
-        def reset() -> None:  # a forked child has no writers in flight
-            group = ref()
-            if group is not None:
-                group._cond = threading.Condition()
-                group._waiting = []
-                group._leading = False
-
-        os.register_at_fork(after_in_child=reset)
+    def _reset_in_child(self) -> None:
+        """A forked child has no writers in flight."""
+        self._cond = threading.Condition()
+        self._waiting = []
+        self._leading = False
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """``fn(connection)`` inside a transaction, committed before this returns."""
@@ -71,14 +68,7 @@ class GroupCommit:
                 self._leading = True
                 group, self._waiting = self._waiting, []
         if not work.done:
-            try:
-                self._commit(group)
-            finally:
-                with self._cond:
-                    for each in group:
-                        each.done = True
-                    self._leading = False
-                    self._cond.notify_all()
+            self._lead(group)
         if work.error is not None:
             raise work.error
         return work.value  # type: ignore[return-value]
@@ -94,6 +84,11 @@ class GroupCommit:
             self._leading = True
             group: list[_Work[Any]] = [*self._waiting, *works]
             self._waiting = []
+        self._lead(group)
+        return [(work.value, work.error) for work in works]
+
+    def _lead(self, group: list[_Work[Any]]) -> None:
+        """Commit ``group`` (this thread leads it), then hand the lead on."""
         try:
             self._commit(group)
         finally:
@@ -102,7 +97,6 @@ class GroupCommit:
                     each.done = True
                 self._leading = False
                 self._cond.notify_all()
-        return [(work.value, work.error) for work in works]
 
     def _commit(self, group: list[_Work[Any]]) -> None:
         try:

@@ -26,7 +26,8 @@ import os
 import sqlite3
 import sys
 import threading
-import weakref
+
+from sealbox.store.forks import reset_in_child
 
 _HEADER = 48  # sizeof(WalIndexHdr); two copies at offsets 0 and 48
 _VERSION = (3007000).to_bytes(4, sys.byteorder)  # iVersion, native byte order
@@ -44,17 +45,14 @@ class CommitWatch:
         self._conn: sqlite3.Connection | None = None
         self._tried = False
         self._inherited: list[object] = []
-        ref = weakref.ref(self)
+        reset_in_child(self, type(self)._reset_in_child)
 
-        def reset() -> None:  # a forked child maps and connects on its own
-            watch = ref()
-            if watch is not None:
-                watch._inherited.extend((watch._map, watch._conn))
-                watch._map = watch._conn = None
-                watch._tried = False
-                watch._lock = threading.Lock()
-
-        os.register_at_fork(after_in_child=reset)
+    def _reset_in_child(self) -> None:
+        """A forked child maps and connects on its own."""
+        self._inherited.extend((self._map, self._conn))
+        self._map = self._conn = None
+        self._tried = False
+        self._lock = threading.Lock()
 
     def token(self) -> bytes | None:
         """The header now, or None when it cannot be trusted."""
