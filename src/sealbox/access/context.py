@@ -26,6 +26,11 @@ from sealbox.auth.principal import Principal
 
 ContextDict = dict[str, tuple[str, ...]]
 
+# The keys whose values differ from one request to the next (the clock, the
+# signature's age): added by ``add_changing_keys``, all others by
+# ``steady_context``.
+CHANGING_KEYS = frozenset({"aws:currenttime", "aws:epochtime", "s3:signatureage"})
+
 # aws:PrincipalType per principal kind ("Request information that you can
 # use for policy variables").
 _PRINCIPAL_TYPE = {"root": "Account", "user": "User", "anonymous": "Anonymous"}
@@ -108,11 +113,56 @@ def request_context(
 ) -> ContextDict:
     """The condition keys of one request. See ``sealbox.access.evaluate``
     for where the server takes each argument from."""
-    ctx = dict(_principal_items(principal))
-    ctx["aws:securetransport"] = ("true" if secure_transport else "false",)
+    ctx = steady_context(
+        principal, source_ip=source_ip, secure_transport=secure_transport, networks=networks,
+        referer=referer, user_agent=user_agent, auth_type=auth_type,
+        signature_version=signature_version, tls_version=tls_version,
+        content_sha256=content_sha256, acl=acl, prefix=prefix, delimiter=delimiter,
+        max_keys=max_keys, existing_object_tags=existing_object_tags,
+        request_object_tags=request_object_tags, source_arn=source_arn,
+        source_account=source_account, extra=extra)
+    add_changing_keys(ctx, principal, now=now, signed_at=signed_at)
+    return ctx
+
+
+def add_changing_keys(ctx: ContextDict, principal: Principal, *, now: datetime,
+                      signed_at: datetime | None) -> None:
+    """The keys that change from one request to the next (the clock and the
+    signature's age: ``residual.CHANGING_KEYS``), added to ``ctx``."""
     epoch = int(now.timestamp())
     ctx["aws:currenttime"] = (_iso(epoch),)
     ctx["aws:epochtime"] = (str(epoch),)
+    if signed_at is not None and principal.kind != "anonymous":
+        age_ms = int((now - signed_at).total_seconds() * 1000)
+        ctx["s3:signatureage"] = (str(max(age_ms, 0)),)
+
+
+def steady_context(
+    principal: Principal,
+    *,
+    source_ip: str | None,
+    secure_transport: bool,
+    networks: Networks | None = None,
+    referer: str | None = None,
+    user_agent: str | None = None,
+    auth_type: str | None = None,
+    signature_version: str | None = None,
+    tls_version: str | None = None,
+    content_sha256: str | None = None,
+    acl: str | None = None,
+    prefix: str | None = None,
+    delimiter: str | None = None,
+    max_keys: str | None = None,
+    existing_object_tags: Mapping[str, str] | None = None,
+    request_object_tags: Mapping[str, str] | None = None,
+    source_arn: str | None = None,
+    source_account: str | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> ContextDict:
+    """The condition keys of one request but those ``add_changing_keys``
+    adds: the same for every request with the same facts."""
+    ctx = dict(_principal_items(principal))
+    ctx["aws:securetransport"] = ("true" if secure_transport else "false",)
     if source_ip:
         ctx["aws:sourceip"] = (source_ip,)
         if networks is not None:
@@ -129,9 +179,6 @@ def request_context(
             ctx["s3:authtype"] = (auth_type,)
         if signature_version:
             ctx["s3:signatureversion"] = (signature_version,)
-        if signed_at is not None:
-            age_ms = int((now - signed_at).total_seconds() * 1000)
-            ctx["s3:signatureage"] = (str(max(age_ms, 0)),)
     if tls_version:
         ctx["s3:tlsversion"] = (tls_version,)
     if content_sha256 is not None:

@@ -25,10 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from sealbox.access.conditions import Condition
+from sealbox.access.context import CHANGING_KEYS
 from sealbox.access.model import Policy, Statement
-
-# Condition keys whose values differ from one request to the next.
-CHANGING_KEYS = frozenset({"aws:currenttime", "aws:epochtime", "s3:signatureage"})
 
 _KEPT = 1024  # steady-value sets remembered per policy set, then started afresh
 

@@ -29,18 +29,18 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sealbox.access.acls import acl_allows
 from sealbox.access.actions import ACTIONS, resource_arn
-from sealbox.access.context import request_context
+from sealbox.access.context import ContextDict, add_changing_keys, steady_context
 from sealbox.access.evaluate import AccessRequest, Decision, evaluate
 from sealbox.access.model import MalformedPolicy, Policy, parse_policy
 from sealbox.access.networks import Networks
 from sealbox.access.public_access import NONE, PublicAccessBlock
-from sealbox.access.residual import ResidualPolicies
+from sealbox.access.residual import Residual, ResidualPolicies
 from sealbox.api.common import tagging_header
 from sealbox.auth.principal import AuthResult, Credential, Principal
 from sealbox.clock import Clock
@@ -59,6 +59,7 @@ PUBLIC_ACCESS_BLOCK_SETTING = "public-access-block"
 ACL_SETTING = "acl"
 OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its canned ACL (sealbox.api.acl)
 LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
+_STEADY_KEPT = 1024  # facts remembered per (principal, bucket), then started afresh
 _ROOT_ALLOWED = Decision(True, "the account root may do anything its bucket policies allow")
 
 
@@ -96,6 +97,8 @@ class _Policies:
     rules: BucketRules | None
     public_access_block: PublicAccessBlock  # the bucket's, with the server's
     policies: ResidualPolicies  # identity and bucket policies
+    # A request's facts -> its steady context and residual (AccessGate._steady).
+    steady: dict[Hashable, tuple[ContextDict, Residual]] = field(default_factory=dict)
 
 
 class VersionedCache:
@@ -212,12 +215,14 @@ class AccessGate:
         policies = judges.policies
         if principal.kind == "root" and policies.bucket_policy is None:
             return _ROOT_ALLOWED
-        context = self._context(request, auth, operation, policies.reads_existing_tags,
-                                bucket, key, extra_context)
+        steady, residual = self._steady(request, auth, operation, judges, bucket, key,
+                                        extra_context)
+        context = steady.copy()
+        add_changing_keys(context, principal, now=self._clock.now(), signed_at=auth.signed_at)
         # The same decision as from the policies as written, from the
         # statements this client's steady facts leave and that may admit
         # this action on this resource (sealbox.access.residual).
-        identity, bucket_policy = policies.for_context(context).narrowed(action, resource)
+        identity, bucket_policy = residual.narrowed(action, resource)
         pab = judges.public_access_block
         decision = evaluate(AccessRequest(
             principal, action, resource, identity_policies=identity, bucket_policy=bucket_policy,
@@ -237,20 +242,37 @@ class AccessGate:
                     return Decision(True, f"the object's canned ACL {acl} grants {action}")
         return decision
 
-    def _context(self, request: Request, auth: AuthResult, operation: str,
-                 reads_existing_tags: bool, bucket: str | None, key: str | None,
-                 extra: Mapping[str, tuple[str, ...]] | None) -> dict[str, tuple[str, ...]]:
+    def _steady(self, request: Request, auth: AuthResult, operation: str, judges: _Policies,
+                bucket: str | None, key: str | None,
+                extra: Mapping[str, tuple[str, ...]] | None) -> tuple[ContextDict, Residual]:
+        """The request's steady condition keys (all but ``CHANGING_KEYS``) and
+        the residual policies they leave: the same for every request with the
+        same facts, so kept per facts (unless a policy reads the object's
+        tags, which are the object's, not the request's)."""
         headers = request.headers
         query = request.query
         listing = operation in LIST_OPERATIONS
+        prefix = query.get("prefix") if listing else None
+        delimiter = query.get("delimiter") if listing else None
+        max_keys = query.get("max-keys") if listing else None
+        tagging = headers.get("x-amz-tagging")
+        policies = judges.policies
+        facts = None
+        if not policies.reads_existing_tags:
+            facts = (auth.principal, auth.auth_type, auth.signature_version, request.client_ip,
+                     request.secure, request.tls_version, headers.get("referer"),
+                     headers.get("user-agent"), headers.get("x-amz-content-sha256"),
+                     headers.get("x-amz-acl"), prefix, delimiter, max_keys, tagging,
+                     None if extra is None else tuple(extra.items()))
+            found = judges.steady.get(facts)
+            if found is not None:
+                return found
         existing_tags = None
-        if key is not None and bucket is not None and reads_existing_tags:
+        if key is not None and bucket is not None and policies.reads_existing_tags:
             record = self._meta.get_object(bucket, key)
             existing_tags = dict(record.tags) if record is not None else None
-        request_tags = dict(tagging_header(headers)) if "x-amz-tagging" in headers else None
-        return request_context(
+        context = steady_context(
             auth.principal,
-            now=self._clock.now(),
             source_ip=request.client_ip or None,
             secure_transport=request.secure,
             networks=self._networks,
@@ -258,17 +280,22 @@ class AccessGate:
             user_agent=headers.get("user-agent"),
             auth_type=auth.auth_type,
             signature_version=auth.signature_version,
-            signed_at=auth.signed_at,
             tls_version=request.tls_version,
             content_sha256=headers.get("x-amz-content-sha256"),
             acl=headers.get("x-amz-acl"),
-            prefix=query.get("prefix") if listing else None,
-            delimiter=query.get("delimiter") if listing else None,
-            max_keys=query.get("max-keys") if listing else None,
+            prefix=prefix,
+            delimiter=delimiter,
+            max_keys=max_keys,
             existing_object_tags=existing_tags,
-            request_object_tags=request_tags,
+            request_object_tags=None if tagging is None else dict(tagging_header(headers)),
             extra=extra,
         )
+        found = (context, policies.for_context(context))
+        if facts is not None:
+            if len(judges.steady) >= _STEADY_KEPT:
+                judges.steady.clear()
+            judges.steady[facts] = found
+        return found
 
 
 async def decide(services: Services, request: Request, auth: AuthResult, action: str,
