@@ -45,6 +45,9 @@ class Settings:
     # are made under, and the bytes this process's disk cache may keep.
     edge_domain: str = DEFAULT_EDGE_DOMAIN
     edge_cache_bytes: int = 1024**3
+    # A second port (same host) on which only distributions answer: by the
+    # Host header, or the one distribution when there is only one.
+    edge_port: int | None = None
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in

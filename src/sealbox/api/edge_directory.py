@@ -61,6 +61,17 @@ class EdgeDirectory:
         return self._entries.get(("host", host), version,
                                  lambda: meta.distribution_for_host(host))
 
+    def sole_distribution(self, version: int) -> Distribution | None:
+        """The distribution, when there is exactly one enabled (the edge
+        port serves it whatever the Host); else None."""
+        meta = self._meta
+
+        def load() -> Distribution | None:
+            enabled = [d for d in meta.list_distributions() if d.config.enabled]
+            return enabled[0] if len(enabled) == 1 else None
+
+        return self._entries.get("sole", version, load)
+
     def trusted_keys(self, group_ids: tuple[str, ...], version: int) -> dict[str, PublicKey]:
         """Key-pair id → public key for the keys of ``group_ids``."""
         meta = self._meta

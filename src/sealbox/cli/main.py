@@ -28,6 +28,11 @@ def _serve(args: argparse.Namespace) -> int:
     networks = _check_networks(args.network)
     if args.edge_cache_mib < 0:
         raise SystemExit("sealbox: --edge-cache-mib must be 0 (no edge cache) or more")
+    if args.edge_port is not None:
+        if not 0 < args.edge_port < 65536 or args.edge_port == args.port:
+            raise SystemExit("sealbox: --edge-port must be a port (1-65535) other than --port")
+        if args.http_server != "sealbox":
+            raise SystemExit("sealbox: --edge-port needs --http-server sealbox")
     settings = Settings(
         data_dir=Path(args.data_dir),
         host=args.host,
@@ -42,6 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
         networks=networks,
         edge_domain=args.edge_domain.lower().strip("."),
         edge_cache_bytes=args.edge_cache_mib * 1024 * 1024,
+        edge_port=args.edge_port,
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
     root = load_root_credentials(settings.data_dir)
@@ -58,6 +64,9 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"sealbox: serving S3 on {scheme}://{settings.host}:{settings.port} "
           f"(region {settings.region}, data in {settings.data_dir}, metadata in {where})",
           flush=True)
+    if settings.edge_port is not None:
+        print(f"sealbox: serving the edge on {scheme}://{settings.host}:{settings.edge_port}",
+              flush=True)
     return run_server(settings, http_server=args.http_server, access_log=args.access_log,
                       log_level=args.log_level)
 
@@ -125,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--edge-domain", default=DEFAULT_EDGE_DOMAIN, metavar="DOMAIN",
                        help="distributions answer on <id>.DOMAIN as well as their aliases "
                             f"(default {DEFAULT_EDGE_DOMAIN}: *.localhost needs no DNS)")
+    serve.add_argument("--edge-port", type=int, default=None, metavar="PORT",
+                       help="also listen on PORT, where only distributions answer (by Host, "
+                            "or the one distribution when there is one); no S3 API there")
     serve.add_argument("--edge-cache-mib", type=int, default=1024, metavar="MIB",
                        help="disk the edge's cache may use per server process (default 1024)")
     serve.add_argument("--log-level", default="info",

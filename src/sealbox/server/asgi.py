@@ -26,6 +26,7 @@ from sealbox.api.admin import admin_api
 from sealbox.api.context import Context, Services
 from sealbox.api.cors import actual_response_headers
 from sealbox.api.edge import Edge
+from sealbox.api.edge_responses import error_page
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
 from sealbox.auth.authenticate import authenticate
@@ -49,6 +50,10 @@ SWEEP_INTERVAL = 3600.0
 # Longer than any upload can stream: a 5 GiB part at 100 KB/s takes ~15 h.
 SWEEP_MIN_AGE = 24 * 3600.0
 SERVICE_PREFIX = "/_sealbox/"
+
+
+class NoDistribution(Exception):
+    """On the edge port: a Host naming no distribution, and not just one."""
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,11 @@ class SealboxApp:
         try:
             request = Request.from_scope(scope, receive, self.settings.max_header_bytes,
                                          self._trusted_proxies)
-            if request.raw_path.startswith(SERVICE_PREFIX):
+            edge_only = self._on_edge_port(scope)
+            if request.raw_path.startswith(SERVICE_PREFIX) and not edge_only:
                 response = await self._service_path(request, request_id)
             else:
-                target = await self.services.read(self._resolve, request)
+                target = await self.services.read(self._resolve, request, edge_only)
                 if isinstance(target, EdgeTarget):
                     distribution = target.distribution
                     response = await self.edge.serve(request, distribution, target.version,
@@ -122,6 +128,9 @@ class SealboxApp:
                     response = await self._s3(request, request_id, target)
         except S3Error as error:
             response = error_response(error, request_id, self._host_id, None, method)
+        except NoDistribution:
+            response = error_page(403, "Bad request.", "No distribution answers on this name.",
+                                  request_id, self.edge.node)
         except ClientDisconnected:
             return
         except Exception:
@@ -139,17 +148,31 @@ class SealboxApp:
         finally:
             response.close()
 
-    def _resolve(self, request: Request) -> EdgeTarget | S3Target:
+    def _on_edge_port(self, scope: dict[str, Any]) -> bool:
+        """Whether the request came in on ``--edge-port`` (only the edge there)."""
+        edge_port = self.settings.edge_port
+        if edge_port is None:
+            return False
+        local = scope.get("server")
+        return local is not None and len(local) > 1 and local[1] == edge_port
+
+    def _resolve(self, request: Request, edge_only: bool = False) -> EdgeTarget | S3Target:
         """Who the request is for, and (for S3) who is asking and may they.
 
         One synchronous step (inline on SQLite, one thread-pool hop on
         PostgreSQL): read the access version, which every cached rule below
         is keyed by; a Host header naming a distribution goes to the edge
         (sealbox.api.edge); anything else is routed to its S3 operation,
-        authenticated and judged (AccessDenied, or the signature's error)."""
+        authenticated and judged (AccessDenied, or the signature's error).
+        On the edge port (``edge_only``) there is no S3: a Host naming no
+        distribution goes to the only one there is, else CloudFront's 403."""
         gate = self.gate
         version = gate.version()
         distribution = self.edge.distribution_for(request.headers.get("host", ""), version)
+        if distribution is None and edge_only:
+            distribution = self.edge.directory.sole_distribution(version)
+            if distribution is None:
+                raise NoDistribution
         if distribution is not None:
             return EdgeTarget(version, distribution)
         virtual_bucket = virtual_host_bucket(request.headers.get("host", ""),

@@ -57,7 +57,8 @@ def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = 
     from sealbox.server.h1.serve import run as run_h1
 
     logging.getLogger("sealbox.http").setLevel(log_level.upper())
-    return run_h1(Options(host=settings.host, port=settings.port, workers=settings.workers,
+    return run_h1(Options(host=settings.host, port=settings.port, edge_port=settings.edge_port,
+                          workers=settings.workers,
                           tls_cert=settings.tls_cert, tls_key=settings.tls_key,
                           access_log=access_log, keep_alive_timeout=30.0), create_app)
 

@@ -41,6 +41,7 @@ RESTARTS_PER_MINUTE = 10  # a worker dying faster than this stops the server
 class Options:
     host: str = "127.0.0.1"
     port: int = 9000
+    edge_port: int | None = None  # a second listener (the app tells them apart)
     workers: int = 1
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -51,12 +52,14 @@ class Options:
 
 def run(options: Options, app_factory: Callable[[], Any]) -> int:
     """Serve until told to stop; the exit status."""
-    sock = listen(options.host, options.port)
+    socks = [listen(options.host, options.port)]
+    if options.edge_port is not None:
+        socks.append(listen(options.host, options.edge_port))
     context = tls_context(options.tls_cert, options.tls_key)
     if options.workers <= 1:
-        return serve_worker(sock, context, app_factory, options)
+        return serve_worker(socks, context, app_factory, options)
     return _supervise(options.workers,
-                      lambda: serve_worker(sock, context, app_factory, options))
+                      lambda: serve_worker(socks, context, app_factory, options))
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -90,18 +93,18 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()  # type: ignore[no-any-return]
 
 
-def serve_worker(sock: socket.socket, context: ssl.SSLContext | None,
+def serve_worker(socks: list[socket.socket], context: ssl.SSLContext | None,
                  app_factory: Callable[[], Any], options: Options) -> int:
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(_serve(sock, context, app_factory, options))
+        return loop.run_until_complete(_serve(socks, context, app_factory, options))
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
 
-async def _serve(sock: socket.socket, context: ssl.SSLContext | None,
+async def _serve(socks: list[socket.socket], context: ssl.SSLContext | None,
                  app_factory: Callable[[], Any], options: Options) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -113,13 +116,14 @@ async def _serve(sock: socket.socket, context: ssl.SSLContext | None,
         return 3
     state = ServerState(app, loop, keep_alive_timeout=options.keep_alive_timeout,
                         access_log=options.access_log)
-    server = await loop.create_server(lambda: Connection(state), sock=sock, ssl=context,
-                                      backlog=BACKLOG)
+    servers = [await loop.create_server(lambda: Connection(state), sock=sock, ssl=context,
+                                        backlog=BACKLOG) for sock in socks]
     state.start_sweeping()
     try:
         await stop.wait()
     finally:
-        server.close()
+        for server in servers:
+            server.close()
         state.stop_sweeping()
         state.close_idle()
         await _wait_for_requests(state, options.shutdown_timeout)
