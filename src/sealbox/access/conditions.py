@@ -215,9 +215,12 @@ def _ordered(
 
         return equal
 
+    # "greater than any bound" is "greater than the least" (bounds are finite).
+    edge = min(bounds) if comparison in ("gt", "ge") else max(bounds)
+
     def ordered(value: str, context: Context) -> bool:
         number = parse(value)
-        return number is not None and any(compare(number, b) for b in bounds)
+        return number is not None and compare(number, edge)
 
     return ordered
 

@@ -126,13 +126,17 @@ def request_context(
 
 
 def add_changing_keys(ctx: ContextDict, principal: Principal, *, now: datetime,
-                      signed_at: datetime | None) -> None:
+                      signed_at: datetime | None,
+                      wanted: frozenset[str] = CHANGING_KEYS) -> None:
     """The keys that change from one request to the next (the clock and the
-    signature's age: ``residual.CHANGING_KEYS``), added to ``ctx``."""
+    signature's age: ``CHANGING_KEYS``), those of them ``wanted``, added to
+    ``ctx``."""
     epoch = int(now.timestamp())
-    ctx["aws:currenttime"] = (_iso(epoch),)
-    ctx["aws:epochtime"] = (str(epoch),)
-    if signed_at is not None and principal.kind != "anonymous":
+    if "aws:currenttime" in wanted:
+        ctx["aws:currenttime"] = (_iso(epoch),)
+    if "aws:epochtime" in wanted:
+        ctx["aws:epochtime"] = (str(epoch),)
+    if "s3:signatureage" in wanted and signed_at is not None and principal.kind != "anonymous":
         age_ms = int((now - signed_at).total_seconds() * 1000)
         ctx["s3:signatureage"] = (str(max(age_ms, 0)),)
 

@@ -109,6 +109,8 @@ class ResidualPolicies:
         for policy in every:
             keys.update(policy.condition_keys)
         self._keys = tuple(sorted(keys - CHANGING_KEYS))
+        # The changing keys some policy reads (none: the clock is not read).
+        self.changing = frozenset(keys & CHANGING_KEYS)
         self._memo: dict[tuple[Sequence[str] | None, ...], Residual] = {}
         # Whether the server must read the object's tags for the context.
         self.reads_existing_tags = any(p.reads_existing_tags for p in every)

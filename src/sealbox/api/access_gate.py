@@ -217,8 +217,11 @@ class AccessGate:
             return _ROOT_ALLOWED
         steady, residual = self._steady(request, auth, operation, judges, bucket, key,
                                         extra_context)
-        context = steady.copy()
-        add_changing_keys(context, principal, now=self._clock.now(), signed_at=auth.signed_at)
+        context = steady
+        if policies.changing:
+            context = steady.copy()
+            add_changing_keys(context, principal, now=self._clock.now(),
+                              signed_at=auth.signed_at, wanted=policies.changing)
         # The same decision as from the policies as written, from the
         # statements this client's steady facts leave and that may admit
         # this action on this resource (sealbox.access.residual).
