@@ -210,14 +210,40 @@ def _without_policies(principal: Principal, owner: str) -> Decision:
     return Decision(False, "no policy allows this action")
 
 
+_ALLOWS: dict[tuple[int, str], tuple[Statement, Decision]] = {}
+_ALLOWS_KEPT = 4096
+
+
+def _allowed_by(st: Statement, where: str) -> Decision:
+    """The Decision an Allow makes, one per statement (decisions are
+    immutable; the same statement allows many requests)."""
+    key = (id(st), where)
+    hit = _ALLOWS.get(key)
+    if hit is not None and hit[0] is st:
+        return hit[1]
+    decision = Decision(True, f"allowed by {st.label} of {where}", st, where)
+    if len(_ALLOWS) >= _ALLOWS_KEPT:
+        _ALLOWS.clear()
+    _ALLOWS[key] = (st, decision)  # holds st: its id is not reused while kept
+    return decision
+
+
 def evaluate(request: AccessRequest) -> Decision:
     """Decide one request; see the module docstring for the rules."""
-    principal = request.principal
-    if request.bucket_policy is None and not request.identity_policies:
-        return _without_policies(principal, request.resource_owner)
-    action = request.action.lower()
-    resource = request.resource
-    context = request.context
+    return evaluate_parts(request.principal, request.action, request.resource,
+                          request.identity_policies, request.bucket_policy, request.context,
+                          request.resource_owner, request.restrict_public_buckets)
+
+
+def evaluate_parts(principal: Principal, action: str, resource: str,
+                   identity_policies: tuple[Policy, ...], bucket_policy: Policy | None,
+                   context: Mapping[str, Sequence[str]], resource_owner: str = ACCOUNT_ID,
+                   restrict_public_buckets: bool = False) -> Decision:
+    """``evaluate`` of an AccessRequest with these fields, without making
+    one (the server's per-request path)."""
+    if bucket_policy is None and not identity_policies:
+        return _without_policies(principal, resource_owner)
+    action = action.lower()
     kind = principal.kind
     account = None if kind == "anonymous" else principal_account(principal)
     if kind == "root" and action in _ROOT_ALWAYS:
@@ -225,7 +251,7 @@ def evaluate(request: AccessRequest) -> Decision:
 
     identity_allow: tuple[Statement, str] | None = None
     if kind != "anonymous":
-        for policy in request.identity_policies:
+        for policy in identity_policies:
             for st, dynamic in policy.candidates(action, resource):
                 if dynamic and not _resource_matches(st, resource, context):
                     continue
@@ -239,10 +265,9 @@ def evaluate(request: AccessRequest) -> Decision:
                     identity_allow = (st, _where(policy))
 
     bucket_allow: tuple[Statement, str] | None = None
-    bucket_policy = request.bucket_policy
     if bucket_policy is not None:
-        outsider = kind == "anonymous" or (kind != "service" and account != request.resource_owner)
-        blocked = request.restrict_public_buckets and outsider and bucket_policy.is_public
+        outsider = kind == "anonymous" or (kind != "service" and account != resource_owner)
+        blocked = restrict_public_buckets and outsider and bucket_policy.is_public
         for st, dynamic in bucket_policy.candidates(action, resource):
             deny = st.effect == "Deny"
             if not deny and (blocked or bucket_allow is not None):
@@ -265,9 +290,9 @@ def evaluate(request: AccessRequest) -> Decision:
                 )
             bucket_allow = (st, "bucket policy")
 
-    if kind == "root" and account == request.resource_owner:
+    if kind == "root" and account == resource_owner:
         return Decision(True, "the account root may do everything in its account")
-    cross_account = kind not in ("anonymous", "service") and account != request.resource_owner
+    cross_account = kind not in ("anonymous", "service") and account != resource_owner
     if cross_account:
         # Another account's principal needs its own account's Allow and the
         # bucket owner's.
@@ -284,7 +309,7 @@ def evaluate(request: AccessRequest) -> Decision:
     chosen = identity_allow or bucket_allow
     if chosen is not None:
         st, where = chosen
-        return Decision(True, f"allowed by {st.label} of {where}", st, where)
+        return _allowed_by(st, where)
     if kind == "anonymous":
         return Decision(False, "no policy allows anonymous access")
     return Decision(False, "no policy allows this action")

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sealbox.access.acls import acl_allows
 from sealbox.access.actions import ACTIONS, resource_arn
 from sealbox.access.context import ContextDict, add_changing_keys, steady_context
-from sealbox.access.evaluate import AccessRequest, Decision, evaluate
+from sealbox.access.evaluate import Decision, evaluate_parts
 from sealbox.access.model import MalformedPolicy, Policy, parse_policy
 from sealbox.access.networks import Networks
 from sealbox.access.public_access import NONE, PublicAccessBlock
@@ -227,9 +227,8 @@ class AccessGate:
         # this action on this resource (sealbox.access.residual).
         identity, bucket_policy = residual.narrowed(action, resource)
         pab = judges.public_access_block
-        decision = evaluate(AccessRequest(
-            principal, action, resource, identity_policies=identity, bucket_policy=bucket_policy,
-            context=context, restrict_public_buckets=pab.restrict_public_buckets))
+        decision = evaluate_parts(principal, action, resource, identity, bucket_policy, context,
+                                  restrict_public_buckets=pab.restrict_public_buckets)
         if decision.allowed or decision.statement is not None or bucket is None:
             return decision
         # Implicitly denied: a canned ACL may still grant it (every grant a
