@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from sealbox.access.networks import Networks
 from sealbox.access.variables import context_key
@@ -87,40 +88,13 @@ def _iso(epoch_seconds: int) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def request_context(
-    principal: Principal,
-    *,
-    now: datetime,
-    source_ip: str | None,
-    secure_transport: bool,
-    networks: Networks | None = None,
-    referer: str | None = None,
-    user_agent: str | None = None,
-    auth_type: str | None = None,
-    signature_version: str | None = None,
-    signed_at: datetime | None = None,
-    tls_version: str | None = None,
-    content_sha256: str | None = None,
-    acl: str | None = None,
-    prefix: str | None = None,
-    delimiter: str | None = None,
-    max_keys: str | None = None,
-    existing_object_tags: Mapping[str, str] | None = None,
-    request_object_tags: Mapping[str, str] | None = None,
-    source_arn: str | None = None,
-    source_account: str | None = None,
-    extra: Mapping[str, Sequence[str]] | None = None,
-) -> ContextDict:
-    """The condition keys of one request. See ``sealbox.access.evaluate``
-    for where the server takes each argument from."""
-    ctx = steady_context(
-        principal, source_ip=source_ip, secure_transport=secure_transport, networks=networks,
-        referer=referer, user_agent=user_agent, auth_type=auth_type,
-        signature_version=signature_version, tls_version=tls_version,
-        content_sha256=content_sha256, acl=acl, prefix=prefix, delimiter=delimiter,
-        max_keys=max_keys, existing_object_tags=existing_object_tags,
-        request_object_tags=request_object_tags, source_arn=source_arn,
-        source_account=source_account, extra=extra)
+def request_context(principal: Principal, *, now: datetime, signed_at: datetime | None = None,
+                    **facts: Any) -> ContextDict:
+    """The condition keys of one request: ``steady_context`` of ``facts``
+    (its keyword arguments) and the changing keys of ``now`` and
+    ``signed_at``. See ``sealbox.access.evaluate`` for where the server
+    takes each argument from."""
+    ctx = steady_context(principal, **facts)
     add_changing_keys(ctx, principal, now=now, signed_at=signed_at)
     return ctx
 
