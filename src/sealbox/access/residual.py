@@ -28,7 +28,11 @@ from sealbox.access.conditions import Condition
 from sealbox.access.context import CHANGING_KEYS
 from sealbox.access.model import Policy, Statement
 
-_KEPT = 1024  # steady-value sets remembered per policy set, then started afresh
+# Bounds on what is remembered, each started afresh when full: steady-value
+# sets per policy set, and (action, resource) pairs per steady-value set, so
+# at most 256 x 128 narrowed pairs per (principal, bucket) whatever clients send.
+_RESIDUALS_KEPT = 256
+_NARROWED_KEPT = 128
 
 Narrowed = tuple[tuple[Policy, ...], Policy | None]
 
@@ -91,7 +95,7 @@ class Residual:
             if bucket is not None:
                 bucket = _with_statements(bucket, [st for st, _ in bucket.candidates(lower, resource)])
             hit = (identity, bucket)
-            if len(self._narrowed) >= _KEPT:
+            if len(self._narrowed) >= _NARROWED_KEPT:
                 self._narrowed.clear()
             self._narrowed[key] = hit
         return hit
@@ -120,7 +124,7 @@ class ResidualPolicies:
         key = tuple([context.get(k) for k in self._keys])
         hit = self._memo.get(key)
         if hit is None:
-            if len(self._memo) >= _KEPT:
+            if len(self._memo) >= _RESIDUALS_KEPT:
                 self._memo.clear()
             hit = Residual(tuple(residual_policy(p, context) for p in self.identity),
                            None if self.bucket_policy is None
