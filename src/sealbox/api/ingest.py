@@ -27,7 +27,9 @@ presigned PutObject work: it signs the CRC32 of the empty body
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -47,6 +49,7 @@ from sealbox.auth.sigv4.parse import AMZ_DATE_FORMAT
 from sealbox.errors import S3Error
 from sealbox.server.request import Request
 from sealbox.store.blobs import BlobWriter
+from sealbox.store.localfs import MEMORY_BYTES
 
 NO_LIMIT = 2**63 - 1  # the chunked decoder bounds an aws-chunked body itself
 
@@ -157,6 +160,68 @@ class _ChunkedBody:
                 self.trailers[event.name] = event.value
 
 
+class WriteBehind:
+    """A body's bytes reach its blob writer behind the hashing: pieces are
+    gathered up to ``BATCH`` bytes and written by the thread pool while the
+    event loop reads and hashes the next ones, at most one batch in flight.
+    A write can wait on the disk (writeback throttling); the loop should
+    not, nor should the hashing wait for it. A body that fits in memory
+    never leaves the loop (the writer keeps it in memory)."""
+
+    BATCH = 1024 * 1024
+
+    def __init__(self, ctx: Context, writer: BlobWriter) -> None:
+        self._ctx = ctx
+        self._writer = writer
+        self._pieces: list[bytes] = []
+        self._bytes = 0
+        self._written = 0
+        self._in_flight: asyncio.Future[None] | None = None
+
+    async def write(self, piece: bytes) -> None:
+        self._pieces.append(piece)
+        self._bytes += len(piece)
+        if self._bytes >= self.BATCH and self._written + self._bytes > MEMORY_BYTES:
+            await self._send()
+
+    async def flush(self) -> None:
+        """Everything given is in the writer."""
+        if self._written + self._bytes <= MEMORY_BYTES:
+            for piece in self._pieces:  # still only memory: no trip to the pool
+                self._writer.write(piece)
+            self._written += self._bytes
+            self._pieces, self._bytes = [], 0
+        else:
+            await self._send()
+        await self.settle()
+
+    async def settle(self, *, quietly: bool = False) -> None:
+        """Wait for the batch in flight, if any; its error is raised unless
+        ``quietly`` (the body failed already: the writer is dropped next)."""
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            return
+        if not quietly:
+            await flight
+            return
+        with contextlib.suppress(Exception):  # the body's own error is the one raised
+            await flight
+
+    async def _send(self) -> None:
+        await self.settle()  # one batch at a time, in order
+        pieces, self._pieces = self._pieces, []
+        self._written += self._bytes
+        self._bytes = 0
+        if pieces:
+            writer = self._writer
+
+            def write_all() -> None:
+                for piece in pieces:
+                    writer.write(piece)
+
+            self._in_flight = asyncio.ensure_future(self._ctx.services.run(write_all))
+
+
 async def receive_body(ctx: Context, max_size: int, *, finish: bool = True) -> ReceivedBlob:
     """Stream the request body into a finished blob, or raise and keep nothing.
 
@@ -183,6 +248,7 @@ async def receive_body(ctx: Context, max_size: int, *, finish: bool = True) -> R
     sha256 = hashlib.sha256() if want_sha256 else None
     hasher = claim.algorithm.new() if claim is not None else None
     writer = ctx.services.blobs.writer()
+    behind = WriteBehind(ctx, writer)
     try:
         size = 0
         async for piece in body.payload():
@@ -192,7 +258,8 @@ async def receive_body(ctx: Context, max_size: int, *, finish: bool = True) -> R
                 sha256.update(piece)
             if hasher is not None:
                 hasher.update(piece)
-            writer.write(piece)
+            await behind.write(piece)
+        await behind.flush()
         if sha256 is not None and not hmac.compare_digest(sha256.hexdigest(), payload_hash.lower()):
             raise S3Error("XAmzContentSHA256Mismatch", ClientComputedContentSHA256=payload_hash,
                           S3ComputedContentSHA256=sha256.hexdigest())
@@ -207,6 +274,7 @@ async def receive_body(ctx: Context, max_size: int, *, finish: bool = True) -> R
             checksums[claim.algorithm.name] = encode(computed)
         blob_id = await ctx.services.run(writer.finish) if finish else writer.blob_id
     except BaseException:
+        await behind.settle(quietly=True)
         writer.abort()
         raise
     return ReceivedBlob(blob_id, size, md5.hexdigest(), checksums,
