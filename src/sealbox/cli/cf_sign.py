@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sealbox.auth.cloudfront_sign import load_private_key, sign
+from sealbox.cli.files import read_capped
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 
@@ -59,15 +59,7 @@ def parse_date(text: str, option: str) -> int:
 
 def read_key_file(name: str) -> bytes:
     """The key file's bytes (``file://`` prefix accepted, size capped)."""
-    path = Path(name.removeprefix("file://")).expanduser()
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as error:
-        raise ValueError(f"--private-key {name}: {error.strerror or error}") from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise ValueError(f"--private-key {name}: larger than a PEM key can be")
-    return data
+    return read_capped(name, "--private-key", MAX_KEY_FILE_BYTES, "larger than a PEM key can be")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from sealbox.auth.sigv4 import canonical, keys
 from sealbox.auth.sigv4.presign import host_header
+from sealbox.cli.files import read_capped
 from sealbox.config import DEFAULT_REGION, ROOT_CREDENTIALS_FILE
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
@@ -216,15 +217,11 @@ def _reason(reason: object) -> str:
 
 def read_input_file(name: str, option: str) -> str:
     """A small text file named on the command line (``file://`` accepted)."""
-    file = Path(name.removeprefix("file://")).expanduser()
     try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_INPUT_FILE + 1)
-    except OSError as error:
-        raise ApiError(f"{option} {name}: {error.strerror or error}") from None
-    if len(data) > MAX_INPUT_FILE:
-        raise ApiError(f"{option} {name}: larger than the {MAX_INPUT_FILE} bytes the server "
-                       "takes")
+        data = read_capped(name, option, MAX_INPUT_FILE,
+                           f"larger than the {MAX_INPUT_FILE} bytes the server takes")
+    except ValueError as error:
+        raise ApiError(str(error)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
