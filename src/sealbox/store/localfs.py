@@ -147,13 +147,9 @@ class LocalBlobWriter:
         On failure the temporary file is removed and the error raised.
         """
         if not self._store.group_sync.available:
-            return self._finish_alone()
-        dest = self.place()
-        try:
-            self._store.sync_placed([dest])
-        except BaseException:
-            self.abort()
-            raise
+            _fsync_dir(os.path.dirname(self._place(alone=True)))
+        else:
+            self._store.sync_placed([self._place(alone=False)])
         return self.blob_id
 
     @property
@@ -165,6 +161,11 @@ class LocalBlobWriter:
         """Written and renamed into place, not yet durable: a shared sync
         (``LocalBlobStore.sync_placed``) must follow before any record points
         at it. Its path; on failure the temporary file is removed."""
+        return self._place(alone=False)
+
+    def _place(self, *, alone: bool) -> str:
+        """Write, fsync (a large file, or any file ``alone``: without a
+        shared sync to follow) and rename into place; the path."""
         state = self._state
         if state not in ("memory", "file"):
             raise ValueError("finish of a finished or aborted blob writer")
@@ -172,32 +173,15 @@ class LocalBlobWriter:
             f = self._open() if state == "memory" else self._file
             assert f is not None
             f.flush()
-            if state == "file":
+            if state == "file" or alone:
                 os.fsync(f.fileno())  # a large file's writeback by its own writer
             f.close()
             self._file = None
-            # The shared sync also makes new fan-out directories durable.
-            return self._move_into_place(durable_dirs=False)
+            # A shared sync also makes new fan-out directories durable.
+            return self._move_into_place(durable_dirs=alone)
         except BaseException:
             self.abort()
             raise
-
-    def _finish_alone(self) -> str:
-        """finish where there is no syncfs: fsync the file and its directory."""
-        if self._state not in ("memory", "file"):
-            raise ValueError("finish of a finished or aborted blob writer")
-        try:
-            f = self._open() if self._state == "memory" else self._file
-            assert f is not None
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
-            self._file = None
-            _fsync_dir(os.path.dirname(self._move_into_place(durable_dirs=True)))
-        except BaseException:
-            self.abort()
-            raise
-        return self.blob_id
 
     def _move_into_place(self, *, durable_dirs: bool) -> str:
         store = self._store
