@@ -61,7 +61,7 @@ STRUCTURES: dict[str, tuple[tuple[str, str], ...]] = {
         ("HTTPPort", ""), ("HTTPSPort", ""), ("OriginProtocolPolicy", ""),
         ("OriginSslProtocols", "OriginSslProtocols"), ("OriginReadTimeout", ""),
         ("OriginKeepaliveTimeout", ""), ("IpAddressType", ""),
-        ("OriginMtlsConfig", "OriginMtlsConfig"),
+        ("OriginMtlsConfig", "OriginMtlsConfig"), ("OriginHttpVersion", ""),
     ),
     "DefaultCacheBehavior": (
         ("TargetOriginId", ""), ("TrustedSigners", "TrustedSigners"),
@@ -196,7 +196,7 @@ STRUCTURES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "VpcOriginConfig": (
         ("VpcOriginId", ""), ("OwnerAccountId", ""), ("OriginReadTimeout", ""),
-        ("OriginKeepaliveTimeout", ""),
+        ("OriginKeepaliveTimeout", ""), ("OriginHttpVersion", ""),
     ),
 }
 
