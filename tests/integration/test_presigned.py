@@ -150,6 +150,49 @@ def test_missing_signature_parameter_is_a_query_parameters_error(client_factory,
     assert (status, error_fields(body)["Code"]) == (400, "AuthorizationQueryParametersError")
 
 
+@pytest.mark.parametrize("name", ["X-Amz-Signature", "X-Amz-Expires", "X-Amz-Date"])
+def test_a_repeated_auth_parameter_is_a_query_parameters_error(client_factory, stored,
+                                                               name: str) -> None:
+    url = presign_v4(client_factory, *stored)
+    value = dict(parse_qsl(urlsplit(url).query))[name]
+    assert curl(url)[0] == 200
+    # The good link with one parameter said again, same value or another:
+    # a second X-Amz-Signature is not covered by the signature.
+    for extra in (value, "0" + value):
+        status, body = curl(f"{url}&{name}={extra}")
+        fields = error_fields(body)
+        assert (status, fields["Code"]) == (400, "AuthorizationQueryParametersError")
+        assert fields["Message"].endswith(f"{name} is repeated.")
+    assert curl(url)[0] == 200
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("%2B300", "X-Amz-Expires should be a number"),
+    ("-1", "X-Amz-Expires must be non-negative"),
+    ("1" * 4400, "X-Amz-Expires should be a number"),  # once a 500: int() refuses 4300+ digits
+])
+def test_a_signed_or_huge_expires_is_a_query_parameters_error(client_factory, stored, value: str,
+                                                               message: str) -> None:
+    url = _replace_query(presign_v4(client_factory, *stored), **{"X-Amz-Expires": "EXPIRES"})
+    status, body = curl(url.replace("EXPIRES", value))
+    fields = error_fields(body)
+    assert (status, fields["Code"], fields["Message"]) == (
+        400, "AuthorizationQueryParametersError", message)
+
+
+def test_v2_link_with_a_repeated_parameter_or_unicode_digits_is_access_denied(
+        client_factory, stored) -> None:
+    client = client_factory(signature_version=None)
+    url = client.generate_presigned_url("get_object", Params={"Bucket": stored[0], "Key": stored[1]})
+    assert "Signature=" in url and curl(url)[0] == 200
+    signature = dict(parse_qsl(urlsplit(url).query))["Signature"]
+    status, body = curl(f"{url}&Signature={signature}")
+    assert (status, error_fields(body)["Code"]) == (403, "AccessDenied")
+    # "²" passes str.isdigit() and then int() raised: once a 500.
+    status, body = curl(_replace_query(url, Expires="EXPIRES").replace("EXPIRES", "%C2%B2"))
+    assert (status, error_fields(body)["Code"]) == (403, "AccessDenied")
+
+
 def test_unknown_access_key_is_invalid_access_key_id(server, stored) -> None:
     import boto3
     from botocore.config import Config
