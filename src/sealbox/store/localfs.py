@@ -246,6 +246,8 @@ class LocalBlobStore:
         self.root = os.path.abspath(os.fspath(root))
         self.blobs_dir = os.path.join(self.root, "blobs")
         self.tmp_dir = os.path.join(self.root, "tmp")
+        # The root first: makedirs gives the leaf alone the mode asked for.
+        os.makedirs(self.root, _DIR_MODE, exist_ok=True)
         os.makedirs(self.blobs_dir, _DIR_MODE, exist_ok=True)
         os.makedirs(self.tmp_dir, _DIR_MODE, exist_ok=True)
         # What writers that died left (an upload cut by a crash): gone now.
