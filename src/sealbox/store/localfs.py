@@ -251,7 +251,7 @@ class LocalBlobStore:
         os.makedirs(self.blobs_dir, _DIR_MODE, exist_ok=True)
         os.makedirs(self.tmp_dir, _DIR_MODE, exist_ok=True)
         # What writers that died left (an upload cut by a crash): gone now.
-        remove_abandoned(self.tmp_dir, _ID.fullmatch)
+        remove_abandoned(self.tmp_dir, lambda name: _ID.fullmatch(name) is not None)
         self._open_blobs = OpenBlobs()
         self._made: set[str] = set()  # fan-out directories known to exist
         self._ids = _Ids()
