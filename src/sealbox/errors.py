@@ -68,6 +68,22 @@ CATALOGUE: dict[str, ErrorSpec] = {
             400,
             "You did not provide the number of bytes specified by the Content-Length HTTP header",
         ),
+        # Not one of S3's (S3 never fills up): the disk, a quota or the database
+        # is full (sealbox.store.full). 507 rather than 503 SlowDown, because a
+        # full disk does not clear in the seconds a client backs off: every AWS
+        # SDK retries 503 and SlowDown (botocore: 5 tries in legacy mode, and
+        # "adaptive" mode slows the whole client down; rclone: 10 low-level
+        # retries), each try sending the whole body again to a disk that cannot
+        # take it, which is how a 500 here was retried without end. No SDK
+        # retries 507 (RFC 4918's "Insufficient Storage"): the upload fails at
+        # once and says why. MinIO answers a full drive the same way (507
+        # XMinioStorageFull), so S3 clients already meet it.
+        (
+            "InsufficientStorage",
+            507,
+            ("The server has no space left to store this request. Objects already stored "
+             "can still be read."),
+        ),
         ("InternalError", 500, "We encountered an internal error. Please try again."),
         (
             "InvalidAccessKeyId",

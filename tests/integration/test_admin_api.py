@@ -214,6 +214,15 @@ def test_bad_bodies_are_400_json(api: Api, raw: bytes, code: str) -> None:
     refused(api("POST", "users", raw=raw), 400, code)
 
 
+def test_a_policy_document_string_with_a_lone_surrogate_is_malformed(api: Api) -> None:
+    # The body is clean JSON; the document inside it, a string, escapes U+D800.
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*", "Sid": "\ud800"}]})
+    assert "\\ud800" in document
+    refused(api("POST", "policies", {"PolicyName": unique("lone"), "PolicyDocument": document}),
+            400, "MalformedPolicyDocument")
+
+
 def test_an_oversized_body_is_413_without_being_read(server) -> None:
     body = b"{" + b" " * (2 * 1024 * 1024) + b"}"
     response = requests.post(server.endpoint + API + "users", data=body, timeout=30)

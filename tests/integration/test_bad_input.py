@@ -174,3 +174,51 @@ def test_a_megabyte_of_headers_is_refused_without_500(server, bucket) -> None:
     answer = raw_exchange(server.port, (f"GET /{bucket} HTTP/1.1\r\nHost: x\r\n"
                                         f"X-Big: {'b' * 1024 * 1024}\r\n\r\n").encode())
     assert answer.startswith(b"HTTP/1.1 4"), answer[:200]
+
+
+BOGUS_ENCODING = b'<?xml version="1.0" encoding="bogus"?>'
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "root", "code"),
+    [
+        ("PUT", "?cors", b"<CORSConfiguration/>", "MalformedXML"),
+        ("POST", "?delete", b"<Delete/>", "MalformedXML"),
+        ("PUT", "/t?tagging", b"<Tagging/>", "MalformedXML"),
+        ("PUT", "?publicAccessBlock", b"<PublicAccessBlockConfiguration/>", "MalformedXML"),
+        ("PUT", "?ownershipControls", b"<OwnershipControls/>", "MalformedXML"),
+        ("PUT", "?acl", b"<AccessControlPolicy/>", "MalformedXML"),
+    ],
+)
+def test_xml_body_declaring_an_unknown_encoding_is_malformed_xml(
+        signed, s3, bucket, method: str, target: str, root: bytes, code: str) -> None:
+    s3.put_object(Bucket=bucket, Key="t", Body=b"x")
+    for encoding in (b"bogus", b"shift_jis", b"base64"):
+        body = BOGUS_ENCODING.replace(b"bogus", encoding) + root
+        response = signed(method, f"/{bucket}{target}", body)
+        assert (response.status_code, code_of(response)) == (400, code), (encoding, target)
+
+
+def test_create_bucket_and_complete_multipart_declaring_an_unknown_encoding(
+        signed, s3, bucket) -> None:
+    response = signed("PUT", f"/{bucket}-enc", BOGUS_ENCODING + b"<CreateBucketConfiguration/>")
+    assert (response.status_code, code_of(response)) == (400, "MalformedXML")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    response = signed("POST", f"/{bucket}/m?uploadId={upload}",
+                      BOGUS_ENCODING + b"<CompleteMultipartUpload/>")
+    assert (response.status_code, code_of(response)) == (400, "MalformedXML")
+
+
+def test_cloudfront_body_declaring_an_unknown_encoding_is_malformed_input(server) -> None:
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = BOGUS_ENCODING + b"<PublicKeyConfig/>"
+    request = AWSRequest(method="POST", url=server.endpoint + "/2020-05-31/public-key", data=body)
+    SigV4Auth(Credentials(server.access_key, server.secret_key),
+              "cloudfront", "us-east-1").add_auth(request)
+    response = requests.post(request.url, data=body, headers=dict(request.headers), timeout=30)
+    assert response.status_code == 400
+    assert b"<Code>MalformedInput</Code>" in response.content

@@ -79,6 +79,10 @@ def test_policy_round_trip_status_and_delete(s3: Any, bucket: str) -> None:
     ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", '
      '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::BUCKET/*", '
      '"Condition": {"StringLikeButNot": {"aws:Referer": "x"}}}]}', ""),
+    # a lone surrogate escape: JSON's syntax, but no text (once a 500)
+    (('{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", '
+      '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::BUCKET/\\ud800"}]}'),
+     "This policy contains invalid Json"),
 ])
 def test_malformed_policy_is_refused_and_the_old_one_stays(
         s3: Any, bucket: str, document: str, reason: str) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from sealbox.testing.server import free_port
+from sealbox.testing.server import RunningServer, free_port
 
 
 def serve_once(data_dir: Path) -> str:
@@ -54,3 +55,25 @@ def test_version_flag() -> None:
     out = subprocess.run([sys.executable, "-m", "sealbox", "--version"], capture_output=True,
                          text=True, check=True).stdout
     assert out.startswith("sealbox ")
+
+
+def test_the_data_dir_and_metadata_files_are_private_to_their_owner(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    old_umask = os.umask(0o022)  # a usual umask: left alone, files would be 0644
+    try:
+        # No root keys given (empty is none): it writes root-credentials.json.
+        server = RunningServer(data_dir=data, access_key="", secret_key="").start()
+    finally:
+        os.umask(old_umask)
+    try:
+        # While it runs: SQLite's WAL and shared-memory files exist.
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in data.iterdir()}
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        for name in ("meta.sqlite3", "meta.sqlite3-wal", "meta.sqlite3-shm",
+                     "root-credentials.json", "secret.key"):
+            assert modes.get(name) == 0o600, (name, modes)
+        everything = {str(path.relative_to(data)): stat.S_IMODE(path.stat().st_mode)
+                      for path in data.rglob("*")}
+        assert everything and all(mode & 0o077 == 0 for mode in everything.values()), everything
+    finally:
+        server.stop()

@@ -348,6 +348,11 @@ def test_a_policy_over_10_kb_or_with_a_bad_date_is_malformed(site: Site) -> None
     bad_date = b'{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":"soon"}}}]}'
     assert xml_code(with_policy(bad_date)) == "MalformedPolicy"
     assert xml_code(with_policy(b"not json")) == "MalformedPolicy"
+    # a lone surrogate escape is JSON's syntax but not text: malformed too
+    lone = (b'{"Statement":[{"Resource":"\\ud800",'
+            b'"Condition":{"DateLessThan":{"AWS:EpochTime":2000000000}}}]}')
+    response = with_policy(lone)
+    assert (response.status_code, xml_code(response)) == (403, "MalformedPolicy")
 
 
 # -- CORS through the edge ---------------------------------------------------------------

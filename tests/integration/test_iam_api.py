@@ -199,6 +199,8 @@ def test_user_inline_policies(iam) -> None:
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*"}]}',
     ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
     '"Resource": "*", "Condition": {"StringLikeish": {"aws:Referer": "x"}}}]}'),
+    # a lone surrogate escape: JSON's syntax, but no text to store (once a 500)
+    doc(resource="arn:aws:s3:::bkt/\ud800"),
 ])
 def test_malformed_policy_document(iam, document: str) -> None:
     name = unique("malformed")
@@ -265,6 +267,9 @@ def test_attaching_a_missing_policy_is_no_such_entity(iam) -> None:
 
 def test_malformed_managed_policy_is_refused(iam) -> None:
     refused(lambda: iam.create_policy(PolicyName=unique("bad"), PolicyDocument="[]"),
+            "MalformedPolicyDocument", 400)
+    refused(lambda: iam.create_policy(PolicyName=unique("bad"),
+                                      PolicyDocument=doc(resource="arn:aws:s3:::b/\udfff")),
             "MalformedPolicyDocument", 400)
 
 

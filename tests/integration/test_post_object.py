@@ -312,6 +312,10 @@ def signed_v2(server: RunningServer, policy: str, fields: list[tuple[str, str]])
          "Invalid Policy: Policy missing expiration."),
         (base64.b64encode(b'{"expiration": "2030-01-01T00:00:00Z"}').decode(),
          "Invalid Policy: Policy missing conditions."),
+        # a lone surrogate escape: JSON's syntax, not text (once a 500 or worse)
+        (base64.b64encode(b'{"expiration": "2030-01-01T00:00:00Z", '
+                          b'"conditions": [["eq", "$key", "\\ud800"]]}').decode(),
+         "Invalid Policy: Invalid JSON."),
     ],
 )
 def test_invalid_policy_documents(server, s3, bucket, url, policy, message) -> None:

@@ -150,6 +150,49 @@ def test_missing_signature_parameter_is_a_query_parameters_error(client_factory,
     assert (status, error_fields(body)["Code"]) == (400, "AuthorizationQueryParametersError")
 
 
+@pytest.mark.parametrize("name", ["X-Amz-Signature", "X-Amz-Expires", "X-Amz-Date"])
+def test_a_repeated_auth_parameter_is_a_query_parameters_error(client_factory, stored,
+                                                               name: str) -> None:
+    url = presign_v4(client_factory, *stored)
+    value = dict(parse_qsl(urlsplit(url).query))[name]
+    assert curl(url)[0] == 200
+    # The good link with one parameter said again, same value or another:
+    # a second X-Amz-Signature is not covered by the signature.
+    for extra in (value, "0" + value):
+        status, body = curl(f"{url}&{name}={extra}")
+        fields = error_fields(body)
+        assert (status, fields["Code"]) == (400, "AuthorizationQueryParametersError")
+        assert fields["Message"].endswith(f"{name} is repeated.")
+    assert curl(url)[0] == 200
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("%2B300", "X-Amz-Expires should be a number"),
+    ("-1", "X-Amz-Expires must be non-negative"),
+    ("1" * 4400, "X-Amz-Expires should be a number"),  # once a 500: int() refuses 4300+ digits
+])
+def test_a_signed_or_huge_expires_is_a_query_parameters_error(client_factory, stored, value: str,
+                                                               message: str) -> None:
+    url = _replace_query(presign_v4(client_factory, *stored), **{"X-Amz-Expires": "EXPIRES"})
+    status, body = curl(url.replace("EXPIRES", value))
+    fields = error_fields(body)
+    assert (status, fields["Code"], fields["Message"]) == (
+        400, "AuthorizationQueryParametersError", message)
+
+
+def test_v2_link_with_a_repeated_parameter_or_unicode_digits_is_access_denied(
+        client_factory, stored) -> None:
+    client = client_factory(signature_version=None)
+    url = client.generate_presigned_url("get_object", Params={"Bucket": stored[0], "Key": stored[1]})
+    assert "Signature=" in url and curl(url)[0] == 200
+    signature = dict(parse_qsl(urlsplit(url).query))["Signature"]
+    status, body = curl(f"{url}&Signature={signature}")
+    assert (status, error_fields(body)["Code"]) == (403, "AccessDenied")
+    # "²" passes str.isdigit() and then int() raised: once a 500.
+    status, body = curl(_replace_query(url, Expires="EXPIRES").replace("EXPIRES", "%C2%B2"))
+    assert (status, error_fields(body)["Code"]) == (403, "AccessDenied")
+
+
 def test_unknown_access_key_is_invalid_access_key_id(server, stored) -> None:
     import boto3
     from botocore.config import Config
@@ -196,3 +239,48 @@ def test_skewed_header_signature_is_request_time_too_skewed(server, bucket) -> N
     fields = error_fields(body)
     assert (status, fields["Code"]) == (403, "RequestTimeTooSkewed")
     assert fields["MaxAllowedSkewMilliseconds"] == "900000"
+
+
+@pytest.mark.parametrize("http_server", ["sealbox", "uvicorn"])
+def test_logs_show_a_fingerprint_of_each_signature_never_the_signature(
+        tmp_path, http_server: str) -> None:
+    import boto3
+    from botocore.config import Config
+
+    from sealbox.server.log_redact import fingerprint
+    from sealbox.testing.server import RunningServer
+
+    server = RunningServer(data_dir=tmp_path / "data", extra_args=(
+        "--access-log", "--log-level", "debug", "--http-server", http_server)).start()
+    try:
+        def client(version: str | None):
+            return boto3.client("s3", endpoint_url=server.endpoint,
+                                aws_access_key_id=server.access_key,
+                                aws_secret_access_key=server.secret_key, region_name="us-east-1",
+                                config=Config(signature_version=version,
+                                              s3={"addressing_style": "path"}))
+        v4, v2 = client("s3v4"), client(None)
+        v4.create_bucket(Bucket="logs")
+        v4.put_object(Bucket="logs", Key="k", Body=b"secret bytes")
+        good = v4.generate_presigned_url("get_object", Params={"Bucket": "logs", "Key": "k"})
+        signature = dict(parse_qsl(urlsplit(good).query))["X-Amz-Signature"]
+        forged = ("0" if signature[0] != "0" else "1") + signature[1:]
+        legacy = v2.generate_presigned_url("get_object", Params={"Bucket": "logs", "Key": "k"})
+        v2_signature = dict(parse_qsl(urlsplit(legacy).query))["Signature"]
+        outcomes = [
+            curl(good)[0],
+            curl(_replace_query(good, **{"X-Amz-Signature": forged}))[0],  # SignatureDoesNotMatch
+            curl(f"{good}&X-Amz-Signature={signature}")[0],  # refused: said twice
+            curl(legacy)[0],
+            curl(good.replace("/logs/k?", "/logs/missing?"))[0],
+        ]
+        assert outcomes == [200, 403, 400, 200, 403]
+    finally:
+        server.stop()
+    log = server.log()
+    for secret in (signature, forged, v2_signature):
+        assert secret not in log, secret
+    assert fingerprint(signature) in log and fingerprint(forged) in log
+    assert fingerprint(v2_signature) in log
+    assert "GET /logs/k?" in log  # the path is there, and the access key id
+    assert server.access_key in log

@@ -235,6 +235,18 @@ def test_lenient_custom_policies_verify_over_their_exact_bytes(document: str) ->
     assert grant.policy == "custom" and grant.expires == 1767290400
 
 
+@pytest.mark.parametrize("where", ["Resource", "Condition"])
+def test_a_signed_custom_policy_with_a_lone_surrogate_is_malformed_policy(where: str) -> None:
+    # "\\ud800" is valid JSON syntax but not text: CloudFront's 403, as any
+    # other malformed policy, even with a good signature.
+    resource = f"{HOST}/\\ud800" if where == "Resource" else "*"
+    ip = '"IpAddress":{"AWS:SourceIp":"\\ud800"},' if where == "Condition" else ""
+    document = (f'{{"Statement":[{{"Resource":"{resource}","Condition":{{{ip}'
+                '"DateLessThan":{"AWS:EpochTime":1767290400}}}]}')
+    refused = refusal(_custom(document))
+    assert refused.code == "MalformedPolicy" and cf.REFUSAL_STATUS == 403
+
+
 @pytest.mark.parametrize(("algorithm", "key", "key_id"), [
     ("SHA1", RSA_KEY, "K1TESTKEY"), ("SHA256", RSA_KEY, "K1TESTKEY"),
     ("SHA1", EC_KEY, "K2ECDSATEST"), ("SHA256", EC_KEY, "K2ECDSATEST"),

@@ -62,6 +62,48 @@ def test_a_vanished_blob_raises_and_leaves_nothing(cache: EdgeCache, tmp_path: P
     assert os.listdir(cache._dir) == []
 
 
+def test_a_copy_that_runs_out_of_space_raises_it_and_leaves_nothing(
+        cache: EdgeCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    parts = [blob(tmp_path, "p1", b"ab"), blob(tmp_path, "p2", b"cd")]
+
+    def full(*_args: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("sealbox.store.edge_cache.COPY_CHUNK", 1)
+    real_open = open
+
+    def opener(path: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        f = real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+        if "x" in mode:
+            f.write = full  # the copy's writes find the disk full
+        return f
+
+    monkeypatch.setattr("builtins.open", opener)
+    with pytest.raises(OSError) as caught:
+        fill(cache, "/multi", parts)
+    assert caught.value.errno == errno.ENOSPC  # the edge serves from the origin on it
+    assert len(cache) == 0 and os.listdir(cache._dir) == []
+
+
+def test_a_cache_started_on_a_full_disk_keeps_nothing(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    real_makedirs = os.makedirs
+    root = str(tmp_path / "cache")
+
+    def makedirs(path: str, *args: object, **kwargs: object) -> None:
+        if path.startswith(root + os.sep):  # this process's directory: no room for it
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_makedirs(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "makedirs", makedirs)
+    cache = EdgeCache(root, max_bytes=100)  # the server still starts
+    assert not cache.fits(0) and not cache.fits(10)
+
+
 def test_least_recently_used_go_first_when_over_the_bound(cache: EdgeCache,
                                                            tmp_path: Path) -> None:
     for name in ("a", "b", "c"):

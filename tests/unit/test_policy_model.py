@@ -270,6 +270,27 @@ def test_bytes_that_are_not_utf8_are_invalid_json() -> None:
         parse_policy(b'{"Statement": "\xff"}')
 
 
+@pytest.mark.parametrize("kind", ["bucket", "identity"])
+@pytest.mark.parametrize("field", ["Resource", "Sid"])
+def test_a_lone_surrogate_escape_is_invalid_json(kind: str, field: str) -> None:
+    # json.dumps writes U+D800 as the escape "\\ud800", which Python's json
+    # reads back, but which no encoder takes: once a 500 when the policy was
+    # measured, stored or rendered.
+    principal = "*" if kind == "bucket" else None
+    text = doc(stmt(Principal=principal, **{field: "arn:aws:s3:::bkt/\ud800"}))
+    assert "\\ud800" in text
+    with pytest.raises(MalformedPolicy) as caught:
+        parse_policy(text.encode(), kind=kind, bucket="bkt")  # type: ignore[arg-type]
+    assert caught.value.reason == "This policy contains invalid Json"
+    assert (caught.value.code, caught.value.status) == ("MalformedPolicy", 400)
+
+
+def test_a_surrogate_pair_escape_is_one_character_and_parses() -> None:
+    text = doc(stmt(Resource="arn:aws:s3:::bkt/\U0001f600*"))
+    assert "\\ud83d\\ude00" in text
+    assert parse_policy(text, bucket="bkt").size > 0
+
+
 IDENTITY_MALFORMED = {
     "principal in an identity policy": (
         doc(stmt()),

@@ -219,6 +219,15 @@ def test_invalid_policies_are_invalid_policy_document(encoded: str, message: str
     assert failed.message == "Invalid Policy: " + message
 
 
+def test_a_lone_surrogate_escape_is_invalid_json() -> None:
+    # b64() writes U+D800 as the JSON escape "\\ud800", which parses in Python
+    # but is not text; the condition it sits in must never be compared.
+    encoded = b64({"expiration": EXP, "conditions": [["eq", "$key", "\ud800"]]})
+    failed = error(decode_policy, encoded)
+    assert (failed.code, failed.status, failed.message) == (
+        "InvalidPolicyDocument", 400, "Invalid Policy: Invalid JSON.")
+
+
 def test_expiration_takes_fractional_seconds() -> None:
     policy = decode_policy(b64({"expiration": "2030-01-01T00:00:00.250Z", "conditions": []}))
     assert policy.expiration == datetime(2030, 1, 1, 0, 0, 0, 250000, tzinfo=UTC)

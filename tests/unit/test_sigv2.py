@@ -108,6 +108,11 @@ def test_x_amz_date_empties_the_date_line() -> None:
          "Signature, Expires and AWSAccessKeyId parameters"),
         (f"AWSAccessKeyId={AK}&Signature=x&Expires=soon",
          "Invalid date (should be seconds since epoch): soon"),
+        # str.isdigit() is true of these; int() refuses the first, reads the second
+        (f"AWSAccessKeyId={AK}&Signature=x&Expires=%C2%B2",
+         "Invalid date (should be seconds since epoch): \u00b2"),
+        (f"AWSAccessKeyId={AK}&Signature=x&Expires=%D9%A6%D9%A0",
+         "Invalid date (should be seconds since epoch): \u0666\u0660"),
     ],
 )
 def test_malformed_query_is_access_denied(query: str, message: str) -> None:
@@ -115,6 +120,21 @@ def test_malformed_query_is_access_denied(query: str, message: str) -> None:
         sigv2.verify_query(RequestFacts("GET", "/b/k", query, {}), lookup,
                            datetime.now(UTC))
     assert (info.value.code, info.value.message) == ("AccessDenied", message)
+
+
+@pytest.mark.parametrize("name", ["Signature", "Expires", "AWSAccessKeyId"])
+def test_a_repeated_query_parameter_is_access_denied(name: str) -> None:
+    query = (f"AWSAccessKeyId={AK}&Expires=1175139620&"
+             "Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D")
+    value = next(p.partition("=")[2] for p in query.split("&") if p.startswith(name + "="))
+    before = datetime.fromtimestamp(1175139620 - 60, tz=UTC)
+    for doubled in (f"{query}&{name}={value}", f"{name}=x&{query}"):
+        facts = RequestFacts("GET", "/photos/puppy.jpg", doubled,
+                             {"host": "johnsmith.s3.amazonaws.com"})
+        with pytest.raises(S3Error) as info:
+            sigv2.verify_query(facts, lookup, before, "johnsmith")
+        assert (info.value.code, info.value.status) == ("AccessDenied", 403)
+        assert info.value.message.endswith(f"{name} is repeated")
 
 
 def test_malformed_header_is_invalid_argument() -> None:

@@ -437,6 +437,14 @@ def test_presigned_with_a_malformed_date_is_refused(value: str) -> None:
         ("1.5", "X-Amz-Expires should be a number"),
         ("9223372036854775808", "X-Amz-Expires should be a number"),
         ("-1", "X-Amz-Expires must be non-negative"),
+        ("-0", "X-Amz-Expires must be non-negative"),
+        ("%2B60", "X-Amz-Expires should be a number"),  # "+60"; a bare + is a space
+        ("%2B86400", "X-Amz-Expires should be a number"),
+        ("+60", "X-Amz-Expires should be a number"),
+        ("6_0", "X-Amz-Expires should be a number"),
+        ("\u0666\u0660", "X-Amz-Expires should be a number"),  # Arabic-Indic "60"
+        ("1" * 5000, "X-Amz-Expires should be a number"),
+        ("0x3c", "X-Amz-Expires should be a number"),
         (
             "604801",
             (
@@ -450,6 +458,41 @@ def test_presigned_with_a_bad_expires_is_refused(value: str, message: str) -> No
     err = refused(with_query(PRESIGNED, "X-Amz-Expires=86400", f"X-Amz-Expires={value}"))
     assert (err.code, err.status) == QUERY_ERROR
     assert err.message == message
+
+
+@pytest.mark.parametrize("name", ["X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential",
+                                  "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires"])
+@pytest.mark.parametrize("second", ["same", "other"])
+def test_presigned_with_a_repeated_auth_parameter_is_refused(name: str, second: str) -> None:
+    value = next(p.partition("=")[2] for p in PRESIGNED.raw_query.split("&")
+                 if p.startswith(name + "="))
+    extra = f"{name}={value if second == 'same' else '0' + value}"
+    for query in (f"{PRESIGNED.raw_query}&{extra}", f"{extra}&{PRESIGNED.raw_query}"):
+        err = refused(replace(PRESIGNED, raw_query=query))
+        assert (err.code, err.status) == QUERY_ERROR
+        assert err.message.endswith(f"{name} is repeated.")
+
+
+def test_presigned_with_a_repeated_signature_spelled_differently_is_refused() -> None:
+    # Names are compared decoded: %53 is "S".
+    signature = next(p for p in PRESIGNED.raw_query.split("&") if p.startswith("X-Amz-Sig"))
+    err = refused(replace(PRESIGNED, raw_query=PRESIGNED.raw_query + "&X-Amz-%53ignature="
+                          + signature.partition("=")[2]))
+    assert (err.code, err.status) == QUERY_ERROR
+    both = PRESIGNED.raw_query + "&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD"
+    both += "&X-Amz-Content-SHA256=UNSIGNED-PAYLOAD"
+    err = refused(replace(PRESIGNED, raw_query=both))
+    assert err.message.endswith("X-Amz-Content-Sha256 is repeated.")
+
+
+def test_a_repeated_parameter_refusal_is_not_cached_as_the_first_links_success() -> None:
+    # The parse is memoised per query text: the good link still verifies
+    # after its doubled form is refused, and the other way round.
+    ok = authenticate(PRESIGNED, lookup, SIGNED_AT, REGION)
+    doubled = replace(PRESIGNED, raw_query=PRESIGNED.raw_query + "&X-Amz-Signature=00")
+    assert refused(doubled).code == "AuthorizationQueryParametersError"
+    assert authenticate(PRESIGNED, lookup, SIGNED_AT, REGION) == ok
+    assert refused(doubled).code == "AuthorizationQueryParametersError"
 
 
 def test_presigned_expires_of_exactly_a_week_is_allowed() -> None:

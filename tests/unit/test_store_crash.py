@@ -5,8 +5,9 @@ put_object, then delete the replaced blobs) and runs multipart uploads
 (part blobs → put_part → complete_upload, or leaves them in progress);
 the test kills it with SIGKILL at random moments, reopens the store, and
 checks that every object and every part points at blobs that exist with
-exactly the recorded size and MD5, and that sweep removes the orphans and
-temporary files a crash leaves, without touching a referenced blob.
+exactly the recorded size and MD5, that reopening the store removes the
+temporary files a crash leaves, and that sweep removes the orphans, without
+touching a referenced blob.
 
 SIGKILL tests atomicity against a process crash (the page cache
 survives); durability across a power cut rests on the fsyncs, which this
@@ -105,6 +106,9 @@ def _check(root: Path) -> tuple[int, int]:
     """Assert every record points at intact blobs; returns (objects, parts)."""
     meta = SqliteMetaStore(str(root / "meta.db"))
     blobs = LocalBlobStore(str(root))
+    # Opening the store removed the killed writer's temporary files: no
+    # live writer held their locks.
+    assert os.listdir(blobs.tmp_dir) == []
     try:
         assert meta._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         has_bucket = meta.get_bucket("b") is not None

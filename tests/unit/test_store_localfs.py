@@ -188,6 +188,51 @@ def test_sweep_removes_old_temps_and_old_orphans_only(blobs: LocalBlobStore) -> 
     fresh.abort()
 
 
+def test_opening_the_store_removes_temps_no_live_writer_holds(tmp_path: Path) -> None:
+    root = str(tmp_path / "data")
+    first = LocalBlobStore(root)
+    live = first.writer()
+    live.write(b"live" * MEMORY_BYTES)  # on disk, and locked by this writer
+    age(os.path.join(first.tmp_dir, live.blob_id), 3600)
+    # A crashed writer's file: nobody holds its lock. Old, or just made.
+    dead_old = os.path.join(first.tmp_dir, "0" * 32)
+    dead_young = os.path.join(first.tmp_dir, "1" * 32)
+    Path(dead_old).write_bytes(b"x" * 1000)
+    age(dead_old, 3600)
+    Path(dead_young).write_bytes(b"y")
+    foreign = os.path.join(first.tmp_dir, "not-a-blob")
+    Path(foreign).write_bytes(b"")
+    age(foreign, 3600)
+
+    started = time.monotonic()
+    LocalBlobStore(root)  # as another worker, or the next process after a crash
+    assert time.monotonic() - started < 2  # the young one waited out its grace, once
+    assert sorted(os.listdir(first.tmp_dir)) == sorted([live.blob_id, "not-a-blob"])
+    live.write(b" more")
+    with first.open(live.finish()) as f:
+        assert f.read() == b"live" * MEMORY_BYTES + b" more"
+
+
+def test_a_temp_file_is_locked_from_creation_until_it_is_in_place(blobs: LocalBlobStore) -> None:
+    import fcntl
+
+    def locked(path: str) -> bool:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    w = blobs.writer()
+    w.write(b"z" * (MEMORY_BYTES + 1))
+    assert locked(os.path.join(blobs.tmp_dir, w.blob_id))
+    path = blobs.local_path(w.finish()) or ""
+    assert os.listdir(blobs.tmp_dir) == [] and not locked(path)
+
+
 def test_store_reopens_existing_root(tmp_path: Path) -> None:
     blob_id = put(LocalBlobStore(str(tmp_path)), b"x")
     with LocalBlobStore(str(tmp_path)).open(blob_id) as f:

@@ -570,6 +570,26 @@ def test_sqlite_pragmas_and_schema_version(tmp_path: Path) -> None:
     s.close()
 
 
+def test_sqlite_database_wal_and_shm_are_created_0600(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)  # SQLite alone would make them 0644
+    try:
+        s = SqliteMetaStore(str(tmp_path / "m.db"))
+        s.create_bucket(bucket("b"))
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+        assert modes == {"m.db": 0o600, "m.db-wal": 0o600, "m.db-shm": 0o600}
+        s.close()
+    finally:
+        os.umask(old_umask)
+
+
+def test_sqlite_leaves_an_existing_databases_mode_alone(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    SqliteMetaStore(str(path)).close()
+    os.chmod(path, 0o640)  # its owner's choice (a backup group, say)
+    SqliteMetaStore(str(path)).close()
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
 def test_sqlite_list_objects_uses_the_primary_key_index(tmp_path: Path) -> None:
     from sealbox.store import sqlite as mod
 

@@ -100,6 +100,20 @@ HOSTILE_OR_MALFORMED = [
 ]
 
 
+# Declared encodings expat hands to Python's codecs, which refuse them in
+# their own ways (LookupError, ValueError, UnicodeError).
+UNREADABLE_ENCODINGS = ["bogus", "base64", "rot13", "utf-7", "shift_jis", "utf-32", "utf_16_be",
+                        "idna", "punycode", "undefined", "x" * 40]
+
+
+@pytest.mark.parametrize("encoding", UNREADABLE_ENCODINGS)
+def test_a_declared_encoding_that_cannot_be_read_is_malformed_xml(encoding):
+    body = f'<?xml version="1.0" encoding="{encoding}"?><Delete><Key>caf\xe9</Key></Delete>'
+    with pytest.raises(S3Error) as caught:
+        parse_xml(body.encode("latin-1"), "Delete")
+    assert (caught.value.code, caught.value.status) == ("MalformedXML", 400)
+
+
 @pytest.mark.parametrize("body", HOSTILE_OR_MALFORMED)
 def test_malformed_or_declared_documents_are_malformed_xml(body):
     with pytest.raises(S3Error) as caught:

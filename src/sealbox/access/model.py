@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from sealbox import json_text
 from sealbox.access.conditions import Condition, InvalidCondition, compile_condition
 from sealbox.access.keys import known_key
 from sealbox.access.networks import parse_cidr
@@ -352,10 +353,11 @@ def parse_policy(
     if not document.lstrip().startswith("{"):
         raise MalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
     try:
-        data = json.loads(document, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        data = json_text.loads(document, object_pairs_hook=_no_duplicates,
+                               parse_constant=_no_constant)
     except _Duplicate:
         raise MalformedPolicy("Invalid policy syntax.") from None
-    except ValueError:
+    except ValueError:  # a lone surrogate (json_text.LoneSurrogate) too
         raise MalformedPolicy("This policy contains invalid Json") from None
     compact = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     if kind == "bucket":

@@ -45,10 +45,11 @@ from sealbox.api.iam_ops import OPERATIONS as IAM_OPERATIONS
 from sealbox.api.iam_params import SERVICE_FAILURE, IamError, Params
 from sealbox.api.openapi import openapi_json
 from sealbox.auth.principal import AuthResult
-from sealbox.errors import S3Error
+from sealbox.errors import CATALOGUE, S3Error
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response
 from sealbox.store.edge import EdgeError, EdgeStore
+from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.identity import IdentityError
 
 log = logging.getLogger("sealbox.admin")
@@ -56,6 +57,7 @@ log = logging.getLogger("sealbox.admin")
 PREFIX = "/_sealbox/api/"
 OPENAPI_PATH = "/_sealbox/api/openapi.json"
 INTERNAL = "We encountered an internal error. Please try again."
+INSUFFICIENT_STORAGE = CATALOGUE["InsufficientStorage"].message
 _EDGE_OPERATIONS = {op.name: op for op in cloudfront_routes.OPERATIONS}
 
 
@@ -78,7 +80,10 @@ async def admin_api(request: Request, services: Services, request_id: str) -> Re
         return _error(request_id, error.code, error.message, error.status)
     except S3Error as error:  # e.g. a stored policy that no longer parses: AccessDenied
         return _error(request_id, error.code, error.message, error.status)
-    except Exception:
+    except Exception as error:
+        if out_of_space(error):  # noted, and logged now and then (store.full)
+            NOTICE.report(error)
+            return _error(request_id, "InsufficientStorage", INSUFFICIENT_STORAGE, 507)
         log.exception("admin API request %s failed", request_id)
         return _error(request_id, "InternalError", INTERNAL, 500)
 

@@ -32,10 +32,11 @@ from sealbox.auth.authenticate import authenticate_signed_body
 from sealbox.auth.principal import AuthResult
 from sealbox.auth.sigv4 import parse as sigv4_parse
 from sealbox.config import DEFAULT_EDGE_DOMAIN  # noqa: F401  (re-exported; use settings.edge_domain)
-from sealbox.errors import S3Error
+from sealbox.errors import CATALOGUE, S3Error
 from sealbox.server.request import ClientDisconnected
 from sealbox.server.responses import Response
 from sealbox.store.edge import EdgeError, EdgeStore
+from sealbox.store.full import NOTICE, out_of_space
 
 log = logging.getLogger("sealbox.cloudfront")
 
@@ -55,7 +56,11 @@ async def cloudfront_api(ctx: Context) -> Response:
         raise
     except EdgeError as error:
         return _error(ctx, error.code, error.message, error.status)
-    except Exception:  # anything unexpected: no internal text
+    except Exception as error:  # anything unexpected: no internal text
+        if out_of_space(error):  # noted, and logged now and then (store.full)
+            NOTICE.report(error)
+            full = CATALOGUE["InsufficientStorage"]
+            return _error(ctx, "InsufficientStorage", full.message, full.status, sender=False)
         log.exception("CloudFront API request %s failed", ctx.request_id)
         return _error(ctx, "InternalError", "We encountered an internal error. Please try again.",
                       500, sender=False)

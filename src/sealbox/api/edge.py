@@ -63,6 +63,7 @@ from sealbox.server.responses import FileSpan, Response, error_response
 from sealbox.store.edge import Distribution
 from sealbox.store.edge_cache import CachedObject, EdgeCache, Source
 from sealbox.store.edge_config import CacheBehavior
+from sealbox.store.full import EDGE_CACHE_NOTICE, out_of_space
 from sealbox.store.meta import ObjectRecord
 
 log = logging.getLogger("sealbox.edge")
@@ -235,6 +236,14 @@ class Edge:
                     raise
                 record = None
                 continue
+            except OSError as error:
+                if not out_of_space(error):
+                    raise
+                # A cache is an optimisation: a full disk must not fail the
+                # viewer. Served from the origin's blobs, not kept.
+                EDGE_CACHE_NOTICE.report(error)
+                self.cache.drop(key)
+                return None, record
             self.directory.note_filled(distribution.id)
             return entry, record
         raise AssertionError("unreachable")

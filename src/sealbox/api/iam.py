@@ -35,9 +35,10 @@ from sealbox.api.iam_xml import CONTENT_TYPE, render_error, render_result
 from sealbox.auth.authenticate import authenticate_signed_body
 from sealbox.auth.principal import AuthResult
 from sealbox.auth.sigv4 import parse as sigv4_parse
-from sealbox.errors import S3Error
+from sealbox.errors import CATALOGUE, S3Error
 from sealbox.server.request import ClientDisconnected
 from sealbox.server.responses import Response
+from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.identity import IdentityError
 
 log = logging.getLogger("sealbox.iam")
@@ -62,7 +63,13 @@ async def iam_query(ctx: Context) -> Response:
         return _error_response(error, ctx.request_id)
     except IdentityError as error:
         return _error_response(IamError.from_identity(error), ctx.request_id)
-    except Exception:  # anything unexpected: IAM's ServiceFailure, no internal text
+    except Exception as error:  # anything unexpected: IAM's ServiceFailure, no internal text
+        if out_of_space(error):  # noted, and logged now and then (store.full)
+            NOTICE.report(error)
+            full = CATALOGUE["InsufficientStorage"]
+            return _error_response(
+                IamError("InsufficientStorage", full.message, full.status, "Receiver"),
+                ctx.request_id)
         log.exception("IAM request %s failed", ctx.request_id)
         return _error_response(
             IamError("ServiceFailure", SERVICE_FAILURE, 500, "Receiver"), ctx.request_id

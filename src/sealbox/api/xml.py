@@ -116,8 +116,13 @@ def parse_xml(body: bytes, expected_root: str, *, max_length: int = DEFAULT_MAX_
     try:
         parser.Parse(body, True)
         root = builder.close()
-    except (expat.ExpatError, _Refused, AssertionError):
-        # TreeBuilder.close asserts when there is no root at all.
+    except (expat.ExpatError, _Refused, AssertionError, LookupError, ValueError):
+        # TreeBuilder.close asserts when there is no root at all. A declared
+        # encoding expat does not know is handed to Python's codecs, which
+        # raise LookupError for an unknown name ("bogus", or "base64", a
+        # codec that is not a text encoding), ValueError for a multi-byte one
+        # ("shift_jis", "utf-32") and UnicodeError (a ValueError) for one
+        # that cannot decode every byte ("idna").
         raise S3Error("MalformedXML") from None
     if root.tag != expected_root:
         raise S3Error("MalformedXML")

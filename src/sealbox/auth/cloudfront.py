@@ -52,6 +52,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from sealbox import json_text
+
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 # The trusted key groups of a cache behaviour: key-pair id -> public key, or
 # a function answering None for a key that is not trusted.
@@ -327,8 +329,8 @@ def parse_policy(document: bytes, key_pair_id: str | None = None) -> SignedPolic
     if len(document) > MAX_POLICY_BYTES:
         raise malformed("Policy over 10 KB")
     try:
-        parsed = json.loads(document)
-    except (ValueError, RecursionError):
+        parsed = json_text.loads(document)
+    except (ValueError, RecursionError):  # a lone surrogate too
         raise malformed("Policy is not JSON") from None
     statements = parsed.get("Statement") if isinstance(parsed, dict) else None
     if not isinstance(statements, list) or len(statements) != 1:

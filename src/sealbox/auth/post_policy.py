@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sealbox import json_text
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential
 from sealbox.auth.sigv4 import canonical, keys, parse
 from sealbox.errors import S3Error
@@ -204,8 +205,8 @@ def decode_policy(encoded: str) -> PostPolicy:
     except (binascii.Error, ValueError):
         raise _invalid("invalid Base64 encoding.") from None
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        document = json_text.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError, a lone surrogate too
         raise _invalid("Invalid JSON.") from None
     if not isinstance(document, dict):
         raise _invalid("Invalid JSON.")

@@ -157,12 +157,21 @@ def verify_query(facts: RequestFacts, lookup: Lookup, now: datetime,
     """Verify a V2 presigned URL (``AWSAccessKeyId``, ``Signature``, ``Expires``)."""
     params: dict[str, str] = {}
     for name, value in canonical.parse_query(facts.raw_query):
+        if name in params and name in QUERY_PARAMETERS:
+            # One of each: the first Signature is compared and the first
+            # Expires signed, so a second would be carried along unchecked.
+            # Refused in the words of the other refusals of these parameters
+            # (S3's V2 query refusals are all AccessDenied).
+            raise S3Error("AccessDenied", "Query-string authentication requires the Signature, "
+                          f"Expires and AWSAccessKeyId parameters once each; {name} is repeated")
         params.setdefault(name, value)
     if any(name not in params for name in QUERY_PARAMETERS):
         raise S3Error("AccessDenied", "Query-string authentication requires the Signature, "
                       "Expires and AWSAccessKeyId parameters")
     expires_text = params["Expires"]
-    if not expires_text.isdigit() or len(expires_text) > 12:
+    # ASCII digits only: str.isdigit() is true of "²" and "٦٠" too, which
+    # int() then refuses or reads.
+    if not (expires_text.isascii() and expires_text.isdigit()) or len(expires_text) > 12:
         raise S3Error("AccessDenied", "Invalid date (should be seconds since epoch): "
                       f"{expires_text[:64]}")
     expires = datetime.fromtimestamp(int(expires_text), tz=timezone.utc)

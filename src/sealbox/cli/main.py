@@ -12,6 +12,7 @@ from pathlib import Path
 from sealbox import __version__
 from sealbox.cli import admin, cf_sign, edge
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
+from sealbox.server import log_redact
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log_redact.install()
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -41,6 +41,7 @@ from sealbox.server.send import send_response
 from sealbox.store.blobs import BlobStore
 from sealbox.store.edge import Distribution
 from sealbox.store.edge_cache import EdgeCache
+from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.meta import MetaStore
 from sealbox.store.small_puts import SmallPutBatcher
 
@@ -133,10 +134,9 @@ class SealboxApp:
                                   request_id, self.edge.node)
         except ClientDisconnected:
             return
-        except Exception:
-            log.exception("request %s failed", request_id)
-            response = error_response(S3Error("InternalError"), request_id, self._host_id,
-                                      None, method)
+        except Exception as error:  # noqa: BLE001 - unexpected() logs it
+            response = error_response(unexpected(error, "request %s failed", request_id),
+                                      request_id, self._host_id, None, method)
         if (request is not None and "origin" in request.headers and request.method != "OPTIONS"
                 and distribution is None and not request.raw_path.startswith(SERVICE_PREFIX)):
             # Errors too: a browser can read a 403 only if it carries them.
@@ -260,6 +260,17 @@ class SealboxApp:
             except Exception:
                 log.exception("sweep failed")
             await asyncio.sleep(SWEEP_INTERVAL)
+
+
+def unexpected(error: Exception, message: str, *args: object) -> S3Error:
+    """The answer to an error no handler expected: ``InsufficientStorage``
+    when space ran out (sealbox.store.full: noted, and logged now and then),
+    else ``InternalError`` with the traceback logged as ``message``."""
+    if out_of_space(error):
+        NOTICE.report(error)
+        return S3Error("InsufficientStorage")
+    log.error(message, *args, exc_info=error)
+    return S3Error("InternalError")
 
 
 def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from sealbox.config import Settings, load_root_credentials
+from sealbox.server import log_redact
 from sealbox.server.asgi import SealboxApp, build_app
 
 SETTINGS_ENV = "SEALBOX_SERVE_SETTINGS"
@@ -42,6 +43,9 @@ def create_app() -> SealboxApp:
         values[name] = None if values.get(name) is None else Path(values[name])
     settings = Settings(**values)
     root = load_root_credentials(settings.data_dir)
+    # In every worker, after uvicorn has configured its loggers: no access
+    # line or traceback carries a signature.
+    log_redact.install()
     return build_app(settings, root)
 
 

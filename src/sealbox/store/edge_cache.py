@@ -40,6 +40,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from sealbox.store.edge_config import path_matches
+from sealbox.store.full import EDGE_CACHE_NOTICE, out_of_space
 
 COPY_CHUNK = 1024 * 1024
 # Bodies this small are kept in memory too (sent without opening a file),
@@ -98,10 +99,17 @@ class EdgeCache:
         self._bytes = 0
         self._memory = 0  # bytes of bodies kept in memory
         self._lock = threading.Lock()
-        os.makedirs(self.root, 0o700, exist_ok=True)
-        _remove_dead_processes_dirs(self.root)
-        shutil.rmtree(self._dir, ignore_errors=True)  # a reused pid's leftovers
-        os.makedirs(self._dir, 0o700)
+        try:
+            os.makedirs(self.root, 0o700, exist_ok=True)
+            _remove_dead_processes_dirs(self.root)
+            shutil.rmtree(self._dir, ignore_errors=True)  # a reused pid's leftovers
+            os.makedirs(self._dir, 0o700)
+        except OSError as error:
+            if not out_of_space(error):
+                raise
+            # Started on a full disk: serve (from the origin), keep nothing.
+            EDGE_CACHE_NOTICE.report(error)
+            self.max_object_bytes = -1
 
     @property
     def size(self) -> int:

@@ -17,6 +17,11 @@ an fsync of the file, of the directory that received it and of the parents
 of fan-out directories it had to create), so a finished blob survives a
 power cut before metadata is committed to point at it. A crash before that
 leaves at most an unreferenced file in place, which the sweep removes.
+
+A writer holds a lock on its temporary file until the file is in place
+(store.tmp_locks), so opening the store removes at once the temporary files
+of writers that died (a crash, a kill -9): no process's upload in progress
+is touched, and nothing waits for the hourly sweep's day-old rule.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import BinaryIO, Self
 from sealbox.store.forks import reset_in_child
 from sealbox.store.fs_sync import GroupSync
 from sealbox.store.open_blobs import OpenBlobs
+from sealbox.store.tmp_locks import hold, remove_abandoned
 
 _ID = re.compile(r"[0-9a-f]{32}")
 _FAN = re.compile(r"[0-9a-f]{2}")
@@ -112,6 +118,12 @@ class LocalBlobWriter:
 
     def _open(self) -> BinaryIO:
         fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE)
+        try:
+            hold(fd)  # ours until it is in place (store.tmp_locks)
+        except BaseException:
+            os.close(fd)
+            os.unlink(self._tmp)
+            raise
         self._state = "file"
         f = self._file = os.fdopen(fd, "wb")
         pending, self._pending = self._pending, []
@@ -175,13 +187,16 @@ class LocalBlobWriter:
             f.flush()
             if state == "file" or alone:
                 os.fsync(f.fileno())  # a large file's writeback by its own writer
-            f.close()
-            self._file = None
-            # A shared sync also makes new fan-out directories durable.
-            return self._move_into_place(durable_dirs=alone)
+            # A shared sync also makes new fan-out directories durable. The
+            # file stays open (and locked) until it has left tmp/.
+            dest = self._move_into_place(durable_dirs=alone)
         except BaseException:
             self.abort()
             raise
+        f, self._file = self._file, None
+        if f is not None:
+            f.close()
+        return dest
 
     def _move_into_place(self, *, durable_dirs: bool) -> str:
         store = self._store
@@ -231,8 +246,12 @@ class LocalBlobStore:
         self.root = os.path.abspath(os.fspath(root))
         self.blobs_dir = os.path.join(self.root, "blobs")
         self.tmp_dir = os.path.join(self.root, "tmp")
+        # The root first: makedirs gives the leaf alone the mode asked for.
+        os.makedirs(self.root, _DIR_MODE, exist_ok=True)
         os.makedirs(self.blobs_dir, _DIR_MODE, exist_ok=True)
         os.makedirs(self.tmp_dir, _DIR_MODE, exist_ok=True)
+        # What writers that died left (an upload cut by a crash): gone now.
+        remove_abandoned(self.tmp_dir, lambda name: _ID.fullmatch(name) is not None)
         self._open_blobs = OpenBlobs()
         self._made: set[str] = set()  # fan-out directories known to exist
         self._ids = _Ids()

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TypeGuard
 
 from sealbox.store.forks import reset_in_child
+from sealbox.store.full import out_of_space
 from sealbox.store.localfs import LocalBlobStore, LocalBlobWriter
 from sealbox.store.meta import ObjectRecord
 from sealbox.store.sqlite import SqliteMetaStore
@@ -124,7 +125,8 @@ class SmallPutBatcher:
             try:
                 self._commit(batch)
             except BaseException as error:  # every upload of the batch gets it
-                log.exception("small-upload batch failed")
+                if not out_of_space(error):  # that one each request reports (store.full)
+                    log.exception("small-upload batch failed")
                 for upload in batch:
                     if upload.error is None:
                         upload.error = copy.copy(error)

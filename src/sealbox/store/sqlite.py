@@ -197,6 +197,26 @@ _UPSERT_PART = (
 )
 
 
+_PRIVATE_MODE = 0o600
+
+
+def _create_private(path: str) -> None:
+    """Create the database file (empty, which SQLite takes for a new
+    database) readable by its owner alone, as the credentials are: it holds
+    every key's encrypted secret, every policy and every object's metadata.
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's
+    own mode (its unix VFS copies it), so they are 0600 too. An existing
+    file keeps the mode its owner gave it; any other failure is SQLite's to
+    report as it opens the path."""
+    if path in ("", ":memory:"):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _PRIVATE_MODE)
+    except OSError:  # it exists (the usual case), or SQLite will say what is wrong
+        return
+    os.close(fd)
+
+
 class _Holder:
     """Owns one thread's connection; closing it when the thread's local dies."""
 
@@ -244,6 +264,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         self._group_holder: _Holder | None = None
         # A connection must not cross a fork: the child opens its own.
         _forget_after_fork(self)
+        _create_private(self.path)
         conn = self._conn()
         # WAL is a property of the file; setting it again is a no-op.
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -9,7 +9,7 @@ that measured s3.us-east-1.amazonaws.com); each constant says which.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -47,6 +47,8 @@ QUERY_PARAMETERS_REQUIRED = (
 )
 QUERY_ALGORITHM = 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"'
 QUERY_DATE = "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+# Ours: S3's wording for a repeated parameter is not recorded anywhere we found.
+QUERY_REPEATED = "Query-string authentication version 4 takes each of its parameters once; "
 EXPIRES_NOT_NUMBER = "X-Amz-Expires should be a number"
 EXPIRES_NEGATIVE = "X-Amz-Expires must be non-negative"
 EXPIRES_TOO_LONG = (
@@ -67,7 +69,26 @@ PAYLOAD_KEYWORDS = frozenset(
 )
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# A duration in seconds, as every signer writes it: ASCII digits, no sign.
+# "-1" (a minus, then digits) is negative, which S3 answers in its own words.
+_DIGITS = re.compile(r"[0-9]+")
+_NEGATIVE = re.compile(r"-[0-9]+")
+# The parameters a presigned URL's authentication reads. Each must come once:
+# the first value is checked while ``canonical_query`` leaves every
+# X-Amz-Signature out of what is signed, so a second one would ride along
+# unsigned, and a repeated Expires or Date would be read one way here and
+# signed both ways. The two spellings of the payload hash are one parameter.
+AUTH_QUERY_PARAMETERS = {
+    "X-Amz-Algorithm": "X-Amz-Algorithm",
+    "X-Amz-Credential": "X-Amz-Credential",
+    "X-Amz-Signature": "X-Amz-Signature",
+    "X-Amz-Date": "X-Amz-Date",
+    "X-Amz-SignedHeaders": "X-Amz-SignedHeaders",
+    "X-Amz-Expires": "X-Amz-Expires",
+    "X-Amz-Security-Token": "X-Amz-Security-Token",
+    "X-Amz-Content-Sha256": "X-Amz-Content-Sha256",
+    "X-Amz-Content-SHA256": "X-Amz-Content-Sha256",
+}
 
 
 @dataclass(frozen=True)
@@ -241,20 +262,40 @@ def parse_credential(
     return CredentialScope(access_key, scope_date, scope_region, scope_service, terminator)
 
 
-def _parse_long(text: str) -> int | None:
-    """``X-Amz-Expires`` read as a Java long: optional sign, decimal digits."""
-    if not _INTEGER.fullmatch(text):
-        return None
-    value = int(text)
-    if not -(2**63) <= value < 2**63:
-        return None
-    return value
+def _parse_expires(text: str) -> int:
+    """``X-Amz-Expires``: decimal digits that fit a Java long (S3's type), or
+    the refusal S3 gives. A sign is refused: ``+60`` is no signer's output
+    and would be a second spelling of ``60``; ``-1`` is negative."""
+    if _NEGATIVE.fullmatch(text):
+        raise S3Error("AuthorizationQueryParametersError", EXPIRES_NEGATIVE)
+    # Length first: int() refuses strings of over 4300 digits with ValueError.
+    if not _DIGITS.fullmatch(text) or len(text) > 19 or int(text) >= 2**63:
+        raise S3Error("AuthorizationQueryParametersError", EXPIRES_NOT_NUMBER)
+    return int(text)
 
 
-def parse_presigned(query: dict[str, str]) -> PresignedParams:
+def presigned_query(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The first value of each parameter of a presigned URL's query, refusing
+    a repeated authentication parameter (``AUTH_QUERY_PARAMETERS``) with
+    ``AuthorizationQueryParametersError``."""
+    first: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in pairs:
+        auth_name = AUTH_QUERY_PARAMETERS.get(name)
+        if auth_name is not None:
+            if auth_name in seen:
+                raise S3Error("AuthorizationQueryParametersError",
+                              QUERY_REPEATED + f"{auth_name} is repeated.")
+            seen.add(auth_name)
+        first.setdefault(name, value)
+    return first
+
+
+def parse_presigned(query: Mapping[str, str]) -> PresignedParams:
     """Check the ``X-Amz-*`` parameters of a presigned URL in S3's order: the
     algorithm, that all six are there, the date, then ``X-Amz-Expires``.
-    ``query`` holds the first value of each decoded parameter name."""
+    ``query`` holds the first value of each decoded parameter name
+    (``presigned_query``, which has refused repeated ones)."""
     algorithm = query.get("X-Amz-Algorithm")
     if algorithm is not None and algorithm != ALGORITHM:
         raise S3Error("AuthorizationQueryParametersError", QUERY_ALGORITHM)
@@ -273,11 +314,7 @@ def parse_presigned(query: dict[str, str]) -> PresignedParams:
     if signed_at is None:
         raise S3Error("AuthorizationQueryParametersError", QUERY_DATE)
     expires_raw = query["X-Amz-Expires"]
-    expires = _parse_long(expires_raw)
-    if expires is None:
-        raise S3Error("AuthorizationQueryParametersError", EXPIRES_NOT_NUMBER)
-    if expires < 0:
-        raise S3Error("AuthorizationQueryParametersError", EXPIRES_NEGATIVE)
+    expires = _parse_expires(expires_raw)
     if expires > MAX_EXPIRES_SECONDS:
         raise S3Error("AuthorizationQueryParametersError", EXPIRES_TOO_LONG)
     return PresignedParams(

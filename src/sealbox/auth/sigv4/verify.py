@@ -205,11 +205,10 @@ def presigned_parts(raw_query: str) -> tuple[parse.PresignedParams, str]:
     """The ``X-Amz-*`` parameters of a presigned URL (checked, or the
     ``S3Error`` S3 gives) and its canonical query (without the signature)."""
     pairs = canonical.parse_query_bytes(raw_query)
-    first: dict[str, str] = {}
-    for name, value in pairs:
-        first.setdefault(
-            name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")
-        )
+    first = parse.presigned_query(
+        (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+        for name, value in pairs
+    )
     params = parse.parse_presigned(first)
     return params, canonical.canonical_query_from_pairs(pairs, exclude=("X-Amz-Signature",))
 

@@ -24,6 +24,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from sealbox.server.h1 import sendfile, wire
+from sealbox.server.log_redact import loggable_target
 
 if TYPE_CHECKING:
     from sealbox.server.h1.connection import Connection
@@ -180,9 +181,11 @@ class Exchange:
         self.chunked = head.chunked
         self.remaining = -1 if head.content_length is None else head.content_length
         if conn.server.access_log:
+            # The query too, its signatures fingerprinted (server.log_redact).
+            target = loggable_target(self.scope["raw_path"].decode("latin-1"),
+                                     self.scope["query_string"].decode("latin-1"))
             log.info('%s - "%s %s HTTP/%s" %d', self.scope["client"][0], self.scope["method"],
-                     self.scope["raw_path"].decode("latin-1"), self.scope["http_version"],
-                     status)
+                     target, self.scope["http_version"], status)
 
     def _body(self, data: bytes, more: bool) -> None:
         if self.head_request:
