@@ -148,13 +148,18 @@ class Ports:
 
 def shims(where: Path) -> Path:
     """``sealbox``, ``python`` and ``python3`` that run this tree with this
-    interpreter, to go first on PATH."""
+    interpreter (and its ``aws``), to go first on PATH."""
     where.mkdir()
     for name, command in (("sealbox", f'"{sys.executable}" -m sealbox'),
                           ("python", f'"{sys.executable}"'), ("python3", f'"{sys.executable}"')):
         script = where / name
         script.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
         script.chmod(0o755)
+    # The AWS CLI installed with this interpreter, not through a slower
+    # version manager's shim.
+    aws = Path(sys.executable).parent / "aws"
+    if aws.exists():
+        (where / "aws").symlink_to(aws)
     return where
 
 
@@ -327,13 +332,15 @@ def test_every_command_in_the_guide_runs_and_prints_what_it_says(
         out, finished = shell.run(script)
         out = ports.into_output("\n".join(out)).split("\n") if out else []
         shown = "\n".join(out)
-        assert finished, f"{where}:{block.line}: the block failed:\n{block.text}\n--- output\n" \
-                         f"{shown}\n--- server log\n{_tail(server.log)}"
+        if not finished:
+            pytest.fail(f"{where}:{block.line}: the block failed:\n{block.text}--- output\n"
+                        f"{shown}\n--- server log\n{_tail(server.log)}", pytrace=False)
         if step.expected is not None:
             expected = step.expected.text.rstrip("\n").split("\n")
-            assert matches(expected, out), (
-                f"{where}:{block.line}: the output is not what line {step.expected.line} "
-                f"says\n--- expected\n{step.expected.text}--- printed\n{shown}")
+            if not matches(expected, out):
+                pytest.fail(f"{where}:{block.line}: the output is not what line "
+                            f"{step.expected.line} says\n--- expected\n{step.expected.text}"
+                            f"--- printed\n{shown}", pytrace=False)
 
 
 def _tail(log: Path) -> str:
