@@ -21,9 +21,10 @@ The convention, which the guides follow:
   ``sh no-test`` is not checked.)
 
 The guides are written for a server on ``127.0.0.1:9000`` (and its edge
-port on ``127.0.0.1:9001``). The test serves on free ports instead: it
-writes its ports for ``:9000`` and ``:9001`` in the commands and writes
-them back in the output before comparing. It also sets what a reader
+port on ``127.0.0.1:9001``, and a web site's own service on
+``localhost:8000``). The test uses free ports instead: it writes its ports
+for ``:9000``, ``:9001`` and ``:8000`` in the commands and writes them back
+in the output before comparing. It also sets what a reader
 copies from ``sealbox serve``'s first start: ``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY`` (the server is given them), and
 ``AWS_DEFAULT_REGION``. ``sealbox``, ``python`` and ``python3`` are this
@@ -54,7 +55,9 @@ from sealbox.testing.server import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-S3_PORT, EDGE_PORT = 9000, 9001  # the ports the guides are written for
+# The ports the guides are written for: the server, its edge port, and a
+# web page's own server (a signing service).
+S3_PORT, EDGE_PORT, SITE_PORT = 9000, 9001, 8000
 BLOCK_TIMEOUT = 60.0
 DONE = "__sealbox_docs_block_done__"
 _FENCE = re.compile(r"^```(\S*)[ \t]*(.*)$")
@@ -132,18 +135,22 @@ def matches(expected: list[str], actual: list[str]) -> bool:
 
 
 class Ports:
-    """The test's ports for the guides' 9000 and 9001, both ways."""
+    """The test's ports for the guides' 9000, 9001 and 8000, both ways."""
 
     def __init__(self) -> None:
-        self.s3, self.edge = free_port(), free_port()
+        self.s3, self.edge, self.site = free_port(), free_port(), free_port()
+        self._pairs = ((S3_PORT, self.s3), (EDGE_PORT, self.edge), (SITE_PORT, self.site))
 
     def into_command(self, text: str) -> str:
-        text = re.sub(rf"(?<=[\w\].]):{S3_PORT}\b", f":{self.s3}", text)
-        return re.sub(rf"(?<=[\w\].]):{EDGE_PORT}\b", f":{self.edge}", text)
+        """``host:9000`` and the others (not a bare ``9000``) become the test's."""
+        for guide, test in self._pairs:
+            text = re.sub(rf"(?<=[\w\].]):{guide}\b", f":{test}", text)
+        return text
 
     def into_output(self, text: str) -> str:
-        text = re.sub(rf":{self.s3}\b", f":{S3_PORT}", text)
-        return re.sub(rf":{self.edge}\b", f":{EDGE_PORT}", text)
+        for guide, test in self._pairs:
+            text = re.sub(rf":{test}\b", f":{guide}", text)
+        return text
 
 
 def shims(where: Path) -> Path:
