@@ -27,8 +27,9 @@ for ``:9000``, ``:9001`` and ``:8000`` in the commands and writes them back
 in the output before comparing. It also sets what a reader
 copies from ``sealbox serve``'s first start: ``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY`` (the server is given them), and
-``AWS_DEFAULT_REGION``. ``sealbox``, ``python`` and ``python3`` are this
-tree's code and this interpreter.
+``AWS_DEFAULT_REGION``, and ``SEALBOX_META_DSN`` (a fresh PostgreSQL
+database) for a guide that tells the reader to export it. ``sealbox``, ``python`` and
+``python3`` are this tree's code and this interpreter.
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ from sealbox.testing.server import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-# The ports the guides are written for: the server, its edge port, and a
-# web page's own server (a signing service).
-S3_PORT, EDGE_PORT, SITE_PORT = 9000, 9001, 8000
+# The ports the guides are written for: the server, its edge port, a web
+# page's own server (a signing service) and a second node.
+S3_PORT, EDGE_PORT, SITE_PORT, NODE_PORT = 9000, 9001, 8000, 9002
 BLOCK_TIMEOUT = 60.0
 DONE = "__sealbox_docs_block_done__"
 _FENCE = re.compile(r"^```(\S*)[ \t]*(.*)$")
@@ -135,16 +136,19 @@ def matches(expected: list[str], actual: list[str]) -> bool:
 
 
 class Ports:
-    """The test's ports for the guides' 9000, 9001 and 8000, both ways."""
+    """The test's ports for the guides' 9000, 9001, 8000 and 9002, both ways."""
 
     def __init__(self) -> None:
-        self.s3, self.edge, self.site = free_port(), free_port(), free_port()
-        self._pairs = ((S3_PORT, self.s3), (EDGE_PORT, self.edge), (SITE_PORT, self.site))
+        self.s3, self.edge = free_port(), free_port()
+        self._pairs = ((S3_PORT, self.s3), (EDGE_PORT, self.edge), (SITE_PORT, free_port()),
+                       (NODE_PORT, free_port()))
 
     def into_command(self, text: str) -> str:
-        """``host:9000`` and the others (not a bare ``9000``) become the test's."""
+        """``host:9000`` and ``--port 9000`` (not a bare ``9000``), and the
+        others, become the test's."""
         for guide, test in self._pairs:
             text = re.sub(rf"(?<=[\w\].]):{guide}\b", f":{test}", text)
+            text = re.sub(rf"(?<=--port )({guide})\b", str(test), text)
         return text
 
     def into_output(self, text: str) -> str:
@@ -170,7 +174,7 @@ def shims(where: Path) -> Path:
     return where
 
 
-def environment(tmp: Path) -> dict[str, str]:
+def environment(tmp: Path, meta_dsn: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "SEALBOX_", "PYTEST_", "COV_"))}
     source = str(Path(sealbox.__file__).resolve().parents[1])
@@ -185,6 +189,8 @@ def environment(tmp: Path) -> dict[str, str]:
         SEALBOX_ROOT_ACCESS_KEY=TEST_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY=TEST_SECRET_KEY,
         PYTHONDONTWRITEBYTECODE="1",
     )
+    if meta_dsn:
+        env["SEALBOX_META_DSN"] = meta_dsn
     (tmp / ".home").mkdir()
     return env
 
@@ -311,8 +317,17 @@ class Server:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[Shell, Server, Ports]]:
-    env = environment(tmp_path)
+def sandbox(request: pytest.FixtureRequest,
+            tmp_path: Path) -> Iterator[tuple[Shell, Server, Ports]]:
+    """A shell, a server to start and the ports, in a temporary directory.
+    A guide that tells the reader to ``export SEALBOX_META_DSN=`` gets a
+    fresh PostgreSQL database there (skipped, or failed in CI, as conftest
+    says)."""
+    guide: Path = request.node.callspec.params["guide"]
+    meta_dsn = None
+    if "export SEALBOX_META_DSN=" in guide.read_text():
+        meta_dsn = request.getfixturevalue("postgres_cluster").new_database()
+    env = environment(tmp_path, meta_dsn)
     work = tmp_path / "work"
     work.mkdir()
     ports = Ports()
@@ -383,4 +398,5 @@ def test_the_guides_ports_are_swapped_both_ways() -> None:
                                  "--expires-in 9000")
     assert command == (f"curl http://127.0.0.1:{ports.s3}/b http://d.x.localhost:{ports.edge}/ "
                        "--expires-in 9000")
+    assert ports.into_command("serve --port 9000") == f"serve --port {ports.s3}"
     assert ports.into_output(command).startswith("curl http://127.0.0.1:9000/b")
