@@ -351,7 +351,10 @@ def test_every_command_in_the_guide_runs_and_prints_what_it_says(
             continue
         script = tmp_path / f"block-{number}.sh"
         script.write_text(ports.into_command(block.text))
+        began = time.monotonic()
         out, finished = shell.run(script)
+        if os.environ.get("SEALBOX_DOCS_TIMES"):  # where a guide's time goes
+            print(f"{where}:{block.line}: {time.monotonic() - began:.1f} s", file=sys.stderr)
         out = ports.into_output("\n".join(out)).split("\n") if out else []
         shown = "\n".join(out)
         if not finished:
@@ -400,3 +403,16 @@ def test_the_guides_ports_are_swapped_both_ways() -> None:
                        "--expires-in 9000")
     assert ports.into_command("serve --port 9000") == f"serve --port {ports.s3}"
     assert ports.into_output(command).startswith("curl http://127.0.0.1:9000/b")
+
+
+def test_every_serve_flag_is_in_the_readme() -> None:
+    """The README lists every ``sealbox serve`` flag, as ``--help`` has them."""
+    from sealbox.cli.main import build_parser
+
+    parser = build_parser()
+    serve = parser._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    flags = {option for action in serve._actions for option in action.option_strings
+             if option.startswith("--") and option != "--help"}
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(flag for flag in flags if f"`{flag}`" not in readme)
+    assert not missing, f"README.md does not list these sealbox serve flags: {missing}"
