@@ -259,8 +259,13 @@ def invalidate(c: AdminClient, args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``edge`` on the ``sealbox`` sub-command parser."""
     common = common_options()
-    edge = sub.add_parser("edge", help="public keys, key groups, origin access controls, "
-                                       "distributions, invalidations")
+    edge = sub.add_parser(
+        "edge", help="key pairs, public keys, key groups, origin access controls, "
+                     "distributions, invalidations",
+        description="The CloudFront-compatible edge, through the admin JSON API "
+                    "(/_sealbox/api/v1/edge): a key pair signs links, its public key goes in a "
+                    "key group, a distribution trusts the group and reads its bucket through an "
+                    "origin access control. docs/edge.md walks through it.")
     kinds = edge.add_subparsers(dest="edge_kind", required=True)
 
     def command(parent: argparse._SubParsersAction, name: str,  # type: ignore[type-arg]
@@ -320,7 +325,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--signing-behavior", choices=["always", "never", "no-override"],
                    default="always")
 
-    dists = kind("distribution", "distributions", DISTRIBUTIONS, "distribution")
+    dists = kind("distribution", "distributions: a bucket served on its own host name, "
+                 "cached, with signed URLs and cookies", DISTRIBUTIONS, "distribution")
     p = command(dists, "create", distribution_create,
                 "create a distribution: --bucket and options, or --config FILE")
     p.add_argument("--config", metavar="FILE",
