@@ -161,10 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="disk the edge's cache may use per server process (default 1024)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"],
-                       help="default info")
+                       help="how much the server logs (default info)")
     serve.add_argument("--access-log", action="store_true", help="log every request line")
     serve.add_argument("--http-server", choices=["sealbox", "uvicorn"], default="sealbox",
-                       help="the HTTP/1.1 server: sealbox's own (default), or uvicorn")
+                       help="the HTTP/1.1 server: sealbox's own (default), or uvicorn (no "
+                            "--edge-port then)")
     serve.epilog = ("environment: SEALBOX_ROOT_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY, "
                     "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN")
     serve.set_defaults(func=_serve)
