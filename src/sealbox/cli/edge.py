@@ -131,6 +131,8 @@ def public_key_create(c: AdminClient, args: argparse.Namespace) -> int:
 
 
 def key_pair_create(c: AdminClient, args: argparse.Namespace) -> int:
+    """Write a new key pair's files, then register its public key. The files
+    come first: a registered key without its private half would sign nothing."""
     out_dir = Path(args.out_dir).expanduser()
     files = write_key_pair(out_dir, overwrite=args.force)
     # CloudFront wants names unique: the directory's name and the key's own
