@@ -18,7 +18,9 @@ The convention, which the guides follow:
   text, and a line that is only ``...`` matches any number of lines.
   Without a ``text`` block only the exit status is checked: a command that
   fails fails the test. (A ``text`` block after ``sh serve`` or
-  ``sh no-test`` is not checked.)
+  ``sh no-test`` is not checked.) A ``text`` block anywhere else, or a
+  command block fenced as ``bash`` or ``console``, fails the test: it
+  would never be checked.
 
 The guides are written for a server on ``127.0.0.1:9000`` (and its edge
 port on ``127.0.0.1:9001``, and a web site's own service on
@@ -423,3 +425,19 @@ def test_every_serve_flag_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = sorted(flag for flag in flags if f"`{flag}`" not in readme)
     assert not missing, f"README.md does not list these sealbox serve flags: {missing}"
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=[p.relative_to(ROOT).as_posix() for p in GUIDES])
+def test_no_command_or_output_block_escapes_the_harness(guide: Path) -> None:
+    """Commands are ``sh`` blocks (``bash`` or ``console`` ones would never
+    run), and every ``text`` block is the output of the ``sh`` block right
+    before it (one after prose would silently go unchecked)."""
+    blocks = fenced_blocks(guide.read_text())
+    where = guide.relative_to(ROOT).as_posix()
+    for before, block in zip([None, *blocks], blocks, strict=False):
+        assert block.language not in ("bash", "shell", "console", "zsh", "shell-session"), (
+            f"{where}:{block.line}: write commands as ```sh (or ```sh no-test)")
+        if block.language == "text":
+            assert before is not None and before.language == "sh" and block.follows_closely, (
+                f"{where}:{block.line}: a text block must follow its sh block, with only "
+                "blank lines between")
