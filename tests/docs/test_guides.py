@@ -326,7 +326,8 @@ def sandbox(request: pytest.FixtureRequest,
     A guide that tells the reader to ``export SEALBOX_META_DSN=`` gets a
     fresh PostgreSQL database there (skipped, or failed in CI, as conftest
     says)."""
-    guide: Path = request.node.callspec.params["guide"]
+    callspec = getattr(request.node, "callspec", None)
+    guide: Path | None = callspec.params.get("guide") if callspec else None
     for tool, package in (("aws", "pip install -e '.[test]'"), ("curl", "apt-get install curl")):
         if shutil.which(tool) is None and not (Path(sys.executable).parent / tool).exists():
             why = f"the guides run {tool}, which is not installed ({package})"
@@ -334,7 +335,7 @@ def sandbox(request: pytest.FixtureRequest,
                 pytest.fail(f"{why}; CI must run the guides", pytrace=False)
             pytest.skip(why)
     meta_dsn = None
-    if "export SEALBOX_META_DSN=" in guide.read_text():
+    if guide is not None and "export SEALBOX_META_DSN=" in guide.read_text():
         meta_dsn = request.getfixturevalue("postgres_cluster").new_database()
     env = environment(tmp_path, meta_dsn)
     work = tmp_path / "work"
@@ -351,14 +352,21 @@ def sandbox(request: pytest.FixtureRequest,
 @pytest.mark.parametrize("guide", GUIDES, ids=[p.relative_to(ROOT).as_posix() for p in GUIDES])
 def test_every_command_in_the_guide_runs_and_prints_what_it_says(
         guide: Path, sandbox: tuple[Shell, Server, Ports], tmp_path: Path) -> None:
-    shell, server, ports = sandbox
-    where = guide.relative_to(ROOT).as_posix()
-    for number, step in enumerate(steps(guide.read_text())):
+    failure = run_guide(guide.read_text(), guide.relative_to(ROOT).as_posix(), *sandbox,
+                        tmp_path)
+    if failure:
+        pytest.fail(failure, pytrace=False)
+
+
+def run_guide(markdown: str, where: str, shell: Shell, server: Server, ports: Ports,
+              scripts: Path) -> str | None:
+    """Run a guide's steps in order; what went wrong first, or None."""
+    for number, step in enumerate(steps(markdown)):
         block = step.block
         if "serve" in block.flags:
             server.start(block.text)
             continue
-        script = tmp_path / f"block-{number}.sh"
+        script = scripts / f"block-{number}.sh"
         script.write_text(ports.into_command(block.text))
         began = time.monotonic()
         out, finished = shell.run(script)
@@ -367,14 +375,15 @@ def test_every_command_in_the_guide_runs_and_prints_what_it_says(
         out = ports.into_output("\n".join(out)).split("\n") if out else []
         shown = "\n".join(out)
         if not finished:
-            pytest.fail(f"{where}:{block.line}: the block failed:\n{block.text}--- output\n"
-                        f"{shown}\n--- server log\n{_tail(server.log)}", pytrace=False)
+            return (f"{where}:{block.line}: the block failed:\n{block.text}--- output\n"
+                    f"{shown}\n--- server log\n{_tail(server.log)}")
         if step.expected is not None:
             expected = step.expected.text.rstrip("\n").split("\n")
             if not matches(expected, out):
-                pytest.fail(f"{where}:{block.line}: the output is not what line "
-                            f"{step.expected.line} says\n--- expected\n{step.expected.text}"
-                            f"--- printed\n{shown}", pytrace=False)
+                return (f"{where}:{block.line}: the output is not what line "
+                        f"{step.expected.line} says\n--- expected\n{step.expected.text}"
+                        f"--- printed\n{shown}")
+    return None
 
 
 def _tail(log: Path) -> str:
@@ -441,3 +450,20 @@ def test_no_command_or_output_block_escapes_the_harness(guide: Path) -> None:
             assert before is not None and before.language == "sh" and block.follows_closely, (
                 f"{where}:{block.line}: a text block must follow its sh block, with only "
                 "blank lines between")
+
+
+def test_the_harness_catches_wrong_output_and_failing_commands(
+        sandbox: tuple[Shell, Server, Ports], tmp_path: Path) -> None:
+    """Variables carry from block to block; a wrong output and a failing
+    command are reported with the guide's line, and nothing after runs."""
+    guide = ("```sh\nNAME=world\n```\n\n```sh\necho \"hello $NAME\"\n```\n\n"
+             "```text\nhello ...\n```\n\n```sh\necho one\n```\n\n```text\ntwo\n```\n"
+             "\n```sh\ntouch after\n```\n")
+    failure = run_guide(guide, "guide.md", *sandbox, tmp_path)
+    assert failure is not None and failure.startswith("guide.md:13: the output is not what "
+                                                      "line 17 says")
+    assert not (sandbox[0].cwd / "after").exists()
+    failing = "```sh\nfalse\necho not reached\n```\n"
+    failure = run_guide(failing, "failing.md", *sandbox, tmp_path)
+    assert failure is not None and failure.startswith("failing.md:1: the block failed")
+    assert "not reached\n--- server" not in failure
