@@ -249,3 +249,46 @@ def test_distribution_bodies_that_do_not_fit_are_malformed_input(server, body: d
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "MalformedInput" and says in error["message"]
+
+
+def test_key_pair_create_writes_both_private_forms_and_registers_the_public_key(
+        edge, cf, tmp_path: Path) -> None:
+    """The PKCS#1 file is the one ``aws cloudfront sign`` reads (it refuses
+    PKCS#8 with "No PEM start marker"); the registered key is the file's."""
+    made = edge("key-pair", "create", "--out-dir", "keys")
+    key_id = made["PublicKey"]["Id"]
+    files = {name: Path(value) for name, value in made["Files"].items()}
+    assert files["PrivateKeyPkcs1"].read_text().startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert files["PrivateKeyPkcs8"].read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert (files["PrivateKeyPkcs1"].stat().st_mode & 0o777) == 0o600
+    registered = cf.get_public_key(Id=key_id)["PublicKey"]["PublicKeyConfig"]["EncodedKey"]
+    assert registered.strip() == files["PublicKey"].read_text().strip()
+    pkcs1 = serialization.load_pem_private_key(files["PrivateKeyPkcs1"].read_bytes(), None)
+    pkcs8 = serialization.load_pem_private_key(files["PrivateKeyPkcs8"].read_bytes(), None)
+    assert pkcs1.private_numbers() == pkcs8.private_numbers()  # type: ignore[union-attr]
+
+    aws = shutil.which("aws")
+    if aws is None:
+        pytest.skip("the AWS CLI is not installed (pip install -e '.[test]')")
+    for name, works in (("PrivateKeyPkcs1", True), ("PrivateKeyPkcs8", False)):
+        signed_url = subprocess.run(
+            [aws, "cloudfront", "sign", "--url", "https://d.example/x", "--key-pair-id", key_id,
+             "--private-key", f"file://{files[name]}", "--date-less-than", "2030-01-01"],
+            capture_output=True, text=True, timeout=60, check=False)
+        assert (signed_url.returncode == 0) is works, signed_url.stderr
+    edge("public-key", "delete", key_id)
+
+
+def test_key_pair_create_keeps_existing_files_and_prints_only_the_id_when_asked(
+        edge, tmp_path: Path) -> None:
+    first = edge("key-pair", "create", "--out-dir", "pair", "--id-only", raw=True)
+    assert first.returncode == 0, first.stderr
+    key_id = first.stdout.strip()
+    assert key_id.startswith("K") and "\n" not in key_id
+    again = edge("key-pair", "create", "--out-dir", "pair", raw=True)
+    assert again.returncode == 1 and "exists (keep it, or replace the key pair with --force)" \
+        in again.stderr
+    replaced = edge("key-pair", "create", "--out-dir", "pair", "--force", "--id-only", raw=True)
+    assert replaced.returncode == 0 and replaced.stdout.strip() != key_id, replaced.stderr
+    for old in (key_id, replaced.stdout.strip()):
+        edge("public-key", "delete", old)

@@ -11,6 +11,7 @@ CompleteMultipartUpload answers with a ``Location`` URL naming it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import ssl
 import subprocess
@@ -33,6 +34,14 @@ VIRTUAL_DOMAIN = "s3.sealbox.test"
 def sealbox(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sealbox", *args], capture_output=True,
                           text=True, timeout=timeout, check=False)
+
+
+def admin_cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """``sealbox admin|edge …`` signed with the server's root keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SEALBOX_"))}
+    env.update(AWS_ACCESS_KEY_ID=server.access_key, AWS_SECRET_ACCESS_KEY=server.secret_key)
+    return subprocess.run([sys.executable, "-m", "sealbox", *args], capture_output=True,
+                          text=True, timeout=30, check=False, env=env)
 
 
 def client(server: RunningServer, verify: str | bool, **s3_config: Any):
@@ -207,6 +216,27 @@ def test_plain_http_to_the_tls_port_fails_cleanly(tls_server: RunningServer) -> 
                                 context=tls_server.ssl_context()) as answer:
         assert answer.status == 200
     assert "Traceback" not in tls_server.log()
+
+
+@pytest.mark.parametrize("family", ["admin", "edge"])
+def test_admin_cli_with_http_to_the_tls_port_says_use_https(tls_server: RunningServer,
+                                                           family: str) -> None:
+    """Not urllib's "Remote end closed connection without response": one line
+    naming the https:// endpoint to use, exit status 1."""
+    command = ["user", "list"] if family == "admin" else ["distribution", "list"]
+    done = admin_cli(tls_server, family, *command, "--endpoint-url",
+                     f"http://127.0.0.1:{tls_server.port}")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == (f"sealbox: error: http://127.0.0.1:{tls_server.port}: this port "
+                           f"speaks HTTPS; use https://127.0.0.1:{tls_server.port} (with "
+                           "--ca-bundle CERT for a self-signed certificate)\n")
+
+
+def test_admin_cli_with_https_endpoint_and_ca_bundle_works(tls_server: RunningServer,
+                                                            pair: dict[str, str]) -> None:
+    done = admin_cli(tls_server, "admin", "user", "list", "--endpoint-url", tls_server.endpoint,
+                     "--ca-bundle", pair["cert"])
+    assert done.returncode == 0, done.stderr
 
 
 def test_location_over_https_is_https(tls_s3: Any, tls_server: RunningServer) -> None:

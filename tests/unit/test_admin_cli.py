@@ -115,7 +115,7 @@ def _leaves(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> li
 def test_every_command_takes_the_common_options(family: str) -> None:
     parser = build_parser()
     leaves = [(p, leaf) for p, leaf in _leaves(parser) if p[0] == family]
-    assert len(leaves) == (29 if family == "admin" else 19)
+    assert len(leaves) == (29 if family == "admin" else 20)  # edge: key-pair create too
     for _prefix, leaf in leaves:
         options = {o for a in leaf._actions for o in a.option_strings}
         assert {"--json", "--endpoint-url", "--data-dir", "--region"} <= options
@@ -129,3 +129,41 @@ def test_commands_parse_as_the_readme_writes_them() -> None:
         "media", ["g1"], "E1", ["cdn.example.com"], True)
     args = build_parser().parse_args(["admin", "policy", "attach", "readers", "--user", "bob"])
     assert (args.policy, args.user, args.group) == ("readers", "bob", None)
+
+
+def test_forward_referer_puts_referer_in_the_cache_key() -> None:
+    """A bucket policy's Referer rule holds through the edge only if a copy
+    cached for one Referer is never served to another."""
+    forwarded = DistributionConfig.from_document(
+        to_tree(short(forward_referer=True), "DistributionConfig")).default_behavior
+    assert forwarded.forward_referer and forwarded.cache_key_headers == ("referer",)
+    plain = DistributionConfig.from_document(to_tree(short(), "DistributionConfig"))
+    assert plain.default_behavior.cache_key_headers == ()
+
+
+def test_key_pair_files_hold_one_key_in_both_private_forms(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from sealbox.cli.key_pair import write_key_pair
+
+    files = write_key_pair(tmp_path / "keys")
+    pkcs1 = files.private_pkcs1.read_bytes()
+    assert pkcs1.startswith(b"-----BEGIN RSA PRIVATE KEY-----")
+    assert files.private_pkcs8.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    public = serialization.load_pem_private_key(pkcs1, None).public_key()
+    assert public.public_bytes(serialization.Encoding.PEM,
+                               serialization.PublicFormat.SubjectPublicKeyInfo).decode() == (
+        files.public_pem) == files.public.read_text()
+    assert (files.private_pkcs8.stat().st_mode & 0o777) == 0o600
+    with pytest.raises(FileExistsError, match="--force"):
+        write_key_pair(tmp_path / "keys")
+    assert write_key_pair(tmp_path / "keys", overwrite=True).public_pem != files.public_pem
+
+
+def test_the_endpoint_comes_from_sealbox_then_aws_variables() -> None:
+    from sealbox.cli.client import DEFAULT_ENDPOINT, default_endpoint
+
+    assert default_endpoint({}) == DEFAULT_ENDPOINT
+    assert default_endpoint({"AWS_ENDPOINT_URL": "http://a:1"}) == "http://a:1"
+    assert default_endpoint({"AWS_ENDPOINT_URL": "http://a:1",
+                             "SEALBOX_ENDPOINT_URL": "http://b:2"}) == "http://b:2"

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import json
 import os
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -162,11 +164,24 @@ class AdminClient:
         except urllib.error.HTTPError as error:
             raise _refusal(error) from None
         except urllib.error.URLError as error:
-            raise ApiError(f"cannot reach the admin API at {self.endpoint}: "
-                           f"{_reason(error.reason)}") from None
-        except (TimeoutError, OSError) as error:
-            raise ApiError(f"cannot reach the admin API at {self.endpoint}: "
-                           f"{_reason(error)}") from None
+            raise self._unreachable(error.reason) from None
+        except (TimeoutError, OSError, http.client.HTTPException) as error:
+            raise self._unreachable(error) from None
+
+    def _unreachable(self, reason: object) -> ApiError:
+        """Why the server could not be reached, in one line. An ``http://``
+        endpoint whose server hung up without answering is probed with a TLS
+        handshake: a TLS port closes on plain HTTP, which urllib reports as
+        "Remote end closed connection without response"."""
+        parts = urlsplit(self.endpoint)
+        hung_up = isinstance(reason, ConnectionError | http.client.HTTPException)
+        if parts.scheme == "http" and hung_up and parts.hostname:
+            port = parts.port or 80
+            if speaks_tls(parts.hostname, port, min(self._timeout, 5.0)):
+                return ApiError(f"{self.endpoint}: this port speaks HTTPS; use "
+                                f"https://{parts.netloc} (with --ca-bundle CERT for a "
+                                "self-signed certificate)")
+        return ApiError(f"cannot reach the admin API at {self.endpoint}: {_reason(reason)}")
 
     def pages(self, api_path: str, member: str, query: Mapping[str, str] | None = None,
               *, cloudfront_list: str | None = None) -> Iterator[Any]:
@@ -183,6 +198,20 @@ class AdminClient:
             if not marker:
                 return
             params["Marker"] = marker
+
+
+def speaks_tls(host: str, port: int, timeout: float) -> bool:
+    """Whether ``host:port`` completes a TLS handshake (any certificate: this
+    only tells HTTPS from HTTP, nothing is sent over it)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=host):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _json(data: bytes) -> dict[str, Any]:
@@ -239,13 +268,19 @@ def read_json_file(name: str, option: str) -> Any:
 # -- options and output ----------------------------------------------------------
 
 
+def default_endpoint(env: Mapping[str, str]) -> str:
+    """``$SEALBOX_ENDPOINT_URL``, else ``$AWS_ENDPOINT_URL`` (which the AWS CLI
+    and SDKs read too, so one variable points every tool at sealbox), else
+    ``http://127.0.0.1:9000``."""
+    return env.get("SEALBOX_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
+
+
 def common_options() -> argparse.ArgumentParser:
     """The options every admin and edge command takes (an argparse parent)."""
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--endpoint-url", default=os.environ.get("SEALBOX_ENDPOINT_URL",
-                                                                 DEFAULT_ENDPOINT),
-                        metavar="URL", help=f"the sealbox server (default {DEFAULT_ENDPOINT}, "
-                                            "or $SEALBOX_ENDPOINT_URL)")
+    parent.add_argument("--endpoint-url", default=default_endpoint(os.environ), metavar="URL",
+                        help="the sealbox server (default $SEALBOX_ENDPOINT_URL, else "
+                             f"$AWS_ENDPOINT_URL, else {DEFAULT_ENDPOINT})")
     parent.add_argument("--data-dir", default=DEFAULT_DATA_DIR, metavar="DIR",
                         help="read root credentials from DIR/root-credentials.json when "
                              "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set "

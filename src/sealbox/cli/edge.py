@@ -2,6 +2,11 @@
 controls, distributions and invalidations, through the admin JSON API
 (``/_sealbox/api/v1/edge``), with CloudFront's validation and errors.
 
+``key-pair create`` makes the signing key pair too (``cli/key_pair``): the
+private key in both PEM forms the signers want, and registers its public
+half. Every ``create`` takes ``--id-only`` to print just the new id, for
+``ID=$(sealbox edge … --id-only)`` in scripts and the guides.
+
 ``distribution create`` takes either a full ``DistributionConfig`` (the
 JSON ``aws cloudfront create-distribution --distribution-config`` reads,
 ``--config FILE``) or a short form that builds one: one bucket origin,
@@ -13,6 +18,7 @@ resource's ETag first and send it as ``If-Match``, as CloudFront requires.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -29,6 +35,7 @@ from sealbox.cli.client import (
     read_input_file,
     read_json_file,
 )
+from sealbox.cli.key_pair import write_key_pair
 
 Handler = Callable[[AdminClient, argparse.Namespace], int]
 VIEWER_PROTOCOL_POLICIES = ("allow-all", "redirect-to-https", "https-only")
@@ -98,21 +105,64 @@ def _list(items: list[Any], **extra: Any) -> dict[str, Any]:
     return {**extra, "Quantity": len(items), **({"Items": items} if items else {})}
 
 
+def created(args: argparse.Namespace, answer: Any, new_id: str, *lines: str) -> int:
+    """Print a create's answer: the new id alone under ``--id-only``, else as
+    ``emit`` does."""
+    if getattr(args, "id_only", False):
+        print(new_id)
+        return 0
+    return emit(args, answer, *lines)
+
+
 # -- public keys, key groups, origin access controls -----------------------------------
+
+
+def _register_public_key(c: AdminClient, pem: str, name: str, comment: str) -> dict[str, Any]:
+    body = {"Name": name, "EncodedKey": pem, "Comment": comment}
+    return c.call("POST", edge_path("public-keys"), body).body
 
 
 def public_key_create(c: AdminClient, args: argparse.Namespace) -> int:
     pem = read_input_file(args.pem, "--pem")
     name = args.name or _NAME_CHARS.sub("-", Path(args.pem).stem)[:128] or "public-key"
-    body = {"Name": name, "EncodedKey": pem, "Comment": args.comment}
-    answer = c.call("POST", edge_path("public-keys"), body).body
-    return emit(args, answer, f"created public key {answer['PublicKey']['Id']} ({name})")
+    answer = _register_public_key(c, pem, name, args.comment)
+    key_id = answer["PublicKey"]["Id"]
+    return created(args, answer, key_id, f"created public key {key_id} ({name})")
+
+
+def key_pair_create(c: AdminClient, args: argparse.Namespace) -> int:
+    """Write a new key pair's files, then register its public key. The files
+    come first: a registered key without its private half would sign nothing."""
+    out_dir = Path(args.out_dir).expanduser()
+    files = write_key_pair(out_dir, overwrite=args.force)
+    # CloudFront wants names unique: the directory's name and the key's own
+    # fingerprint, so a --force replacement gets a new one.
+    fingerprint = hashlib.sha256(files.public_pem.encode()).hexdigest()[:8]
+    stem = _NAME_CHARS.sub("-", out_dir.resolve().name)[:119] or "key-pair"
+    name = args.name or f"{stem}-{fingerprint}"
+    try:
+        answer = _register_public_key(c, files.public_pem, name, args.comment)
+    except ApiError as error:
+        raise ApiError(f"{error} (the key pair is in {out_dir}; register it later with: "
+                       f"sealbox edge public-key create --pem {files.public})",
+                       error.code, error.status) from None
+    key_id = answer["PublicKey"]["Id"]
+    answer["Files"] = {"PrivateKeyPkcs1": str(files.private_pkcs1),
+                       "PrivateKeyPkcs8": str(files.private_pkcs8),
+                       "PublicKey": str(files.public)}
+    return created(
+        args, answer, key_id,
+        f"created public key {key_id} ({name})",
+        f"  {files.private_pkcs1}: private key, PKCS#1 (aws cloudfront sign, sealbox cf-sign)",
+        f"  {files.private_pkcs8}: private key, PKCS#8 (Node, most libraries)",
+        f"  {files.public}: public key (registered)")
 
 
 def key_group_create(c: AdminClient, args: argparse.Namespace) -> int:
     body = {"Name": args.name, "Items": args.public_key, "Comment": args.comment}
     answer = c.call("POST", edge_path("key-groups"), body).body
-    return emit(args, answer, f"created key group {answer['KeyGroup']['Id']} ({args.name})")
+    group_id = answer["KeyGroup"]["Id"]
+    return created(args, answer, group_id, f"created key group {group_id} ({args.name})")
 
 
 def oac_create(c: AdminClient, args: argparse.Namespace) -> int:
@@ -120,7 +170,8 @@ def oac_create(c: AdminClient, args: argparse.Namespace) -> int:
             "SigningBehavior": args.signing_behavior, "OriginAccessControlOriginType": "s3"}
     answer = c.call("POST", edge_path("origin-access-controls"), body).body
     oac = answer["OriginAccessControl"]
-    return emit(args, answer, f"created origin access control {oac['Id']} ({args.name})")
+    return created(args, answer, oac["Id"], f"created origin access control {oac['Id']} "
+                                            f"({args.name})")
 
 
 def _resource(plural: str, list_member: str, root: str,
@@ -179,7 +230,7 @@ def distribution_create(c: AdminClient, args: argparse.Namespace) -> int:
         raise ApiError("give --bucket BUCKET (the short form) or --config FILE")
     answer = c.call("POST", edge_path("distributions"), config).body
     d = answer["Distribution"]
-    return emit(args, answer, f"created distribution {d['Id']} on {d['DomainName']}")
+    return created(args, answer, d["Id"], f"created distribution {d['Id']} on {d['DomainName']}")
 
 
 def _set_enabled(enabled: bool) -> Handler:
@@ -210,8 +261,13 @@ def invalidate(c: AdminClient, args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``edge`` on the ``sealbox`` sub-command parser."""
     common = common_options()
-    edge = sub.add_parser("edge", help="public keys, key groups, origin access controls, "
-                                       "distributions, invalidations")
+    edge = sub.add_parser(
+        "edge", help="key pairs, public keys, key groups, origin access controls, "
+                     "distributions, invalidations",
+        description="The CloudFront-compatible edge, through the admin JSON API "
+                    "(/_sealbox/api/v1/edge): a key pair signs links, its public key goes in a "
+                    "key group, a distribution trusts the group and reads its bucket through an "
+                    "origin access control. docs/edge.md walks through it.")
     kinds = edge.add_subparsers(dest="edge_kind", required=True)
 
     def command(parent: argparse._SubParsersAction, name: str,  # type: ignore[type-arg]
@@ -219,6 +275,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         parser = parent.add_parser(name, parents=[common], help=help_text,
                                    description=help_text)
         parser.set_defaults(func=_run(handler))
+        if name == "create":
+            parser.add_argument("--id-only", action="store_true",
+                                help="print only the new id (for ID=$(sealbox edge …))")
         return parser
 
     def kind(name: str, help_text: str, handlers: dict[str, Handler],
@@ -238,6 +297,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--name", help="letters, digits, - and _ (default: the file's name)")
     p.add_argument("--comment", default="")
 
+    pairs = kinds.add_parser("key-pair", help="make a signing key pair and register its "
+                                              "public key").add_subparsers(
+        dest="key_pair_command", required=True)
+    p = command(pairs, "create", key_pair_create,
+                "make an RSA 2048 key pair in --out-dir (private_key.pem: PKCS#1, which aws "
+                "cloudfront sign needs; private_key_pkcs8.pem: PKCS#8; public_key.pem) and "
+                "register the public key; prints its id, the Key-Pair-Id links are signed with")
+    p.add_argument("--out-dir", required=True, metavar="DIR",
+                   help="write the three PEM files here (private keys mode 0600)")
+    p.add_argument("--name", help="the public key's name, unique: letters, digits, - and _ "
+                                  "(default: the directory's name and the key's fingerprint)")
+    p.add_argument("--comment", default="")
+    p.add_argument("--force", action="store_true", help="replace existing key files")
+
     groups = kind("key-group", "sets of public keys a behaviour trusts", KEY_GROUPS,
                   "key group")
     p = command(groups, "create", key_group_create, "create a key group")
@@ -254,7 +327,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--signing-behavior", choices=["always", "never", "no-override"],
                    default="always")
 
-    dists = kind("distribution", "distributions", DISTRIBUTIONS, "distribution")
+    dists = kind("distribution", "distributions: a bucket served on its own host name, "
+                 "cached, with signed URLs and cookies", DISTRIBUTIONS, "distribution")
     p = command(dists, "create", distribution_create,
                 "create a distribution: --bucket and options, or --config FILE")
     p.add_argument("--config", metavar="FILE",
@@ -272,7 +346,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--ttl", metavar="SECONDS|MIN,DEFAULT,MAX",
                    help="cache TTLs (default 0,86400,31536000)")
     p.add_argument("--forward-referer", action="store_true",
-                   help="let the bucket's policy see the viewer's Referer")
+                   help="let the bucket's policy see the viewer's Referer (aws:Referer); "
+                        "Referer is then part of the cache key, so a copy cached for one "
+                        "Referer is never served to another")
     p.add_argument("--origin-path", default="", metavar="/PREFIX")
     p.add_argument("--default-root-object", default="", metavar="KEY")
     p.add_argument("--comment", default="")

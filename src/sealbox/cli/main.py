@@ -110,19 +110,36 @@ def _tls_self_signed(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sealbox", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="sealbox",
+        description="A private S3-compatible object store: buckets nobody reads without a "
+                    "signature, presigned links, IAM users and bucket policies, and a "
+                    "CloudFront-compatible edge with signed URLs and cookies.",
+        epilog="Start with `sealbox serve` (http://127.0.0.1:9000); the README's five-minute "
+               "path and the guides in docs/ show the rest.")
     parser.add_argument("--version", action="version", version=f"sealbox {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the S3-compatible server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=9000)
-    serve.add_argument("--data-dir", default="./sealbox-data")
-    serve.add_argument("--workers", type=int, default=1)
+    serve = sub.add_parser(
+        "serve", help="run the S3-compatible server (and the edge)",
+        description="Run the S3-compatible server, the admin API and the edge. On first start "
+                    "it generates root credentials, stores them in DATA_DIR/"
+                    "root-credentials.json and prints them once (or set "
+                    "SEALBOX_ROOT_ACCESS_KEY and SEALBOX_ROOT_SECRET_KEY). The README's "
+                    "`sealbox serve` table lists every flag.")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=9000,
+                       help="port for S3 and the service's own paths (default 9000)")
+    serve.add_argument("--data-dir", default="./sealbox-data",
+                       help="metadata, objects and generated credentials (created 0700; "
+                            "default ./sealbox-data)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes sharing the port and the data dir (default 1)")
     serve.add_argument("--domain", action="append", default=[],
-                       help="serve virtual-host style requests for <bucket>.DOMAIN (repeatable)")
+                       help="also serve virtual-host style <bucket>.DOMAIN (repeatable)")
     serve.add_argument("--meta-dsn", default=os.environ.get("SEALBOX_META_DSN", ""),
-                       help="keep metadata in PostgreSQL (a libpq DSN; default: "
-                            "$SEALBOX_META_DSN, else SQLite in the data dir)")
+                       help="keep metadata in PostgreSQL instead of SQLite (a libpq DSN; "
+                            "default $SEALBOX_META_DSN, else SQLite in the data dir)")
     serve.add_argument("--tls-cert", metavar="FILE",
                        help="serve HTTPS on the same port with this PEM certificate (chain)")
     serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
@@ -133,21 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="name a network: requests from it have aws:SourceVpc and "
                             "aws:SourceVpce = NAME in policies (repeatable)")
     serve.add_argument("--edge-domain", default=DEFAULT_EDGE_DOMAIN, metavar="DOMAIN",
-                       help="distributions answer on <id>.DOMAIN as well as their aliases "
-                            f"(default {DEFAULT_EDGE_DOMAIN}: *.localhost needs no DNS)")
+                       help="distributions answer on <id>.DOMAIN and their aliases (default "
+                            f"{DEFAULT_EDGE_DOMAIN}: browsers and curl resolve *.localhost "
+                            "without DNS, Python and Node do not)")
     serve.add_argument("--edge-port", type=int, default=None, metavar="PORT",
-                       help="also listen on PORT, where only distributions answer (by Host, "
-                            "or the one distribution when there is one); no S3 API there")
+                       help="a second port serving only the edge: distributions by Host, or the "
+                            "one distribution when there is one (so http://127.0.0.1:PORT/… "
+                            "links need no DNS); no S3 API there; needs the built-in HTTP "
+                            "server")
     serve.add_argument("--edge-cache-mib", type=int, default=1024, metavar="MIB",
                        help="disk the edge's cache may use per server process (default 1024)")
     serve.add_argument("--log-level", default="info",
-                       choices=["critical", "error", "warning", "info", "debug"])
+                       choices=["critical", "error", "warning", "info", "debug"],
+                       help="how much the server logs (default info)")
     serve.add_argument("--access-log", action="store_true", help="log every request line")
     serve.add_argument("--http-server", choices=["sealbox", "uvicorn"], default="sealbox",
-                       help="the HTTP/1.1 server: sealbox's own (default), or uvicorn")
+                       help="the HTTP/1.1 server: sealbox's own (default), or uvicorn (no "
+                            "--edge-port then)")
+    serve.epilog = ("environment: SEALBOX_ROOT_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY, "
+                    "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN")
     serve.set_defaults(func=_serve)
 
-    tls = sub.add_parser("tls", help="TLS helpers")
+    tls = sub.add_parser("tls", help="make a self-signed certificate for --tls-cert/--tls-key")
     tls_sub = tls.add_subparsers(dest="tls_command", required=True)
     self_signed = tls_sub.add_parser(
         "self-signed", help="make a self-signed certificate and key for local use")
