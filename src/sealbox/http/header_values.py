@@ -83,15 +83,22 @@ def refuse_control(name: str, value: str) -> None:
     parameter ``name``) holds a control character."""
     if _CONTROL.search(value) is not None:
         raise S3Error("InvalidArgument", CONTROL_MESSAGE, ArgumentName=name,
-                      ArgumentValue=value[:256])
+                      ArgumentValue=shown(value[:256]))
+
+
+def shown(value: str) -> str:
+    """``value`` with its control characters written ``\\x00``, to echo it
+    in an error: XML 1.0 cannot carry most of them even as ``&#x0;``, and
+    an SDK that cannot parse the error shows the status alone."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
 
 
 def refuse_name(name: str) -> None:
     """S3's 400 ``InvalidArgument`` for a header name that is not a token
     (a POST form can name a field ``x-amz-meta-a b``; a header cannot)."""
     if _TOKEN.fullmatch(name) is None:
-        raise S3Error("InvalidArgument", "Header name is not valid.", ArgumentName=name[:256],
-                      ArgumentValue=name[:256])
+        raise S3Error("InvalidArgument", "Header name is not valid.",
+                      ArgumentName=shown(name[:256]), ArgumentValue=shown(name[:256]))
 
 
 def wire_text(value: str) -> str:
