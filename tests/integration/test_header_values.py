@@ -430,3 +430,28 @@ def test_cors_rules_stored_unchecked_by_an_older_version_keep_working(server, s3
         "Origin": ORIGIN, "Access-Control-Request-Method": "GET"}, timeout=30)
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Expose-Headers"] == "ETag, x-amz-meta-ok"
+
+
+# --- through the edge ------------------------------------------------------------------------
+
+
+def test_the_edge_serves_encoded_values_and_refuses_bad_overrides(s3, client_factory,
+                                                                  server) -> None:
+    from tests.integration.edge_site import behaviour, make_site
+
+    site = make_site(s3, client_factory("cloudfront"), server.endpoint, server.port,
+                     restricted=False, default=behaviour(forward_query=True))
+    # Without Cache-Control and Expires (they would set the TTL), so the
+    # second answer comes from the edge's cache.
+    kept = [f for f in FIELDS if f not in ("Cache-Control", "Expires")]
+    with_headers(s3, "PutObject", {f: value_for(f) for f in kept}).put_object(
+        Bucket=site.bucket, Key="k", Body=b"x")
+    for attempt in ("Miss", "Hit"):
+        got = site.get(site.url("/k"))
+        assert (got.status_code, got.headers["x-cache"]) == (200, f"{attempt} from cloudfront")
+        assert got.headers["Content-Disposition"] == SERVED_DISPOSITION
+        assert rfc2047(got.headers["x-amz-meta-note"]) == TEXT
+    for value in ("a%0D%0Ab", "a%00b", quote(TEXT)):
+        refused = site.get(site.url(f"/k?response-content-type={value}"))
+        assert refused.status_code == 400, value
+        assert error_of(refused)["Code"] == "InvalidArgument"
