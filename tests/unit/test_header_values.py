@@ -159,3 +159,8 @@ def test_a_non_ascii_filename_round_trips_through_filename_star(filename: str) -
     star = re.search(r"filename\*=UTF-8''([^;]*)", out)
     assert star is not None, out
     assert unquote(star.group(1)) == clean
+
+
+def test_servable_headers_drops_a_name_holding_a_line_break() -> None:
+    assert servable_headers([("x-amz-meta-a\nb", "v"), ("etag", '"e"')]) == [("etag", '"e"')]
+    assert servable_headers([]) == []
