@@ -25,6 +25,8 @@ from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sealbox.http.header_values import LATIN1_MESSAGE
 from sealbox.store.meta import MetaStore
@@ -213,6 +215,22 @@ def test_post_fields_with_non_latin1_text_are_served_encoded(s3, bucket, post_fo
     response = post_form([(field, value_for(field)) for field in FIELDS])
     assert response.status_code == 204, response.text
     assert_served_encoded(s3, bucket, "posted", FIELDS)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.text(max_size=24), min_size=len(FIELDS), max_size=len(FIELDS)))
+def test_any_text_in_post_fields_is_refused_at_entry_or_read_back(s3, bucket, post_form,
+                                                                  values: list[str]) -> None:
+    response = post_form(list(zip(FIELDS, values, strict=True)))
+    if response.status_code == 400:
+        assert error_of(response)["Code"] == "InvalidArgument"
+        return
+    assert response.status_code == 204, response.text
+    get, head = read_back(s3, bucket, "posted")
+    assert (get.status_code, head.status_code) == (200, 200)
+    for field in FIELDS:
+        assert get.headers.get(field, "").isascii()
 
 
 @pytest.mark.parametrize("name", ["x-amz-meta-a b", "x-amz-meta-é", "x-amz-meta-a\x01"])
