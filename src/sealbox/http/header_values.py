@@ -13,7 +13,9 @@ response headers:
   send these bytes in a header (the server answers 400 before the app sees
   them), but a form field or a query parameter carries them easily.
   Non-ASCII text is kept: a browser sends ``filename="résumé ✓.pdf"`` or
-  Japanese metadata in a POST form as UTF-8 and means it.
+  Japanese metadata in a POST form as UTF-8 and means it. (The one
+  exception is S3's own: a ``response-*`` override outside ISO-8859-1 is
+  refused, ``LATIN1_MESSAGE``; see ``api.objects.response_overrides``.)
 - **Exit** (``servable``): a kept value goes out as ASCII. Plain ASCII is
   sent as it is (the fast path: ``isascii`` and ``isprintable``, both C
   scans; the precompiled search only for a value holding a tab).
@@ -39,9 +41,11 @@ response headers:
 Values are kept as text. A request header arrives as one character per
 byte (``sealbox.server.request``); ``wire_text`` reads those bytes as the
 UTF-8 that SDKs, curl and browsers send. Versions before this module kept
-such bytes unread, so ``servable`` reads them the same way when it meets
-them (a kept value whose characters are all below U+0100 and whose bytes
-are valid UTF-8 is taken to be such a value).
+such bytes unread, so ``servable_headers`` (an object's kept headers) reads
+them the same way: a kept value whose characters are all below U+0100 and
+whose bytes are valid UTF-8 is taken to be such a value. The price: text
+that really is ``Ã©`` (from a form) goes out as ``é``; such text is all
+but unknown, and the alternative was mojibake for every old PUT.
 """
 
 from __future__ import annotations
