@@ -222,6 +222,34 @@ def test_form_post_from_generate_presigned_post_redirects_back(page, page_origin
     assert (got["Body"].read(), got["ContentType"]) == (PAYLOAD, "image/png")
 
 
+def test_form_post_with_non_ascii_fields_downloads_under_its_name(page, page_origin, s3,
+                                                                 bucket) -> None:
+    # Issue 11: a browser sends these fields as UTF-8; every GET of such an
+    # object answered 500. Now Content-Disposition goes out with RFC 6266's
+    # filename* and Chromium saves the file under the name the form gave.
+    done = f"{page_origin}/done.html"
+    disposition = 'attachment; filename="résumé ✓ 日本.pdf"'
+    post = s3.generate_presigned_post(
+        bucket, "cv.pdf",
+        Fields={"success_action_redirect": done, "Content-Disposition": disposition,
+                "x-amz-meta-title": "履歴書"},
+        Conditions=[{"success_action_redirect": done}, {"Content-Disposition": disposition},
+                    {"x-amz-meta-title": "履歴書"}],
+        ExpiresIn=600)
+    page.evaluate("([url, fields]) => fillForm(url, fields)", [post["url"], post["fields"]])
+    choose(page, "#post-file", "cv.pdf")
+    with page.expect_navigation(url=f"{done}?**"):
+        page.click("#post-submit")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "cv.pdf"},
+                                    ExpiresIn=600)
+    with page.expect_download() as download:
+        page.evaluate("url => { const a = document.createElement('a'); a.href = url; "
+                      "document.body.appendChild(a); a.click(); }", url)
+    assert download.value.suggested_filename == "résumé ✓ 日本.pdf"
+    assert s3.head_object(Bucket=bucket, Key="cv.pdf")["Metadata"] == {
+        "title": "=?UTF-8?B?5bGl5q205pu4?="}
+
+
 def test_fetch_formdata_post_reads_the_post_response(page, page_origin, server, s3,
                                                      bucket) -> None:
     put_cors(s3, bucket, {"AllowedOrigins": [page_origin], "AllowedMethods": ["POST"]})

@@ -14,6 +14,7 @@ from sealbox.api.cors import (
     encode_rules,
     parse_cors_xml,
     render_cors,
+    servable_rules,
 )
 from sealbox.errors import S3Error
 from sealbox.http.cors import (
@@ -299,3 +300,40 @@ def test_parse_refuses_more_than_64_kib() -> None:
     with pytest.raises(S3Error) as e:
         parse_cors_xml(_xml(big))
     assert e.value.code == "MaxMessageLengthExceeded"
+
+
+# -- values that become headers ------------------------------------------------------
+
+
+@pytest.mark.parametrize("element", ["AllowedOrigin", "AllowedHeader", "ExposeHeader"])
+@pytest.mark.parametrize("char", ["&#10;", "&#13;", "\x7f"])  # what XML 1.0 can carry
+def test_parse_refuses_a_control_character_in_a_header_value(element: str, char: str) -> None:
+    rule = {"AllowedOrigin": "*", "AllowedMethod": "GET", element: f"x{char}y"}
+    body = _xml(_rule(*[f"<{k}>{v}</{k}>" for k, v in rule.items()]))
+    with pytest.raises(S3Error) as e:
+        parse_cors_xml(body)
+    assert e.value.code == "InvalidRequest"
+
+
+@pytest.mark.parametrize("element", ["AllowedHeader", "ExposeHeader"])
+def test_parse_refuses_non_ascii_header_names(element: str) -> None:
+    body = _xml(_rule("<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>",
+                      f"<{element}>x-日本</{element}>"))
+    with pytest.raises(S3Error) as e:
+        parse_cors_xml(body)
+    assert e.value.code == "InvalidRequest"
+
+
+def test_parse_keeps_a_non_ascii_origin_and_tabs() -> None:
+    body = _xml(_rule("<AllowedOrigin>https://bücher.example</AllowedOrigin>",
+                      "<AllowedMethod>GET</AllowedMethod><ExposeHeader>x-a&#9;</ExposeHeader>"))
+    (rule,) = parse_cors_xml(body)
+    assert rule.allowed_origins == ("https://bücher.example",)
+    assert rule.expose_headers == ("x-a\t",)
+
+
+def test_rules_kept_unchecked_are_served_without_their_bad_values() -> None:
+    kept = (CorsRule(("*",), ("GET", "P\nUT"), (), ("ETag", "x\r\ny", "x-日本", "x-ok")),)
+    assert servable_rules(kept) == (CorsRule(("*",), ("GET",), (), ("ETag", "x-ok")),)
+    good = (CorsRule(("*",), ("GET",), (), ("ETag",)),)
+    assert servable_rules(good) is good

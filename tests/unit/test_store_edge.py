@@ -546,3 +546,26 @@ def test_nested_elements_are_put_in_botocores_order() -> None:
                      "ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL"]
     again = DistributionConfig.from_document(cfg.document)
     assert again.document == cfg.document
+
+
+def _with_custom_header(name: str, value: str) -> list[Any]:
+    doc = config_doc()
+    origin = doc[2][1][1][1][0][1]
+    origin.append(["CustomHeaders", [["Quantity", "1"], ["Items", [["OriginCustomHeader", [
+        ["HeaderName", name], ["HeaderValue", value]]]]]]])
+    return doc
+
+
+def test_origin_custom_headers_that_could_be_sent_are_kept() -> None:
+    assert DistributionConfig.from_document(_with_custom_header("X-Origin-Key", "a\tb é"))
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("X-Key", "a\r\nb"), ("X-Key", "a\x00b"), ("X-Key", "\x7f"),
+    ("X Key", "v"), ("X-Kéy", "v"), ("", "v"),
+])
+def test_origin_custom_headers_that_could_never_be_sent_are_invalid(name: str,
+                                                                    value: str) -> None:
+    with pytest.raises(EdgeError) as e:
+        DistributionConfig.from_document(_with_custom_header(name, value))
+    assert code_of(e) == "InvalidArgument"

@@ -9,6 +9,14 @@ from urllib.parse import parse_qsl
 from sealbox.api.context import Context
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_http_date
+from sealbox.http.header_values import (
+    decode_words,
+    refuse_control,
+    refuse_name,
+    servable,
+    servable_headers,
+    wire_text,
+)
 from sealbox.store.meta import Bucket, ObjectRecord
 
 # The representation headers S3 stores with an object and returns on GET.
@@ -50,9 +58,18 @@ def quote_etag(etag: str) -> str:
     return f'"{etag}"'
 
 
-def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The representation headers a PUT or CreateMultipartUpload stores."""
-    stored = {name: headers[name] for name in STORED_HEADERS if name in headers}
+def stored_headers(headers: Mapping[str, str], *, wire: bool = True) -> dict[str, str]:
+    """The representation headers a PUT, CopyObject (REPLACE),
+    CreateMultipartUpload or POST form stores; ``InvalidArgument`` for a
+    value that could not be sent back (``sealbox.http.header_values``).
+    ``wire``: the values are request headers, one character per byte (a
+    POST form's fields are text already)."""
+    stored = {}
+    for name in STORED_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            refuse_control(name, value)
+            stored[name] = wire_text(value) if wire else value
     encoding = stored.get("content-encoding")
     if encoding is not None:
         # aws-chunked describes the transfer, not the object; S3 drops it.
@@ -64,10 +81,25 @@ def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return stored
 
 
-def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
-    """``x-amz-meta-*`` headers by lower-case suffix, capped as S3 caps them."""
-    meta = {name[11:]: value for name, value in headers.items() if name.startswith("x-amz-meta-")}
-    size = sum(len(k.encode()) + len(v.encode("latin-1", "replace")) for k, v in meta.items())
+def user_metadata(headers: Mapping[str, str], *, wire: bool = True) -> dict[str, str]:
+    """``x-amz-meta-*`` headers by lower-case suffix, capped as S3 caps them.
+
+    Values are kept as text, RFC 2047 encoded-words decoded, as S3 keeps
+    them ("character decoded as per RFC 2047 before storing"); GetObject
+    encodes non-ASCII text again. A name that is no header name, or a value
+    with a control character (also once decoded), is ``InvalidArgument``.
+    ``wire`` as for ``stored_headers``.
+    """
+    meta = {}
+    for name, value in headers.items():
+        if not name.startswith("x-amz-meta-"):
+            continue
+        refuse_name(name)
+        text = decode_words(wire_text(value) if wire else value)
+        refuse_control(name, text)
+        meta[name[11:]] = text
+    # "the sum of the number of bytes in the UTF-8 encoding of each key and value"
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in meta.items())
     if size > MAX_USER_METADATA_BYTES:
         raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(MAX_USER_METADATA_BYTES))
     return meta
@@ -111,7 +143,9 @@ def object_metadata_headers(headers: dict[str, str], user_meta: Mapping[str, str
     # The object's canned ACL is kept among its headers but is no header of it.
     out = [(name, value) for name, value in headers.items() if name != "x-amz-acl"]
     out.extend((f"x-amz-meta-{name}", value) for name, value in user_meta.items())
-    return out
+    # Made fit for the wire here, once per record: values are checked on
+    # the way in, but one kept by an older version may hold anything.
+    return servable_headers(out)
 
 
 def object_response_headers(record: ObjectRecord) -> list[tuple[str, str]]:
@@ -126,5 +160,6 @@ def object_response_headers(record: ObjectRecord) -> list[tuple[str, str]]:
     if record.tags:
         headers.append(("x-amz-tagging-count", str(len(record.tags))))
     if record.storage_class != "STANDARD":
-        headers.append(("x-amz-storage-class", record.storage_class))
+        headers.append(("x-amz-storage-class", servable("x-amz-storage-class",
+                                                        record.storage_class)))
     return headers

@@ -43,6 +43,7 @@ import hmac
 import json
 import time
 import weakref
+from dataclasses import replace
 from typing import Any
 
 from sealbox.api.common import require_bucket
@@ -57,6 +58,7 @@ from sealbox.http.cors import (
     parse_header_list,
     response_headers,
 )
+from sealbox.http.header_values import has_control
 from sealbox.server.request import Request
 from sealbox.server.responses import Response, empty_response, xml_response
 from sealbox.store.meta import MetaStore, NoSuchBucket
@@ -117,6 +119,7 @@ def _parse_rule(element: Any) -> CorsRule:
             if value.count("*") > 1:
                 raise S3Error("InvalidRequest",
                               f'{kind} "{value}" can not have more than one wildcard.')
+    _check_header_values(values)
     rule_id = values["ID"][0] if values["ID"] else None
     if rule_id is not None and len(rule_id) > MAX_ID_LENGTH:
         raise S3Error("InvalidArgument", f"ID length should not exceed allowed limit of "
@@ -135,6 +138,32 @@ def _parse_rule(element: Any) -> CorsRule:
         max_age_seconds=max_age,
         id=rule_id or None,
     )
+
+
+def _check_header_values(values: dict[str, list[str]]) -> None:
+    """Refuse what could never be matched or sent: a control character in
+    any value (XML carries CR, LF and DEL: ``&#13;``), and non-ASCII text in
+    AllowedHeader and ExposeHeader, which name headers (ASCII tokens;
+    ExposeHeader is sent back in ``Access-Control-Expose-Headers``)."""
+    for kind in ("AllowedOrigin", "AllowedHeader", "ExposeHeader"):
+        for value in values[kind]:
+            if has_control(value) or (kind != "AllowedOrigin" and not value.isascii()):
+                raise S3Error("InvalidRequest", f"{kind} holds a character that is not "
+                              f"allowed in a header: {value[:64]!r}")
+
+
+def servable_rules(rules: tuple[CorsRule, ...]) -> tuple[CorsRule, ...]:
+    """The rules with any ExposeHeader or AllowedMethod that could not be
+    sent dropped (kept unchecked by an older version): one bad value must
+    not break every cross-origin request to the bucket."""
+    def fits(value: str) -> bool:
+        return value.isascii() and not has_control(value)
+
+    if all(fits(v) for r in rules for v in (*r.expose_headers, *r.allowed_methods)):
+        return rules
+    return tuple(replace(r, expose_headers=tuple(filter(fits, r.expose_headers)),
+                         allowed_methods=tuple(filter(fits, r.allowed_methods)))
+                 for r in rules)
 
 
 def encode_rules(rules: tuple[CorsRule, ...]) -> str:
@@ -198,7 +227,7 @@ async def bucket_rules(services: Services, bucket: str) -> tuple[CorsRule, ...] 
     if hit is not None and hit[0] > now:
         return hit[1]
     document = await services.run(services.meta.get_bucket_setting, bucket, SETTING)
-    rules = decode_rules(document) if document is not None else None
+    rules = servable_rules(decode_rules(document)) if document is not None else None
     if len(entries) >= CACHE_MAX_BUCKETS:
         entries.clear()  # Origin headers aimed at made-up buckets must not grow it forever
     entries[bucket] = (now + CACHE_SECONDS, rules)

@@ -46,7 +46,7 @@ from sealbox.api.edge_responses import (
     redirect_to_https,
     refusal_response,
 )
-from sealbox.api.objects import RESPONSE_OVERRIDES, open_spans
+from sealbox.api.objects import RESPONSE_OVERRIDES, open_spans, response_overrides
 from sealbox.auth.cloudfront import (
     CloudFrontRefusal,
     VerificationCache,
@@ -346,10 +346,7 @@ def _overridden(request: Request, behavior: CacheBehavior,
                 headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """S3's ``response-*`` overrides, when the behaviour forwards the query
     string to the origin (as S3 would apply them to the signed origin request)."""
-    if not behavior.forward_query_string:
+    if not behavior.forward_query_string or RESPONSE_OVERRIDES.keys().isdisjoint(request.query):
         return headers
-    overrides = {RESPONSE_OVERRIDES[name]: value for name, value in request.query.items()
-                 if name in RESPONSE_OVERRIDES}
-    if not overrides:
-        return headers
+    overrides = response_overrides(request.query)  # S3's InvalidArgument for a bad value
     return [(n, v) for n, v in headers if n not in overrides] + list(overrides.items())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Mapping
 from datetime import datetime
 
 from sealbox.api.acl import with_write_acl
@@ -32,6 +33,7 @@ from sealbox.http.conditional import (
     put_preconditions,
 )
 from sealbox.http.dates import format_http_date, parse_http_date, parse_iso8601
+from sealbox.http.header_values import LATIN1_MESSAGE, refuse_control, servable
 from sealbox.http.ranges import parse_range
 from sealbox.server.responses import FileSpan, Response, empty_response, xml_response
 from sealbox.store.blobs import BlobStore, BlobWriter
@@ -211,15 +213,37 @@ def _record_headers(record: ObjectRecord) -> tuple[tuple[tuple[str, str], ...],
     return headers, validators
 
 
+def response_overrides(query: Mapping[str, str]) -> dict[str, str]:
+    """The ``response-*`` overrides of a query, by the header each sets,
+    checked as S3 checks them: a value with a control character, or with
+    text outside ISO-8859-1, is 400 ``InvalidArgument`` (S3's words for the
+    latter are ``LATIN1_MESSAGE``, with ``ArgumentName`` the parameter).
+    Other non-ASCII text is sent encoded (``header_values.servable``)."""
+    overrides = {}
+    for parameter, header in RESPONSE_OVERRIDES.items():
+        value = query.get(parameter)
+        if value is None:
+            continue
+        refuse_control(parameter, value)
+        if not value.isascii():
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise S3Error("InvalidArgument", LATIN1_MESSAGE, ArgumentName=parameter,
+                              ArgumentValue=value[:256]) from None
+            value = servable(header, value)
+        overrides[header] = value
+    return overrides
+
+
 def _apply_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     query = ctx.request.query
     if RESPONSE_OVERRIDES.keys().isdisjoint(query):
         return headers
-    overrides = {RESPONSE_OVERRIDES[name]: value for name, value in query.items()
-                 if name in RESPONSE_OVERRIDES}
     if ctx.auth.principal.is_anonymous:
         raise S3Error("InvalidRequest",
                       "Request specific response headers cannot be used for anonymous GET requests.")
+    overrides = response_overrides(query)
     kept = [(name, value) for name, value in headers if name not in overrides]
     return kept + list(overrides.items())
 

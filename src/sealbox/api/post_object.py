@@ -220,7 +220,8 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
     tagging = headers.get("tagging")
     return _Target(
         ctx=ctx, form=form, key=key, sizes=sizes,
-        record_headers=stored_headers(headers), metadata=user_metadata(headers),
+        record_headers=stored_headers(headers, wire=False),
+        metadata=user_metadata(headers, wire=False),
         tags=parse_tagging(tagging.encode("utf-8")) if tagging else (),
         storage_class=storage_class(headers), content_md5=content_md5(headers.get("content-md5")),
         checksums=declared_checksums(headers),

@@ -21,6 +21,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any, BinaryIO
 
+from sealbox.http.header_values import servable
 from sealbox.server.responses import FileSpan, Response
 
 SEND_CHUNK = 1024 * 1024
@@ -33,12 +34,22 @@ def encode_headers(response: Response, extra: list[tuple[bytes, bytes]]) -> list
     ``content-length`` added unless the response has them."""
     headers = []
     has_server = has_length = False
-    for name, value in response.headers:
-        if name == "content-length":
-            has_length = True
-        elif name == "server":
-            has_server = True
-        headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    try:
+        for name, value in response.headers:
+            if name == "content-length":
+                has_length = True
+            elif name == "server":
+                has_server = True
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    except UnicodeEncodeError:
+        # A value nothing made servable (every kept value is, where it is
+        # made into headers; this is the last guard): encoded, not a 500.
+        # Free while nothing fails: the loop is the one that ran anyway.
+        headers = [(name.encode("latin-1", "replace"),
+                    servable(name, value).encode("latin-1", "replace"))
+                   for name, value in response.headers]
+        names = {name for name, _ in response.headers}
+        has_length, has_server = "content-length" in names, "server" in names
     headers.extend(extra)
     if not has_server:
         headers.append((b"server", b"sealbox"))

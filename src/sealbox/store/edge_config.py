@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from sealbox.http.header_values import has_control, is_token
 from sealbox.store.edge_shapes import LISTS, STRUCTURES
 
 Node = str | list[Any]  # text, or a list of [name, Node] pairs
@@ -348,8 +349,20 @@ def _origin(node: Node) -> Origin:
     path = (text(node, "OriginPath") or "").strip()
     if path and (not path.startswith("/") or path.endswith("/")):
         raise _error("InvalidArgument", "OriginPath must begin with / and must not end with /.")
+    _check_custom_headers(child(node, "CustomHeaders"))
     return Origin(oid.strip(), domain.strip(), bucket, path,
                   (text(node, "OriginAccessControlId") or "").strip())
+
+
+def _check_custom_headers(node: Node | None) -> None:
+    """An origin's custom headers are kept (and returned), not sent: origins
+    here are local buckets. They are headers all the same, so one that
+    could never be sent is refused as CloudFront refuses a bad value."""
+    for header in items(node, "OriginCustomHeader", where="CustomHeaders"):
+        name, value = text(header, "HeaderName") or "", text(header, "HeaderValue") or ""
+        if not is_token(name) or has_control(value):
+            raise _error("InvalidArgument", "The parameter HeaderName or HeaderValue of "
+                         f"OriginCustomHeader is not valid: {name[:64]!r}")
 
 
 @dataclass(frozen=True)
