@@ -919,13 +919,15 @@ def test_credential_for_is_primary_key_lookups(store: Any) -> None:
     assert "Seq Scan" not in plan, plan
 
 
-def test_sqlite_version_2_database_gains_the_identity_tables(tmp_path: Any) -> None:
+def test_sqlite_version_2_database_gains_the_identity_tables(
+    tmp_path: Any, schema_history: dict[str, list[list[str]]]
+) -> None:
     from sealbox.store import sqlite as mod
 
     path = str(tmp_path / "old.db")
     with sqlite3.connect(path) as conn:
-        for migration in mod._MIGRATIONS[:2]:
-            for stmt in migration.split(";"):
+        for migration in schema_history["sqlite"][:2]:
+            for stmt in migration:
                 conn.execute(stmt)
         conn.execute("PRAGMA user_version = 2")
         conn.execute("INSERT INTO buckets VALUES ('b', 0, 'us-east-1', 'o')")

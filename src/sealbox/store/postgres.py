@@ -43,8 +43,9 @@ tags) are escaped and may contain it.
 Schema: in the first schema of the connection's ``search_path`` (give
 sealbox its own database, or its own schema with ``options='-c
 search_path=NAME'`` in the DSN). ``sealbox_schema`` records each applied
-version; ``_MIGRATIONS[i]`` takes version ``i`` to ``i + 1``, in one
-transaction under an advisory lock, so nodes starting together migrate once.
+version; the one migrator (``sql/migrate.py``) applies the missing steps of
+``sql/schema.py`` in one transaction under an advisory lock, so nodes
+starting together migrate once.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ from psycopg import errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
-from sealbox.store.access_version import EDGE_TABLES, postgres_schema, postgres_triggers
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.meta import (
     Bucket,
@@ -76,9 +76,6 @@ from sealbox.store.meta import (
     Upload,
     check_completes,
 )
-from sealbox.store.postgres_edge import SCHEMA as _EDGE_SCHEMA
-from sealbox.store.postgres_edge import PostgresEdgeMixin
-from sealbox.store.postgres_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.postgres_identity import PostgresIdentityMixin
 from sealbox.store.rows import POSTGRES_ROWS, tags_json
 from sealbox.store.sql import (
@@ -89,6 +86,10 @@ from sealbox.store.sql import (
     POSTGRES,
     set_columns,
 )
+from sealbox.store.sql.dialect import POSTGRES as _DIALECT
+from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.migrate import migrate
+from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
@@ -99,91 +100,6 @@ class UnstorableText(MetaError, ValueError):
     PostgreSQL text cannot; the API should answer InvalidArgument before it
     gets here."""
 
-
-_V1 = (
-    """CREATE TABLE buckets (
-        name        TEXT COLLATE "C" PRIMARY KEY,
-        created     TIMESTAMPTZ(3) NOT NULL,
-        region      TEXT NOT NULL,
-        owner       TEXT NOT NULL
-    )""",
-    """CREATE TABLE objects (
-        bucket          TEXT COLLATE "C" NOT NULL REFERENCES buckets (name),
-        key             TEXT COLLATE "C" NOT NULL,
-        size            BIGINT NOT NULL,
-        etag            TEXT NOT NULL,
-        last_modified   TIMESTAMPTZ(3) NOT NULL,
-        segments        JSON NOT NULL,
-        headers         JSON,
-        user_metadata   JSON,
-        tags            JSON,
-        checksums       JSON,
-        storage_class   TEXT NOT NULL,
-        owner           TEXT NOT NULL,
-        parts_count     INTEGER,
-        PRIMARY KEY (bucket, key)
-    )""",
-    """CREATE TABLE uploads (
-        upload_id           TEXT COLLATE "C" PRIMARY KEY,
-        bucket              TEXT COLLATE "C" NOT NULL REFERENCES buckets (name),
-        key                 TEXT COLLATE "C" NOT NULL,
-        initiated           TIMESTAMPTZ(3) NOT NULL,
-        headers             JSON,
-        user_metadata       JSON,
-        tags                JSON,
-        storage_class       TEXT NOT NULL,
-        owner               TEXT NOT NULL,
-        checksum_algorithm  TEXT
-    )""",
-    "CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, upload_id)",
-    """CREATE TABLE parts (
-        upload_id       TEXT COLLATE "C" NOT NULL
-                        REFERENCES uploads (upload_id) ON DELETE CASCADE,
-        part_number     INTEGER NOT NULL,
-        size            BIGINT NOT NULL,
-        etag            TEXT NOT NULL,
-        last_modified   TIMESTAMPTZ(3) NOT NULL,
-        blob_id         TEXT NOT NULL,
-        checksums       JSON,
-        PRIMARY KEY (upload_id, part_number)
-    )""",
-)
-
-# Bucket-level documents (CORS now; policies later), one per (bucket, name),
-# read by primary key on the hot path; removed with their bucket.
-_V2 = (
-    """CREATE TABLE bucket_settings (
-        bucket      TEXT COLLATE "C" NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
-        name        TEXT COLLATE "C" NOT NULL,
-        document    TEXT NOT NULL,
-        PRIMARY KEY (bucket, name)
-    )""",
-)
-
-# _MIGRATIONS[i] takes the schema from version i to i + 1.
-# IAM users, access keys, groups and policies (postgres_identity.py).
-_V3 = _IDENTITY_SCHEMA
-
-# Server-wide documents (the account's Block Public Access), one per name.
-_V4 = (
-    """CREATE TABLE server_settings (
-        name        TEXT COLLATE "C" PRIMARY KEY,
-        document    TEXT NOT NULL
-    )""",
-)
-
-# CloudFront public keys, key groups, origin access controls, distributions
-# and invalidations (postgres_edge.py).
-_V5 = _EDGE_SCHEMA
-
-# The access version and the triggers that move it (access_version.py).
-_V6 = postgres_schema()
-
-# The edge's configuration moves the access version too (access_version.py).
-_V7 = postgres_triggers(EDGE_TABLES)
-
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
-SCHEMA_VERSION = len(_MIGRATIONS)
 
 _decode = json.JSONDecoder().decode
 _ROWS = POSTGRES_ROWS
@@ -257,10 +173,11 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
+class PostgresMetaStore(PostgresIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip
+    _d = _DIALECT
 
     def __init__(
         self,
@@ -338,27 +255,8 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
             yield cur
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
-        with conn.transaction():
-            # Nodes starting together take turns; the key is per schema.
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('sealbox.migrate.' || current_schema()))"
-            )
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS sealbox_schema ("
-                " version INTEGER PRIMARY KEY,"
-                " applied TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-            row = conn.execute("SELECT max(version) FROM sealbox_schema").fetchone()
-            version = (row[0] if row else None) or 0
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"schema version {version} is newer than this sealbox understands "
-                    f"({SCHEMA_VERSION}); upgrade sealbox"
-                )
-            for v in range(version, SCHEMA_VERSION):
-                for stmt in _MIGRATIONS[v]:
-                    conn.execute(stmt)
-                conn.execute("INSERT INTO sealbox_schema (version) VALUES (%s)", (v + 1,))
+        with conn.transaction(), conn.cursor() as c:
+            migrate(c, self._d)
 
     def close(self) -> None:
         """Close the pool; the store must not be used after."""

@@ -13,8 +13,8 @@ since the Unix epoch, UTC (S3 shows milliseconds); they come back as
 timezone-aware UTC datetimes. Dicts and tuples are JSON text, and empty
 ones are NULL so the hot path skips decoding them.
 
-The schema is versioned with ``PRAGMA user_version``; ``_MIGRATIONS[i]``
-takes a database from version ``i`` to ``i + 1``.
+The schema (``sql/schema.py``) is versioned with ``PRAGMA user_version``
+and brought up to date at open by the one migrator (``sql/migrate.py``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from sealbox.store.access_version import EDGE_TABLES, sqlite_schema, sqlite_triggers
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.meta import (
     Bucket,
@@ -50,101 +49,16 @@ from sealbox.store.sql import (
     prefix_upper_bound,  # noqa: F401  (its older home, still public)
     set_columns,
 )
-from sealbox.store.sqlite_edge import SCHEMA as _EDGE_SCHEMA
-from sealbox.store.sqlite_edge import SqliteEdgeMixin
+from sealbox.store.sql.dialect import SQLITE as _DIALECT
+from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.migrate import migrate
+from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sqlite_group import GroupCommit
-from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
 from sealbox.store.sqlite_identity import SqliteIdentityMixin
 from sealbox.store.sqlite_watch import CommitWatch
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
-
-_V1 = """
-CREATE TABLE buckets (
-    name        TEXT PRIMARY KEY,
-    created     INTEGER NOT NULL,
-    region      TEXT NOT NULL,
-    owner       TEXT NOT NULL
-);
-CREATE TABLE objects (
-    bucket          TEXT NOT NULL REFERENCES buckets (name),
-    key             TEXT NOT NULL,
-    size            INTEGER NOT NULL,
-    etag            TEXT NOT NULL,
-    last_modified   INTEGER NOT NULL,
-    segments        TEXT NOT NULL,
-    headers         TEXT,
-    user_metadata   TEXT,
-    tags            TEXT,
-    checksums       TEXT,
-    storage_class   TEXT NOT NULL,
-    owner           TEXT NOT NULL,
-    parts_count     INTEGER,
-    PRIMARY KEY (bucket, key)
-);
-CREATE TABLE uploads (
-    upload_id           TEXT PRIMARY KEY,
-    bucket              TEXT NOT NULL REFERENCES buckets (name),
-    key                 TEXT NOT NULL,
-    initiated           INTEGER NOT NULL,
-    headers             TEXT,
-    user_metadata       TEXT,
-    tags                TEXT,
-    storage_class       TEXT NOT NULL,
-    owner               TEXT NOT NULL,
-    checksum_algorithm  TEXT
-);
-CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, upload_id);
-CREATE TABLE parts (
-    upload_id       TEXT NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
-    part_number     INTEGER NOT NULL,
-    size            INTEGER NOT NULL,
-    etag            TEXT NOT NULL,
-    last_modified   INTEGER NOT NULL,
-    blob_id         TEXT NOT NULL,
-    checksums       TEXT,
-    PRIMARY KEY (upload_id, part_number)
-) WITHOUT ROWID
-"""
-
-# Bucket-level documents (CORS now; policies later), one per (bucket, name),
-# read by primary key on the hot path.
-_V2 = """
-CREATE TABLE bucket_settings (
-    bucket      TEXT NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
-    name        TEXT NOT NULL,
-    document    TEXT NOT NULL,
-    PRIMARY KEY (bucket, name)
-) WITHOUT ROWID
-"""
-
-# _MIGRATIONS[i] takes user_version i to i + 1. Statements are separated by
-# ";" and must not contain one (executescript would COMMIT our transaction).
-# IAM users, access keys, groups and policies (sqlite_identity.py).
-_V3 = _IDENTITY_SCHEMA
-
-# Server-wide documents (the account's Block Public Access), one per name.
-_V4 = """
-CREATE TABLE server_settings (
-    name        TEXT PRIMARY KEY,
-    document    TEXT NOT NULL
-) WITHOUT ROWID
-"""
-
-# CloudFront public keys, key groups, origin access controls, distributions
-# and invalidations (sqlite_edge.py).
-_V5 = _EDGE_SCHEMA
-
-# The access version and the triggers that move it (access_version.py).
-_V6 = sqlite_schema()
-
-# The edge's configuration moves the access version too (access_version.py).
-_V7 = sqlite_triggers(EDGE_TABLES)
-
-# A script of ";"-separated statements, or the statements themselves.
-_MIGRATIONS: tuple[str | tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
-SCHEMA_VERSION = len(_MIGRATIONS)
 
 _ROWS = SQLITE_ROWS
 _object, _object_params = _ROWS.object, _ROWS.object_params
@@ -220,12 +134,13 @@ def _forget_after_fork(store: SqliteMetaStore) -> None:
     os.register_at_fork(after_in_child=reset)
 
 
-class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
+class SqliteMetaStore(SqliteIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
     # cheaper on the event loop than the ~30 µs thread-pool hop around it.
     inline_reads = True
+    _d = _DIALECT
 
     def __init__(
         self, path: str, *, busy_timeout_ms: int = 10_000, cipher: SecretCipher | None = None
@@ -309,6 +224,10 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         # concurrent PUTs wait far longer than the commits themselves take.
         self._write_lock = threading.Lock()
 
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """This thread's connection: a WAL read never waits on a writer."""
+        return nullcontext(self._conn())
+
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the write lock from its start."""
@@ -324,20 +243,8 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
                 raise
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        with self._write():
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path}: schema version {version} is newer than this "
-                    f"sealbox understands ({SCHEMA_VERSION}); upgrade sealbox"
-                )
-            for v in range(version, SCHEMA_VERSION):
-                migration = _MIGRATIONS[v]
-                statements = migration.split(";") if isinstance(migration, str) else migration
-                for stmt in statements:
-                    if stmt.strip():
-                        conn.execute(stmt)
-                conn.execute(f"PRAGMA user_version = {v + 1}")
+        with self._write(conn) as c:
+            migrate(c, self._d, f"{self.path}: ")
 
     def close(self) -> None:
         """Close every thread's connection; the store must not be used after."""
