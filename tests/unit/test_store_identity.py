@@ -902,7 +902,7 @@ def test_process_environment_is_not_consulted(
 def test_credential_for_is_primary_key_lookups(store: Any) -> None:
     """The hot path reads the key and its user by primary key, nothing scanned."""
     if isinstance(store, SqliteMetaStore):
-        from sealbox.store.sqlite_identity import _CREDENTIAL
+        from sealbox.store.sql.identity import _CREDENTIAL
 
         with sqlite3.connect(store.path) as conn:
             plan = [r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + _CREDENTIAL, ("k",))]
@@ -910,11 +910,12 @@ def test_credential_for_is_primary_key_lookups(store: Any) -> None:
         return
     import psycopg
 
-    from sealbox.store.postgres_identity import _CREDENTIAL as PG_CREDENTIAL
+    from sealbox.store.sql.dialect import POSTGRES
+    from sealbox.store.sql.identity import _CREDENTIAL
 
     with psycopg.connect(store.dsn) as conn:
         conn.execute("SET enable_seqscan = off")  # a tiny table would be scanned whole
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + PG_CREDENTIAL, ("k",)))
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + POSTGRES.q(_CREDENTIAL), ("k",)))
     assert "iam_access_keys_pkey" in plan and "iam_users_pkey" in plan, plan
     assert "Seq Scan" not in plan, plan
 

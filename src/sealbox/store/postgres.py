@@ -76,7 +76,6 @@ from sealbox.store.meta import (
     Upload,
     check_completes,
 )
-from sealbox.store.postgres_identity import PostgresIdentityMixin
 from sealbox.store.rows import POSTGRES_ROWS, tags_json
 from sealbox.store.sql import (
     OBJ_COLS,
@@ -88,6 +87,7 @@ from sealbox.store.sql import (
 )
 from sealbox.store.sql.dialect import POSTGRES as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 
@@ -173,7 +173,7 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(PostgresIdentityMixin, EdgeSqlMethods):
+class PostgresMetaStore(SqlIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

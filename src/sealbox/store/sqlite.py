@@ -51,10 +51,10 @@ from sealbox.store.sql import (
 )
 from sealbox.store.sql.dialect import SQLITE as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sqlite_group import GroupCommit
-from sealbox.store.sqlite_identity import SqliteIdentityMixin
 from sealbox.store.sqlite_watch import CommitWatch
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def _forget_after_fork(store: SqliteMetaStore) -> None:
     os.register_at_fork(after_in_child=reset)
 
 
-class SqliteMetaStore(SqliteIdentityMixin, EdgeSqlMethods):
+class SqliteMetaStore(SqlIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:

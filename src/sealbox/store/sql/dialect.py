@@ -12,6 +12,7 @@ them:
   collation is byte order already; ``{TIME}`` is ``TIMESTAMPTZ(3)`` or
   integer milliseconds; ``{BIG}``, ``{JSON}``, ``{BYTES}``, ``{BOOL}`` the
   same way; ``{WITHOUT_ROWID}`` ends SQLite's clustered tables.
+- ``same``: NULL-safe equality (``IS`` / ``IS NOT DISTINCT FROM``).
 - row locks: ``for_update`` and ``for_key_share`` are PostgreSQL's clauses
   under READ COMMITTED; on SQLite they are empty, since every writer holds
   the one write lock from ``BEGIN IMMEDIATE``. ``advisory_lock`` likewise.
@@ -49,6 +50,7 @@ class Dialect:
     types: ClassVar[dict[str, str]]
     for_update: ClassVar[str]
     for_key_share: ClassVar[str]
+    same: ClassVar[str]  # NULL-safe equality
     holds_nul: ClassVar[bool]
     integrity: tuple[type[BaseException], ...] = ()
     unique_violation: tuple[type[BaseException], ...] = ()
@@ -101,6 +103,7 @@ class SqliteDialect(Dialect):
     }
     for_update = ""
     for_key_share = ""
+    same = "IS"
     holds_nul = True
     rows = SQLITE_ROWS
 
@@ -133,6 +136,7 @@ class PostgresDialect(Dialect):
     }
     for_update = " FOR UPDATE"
     for_key_share = " FOR KEY SHARE"
+    same = "IS NOT DISTINCT FROM"
     holds_nul = False
     rows = POSTGRES_ROWS
 
