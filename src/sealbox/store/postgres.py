@@ -64,64 +64,30 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
-from sealbox.store.meta import (
-    Bucket,
-    BucketExists,
-    BucketNotEmpty,
-    MetaError,
-    NoSuchBucket,
-    NoSuchUpload,
-    ObjectRecord,
-    Part,
-    Upload,
-    check_completes,
-)
-from sealbox.store.rows import POSTGRES_ROWS, tags_json
-from sealbox.store.sql import (
-    OBJ_COLS,
-    OBJ_VALUE_COLS,
-    PART_COLS,
-    PART_VALUE_COLS,
-    POSTGRES,
-    set_columns,
-)
+from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
+from sealbox.store.rows import POSTGRES_ROWS
+from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
 from sealbox.store.sql.dialect import POSTGRES as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
-from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
+from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
+from sealbox.store.sql.schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
 
 
-class UnstorableText(MetaError, ValueError):
-    """A key, bucket name, upload id or setting document holds U+0000, which
-    PostgreSQL text cannot; the API should answer InvalidArgument before it
-    gets here."""
-
+__all__ = ["SCHEMA_VERSION", "PostgresMetaStore", "UnstorableText"]
 
 _decode = json.JSONDecoder().decode
 _ROWS = POSTGRES_ROWS
-_object, _upload, _part = _ROWS.object, _ROWS.upload, _ROWS.part
+_object, _part = _ROWS.object, _ROWS.part
 
 
 def _json_loads(data: bytes | str) -> Any:
     # json.loads on bytes first sniffs the encoding; the server sends UTF-8.
     return _decode(data.decode() if isinstance(data, bytes) else data)
-
-
-def _storable(*texts: str) -> None:
-    for t in texts:
-        if "\x00" in t:
-            raise UnstorableText(f"PostgreSQL cannot store text containing U+0000: {t[:200]!r}")
-
-
-def _cut_at_nul(s: str) -> str:
-    """A listing bound with U+0000 cut there: no stored name lies between
-    ``s[:i]`` and ``s`` (none contains U+0000), so "> s" is "> s[:i]"."""
-    i = s.find("\x00")
-    return s if i < 0 else s[:i]
 
 
 _Q = POSTGRES
@@ -137,12 +103,6 @@ _UPDATE_PART = (
     f"UPDATE parts SET {set_columns(PART_VALUE_COLS, '%s')} "
     "WHERE upload_id = %s AND part_number = %s"
 )
-
-
-def _object_params(o: ObjectRecord) -> tuple[Any, ...]:
-    """(bucket, key, then the other columns in sql.OBJ_COLS order)."""
-    _storable(o.bucket, o.key)
-    return _ROWS.object_params(o)
 
 
 def _replace(
@@ -173,7 +133,7 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(SqlIdentityMixin, EdgeSqlMethods):
+class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip
@@ -265,65 +225,19 @@ class PostgresMetaStore(SqlIdentityMixin, EdgeSqlMethods):
         if pool is not None:
             pool.close()
 
-    # -- buckets -----------------------------------------------------------
-    def create_bucket(self, bucket: Bucket) -> None:
-        _storable(bucket.name)
-        try:
-            with self._write() as c:
-                c.execute(_Q.insert_bucket, _ROWS.bucket_params(bucket))
-        except errors.UniqueViolation:
-            raise BucketExists(bucket.name) from None
-
-    def get_bucket(self, name: str) -> Bucket | None:
-        if "\x00" in name:
-            return None
-        with self._read() as c:
-            row = c.execute(_Q.get_bucket, (name,)).fetchone()
-        return None if row is None else _ROWS.bucket(row)
-
-    def list_buckets(self) -> list[Bucket]:
-        with self._read() as c:
-            rows = c.execute(_Q.list_buckets)
-            return [_ROWS.bucket(r) for r in rows]
-
-    def delete_bucket(self, name: str) -> list[str]:
-        if "\x00" in name:
-            raise NoSuchBucket(name)
-        with self._write() as c:
-            # FOR UPDATE waits for writers holding the bucket through a
-            # foreign key; the checks below then see what they committed.
-            if (
-                c.execute("SELECT 1 FROM buckets WHERE name = %s FOR UPDATE", (name,)).fetchone()
-                is None
-            ):
-                raise NoSuchBucket(name)
-            busy = c.execute(
-                "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = %s)", (name,)
-            ).fetchone()
-            if busy and busy[0]:
-                raise BucketNotEmpty(name)
-            # Uploads in progress go with the bucket, as on S3; their parts'
-            # blobs are the caller's to delete.
-            rows = c.execute(
-                "DELETE FROM parts WHERE upload_id IN "
-                "(SELECT upload_id FROM uploads WHERE bucket = %s FOR UPDATE) RETURNING blob_id",
-                (name,),
-            ).fetchall()
-            c.execute("DELETE FROM uploads WHERE bucket = %s", (name,))
-            c.execute("DELETE FROM buckets WHERE name = %s", (name,))
-        return [str(b) for (b,) in rows]
-
-    # -- objects -----------------------------------------------------------
+    # -- objects (buckets, uploads and settings: sql/objects.py) -----------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
-        params = _object_params(obj)
+        params = self._object_params(obj)
         try:
             with self._write() as c:
-                old = _replace(
-                    c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:]
-                )
+                old = self._replace_object(c, params)
         except errors.ForeignKeyViolation:
             raise NoSuchBucket(obj.bucket) from None
         return None if old is None else _object(old)
+
+    def _replace_object(self, c: psycopg.Cursor[Any], params: tuple[Any, ...]) -> Any:
+        """Insert or replace the object row ``params``; the row replaced."""
+        return _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         # The hot path: one primary-key lookup, one round trip; psycopg
@@ -344,75 +258,7 @@ class PostgresMetaStore(SqlIdentityMixin, EdgeSqlMethods):
             ).fetchone()
         return None if row is None else _object(row)
 
-    def list_objects(
-        self, bucket: str, *, prefix: str = "", after: str = "", limit: int = 1000
-    ) -> list[ObjectRecord]:
-        if limit <= 0 or "\x00" in prefix or "\x00" in bucket:
-            return []  # no stored key contains U+0000, so none has that prefix
-        sql, params = _Q.objects_page(bucket, prefix=prefix, after=_cut_at_nul(after), limit=limit)
-        with self._read() as c:
-            rows = c.execute(sql, params).fetchall()
-        return [_object(r) for r in rows]
-
-    def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
-        if "\x00" in key or "\x00" in bucket:
-            return False
-        with self._write() as c:
-            c.execute(_Q.set_tags, (tags_json(tags), bucket, key))
-            return c.rowcount > 0
-
     # -- multipart uploads -------------------------------------------------
-    def create_upload(self, upload: Upload) -> None:
-        u = upload
-        _storable(u.upload_id, u.bucket, u.key)
-        try:
-            with self._write() as c:
-                c.execute(_Q.insert_upload, _ROWS.upload_params(u))
-        except errors.ForeignKeyViolation:
-            raise NoSuchBucket(u.bucket) from None
-
-    def get_upload(self, upload_id: str) -> Upload | None:
-        if "\x00" in upload_id:
-            return None
-        with self._read() as c:
-            row = c.execute(_Q.get_upload, (upload_id,)).fetchone()
-        return None if row is None else _upload(row)
-
-    def list_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        key_marker: str = "",
-        upload_id_marker: str = "",
-        limit: int = 1000,
-    ) -> list[Upload]:
-        """ListMultipartUploads paging, as ``SqliteMetaStore.list_uploads``."""
-        if limit <= 0 or "\x00" in prefix or "\x00" in bucket:
-            return []
-        if "\x00" in key_marker:
-            # No upload has that key: only later keys follow it.
-            key_marker, upload_id_marker = _cut_at_nul(key_marker), ""
-        # A marker upload id with U+0000 names no upload: "greater ids".
-        missing_marker = "\x00" in upload_id_marker
-        upload_id_marker = _cut_at_nul(upload_id_marker)
-        with self._read() as c:
-            id_marker = None
-            if key_marker and (upload_id_marker or missing_marker):
-                row = (
-                    None
-                    if missing_marker
-                    else c.execute(
-                        _Q.marker_initiated, (upload_id_marker, bucket, key_marker)
-                    ).fetchone()
-                )
-                id_marker = (upload_id_marker, None if row is None else row[0])
-            sql, params = _Q.uploads_page(
-                bucket, prefix=prefix, key_marker=key_marker, id_marker=id_marker, limit=limit
-            )
-            rows = c.execute(sql, params).fetchall()
-        return [_upload(r) for r in rows]
-
     def put_part(self, part: Part) -> Part | None:
         p = part
         if "\x00" in p.upload_id:
@@ -429,93 +275,11 @@ class PostgresMetaStore(SqlIdentityMixin, EdgeSqlMethods):
             old = _replace(c, _LOCK_PART, key, _INSERT_PART, _UPDATE_PART, values)
         return None if old is None else _part(old)
 
-    def list_parts(self, upload_id: str, *, after: int = 0, limit: int = 10000) -> list[Part]:
-        if limit <= 0 or "\x00" in upload_id:
-            return []
-        with self._read() as c:
-            rows = c.execute(_Q.list_parts, (upload_id, after, limit)).fetchall()
-        return [_part(r) for r in rows]
-
-    def _remove_upload(self, c: psycopg.Cursor[Any], upload_id: str) -> tuple[Upload, list[Part]]:
-        if "\x00" in upload_id:
-            raise NoSuchUpload(upload_id)
-        # Lock the upload before reading its parts: a put_part in flight
-        # commits first (and its part is returned) or finds no upload.
-        row = c.execute(_Q.get_upload + " FOR UPDATE", (upload_id,)).fetchone()
-        if row is None:
-            raise NoSuchUpload(upload_id)
-        parts = c.execute(
-            f"WITH gone AS (DELETE FROM parts WHERE upload_id = %s RETURNING {PART_COLS}) "
-            "SELECT * FROM gone ORDER BY part_number",
-            (upload_id,),
-        ).fetchall()
-        c.execute("DELETE FROM uploads WHERE upload_id = %s", (upload_id,))
-        return _upload(row), [_part(p) for p in parts]
-
-    def complete_upload(
-        self, upload_id: str, obj: ObjectRecord
-    ) -> tuple[ObjectRecord | None, list[Part]]:
-        params = _object_params(obj)
-        with self._write() as c:
-            upload, parts = self._remove_upload(c, upload_id)
-            check_completes(upload_id, upload, obj)
-            # The bucket exists: delete_bucket refuses while uploads exist.
-            old = _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
-        return (None if old is None else _object(old)), parts
-
-    def abort_upload(self, upload_id: str) -> list[Part]:
-        with self._write() as c:
-            _, parts = self._remove_upload(c, upload_id)
-        return parts
-
-    # -- bucket settings ---------------------------------------------------
-    def put_bucket_setting(self, bucket: str, name: str, document: str) -> None:
-        _storable(bucket, name, document)
-        try:
-            with self._write() as c:
-                c.execute(_Q.upsert_setting, (bucket, name, document))
-        except errors.ForeignKeyViolation:
-            raise NoSuchBucket(bucket) from None
-
-    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
-        if "\x00" in bucket or "\x00" in name:
-            return None
-        with self._read() as c:
-            row = c.execute(_GET_SETTING, (bucket, name)).fetchone()
-        return None if row is None else str(row[0])
-
-    def delete_bucket_setting(self, bucket: str, name: str) -> bool:
-        if "\x00" in bucket or "\x00" in name:
-            return False
-        with self._write() as c:
-            c.execute(_Q.delete_setting, (bucket, name))
-            return c.rowcount > 0
-
     def access_version(self) -> int:
         with self._read() as c:
             row = c.execute(ACCESS_VERSION_SQL).fetchone()
         assert row is not None  # the migration inserts the one row
         return int(row[0])
-
-    # -- server settings ---------------------------------------------------
-    def put_server_setting(self, name: str, document: str) -> None:
-        _storable(name, document)
-        with self._write() as c:
-            c.execute(_Q.upsert_server_setting, (name, document))
-
-    def get_server_setting(self, name: str) -> str | None:
-        if "\x00" in name:
-            return None
-        with self._read() as c:
-            row = c.execute(_Q.get_server_setting, (name,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def delete_server_setting(self, name: str) -> bool:
-        if "\x00" in name:
-            return False
-        with self._write() as c:
-            c.execute(_Q.delete_server_setting, (name,))
-            return c.rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:
         # One statement, so one snapshot: a blob moving from a part to an

@@ -25,25 +25,14 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
-from sealbox.store.meta import (
-    Bucket,
-    BucketExists,
-    BucketNotEmpty,
-    NoSuchBucket,
-    NoSuchUpload,
-    ObjectRecord,
-    Part,
-    Upload,
-    check_completes,
-)
-from sealbox.store.rows import SQLITE_ROWS, tags_json
+from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
+from sealbox.store.rows import SQLITE_ROWS
 from sealbox.store.sql import (
     OBJ_VALUE_COLS,
-    PART_COLS,
     PART_VALUE_COLS,
     SQLITE,
     prefix_upper_bound,  # noqa: F401  (its older home, still public)
@@ -53,6 +42,7 @@ from sealbox.store.sql.dialect import SQLITE as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
+from sealbox.store.sql.objects import SqlObjectMethods
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sqlite_group import GroupCommit
 from sealbox.store.sqlite_watch import CommitWatch
@@ -80,11 +70,16 @@ def _object_writer(obj: ObjectRecord) -> Callable[[sqlite3.Connection], tuple[An
     def write(c: sqlite3.Connection) -> tuple[Any, ...] | None:
         if c.execute("SELECT 1 FROM buckets WHERE name = ?", (obj.bucket,)).fetchone() is None:
             raise NoSuchBucket(obj.bucket)
-        old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
-        c.execute(_UPSERT_OBJECT, params)
-        return old
+        return _replace_object(c, params)
 
     return write
+
+
+def _replace_object(c: sqlite3.Connection, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Upsert the object row ``params`` under the write lock; the row replaced."""
+    old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, params[:2]).fetchone()
+    c.execute(_UPSERT_OBJECT, params)
+    return old
 
 
 def _object_from(row: tuple[Any, ...]) -> ObjectRecord:
@@ -112,7 +107,8 @@ _UPSERT_PART = (
 
 
 class _Holder:
-    """Owns one thread's connection; closing it when the thread's local dies."""
+    """Owns one thread's connection; closing it when the thread's local dies.
+    Entered, it is a read on that connection (``_read``)."""
 
     __slots__ = ("__weakref__", "conn")
 
@@ -121,6 +117,12 @@ class _Holder:
 
     def __del__(self) -> None:
         self.conn.close()
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def _forget_after_fork(store: SqliteMetaStore) -> None:
@@ -134,7 +136,7 @@ def _forget_after_fork(store: SqliteMetaStore) -> None:
     os.register_at_fork(after_in_child=reset)
 
 
-class SqliteMetaStore(SqlIdentityMixin, EdgeSqlMethods):
+class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
@@ -226,7 +228,11 @@ class SqliteMetaStore(SqlIdentityMixin, EdgeSqlMethods):
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         """This thread's connection: a WAL read never waits on a writer."""
-        return nullcontext(self._conn())
+        try:
+            return self._local.holder  # type: ignore[no-any-return]
+        except AttributeError:
+            self._conn()
+            return self._local.holder  # type: ignore[no-any-return]
 
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
@@ -256,49 +262,7 @@ class SqliteMetaStore(SqlIdentityMixin, EdgeSqlMethods):
             h.conn.close()
         self._local = threading.local()
 
-    # -- buckets -----------------------------------------------------------
-    def create_bucket(self, bucket: Bucket) -> None:
-        try:
-            with self._write() as c:
-                c.execute(_Q.insert_bucket, _ROWS.bucket_params(bucket))
-        except sqlite3.IntegrityError:
-            raise BucketExists(bucket.name) from None
-
-    def get_bucket(self, name: str) -> Bucket | None:
-        row = self._conn().execute(_Q.get_bucket, (name,)).fetchone()
-        return None if row is None else _ROWS.bucket(row)
-
-    def list_buckets(self) -> list[Bucket]:
-        rows = self._conn().execute(_Q.list_buckets)
-        return [_ROWS.bucket(r) for r in rows]
-
-    def delete_bucket(self, name: str) -> list[str]:
-        with self._write() as c:
-            if c.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is None:
-                raise NoSuchBucket(name)
-            if c.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
-                raise BucketNotEmpty(name)
-            blob_ids = [
-                b
-                for (b,) in c.execute(
-                    "SELECT blob_id FROM parts WHERE upload_id IN "
-                    "(SELECT upload_id FROM uploads WHERE bucket = ?)",
-                    (name,),
-                )
-            ]
-            c.execute(
-                "DELETE FROM parts WHERE upload_id IN "
-                "(SELECT upload_id FROM uploads WHERE bucket = ?)",
-                (name,),
-            )
-            c.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
-            # ON DELETE CASCADE would do it too; explicit, so no setting can
-            # outlive its bucket even on a connection without foreign keys.
-            c.execute("DELETE FROM bucket_settings WHERE bucket = ?", (name,))
-            c.execute("DELETE FROM buckets WHERE name = ?", (name,))
-        return blob_ids
-
-    # -- objects -----------------------------------------------------------
+    # -- objects (buckets, uploads and settings: sql/objects.py) -----------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
         old = self._group.run(_object_writer(obj))  # committed (shared fsync) before it returns
         return None if old is None else _object(old)
@@ -340,63 +304,7 @@ class SqliteMetaStore(SqlIdentityMixin, EdgeSqlMethods):
                 c.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
         return None if row is None else _object(row)
 
-    def list_objects(
-        self, bucket: str, *, prefix: str = "", after: str = "", limit: int = 1000
-    ) -> list[ObjectRecord]:
-        if limit <= 0:
-            return []
-        sql, params = _Q.objects_page(bucket, prefix=prefix, after=after, limit=limit)
-        rows = self._conn().execute(sql, params)
-        return [_object(r) for r in rows]
-
-    def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
-        with self._write() as c:
-            cur = c.execute(_Q.set_tags, (tags_json(tags), bucket, key))
-            return cur.rowcount > 0
-
     # -- multipart uploads -------------------------------------------------
-    def create_upload(self, upload: Upload) -> None:
-        u = upload
-        with self._write() as c:
-            if c.execute("SELECT 1 FROM buckets WHERE name = ?", (u.bucket,)).fetchone() is None:
-                raise NoSuchBucket(u.bucket)
-            c.execute(_Q.insert_upload, _ROWS.upload_params(u))
-
-    def get_upload(self, upload_id: str) -> Upload | None:
-        row = self._conn().execute(_Q.get_upload, (upload_id,)).fetchone()
-        return None if row is None else _upload(row)
-
-    def list_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        key_marker: str = "",
-        upload_id_marker: str = "",
-        limit: int = 1000,
-    ) -> list[Upload]:
-        """ListMultipartUploads paging. Without ``key_marker`` the upload-id
-        marker is ignored, as S3 does. With both, uploads of ``key_marker``
-        after the marker upload are included: after it in (initiated,
-        upload_id) order when the marker upload still exists, so that pages
-        neither skip nor repeat; otherwise those with a greater upload id,
-        as the S3 documentation states.
-        """
-        if limit <= 0:
-            return []
-        conn = self._conn()
-        id_marker = None
-        if key_marker and upload_id_marker:
-            row = conn.execute(
-                _Q.marker_initiated, (upload_id_marker, bucket, key_marker)
-            ).fetchone()
-            id_marker = (upload_id_marker, None if row is None else row[0])
-        sql, params = _Q.uploads_page(
-            bucket, prefix=prefix, key_marker=key_marker, id_marker=id_marker, limit=limit
-        )
-        rows = conn.execute(sql, params)
-        return [_upload(r) for r in rows]
-
     def put_part(self, part: Part) -> Part | None:
         p = part
         params = _ROWS.part_params(p)
@@ -415,56 +323,7 @@ class SqliteMetaStore(SqlIdentityMixin, EdgeSqlMethods):
         old = self._group.run(write)  # committed (shared fsync) before it returns
         return None if old is None else _part(old)
 
-    def list_parts(self, upload_id: str, *, after: int = 0, limit: int = 10000) -> list[Part]:
-        if limit <= 0:
-            return []
-        rows = self._conn().execute(_Q.list_parts, (upload_id, after, limit))
-        return [_part(r) for r in rows]
-
-    def _remove_upload(self, c: sqlite3.Connection, upload_id: str) -> tuple[Upload, list[Part]]:
-        row = c.execute(_Q.get_upload, (upload_id,)).fetchone()
-        if row is None:
-            raise NoSuchUpload(upload_id)
-        parts = c.execute(
-            f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? ORDER BY part_number",
-            (upload_id,),
-        ).fetchall()
-        c.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
-        c.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
-        return _upload(row), [_part(p) for p in parts]
-
-    def complete_upload(
-        self, upload_id: str, obj: ObjectRecord
-    ) -> tuple[ObjectRecord | None, list[Part]]:
-        params = _object_params(obj)
-        with self._write() as c:
-            upload, parts = self._remove_upload(c, upload_id)
-            check_completes(upload_id, upload, obj)
-            # The bucket exists: delete_bucket refuses while uploads exist.
-            old = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
-            c.execute(_UPSERT_OBJECT, params)
-        return (None if old is None else _object(old)), parts
-
-    def abort_upload(self, upload_id: str) -> list[Part]:
-        with self._write() as c:
-            _, parts = self._remove_upload(c, upload_id)
-        return parts
-
-    # -- bucket settings ---------------------------------------------------
-    def put_bucket_setting(self, bucket: str, name: str, document: str) -> None:
-        with self._write() as c:
-            if c.execute("SELECT 1 FROM buckets WHERE name = ?", (bucket,)).fetchone() is None:
-                raise NoSuchBucket(bucket)
-            c.execute(_Q.upsert_setting, (bucket, name, document))
-
-    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
-        row = self._conn().execute(_GET_SETTING, (bucket, name)).fetchone()
-        return None if row is None else row[0]
-
-    def delete_bucket_setting(self, bucket: str, name: str) -> bool:
-        with self._write() as c:
-            cur = c.execute(_Q.delete_setting, (bucket, name))
-            return cur.rowcount > 0
+    _replace_object = staticmethod(_replace_object)  # complete_upload's write (sql/objects.py)
 
     def access_version(self) -> int:
         token = self._watch.token()
@@ -475,19 +334,6 @@ class SqliteMetaStore(SqlIdentityMixin, EdgeSqlMethods):
         version = int(self._conn().execute(ACCESS_VERSION_SQL).fetchone()[0])
         self._remember(_ACCESS_VERSION, token, version)
         return version
-
-    # -- server settings ---------------------------------------------------
-    def put_server_setting(self, name: str, document: str) -> None:
-        with self._write() as c:
-            c.execute(_Q.upsert_server_setting, (name, document))
-
-    def get_server_setting(self, name: str) -> str | None:
-        row = self._conn().execute(_Q.get_server_setting, (name,)).fetchone()
-        return None if row is None else row[0]
-
-    def delete_server_setting(self, name: str) -> bool:
-        with self._write() as c:
-            return c.execute(_Q.delete_server_setting, (name,)).rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:
         conn = self._conn()

@@ -19,7 +19,8 @@ them:
 - constraint errors: which exceptions mean a unique key or a foreign key
   refused a row, and ``guarded``, the savepoint PostgreSQL needs for a
   transaction to go on after one.
-- U+0000: ``holds_nul`` is False on PostgreSQL, whose text cannot hold it.
+- U+0000: PostgreSQL text cannot hold it (``holds_nul``, ``storable``,
+  ``bound``).
 - times and JSON columns: ``rows`` (``rows.Rows``).
 - the schema version and the access-version triggers (``migrate.py``,
   ``access_version.py``).
@@ -35,6 +36,7 @@ from typing import Any, ClassVar
 
 from sealbox.store import access_version
 from sealbox.store.rows import POSTGRES_ROWS, SQLITE_ROWS, Rows
+from sealbox.store.sql import queries as _texts
 
 try:  # psycopg is optional: only PostgresMetaStore needs it
     from psycopg import errors as _pg_errors
@@ -56,6 +58,7 @@ class Dialect:
     unique_violation: tuple[type[BaseException], ...] = ()
     foreign_key_violation: tuple[type[BaseException], ...] = ()
     rows: Rows
+    queries: _texts.Queries  # the shared texts, rendered
 
     def __init__(self) -> None:
         self._rendered: dict[str, str] = {}
@@ -71,6 +74,12 @@ class Dialect:
     def storable(self, *texts: str) -> bool:
         """Whether this database can store (and so hold) every one of ``texts``."""
         return True
+
+    def bound(self, s: str) -> str:
+        """A listing bound as this database can compare it: on PostgreSQL cut
+        at U+0000 (no stored name lies between ``s[:i]`` and ``s``, since none
+        contains U+0000, so "> s" is "> s[:i]")."""
+        return s
 
     def guarded(self, c: Any) -> Any:
         """A context for a write a constraint may refuse, after which the
@@ -106,6 +115,7 @@ class SqliteDialect(Dialect):
     same = "IS"
     holds_nul = True
     rows = SQLITE_ROWS
+    queries = _texts.SQLITE
 
     def __init__(self) -> None:
         super().__init__()
@@ -139,6 +149,7 @@ class PostgresDialect(Dialect):
     same = "IS NOT DISTINCT FROM"
     holds_nul = False
     rows = POSTGRES_ROWS
+    queries = _texts.POSTGRES
 
     def __init__(self) -> None:
         super().__init__()
@@ -155,6 +166,10 @@ class PostgresDialect(Dialect):
 
     def storable(self, *texts: str) -> bool:
         return not any("\x00" in t for t in texts)
+
+    def bound(self, s: str) -> str:
+        i = s.find("\x00")
+        return s if i < 0 else s[:i]
 
     @contextmanager
     def guarded(self, c: Any) -> Iterator[None]:
