@@ -58,6 +58,8 @@ def main() -> None:
         ("get_object (unchanged WAL)", n, lambda: s.get_object("b", "k")),
         ("get_object (SELECT)", n, uncached),
         ("presigned-GET-like reads", n, presigned),
+        ("get_bucket_setting", n, lambda: s.get_bucket_setting("b", "cors")),
+        ("credential_for (unknown key)", n, lambda: cred("AKIDNOTTHERE")),
         ("put_object (fsync)", max(n // 20, 200), lambda: s.put_object(o)),
     ]
     for name, count, fn in rows:

@@ -1,7 +1,9 @@
 """PostgresMetaStore: the MetaStore on a shared PostgreSQL, for several nodes.
 
 Same semantics as ``sqlite.SqliteMetaStore``; what differs is how they are
-had.
+had. Tables and queries are written once for both databases (``sql/``);
+this module holds the pool and the object and part writes, whose locking
+under READ COMMITTED is PostgreSQL's own.
 
 Connections: a ``psycopg_pool.ConnectionPool`` (thread-safe, bounded by
 ``max_connections``), each session in UTC with ``lock_timeout`` as SQLite's
@@ -51,9 +53,7 @@ starting together migrate once.
 from __future__ import annotations
 
 import json
-import os
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
+from sealbox.store.forks import reset_in_child
 from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
 from sealbox.store.rows import POSTGRES_ROWS
 from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
@@ -163,7 +164,7 @@ class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
             self._configure(conn)
             self._migrate(conn)
         self._pool: ConnectionPool[Any] | None = self._open_pool()
-        _forget_after_fork(self)
+        reset_in_child(self, PostgresMetaStore._forget_connections)
 
     # -- connections -------------------------------------------------------
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
@@ -290,14 +291,3 @@ class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
                 " UNION ALL SELECT blob_id FROM parts"
             )
             return {b for (b,) in rows}
-
-
-def _forget_after_fork(store: PostgresMetaStore) -> None:
-    ref = weakref.ref(store)
-
-    def reset() -> None:
-        s = ref()
-        if s is not None:
-            s._forget_connections()
-
-    os.register_at_fork(after_in_child=reset)

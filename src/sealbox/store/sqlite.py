@@ -1,5 +1,11 @@
 """SqliteMetaStore: the embedded MetaStore, one SQLite file in WAL mode.
 
+Tables and queries are written once for both databases (``sql/``: the
+schema, the migrator, buckets/uploads/settings, IAM and the edge); this
+module holds what is SQLite's own: per-thread connections, the WAL watch
+that serves unchanged reads from memory, group commit, and the object and
+part writes under the one write lock.
+
 Durability: ``synchronous=FULL`` fsyncs the WAL on every commit, so a
 committed object survives a crash or a power cut. Concurrency: one
 connection per thread (``threading.local``); several processes may share
@@ -29,6 +35,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
+from sealbox.store.forks import reset_in_child
 from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
 from sealbox.store.rows import SQLITE_ROWS
 from sealbox.store.sql import (
@@ -125,16 +132,6 @@ class _Holder:
         pass
 
 
-def _forget_after_fork(store: SqliteMetaStore) -> None:
-    ref = weakref.ref(store)
-
-    def reset() -> None:
-        s = ref()
-        if s is not None:
-            s._forget_connections()
-
-    os.register_at_fork(after_in_child=reset)
-
 
 class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
@@ -160,7 +157,7 @@ class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
         self._inherited: list[sqlite3.Connection] = []
         self._group_holder: _Holder | None = None
         # A connection must not cross a fork: the child opens its own.
-        _forget_after_fork(self)
+        reset_in_child(self, SqliteMetaStore._forget_connections)
         conn = self._conn()
         # WAL is a property of the file; setting it again is a no-op.
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -324,6 +321,11 @@ class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
         return None if old is None else _part(old)
 
     _replace_object = staticmethod(_replace_object)  # complete_upload's write (sql/objects.py)
+
+    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
+        # On the request path (CORS): the shared method's, minus its context.
+        row = self._conn().execute(_GET_SETTING, (bucket, name)).fetchone()
+        return None if row is None else row[0]  # type: ignore[no-any-return]
 
     def access_version(self) -> int:
         token = self._watch.token()
