@@ -209,6 +209,11 @@ class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
         with self._get_pool().connection() as conn, conn.cursor() as cur:
             yield cur
 
+    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """One row of a one-statement read (autocommit: its own snapshot)."""
+        with self._read() as c:
+            return c.execute(sql, params).fetchone()
+
     @contextmanager
     def _write(self) -> Iterator[psycopg.Cursor[Any]]:
         """One transaction: committed at the end, rolled back on an error."""

@@ -231,6 +231,10 @@ class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
             self._conn()
             return self._local.holder  # type: ignore[no-any-return]
 
+    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """One row of a one-statement read, on this thread's connection."""
+        return self._conn().execute(sql, params).fetchone()
+
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the write lock from its start."""
@@ -321,11 +325,6 @@ class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
         return None if old is None else _part(old)
 
     _replace_object = staticmethod(_replace_object)  # complete_upload's write (sql/objects.py)
-
-    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
-        # On the request path (CORS): the shared method's, minus its context.
-        row = self._conn().execute(_GET_SETTING, (bucket, name)).fetchone()
-        return None if row is None else row[0]  # type: ignore[no-any-return]
 
     def access_version(self) -> int:
         token = self._watch.token()

@@ -95,9 +95,11 @@ class EdgeSqlMethods:
     def _run(self, c: Any, sql: str, params: Sequence[Any] = ()) -> int:
         return int(c.execute(self._q(sql), tuple(params)).rowcount)
 
+    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:  # provided by the MetaStore
+        raise NotImplementedError
+
     def _read_one(self, sql: str, params: Sequence[Any]) -> Any:
-        with self._read() as c:
-            return self._one(c, sql, params)
+        return self._fetchone(self._q(sql), tuple(params))
 
     def _read_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._read() as c:

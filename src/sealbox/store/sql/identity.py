@@ -220,8 +220,7 @@ class SqlIdentityMixin(SqlPolicyMixin):
             raise NoSecretCipher()
         if not self._d.storable(access_key_id):
             return None
-        with self._read() as c:
-            row = self._x(c, _CREDENTIAL, (access_key_id,)).fetchone()
+        row = self._fetchone(self._d.q(_CREDENTIAL), (access_key_id,))
         if row is None:
             return None
         return credential(cipher, access_key_id, row)

@@ -62,6 +62,11 @@ class SqlObjectMethods:
     def _write(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
+    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """The first row of a one-statement read (``sql`` rendered), or None:
+        the point lookups on the request path."""
+        raise NotImplementedError
+
     def _replace_object(self, c: Any, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """Insert or replace the object row ``params`` in transaction ``c``;
         the row replaced, if any."""
@@ -93,8 +98,7 @@ class SqlObjectMethods:
     def get_bucket(self, name: str) -> Bucket | None:
         if not self._d.storable(name):
             return None
-        with self._read() as c:
-            row = c.execute(self._d.queries.get_bucket, (name,)).fetchone()
+        row = self._fetchone(self._d.queries.get_bucket, (name,))
         return None if row is None else self._d.rows.bucket(row)
 
     def list_buckets(self) -> list[Bucket]:
@@ -167,8 +171,7 @@ class SqlObjectMethods:
     def get_upload(self, upload_id: str) -> Upload | None:
         if not self._d.storable(upload_id):
             return None
-        with self._read() as c:
-            row = c.execute(self._d.queries.get_upload, (upload_id,)).fetchone()
+        row = self._fetchone(self._d.queries.get_upload, (upload_id,))
         return None if row is None else self._d.rows.upload(row)
 
     def list_uploads(
@@ -263,8 +266,7 @@ class SqlObjectMethods:
     def get_bucket_setting(self, bucket: str, name: str) -> str | None:
         if not self._d.storable(bucket, name):
             return None
-        with self._read() as c:
-            row = c.execute(self._d.queries.get_setting, (bucket, name)).fetchone()
+        row = self._fetchone(self._d.queries.get_setting, (bucket, name))
         return None if row is None else str(row[0])
 
     def delete_bucket_setting(self, bucket: str, name: str) -> bool:
@@ -282,8 +284,7 @@ class SqlObjectMethods:
     def get_server_setting(self, name: str) -> str | None:
         if not self._d.storable(name):
             return None
-        with self._read() as c:
-            row = c.execute(self._d.queries.get_server_setting, (name,)).fetchone()
+        row = self._fetchone(self._d.queries.get_server_setting, (name,))
         return None if row is None else str(row[0])
 
     def delete_server_setting(self, name: str) -> bool:

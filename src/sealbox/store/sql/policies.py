@@ -77,6 +77,8 @@ class SqlPolicyMixin(PolicyMethods):
 
         def _write(self) -> AbstractContextManager[Any]: ...
 
+        def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any: ...
+
     # -- rows --------------------------------------------------------------------
     def _x(self, c: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """Run ``sql`` (written with ``?``) on ``c``; its cursor."""
