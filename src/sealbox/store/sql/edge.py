@@ -189,16 +189,27 @@ class EdgeSqlMethods:
                           EdgeError("PublicKeyAlreadyExists", "The specified public key already exists."))
         return PublicKey(key_id, name, old.encoded_key, comment, old.caller_reference, old.created, etag)
 
-    def delete_public_key(self, key_id: str, if_match: str | None) -> None:
-        in_use = EdgeError("PublicKeyInUse", "The specified public key is in use.")
+    def _delete_unused(
+        self, table: str, cols: str, row_id: str, if_match: str | None, missing: EdgeError,
+        used_by: str, in_use: EdgeError,
+    ) -> None:
+        """Delete row ``row_id`` of ``table`` (``If-Match`` its ETag, the 7th of
+        ``cols``) unless ``used_by`` (one ``?``, the id) finds it referenced."""
         with self._write() as c:
-            row = self._locked(c, "cf_public_keys", _PK_COLS, key_id)
+            row = self._locked(c, table, cols, row_id)
             if row is None:
-                raise _no_public_key(key_id)
+                raise missing
             check_if_match(row[6], if_match)
-            if self._one(c, "SELECT 1 FROM cf_key_group_keys WHERE key_id = ?", (key_id,)):
+            if self._one(c, used_by, (row_id,)):
                 raise in_use
-            self._guarded(c, "DELETE FROM cf_public_keys WHERE id = ?", (key_id,), in_use)
+            self._guarded(c, f"DELETE FROM {table} WHERE id = ?", (row_id,), in_use)
+
+    def delete_public_key(self, key_id: str, if_match: str | None) -> None:
+        self._delete_unused(
+            "cf_public_keys", _PK_COLS, key_id, if_match, _no_public_key(key_id),
+            "SELECT 1 FROM cf_key_group_keys WHERE key_id = ?",
+            EdgeError("PublicKeyInUse", "The specified public key is in use."),
+        )
 
     # -- key groups ----------------------------------------------------------------
     def _save_group_keys(self, c: Any, group: KeyGroup) -> None:
@@ -325,16 +336,12 @@ class EdgeSqlMethods:
         return oac
 
     def delete_origin_access_control(self, oac_id: str, if_match: str | None) -> None:
-        in_use = EdgeError("OriginAccessControlInUse",
-                           "Cannot delete the origin access control because it's in use.")
-        with self._write() as c:
-            row = self._locked(c, "cf_origin_access_controls", _OAC_COLS, oac_id)
-            if row is None:
-                raise _no_oac(oac_id)
-            check_if_match(row[6], if_match)
-            if self._one(c, "SELECT 1 FROM cf_distribution_oacs WHERE oac_id = ?", (oac_id,)):
-                raise in_use
-            self._guarded(c, "DELETE FROM cf_origin_access_controls WHERE id = ?", (oac_id,), in_use)
+        self._delete_unused(
+            "cf_origin_access_controls", _OAC_COLS, oac_id, if_match, _no_oac(oac_id),
+            "SELECT 1 FROM cf_distribution_oacs WHERE oac_id = ?",
+            EdgeError("OriginAccessControlInUse",
+                      "Cannot delete the origin access control because it's in use."),
+        )
 
     # -- distributions -----------------------------------------------------------------
     def _check_references(self, c: Any, config: DistributionConfig) -> None:
