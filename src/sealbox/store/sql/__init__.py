@@ -15,13 +15,14 @@ lock; PostgreSQL's lock-then-replace under READ COMMITTED).
 
 Why a thin layer of our own and not SQLAlchemy Core (issue 12): a point
 SELECT on the objects table's primary key, 10k lookups, min of 5, on the
-2-core shared CI machine (``scripts/bench_sqla.py``, SQLAlchemy 2.1.9,
-SQLite 3.40, Python 3.11): raw ``sqlite3`` cursor 13-20 µs a lookup,
-``conn.execute(select(...))`` through Core 84-99 µs, four to seven times
-slower, far outside the noise, on a path (a presigned GET of 1 KiB) that
-spends ~47 µs in all. Core's statement compiled once to text and run on the
-raw connection costs what raw does, so the thin layer is that: text written
-once, rendered per dialect, run on the driver's own cursor.
+2-core shared machine (``scripts/bench_sqla.py``, SQLAlchemy 2.1.9, SQLite
+3.40, Python 3.11; three runs): raw ``sqlite3`` cursor 11.6-20.4 µs a
+lookup, ``conn.execute(select(...))`` through Core 69-99 µs, five to seven
+times slower, far outside the noise, on a path (a presigned GET of 1 KiB)
+that spends ~47 µs in all. Core's statement compiled once to text and run
+on the raw connection costs what raw does (13.5-24 µs), so the thin layer
+is that: text written once, rendered per dialect, run on the driver's own
+cursor, with no dependency added.
 """
 
 from sealbox.store.sql.queries import (
