@@ -11,6 +11,7 @@ that is a failure: CI must run every metadata test on both stores.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -57,6 +58,15 @@ def postgres_dsn(postgres_cluster: PostgresCluster) -> Iterator[str]:
     dsn = postgres_cluster.new_schema()
     yield dsn
     postgres_cluster.drop_schema(dsn)
+
+
+@pytest.fixture(scope="session")
+def schema_history() -> dict[str, list[list[str]]]:
+    """The released schema statements per database: ``[db][v]`` took schema
+    version v to v + 1 (tests/vectors/schema_history.json, frozen history)."""
+    with open(Path(__file__).parent / "vectors" / "schema_history.json", encoding="utf-8") as f:
+        doc = json.load(f)
+    return {db: doc[db] for db in ("sqlite", "postgres")}
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

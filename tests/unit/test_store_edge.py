@@ -376,16 +376,16 @@ def test_concurrent_creators_of_one_name_one_wins(store: EdgeStore) -> None:
     assert sorted(results) == ["PublicKeyAlreadyExists"] * 5 + ["ok"]
 
 
-def test_sqlite_v4_database_migrates_to_the_edge_schema(tmp_path: Any) -> None:
+def test_sqlite_v4_database_migrates_to_the_edge_schema(
+    tmp_path: Any, schema_history: dict[str, list[list[str]]]
+) -> None:
     from sealbox.store import sqlite as mod
 
     path = str(tmp_path / "m.db")
     conn = sqlite3.connect(path)
     for v in range(4):
-        migration = mod._MIGRATIONS[v]
-        for stmt in migration.split(";") if isinstance(migration, str) else migration:
-            if stmt.strip():
-                conn.execute(stmt)
+        for stmt in schema_history["sqlite"][v]:
+            conn.execute(stmt)
     conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()

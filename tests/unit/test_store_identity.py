@@ -902,7 +902,7 @@ def test_process_environment_is_not_consulted(
 def test_credential_for_is_primary_key_lookups(store: Any) -> None:
     """The hot path reads the key and its user by primary key, nothing scanned."""
     if isinstance(store, SqliteMetaStore):
-        from sealbox.store.sqlite_identity import _CREDENTIAL
+        from sealbox.store.sql.identity import _CREDENTIAL
 
         with sqlite3.connect(store.path) as conn:
             plan = [r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + _CREDENTIAL, ("k",))]
@@ -910,22 +910,25 @@ def test_credential_for_is_primary_key_lookups(store: Any) -> None:
         return
     import psycopg
 
-    from sealbox.store.postgres_identity import _CREDENTIAL as PG_CREDENTIAL
+    from sealbox.store.sql.dialect import POSTGRES
+    from sealbox.store.sql.identity import _CREDENTIAL
 
     with psycopg.connect(store.dsn) as conn:
         conn.execute("SET enable_seqscan = off")  # a tiny table would be scanned whole
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + PG_CREDENTIAL, ("k",)))
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + POSTGRES.q(_CREDENTIAL), ("k",)))
     assert "iam_access_keys_pkey" in plan and "iam_users_pkey" in plan, plan
     assert "Seq Scan" not in plan, plan
 
 
-def test_sqlite_version_2_database_gains_the_identity_tables(tmp_path: Any) -> None:
+def test_sqlite_version_2_database_gains_the_identity_tables(
+    tmp_path: Any, schema_history: dict[str, list[list[str]]]
+) -> None:
     from sealbox.store import sqlite as mod
 
     path = str(tmp_path / "old.db")
     with sqlite3.connect(path) as conn:
-        for migration in mod._MIGRATIONS[:2]:
-            for stmt in migration.split(";"):
+        for migration in schema_history["sqlite"][:2]:
+            for stmt in migration:
                 conn.execute(stmt)
         conn.execute("PRAGMA user_version = 2")
         conn.execute("INSERT INTO buckets VALUES ('b', 0, 'us-east-1', 'o')")

@@ -130,16 +130,16 @@ def test_reopen_keeps_data_and_does_not_migrate_again(postgres_dsn: str) -> None
     s2.close()
 
 
-def test_migrates_a_version_1_schema(postgres_dsn: str) -> None:
+def test_migrates_a_version_1_schema(
+    postgres_dsn: str, schema_history: dict[str, list[list[str]]]
+) -> None:
     import psycopg
-
-    from sealbox.store import postgres as mod
 
     with psycopg.connect(postgres_dsn) as conn:
         conn.execute(
             "CREATE TABLE sealbox_schema (version INTEGER PRIMARY KEY, applied TIMESTAMPTZ)"
         )
-        for stmt in mod._MIGRATIONS[0]:
+        for stmt in schema_history["postgres"][0]:
             conn.execute(stmt)
         conn.execute("INSERT INTO sealbox_schema (version) VALUES (1)")
         conn.execute("INSERT INTO buckets VALUES ('b', now(), 'us-east-1', 'o')")

@@ -743,15 +743,14 @@ def test_bucket_setting_large_document(store: MetaStore) -> None:
     assert store.get_bucket_setting("b", "cors") == doc
 
 
-def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
-    from sealbox.store import sqlite as mod
-
+def test_sqlite_migrates_a_version_1_file(
+    tmp_path: Path, schema_history: dict[str, list[list[str]]]
+) -> None:
     path = str(tmp_path / "m.db")
     c = sqlite3.connect(path, isolation_level=None)
     c.execute("PRAGMA journal_mode = WAL")
-    for stmt in mod._MIGRATIONS[0].split(";"):
-        if stmt.strip():
-            c.execute(stmt)
+    for stmt in schema_history["sqlite"][0]:
+        c.execute(stmt)
     c.execute("PRAGMA user_version = 1")
     c.execute("INSERT INTO buckets VALUES ('b', 0, 'us-east-1', 'o')")
     c.close()

@@ -58,8 +58,10 @@ def postgres_schema() -> tuple[str, ...]:
     return (
         _TABLE_SQL,
         _ROW_SQL,
-        "CREATE FUNCTION sealbox_bump_access_version() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN UPDATE access_version SET version = version + 1 WHERE id = 1; "
-        "RETURN NULL; END $$",
+        (
+            "CREATE FUNCTION sealbox_bump_access_version() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN UPDATE access_version SET version = version + 1 WHERE id = 1; "
+            "RETURN NULL; END $$"
+        ),
         *postgres_triggers(ACCESS_TABLES),
     )

@@ -1,10 +1,10 @@
 """The EdgeStore interface: CloudFront-compatible configuration.
 
 Public keys, key groups, origin access controls, distributions and
-invalidations, kept by the MetaStores themselves (``sqlite_edge`` and
-``postgres_edge`` are mixins of ``SqliteMetaStore`` and
-``PostgresMetaStore``, over the shared ``edge_sql.EdgeSqlMethods``): same
-database, same transactions, schema version 5. Methods are synchronous and
+invalidations, kept by the MetaStores themselves (``sql/edge.py``'s
+``EdgeSqlMethods`` is a mixin of ``SqliteMetaStore`` and
+``PostgresMetaStore``, written once for both): same database, same
+transactions, schema version 5. Methods are synchronous and
 thread-safe.
 
 Errors are CloudFront's: one ``EdgeError`` carrying the code, the HTTP

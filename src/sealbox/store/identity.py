@@ -1,7 +1,7 @@
 """The IdentityStore interface: IAM users, access keys, groups and policies.
 
-Implemented by the MetaStores themselves (``sqlite_identity`` and
-``postgres_identity`` are mixins of ``SqliteMetaStore`` and
+Implemented by the MetaStores themselves (``sql/identity.py`` and
+``sql/policies.py``, written once, are mixins of ``SqliteMetaStore`` and
 ``PostgresMetaStore``): same database, same transactions, same schema
 versions. Methods are synchronous and thread-safe.
 

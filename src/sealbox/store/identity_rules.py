@@ -1,10 +1,10 @@
-"""What the SQLite and PostgreSQL IdentityStore mixins do alike.
+"""The IdentityStore's rules, apart from SQL.
 
-The checks a request passes before either database is asked, the quota
+The checks a request passes before the database is asked, the quota
 arithmetic, the refusals IAM answers with (worded once, here), and the
 public policy methods, which only pick "user" or "group" and call the
 mixin's own ``_put_inline``, ``_attach`` and so on. How rows are read,
-written and locked stays in ``sqlite_*.py`` and ``postgres_*.py``.
+written and locked is in ``sql/identity.py`` and ``sql/policies.py``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """PostgresMetaStore: the MetaStore on a shared PostgreSQL, for several nodes.
 
 Same semantics as ``sqlite.SqliteMetaStore``; what differs is how they are
-had.
+had. Tables and queries are written once for both databases (``sql/``);
+this module holds the pool and the object and part writes, whose locking
+under READ COMMITTED is PostgreSQL's own.
 
 Connections: a ``psycopg_pool.ConnectionPool`` (thread-safe, bounded by
 ``max_connections``), each session in UTC with ``lock_timeout`` as SQLite's
@@ -43,16 +45,15 @@ tags) are escaped and may contain it.
 Schema: in the first schema of the connection's ``search_path`` (give
 sealbox its own database, or its own schema with ``options='-c
 search_path=NAME'`` in the DSN). ``sealbox_schema`` records each applied
-version; ``_MIGRATIONS[i]`` takes version ``i`` to ``i + 1``, in one
-transaction under an advisory lock, so nodes starting together migrate once.
+version; the one migrator (``sql/migrate.py``) applies the missing steps of
+``sql/schema.py`` in one transaction under an advisory lock, so nodes
+starting together migrate once.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -62,150 +63,32 @@ from psycopg import errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
-from sealbox.store.access_version import EDGE_TABLES, postgres_schema, postgres_triggers
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
-from sealbox.store.meta import (
-    Bucket,
-    BucketExists,
-    BucketNotEmpty,
-    MetaError,
-    NoSuchBucket,
-    NoSuchUpload,
-    ObjectRecord,
-    Part,
-    Upload,
-    check_completes,
-)
-from sealbox.store.postgres_edge import SCHEMA as _EDGE_SCHEMA
-from sealbox.store.postgres_edge import PostgresEdgeMixin
-from sealbox.store.postgres_identity import SCHEMA as _IDENTITY_SCHEMA
-from sealbox.store.postgres_identity import PostgresIdentityMixin
-from sealbox.store.rows import POSTGRES_ROWS, tags_json
-from sealbox.store.sql import (
-    OBJ_COLS,
-    OBJ_VALUE_COLS,
-    PART_COLS,
-    PART_VALUE_COLS,
-    POSTGRES,
-    set_columns,
-)
+from sealbox.store.forks import reset_in_child
+from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
+from sealbox.store.rows import POSTGRES_ROWS
+from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
+from sealbox.store.sql.dialect import POSTGRES as _DIALECT
+from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.identity import SqlIdentityMixin
+from sealbox.store.sql.migrate import migrate
+from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
+from sealbox.store.sql.schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
 
 
-class UnstorableText(MetaError, ValueError):
-    """A key, bucket name, upload id or setting document holds U+0000, which
-    PostgreSQL text cannot; the API should answer InvalidArgument before it
-    gets here."""
-
-
-_V1 = (
-    """CREATE TABLE buckets (
-        name        TEXT COLLATE "C" PRIMARY KEY,
-        created     TIMESTAMPTZ(3) NOT NULL,
-        region      TEXT NOT NULL,
-        owner       TEXT NOT NULL
-    )""",
-    """CREATE TABLE objects (
-        bucket          TEXT COLLATE "C" NOT NULL REFERENCES buckets (name),
-        key             TEXT COLLATE "C" NOT NULL,
-        size            BIGINT NOT NULL,
-        etag            TEXT NOT NULL,
-        last_modified   TIMESTAMPTZ(3) NOT NULL,
-        segments        JSON NOT NULL,
-        headers         JSON,
-        user_metadata   JSON,
-        tags            JSON,
-        checksums       JSON,
-        storage_class   TEXT NOT NULL,
-        owner           TEXT NOT NULL,
-        parts_count     INTEGER,
-        PRIMARY KEY (bucket, key)
-    )""",
-    """CREATE TABLE uploads (
-        upload_id           TEXT COLLATE "C" PRIMARY KEY,
-        bucket              TEXT COLLATE "C" NOT NULL REFERENCES buckets (name),
-        key                 TEXT COLLATE "C" NOT NULL,
-        initiated           TIMESTAMPTZ(3) NOT NULL,
-        headers             JSON,
-        user_metadata       JSON,
-        tags                JSON,
-        storage_class       TEXT NOT NULL,
-        owner               TEXT NOT NULL,
-        checksum_algorithm  TEXT
-    )""",
-    "CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, upload_id)",
-    """CREATE TABLE parts (
-        upload_id       TEXT COLLATE "C" NOT NULL
-                        REFERENCES uploads (upload_id) ON DELETE CASCADE,
-        part_number     INTEGER NOT NULL,
-        size            BIGINT NOT NULL,
-        etag            TEXT NOT NULL,
-        last_modified   TIMESTAMPTZ(3) NOT NULL,
-        blob_id         TEXT NOT NULL,
-        checksums       JSON,
-        PRIMARY KEY (upload_id, part_number)
-    )""",
-)
-
-# Bucket-level documents (CORS now; policies later), one per (bucket, name),
-# read by primary key on the hot path; removed with their bucket.
-_V2 = (
-    """CREATE TABLE bucket_settings (
-        bucket      TEXT COLLATE "C" NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
-        name        TEXT COLLATE "C" NOT NULL,
-        document    TEXT NOT NULL,
-        PRIMARY KEY (bucket, name)
-    )""",
-)
-
-# _MIGRATIONS[i] takes the schema from version i to i + 1.
-# IAM users, access keys, groups and policies (postgres_identity.py).
-_V3 = _IDENTITY_SCHEMA
-
-# Server-wide documents (the account's Block Public Access), one per name.
-_V4 = (
-    """CREATE TABLE server_settings (
-        name        TEXT COLLATE "C" PRIMARY KEY,
-        document    TEXT NOT NULL
-    )""",
-)
-
-# CloudFront public keys, key groups, origin access controls, distributions
-# and invalidations (postgres_edge.py).
-_V5 = _EDGE_SCHEMA
-
-# The access version and the triggers that move it (access_version.py).
-_V6 = postgres_schema()
-
-# The edge's configuration moves the access version too (access_version.py).
-_V7 = postgres_triggers(EDGE_TABLES)
-
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
-SCHEMA_VERSION = len(_MIGRATIONS)
+__all__ = ["SCHEMA_VERSION", "PostgresMetaStore", "UnstorableText"]
 
 _decode = json.JSONDecoder().decode
 _ROWS = POSTGRES_ROWS
-_object, _upload, _part = _ROWS.object, _ROWS.upload, _ROWS.part
+_object, _part = _ROWS.object, _ROWS.part
 
 
 def _json_loads(data: bytes | str) -> Any:
     # json.loads on bytes first sniffs the encoding; the server sends UTF-8.
     return _decode(data.decode() if isinstance(data, bytes) else data)
-
-
-def _storable(*texts: str) -> None:
-    for t in texts:
-        if "\x00" in t:
-            raise UnstorableText(f"PostgreSQL cannot store text containing U+0000: {t[:200]!r}")
-
-
-def _cut_at_nul(s: str) -> str:
-    """A listing bound with U+0000 cut there: no stored name lies between
-    ``s[:i]`` and ``s`` (none contains U+0000), so "> s" is "> s[:i]"."""
-    i = s.find("\x00")
-    return s if i < 0 else s[:i]
 
 
 _Q = POSTGRES
@@ -221,12 +104,6 @@ _UPDATE_PART = (
     f"UPDATE parts SET {set_columns(PART_VALUE_COLS, '%s')} "
     "WHERE upload_id = %s AND part_number = %s"
 )
-
-
-def _object_params(o: ObjectRecord) -> tuple[Any, ...]:
-    """(bucket, key, then the other columns in sql.OBJ_COLS order)."""
-    _storable(o.bucket, o.key)
-    return _ROWS.object_params(o)
 
 
 def _replace(
@@ -257,10 +134,11 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
+class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip
+    _d = _DIALECT
 
     def __init__(
         self,
@@ -286,7 +164,7 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
             self._configure(conn)
             self._migrate(conn)
         self._pool: ConnectionPool[Any] | None = self._open_pool()
-        _forget_after_fork(self)
+        reset_in_child(self, PostgresMetaStore._forget_connections)
 
     # -- connections -------------------------------------------------------
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
@@ -331,6 +209,11 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
         with self._get_pool().connection() as conn, conn.cursor() as cur:
             yield cur
 
+    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """One row of a one-statement read (autocommit: its own snapshot)."""
+        with self._read() as c:
+            return c.execute(sql, params).fetchone()
+
     @contextmanager
     def _write(self) -> Iterator[psycopg.Cursor[Any]]:
         """One transaction: committed at the end, rolled back on an error."""
@@ -338,27 +221,8 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
             yield cur
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
-        with conn.transaction():
-            # Nodes starting together take turns; the key is per schema.
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('sealbox.migrate.' || current_schema()))"
-            )
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS sealbox_schema ("
-                " version INTEGER PRIMARY KEY,"
-                " applied TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-            row = conn.execute("SELECT max(version) FROM sealbox_schema").fetchone()
-            version = (row[0] if row else None) or 0
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"schema version {version} is newer than this sealbox understands "
-                    f"({SCHEMA_VERSION}); upgrade sealbox"
-                )
-            for v in range(version, SCHEMA_VERSION):
-                for stmt in _MIGRATIONS[v]:
-                    conn.execute(stmt)
-                conn.execute("INSERT INTO sealbox_schema (version) VALUES (%s)", (v + 1,))
+        with conn.transaction(), conn.cursor() as c:
+            migrate(c, self._d)
 
     def close(self) -> None:
         """Close the pool; the store must not be used after."""
@@ -367,65 +231,19 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
         if pool is not None:
             pool.close()
 
-    # -- buckets -----------------------------------------------------------
-    def create_bucket(self, bucket: Bucket) -> None:
-        _storable(bucket.name)
-        try:
-            with self._write() as c:
-                c.execute(_Q.insert_bucket, _ROWS.bucket_params(bucket))
-        except errors.UniqueViolation:
-            raise BucketExists(bucket.name) from None
-
-    def get_bucket(self, name: str) -> Bucket | None:
-        if "\x00" in name:
-            return None
-        with self._read() as c:
-            row = c.execute(_Q.get_bucket, (name,)).fetchone()
-        return None if row is None else _ROWS.bucket(row)
-
-    def list_buckets(self) -> list[Bucket]:
-        with self._read() as c:
-            rows = c.execute(_Q.list_buckets)
-            return [_ROWS.bucket(r) for r in rows]
-
-    def delete_bucket(self, name: str) -> list[str]:
-        if "\x00" in name:
-            raise NoSuchBucket(name)
-        with self._write() as c:
-            # FOR UPDATE waits for writers holding the bucket through a
-            # foreign key; the checks below then see what they committed.
-            if (
-                c.execute("SELECT 1 FROM buckets WHERE name = %s FOR UPDATE", (name,)).fetchone()
-                is None
-            ):
-                raise NoSuchBucket(name)
-            busy = c.execute(
-                "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = %s)", (name,)
-            ).fetchone()
-            if busy and busy[0]:
-                raise BucketNotEmpty(name)
-            # Uploads in progress go with the bucket, as on S3; their parts'
-            # blobs are the caller's to delete.
-            rows = c.execute(
-                "DELETE FROM parts WHERE upload_id IN "
-                "(SELECT upload_id FROM uploads WHERE bucket = %s FOR UPDATE) RETURNING blob_id",
-                (name,),
-            ).fetchall()
-            c.execute("DELETE FROM uploads WHERE bucket = %s", (name,))
-            c.execute("DELETE FROM buckets WHERE name = %s", (name,))
-        return [str(b) for (b,) in rows]
-
-    # -- objects -----------------------------------------------------------
+    # -- objects (buckets, uploads and settings: sql/objects.py) -----------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
-        params = _object_params(obj)
+        params = self._object_params(obj)
         try:
             with self._write() as c:
-                old = _replace(
-                    c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:]
-                )
+                old = self._replace_object(c, params)
         except errors.ForeignKeyViolation:
             raise NoSuchBucket(obj.bucket) from None
         return None if old is None else _object(old)
+
+    def _replace_object(self, c: psycopg.Cursor[Any], params: tuple[Any, ...]) -> Any:
+        """Insert or replace the object row ``params``; the row replaced."""
+        return _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         # The hot path: one primary-key lookup, one round trip; psycopg
@@ -446,75 +264,7 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
             ).fetchone()
         return None if row is None else _object(row)
 
-    def list_objects(
-        self, bucket: str, *, prefix: str = "", after: str = "", limit: int = 1000
-    ) -> list[ObjectRecord]:
-        if limit <= 0 or "\x00" in prefix or "\x00" in bucket:
-            return []  # no stored key contains U+0000, so none has that prefix
-        sql, params = _Q.objects_page(bucket, prefix=prefix, after=_cut_at_nul(after), limit=limit)
-        with self._read() as c:
-            rows = c.execute(sql, params).fetchall()
-        return [_object(r) for r in rows]
-
-    def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
-        if "\x00" in key or "\x00" in bucket:
-            return False
-        with self._write() as c:
-            c.execute(_Q.set_tags, (tags_json(tags), bucket, key))
-            return c.rowcount > 0
-
     # -- multipart uploads -------------------------------------------------
-    def create_upload(self, upload: Upload) -> None:
-        u = upload
-        _storable(u.upload_id, u.bucket, u.key)
-        try:
-            with self._write() as c:
-                c.execute(_Q.insert_upload, _ROWS.upload_params(u))
-        except errors.ForeignKeyViolation:
-            raise NoSuchBucket(u.bucket) from None
-
-    def get_upload(self, upload_id: str) -> Upload | None:
-        if "\x00" in upload_id:
-            return None
-        with self._read() as c:
-            row = c.execute(_Q.get_upload, (upload_id,)).fetchone()
-        return None if row is None else _upload(row)
-
-    def list_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        key_marker: str = "",
-        upload_id_marker: str = "",
-        limit: int = 1000,
-    ) -> list[Upload]:
-        """ListMultipartUploads paging, as ``SqliteMetaStore.list_uploads``."""
-        if limit <= 0 or "\x00" in prefix or "\x00" in bucket:
-            return []
-        if "\x00" in key_marker:
-            # No upload has that key: only later keys follow it.
-            key_marker, upload_id_marker = _cut_at_nul(key_marker), ""
-        # A marker upload id with U+0000 names no upload: "greater ids".
-        missing_marker = "\x00" in upload_id_marker
-        upload_id_marker = _cut_at_nul(upload_id_marker)
-        with self._read() as c:
-            id_marker = None
-            if key_marker and (upload_id_marker or missing_marker):
-                row = (
-                    None
-                    if missing_marker
-                    else c.execute(
-                        _Q.marker_initiated, (upload_id_marker, bucket, key_marker)
-                    ).fetchone()
-                )
-                id_marker = (upload_id_marker, None if row is None else row[0])
-            sql, params = _Q.uploads_page(
-                bucket, prefix=prefix, key_marker=key_marker, id_marker=id_marker, limit=limit
-            )
-            rows = c.execute(sql, params).fetchall()
-        return [_upload(r) for r in rows]
-
     def put_part(self, part: Part) -> Part | None:
         p = part
         if "\x00" in p.upload_id:
@@ -531,93 +281,11 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
             old = _replace(c, _LOCK_PART, key, _INSERT_PART, _UPDATE_PART, values)
         return None if old is None else _part(old)
 
-    def list_parts(self, upload_id: str, *, after: int = 0, limit: int = 10000) -> list[Part]:
-        if limit <= 0 or "\x00" in upload_id:
-            return []
-        with self._read() as c:
-            rows = c.execute(_Q.list_parts, (upload_id, after, limit)).fetchall()
-        return [_part(r) for r in rows]
-
-    def _remove_upload(self, c: psycopg.Cursor[Any], upload_id: str) -> tuple[Upload, list[Part]]:
-        if "\x00" in upload_id:
-            raise NoSuchUpload(upload_id)
-        # Lock the upload before reading its parts: a put_part in flight
-        # commits first (and its part is returned) or finds no upload.
-        row = c.execute(_Q.get_upload + " FOR UPDATE", (upload_id,)).fetchone()
-        if row is None:
-            raise NoSuchUpload(upload_id)
-        parts = c.execute(
-            f"WITH gone AS (DELETE FROM parts WHERE upload_id = %s RETURNING {PART_COLS}) "
-            "SELECT * FROM gone ORDER BY part_number",
-            (upload_id,),
-        ).fetchall()
-        c.execute("DELETE FROM uploads WHERE upload_id = %s", (upload_id,))
-        return _upload(row), [_part(p) for p in parts]
-
-    def complete_upload(
-        self, upload_id: str, obj: ObjectRecord
-    ) -> tuple[ObjectRecord | None, list[Part]]:
-        params = _object_params(obj)
-        with self._write() as c:
-            upload, parts = self._remove_upload(c, upload_id)
-            check_completes(upload_id, upload, obj)
-            # The bucket exists: delete_bucket refuses while uploads exist.
-            old = _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
-        return (None if old is None else _object(old)), parts
-
-    def abort_upload(self, upload_id: str) -> list[Part]:
-        with self._write() as c:
-            _, parts = self._remove_upload(c, upload_id)
-        return parts
-
-    # -- bucket settings ---------------------------------------------------
-    def put_bucket_setting(self, bucket: str, name: str, document: str) -> None:
-        _storable(bucket, name, document)
-        try:
-            with self._write() as c:
-                c.execute(_Q.upsert_setting, (bucket, name, document))
-        except errors.ForeignKeyViolation:
-            raise NoSuchBucket(bucket) from None
-
-    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
-        if "\x00" in bucket or "\x00" in name:
-            return None
-        with self._read() as c:
-            row = c.execute(_GET_SETTING, (bucket, name)).fetchone()
-        return None if row is None else str(row[0])
-
-    def delete_bucket_setting(self, bucket: str, name: str) -> bool:
-        if "\x00" in bucket or "\x00" in name:
-            return False
-        with self._write() as c:
-            c.execute(_Q.delete_setting, (bucket, name))
-            return c.rowcount > 0
-
     def access_version(self) -> int:
         with self._read() as c:
             row = c.execute(ACCESS_VERSION_SQL).fetchone()
         assert row is not None  # the migration inserts the one row
         return int(row[0])
-
-    # -- server settings ---------------------------------------------------
-    def put_server_setting(self, name: str, document: str) -> None:
-        _storable(name, document)
-        with self._write() as c:
-            c.execute(_Q.upsert_server_setting, (name, document))
-
-    def get_server_setting(self, name: str) -> str | None:
-        if "\x00" in name:
-            return None
-        with self._read() as c:
-            row = c.execute(_Q.get_server_setting, (name,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def delete_server_setting(self, name: str) -> bool:
-        if "\x00" in name:
-            return False
-        with self._write() as c:
-            c.execute(_Q.delete_server_setting, (name,))
-            return c.rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:
         # One statement, so one snapshot: a blob moving from a part to an
@@ -628,14 +296,3 @@ class PostgresMetaStore(PostgresIdentityMixin, PostgresEdgeMixin):
                 " UNION ALL SELECT blob_id FROM parts"
             )
             return {b for (b,) in rows}
-
-
-def _forget_after_fork(store: PostgresMetaStore) -> None:
-    ref = weakref.ref(store)
-
-    def reset() -> None:
-        s = ref()
-        if s is not None:
-            s._forget_connections()
-
-    os.register_at_fork(after_in_child=reset)

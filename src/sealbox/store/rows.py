@@ -1,6 +1,6 @@
 """Record ↔ row codecs shared by the SQLite and PostgreSQL MetaStores.
 
-Both stores keep the same columns in the same order (``sql.py``) and the
+Both stores keep the same columns in the same order (``sql/queries.py``) and the
 same JSON texts; they differ only in how a datetime is stored and whether
 the driver hands back JSON columns already decoded. A ``Rows`` holds those
 two differences and turns rows into records and records into parameters:

@@ -1,5 +1,11 @@
 """SqliteMetaStore: the embedded MetaStore, one SQLite file in WAL mode.
 
+Tables and queries are written once for both databases (``sql/``: the
+schema, the migrator, buckets/uploads/settings, IAM and the edge); this
+module holds what is SQLite's own: per-thread connections, the WAL watch
+that serves unchanged reads from memory, group commit, and the object and
+part writes under the one write lock.
+
 Durability: ``synchronous=FULL`` fsyncs the WAL on every commit, so a
 committed object survives a crash or a power cut. Concurrency: one
 connection per thread (``threading.local``); several processes may share
@@ -13,8 +19,8 @@ since the Unix epoch, UTC (S3 shows milliseconds); they come back as
 timezone-aware UTC datetimes. Dicts and tuples are JSON text, and empty
 ones are NULL so the hot path skips decoding them.
 
-The schema is versioned with ``PRAGMA user_version``; ``_MIGRATIONS[i]``
-takes a database from version ``i`` to ``i + 1``.
+The schema (``sql/schema.py``) is versioned with ``PRAGMA user_version``
+and brought up to date at open by the one migrator (``sql/migrate.py``).
 """
 
 from __future__ import annotations
@@ -28,123 +34,28 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sealbox.store.access_version import EDGE_TABLES, sqlite_schema, sqlite_triggers
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
-from sealbox.store.meta import (
-    Bucket,
-    BucketExists,
-    BucketNotEmpty,
-    NoSuchBucket,
-    NoSuchUpload,
-    ObjectRecord,
-    Part,
-    Upload,
-    check_completes,
-)
-from sealbox.store.rows import SQLITE_ROWS, tags_json
+from sealbox.store.forks import reset_in_child
+from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
+from sealbox.store.rows import SQLITE_ROWS
 from sealbox.store.sql import (
     OBJ_VALUE_COLS,
-    PART_COLS,
     PART_VALUE_COLS,
     SQLITE,
     prefix_upper_bound,  # noqa: F401  (its older home, still public)
     set_columns,
 )
-from sealbox.store.sqlite_edge import SCHEMA as _EDGE_SCHEMA
-from sealbox.store.sqlite_edge import SqliteEdgeMixin
+from sealbox.store.sql.dialect import SQLITE as _DIALECT
+from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.identity import SqlIdentityMixin
+from sealbox.store.sql.migrate import migrate
+from sealbox.store.sql.objects import SqlObjectMethods
+from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sqlite_group import GroupCommit
-from sealbox.store.sqlite_identity import SCHEMA as _IDENTITY_SCHEMA
-from sealbox.store.sqlite_identity import SqliteIdentityMixin
 from sealbox.store.sqlite_watch import CommitWatch
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
-
-_V1 = """
-CREATE TABLE buckets (
-    name        TEXT PRIMARY KEY,
-    created     INTEGER NOT NULL,
-    region      TEXT NOT NULL,
-    owner       TEXT NOT NULL
-);
-CREATE TABLE objects (
-    bucket          TEXT NOT NULL REFERENCES buckets (name),
-    key             TEXT NOT NULL,
-    size            INTEGER NOT NULL,
-    etag            TEXT NOT NULL,
-    last_modified   INTEGER NOT NULL,
-    segments        TEXT NOT NULL,
-    headers         TEXT,
-    user_metadata   TEXT,
-    tags            TEXT,
-    checksums       TEXT,
-    storage_class   TEXT NOT NULL,
-    owner           TEXT NOT NULL,
-    parts_count     INTEGER,
-    PRIMARY KEY (bucket, key)
-);
-CREATE TABLE uploads (
-    upload_id           TEXT PRIMARY KEY,
-    bucket              TEXT NOT NULL REFERENCES buckets (name),
-    key                 TEXT NOT NULL,
-    initiated           INTEGER NOT NULL,
-    headers             TEXT,
-    user_metadata       TEXT,
-    tags                TEXT,
-    storage_class       TEXT NOT NULL,
-    owner               TEXT NOT NULL,
-    checksum_algorithm  TEXT
-);
-CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, upload_id);
-CREATE TABLE parts (
-    upload_id       TEXT NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
-    part_number     INTEGER NOT NULL,
-    size            INTEGER NOT NULL,
-    etag            TEXT NOT NULL,
-    last_modified   INTEGER NOT NULL,
-    blob_id         TEXT NOT NULL,
-    checksums       TEXT,
-    PRIMARY KEY (upload_id, part_number)
-) WITHOUT ROWID
-"""
-
-# Bucket-level documents (CORS now; policies later), one per (bucket, name),
-# read by primary key on the hot path.
-_V2 = """
-CREATE TABLE bucket_settings (
-    bucket      TEXT NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
-    name        TEXT NOT NULL,
-    document    TEXT NOT NULL,
-    PRIMARY KEY (bucket, name)
-) WITHOUT ROWID
-"""
-
-# _MIGRATIONS[i] takes user_version i to i + 1. Statements are separated by
-# ";" and must not contain one (executescript would COMMIT our transaction).
-# IAM users, access keys, groups and policies (sqlite_identity.py).
-_V3 = _IDENTITY_SCHEMA
-
-# Server-wide documents (the account's Block Public Access), one per name.
-_V4 = """
-CREATE TABLE server_settings (
-    name        TEXT PRIMARY KEY,
-    document    TEXT NOT NULL
-) WITHOUT ROWID
-"""
-
-# CloudFront public keys, key groups, origin access controls, distributions
-# and invalidations (sqlite_edge.py).
-_V5 = _EDGE_SCHEMA
-
-# The access version and the triggers that move it (access_version.py).
-_V6 = sqlite_schema()
-
-# The edge's configuration moves the access version too (access_version.py).
-_V7 = sqlite_triggers(EDGE_TABLES)
-
-# A script of ";"-separated statements, or the statements themselves.
-_MIGRATIONS: tuple[str | tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
-SCHEMA_VERSION = len(_MIGRATIONS)
 
 _ROWS = SQLITE_ROWS
 _object, _object_params = _ROWS.object, _ROWS.object_params
@@ -166,11 +77,16 @@ def _object_writer(obj: ObjectRecord) -> Callable[[sqlite3.Connection], tuple[An
     def write(c: sqlite3.Connection) -> tuple[Any, ...] | None:
         if c.execute("SELECT 1 FROM buckets WHERE name = ?", (obj.bucket,)).fetchone() is None:
             raise NoSuchBucket(obj.bucket)
-        old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
-        c.execute(_UPSERT_OBJECT, params)
-        return old
+        return _replace_object(c, params)
 
     return write
+
+
+def _replace_object(c: sqlite3.Connection, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Upsert the object row ``params`` under the write lock; the row replaced."""
+    old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, params[:2]).fetchone()
+    c.execute(_UPSERT_OBJECT, params)
+    return old
 
 
 def _object_from(row: tuple[Any, ...]) -> ObjectRecord:
@@ -218,7 +134,8 @@ def _create_private(path: str) -> None:
 
 
 class _Holder:
-    """Owns one thread's connection; closing it when the thread's local dies."""
+    """Owns one thread's connection; closing it when the thread's local dies.
+    Entered, it is a read on that connection (``_read``)."""
 
     __slots__ = ("__weakref__", "conn")
 
@@ -228,24 +145,21 @@ class _Holder:
     def __del__(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
 
-def _forget_after_fork(store: SqliteMetaStore) -> None:
-    ref = weakref.ref(store)
-
-    def reset() -> None:
-        s = ref()
-        if s is not None:
-            s._forget_connections()
-
-    os.register_at_fork(after_in_child=reset)
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
-class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
+
+class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
     # cheaper on the event loop than the ~30 µs thread-pool hop around it.
     inline_reads = True
+    _d = _DIALECT
 
     def __init__(
         self, path: str, *, busy_timeout_ms: int = 10_000, cipher: SecretCipher | None = None
@@ -263,7 +177,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         self._inherited: list[sqlite3.Connection] = []
         self._group_holder: _Holder | None = None
         # A connection must not cross a fork: the child opens its own.
-        _forget_after_fork(self)
+        reset_in_child(self, SqliteMetaStore._forget_connections)
         _create_private(self.path)
         conn = self._conn()
         # WAL is a property of the file; setting it again is a no-op.
@@ -330,6 +244,18 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         # concurrent PUTs wait far longer than the commits themselves take.
         self._write_lock = threading.Lock()
 
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """This thread's connection: a WAL read never waits on a writer."""
+        try:
+            return self._local.holder  # type: ignore[no-any-return]
+        except AttributeError:
+            self._conn()
+            return self._local.holder  # type: ignore[no-any-return]
+
+    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """One row of a one-statement read, on this thread's connection."""
+        return self._conn().execute(sql, params).fetchone()
+
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the write lock from its start."""
@@ -345,20 +271,8 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
                 raise
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        with self._write():
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path}: schema version {version} is newer than this "
-                    f"sealbox understands ({SCHEMA_VERSION}); upgrade sealbox"
-                )
-            for v in range(version, SCHEMA_VERSION):
-                migration = _MIGRATIONS[v]
-                statements = migration.split(";") if isinstance(migration, str) else migration
-                for stmt in statements:
-                    if stmt.strip():
-                        conn.execute(stmt)
-                conn.execute(f"PRAGMA user_version = {v + 1}")
+        with self._write(conn) as c:
+            migrate(c, self._d, f"{self.path}: ")
 
     def close(self) -> None:
         """Close every thread's connection; the store must not be used after."""
@@ -370,49 +284,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
             h.conn.close()
         self._local = threading.local()
 
-    # -- buckets -----------------------------------------------------------
-    def create_bucket(self, bucket: Bucket) -> None:
-        try:
-            with self._write() as c:
-                c.execute(_Q.insert_bucket, _ROWS.bucket_params(bucket))
-        except sqlite3.IntegrityError:
-            raise BucketExists(bucket.name) from None
-
-    def get_bucket(self, name: str) -> Bucket | None:
-        row = self._conn().execute(_Q.get_bucket, (name,)).fetchone()
-        return None if row is None else _ROWS.bucket(row)
-
-    def list_buckets(self) -> list[Bucket]:
-        rows = self._conn().execute(_Q.list_buckets)
-        return [_ROWS.bucket(r) for r in rows]
-
-    def delete_bucket(self, name: str) -> list[str]:
-        with self._write() as c:
-            if c.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is None:
-                raise NoSuchBucket(name)
-            if c.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
-                raise BucketNotEmpty(name)
-            blob_ids = [
-                b
-                for (b,) in c.execute(
-                    "SELECT blob_id FROM parts WHERE upload_id IN "
-                    "(SELECT upload_id FROM uploads WHERE bucket = ?)",
-                    (name,),
-                )
-            ]
-            c.execute(
-                "DELETE FROM parts WHERE upload_id IN "
-                "(SELECT upload_id FROM uploads WHERE bucket = ?)",
-                (name,),
-            )
-            c.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
-            # ON DELETE CASCADE would do it too; explicit, so no setting can
-            # outlive its bucket even on a connection without foreign keys.
-            c.execute("DELETE FROM bucket_settings WHERE bucket = ?", (name,))
-            c.execute("DELETE FROM buckets WHERE name = ?", (name,))
-        return blob_ids
-
-    # -- objects -----------------------------------------------------------
+    # -- objects (buckets, uploads and settings: sql/objects.py) -----------
     def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
         old = self._group.run(_object_writer(obj))  # committed (shared fsync) before it returns
         return None if old is None else _object(old)
@@ -454,63 +326,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
                 c.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
         return None if row is None else _object(row)
 
-    def list_objects(
-        self, bucket: str, *, prefix: str = "", after: str = "", limit: int = 1000
-    ) -> list[ObjectRecord]:
-        if limit <= 0:
-            return []
-        sql, params = _Q.objects_page(bucket, prefix=prefix, after=after, limit=limit)
-        rows = self._conn().execute(sql, params)
-        return [_object(r) for r in rows]
-
-    def set_object_tags(self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]) -> bool:
-        with self._write() as c:
-            cur = c.execute(_Q.set_tags, (tags_json(tags), bucket, key))
-            return cur.rowcount > 0
-
     # -- multipart uploads -------------------------------------------------
-    def create_upload(self, upload: Upload) -> None:
-        u = upload
-        with self._write() as c:
-            if c.execute("SELECT 1 FROM buckets WHERE name = ?", (u.bucket,)).fetchone() is None:
-                raise NoSuchBucket(u.bucket)
-            c.execute(_Q.insert_upload, _ROWS.upload_params(u))
-
-    def get_upload(self, upload_id: str) -> Upload | None:
-        row = self._conn().execute(_Q.get_upload, (upload_id,)).fetchone()
-        return None if row is None else _upload(row)
-
-    def list_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        key_marker: str = "",
-        upload_id_marker: str = "",
-        limit: int = 1000,
-    ) -> list[Upload]:
-        """ListMultipartUploads paging. Without ``key_marker`` the upload-id
-        marker is ignored, as S3 does. With both, uploads of ``key_marker``
-        after the marker upload are included: after it in (initiated,
-        upload_id) order when the marker upload still exists, so that pages
-        neither skip nor repeat; otherwise those with a greater upload id,
-        as the S3 documentation states.
-        """
-        if limit <= 0:
-            return []
-        conn = self._conn()
-        id_marker = None
-        if key_marker and upload_id_marker:
-            row = conn.execute(
-                _Q.marker_initiated, (upload_id_marker, bucket, key_marker)
-            ).fetchone()
-            id_marker = (upload_id_marker, None if row is None else row[0])
-        sql, params = _Q.uploads_page(
-            bucket, prefix=prefix, key_marker=key_marker, id_marker=id_marker, limit=limit
-        )
-        rows = conn.execute(sql, params)
-        return [_upload(r) for r in rows]
-
     def put_part(self, part: Part) -> Part | None:
         p = part
         params = _ROWS.part_params(p)
@@ -529,56 +345,7 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         old = self._group.run(write)  # committed (shared fsync) before it returns
         return None if old is None else _part(old)
 
-    def list_parts(self, upload_id: str, *, after: int = 0, limit: int = 10000) -> list[Part]:
-        if limit <= 0:
-            return []
-        rows = self._conn().execute(_Q.list_parts, (upload_id, after, limit))
-        return [_part(r) for r in rows]
-
-    def _remove_upload(self, c: sqlite3.Connection, upload_id: str) -> tuple[Upload, list[Part]]:
-        row = c.execute(_Q.get_upload, (upload_id,)).fetchone()
-        if row is None:
-            raise NoSuchUpload(upload_id)
-        parts = c.execute(
-            f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? ORDER BY part_number",
-            (upload_id,),
-        ).fetchall()
-        c.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
-        c.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
-        return _upload(row), [_part(p) for p in parts]
-
-    def complete_upload(
-        self, upload_id: str, obj: ObjectRecord
-    ) -> tuple[ObjectRecord | None, list[Part]]:
-        params = _object_params(obj)
-        with self._write() as c:
-            upload, parts = self._remove_upload(c, upload_id)
-            check_completes(upload_id, upload, obj)
-            # The bucket exists: delete_bucket refuses while uploads exist.
-            old = c.execute(_GET_OBJECT, (obj.bucket, obj.key)).fetchone()
-            c.execute(_UPSERT_OBJECT, params)
-        return (None if old is None else _object(old)), parts
-
-    def abort_upload(self, upload_id: str) -> list[Part]:
-        with self._write() as c:
-            _, parts = self._remove_upload(c, upload_id)
-        return parts
-
-    # -- bucket settings ---------------------------------------------------
-    def put_bucket_setting(self, bucket: str, name: str, document: str) -> None:
-        with self._write() as c:
-            if c.execute("SELECT 1 FROM buckets WHERE name = ?", (bucket,)).fetchone() is None:
-                raise NoSuchBucket(bucket)
-            c.execute(_Q.upsert_setting, (bucket, name, document))
-
-    def get_bucket_setting(self, bucket: str, name: str) -> str | None:
-        row = self._conn().execute(_GET_SETTING, (bucket, name)).fetchone()
-        return None if row is None else row[0]
-
-    def delete_bucket_setting(self, bucket: str, name: str) -> bool:
-        with self._write() as c:
-            cur = c.execute(_Q.delete_setting, (bucket, name))
-            return cur.rowcount > 0
+    _replace_object = staticmethod(_replace_object)  # complete_upload's write (sql/objects.py)
 
     def access_version(self) -> int:
         token = self._watch.token()
@@ -589,19 +356,6 @@ class SqliteMetaStore(SqliteIdentityMixin, SqliteEdgeMixin):
         version = int(self._conn().execute(ACCESS_VERSION_SQL).fetchone()[0])
         self._remember(_ACCESS_VERSION, token, version)
         return version
-
-    # -- server settings ---------------------------------------------------
-    def put_server_setting(self, name: str, document: str) -> None:
-        with self._write() as c:
-            c.execute(_Q.upsert_server_setting, (name, document))
-
-    def get_server_setting(self, name: str) -> str | None:
-        row = self._conn().execute(_Q.get_server_setting, (name,)).fetchone()
-        return None if row is None else row[0]
-
-    def delete_server_setting(self, name: str) -> bool:
-        with self._write() as c:
-            return c.execute(_Q.delete_server_setting, (name,)).rowcount > 0
 
     def referenced_blob_ids(self) -> set[str]:
         conn = self._conn()

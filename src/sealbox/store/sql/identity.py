@@ -1,11 +1,13 @@
-"""The IdentityStore on ``PostgresMetaStore``, as a mixin: users, access keys,
-groups, and the schema of them all; policies are in ``postgres_policies.py``,
-the base of this mixin.
+"""The IdentityStore, written once for both MetaStores, as a mixin: users,
+access keys and groups; policies are in ``policies.py``, the base of this
+mixin. The tables are schema version 3 (``schema.py``); queries are
+rendered by the store's dialect (``self._d``).
 
-Same pool, same transactions, same encodings as ``postgres.py`` (its schema
-version 3 holds these tables).
+SQLite: every write is one ``BEGIN IMMEDIATE`` transaction, so quota checks
+(count, then insert) cannot race; the row and advisory locks below render
+as nothing.
 
-Concurrency, READ COMMITTED: a quota is a count and then an insert, so
+PostgreSQL, READ COMMITTED: a quota is a count and then an insert, so
 writers that count the same things take turns. Changes to what a user owns
 (keys, inline policies, attachments, memberships) lock the user's row
 ``FOR UPDATE`` first, a group's changes the group's row, and ``delete_*``
@@ -46,91 +48,28 @@ from sealbox.store.identity import (
     new_secret_key,
 )
 from sealbox.store.identity_rules import check_status, credential, no_access_key, not_in_group
-from sealbox.store.postgres_policies import PostgresPolicyMixin, _ts
+from sealbox.store.sql.policies import SqlPolicyMixin
 
 if TYPE_CHECKING:
-    import psycopg
-
     from sealbox.store.secrets import SecretCipher
 
-_C = 'TEXT COLLATE "C"'
-# Schema version 3 of postgres.py.
-SCHEMA: tuple[str, ...] = (
-    f"""CREATE TABLE iam_users (
-        user_id     {_C} PRIMARY KEY,
-        name        {_C} NOT NULL,
-        name_key    {_C} NOT NULL UNIQUE,
-        path        {_C} NOT NULL,
-        created     TIMESTAMPTZ(3) NOT NULL
-    )""",
-    f"""CREATE TABLE iam_groups (
-        group_id    {_C} PRIMARY KEY,
-        name        {_C} NOT NULL,
-        name_key    {_C} NOT NULL UNIQUE,
-        path        {_C} NOT NULL,
-        created     TIMESTAMPTZ(3) NOT NULL
-    )""",
-    f"""CREATE TABLE iam_group_members (
-        group_id    {_C} NOT NULL REFERENCES iam_groups (group_id),
-        user_id     {_C} NOT NULL REFERENCES iam_users (user_id),
-        PRIMARY KEY (group_id, user_id)
-    )""",
-    "CREATE INDEX iam_group_members_by_user ON iam_group_members (user_id, group_id)",
-    f"""CREATE TABLE iam_access_keys (
-        access_key_id   {_C} PRIMARY KEY,
-        user_id         {_C} REFERENCES iam_users (user_id),
-        secret          BYTEA NOT NULL,
-        active          BOOLEAN NOT NULL,
-        created         TIMESTAMPTZ(3) NOT NULL
-    )""",
-    "CREATE INDEX iam_access_keys_by_user ON iam_access_keys (user_id)",
-    f"""CREATE TABLE iam_user_policies (
-        user_id     {_C} NOT NULL REFERENCES iam_users (user_id),
-        name        {_C} NOT NULL,
-        document    TEXT NOT NULL,
-        PRIMARY KEY (user_id, name)
-    )""",
-    f"""CREATE TABLE iam_group_policies (
-        group_id    {_C} NOT NULL REFERENCES iam_groups (group_id),
-        name        {_C} NOT NULL,
-        document    TEXT NOT NULL,
-        PRIMARY KEY (group_id, name)
-    )""",
-    f"""CREATE TABLE iam_policies (
-        policy_id       {_C} PRIMARY KEY,
-        name            {_C} NOT NULL,
-        name_key        {_C} NOT NULL UNIQUE,
-        path            {_C} NOT NULL,
-        document        TEXT NOT NULL,
-        description     TEXT NOT NULL,
-        default_version TEXT NOT NULL,
-        created         TIMESTAMPTZ(3) NOT NULL,
-        updated         TIMESTAMPTZ(3) NOT NULL
-    )""",
-    f"""CREATE TABLE iam_user_attachments (
-        user_id     {_C} NOT NULL REFERENCES iam_users (user_id),
-        policy_id   {_C} NOT NULL REFERENCES iam_policies (policy_id),
-        PRIMARY KEY (user_id, policy_id)
-    )""",
-    "CREATE INDEX iam_user_attachments_by_policy ON iam_user_attachments (policy_id)",
-    f"""CREATE TABLE iam_group_attachments (
-        group_id    {_C} NOT NULL REFERENCES iam_groups (group_id),
-        policy_id   {_C} NOT NULL REFERENCES iam_policies (policy_id),
-        PRIMARY KEY (group_id, policy_id)
-    )""",
-    "CREATE INDEX iam_group_attachments_by_policy ON iam_group_attachments (policy_id)",
-)
-
+# The hot path: the key by primary key, its user by primary key.
 _CREDENTIAL = (
     "SELECT k.secret, k.active, u.name, u.path FROM iam_access_keys k "
-    "LEFT JOIN iam_users u ON u.user_id = k.user_id WHERE k.access_key_id = %s"
+    "LEFT JOIN iam_users u ON u.user_id = k.user_id WHERE k.access_key_id = ?"
 )
 
 
-class PostgresIdentityMixin(PostgresPolicyMixin):
-    """IdentityStore on the PostgreSQL MetaStore; see the module docstring."""
+class SqlIdentityMixin(SqlPolicyMixin):
+    """IdentityStore on a SQL MetaStore; see the module docstring."""
 
     _cipher: SecretCipher | None = None
+
+    def _user_row(self, row: tuple[Any, ...]) -> User:
+        return User(row[0], row[1], row[2], self._d.rows.time_value(row[3]))
+
+    def _group_row(self, row: tuple[Any, ...]) -> Group:
+        return Group(row[0], row[1], row[2], self._d.rows.time_value(row[3]))
 
     def _require_cipher(self) -> SecretCipher:
         if self._cipher is None:
@@ -141,12 +80,11 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
     def create_user(self, name: str, *, path: str = "/", now: datetime) -> User:
         check_name("userName", name, USER_NAME)
         check_path(path)
-        user = User(new_id("AIDA"), name, path, _ts(now))
+        user = User(new_id("AIDA"), name, path, self._at(now))
         self._create(
             "user",
-            "INSERT INTO iam_users (user_id, name, name_key, path, created) "
-            "VALUES (%s,%s,%s,%s,%s)",
-            (user.user_id, name, name.lower(), path, user.created),
+            "INSERT INTO iam_users (user_id, name, name_key, path, created) VALUES (?,?,?,?,?)",
+            (user.user_id, name, name.lower(), path, self._d.rows.time_param(now)),
             name,
             self.iam_quotas.users_per_account,
             "UsersPerAccount",
@@ -156,35 +94,38 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
     def get_user(self, name: str) -> User:
         check_name("userName", name, USER_NAME)
         with self._read() as c:
-            row = c.execute(
-                "SELECT user_id, name, path, created FROM iam_users WHERE name_key = %s",
+            row = self._x(
+                c,
+                "SELECT user_id, name, path, created FROM iam_users WHERE name_key = ?",
                 (name.lower(),),
             ).fetchone()
         if row is None:
             raise NoSuchEntity("user", name)
-        return User(*row)
+        return self._user_row(row)
 
     def list_users(
         self, *, path_prefix: str = "/", after: str = "", limit: int = 1000
     ) -> list[User]:
-        if "\x00" in path_prefix + after:
+        if not self._d.storable(path_prefix, after):
             return []
         with self._read() as c:
-            rows = c.execute(
-                "SELECT user_id, name, path, created FROM iam_users WHERE name_key > %s "
-                "AND left(path, %s) = %s ORDER BY name_key LIMIT %s",
+            rows = self._x(
+                c,
+                "SELECT user_id, name, path, created FROM iam_users WHERE name_key > ? "
+                "AND substr(path, 1, ?) = ? ORDER BY name_key LIMIT ?",
                 (after.lower(), len(path_prefix), path_prefix, max(limit, 0)),
             ).fetchall()
-        return [User(*r) for r in rows]
+        return [self._user_row(r) for r in rows]
 
     def delete_user(self, name: str) -> None:
         with self._write() as c:
-            uid = self._user_id(c, name, "FOR UPDATE")
-            row = c.execute(
-                "SELECT EXISTS (SELECT 1 FROM iam_access_keys WHERE user_id = %s),"
-                " EXISTS (SELECT 1 FROM iam_user_policies WHERE user_id = %s),"
-                " EXISTS (SELECT 1 FROM iam_user_attachments WHERE user_id = %s),"
-                " EXISTS (SELECT 1 FROM iam_group_members WHERE user_id = %s)",
+            uid = self._user_id(c, name, self._d.for_update)
+            row = self._x(
+                c,
+                "SELECT EXISTS (SELECT 1 FROM iam_access_keys WHERE user_id = ?),"
+                " EXISTS (SELECT 1 FROM iam_user_policies WHERE user_id = ?),"
+                " EXISTS (SELECT 1 FROM iam_user_attachments WHERE user_id = ?),"
+                " EXISTS (SELECT 1 FROM iam_group_members WHERE user_id = ?)",
                 (uid,) * 4,
             ).fetchone()
             names = (
@@ -196,46 +137,50 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
             blockers = tuple(n for n, b in zip(names, row or (), strict=True) if b)
             if blockers:
                 raise DeleteConflict("user", name, blockers)
-            c.execute("DELETE FROM iam_users WHERE user_id = %s", (uid,))
+            self._x(c, "DELETE FROM iam_users WHERE user_id = ?", (uid,))
 
     # -- access keys -------------------------------------------------------------
-    def _lock_owner(self, c: psycopg.Cursor[Any], user_name: str | None) -> str | None:
+    def _lock_owner(self, c: Any, user_name: str | None) -> str | None:
         if user_name is None:  # the root user has no row to lock
             self._advisory_lock(c, "root-keys")
             return None
-        return self._user_id(c, user_name, "FOR UPDATE")
+        return self._user_id(c, user_name, self._d.for_update)
 
     def create_access_key(self, user_name: str | None, *, now: datetime) -> AccessKey:
         cipher = self._require_cipher()
         key_id, secret = new_id("AKIA", 20), new_secret_key()
         blob = cipher.encrypt(secret, context=key_id.encode())
-        created = _ts(now)
+        created = self._at(now)
         with self._write() as c:
             uid = self._lock_owner(c, user_name)
-            row = c.execute(
-                "SELECT count(*) FROM iam_access_keys WHERE user_id IS NOT DISTINCT FROM %s",
+            row = self._x(
+                c,
+                f"SELECT count(*) FROM iam_access_keys WHERE user_id {self._d.same} ?",
                 (uid,),
             ).fetchone()
             quota = self.iam_quotas.access_keys_per_user
             if row is not None and row[0] >= quota:
                 raise LimitExceeded("AccessKeysPerUser", quota)
-            c.execute(
+            self._x(
+                c,
                 "INSERT INTO iam_access_keys (access_key_id, user_id, secret, active, created) "
-                "VALUES (%s,%s,%s,true,%s)",
-                (key_id, uid, blob, created),
+                "VALUES (?,?,?,?,?)",
+                (key_id, uid, blob, True, self._d.rows.time_param(now)),
             )
         return AccessKey(key_id, user_name, "Active", created, secret)
 
     def list_access_keys(self, user_name: str | None) -> list[AccessKey]:
+        time_value = self._d.rows.time_value
         with self._read() as c:
             uid = None if user_name is None else self._user_id(c, user_name)
-            rows = c.execute(
+            rows = self._x(
+                c,
                 "SELECT access_key_id, active, created FROM iam_access_keys "
-                "WHERE user_id IS NOT DISTINCT FROM %s ORDER BY created, access_key_id",
+                f"WHERE user_id {self._d.same} ? ORDER BY created, access_key_id",
                 (uid,),
             ).fetchall()
         return [
-            AccessKey(k, user_name, "Active" if active else "Inactive", created)
+            AccessKey(k, user_name, "Active" if active else "Inactive", time_value(created))
             for k, active, created in rows
         ]
 
@@ -243,39 +188,39 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
         self, user_name: str | None, access_key_id: str, status: AccessKeyStatus
     ) -> None:
         active = check_status(status)
-        if "\x00" in access_key_id:
+        if not self._d.storable(access_key_id):
             raise no_access_key(access_key_id)
         with self._write() as c:
             uid = self._lock_owner(c, user_name)
-            c.execute(
-                "UPDATE iam_access_keys SET active = %s WHERE access_key_id = %s "
-                "AND user_id IS NOT DISTINCT FROM %s",
+            cur = self._x(
+                c,
+                "UPDATE iam_access_keys SET active = ? WHERE access_key_id = ? "
+                f"AND user_id {self._d.same} ?",
                 (active, access_key_id, uid),
             )
-            if c.rowcount == 0:
+            if cur.rowcount == 0:
                 raise no_access_key(access_key_id)
 
     def delete_access_key(self, user_name: str | None, access_key_id: str) -> None:
-        if "\x00" in access_key_id:
+        if not self._d.storable(access_key_id):
             raise no_access_key(access_key_id)
         with self._write() as c:
             uid = self._lock_owner(c, user_name)
-            c.execute(
-                "DELETE FROM iam_access_keys WHERE access_key_id = %s "
-                "AND user_id IS NOT DISTINCT FROM %s",
+            cur = self._x(
+                c,
+                f"DELETE FROM iam_access_keys WHERE access_key_id = ? AND user_id {self._d.same} ?",
                 (access_key_id, uid),
             )
-            if c.rowcount == 0:
+            if cur.rowcount == 0:
                 raise no_access_key(access_key_id)
 
     def credential_for(self, access_key_id: str) -> Credential | None:
         cipher = self._cipher
         if cipher is None:
             raise NoSecretCipher()
-        if "\x00" in access_key_id:
+        if not self._d.storable(access_key_id):
             return None
-        with self._read() as c:
-            row = c.execute(_CREDENTIAL, (access_key_id,)).fetchone()
+        row = self._fetchone(self._d.q(_CREDENTIAL), (access_key_id,))
         if row is None:
             return None
         return credential(cipher, access_key_id, row)
@@ -284,16 +229,17 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
         cipher = self._require_cipher()
         done = 0
         with self._write() as c:
-            rows = c.execute(
-                "SELECT access_key_id, secret FROM iam_access_keys FOR UPDATE"
+            rows = self._x(
+                c, "SELECT access_key_id, secret FROM iam_access_keys" + self._d.for_update
             ).fetchall()
             for key_id, blob in rows:
                 if cipher.is_current(blob):
                     continue
                 ctx = key_id.encode()
                 fresh = cipher.encrypt(cipher.decrypt(blob, context=ctx), context=ctx)
-                c.execute(
-                    "UPDATE iam_access_keys SET secret = %s WHERE access_key_id = %s",
+                self._x(
+                    c,
+                    "UPDATE iam_access_keys SET secret = ? WHERE access_key_id = ?",
                     (fresh, key_id),
                 )
                 done += 1
@@ -303,12 +249,11 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
     def create_group(self, name: str, *, path: str = "/", now: datetime) -> Group:
         check_name("groupName", name, GROUP_NAME)
         check_path(path)
-        group = Group(new_id("AGPA"), name, path, _ts(now))
+        group = Group(new_id("AGPA"), name, path, self._at(now))
         self._create(
             "group",
-            "INSERT INTO iam_groups (group_id, name, name_key, path, created) "
-            "VALUES (%s,%s,%s,%s,%s)",
-            (group.group_id, name, name.lower(), path, group.created),
+            "INSERT INTO iam_groups (group_id, name, name_key, path, created) VALUES (?,?,?,?,?)",
+            (group.group_id, name, name.lower(), path, self._d.rows.time_param(now)),
             name,
             self.iam_quotas.groups_per_account,
             "GroupsPerAccount",
@@ -318,90 +263,93 @@ class PostgresIdentityMixin(PostgresPolicyMixin):
     def get_group(self, name: str) -> Group:
         check_name("groupName", name, GROUP_NAME)
         with self._read() as c:
-            row = c.execute(
-                "SELECT group_id, name, path, created FROM iam_groups WHERE name_key = %s",
+            row = self._x(
+                c,
+                "SELECT group_id, name, path, created FROM iam_groups WHERE name_key = ?",
                 (name.lower(),),
             ).fetchone()
         if row is None:
             raise NoSuchEntity("group", name)
-        return Group(*row)
+        return self._group_row(row)
 
     def list_groups(
         self, *, path_prefix: str = "/", after: str = "", limit: int = 1000
     ) -> list[Group]:
-        if "\x00" in path_prefix + after:
+        if not self._d.storable(path_prefix, after):
             return []
         with self._read() as c:
-            rows = c.execute(
-                "SELECT group_id, name, path, created FROM iam_groups WHERE name_key > %s "
-                "AND left(path, %s) = %s ORDER BY name_key LIMIT %s",
+            rows = self._x(
+                c,
+                "SELECT group_id, name, path, created FROM iam_groups WHERE name_key > ? "
+                "AND substr(path, 1, ?) = ? ORDER BY name_key LIMIT ?",
                 (after.lower(), len(path_prefix), path_prefix, max(limit, 0)),
             ).fetchall()
-        return [Group(*r) for r in rows]
+        return [self._group_row(r) for r in rows]
 
     def delete_group(self, name: str) -> None:
         with self._write() as c:
-            gid = self._group_id(c, name, "FOR UPDATE")
-            row = c.execute(
-                "SELECT EXISTS (SELECT 1 FROM iam_group_members WHERE group_id = %s),"
-                " EXISTS (SELECT 1 FROM iam_group_policies WHERE group_id = %s),"
-                " EXISTS (SELECT 1 FROM iam_group_attachments WHERE group_id = %s)",
+            gid = self._group_id(c, name, self._d.for_update)
+            row = self._x(
+                c,
+                "SELECT EXISTS (SELECT 1 FROM iam_group_members WHERE group_id = ?),"
+                " EXISTS (SELECT 1 FROM iam_group_policies WHERE group_id = ?),"
+                " EXISTS (SELECT 1 FROM iam_group_attachments WHERE group_id = ?)",
                 (gid,) * 3,
             ).fetchone()
             names = ("remove users from group", "delete policies", "detach all policies")
             blockers = tuple(n for n, b in zip(names, row or (), strict=True) if b)
             if blockers:
                 raise DeleteConflict("group", name, blockers)
-            c.execute("DELETE FROM iam_groups WHERE group_id = %s", (gid,))
+            self._x(c, "DELETE FROM iam_groups WHERE group_id = ?", (gid,))
 
     def add_user_to_group(self, group_name: str, user_name: str) -> None:
         check_name("groupName", group_name, GROUP_NAME)
         with self._write() as c:
-            uid = self._user_id(c, user_name, "FOR UPDATE")
-            gid = self._group_id(c, group_name, "FOR KEY SHARE")
-            if c.execute(
-                "SELECT 1 FROM iam_group_members WHERE group_id = %s AND user_id = %s", (gid, uid)
+            uid = self._user_id(c, user_name, self._d.for_update)
+            gid = self._group_id(c, group_name, self._d.for_key_share)
+            if self._x(
+                c, "SELECT 1 FROM iam_group_members WHERE group_id = ? AND user_id = ?", (gid, uid)
             ).fetchone():
                 return
-            row = c.execute(
-                "SELECT count(*) FROM iam_group_members WHERE user_id = %s", (uid,)
+            row = self._x(
+                c, "SELECT count(*) FROM iam_group_members WHERE user_id = ?", (uid,)
             ).fetchone()
             quota = self.iam_quotas.groups_per_user
             if row is not None and row[0] >= quota:
                 raise LimitExceeded("GroupsPerUser", quota)
-            c.execute(
-                "INSERT INTO iam_group_members (group_id, user_id) VALUES (%s,%s)", (gid, uid)
-            )
+            self._x(c, "INSERT INTO iam_group_members (group_id, user_id) VALUES (?,?)", (gid, uid))
 
     def remove_user_from_group(self, group_name: str, user_name: str) -> None:
         check_name("groupName", group_name, GROUP_NAME)
         with self._write() as c:
-            uid = self._user_id(c, user_name, "FOR UPDATE")
+            uid = self._user_id(c, user_name, self._d.for_update)
             gid = self._group_id(c, group_name)
-            c.execute(
-                "DELETE FROM iam_group_members WHERE group_id = %s AND user_id = %s", (gid, uid)
+            cur = self._x(
+                c, "DELETE FROM iam_group_members WHERE group_id = ? AND user_id = ?", (gid, uid)
             )
-            if c.rowcount == 0:
+            if cur.rowcount == 0:
                 raise not_in_group(user_name, group_name)
 
     def list_groups_for_user(self, user_name: str) -> list[Group]:
         with self._read() as c:
             uid = self._user_id(c, user_name)
-            rows = c.execute(
+            rows = self._x(
+                c,
                 "SELECT g.group_id, g.name, g.path, g.created FROM iam_group_members m "
-                "JOIN iam_groups g ON g.group_id = m.group_id WHERE m.user_id = %s "
+                "JOIN iam_groups g ON g.group_id = m.group_id WHERE m.user_id = ? "
                 "ORDER BY g.name_key",
                 (uid,),
             ).fetchall()
-        return [Group(*r) for r in rows]
+        return [self._group_row(r) for r in rows]
 
     def list_group_users(self, group_name: str) -> list[User]:
         with self._read() as c:
             gid = self._group_id(c, group_name)
-            rows = c.execute(
+            rows = self._x(
+                c,
                 "SELECT u.user_id, u.name, u.path, u.created FROM iam_group_members m "
-                "JOIN iam_users u ON u.user_id = m.user_id WHERE m.group_id = %s "
+                "JOIN iam_users u ON u.user_id = m.user_id WHERE m.group_id = ? "
                 "ORDER BY u.name_key",
                 (gid,),
             ).fetchall()
-        return [User(*r) for r in rows]
+        return [self._user_row(r) for r in rows]

@@ -1,10 +1,9 @@
-"""The EdgeStore's methods, written once for SQLite and PostgreSQL.
-
-``sqlite_edge.SqliteEdgeMixin`` and ``postgres_edge.PostgresEdgeMixin``
-give these methods their dialect: the placeholder (``?`` or ``%s``), how
-times are stored, the row lock a read-then-write takes (``FOR UPDATE`` on
-PostgreSQL; SQLite's writers hold the one write lock from ``BEGIN
-IMMEDIATE``), and which exceptions mean a constraint refused a row.
+"""The EdgeStore's methods, written once for SQLite and PostgreSQL: a
+mixin of ``SqliteMetaStore`` and ``PostgresMetaStore``, whose dialect
+(``self._d``) gives the placeholder, how times are stored, the row lock a
+read-then-write takes (``FOR UPDATE`` on PostgreSQL; SQLite's writers hold
+the one write lock from ``BEGIN IMMEDIATE``), and which exceptions mean a
+constraint refused a row. The tables are schema version 5 (``schema.py``).
 
 Every change is one transaction of the store's ``_write()``. Existence and
 uniqueness are checked in it before writing, with the same checks
@@ -22,7 +21,7 @@ is one indexed join.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import lru_cache
@@ -39,6 +38,7 @@ from sealbox.store.edge import (
     check_if_match,
     host_candidates,
 )
+from sealbox.store.sql.dialect import Dialect
 
 _PK_COLS = "id, name, encoded_key, comment, caller_reference, created, etag"
 _KG_COLS = "id, name, comment, modified, etag"
@@ -72,24 +72,19 @@ def _no_distribution(distribution_id: str) -> EdgeError:
 
 
 class EdgeSqlMethods:
-    """The EdgeStore on a SQL MetaStore; subclasses set the dialect."""
+    """The EdgeStore on a SQL MetaStore (``self._d`` is its dialect)."""
 
-    # Set by the dialect mixins.
-    _edge_placeholder = "?"
-    _edge_for_update = ""
-    _edge_integrity: tuple[type[Exception], ...] = ()
-    _edge_time_in: Callable[[datetime], Any]
-    _edge_time_out: Callable[[Any], datetime]
+    _d: Dialect
 
     def _write(self) -> AbstractContextManager[Any]:  # provided by the MetaStore
         raise NotImplementedError
 
-    def _edge_read(self) -> AbstractContextManager[Any]:
+    def _read(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
     # -- helpers -----------------------------------------------------------------
     def _q(self, sql: str) -> str:
-        return sql if self._edge_placeholder == "?" else sql.replace("?", self._edge_placeholder)
+        return self._d.q(sql)
 
     def _one(self, c: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return c.execute(self._q(sql), tuple(params)).fetchone()
@@ -100,23 +95,25 @@ class EdgeSqlMethods:
     def _run(self, c: Any, sql: str, params: Sequence[Any] = ()) -> int:
         return int(c.execute(self._q(sql), tuple(params)).rowcount)
 
+    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:  # provided by the MetaStore
+        raise NotImplementedError
+
     def _read_one(self, sql: str, params: Sequence[Any]) -> Any:
-        with self._edge_read() as c:
-            return self._one(c, sql, params)
+        return self._fetchone(self._q(sql), tuple(params))
 
     def _read_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._edge_read() as c:
+        with self._read() as c:
             return self._all(c, sql, params)
 
     # -- rows --------------------------------------------------------------------
     def _public_key(self, r: Sequence[Any]) -> PublicKey:
-        return PublicKey(r[0], r[1], r[2], r[3], r[4], self._edge_time_out(r[5]), r[6])
+        return PublicKey(r[0], r[1], r[2], r[3], r[4], self._d.rows.time_value(r[5]), r[6])
 
     def _key_group(self, c: Any, r: Sequence[Any]) -> KeyGroup:
         keys = self._all(
             c, "SELECT key_id FROM cf_key_group_keys WHERE group_id = ? ORDER BY position", (r[0],)
         )
-        return KeyGroup(r[0], r[1], tuple(k for (k,) in keys), r[2], self._edge_time_out(r[3]), r[4])
+        return KeyGroup(r[0], r[1], tuple(k for (k,) in keys), r[2], self._d.rows.time_value(r[3]), r[4])
 
     @staticmethod
     def _oac(r: Sequence[Any]) -> OriginAccessControl:
@@ -124,23 +121,20 @@ class EdgeSqlMethods:
 
     def _distribution(self, r: Sequence[Any]) -> Distribution:
         config = _config(r[5])
-        return Distribution(r[0], r[1], r[2], self._edge_time_out(r[3]), r[4], config)
+        return Distribution(r[0], r[1], r[2], self._d.rows.time_value(r[3]), r[4], config)
 
     def _invalidation(self, r: Sequence[Any]) -> Invalidation:
-        return Invalidation(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], self._edge_time_out(r[5]))
+        return Invalidation(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], self._d.rows.time_value(r[5]))
 
     def _locked(self, c: Any, table: str, cols: str, row_id: str) -> Any:
-        return self._one(c, f"SELECT {cols} FROM {table} WHERE id = ?{self._edge_for_update}", (row_id,))
+        return self._one(c, f"SELECT {cols} FROM {table} WHERE id = ?{self._d.for_update}", (row_id,))
 
     def _guarded(self, c: Any, sql: str, params: Sequence[Any], error: EdgeError) -> None:
         """Run a write a constraint may refuse (a concurrent writer won), as ``error``."""
         try:
-            if self._edge_placeholder == "?":
+            with self._d.guarded(c):  # PostgreSQL: a savepoint keeps the transaction usable
                 self._run(c, sql, params)
-            else:  # PostgreSQL: a savepoint keeps the transaction usable
-                with c.connection.transaction():
-                    self._run(c, sql, params)
-        except self._edge_integrity:
+        except self._d.integrity:
             raise error from None
 
     # -- public keys ---------------------------------------------------------------
@@ -160,7 +154,7 @@ class EdgeSqlMethods:
             self._guarded(
                 c, f"INSERT INTO cf_public_keys ({_PK_COLS}) VALUES (?,?,?,?,?,?,?)",
                 (key.id, key.name, key.encoded_key, key.comment, key.caller_reference,
-                 self._edge_time_in(key.created), key.etag), exists,
+                 self._d.rows.time_param(key.created), key.etag), exists,
             )
         return key
 
@@ -195,16 +189,27 @@ class EdgeSqlMethods:
                           EdgeError("PublicKeyAlreadyExists", "The specified public key already exists."))
         return PublicKey(key_id, name, old.encoded_key, comment, old.caller_reference, old.created, etag)
 
-    def delete_public_key(self, key_id: str, if_match: str | None) -> None:
-        in_use = EdgeError("PublicKeyInUse", "The specified public key is in use.")
+    def _delete_unused(
+        self, table: str, cols: str, row_id: str, if_match: str | None, missing: EdgeError,
+        used_by: str, in_use: EdgeError,
+    ) -> None:
+        """Delete row ``row_id`` of ``table`` (``If-Match`` its ETag, the 7th of
+        ``cols``) unless ``used_by`` (one ``?``, the id) finds it referenced."""
         with self._write() as c:
-            row = self._locked(c, "cf_public_keys", _PK_COLS, key_id)
+            row = self._locked(c, table, cols, row_id)
             if row is None:
-                raise _no_public_key(key_id)
+                raise missing
             check_if_match(row[6], if_match)
-            if self._one(c, "SELECT 1 FROM cf_key_group_keys WHERE key_id = ?", (key_id,)):
+            if self._one(c, used_by, (row_id,)):
                 raise in_use
-            self._guarded(c, "DELETE FROM cf_public_keys WHERE id = ?", (key_id,), in_use)
+            self._guarded(c, f"DELETE FROM {table} WHERE id = ?", (row_id,), in_use)
+
+    def delete_public_key(self, key_id: str, if_match: str | None) -> None:
+        self._delete_unused(
+            "cf_public_keys", _PK_COLS, key_id, if_match, _no_public_key(key_id),
+            "SELECT 1 FROM cf_key_group_keys WHERE key_id = ?",
+            EdgeError("PublicKeyInUse", "The specified public key is in use."),
+        )
 
     # -- key groups ----------------------------------------------------------------
     def _save_group_keys(self, c: Any, group: KeyGroup) -> None:
@@ -228,19 +233,19 @@ class EdgeSqlMethods:
                 raise exists
             self._guarded(
                 c, f"INSERT INTO cf_key_groups ({_KG_COLS}) VALUES (?,?,?,?,?)",
-                (group.id, group.name, group.comment, self._edge_time_in(group.modified), group.etag),
+                (group.id, group.name, group.comment, self._d.rows.time_param(group.modified), group.etag),
                 exists,
             )
             self._save_group_keys(c, group)
         return group
 
     def get_key_group(self, group_id: str) -> KeyGroup | None:
-        with self._edge_read() as c:
+        with self._read() as c:
             row = self._one(c, f"SELECT {_KG_COLS} FROM cf_key_groups WHERE id = ?", (group_id,))
             return None if row is None else self._key_group(c, row)
 
     def list_key_groups(self) -> list[KeyGroup]:
-        with self._edge_read() as c:
+        with self._read() as c:
             rows = self._all(c, f"SELECT {_KG_COLS} FROM cf_key_groups ORDER BY modified, id")
             return [self._key_group(c, r) for r in rows]
 
@@ -257,7 +262,7 @@ class EdgeSqlMethods:
                 raise exists
             self._guarded(
                 c, "UPDATE cf_key_groups SET name = ?, comment = ?, modified = ?, etag = ? WHERE id = ?",
-                (group.name, group.comment, self._edge_time_in(group.modified), group.etag, group.id),
+                (group.name, group.comment, self._d.rows.time_param(group.modified), group.etag, group.id),
                 exists,
             )
             self._save_group_keys(c, group)
@@ -331,16 +336,12 @@ class EdgeSqlMethods:
         return oac
 
     def delete_origin_access_control(self, oac_id: str, if_match: str | None) -> None:
-        in_use = EdgeError("OriginAccessControlInUse",
-                           "Cannot delete the origin access control because it's in use.")
-        with self._write() as c:
-            row = self._locked(c, "cf_origin_access_controls", _OAC_COLS, oac_id)
-            if row is None:
-                raise _no_oac(oac_id)
-            check_if_match(row[6], if_match)
-            if self._one(c, "SELECT 1 FROM cf_distribution_oacs WHERE oac_id = ?", (oac_id,)):
-                raise in_use
-            self._guarded(c, "DELETE FROM cf_origin_access_controls WHERE id = ?", (oac_id,), in_use)
+        self._delete_unused(
+            "cf_origin_access_controls", _OAC_COLS, oac_id, if_match, _no_oac(oac_id),
+            "SELECT 1 FROM cf_distribution_oacs WHERE oac_id = ?",
+            EdgeError("OriginAccessControlInUse",
+                      "Cannot delete the origin access control because it's in use."),
+        )
 
     # -- distributions -----------------------------------------------------------------
     def _check_references(self, c: Any, config: DistributionConfig) -> None:
@@ -397,7 +398,7 @@ class EdgeSqlMethods:
                 c, "INSERT INTO cf_distributions (id, domain_name, caller_reference, status, "
                 "modified, etag, config) VALUES (?,?,?,?,?,?,?)",
                 (dist.id, dist.domain_name, config.caller_reference, dist.status,
-                 self._edge_time_in(dist.modified), dist.etag, doc), exists,
+                 self._d.rows.time_param(dist.modified), dist.etag, doc), exists,
             )
             self._save_references(c, dist.id, dist.domain_name, config)
         return dist
@@ -438,7 +439,7 @@ class EdgeSqlMethods:
         doc = json.dumps(config.document, separators=(",", ":"))
         with self._write() as c:
             row = self._one(
-                c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{self._edge_for_update}",
+                c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{self._d.for_update}",
                 (distribution_id,),
             )
             if row is None:
@@ -450,7 +451,7 @@ class EdgeSqlMethods:
                                 "allowed: CallerReference cannot change.")
             self._check_references(c, config)
             self._run(c, "UPDATE cf_distributions SET modified = ?, etag = ?, config = ? WHERE id = ?",
-                      (self._edge_time_in(modified), etag, doc, distribution_id))
+                      (self._d.rows.time_param(modified), etag, doc, distribution_id))
             self._save_references(c, distribution_id, old.domain_name, config)
         return Distribution(distribution_id, old.domain_name, old.status, modified, etag, config)
 
@@ -458,7 +459,7 @@ class EdgeSqlMethods:
         """Delete a disabled distribution (``If-Match`` its ETag), and its invalidations."""
         with self._write() as c:
             row = self._one(
-                c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{self._edge_for_update}",
+                c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{self._d.for_update}",
                 (distribution_id,),
             )
             if row is None:
@@ -479,7 +480,7 @@ class EdgeSqlMethods:
         exists = EdgeError("InvalidationBatchAlreadyExists",
                            "An invalidation batch with this caller reference already exists.")
         with self._write() as c:
-            if not self._one(c, f"SELECT 1 FROM cf_distributions WHERE id = ?{self._edge_for_update}",
+            if not self._one(c, f"SELECT 1 FROM cf_distributions WHERE id = ?{self._d.for_update}",
                              (inv.distribution_id,)):
                 raise _no_distribution(inv.distribution_id)
             row = self._one(c, f"SELECT {_INV_COLS} FROM cf_invalidations "
@@ -493,7 +494,7 @@ class EdgeSqlMethods:
             self._guarded(
                 c, f"INSERT INTO cf_invalidations ({_INV_COLS}) VALUES (?,?,?,?,?,?)",
                 (inv.id, inv.distribution_id, json.dumps(list(inv.paths)), inv.caller_reference,
-                 inv.status, self._edge_time_in(inv.created)), exists,
+                 inv.status, self._d.rows.time_param(inv.created)), exists,
             )
         return inv
 
@@ -510,6 +511,6 @@ class EdgeSqlMethods:
         params: tuple[Any, ...] = (distribution_id,)
         if since is not None:
             sql += " AND created >= ?"
-            params += (self._edge_time_in(since),)
+            params += (self._d.rows.time_param(since),)
         rows = self._read_all(sql + " ORDER BY created DESC, id", params)
         return [self._invalidation(r) for r in rows]

@@ -1,10 +1,10 @@
-"""Column lists and the query texts the SQLite and PostgreSQL MetaStores share.
+"""Column lists and the object, upload and setting query texts, written once.
 
-Each text is written once, with ``?`` marking a parameter, and rendered per
-database by ``Queries.render``: SQLite's qmark style keeps ``?``, psycopg
-wants ``%s``. No text here contains a literal ``?`` or ``%``. What differs
-between the databases — row locks, upserts, ``RETURNING``, U+0000 checks —
-stays in ``sqlite.py`` and ``postgres.py``; the column orders here are the
+Each text is written with ``?`` marking a parameter and rendered per
+database by ``Queries.render`` (pre-rendered, for the hot path:
+``Dialect.queries``): SQLite's qmark style keeps ``?``, psycopg wants
+``%s``. No text here contains a literal ``?`` or ``%``. What else differs
+between the databases is in ``dialect.py``; the column orders here are the
 ones ``rows.py`` reads and writes.
 """
 

@@ -1,0 +1,260 @@
+"""Every table of the MetaStore, written once, and the ordered list of the
+steps that build them (``STEPS``; ``migrate.py`` applies them).
+
+Types are the tokens of ``dialect.Dialect.ddl``. ``STEPS[i]`` takes a
+database from schema version ``i`` to ``i + 1``; the numbers are those
+sealbox has always used (``PRAGMA user_version`` on SQLite, the
+``sealbox_schema`` table on PostgreSQL), so existing data directories and
+databases upgrade in place. A new table or column is a new step at the
+end; a released step never changes (``tests/unit/store_schema_history.py``
+holds what each one created, and the migration test checks that upgrading
+from any of them gives the schema a new database gets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sealbox.store.access_version import EDGE_TABLES
+from sealbox.store.sql.dialect import Dialect
+
+# -- version 1: buckets, objects, multipart uploads -----------------------------
+_OBJECTS = (
+    """CREATE TABLE buckets (
+        name        {NAME} PRIMARY KEY,
+        created     {TIME} NOT NULL,
+        region      TEXT NOT NULL,
+        owner       TEXT NOT NULL
+    )""",
+    """CREATE TABLE objects (
+        bucket          {NAME} NOT NULL REFERENCES buckets (name),
+        key             {NAME} NOT NULL,
+        size            {BIG} NOT NULL,
+        etag            TEXT NOT NULL,
+        last_modified   {TIME} NOT NULL,
+        segments        {JSON} NOT NULL,
+        headers         {JSON},
+        user_metadata   {JSON},
+        tags            {JSON},
+        checksums       {JSON},
+        storage_class   TEXT NOT NULL,
+        owner           TEXT NOT NULL,
+        parts_count     INTEGER,
+        PRIMARY KEY (bucket, key)
+    )""",
+    """CREATE TABLE uploads (
+        upload_id           {NAME} PRIMARY KEY,
+        bucket              {NAME} NOT NULL REFERENCES buckets (name),
+        key                 {NAME} NOT NULL,
+        initiated           {TIME} NOT NULL,
+        headers             {JSON},
+        user_metadata       {JSON},
+        tags                {JSON},
+        storage_class       TEXT NOT NULL,
+        owner               TEXT NOT NULL,
+        checksum_algorithm  TEXT
+    )""",
+    "CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, upload_id)",
+    """CREATE TABLE parts (
+        upload_id       {NAME} NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
+        part_number     INTEGER NOT NULL,
+        size            {BIG} NOT NULL,
+        etag            TEXT NOT NULL,
+        last_modified   {TIME} NOT NULL,
+        blob_id         TEXT NOT NULL,
+        checksums       {JSON},
+        PRIMARY KEY (upload_id, part_number)
+    ){WITHOUT_ROWID}""",
+)
+
+# -- version 2: bucket-level documents (CORS, policy, ACL, …), one per
+# (bucket, name), read by primary key on the hot path; gone with their bucket.
+_BUCKET_SETTINGS = (
+    """CREATE TABLE bucket_settings (
+        bucket      {NAME} NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
+        name        {NAME} NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (bucket, name)
+    ){WITHOUT_ROWID}""",
+)
+
+# -- version 3: IAM users, access keys, groups and policies (sql/identity.py).
+# Names are unique regardless of case through ``name_key``, the lower-cased
+# name (IAM names are ASCII).
+_IDENTITY = (
+    """CREATE TABLE iam_users (
+        user_id     {NAME} PRIMARY KEY,
+        name        {NAME} NOT NULL,
+        name_key    {NAME} NOT NULL UNIQUE,
+        path        {NAME} NOT NULL,
+        created     {TIME} NOT NULL
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE iam_groups (
+        group_id    {NAME} PRIMARY KEY,
+        name        {NAME} NOT NULL,
+        name_key    {NAME} NOT NULL UNIQUE,
+        path        {NAME} NOT NULL,
+        created     {TIME} NOT NULL
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE iam_group_members (
+        group_id    {NAME} NOT NULL REFERENCES iam_groups (group_id),
+        user_id     {NAME} NOT NULL REFERENCES iam_users (user_id),
+        PRIMARY KEY (group_id, user_id)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX iam_group_members_by_user ON iam_group_members (user_id, group_id)",
+    """CREATE TABLE iam_access_keys (
+        access_key_id   {NAME} PRIMARY KEY,
+        user_id         {NAME} REFERENCES iam_users (user_id),
+        secret          {BYTES} NOT NULL,
+        active          {BOOL} NOT NULL,
+        created         {TIME} NOT NULL
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX iam_access_keys_by_user ON iam_access_keys (user_id)",
+    """CREATE TABLE iam_user_policies (
+        user_id     {NAME} NOT NULL REFERENCES iam_users (user_id),
+        name        {NAME} NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (user_id, name)
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE iam_group_policies (
+        group_id    {NAME} NOT NULL REFERENCES iam_groups (group_id),
+        name        {NAME} NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (group_id, name)
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE iam_policies (
+        policy_id       {NAME} PRIMARY KEY,
+        name            {NAME} NOT NULL,
+        name_key        {NAME} NOT NULL UNIQUE,
+        path            {NAME} NOT NULL,
+        document        TEXT NOT NULL,
+        description     TEXT NOT NULL,
+        default_version TEXT NOT NULL,
+        created         {TIME} NOT NULL,
+        updated         {TIME} NOT NULL
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE iam_user_attachments (
+        user_id     {NAME} NOT NULL REFERENCES iam_users (user_id),
+        policy_id   {NAME} NOT NULL REFERENCES iam_policies (policy_id),
+        PRIMARY KEY (user_id, policy_id)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX iam_user_attachments_by_policy ON iam_user_attachments (policy_id)",
+    """CREATE TABLE iam_group_attachments (
+        group_id    {NAME} NOT NULL REFERENCES iam_groups (group_id),
+        policy_id   {NAME} NOT NULL REFERENCES iam_policies (policy_id),
+        PRIMARY KEY (group_id, policy_id)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX iam_group_attachments_by_policy ON iam_group_attachments (policy_id)",
+)
+
+# -- version 4: server-wide documents (the account's Block Public Access).
+_SERVER_SETTINGS = (
+    """CREATE TABLE server_settings (
+        name        {NAME} PRIMARY KEY,
+        document    TEXT NOT NULL
+    ){WITHOUT_ROWID}""",
+)
+
+# -- version 5: CloudFront public keys, key groups, origin access controls,
+# distributions and invalidations (sql/edge.py). A distribution's config is
+# its JSON document as text, read whole, never queried inside.
+_EDGE = (
+    """CREATE TABLE cf_public_keys (
+        id                  {NAME} PRIMARY KEY,
+        name                {NAME} NOT NULL UNIQUE,
+        encoded_key         TEXT NOT NULL,
+        comment             TEXT NOT NULL,
+        caller_reference    {NAME} NOT NULL UNIQUE,
+        created             {TIME} NOT NULL,
+        etag                TEXT NOT NULL
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE cf_key_groups (
+        id          {NAME} PRIMARY KEY,
+        name        {NAME} NOT NULL UNIQUE,
+        comment     TEXT NOT NULL,
+        modified    {TIME} NOT NULL,
+        etag        TEXT NOT NULL
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE cf_key_group_keys (
+        group_id    {NAME} NOT NULL REFERENCES cf_key_groups (id),
+        key_id      {NAME} NOT NULL REFERENCES cf_public_keys (id),
+        position    INTEGER NOT NULL,
+        PRIMARY KEY (group_id, key_id)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX cf_key_group_keys_by_key ON cf_key_group_keys (key_id)",
+    """CREATE TABLE cf_origin_access_controls (
+        id                  {NAME} PRIMARY KEY,
+        name                {NAME} NOT NULL UNIQUE,
+        description         TEXT NOT NULL,
+        signing_protocol    TEXT NOT NULL,
+        signing_behavior    TEXT NOT NULL,
+        origin_type         TEXT NOT NULL,
+        etag                TEXT NOT NULL
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE cf_distributions (
+        id                  {NAME} PRIMARY KEY,
+        domain_name         {NAME} NOT NULL UNIQUE,
+        caller_reference    {NAME} NOT NULL UNIQUE,
+        status              TEXT NOT NULL,
+        modified            {TIME} NOT NULL,
+        etag                TEXT NOT NULL,
+        config              TEXT NOT NULL
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE cf_hosts (
+        host                {NAME} PRIMARY KEY,
+        distribution_id     {NAME} NOT NULL REFERENCES cf_distributions (id)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX cf_hosts_by_distribution ON cf_hosts (distribution_id)",
+    """CREATE TABLE cf_distribution_key_groups (
+        distribution_id     {NAME} NOT NULL REFERENCES cf_distributions (id),
+        group_id            {NAME} NOT NULL REFERENCES cf_key_groups (id),
+        PRIMARY KEY (distribution_id, group_id)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX cf_distribution_key_groups_by_group ON cf_distribution_key_groups (group_id)",
+    """CREATE TABLE cf_distribution_oacs (
+        distribution_id     {NAME} NOT NULL REFERENCES cf_distributions (id),
+        oac_id              {NAME} NOT NULL REFERENCES cf_origin_access_controls (id),
+        PRIMARY KEY (distribution_id, oac_id)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX cf_distribution_oacs_by_oac ON cf_distribution_oacs (oac_id)",
+    """CREATE TABLE cf_invalidations (
+        distribution_id     {NAME} NOT NULL REFERENCES cf_distributions (id),
+        id                  {NAME} NOT NULL,
+        paths               TEXT NOT NULL,
+        caller_reference    {NAME} NOT NULL,
+        status              TEXT NOT NULL,
+        created             {TIME} NOT NULL,
+        PRIMARY KEY (distribution_id, id),
+        UNIQUE (distribution_id, caller_reference)
+    ){WITHOUT_ROWID}""",
+)
+
+
+def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
+    def render(d: Dialect) -> tuple[str, ...]:
+        return tuple(d.ddl(t) for t in texts)
+
+    return render
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One schema version: its name and its statements in a dialect."""
+
+    name: str
+    statements: Callable[[Dialect], tuple[str, ...]]
+
+
+STEPS: tuple[Step, ...] = (
+    Step("buckets, objects, uploads, parts", _tables(*_OBJECTS)),
+    Step("bucket settings", _tables(*_BUCKET_SETTINGS)),
+    Step("IAM users, keys, groups, policies", _tables(*_IDENTITY)),
+    Step("server settings", _tables(*_SERVER_SETTINGS)),
+    Step("CloudFront configuration", _tables(*_EDGE)),
+    # The access version and the triggers that move it (access_version.py).
+    Step("access version", lambda d: d.access_schema()),
+    # The edge's configuration moves the access version too.
+    Step("edge moves the access version", lambda d: d.access_triggers(EDGE_TABLES)),
+)
+SCHEMA_VERSION = len(STEPS)
