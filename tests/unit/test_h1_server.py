@@ -131,22 +131,6 @@ def server(app: App) -> Iterator[Server]:
     s.stop()
 
 
-@pytest.fixture()
-def limited(app: App) -> Iterator[Any]:
-    """``limited(**limits)``: a server with those limits, sweeping every 50 ms."""
-    started: list[Server] = []
-
-    def start(**limits: Any) -> Server:
-        s = Server(app, Limits(**limits))
-        s.call(lambda: s.state.start_sweeping(0.05))
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:
-        s.stop()
-
-
 class Client:
     """A raw connection that reads whole responses (by length, chunked)."""
 
@@ -388,14 +372,18 @@ def test_a_head_over_the_parsed_cap_is_a_431(server: Server) -> None:
         assert sock.response()[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
 
 
-def test_idle_connection_is_closed_after_the_keep_alive_timeout(limited: Any) -> None:
-    server = limited(keep_alive_timeout=0.2)
-    with connect(server) as sock:
-        sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
-        sock.response()
-        started = time.monotonic()
-        assert sock.closed()
-        assert 0.2 <= time.monotonic() - started < 1.0
+def test_idle_connection_is_closed_after_the_keep_alive_timeout(app: App) -> None:
+    server = Server(app, Limits(keep_alive_timeout=0.2))
+    server.call(lambda: server.state.start_sweeping(0.05))
+    try:
+        with connect(server) as sock:
+            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.response()
+            started = time.monotonic()
+            assert sock.closed()
+            assert 0.2 <= time.monotonic() - started < 1.0
+    finally:
+        server.stop()
 
 
 def test_shutdown_closes_idle_connections_and_finishes_busy_ones(server: Server,

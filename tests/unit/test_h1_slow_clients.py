@@ -7,21 +7,38 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sealbox.server.h1 import admission as h1_admission
-from tests.unit.test_h1_server import (  # noqa: F401  (fixtures)
-    App,
-    Client,
-    Server,
-    app,
-    connect,
-    limited,
-)
+from sealbox.server.h1.limits import Limits
+from tests.unit.test_h1_server import App, Client, Server, connect
 
 TIMEOUT_ANSWER = b"HTTP/1.1 400 Bad Request"
+
+
+@pytest.fixture()
+def app(tmp_path: Path) -> App:
+    return App(tmp_path / "unused")
+
+
+@pytest.fixture()
+def limited(app: App) -> Iterator[Any]:
+    """``limited(**limits)``: a server with those limits, sweeping every 50 ms."""
+    started: list[Server] = []
+
+    def start(**limits: Any) -> Server:
+        server = Server(app, Limits(**limits))
+        server.call(lambda: server.state.start_sweeping(0.05))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def trickle(sock: Client, head: bytes, byte: bytes, every: float,
@@ -83,6 +100,9 @@ def test_a_body_that_stops_coming_is_answered_request_timeout(limited: Any, app:
         answer = sock.until_closed()
         assert 0.3 <= time.monotonic() - started < 1.0
     assert_request_timeout(answer)
+    deadline = time.monotonic() + 2
+    while ("disconnect", 10) not in app.events and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert ("disconnect", 10) in app.events  # the app saw the client go
 
 

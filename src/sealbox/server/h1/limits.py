@@ -71,7 +71,7 @@ class Limits:
         """How often the deadlines are checked: once a second, more often
         when a timeout is short (tests), so none is overrun by much."""
         shortest = min([t for t in (self.keep_alive_timeout, self.header_timeout,
-                                    self.body_timeout) if t > 0], default=1.0)
+                                    self.body_timeout) if t > 0], default=4.0)
         return max(0.05, min(1.0, shortest / 4))
 
     def with_derived_cap(self, fd_limit: int) -> Limits:
