@@ -140,7 +140,7 @@ def test_a_trickled_head_is_answered_request_timeout_at_the_header_timeout(
         answer, after = trickle(sock, b"GET /_sealbox/health HTTP/1.1\r\nHost: x\r\nX-Slow: ",
                                 b"a", 0.1)
         assert_request_timeout(answer)
-        assert 1.0 <= after < 3.5  # the bytes kept coming all along
+        assert 0.95 <= after < 3.5  # the bytes kept coming all along
 
 
 def test_a_signed_put_trickled_below_the_minimum_rate_is_cut(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_a_signed_put_trickled_below_the_minimum_rate_is_cut(tmp_path: Path) -> 
         with connect(server) as sock:
             answer, after = trickle(sock, head, b"x", 0.2)  # 5 bytes/s, never idle 1 s
         assert_request_timeout(answer)
-        assert 1.0 <= after < 4.0
+        assert 0.95 <= after < 4.0
         with pytest.raises(s3.exceptions.ClientError, match="404|NoSuchKey|Not Found"):
             s3.head_object(Bucket=bucket, Key="trickled")
 

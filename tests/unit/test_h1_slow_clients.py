@@ -78,7 +78,7 @@ def test_a_trickled_head_is_cut_at_the_header_timeout_though_bytes_keep_coming(
     with connect(server) as sock:
         answer, after = trickle(sock, b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ", b"a", 0.05)
     assert_request_timeout(answer)
-    assert 0.5 <= after < 1.5
+    assert 0.45 <= after < 1.5
     assert server.app.events == []
 
 
@@ -88,7 +88,7 @@ def test_a_new_connection_that_sends_nothing_is_closed_at_the_header_timeout(
     with connect(server) as sock:
         started = time.monotonic()
         assert sock.closed()  # quietly: no request, nothing to answer
-        assert 0.3 <= time.monotonic() - started < 1.0
+        assert 0.25 <= time.monotonic() - started < 1.0
 
 
 def test_a_body_that_stops_coming_is_answered_request_timeout(limited: Any, app: App) -> None:
@@ -98,7 +98,7 @@ def test_a_body_that_stops_coming_is_answered_request_timeout(limited: Any, app:
                      + b"x" * 10)
         started = time.monotonic()
         answer = sock.until_closed()
-        assert 0.3 <= time.monotonic() - started < 1.0
+        assert 0.25 <= time.monotonic() - started < 1.0
     assert_request_timeout(answer)
     deadline = time.monotonic() + 2
     while ("disconnect", 10) not in app.events and time.monotonic() < deadline:
@@ -112,7 +112,7 @@ def test_a_body_trickled_below_the_minimum_rate_is_cut(limited: Any) -> None:
     with connect(server) as sock:
         answer, after = trickle(sock, head, b"x", 0.05)  # 20 bytes/s, never idle 0.4 s
     assert_request_timeout(answer)
-    assert 0.4 <= after < 1.5
+    assert 0.35 <= after < 1.5
 
 
 def test_without_a_minimum_rate_a_trickled_body_outlasts_the_body_timeout(
