@@ -158,7 +158,7 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
     limits.add_argument("--max-connections-per-ip", type=int, metavar="N",
                         default=h1_limits.MAX_CONNECTIONS_PER_IP,
                         help="open connections from one client address (an IPv6 /64), "
-                             "loopback included; beyond, 503 and close "
+                             "loopback included; beyond, its idle ones are closed, else 503 "
                              f"(default {h1_limits.MAX_CONNECTIONS_PER_IP})")
 
 
