@@ -287,6 +287,20 @@ def test_a_client_over_its_own_cap_gets_503_while_others_are_served(tmp_path: Pa
             assert other.recv(65536).startswith(b"HTTP/1.1 200 OK")
 
 
+def test_a_tls_connection_that_never_handshakes_is_closed_at_the_header_timeout(
+        tmp_path: Path) -> None:
+    # It holds a descriptor and counts against the cap from its accept.
+    from sealbox.server.tls import make_self_signed
+
+    pair = make_self_signed(tmp_path / "tls", [])
+    with RunningServer(data_dir=tmp_path / "data", tls=(pair.cert_path, pair.key_path),
+                       extra_args=("--header-timeout", "1")) as server, \
+            connect(server, timeout=5) as sock:
+        started = time.monotonic()
+        assert until_closed(sock) == b""
+        assert 0.95 <= time.monotonic() - started < 3.0
+
+
 def test_the_limits_apply_with_pre_forked_workers(tmp_path: Path) -> None:
     with serving(tmp_path, "--workers", "2", "--header-timeout", "1") as server, \
             connect(server) as sock:
