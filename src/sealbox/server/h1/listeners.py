@@ -20,6 +20,8 @@ from typing import Any
 
 log = logging.getLogger("sealbox.http")
 
+PAUSES_LOGGED_EVERY = 10.0  # seconds: at a cap under a flood, pauses come and go
+
 
 class Listeners:
     """The servers accepting on ``socks`` with ``factory``."""
@@ -37,6 +39,8 @@ class Listeners:
         self._servers: list[asyncio.AbstractServer] = []
         self._opening: asyncio.Task[None] | None = None
         self._closed = False
+        self._pauses = 0
+        self._logged_at = -PAUSES_LOGGED_EVERY
 
     async def start(self) -> None:
         self.accepting = True
@@ -46,13 +50,17 @@ class Listeners:
         """Stop accepting; new connections wait in the backlog."""
         if self.accepting and not self._closed:
             self.accepting = False
-            log.warning("at the connection cap: not accepting until some close")
+            self._pauses += 1
+            if self.loop.time() - self._logged_at >= PAUSES_LOGGED_EVERY:
+                log.warning("at the connection cap with no idle connection to close: stopped "
+                            "accepting %d time(s), until some close", self._pauses)
+                self._pauses = 0
+                self._logged_at = self.loop.time()
             self._close_servers()
 
     def resume(self) -> None:
         if not self.accepting and not self._closed:
             self.accepting = True
-            log.info("accepting connections again")
             if self._opening is None:
                 self._opening = self.loop.create_task(self._open())
 
