@@ -21,6 +21,7 @@ from typing import Any
 log = logging.getLogger("sealbox.http")
 
 PAUSES_LOGGED_EVERY = 10.0  # seconds: at a cap under a flood, pauses come and go
+RETRY_SECONDS = 0.5  # after failing to serve again (no descriptor left to duplicate)
 
 
 class Listeners:
@@ -44,7 +45,7 @@ class Listeners:
 
     async def start(self) -> None:
         self.accepting = True
-        await self._open()
+        self._servers = [await self._serve(sock) for sock in self.socks]
 
     def pause(self) -> None:
         """Stop accepting; new connections wait in the backlog."""
@@ -71,9 +72,21 @@ class Listeners:
         self._close_servers()
 
     async def _open(self) -> None:
+        """Serve again, retrying until it works or accepting is no longer wanted."""
         try:
             while self.accepting and not self._servers:
-                servers = [await self._serve(sock) for sock in self.socks]
+                servers: list[asyncio.AbstractServer] = []
+                try:
+                    for sock in self.socks:
+                        servers.append(await self._serve(sock))
+                except OSError as error:
+                    # Paused at the cap, the process may be at its descriptor
+                    # limit too: never give up accepting for good.
+                    log.error("cannot accept again yet (%s); retrying", error)
+                    for server in servers:
+                        server.close()
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
                 if self.accepting:
                     self._servers = servers
                 else:  # paused again meanwhile
