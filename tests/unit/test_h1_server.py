@@ -16,7 +16,8 @@ from typing import Any, Self
 import pytest
 
 from sealbox.server.h1 import connection as h1_connection
-from sealbox.server.h1.connection import Connection, ServerState
+from sealbox.server.h1.connection import ServerState
+from sealbox.server.h1.limits import Limits
 from sealbox.server.h1.serve import new_event_loop
 
 
@@ -33,6 +34,8 @@ class App:
         self.events.append(("request", (scope["method"], path)))
         if path == "/hello":
             await respond(send, 200, b"hello")
+        elif path == "/host":  # the Host the app sees
+            await respond(send, 200, dict(scope["headers"]).get(b"host", b"(none)"))
         elif path == "/echo":  # the body's length and MD5, read as it comes
             md5, size = hashlib.md5(), 0
             while True:
@@ -84,17 +87,20 @@ async def respond(send: Any, status: int, body: bytes) -> None:
 
 
 class Server:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, limits: Limits | None = None) -> None:
         self.app = app
         self.loop = new_event_loop()
+        self.pauses: list[str] = []  # what admission asked of the listener
         ready = threading.Event()
 
         def main() -> None:
             asyncio.set_event_loop(self.loop)
             self.app.release = asyncio.Event()
-            self.state = ServerState(app, self.loop)
+            self.state = ServerState(app, self.loop, limits=limits)
+            self.state.admission.on_pause = lambda: self.pauses.append("pause")
+            self.state.admission.on_resume = lambda: self.pauses.append("resume")
             self.server = self.loop.run_until_complete(self.loop.create_server(
-                lambda: Connection(self.state), "127.0.0.1", 0))
+                self.state.new_connection, "127.0.0.1", 0))
             self.port = self.server.sockets[0].getsockname()[1]
             ready.set()
             self.loop.run_forever()
@@ -128,8 +134,9 @@ def server(app: App) -> Iterator[Server]:
 class Client:
     """A raw connection that reads whole responses (by length, chunked)."""
 
-    def __init__(self, server: Server) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    def __init__(self, server: Server, source: str = "127.0.0.1") -> None:
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5,
+                                             source_address=(source, 0))
         self.buf = b""
 
     def __enter__(self) -> Self:
@@ -193,8 +200,8 @@ class Client:
         return self.until_closed() == b""
 
 
-def connect(server: Server) -> Client:
-    return Client(server)
+def connect(server: Server, source: str = "127.0.0.1") -> Client:
+    return Client(server, source)
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(server: Server) -> None:
@@ -365,14 +372,18 @@ def test_a_head_over_the_parsed_cap_is_a_431(server: Server) -> None:
         assert sock.response()[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
 
 
-def test_idle_connection_is_closed_after_the_keep_alive_timeout(
-        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    server.state.keep_alive_timeout = 0.2
+def test_idle_connection_is_closed_after_the_keep_alive_timeout(app: App) -> None:
+    server = Server(app, Limits(keep_alive_timeout=0.2))
     server.call(lambda: server.state.start_sweeping(0.05))
-    with connect(server) as sock:
-        sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
-        sock.response()
-        assert sock.closed()
+    try:
+        with connect(server) as sock:
+            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.response()
+            started = time.monotonic()
+            assert sock.closed()
+            assert 0.15 <= time.monotonic() - started < 1.0
+    finally:
+        server.stop()
 
 
 def test_shutdown_closes_idle_connections_and_finishes_busy_ones(server: Server,
@@ -393,3 +404,51 @@ def test_shutdown_closes_idle_connections_and_finishes_busy_ones(server: Server,
 def test_max_head_is_well_above_s3s_8_kb() -> None:
     # The app answers RequestHeaderSectionTooLarge itself between 8 KB and this.
     assert h1_connection.MAX_HEAD >= 8 * 8 * 1024
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /hello HTTP/1.1\r\n\r\n",
+    b"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    b"GET /hello HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+])
+def test_http11_request_without_one_host_is_a_400(server: Server, app: App,
+                                                  request_bytes: bytes) -> None:
+    # RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request lacking
+    # Host, and to any request with more than one.
+    with connect(server) as sock:
+        sock.sendall(request_bytes)
+        assert sock.response()[0] == b"HTTP/1.1 400 Bad Request"
+        assert sock.closed()
+    assert app.events == []
+
+
+def test_http10_request_without_host_is_served(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"GET /host HTTP/1.0\r\n\r\n")
+        assert sock.response()[2] == b"(none)"
+
+
+@pytest.mark.parametrize(("target", "host"), [
+    (b"http://bucket.s3.example:9000/host", b"bucket.s3.example:9000"),
+    (b"http://user:pw@bucket.s3.example/host?x=1", b"bucket.s3.example"),
+    (b"http://[::1]:8080/host", b"[::1]:8080"),
+])
+def test_absolute_form_target_uses_its_authority_as_the_host(server: Server, app: App,
+                                                             target: bytes, host: bytes) -> None:
+    # RFC 9112 3.2.2: the server MUST ignore the Host header and use the
+    # target's authority.
+    with connect(server) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: elsewhere\r\n\r\n")
+        assert sock.response()[2] == host
+    assert app.events == [("request", ("GET", "/host"))]
+
+
+def test_a_request_closing_the_connection_is_answered_despite_bytes_after_it(
+        server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                     b"GARBAGE\r\n\r\nGET /hello HTTP/1.1\r\n")
+        status, headers, body = sock.response()
+        assert (status, headers[b"connection"], body) == (b"HTTP/1.1 200 OK", b"close",
+                                                          b"hello")
+        assert sock.closed()  # and what followed was dropped, not answered

@@ -13,6 +13,7 @@ from sealbox import __version__
 from sealbox.cli import admin, cf_sign, edge
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
 from sealbox.server import log_redact
+from sealbox.server.h1 import limits as h1_limits
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -69,7 +70,22 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"sealbox: serving the edge on {scheme}://{settings.host}:{settings.edge_port}",
               flush=True)
     return run_server(settings, http_server=args.http_server, access_log=args.access_log,
-                      log_level=args.log_level)
+                      log_level=args.log_level, limits=_limits(args))
+
+
+def _limits(args: argparse.Namespace) -> h1_limits.Limits:
+    """The limits against slow and abusive clients, checked: one clear line
+    and exit 2 on a bad one."""
+    for flag in ("keep_alive_timeout", "header_timeout", "body_timeout", "min_body_rate",
+                 "max_connections", "max_connections_per_ip"):
+        value = getattr(args, flag)
+        if value is not None and value < 0:
+            raise SystemExit(f"sealbox: --{flag.replace('_', '-')} must be 0 (off) or more")
+    return h1_limits.Limits(
+        keep_alive_timeout=args.keep_alive_timeout, header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout, min_body_rate=args.min_body_rate,
+        max_connections=args.max_connections,
+        max_connections_per_ip=args.max_connections_per_ip)
 
 
 def _check_networks(entries: list[str]) -> tuple[str, ...]:
@@ -107,6 +123,44 @@ def _tls_self_signed(args: argparse.Namespace) -> int:
         print(f"serve: sealbox serve --tls-cert {pair.cert_path} --tls-key {pair.key_path}")
         print(f"trust: curl --cacert {pair.cert_path} …, or AWS_CA_BUNDLE={pair.cert_path}")
     return 0
+
+
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    limits = serve.add_argument_group(
+        "limits against slow and abusive clients (per server process; 0 turns one off)",
+        "All apply to sealbox's own HTTP server. Under --http-server uvicorn only "
+        "--keep-alive-timeout (uvicorn's timeout_keep_alive) and --max-connections "
+        "(uvicorn's limit_concurrency, a 503 beyond it) apply.")
+    limits.add_argument("--keep-alive-timeout", type=float, metavar="SECONDS",
+                        default=h1_limits.KEEP_ALIVE_TIMEOUT,
+                        help="close a connection idle between requests this long "
+                             f"(default {h1_limits.KEEP_ALIVE_TIMEOUT:g})")
+    limits.add_argument("--header-timeout", type=float, metavar="SECONDS",
+                        default=h1_limits.HEADER_TIMEOUT,
+                        help="a request head (and a TLS handshake) must be complete this "
+                             "long after it began, however its bytes trickle in; else "
+                             f"400 RequestTimeout (default {h1_limits.HEADER_TIMEOUT:g})")
+    limits.add_argument("--body-timeout", type=float, metavar="SECONDS",
+                        default=h1_limits.BODY_TIMEOUT,
+                        help="answer 400 RequestTimeout and close when a request body "
+                             "brings no byte for this long (default "
+                             f"{h1_limits.BODY_TIMEOUT:g})")
+    limits.add_argument("--min-body-rate", type=int, metavar="BYTES",
+                        default=h1_limits.MIN_BODY_RATE,
+                        help="bytes per second a request body must average over each "
+                             "--body-timeout window, else 400 RequestTimeout "
+                             f"(default {h1_limits.MIN_BODY_RATE})")
+    limits.add_argument("--max-connections", type=int, metavar="N", default=None,
+                        help="open connections per server process; beyond, idle ones are "
+                             "closed, else new ones wait in the listen backlog (default: "
+                             "from the descriptor limit, raised to its hard limit, at "
+                             f"{h1_limits.FDS_PER_CONNECTION} per connection, at most "
+                             f"{h1_limits.MAX_DERIVED_CONNECTIONS})")
+    limits.add_argument("--max-connections-per-ip", type=int, metavar="N",
+                        default=h1_limits.MAX_CONNECTIONS_PER_IP,
+                        help="open connections from one client address (an IPv6 /64), "
+                             "loopback included; beyond, its idle ones are closed, else 503 "
+                             f"(default {h1_limits.MAX_CONNECTIONS_PER_IP})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http-server", choices=["sealbox", "uvicorn"], default="sealbox",
                        help="the HTTP/1.1 server: sealbox's own (default), or uvicorn (no "
                             "--edge-port then)")
+    _add_limit_flags(serve)
     serve.epilog = ("environment: SEALBOX_ROOT_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY, "
                     "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN")
     serve.set_defaults(func=_serve)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 from pathlib import Path
 
 from sealbox.config import Settings, load_root_credentials
 from sealbox.server import log_redact
 from sealbox.server.asgi import SealboxApp, build_app
+from sealbox.server.h1.limits import Limits, raise_fd_limit
 
 SETTINGS_ENV = "SEALBOX_SERVE_SETTINGS"
 # sealbox's own HTTP/1.1 server (sealbox.server.h1), and uvicorn (httptools,
@@ -50,11 +52,13 @@ def create_app() -> SealboxApp:
 
 
 def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = False,
-        log_level: str = "info") -> int:
+        log_level: str = "info", limits: Limits | None = None) -> int:
     """Serve ``settings`` (already exported with ``export_settings``) until
-    stopped; the exit status."""
+    stopped; the exit status. ``limits``: against slow and abusive clients."""
+    limits = limits or Limits()
     if http_server == "uvicorn":
-        return _run_uvicorn(settings, access_log=access_log, log_level=log_level)
+        return _run_uvicorn(settings, access_log=access_log, log_level=log_level,
+                            limits=limits)
     if http_server != "sealbox":
         raise ValueError(f"unknown HTTP server {http_server!r}")
     from sealbox.server.h1.serve import Options
@@ -64,11 +68,19 @@ def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = 
     return run_h1(Options(host=settings.host, port=settings.port, edge_port=settings.edge_port,
                           workers=settings.workers,
                           tls_cert=settings.tls_cert, tls_key=settings.tls_key,
-                          access_log=access_log, keep_alive_timeout=30.0), create_app)
+                          access_log=access_log, limits=limits), create_app)
 
 
-def _run_uvicorn(settings: Settings, *, access_log: bool, log_level: str) -> int:
+def _run_uvicorn(settings: Settings, *, access_log: bool, log_level: str,
+                 limits: Limits) -> int:
     import uvicorn
+
+    # What maps onto uvicorn: its keep-alive timeout, and its concurrency cap
+    # (a 503 beyond it). It has no head or body timeouts, no minimum rate and
+    # no per-client cap: those are sealbox's own server's.
+    fd_limit = raise_fd_limit()
+    if limits.max_connections is None:
+        limits = limits.with_derived_cap(fd_limit)
 
     uvicorn.run(
         "sealbox.server.main:create_app",
@@ -82,7 +94,9 @@ def _run_uvicorn(settings: Settings, *, access_log: bool, log_level: str) -> int
         server_header=False,
         date_header=True,
         log_level=log_level,
-        timeout_keep_alive=30,
+        # Whole seconds (uvicorn's type); ours has 0 for "none", uvicorn none.
+        timeout_keep_alive=math.ceil(limits.keep_alive_timeout) or 365 * 86400,
+        limit_concurrency=limits.max_connections or None,
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
         # X-Forwarded-* are believed only from --trusted-proxy, in

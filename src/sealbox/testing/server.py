@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import ssl
@@ -37,6 +38,9 @@ class RunningServer:
     log_path: Path | None = None
     # (certificate, key): serve HTTPS; clients trust the certificate itself.
     tls: tuple[Path, Path] | None = None
+    # The soft RLIMIT_NOFILE the server starts with (the hard one is kept),
+    # as a service manager would set it (systemd's default soft limit is 1024).
+    soft_fd_limit: int | None = None
 
     @property
     def endpoint(self) -> str:
@@ -68,10 +72,16 @@ class RunningServer:
              "--data-dir", str(self.data_dir), "--log-level", "warning", *tls_args,
              *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env,
+            # Only setrlimit runs between fork and exec: no lock another thread could hold.
+            preexec_fn=None if self.soft_fd_limit is None else self._limit_fds,  # noqa: PLW1509
         )
         log.close()
         self.wait_ready(timeout)
         return self
+
+    def _limit_fds(self) -> None:  # in the child, before exec
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.soft_fd_limit, hard))
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

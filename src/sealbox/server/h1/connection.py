@@ -8,10 +8,13 @@ from inside the parser, so a small body that arrived with its headers is
 already there when the app asks for it.
 
 Limits: a request head over ``MAX_HEAD`` bytes gets 431, a malformed one
-400, and the connection closes. Reading stops while a body piles up
-unread (``exchange.HIGH_WATER``) or requests are waiting behind the
-current one. An idle connection, or one that never finishes its head, is
-closed after ``keep_alive_timeout`` (``ServerState.sweep``).
+400, an HTTP/1.1 one without Host 400, and the connection closes. Reading
+stops while a body piles up unread (``exchange.HIGH_WATER``) or requests
+are waiting behind the current one. Once a second a sweep applies the
+timeouts of ``limits.Limits`` to every connection (``deadlines``): an
+idle one is closed, a late head or body answered with S3's RequestTimeout
+and closed. How many connections are held, in all and per client, is
+``admission``'s business.
 
 When a response goes out before the client has sent its whole body (an
 error answered early), the connection closes, but lingering: our side is
@@ -31,8 +34,10 @@ from urllib.parse import unquote
 
 import httptools
 
-from sealbox.server.h1 import eager, wire
+from sealbox.server.h1 import deadlines, eager, wire
+from sealbox.server.h1.admission import Admission
 from sealbox.server.h1.exchange import HIGH_WATER, Exchange
+from sealbox.server.h1.limits import Limits, client_key
 
 log = logging.getLogger("sealbox.http")
 
@@ -44,6 +49,7 @@ MAX_HEAD = 64 * 1024  # request line and headers, as parsed
 WRITE_THROUGH = 16 * 1024
 MAX_HEAD_READ = 2 * MAX_HEAD  # bytes read while a head is incomplete
 LINGER_SECONDS = 2.0
+REFUSALS_LOGGED_EVERY = 10.0  # seconds: a flood of refusals is one line per this
 ASGI = {"version": "3.0", "spec_version": "2.3"}
 _TLS_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 
@@ -52,17 +58,41 @@ class ServerState:
     """What every connection of one server shares."""
 
     def __init__(self, app: Any, loop: asyncio.AbstractEventLoop, *,
-                 keep_alive_timeout: float = 30.0, access_log: bool = False) -> None:
+                 limits: Limits | None = None, access_log: bool = False) -> None:
         self.app = app
         self.loop = loop
-        self.keep_alive_timeout = keep_alive_timeout
+        self.limits = limits = limits or Limits()
         self.access_log = access_log
-        self.connections: set[Connection] = set()
+        # A TLS handshake that never ends is given up after header_timeout
+        # (``listeners``); an arrival not made by then, and a little more, was one.
+        self.admission = Admission(loop, max_connections=limits.max_connections or 0,
+                                   max_per_client=limits.max_connections_per_ip,
+                                   arrival_timeout=(limits.header_timeout or 60.0) + 2.0)
+        self.connections: set[Connection] = self.admission.connections  # type: ignore[assignment]
         self.tasks: set[asyncio.Task[Any]] = set()
         self.date = wire.DateHeader()
         self.closing = False
         self._sweeper: asyncio.TimerHandle | None = None
         self._to_flush: list[Connection] = []
+        self._refused = 0
+        self._refusal_logged = -REFUSALS_LOGGED_EVERY
+
+    def new_connection(self) -> Connection:
+        """The protocol factory: a connection, counted from its accept."""
+        conn = Connection(self)
+        self.admission.arrived(conn)
+        return conn
+
+    def note_refusal(self, client: str) -> None:
+        """A connection from ``client`` was refused (over its cap): logged,
+        one line per ``REFUSALS_LOGGED_EVERY`` seconds at most."""
+        self._refused += 1
+        now = self.loop.time()
+        if now - self._refusal_logged >= REFUSALS_LOGGED_EVERY:
+            log.warning("refused %d connection(s) over the per-client cap (%d), the last "
+                        "from %s", self._refused, self.limits.max_connections_per_ip, client)
+            self._refused = 0
+            self._refusal_logged = now
 
     def defer_flush(self, conn: Connection) -> None:
         """Write ``conn``'s small pieces at the end of this turn of the loop."""
@@ -75,14 +105,19 @@ class ServerState:
         for conn in conns:
             conn.flush()
 
-    def start_sweeping(self, interval: float = 1.0) -> None:
+    def start_sweeping(self, interval: float | None = None) -> None:
+        """Apply the timeouts every ``interval`` seconds (one timer for the
+        whole server, none per request or per read)."""
+        every = interval or self.limits.sweep_interval()
+
         def sweep() -> None:
             now = self.loop.time()
             for conn in list(self.connections):
-                conn.check_idle(now)
-            self._sweeper = self.loop.call_later(interval, sweep)
+                conn.check(now)
+            self.admission.sweep(now)
+            self._sweeper = self.loop.call_later(every, sweep)
 
-        self._sweeper = self.loop.call_later(interval, sweep)
+        self._sweeper = self.loop.call_later(every, sweep)
 
     def stop_sweeping(self) -> None:
         if self._sweeper is not None:
@@ -91,6 +126,7 @@ class ServerState:
     def close_idle(self) -> None:
         """Shutting down: close idle connections now, busy ones after their answer."""
         self.closing = True
+        self.admission.stop()
         for conn in list(self.connections):
             conn.shutdown()
 
@@ -113,7 +149,11 @@ class Connection(asyncio.Protocol):
         self.write_paused = False
         self.refusal: bytes | None = None  # an answer to send once the queue is empty
         self.zerocopy = False
-        self.idle_since = self.loop.time()
+        self.idle_since = self.loop.time()  # the end of the last answer
+        self.answered = 0
+        self.received = 0  # bytes read, for the sweep to see progress
+        self.watch = deadlines.Watch()
+        self._client_key: str | None = None
         self._out: list[bytes] = []  # small writes waiting for the end of the turn
         self._out_size = 0
         self._drain_waiters: list[asyncio.Future[None]] = []
@@ -128,6 +168,7 @@ class Connection(asyncio.Protocol):
         self._head_read = 0
         self._reading_head = True
         self._expect = False
+        self._hosts = 0
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -154,11 +195,19 @@ class Connection(asyncio.Protocol):
                 self._extensions = {"http.response.zerocopy": {}}
             else:
                 self._extensions = {}
-        self.server.connections.add(self)
+        if self._client is not None:
+            self._client_key = client_key(self._client[0])
+        if not self.server.admission.admit(self, self._client_key):
+            # Over this client's cap, and none of its connections idle.
+            self.refusal = wire.s3_error("ServiceUnavailable", self.server.date.line())
+            self.server.note_refusal(self._client_key or "?")
+            self.transport.write(self.refusal)
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self.lingering or self.refusal is not None:
             return  # being closed: what still arrives is dropped
+        self.received += len(data)
         if self._reading_head:
             self._head_read += len(data)  # may count body bytes too: checked below
         try:
@@ -168,9 +217,18 @@ class Connection(asyncio.Protocol):
             self.closing = True
             self.pause_reading()
         except httptools.HttpParserError:
-            if self.refusal is None:
-                self._refuse(400, "Invalid HTTP request")
-            return
+            last = self.queue[-1] if self.queue else None
+            if last is not None and self.incoming is None and not last.keep_alive:
+                # A whole request that closes the connection, then more bytes
+                # (llhttp: "Data after `Connection: close`"). Nothing after it
+                # would be read anyway: answer it, drop the rest, and linger
+                # on closing (reading is paused) so the rest cannot reset it.
+                self.closing = True
+                self.pause_reading()
+            else:
+                if self.refusal is None:
+                    self._refuse(400, "Invalid HTTP request")
+                return
         if self._reading_head and self._head_read > MAX_HEAD_READ:
             # Still no end to a head after this much: httptools buffers a
             # head whole, so stop before it holds more than a read or two.
@@ -201,7 +259,7 @@ class Connection(asyncio.Protocol):
             self.loop.remove_writer(self._dup_fd)
             os.close(self._dup_fd)
             self._dup_fd = None
-        self.server.connections.discard(self)
+        self.server.admission.lost(self, self._client_key)
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -217,6 +275,7 @@ class Connection(asyncio.Protocol):
         self._head_size = 0
         self._reading_head = True
         self._expect = False
+        self._hosts = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -227,6 +286,8 @@ class Connection(asyncio.Protocol):
         name = name.lower()
         if name == b"expect" and value.strip().lower() == b"100-continue":
             self._expect = True
+        elif name == b"host":
+            self._hosts += 1
         # llhttp keeps trailing whitespace, which is not part of the value (RFC 9110 5.5).
         self._headers.append((name, value.rstrip(b" \t")))
 
@@ -237,6 +298,14 @@ class Connection(asyncio.Protocol):
             self._refuse(431, "Request header fields too large")
             raise _Refused
         parser = self.parser
+        version = parser.get_http_version()
+        if self._hosts != 1 and (self._hosts or version != "1.0"):
+            # RFC 9112 3.2: "A server MUST respond with a 400 (Bad Request)
+            # status code to any HTTP/1.1 request message that lacks a Host
+            # header field and to any request message that contains more
+            # than one Host header field line".
+            self._refuse(400, "Missing or repeated Host header")
+            raise _Refused
         url = self._url
         if url[:1] == b"/" and b"#" not in url:
             raw_path, _, query = url.partition(b"?")
@@ -247,13 +316,14 @@ class Connection(asyncio.Protocol):
                 self._refuse(400, "Invalid request target")
                 raise _Refused from None
             raw_path, query = parsed.path or b"/", parsed.query or b""
+            if parsed.host:
+                self._headers = _with_host(self._headers, _authority(parsed))
         try:
             path = raw_path.decode("ascii")
         except UnicodeDecodeError:
             path = raw_path.decode("utf-8", "surrogateescape")
         if "%" in path:
             path = unquote(path, errors="surrogateescape")
-        version = parser.get_http_version()
         scope = {
             "type": "http", "asgi": ASGI, "http_version": version,
             "method": parser.get_method().decode("ascii"), "scheme": self._scheme,
@@ -297,9 +367,12 @@ class Connection(asyncio.Protocol):
             self.queue.popleft()
         self.active = None
         if not ex.keep_alive or self.closing or self.server.closing:
-            self._close(linger=not ex.request_complete)
+            # Linger if the client may have sent what was not read: the rest
+            # of a body, or more after the request (reading was paused).
+            self._close(linger=not ex.request_complete or self.read_paused)
             return
         self.idle_since = self.loop.time()
+        self.answered += 1
         if self.queue:
             self.loop.call_soon(self._start_next)
         elif self.refusal is not None:
@@ -309,7 +382,9 @@ class Connection(asyncio.Protocol):
 
     def _refuse(self, status: int, text: str) -> None:
         """Answer a request we could not read, after those before it, and close."""
-        answer = wire.plain_answer(status, text, self.server.date.line())
+        self._refuse_with(wire.plain_answer(status, text, self.server.date.line()))
+
+    def _refuse_with(self, answer: bytes) -> None:
         self.pause_reading()
         active = self.active
         if active is not None and not active.request_complete:
@@ -445,11 +520,79 @@ class Connection(asyncio.Protocol):
             self.flush()
             self.transport.close()
 
-    def check_idle(self, now: float) -> None:
-        if (not self.queue and not self.lingering and not self.gone
-                and now - self.idle_since > self.server.keep_alive_timeout):
-            self.flush()
-            self.transport.close()
+    # -- the sweep and admission ------------------------------------------------
+    def check(self, now: float) -> None:
+        """The sweep's look at this connection: apply the timeouts (``deadlines``)."""
+        verdict = deadlines.check(self.watch, self._phase(), self.answered, self.idle_since,
+                                  self.received, now, self.server.limits)
+        if verdict == deadlines.CLOSE:
+            self._close_now()
+        elif verdict == deadlines.TIME_OUT:
+            self.time_out()
+
+    def _phase(self) -> int:
+        if self.lingering or self.gone or self.refusal is not None:
+            return deadlines.BUSY  # being closed, on its own timer
+        ex = self.incoming
+        if ex is not None:
+            # A body the client owes, unless reading is paused (the app has
+            # not taken what came, or requests wait before it) or the client
+            # waits, as it may, for 100 Continue.
+            return deadlines.BUSY if self.read_paused or ex.expect_continue else deadlines.BODY
+        if self.queue:
+            return deadlines.BUSY
+        if self._head_read or not self.answered:
+            return deadlines.HEAD  # begun, or the first one, awaited since the accept
+        return deadlines.IDLE
+
+    def time_out(self) -> None:
+        """The client is late: answer S3's RequestTimeout if a request has
+        begun and nothing of its answer has gone out, and close."""
+        if self.incoming is None and not self._head_read:
+            self._close_now()  # a new connection that never sent a byte
+            return
+        log.debug("closing a connection from %s: its request is late", self._client)
+        self._refuse_with(wire.s3_error("RequestTimeout", self.server.date.line()))
+
+    def evictable(self, before: float) -> bool:
+        """Closing it loses no request: idle, or its head stalled, since
+        before ``before`` (``admission``)."""
+        if self.queue or self.gone or self.lingering or self.closing \
+                or self.refusal is not None:
+            return False
+        if self._head_read:  # stalled since the sweep saw the head begin
+            watch = self.watch
+            return (watch.phase == deadlines.HEAD and watch.origin == self.answered
+                    and watch.since <= before)
+        return self.idle_since <= before
+
+    def evict(self) -> None:
+        """Closed to make room at a cap; it no longer counts."""
+        self.server.admission.lost(self, self._client_key)
+        if self._head_read:
+            self.write(wire.s3_error("RequestTimeout", self.server.date.line()))
+        self._close_now()
+
+    def _close_now(self) -> None:
+        self.flush()
+        self.transport.close()
+
+
+def _authority(url: Any) -> bytes:
+    """The host[:port] of an absolute-form target (userinfo dropped)."""
+    host = url.host
+    if b":" in host:
+        host = b"[" + host + b"]"  # an IPv6 literal
+    return host if url.port is None else b"%b:%d" % (host, url.port)
+
+
+def _with_host(headers: list[tuple[bytes, bytes]], host: bytes) -> list[tuple[bytes, bytes]]:
+    """RFC 9112 3.2.2: with an absolute-form target, the server "MUST ignore
+    the received Host header field (if any) and instead use the host
+    information of the request-target"; the app reads the host from Host."""
+    if any(name == b"host" for name, _ in headers):
+        return [(name, host if name == b"host" else value) for name, value in headers]
+    return [*headers, (b"host", host)]  # HTTP/1.0 may send none
 
 
 class _Refused(Exception):

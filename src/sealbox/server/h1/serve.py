@@ -12,6 +12,10 @@ on uvloop when it is installed.
 On SIGTERM or SIGINT a worker stops accepting, closes idle connections,
 lets requests in progress finish for up to ``shutdown_timeout`` seconds,
 closes what is left and runs the lifespan shutdown.
+
+Before anything is bound the soft descriptor limit is raised to the hard
+one, and unless ``--max-connections`` says otherwise each worker's
+connection cap is derived from it (``limits``); every limit is per worker.
 """
 
 from __future__ import annotations
@@ -24,16 +28,17 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sealbox.server.h1.connection import Connection, ServerState
+from sealbox.server.h1.connection import ServerState
 from sealbox.server.h1.lifespan import Lifespan
+from sealbox.server.h1.limits import BACKLOG, Limits, backlog_for, raise_fd_limit
+from sealbox.server.h1.listeners import Listeners
 
 log = logging.getLogger("sealbox.http")
 
-BACKLOG = 2048
 RESTARTS_PER_MINUTE = 10  # a worker dying faster than this stops the server
 
 
@@ -46,15 +51,23 @@ class Options:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     access_log: bool = False
-    keep_alive_timeout: float = 30.0
+    limits: Limits = field(default_factory=Limits)
+    backlog: int = BACKLOG  # set from the descriptor limit by run()
     shutdown_timeout: float = 25.0
 
 
 def run(options: Options, app_factory: Callable[[], Any]) -> int:
     """Serve until told to stop; the exit status."""
-    socks = [listen(options.host, options.port)]
+    fd_limit = raise_fd_limit()
+    limits = options.limits
+    if limits.max_connections is None:
+        limits = limits.with_derived_cap(fd_limit)
+    log.info("descriptor limit %d; at most %d connections per worker, %d per client address",
+             fd_limit, limits.max_connections, limits.max_connections_per_ip)
+    options = replace(options, limits=limits, backlog=backlog_for(fd_limit))
+    socks = [listen(options.host, options.port, options.backlog)]
     if options.edge_port is not None:
-        socks.append(listen(options.host, options.edge_port))
+        socks.append(listen(options.host, options.edge_port, options.backlog))
     context = tls_context(options.tls_cert, options.tls_key)
     if options.workers <= 1:
         return serve_worker(socks, context, app_factory, options)
@@ -62,14 +75,14 @@ def run(options: Options, app_factory: Callable[[], Any]) -> int:
                       lambda: serve_worker(socks, context, app_factory, options))
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int, backlog: int) -> socket.socket:
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(BACKLOG)
+        sock.listen(backlog)
     except BaseException:
         sock.close()
         raise
@@ -114,16 +127,19 @@ async def _serve(socks: list[socket.socket], context: ssl.SSLContext | None,
     lifespan = Lifespan(app)
     if not await lifespan.startup():
         return 3
-    state = ServerState(app, loop, keep_alive_timeout=options.keep_alive_timeout,
-                        access_log=options.access_log)
-    servers = [await loop.create_server(lambda: Connection(state), sock=sock, ssl=context,
-                                        backlog=BACKLOG) for sock in socks]
+    state = ServerState(app, loop, limits=options.limits, access_log=options.access_log)
+    listeners = Listeners(loop, socks, state.new_connection, context=context,
+                          backlog=options.backlog, handshake_timeout=options.limits.header_timeout)
+    state.admission.on_pause = listeners.pause
+    state.admission.on_resume = listeners.resume
+    await listeners.start()
     state.start_sweeping()
     try:
         await stop.wait()
     finally:
-        for server in servers:
-            server.close()
+        listeners.close()
+        for sock in socks:
+            sock.close()
         state.stop_sweeping()
         state.close_idle()
         await _wait_for_requests(state, options.shutdown_timeout)

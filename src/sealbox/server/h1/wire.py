@@ -3,7 +3,8 @@
 What the connection writes is built here: the status line, the header
 block (checked, so no header the app sends can split the response), the
 ``Date`` header (formatted once a second), chunked framing, and the few
-answers the server gives itself (400, 431, 500, 503, ``100 Continue``).
+answers the server gives itself (400, 431, 500, ``100 Continue``, and S3's
+RequestTimeout and ServiceUnavailable).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import re
 import time
 from collections.abc import Iterable
 from email.utils import formatdate
+from xml.sax.saxutils import escape
+
+from sealbox.errors import CATALOGUE
 
 # RFC 9110 5.1: a field name is a token; 5.5: a value has no CR, LF or NUL
 # (HTAB and obs-text are allowed). The whole block is checked with one
@@ -149,3 +153,19 @@ def plain_answer(status: int, text: str, date: bytes, *, close: bool = True) -> 
     return b"".join((STATUS_LINES[status], b"content-type: text/plain; charset=utf-8\r\n",
                      b"content-length: %d\r\n" % len(body), date,
                      b"connection: close\r\n" if close else b"", b"\r\n", body))
+
+
+def s3_error(code: str, date: bytes) -> bytes:
+    """An answer the server gives on its own, with S3's XML error body for
+    ``code`` (from the one catalogue), and ``connection: close``.
+
+    Clients that speak S3 read the code from the body: botocore, for one,
+    retries RequestTimeout and ServiceUnavailable by their code. There is
+    no RequestId: no request reached the app, which is what numbers them.
+    """
+    spec = CATALOGUE[code]
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{escape(spec.message)}</Message></Error>").encode()
+    return b"".join((STATUS_LINES[spec.status], b"content-type: application/xml\r\n",
+                     b"content-length: %d\r\n" % len(body), date, b"connection: close\r\n",
+                     b"\r\n", body))
