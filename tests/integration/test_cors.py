@@ -3,7 +3,7 @@ raw HTTP (requests, no credentials, as a browser) for preflights and for the
 CORS headers of actual responses, errors included.
 
 Expected answers are AWS's, as LocalStack recorded them against AWS
-(tests/aws/services/s3/test_s3_cors.snapshot.json); see sealbox.api.cors."""
+(tests/aws/services/s3/test_s3_cors.snapshot.json); see sealbox.api.s3.cors."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from sealbox.api.cors import NOT_ALLOWED
+from sealbox.api.s3.cors import NOT_ALLOWED
 from sealbox.http.cors import VARY
 
 ORIGIN = "https://localhost:4200"

@@ -428,7 +428,7 @@ def test_non_ascii_body_is_malformed(raw) -> None:
 def test_fuzzed_forms_never_fail_inside(raw) -> None:
     """Random actions with random, partly valid parameters: always IAM's XML,
     a 2xx or a 4xx, never a 500 or a traceback."""
-    from sealbox.api.iam_ops import OPERATIONS
+    from sealbox.api.iam.ops import OPERATIONS
 
     rng = random.Random(5)
     actions = sorted(OPERATIONS) + ["", "Bogus"]

@@ -132,7 +132,7 @@ def test_presigned_put_from_the_request_presigner(node, server, s3, bucket, payl
     path, data = payload
     out = run_js(node, server, "presigned", bucket, "presigned", path)
     # With checksums on, the presigner signs the CRC32 of the empty body into
-    # the URL; presigned uploads ignore query checksums (see api/ingest.py).
+    # the URL; presigned uploads ignore query checksums (see api/s3/ingest.py).
     assert "x-amz-checksum-crc32=AAAAAA%3D%3D" in out["url"]
     assert out["sha256"] == hashlib.sha256(data).hexdigest()
     assert s3.get_object(Bucket=bucket, Key="presigned")["Body"].read() == data

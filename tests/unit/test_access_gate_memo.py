@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sealbox.api.access_gate import AccessGate
+from sealbox.api.common.access_gate import AccessGate
 from sealbox.auth.principal import (
     ACCOUNT_ID,
     ANONYMOUS,

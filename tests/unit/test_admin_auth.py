@@ -21,9 +21,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from sealbox.api.admin_auth import authenticate, double_encoded, scope_service
-from sealbox.api.admin_request import AdminError
-from sealbox.api.context import Services
+from sealbox.api.admin.auth import authenticate, double_encoded, scope_service
+from sealbox.api.admin.request import AdminError
+from sealbox.api.common.context import Services
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import Credential, Principal
 from sealbox.cli.client import sign

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sealbox.api.admin_edge_json import to_tree
-from sealbox.api.admin_routes import match
+from sealbox.api.admin.edge_json import to_tree
+from sealbox.api.admin.routes import match
 from sealbox.cli.client import ApiError, find_credentials, path, read_json_file
 from sealbox.cli.edge import DEFAULT_TTLS, parse_ttl, short_config
 from sealbox.cli.main import build_parser

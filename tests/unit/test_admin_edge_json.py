@@ -21,16 +21,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sealbox.api import cloudfront_ops as ops
-from sealbox.api import cloudfront_xml as xml
-from sealbox.api.admin_edge_json import (
+from sealbox.api.admin.edge_json import (
     LIST_SHAPES,
     STRUCTURE_SHAPES,
     result_json,
     to_tree,
     with_defaults,
 )
-from sealbox.api.admin_edge_types import EXTRA_LISTS, EXTRA_STRUCTURES, SCALAR_TYPES
+from sealbox.api.admin.edge_types import EXTRA_LISTS, EXTRA_STRUCTURES, SCALAR_TYPES
+from sealbox.api.cloudfront import ops, xml
 from sealbox.store.edge import DistributionConfig, EdgeError
 from sealbox.store.edge_shapes import LISTS, STRUCTURES
 from sealbox.store.meta import Bucket

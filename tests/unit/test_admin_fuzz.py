@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealbox.api.admin import admin_api
-from sealbox.api.admin_routes import PREFIX, ROUTES, Route
+from sealbox.api.admin.api import admin_api
+from sealbox.api.admin.routes import PREFIX, ROUTES, Route
 from sealbox.cli.client import sign
 from sealbox.config import RootCredentials, Settings
 from sealbox.server.asgi import SealboxApp, build_app

@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from sealbox.api.admin_json import render_error, render_result
-from sealbox.api.admin_request import (
+from sealbox.api.admin.bodies import render_error, render_result
+from sealbox.api.admin.request import (
     AdminError,
     body_params,
     check_text,
     parse_json,
     query_params,
 )
-from sealbox.api.admin_routes import PREFIX, match
-from sealbox.api.iam_ops import OPERATIONS
-from sealbox.api.iam_params import Params
+from sealbox.api.admin.routes import PREFIX, match
+from sealbox.api.iam.ops import OPERATIONS
+from sealbox.api.iam.params import Params
 from sealbox.auth.principal import root_principal
 from sealbox.store.secrets import SecretCipher
 from sealbox.store.sqlite import SqliteMetaStore

@@ -8,8 +8,8 @@ import re
 
 from openapi_spec_validator import validate
 
-from sealbox.api.admin_routes import PREFIX, ROUTES
-from sealbox.api.openapi import OPENAPI_PATH, document, openapi_json
+from sealbox.api.admin.openapi import OPENAPI_PATH, document, openapi_json
+from sealbox.api.admin.routes import PREFIX, ROUTES
 
 
 def test_the_document_is_valid_openapi_3() -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from sealbox.api import admin_pab, cloudfront_routes
-from sealbox.api.admin_routes import PREFIX, ROUTES, RouteError, match, split_path
-from sealbox.api.iam_ops import OPERATIONS as IAM_OPERATIONS
+from sealbox.api.admin import public_access as admin_pab
+from sealbox.api.admin.routes import PREFIX, ROUTES, RouteError, match, split_path
+from sealbox.api.cloudfront import routes as cloudfront_routes
+from sealbox.api.iam.ops import OPERATIONS as IAM_OPERATIONS
 
 ARN = "arn:aws:iam::000000000000:policy/"
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sealbox.api import cloudfront_xml as xml
+from sealbox.api.cloudfront import xml
 from sealbox.store.edge import DistributionConfig, EdgeError
 
 NAMES = st.sampled_from([

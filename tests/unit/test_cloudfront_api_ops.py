@@ -11,8 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from sealbox.api import cloudfront_ops as ops
-from sealbox.api import cloudfront_routes as routes
+from sealbox.api.cloudfront import ops, routes
 from sealbox.store.edge import EdgeError
 from sealbox.store.meta import Bucket
 from sealbox.store.sqlite import SqliteMetaStore

@@ -13,7 +13,7 @@ from botocore.model import ServiceModel  # type: ignore[import-untyped]
 from botocore.parsers import RestXMLParser  # type: ignore[import-untyped]
 from botocore.serialize import RestXMLSerializer  # type: ignore[import-untyped]
 
-from sealbox.api import cloudfront_xml as xml
+from sealbox.api.cloudfront import xml
 from sealbox.store.edge import (
     Distribution,
     DistributionConfig,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sealbox.api.copy_source import CopySource, _copy, parse_copy_range, parse_copy_source
+from sealbox.api.s3.copy_source import CopySource, _copy, parse_copy_range, parse_copy_source
 from sealbox.errors import S3Error
 from sealbox.store.localfs import LocalBlobStore
 from sealbox.store.meta import Segment

@@ -1,5 +1,5 @@
 """CORS rule matching and response headers (sealbox.http.cors), and the
-CORSConfiguration document as PutBucketCors reads it (sealbox.api.cors).
+CORSConfiguration document as PutBucketCors reads it (sealbox.api.s3.cors).
 
 Tables: the AWS User Guide's example configurations ("Examples of CORS
 configurations"), and the requests and answers LocalStack recorded against
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from sealbox.api.cors import (
+from sealbox.api.s3.cors import (
     decode_rules,
     encode_rules,
     parse_cors_xml,

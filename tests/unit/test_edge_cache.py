@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sealbox.store.edge_cache import EdgeCache, Source
+from sealbox.edge.cache import EdgeCache, Source
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -71,7 +71,7 @@ def test_a_copy_that_runs_out_of_space_raises_it_and_leaves_nothing(
     def full(*_args: object) -> object:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("sealbox.store.edge_cache.COPY_CHUNK", 1)
+    monkeypatch.setattr("sealbox.edge.cache.COPY_CHUNK", 1)
     real_open = open
 
     def opener(path: object, mode: str = "r", *args: object, **kwargs: object) -> object:
@@ -165,7 +165,7 @@ def test_directories_of_dead_processes_are_removed(tmp_path: Path) -> None:
 
 def test_small_bodies_are_also_kept_in_memory_within_a_budget(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sealbox.store import edge_cache
+    from sealbox.edge import cache as edge_cache
 
     monkeypatch.setattr(edge_cache, "MEMORY_OBJECT_BYTES", 10)
     monkeypatch.setattr(edge_cache, "MEMORY_BYTES", 15)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sealbox.api.form_data import (
+from sealbox.api.s3.form_data import (
     MAX_PART_HEADER_BYTES,
     FormEnd,
     MultipartParser,

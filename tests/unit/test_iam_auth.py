@@ -14,7 +14,7 @@ from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from sealbox.api.iam import auth_error
+from sealbox.api.iam.query import auth_error
 from sealbox.auth.authenticate import authenticate_signed_body
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import ANONYMOUS_AUTH, Credential, root_principal

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from botocore.loaders import Loader
 
-from sealbox.api.iam_ops import OPERATIONS, RootUser
-from sealbox.api.iam_params import IamError, Params
+from sealbox.api.iam.ops import OPERATIONS, RootUser
+from sealbox.api.iam.params import IamError, Params
 from sealbox.auth.principal import Principal, root_principal
 from sealbox.store.identity import IdentityError, NoSuchEntity, ValidationError
 from sealbox.store.secrets import SecretCipher

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sealbox.api.iam_params import IamError, Params, field_name, parse_form
+from sealbox.api.iam.params import IamError, Params, field_name, parse_form
 
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
 

@@ -13,9 +13,9 @@ from botocore.loaders import Loader
 from botocore.model import ServiceModel
 from botocore.parsers import QueryParser
 
-from sealbox.api.iam_ops import PolicyVersion, RootUser
-from sealbox.api.iam_params import IamError
-from sealbox.api.iam_xml import encode_document, escape, render_error, render_result
+from sealbox.api.iam.ops import PolicyVersion, RootUser
+from sealbox.api.iam.params import IamError
+from sealbox.api.iam.xml import encode_document, escape, render_error, render_result
 from sealbox.store.identity import AccessKey, AttachedPolicy, Group, ManagedPolicy, User
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sealbox.api.listing import MAX_CHAR, Page, Position, decode_token, encode_token, walk
+from sealbox.api.s3.listing import MAX_CHAR, Page, Position, decode_token, encode_token, walk
 from sealbox.errors import S3Error
 
 

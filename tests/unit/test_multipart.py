@@ -8,7 +8,7 @@ import os
 import pytest
 from awscrt import checksums as crt
 
-from sealbox.api.multipart import crc_combine, multipart_etag
+from sealbox.api.s3.multipart import crc_combine, multipart_etag
 
 CRCS = {"crc32": crt.crc32, "crc32c": crt.crc32c, "crc64nvme": crt.crc64nvme}
 

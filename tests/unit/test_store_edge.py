@@ -333,7 +333,7 @@ def test_invalidations_listed_newest_first_and_idempotent_by_caller_reference(
 
 def test_access_version_moves_with_every_edge_change(store: Any) -> None:
     """Edge nodes cache hosts, trusted keys and invalidations by the access
-    version (sealbox.api.edge_directory): every edge write must move it."""
+    version (sealbox.edge.directory): every edge write must move it."""
     seen = [store.access_version()]
 
     def moved() -> None:

@@ -1,4 +1,4 @@
-"""sealbox.api.common: the headers and metadata a write keeps, checked where
+"""sealbox.api.s3.common: the headers and metadata a write keeps, checked where
 they enter. sealbox's own HTTP server refuses control bytes in a header
 before the app sees them; another ASGI server may not, and a POST form
 always can send them, so the app checks too."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from sealbox.api.common import (
+from sealbox.api.s3.common import (
     STORED_HEADERS,
     object_metadata_headers,
     stored_headers,

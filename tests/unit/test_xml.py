@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from sealbox.api.xml import (
+from sealbox.api.s3.xml import (
     DECLARATION,
     S3_NAMESPACE,
     XSI_NAMESPACE,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sealbox.api import (
+from sealbox.api.cloudfront import api as cloudfront_api
+from sealbox.api.common.context import Context
+from sealbox.api.iam import query as iam
+from sealbox.api.s3 import (
     acl,
     buckets,
-    cloudfront_api,
     copy_object,
     cors,
-    iam,
     listing,
     multipart,
     objects,
@@ -18,7 +19,6 @@ from sealbox.api import (
     post_object,
     tagging,
 )
-from sealbox.api.context import Context
 from sealbox.server.responses import Response
 
 Handler = Callable[[Context], Awaitable[Response]]

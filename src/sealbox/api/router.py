@@ -88,7 +88,7 @@ def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, 
     """The Endpoint for a request; 405/501 for what S3 would not accept."""
     if signed_for_service(headers) == "cloudfront":
         # The CloudFront API's paths (/2020-05-31/…) look like bucket paths;
-        # its SigV4 scope names the service (sealbox.api.cloudfront_api).
+        # its SigV4 scope names the service (sealbox.api.cloudfront.api).
         return Endpoint("CloudFrontApi")
     if bucket == ACCOUNT_CONFIG_BUCKET and "x-amz-account-id" in headers:
         return _account_operation(method, key)
@@ -98,11 +98,11 @@ def route(method: str, bucket: str | None, key: str | None, query: Mapping[str, 
         if method == "POST":
             # No S3 operation POSTs to the service root: this is the IAM
             # Query API (``Action=…`` form), served on the same endpoint as
-            # Ceph RGW serves it (sealbox.api.iam).
+            # Ceph RGW serves it (sealbox.api.iam.query).
             return Endpoint("IamQuery")
         raise S3Error("MethodNotAllowed", Method=method, ResourceType="SERVICE")
     if method == "OPTIONS":
-        # A browser's CORS preflight, whatever the subresource (sealbox.api.cors).
+        # A browser's CORS preflight, whatever the subresource (sealbox.api.s3.cors).
         return Endpoint("CorsPreflight", bucket, key)
     if key is None:
         return Endpoint(_bucket_operation(method, query), bucket)

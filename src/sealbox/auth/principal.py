@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 # "service": an AWS service acting for a resource, such as CloudFront reading
-# an origin bucket through origin access control (sealbox.api.edge_origin).
+# an origin bucket through origin access control (sealbox.edge.origin).
 PrincipalKind = Literal["root", "user", "anonymous", "service"]
 AuthType = Literal["REST-HEADER", "REST-QUERY-STRING", "POST", "ANONYMOUS"]
 

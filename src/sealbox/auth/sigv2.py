@@ -18,7 +18,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import AuthResult, Credential
@@ -31,12 +31,7 @@ ALGORITHM = "AWS"
 # The query parameters that are part of the canonical resource, as S3 (and
 # botocore's HmacV1Auth) list them; any other parameter is not signed.
 SIGNED_SUBRESOURCES = frozenset(
-    """accelerate acl cors defaultObjectAcl delete lifecycle location logging notification
-    partNumber policy requestPayment response-cache-control response-content-disposition
-    response-content-encoding response-content-language response-content-type
-    response-expires restore tagging torrent uploadId uploads versionId versioning versions
-    website replication analytics metrics inventory select select-type object-lock
-    storageClass""".split()
+    ["accelerate", "acl", "cors", "defaultObjectAcl", "delete", "lifecycle", "location", "logging", "notification", "partNumber", "policy", "requestPayment", "response-cache-control", "response-content-disposition", "response-content-encoding", "response-content-language", "response-content-type", "response-expires", "restore", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning", "versions", "website", "replication", "analytics", "metrics", "inventory", "select", "select-type", "object-lock", "storageClass"]
 )
 QUERY_PARAMETERS = ("AWSAccessKeyId", "Signature", "Expires")
 
@@ -174,7 +169,7 @@ def verify_query(facts: RequestFacts, lookup: Lookup, now: datetime,
     if not (expires_text.isascii() and expires_text.isdigit()) or len(expires_text) > 12:
         raise S3Error("AccessDenied", "Invalid date (should be seconds since epoch): "
                       f"{expires_text[:64]}")
-    expires = datetime.fromtimestamp(int(expires_text), tz=timezone.utc)
+    expires = datetime.fromtimestamp(int(expires_text), tz=UTC)
     if now > expires:
         raise S3Error("AccessDenied", "Request has expired",
                       Expires=parse.format_server_time(expires),

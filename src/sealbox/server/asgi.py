@@ -20,19 +20,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sealbox.access.networks import Networks
-from sealbox.api.access_gate import AccessGate, authorize_s3
-from sealbox.api.admin import PREFIX as ADMIN_PREFIX
-from sealbox.api.admin import admin_api
-from sealbox.api.context import Context, Services
-from sealbox.api.cors import actual_response_headers
-from sealbox.api.edge import Edge
-from sealbox.api.edge_responses import error_page
+from sealbox.api.admin.api import PREFIX as ADMIN_PREFIX
+from sealbox.api.admin.api import admin_api
+from sealbox.api.common.access_gate import AccessGate, authorize_s3
+from sealbox.api.common.context import Context, Services
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
+from sealbox.api.s3.cors import actual_response_headers
 from sealbox.auth.authenticate import authenticate
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
 from sealbox.config import RootCredentials, Settings
+from sealbox.edge.cache import EdgeCache
+from sealbox.edge.responses import error_page
+from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
@@ -40,7 +41,6 @@ from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response
 from sealbox.store.blobs import BlobStore
 from sealbox.store.edge import Distribution
-from sealbox.store.edge_cache import EdgeCache
 from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.meta import MetaStore
 from sealbox.store.small_puts import SmallPutBatcher
@@ -162,7 +162,7 @@ class SealboxApp:
         One synchronous step (inline on SQLite, one thread-pool hop on
         PostgreSQL): read the access version, which every cached rule below
         is keyed by; a Host header naming a distribution goes to the edge
-        (sealbox.api.edge); anything else is routed to its S3 operation,
+        (sealbox.edge.serve); anything else is routed to its S3 operation,
         authenticated and judged (AccessDenied, or the signature's error).
         On the edge port (``edge_only``) there is no S3: a Host naming no
         distribution goes to the only one there is, else CloudFront's 403."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from sealbox.api.xml import render_error
+from sealbox.api.s3.xml import render_error
 from sealbox.errors import S3Error
 
 XML_CONTENT_TYPE = "application/xml"

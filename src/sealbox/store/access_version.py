@@ -6,12 +6,12 @@ Access rules are IAM users, keys, groups and policies, bucket settings
 (policy, Block Public Access, ACL, ownership, CORS) and server settings
 (schema v6), and the edge's configuration: public keys, key groups, origin
 access controls, distributions and their host names, and invalidations
-(schema v7), so edge nodes may cache those too (``sealbox.api.edge_directory``).
+(schema v7), so edge nodes may cache those too (``sealbox.edge.directory``).
 The database itself moves the counter, with triggers on those tables, so no
 code path that writes them can forget to. A reader reads the version first
 and then the rules, and keeps what it read tagged with that version: the
 rules are at least as new as their tag, so a cache entry whose tag equals
-the current version is never stale (``sealbox.api.access_gate``).
+the current version is never stale (``sealbox.api.common.access_gate``).
 """
 
 from __future__ import annotations

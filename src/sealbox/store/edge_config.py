@@ -3,7 +3,7 @@ the typed view of it the edge serves from. Pure.
 
 The document is CloudFront's ``DistributionConfig`` as an ordered tree of
 ``[name, value]`` pairs, where a value is the element's text or a list of
-child pairs — the form ``sealbox.api.xml.render`` writes and JSON keeps.
+child pairs — the form ``sealbox.api.s3.xml.render`` writes and JSON keeps.
 It is stored whole, so ``GetDistributionConfig`` returns every element it
 was given (logging, certificates, restrictions …, which sealbox keeps but
 does not act on). ``normalise`` puts every element in botocore's member
@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from sealbox.http.header_values import has_control, is_token
+from sealbox.store.edge_errors import EdgeError
 from sealbox.store.edge_shapes import LISTS, STRUCTURES
 
 Node = str | list[Any]  # text, or a list of [name, Node] pairs
@@ -90,8 +91,6 @@ _HOSTNAME = re.compile(r"(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](
 
 
 def _error(code: str, message: str) -> Exception:
-    from sealbox.store.edge import EdgeError  # edge imports this module
-
     return EdgeError(code, message)
 
 

@@ -21,13 +21,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sealbox.server.h1 import sendfile, wire
+from sealbox.server.h1.carrier import Carrier
 from sealbox.server.log_redact import loggable_target
-
-if TYPE_CHECKING:
-    from sealbox.server.h1.connection import Connection
 
 log = logging.getLogger("sealbox.http")
 
@@ -60,7 +58,7 @@ class Exchange:
         "waiter",
     )
 
-    def __init__(self, conn: Connection, scope: dict[str, Any], *, keep_alive: bool,
+    def __init__(self, conn: Carrier, scope: dict[str, Any], *, keep_alive: bool,
                  expect_continue: bool, http_10: bool) -> None:
         self.conn = conn
         self.scope = scope

@@ -15,10 +15,9 @@ pieces and written through the transport, with its flow control.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
-if TYPE_CHECKING:
-    from sealbox.server.h1.connection import Connection
+from sealbox.server.h1.carrier import Carrier
 
 PIECE = 1024 * 1024  # read size when copying through the transport
 
@@ -27,7 +26,7 @@ def size(file: BinaryIO) -> int:
     return os.fstat(file.fileno()).st_size
 
 
-async def send(conn: Connection, file: BinaryIO, offset: int, count: int) -> None:
+async def send(conn: Carrier, file: BinaryIO, offset: int, count: int) -> None:
     """Send ``count`` bytes of ``file`` from ``offset``; raises ``OSError`` if
     the file ends first. Returns early, quietly, if the client goes away."""
     fd = file.fileno()
@@ -38,7 +37,7 @@ async def send(conn: Connection, file: BinaryIO, offset: int, count: int) -> Non
         await _copy(conn, fd, offset, count)
 
 
-async def _sendfile(conn: Connection, sock: int, fd: int, offset: int, count: int) -> None:
+async def _sendfile(conn: Carrier, sock: int, fd: int, offset: int, count: int) -> None:
     while count > 0:
         if conn.gone:
             return
@@ -59,7 +58,7 @@ async def _sendfile(conn: Connection, sock: int, fd: int, offset: int, count: in
         await conn.writable()
 
 
-async def _copy(conn: Connection, fd: int, offset: int, count: int) -> None:
+async def _copy(conn: Carrier, fd: int, offset: int, count: int) -> None:
     while count > 0:
         if conn.gone:
             return

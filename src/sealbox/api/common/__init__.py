@@ -1,0 +1,1 @@
+"""What the API families share: what a handler is given (context), the access gate, object tags."""

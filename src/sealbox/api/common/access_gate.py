@@ -1,0 +1,308 @@
+"""May they, for one request: gather what the policy engine needs from the
+stores and the request, and ask it.
+
+The engine (``sealbox.access.evaluate``) is pure; this is where its inputs
+come from:
+
+- the credential of the access key (root's from the settings; IAM users'
+  from the store, secrets decrypted there);
+- the identity policies of a user and the bucket policy, compiled once per
+  document text (a text is immutable, so that cache is never stale);
+- Block Public Access of the bucket and of the server, and canned ACLs;
+- the request context (address, TLS, referer, auth type, …).
+
+Rules read from the store are cached per process, each entry tagged with
+the store's access version (``sealbox.store.access_version``), which the
+database moves on every change to them. Every request reads the version
+first (one primary-key read) and uses only entries of that version, so a
+change takes effect on the next request on every worker and node ("links
+follow their signer": disable the key, detach the policy or delete the user
+and the link stops at once) while an unchanged rule costs no reads.
+
+Everything here is synchronous: on SQLite the reads are cheap enough to run
+inline, on PostgreSQL the caller runs it in the thread pool
+(``Services.read``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sealbox.access.acls import acl_allows
+from sealbox.access.actions import ACTIONS, resource_arn
+from sealbox.access.context import ContextDict, add_changing_keys, steady_context
+from sealbox.access.evaluate import Decision, evaluate_parts
+from sealbox.access.model import MalformedPolicy, Policy, parse_policy
+from sealbox.access.networks import Networks
+from sealbox.access.public_access import NONE, PublicAccessBlock
+from sealbox.access.residual import Residual, ResidualPolicies
+from sealbox.api.common.tags import tagging_header
+from sealbox.auth.principal import AuthResult, Credential, Principal
+from sealbox.clock import Clock
+from sealbox.errors import S3Error
+from sealbox.server.request import Request
+from sealbox.store.meta import MetaStore
+
+log = logging.getLogger("sealbox.access")
+T = TypeVar("T")
+
+POLICY_SETTING = "policy"
+PUBLIC_ACCESS_BLOCK_SETTING = "public-access-block"
+ACL_SETTING = "acl"
+OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its canned ACL (sealbox.api.s3.acl)
+LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
+_STEADY_KEPT = 1024  # facts remembered per (principal, bucket), then started afresh
+_ROOT_ALLOWED = Decision(True, "the account root may do anything its bucket policies allow")
+
+
+@lru_cache(maxsize=4096)
+def compiled_policy(document: str, kind: str, bucket: str | None) -> Policy:
+    """A stored policy document, compiled. Documents were checked when they
+    were stored; keyed by their text, so a cached entry is never stale."""
+    return parse_policy(document, kind=kind, bucket=bucket)  # type: ignore[arg-type]
+
+
+def _compile_stored(document: str, kind: str, bucket: str | None) -> Policy:
+    try:
+        return compiled_policy(document, kind, bucket)
+    except MalformedPolicy:
+        # A stored document this version no longer reads: refuse rather than
+        # skip it, since it may hold the Deny that protects the bucket.
+        log.error("stored %s policy%s no longer parses; refusing access", kind,
+                  f" of bucket {bucket}" if bucket else "")
+        raise S3Error("AccessDenied") from None
+
+
+@dataclass(frozen=True)
+class BucketRules:
+    """A bucket's access settings, as one cache entry."""
+
+    policy: Policy | None
+    public_access_block: PublicAccessBlock
+    acl: str | None
+
+
+@dataclass(frozen=True)
+class _Policies:
+    """What judges one principal's requests on one bucket (or none)."""
+
+    rules: BucketRules | None
+    public_access_block: PublicAccessBlock  # the bucket's, with the server's
+    policies: ResidualPolicies  # identity and bucket policies
+    # A request's facts -> its steady context and residual (AccessGate._steady).
+    steady: dict[Hashable, tuple[ContextDict, Residual]] = field(default_factory=dict)
+
+
+class VersionedCache:
+    """Values read from the store, each tagged with the access version read
+    before it; an entry serves only requests of the same version. Plain dict
+    operations, safe across the thread pool's threads under the GIL."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: dict[Hashable, tuple[int, Any]] = {}
+        self._max = max_entries
+
+    def get(self, key: Hashable, version: int, load: Callable[[], T]) -> T:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == version:
+            return entry[1]  # type: ignore[no-any-return]
+        value = load()
+        if len(self._entries) >= self._max:
+            self._entries.clear()  # rare: more keys than entries; start over
+        self._entries[key] = (version, value)
+        return value
+
+
+class AccessGate:
+    """The credential table and the access decision, over one MetaStore."""
+
+    def __init__(self, meta: MetaStore, root: Credential, clock: Clock,
+                 networks: Networks | None = None) -> None:
+        self._meta = meta
+        self._root = root
+        self._clock = clock
+        self._networks = networks
+        self._cache = VersionedCache()
+
+    def version(self) -> int:
+        """The store's access version now; read once per request."""
+        return self._meta.access_version()
+
+    # -- who ---------------------------------------------------------------
+    def lookup_credential(self, access_key: str, version: int | None = None) -> Credential | None:
+        """The credential of an access key id; None when unknown. Inactive
+        keys are returned (inactive): the signature check refuses them."""
+        if secrets.compare_digest(access_key.encode(), self._root.access_key.encode()):
+            return self._root
+        if len(access_key) > 128:
+            return None
+        meta: Any = self._meta
+        return self._cache.get(("key", access_key), self._current(version),
+                               lambda: meta.credential_for(access_key))
+
+    def _current(self, version: int | None) -> int:
+        return self._meta.access_version() if version is None else version
+
+    # -- may they ----------------------------------------------------------
+    def public_access_block(self, bucket: str | None,
+                            version: int | None = None) -> PublicAccessBlock:
+        """The settings in force for a bucket: its own or the server's."""
+        version = self._current(version)
+        server = self._server_block(version)
+        if bucket is None:
+            return server
+        own = self._bucket_rules(bucket, version).public_access_block
+        return own.union(server) if server is not NONE else own
+
+    def _server_block(self, version: int) -> PublicAccessBlock:
+        meta = self._meta
+        return self._cache.get("server-pab", version, lambda: PublicAccessBlock.from_json(
+            meta.get_server_setting(PUBLIC_ACCESS_BLOCK_SETTING)))
+
+    def _bucket_rules(self, bucket: str, version: int) -> BucketRules:
+        meta = self._meta
+
+        def load() -> BucketRules:
+            document = meta.get_bucket_setting(bucket, POLICY_SETTING)
+            policy = None if document is None else _compile_stored(document, "bucket", bucket)
+            return BucketRules(policy, PublicAccessBlock.from_json(
+                meta.get_bucket_setting(bucket, PUBLIC_ACCESS_BLOCK_SETTING)),
+                meta.get_bucket_setting(bucket, ACL_SETTING))
+
+        return self._cache.get(("bucket", bucket), version, load)
+
+    def _identity_policies(self, user_name: str, version: int) -> tuple[Policy, ...]:
+        meta: Any = self._meta
+        return self._cache.get(("user", user_name), version, lambda: tuple(
+            _compile_stored(d, "identity", None) for d in meta.policies_for_user(user_name)))
+
+    def _policies(self, principal: Principal, bucket: str | None, version: int) -> _Policies:
+        """What judges this principal's requests on this bucket, one cache entry."""
+        user = principal.name if principal.kind == "user" else None
+
+        def load() -> _Policies:
+            identity = self._identity_policies(user, version) if user is not None else ()
+            rules = None if bucket is None else self._bucket_rules(bucket, version)
+            pab = NONE
+            if rules is not None:
+                pab = rules.public_access_block
+                server = self._server_block(version)
+                if server is not NONE:
+                    pab = pab.union(server)
+            policy = None if rules is None else rules.policy
+            return _Policies(rules, pab, ResidualPolicies(identity, policy))
+
+        return self._cache.get(("policies", user, bucket), version, load)
+
+    def decide(self, request: Request, auth: AuthResult, operation: str, action: str,
+               resource: str, *, bucket: str | None = None, key: str | None = None,
+               extra_context: Mapping[str, tuple[str, ...]] | None = None,
+               version: int | None = None) -> Decision:
+        """The decision for one request. ``operation`` is the S3 operation
+        (it says which query parameters are condition keys); ``version`` the
+        access version this request read, if it has."""
+        version = self._current(version)
+        principal = auth.principal
+        judges = self._policies(principal, bucket, version)
+        policies = judges.policies
+        if principal.kind == "root" and policies.bucket_policy is None:
+            return _ROOT_ALLOWED
+        steady, residual = self._steady(request, auth, operation, judges, bucket, key,
+                                        extra_context)
+        context = steady
+        if policies.changing:
+            context = steady.copy()
+            add_changing_keys(context, principal, now=self._clock.now(),
+                              signed_at=auth.signed_at, wanted=policies.changing)
+        # The same decision as from the policies as written, from the
+        # statements this client's steady facts leave and that may admit
+        # this action on this resource (sealbox.access.residual).
+        identity, bucket_policy = residual.narrowed(action, resource)
+        pab = judges.public_access_block
+        decision = evaluate_parts(principal, action, resource, identity, bucket_policy, context,
+                                  restrict_public_buckets=pab.restrict_public_buckets)
+        if decision.allowed or decision.statement is not None or bucket is None:
+            return decision
+        # Implicitly denied: a canned ACL may still grant it (every grant a
+        # canned ACL adds is public, so IgnorePublicAcls voids them all).
+        if not pab.ignore_public_acls:
+            acl = judges.rules.acl if judges.rules is not None else None
+            if acl is not None and acl_allows(acl, principal, action, kind="bucket"):
+                return Decision(True, f"the bucket's canned ACL {acl} grants {action}")
+            if key is not None and action == "s3:GetObject":
+                record = self._meta.get_object(bucket, key)
+                acl = record.headers.get(OBJECT_ACL_HEADER) if record is not None else None
+                if acl is not None and acl_allows(acl, principal, action, kind="object"):
+                    return Decision(True, f"the object's canned ACL {acl} grants {action}")
+        return decision
+
+    def _steady(self, request: Request, auth: AuthResult, operation: str, judges: _Policies,
+                bucket: str | None, key: str | None,
+                extra: Mapping[str, tuple[str, ...]] | None) -> tuple[ContextDict, Residual]:
+        """The request's steady condition keys (all but ``CHANGING_KEYS``) and
+        the residual policies they leave: the same for every request with the
+        same facts, so kept per facts (unless a policy reads the object's
+        tags, which are the object's, not the request's)."""
+        headers = request.headers
+        query = request.query
+        listing = operation in LIST_OPERATIONS
+        prefix = query.get("prefix") if listing else None
+        delimiter = query.get("delimiter") if listing else None
+        max_keys = query.get("max-keys") if listing else None
+        tagging = headers.get("x-amz-tagging")
+        policies = judges.policies
+        facts = None
+        if not policies.reads_existing_tags:
+            facts = (auth.principal, auth.auth_type, auth.signature_version, request.client_ip,
+                     request.secure, request.tls_version, headers.get("referer"),
+                     headers.get("user-agent"), headers.get("x-amz-content-sha256"),
+                     headers.get("x-amz-acl"), prefix, delimiter, max_keys, tagging,
+                     None if extra is None else tuple(extra.items()))
+            found = judges.steady.get(facts)
+            if found is not None:
+                return found
+        existing_tags = None
+        if key is not None and bucket is not None and policies.reads_existing_tags:
+            record = self._meta.get_object(bucket, key)
+            existing_tags = dict(record.tags) if record is not None else None
+        context = steady_context(
+            auth.principal,
+            source_ip=request.client_ip or None,
+            secure_transport=request.secure,
+            networks=self._networks,
+            referer=headers.get("referer"),
+            user_agent=headers.get("user-agent"),
+            auth_type=auth.auth_type,
+            signature_version=auth.signature_version,
+            tls_version=request.tls_version,
+            content_sha256=headers.get("x-amz-content-sha256"),
+            acl=headers.get("x-amz-acl"),
+            prefix=prefix,
+            delimiter=delimiter,
+            max_keys=max_keys,
+            existing_object_tags=existing_tags,
+            request_object_tags=None if tagging is None else dict(tagging_header(headers)),
+            extra=extra,
+        )
+        found = (context, policies.for_context(context))
+        if facts is not None:
+            if len(judges.steady) >= _STEADY_KEPT:
+                judges.steady.clear()
+            judges.steady[facts] = found
+        return found
+
+
+def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
+                 bucket: str | None, key: str | None, version: int | None = None) -> Decision:
+    """Judge an S3 operation by the action the table names; AccessDenied if refused."""
+    action, kind = ACTIONS[operation]
+    decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
+                           bucket=bucket, key=key if kind == "object" else None, version=version)
+    if not decision.allowed:
+        raise S3Error("AccessDenied")
+    return decision

@@ -1,0 +1,82 @@
+"""What an operation handler is given: the request, its route, who asked,
+and the services below it (stores, clock, settings)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from sealbox.access.evaluate import Decision
+from sealbox.api.router import Endpoint
+from sealbox.auth.principal import AuthResult, Credential
+from sealbox.clock import Clock
+from sealbox.config import Settings
+from sealbox.server.request import Request
+from sealbox.store.blobs import BlobStore
+from sealbox.store.meta import MetaStore
+
+if TYPE_CHECKING:
+    from sealbox.api.common.access_gate import AccessGate
+    from sealbox.store.small_puts import SmallPutBatcher
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    meta: MetaStore
+    blobs: BlobStore
+    clock: Clock
+    executor: ThreadPoolExecutor
+    # The access-key table, for operations that authenticate themselves
+    # (``handlers.SELF_AUTHENTICATING``).
+    lookup_credential: Callable[[str], Credential | None] = field(default=lambda _key: None)
+    # Who may do what (sealbox.api.common.access_gate); set by the app.
+    gate: AccessGate | None = None
+    # Small uploads made durable in batches by one thread (SQLite and local
+    # files; sealbox.store.small_puts); set by the app where it applies.
+    small_puts: SmallPutBatcher | None = None
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run blocking store work (SQLite, fsync) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def read(self, fn: Callable[..., T], *args: object) -> T:
+        """A metadata point read: inline where the store says that is cheap."""
+        if self.meta.inline_reads:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+
+@dataclass
+class Context:
+    request: Request
+    endpoint: Endpoint
+    auth: AuthResult
+    services: Services
+    request_id: str
+
+    @property
+    def bucket(self) -> str:
+        assert self.endpoint.bucket is not None
+        return self.endpoint.bucket
+
+    @property
+    def key(self) -> str:
+        assert self.endpoint.key is not None
+        return self.endpoint.key
+
+
+async def decide(services: Services, request: Request, auth: AuthResult, action: str,
+                 resource: str, *, bucket: str | None = None, key: str | None = None,
+                 operation: str = "") -> Decision:
+    """The decision for a request that authenticated itself (IAM, CloudFront
+    API, POST forms): off the event loop where the store does I/O."""
+    gate = services.gate
+    assert gate is not None, "the app sets the gate"
+    return await services.read(
+        lambda: gate.decide(request, auth, operation, action, resource, bucket=bucket, key=key))

@@ -1,0 +1,1 @@
+"""The S3 API: buckets, objects, listing, multipart, POST forms, tagging, ACLs, policies, CORS."""

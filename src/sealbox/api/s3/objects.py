@@ -1,0 +1,430 @@
+"""Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects.
+
+CopyObject lives in ``copy_object.py``, tagging in ``tagging.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import datetime
+
+from sealbox.api.common.context import Context
+from sealbox.api.common.tags import tagging_header
+from sealbox.api.s3.acl import with_write_acl
+from sealbox.api.s3.common import (
+    object_response_headers,
+    quote_etag,
+    require_bucket,
+    storage_class,
+    stored_headers,
+    user_metadata,
+)
+from sealbox.api.s3.ingest import delete_blobs, discard_blobs, receive_body
+from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
+from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
+from sealbox.errors import S3Error
+from sealbox.http.conditional import (
+    DeleteCondition,
+    delete_preconditions,
+    evaluate_get,
+    put_preconditions,
+)
+from sealbox.http.dates import format_http_date, parse_http_date, parse_iso8601
+from sealbox.http.header_values import LATIN1_MESSAGE, refuse_control, servable
+from sealbox.http.ranges import parse_range
+from sealbox.server.responses import FileSpan, Response, empty_response, xml_response
+from sealbox.store.blobs import BlobStore, BlobWriter
+from sealbox.store.meta import NoSuchBucket, ObjectRecord, Segment
+
+MAX_DELETE_BODY = 4 * 1024 * 1024
+MAX_DELETE_KEYS = 1000
+OPEN_ATTEMPTS = 3
+SMALL_PUT = 64 * 1024  # a body this small arrives with its request
+
+# Query parameters of a signed GET that override response headers
+# ("Overriding response header values" in the GetObject reference).
+RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
+
+
+async def put_object(ctx: Context) -> Response:
+    headers = ctx.request.headers
+    if not _small_body(ctx):
+        # Refused before a large body is read; a small one is here already,
+        # and the commit refuses a missing bucket itself (NoSuchBucket).
+        await require_bucket(ctx)
+    # Everything about the request is checked before the body is read, so a
+    # bad header never costs a multi-GiB upload.
+    stored = await with_write_acl(ctx, stored_headers(headers))
+    meta = user_metadata(headers)
+    tags = tagging_header(headers)
+    klass = storage_class(headers)
+    declared_checksums(headers)
+    await check_put_preconditions(ctx)
+    received = await receive_body(ctx, ctx.services.settings.max_put_size, finish=False)
+    try:
+        record = ObjectRecord(
+            bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
+            last_modified=ctx.services.clock.now(),
+            segments=(Segment(received.blob_id, received.size),), headers=stored,
+            user_metadata=meta, tags=tags, checksums=received.checksums, storage_class=klass,
+            owner=ctx.auth.principal.arn,
+        )
+    except BaseException:
+        if received.writer is not None:
+            received.writer.abort()
+        raise
+    await commit_object(ctx, record, [received.blob_id], received.writer)
+    out = [("etag", quote_etag(record.etag))]
+    out.extend((f"x-amz-checksum-{name}", value) for name, value in received.checksums.items())
+    return empty_response(200, out)
+
+
+def _small_body(ctx: Context) -> bool:
+    length = ctx.request.headers.get("content-length")
+    return (length is not None and length.isdigit() and len(length) < 7
+            and int(length) <= SMALL_PUT and "x-amz-decoded-content-length" not in ctx.request.headers)
+
+
+async def check_put_preconditions(ctx: Context) -> None:
+    headers = ctx.request.headers
+    if "if-none-match" not in headers and "if-match" not in headers:
+        return
+    existing = await ctx.services.read(ctx.services.meta.get_object, ctx.bucket, ctx.key)
+    put_preconditions(headers, existing.etag if existing else None, key=ctx.key)
+
+
+async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str],
+                        writer: BlobWriter | None = None) -> None:
+    """Commit a record whose blobs are written; on failure drop the new blobs,
+    on success drop the blobs of the object it replaced. ``writer``: the
+    record's blob, still to be made durable (fsync, rename) before the
+    record is committed; all of it is one trip to the thread pool."""
+    services = ctx.services
+    batcher = services.small_puts
+    if batcher is not None and batcher.takes(writer):
+        try:
+            await batcher.commit(writer, record)
+        except NoSuchBucket:
+            raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
+        return
+
+    def durable() -> None:
+        if writer is not None:
+            writer.finish()  # the blob is on disk before any record points at it
+        try:
+            replaced = services.meta.put_object(record)
+        except BaseException:
+            delete_blobs(ctx, new_blobs)
+            raise
+        if replaced is not None:
+            keep = {s.blob_id for s in record.segments}
+            delete_blobs(ctx, [s.blob_id for s in replaced.segments if s.blob_id not in keep])
+
+    try:
+        await services.run(durable)
+    except NoSuchBucket:
+        raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
+
+
+async def find_object(ctx: Context, bucket: str, key: str) -> ObjectRecord:
+    """The object's record, or NoSuchKey / NoSuchBucket as S3 tells them apart."""
+    record = await ctx.services.read(ctx.services.meta.get_object, bucket, key)
+    if record is None:
+        if await ctx.services.read(ctx.services.meta.get_bucket, bucket) is None:
+            raise S3Error("NoSuchBucket", BucketName=bucket)
+        raise S3Error("NoSuchKey", Key=key)
+    return record
+
+
+def _part_bounds(record: ObjectRecord, part_number: int) -> tuple[int, int]:
+    """(start, end inclusive) of part N of a multipart object."""
+    if record.parts_count is None:
+        if part_number != 1:
+            raise S3Error("InvalidPartNumber", PartNumberRequested=str(part_number),
+                          ActualPartCount="1")
+        return 0, record.size - 1
+    if part_number > len(record.segments):
+        raise S3Error("InvalidPartNumber", PartNumberRequested=str(part_number),
+                      ActualPartCount=str(len(record.segments)))
+    start = sum(s.size for s in record.segments[: part_number - 1])
+    return start, start + record.segments[part_number - 1].size - 1
+
+
+def _open_spans(ctx: Context, record: ObjectRecord, start: int, end: int) -> list[FileSpan]:
+    return open_spans(ctx.services.blobs, record, start, end)
+
+
+def open_spans(blobs: BlobStore, record: ObjectRecord, start: int, end: int) -> list[FileSpan]:
+    """Open the blobs covering bytes start..end (inclusive) of the object;
+    ``FileNotFoundError`` when one went away (a concurrent overwrite)."""
+    spans: list[FileSpan] = []
+    position = 0
+    try:
+        for segment in record.segments:
+            seg_start, seg_end = position, position + segment.size - 1
+            position += segment.size
+            if seg_end < start or seg_start > end or segment.size == 0:
+                continue
+            offset = max(start, seg_start) - seg_start
+            length = min(end, seg_end) - seg_start - offset + 1
+            whole = offset == 0 and length == segment.size
+            spans.append(FileSpan(blobs.open(segment.blob_id), offset, length,
+                                  blobs.local_path(segment.blob_id) if whole else None))
+    except BaseException:
+        for span in spans:
+            span.file.close()
+        raise
+    return spans
+
+
+# What a GET answer says about the object depends on its record alone; the
+# store hands out one record object per stored row, so the headers are made
+# once per record (the entry holds the record, so its id stays its own).
+_RECORD_HEADERS: dict[int, tuple[ObjectRecord, tuple[tuple[str, str], ...],
+                                 tuple[tuple[str, str], ...]]] = {}
+_RECORD_HEADERS_MAX = 4096
+# GetObject's conditional headers: without any, no precondition to weigh.
+_CONDITIONS = frozenset({"if-match", "if-none-match", "if-modified-since",
+                         "if-unmodified-since"})
+
+
+def _record_headers(record: ObjectRecord) -> tuple[tuple[tuple[str, str], ...],
+                                                   tuple[tuple[str, str], ...]]:
+    """The object's own response headers, and its validators (for a 304)."""
+    entry = _RECORD_HEADERS.get(id(record))
+    if entry is not None and entry[0] is record:
+        return entry[1], entry[2]
+    headers = tuple(object_response_headers(record))
+    validators = (("etag", quote_etag(record.etag)),
+                  ("last-modified", format_http_date(record.last_modified)))
+    if len(_RECORD_HEADERS) >= _RECORD_HEADERS_MAX:
+        _RECORD_HEADERS.clear()
+    _RECORD_HEADERS[id(record)] = (record, headers, validators)
+    return headers, validators
+
+
+def response_overrides(query: Mapping[str, str]) -> dict[str, str]:
+    """The ``response-*`` overrides of a query, by the header each sets,
+    checked as S3 checks them: a value with a control character, or with
+    text outside ISO-8859-1, is 400 ``InvalidArgument`` (S3's words for the
+    latter are ``LATIN1_MESSAGE``, with ``ArgumentName`` the parameter).
+    Other non-ASCII text is sent encoded (``header_values.servable``)."""
+    overrides = {}
+    for parameter, header in RESPONSE_OVERRIDES.items():
+        value = query.get(parameter)
+        if value is None:
+            continue
+        refuse_control(parameter, value)
+        if not value.isascii():
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise S3Error("InvalidArgument", LATIN1_MESSAGE, ArgumentName=parameter,
+                              ArgumentValue=value[:256]) from None
+            value = servable(header, value)
+        overrides[header] = value
+    return overrides
+
+
+def _apply_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    query = ctx.request.query
+    if RESPONSE_OVERRIDES.keys().isdisjoint(query):
+        return headers
+    if ctx.auth.principal.is_anonymous:
+        raise S3Error("InvalidRequest",
+                      "Request specific response headers cannot be used for anonymous GET requests.")
+    overrides = response_overrides(query)
+    kept = [(name, value) for name, value in headers if name not in overrides]
+    return kept + list(overrides.items())
+
+
+async def get_object(ctx: Context) -> Response:
+    """GetObject and HeadObject: conditions, then Range or partNumber, then bytes."""
+    request = ctx.request
+    part_number = _part_number(request.query.get("partNumber"))
+    if part_number is not None and "range" in request.headers:
+        raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query "
+                      "parameter")
+    for attempt in range(OPEN_ATTEMPTS):
+        record = await find_object(ctx, ctx.bucket, ctx.key)
+        base_headers, validators = _record_headers(record)
+        if not _CONDITIONS.isdisjoint(request.headers) and evaluate_get(
+                request.headers, record.etag, record.last_modified,
+                now=ctx.services.clock.now()):
+            return empty_response(304, validators)
+        status = 200
+        extra: list[tuple[str, str]] = []
+        start, end = 0, record.size - 1
+        if part_number is not None:
+            start, end = _part_bounds(record, part_number)
+            if record.parts_count is not None:
+                status = 206
+                extra.append(("x-amz-mp-parts-count", str(record.parts_count)))
+        else:
+            byte_range = parse_range(request.headers.get("range"), record.size)
+            if byte_range is not None:
+                status = 206
+                start, end = byte_range.start, byte_range.end
+        if status == 206:
+            extra.append(("content-range", f"bytes {start}-{end}/{record.size}"))
+        if (request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+                and status == 200):
+            extra.extend((f"x-amz-checksum-{n}", v) for n, v in record.checksums.items())
+            extra.extend(("x-amz-checksum-type", checksum_type(v))
+                         for v in list(record.checksums.values())[:1])
+        try:
+            spans = [] if end < start else (
+                [] if request.method == "HEAD" else _open_spans(ctx, record, start, end))
+        except FileNotFoundError:
+            # A concurrent overwrite removed the blob between the metadata read
+            # and the open: read the metadata again and serve the new object.
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise
+            continue
+        headers = _apply_overrides(ctx, [*base_headers, *extra])
+        headers.append(("content-length", str(max(0, end - start + 1))))
+        return Response(status, headers, spans=spans)
+    raise AssertionError("unreachable")
+
+
+def _part_number(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 10000:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, "
+                      "inclusive", ArgumentName="partNumber", ArgumentValue=value[:32])
+    return int(value)
+
+
+def _parse_time(text: str) -> datetime:
+    """An HTTP-date or an ISO 8601 timestamp. The S3 model marks
+    ``LastModifiedTime`` as rfc822 even inside DeleteObjects' XML, which is
+    what botocore sends; other SDKs may send XML's usual ISO 8601."""
+    try:
+        return parse_http_date(text)
+    except ValueError:
+        return parse_iso8601(text)
+
+
+def _delete_condition(
+    name: str, if_match: str | None, modified: str | None, size: str | None
+) -> DeleteCondition:
+    """A conditional delete's conditions, from DeleteObject's headers or one
+    DeleteObjects ``<Object>``."""
+    when = None
+    if modified is not None:
+        try:
+            when = _parse_time(modified)
+        except ValueError:
+            raise S3Error("InvalidArgument", f"Invalid {name}-last-modified-time",
+                          ArgumentName=f"{name}-last-modified-time",
+                          ArgumentValue=modified[:64]) from None
+    count = None
+    if size is not None:
+        if not size.strip().isdigit():
+            raise S3Error("InvalidArgument", f"Invalid {name}-size",
+                          ArgumentName=f"{name}-size", ArgumentValue=size[:64])
+        count = int(size)
+    return DeleteCondition(if_match=if_match, last_modified=when, size=count)
+
+
+async def _check_delete(ctx: Context, key: str, condition: DeleteCondition) -> S3Error | None:
+    if not condition:
+        return None
+    # Checked, then deleted: two store calls, so a write landing in between
+    # can still be deleted. MetaStore has no compare-and-delete yet.
+    record = await ctx.services.read(ctx.services.meta.get_object, ctx.bucket, key)
+    current = None if record is None else (record.etag, record.last_modified, record.size)
+    return delete_preconditions(condition, current, key=key)
+
+
+async def delete_object(ctx: Context) -> Response:
+    await require_bucket(ctx)
+    headers = ctx.request.headers
+    condition = _delete_condition(
+        "x-amz-if-match", headers.get("if-match"),
+        headers.get("x-amz-if-match-last-modified-time"), headers.get("x-amz-if-match-size"),
+    )
+    failed = await _check_delete(ctx, ctx.key, condition)
+    if failed is not None:
+        raise failed
+    removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, ctx.key)
+    if removed is not None:
+        await discard_blobs(ctx, [s.blob_id for s in removed.segments])
+    return empty_response(204)
+
+
+def _check_content_md5(ctx: Context, body: bytes) -> None:
+    value = ctx.request.headers.get("content-md5")
+    if value is None:
+        return
+    try:
+        expected = base64.b64decode(value, validate=True)
+    except ValueError:
+        raise S3Error("InvalidDigest", ContentMD5=value[:64]) from None
+    if len(expected) != 16:
+        raise S3Error("InvalidDigest", ContentMD5=value[:64])
+    if not hmac.compare_digest(hashlib.md5(body).digest(), expected):
+        raise S3Error("BadDigest")
+
+
+async def delete_objects(ctx: Context) -> Response:
+    await require_bucket(ctx)
+    body = await ctx.request.read(MAX_DELETE_BODY)
+    _check_content_md5(ctx, body)
+    root = parse_xml(body, "Delete")
+    quiet = (find_text(root, "Quiet") or "").strip().lower() == "true"
+    entries = find_all(root, "Object")
+    if not entries or len(entries) > MAX_DELETE_KEYS:
+        raise S3Error("MalformedXML")
+    keys = []
+    for entry in entries:
+        key = find_text(entry, "Key")
+        if key is None:
+            raise S3Error("MalformedXML")
+        try:
+            condition = _delete_condition(
+                "x-amz-if-match", find_text(entry, "ETag"), find_text(entry, "LastModifiedTime"),
+                find_text(entry, "Size"),
+            )
+        except S3Error:
+            raise S3Error("MalformedXML") from None
+        keys.append((key, condition))
+    results: list[tuple[str, object]] = []
+    for key, condition in keys:
+        if not key or len(key.encode()) > 1024:
+            results.append(("Error", [("Key", key), ("Code", "KeyTooLongError" if key else
+                                                     "InvalidArgument"),
+                                      ("Message", "Invalid key")]))
+            continue
+        failed = await _check_delete(ctx, key, condition)
+        if failed is not None:
+            # Errors are listed even in quiet mode, as S3 does.
+            results.append(("Error", [("Key", key), ("Code", failed.code),
+                                      ("Message", failed.message)]))
+            continue
+        removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, key)
+        if removed is not None:
+            await discard_blobs(ctx, [s.blob_id for s in removed.segments])
+        if not quiet:
+            results.append(("Deleted", [("Key", key)]))
+    return xml_response(render("DeleteResult", results))
+
+
+HANDLERS = {
+    "PutObject": put_object,
+    "GetObject": get_object,
+    "HeadObject": get_object,
+    "DeleteObject": delete_object,
+    "DeleteObjects": delete_objects,
+}
