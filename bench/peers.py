@@ -197,6 +197,8 @@ class SealboxPeer(S3Peer):
     server: str = "sealbox"  # sealbox serve --http-server sealbox|uvicorn, or granian
     factory: str = "sealbox.server.main:create_app"  # granian only
     granian_args: tuple[str, ...] = ()
+    # Another revision's src/ (run.py --base), first on the server's PYTHONPATH.
+    source: str | None = None
 
     def ready_path(self) -> str:
         return "/_sealbox/health"
@@ -224,6 +226,9 @@ class SealboxPeer(S3Peer):
         data = self.tmp / f"{self.name}-data"
         env = {"SEALBOX_ROOT_ACCESS_KEY": self.access_key,
                "SEALBOX_ROOT_SECRET_KEY": self.secret_key}
+        if self.source is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.source,
+                                                              os.environ.get("PYTHONPATH")]))
         if self.server in ("sealbox", "uvicorn"):
             return ([sys.executable, "-m", "sealbox", "serve", "--port", str(self.port),
                      "--data-dir", str(data), "--log-level", "warning",

@@ -347,6 +347,20 @@ def ratios(medians: dict[tuple[str, str], dict[str, Any]],
     return found
 
 
+def extract_source(rev: str, tmp: Path) -> tuple[str, str]:
+    """``rev``'s src/, extracted with git archive under ``tmp``: (its path, the commit)."""
+    repo = Path(__file__).resolve().parent.parent
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    dest = tmp / f"src-{commit[:12]}"
+    if not dest.exists():
+        dest.mkdir()
+        archive = subprocess.run(["git", "-C", str(repo), "archive", commit, "src"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return str(dest / "src"), commit
+
+
 def use_source(rev: str | None, tmp: Path) -> str:
     """Point the servers' PYTHONPATH at ``rev``'s src/, or describe the working tree.
 
@@ -363,15 +377,9 @@ def use_source(rev: str | None, tmp: Path) -> str:
         dirty = bool(git("status", "--porcelain", "--", "src"))
         return f"working tree at {git('rev-parse', '--short', 'HEAD')}" + (
             " (src/ has uncommitted changes)" if dirty else "")
-    commit = git("rev-parse", "--verify", f"{rev}^{{commit}}")
-    dest = tmp / f"src-{commit[:12]}"
-    dest.mkdir()
-    archive = subprocess.run(["git", "-C", str(repo), "archive", commit, "src"], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    src, commit = extract_source(rev, tmp)
     # Children inherit this; PYTHONPATH comes before the editable install's .pth.
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(dest / "src"), os.environ.get("PYTHONPATH")]))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
     return f"revision {commit[:12]} (git archive)"
 
 
@@ -384,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections, all peers")
     parser.add_argument("--peers", default="sealbox,sealbox-uvicorn,nginx,moto",
                         help="comma-separated, of: sealbox, sealbox-uvicorn, sealbox-granian, "
-                        "sealbox-granian-stream, sealbox-policies, sealbox-edge, nginx, moto")
+                        "sealbox-granian-stream, sealbox-policies, sealbox-edge, sealbox-base "
+                        "(with --base), nginx, moto")
     parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
                         help="comma-separated; put_1g = put_1g_stream,put_1g_plain "
                         f"(all: {','.join(w.name for w in WORKLOADS)})")
@@ -398,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="put_1g_stream/put_1g_plain profile one large PUT each")
     parser.add_argument("--rev", help="serve sealbox from this git revision (extracted with "
                         "git archive into the temp dir) instead of the working tree")
+    parser.add_argument("--base", metavar="REV",
+                        help="also serve REV as the peer sealbox-base (add it to --peers), so a "
+                        "change is measured before and after in the same run")
     parser.add_argument("--keep-tmp", action="store_true")
     args = parser.parse_args(argv)
     args.stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -422,10 +434,15 @@ def main(argv: list[str] | None = None) -> int:
         "sealbox-policies": lambda: SealboxPoliciesPeer("sealbox-policies", tmp),
         # The edge: the same objects through a distribution, signed URLs, cache hits.
         "sealbox-edge": lambda: SealboxEdgePeer("sealbox-edge", tmp, server="sealbox"),
+        # --base REV: the same server from another revision, for before/after.
+        "sealbox-base": lambda: SealboxPeer("sealbox-base", tmp, server="sealbox",
+                                            source=extract_source(args.base, tmp)[0]),
         "nginx": lambda: NginxPeer("nginx", tmp),
         "moto": lambda: MotoPeer("moto", tmp),
     }
     names = [p for p in args.peers.split(",") if p]
+    if "sealbox-base" in names and not args.base:
+        parser.error("the peer sealbox-base needs --base REV")
     wanted = {n for g in args.workloads.split(",") for n in GROUPS.get(g, (g,))}
     unknown = wanted - {w.name for w in WORKLOADS}
     if unknown:
