@@ -225,6 +225,7 @@ class GlobSet:
 
     @classmethod
     def of(cls, patterns: Iterable[str]) -> GlobSet:
+        """The set of ``patterns``, each with ``*`` and ``?`` as wildcards."""
         return cls(compile_glob(p) for p in patterns)
 
     def _matcher(self) -> Callable[[str], bool]:

@@ -2,10 +2,8 @@
 
 The translation to ``re`` that sealbox used before (issue 11) is kept here
 as the oracle: random patterns and texts — stars, question marks, regex
-metacharacters, newlines, non-ASCII — match alike both ways. The timing
-table holds texts that took the regex from a tenth of a second to hours;
-they must finish in milliseconds (tests/unit/test_wildcards_timing.py runs
-them through every caller)."""
+metacharacters, newlines, non-ASCII — match alike both ways. How long
+adversarial texts take, through every caller: test_wildcards_timing.py."""
 
 from __future__ import annotations
 
