@@ -43,29 +43,29 @@ Piece = tuple[str, bool]  # (text, whether its * and ? are wildcards)
 
 
 class _Segment:
-    """A star-free run of literal characters and ``?`` (``None`` in
-    ``chars``), of fixed width."""
+    """A star-free run of literal text and ``?``, of fixed width. ``tokens``
+    are non-empty runs of literal text and ``None`` for each ``?``."""
 
     __slots__ = ("core", "lead", "rx", "trail", "width")
 
-    def __init__(self, chars: list[str | None]) -> None:
-        self.width = len(chars)
+    def __init__(self, tokens: list[str | None]) -> None:
+        self.width = sum(1 if t is None else len(t) for t in tokens)
         lead = 0
-        while lead < self.width and chars[lead] is None:
+        while lead < len(tokens) and tokens[lead] is None:
             lead += 1
         trail = 0
-        while trail < self.width - lead and chars[self.width - 1 - trail] is None:
+        while trail < len(tokens) - lead and tokens[len(tokens) - 1 - trail] is None:
             trail += 1
         self.lead, self.trail = lead, trail
-        core = chars[lead : self.width - trail]
+        core = tokens[lead : len(tokens) - trail]
         self.rx: re.Pattern[str] | None = None
         self.core = ""
         if None in core:
             # No quantifier: each place tried costs at most len(core) steps.
-            body = "".join("." if c is None else re.escape(c) for c in core)
+            body = "".join("." if t is None else re.escape(t) for t in core)
             self.rx = re.compile(body, re.DOTALL)
         else:
-            self.core = "".join(c for c in core if c is not None)  # every one is text
+            self.core = "".join(t for t in core if t is not None)  # every one is text
 
     @property
     def literal(self) -> str | None:
@@ -92,19 +92,27 @@ class _Segment:
 
 
 def _split(pieces: Iterable[Piece]) -> list[list[str | None]]:
-    """The pattern's segments, as lists of characters (``None`` for ``?``)."""
+    """The pattern's segments, as tokens: runs of literal text, ``None`` for
+    each ``?`` (``str.split`` does the work: compiling is on the path that
+    reads a policy)."""
     segments: list[list[str | None]] = [[]]
     for text, live in pieces:
         if not live:
-            segments[-1].extend(text)
+            if text:
+                segments[-1].append(text)
             continue
-        for ch in text:
-            if ch == "*":
+        for i, run in enumerate(text.split("*")):
+            if i:
                 segments.append([])
-            elif ch == "?":
-                segments[-1].append(None)
-            else:
-                segments[-1].append(ch)
+            if "?" not in run:
+                if run:
+                    segments[-1].append(run)
+                continue
+            for j, part in enumerate(run.split("?")):
+                if j:
+                    segments[-1].append(None)
+                if part:
+                    segments[-1].append(part)
     return segments
 
 
@@ -187,10 +195,19 @@ def compile_glob(pattern: str) -> Glob:
     return Glob(((pattern, True),))
 
 
-@lru_cache(maxsize=4096)
 def cached_glob(pattern: str) -> Glob:
-    """``compile_glob``, remembered: for patterns kept as text elsewhere
-    (CloudFront resources, behaviour paths), compiled once each."""
+    """``compile_glob``, remembered (patterns of up to ``_CACHED_CHARS``
+    characters, so the cache stays small): for patterns kept as text
+    elsewhere (CloudFront resources, behaviour paths) and repeated from one
+    policy to the next."""
+    return _cached(pattern) if len(pattern) <= _CACHED_CHARS else compile_glob(pattern)
+
+
+_CACHED_CHARS = 1024
+
+
+@lru_cache(maxsize=4096)
+def _cached(pattern: str) -> Glob:
     return compile_glob(pattern)
 
 
@@ -226,7 +243,7 @@ class GlobSet:
     @classmethod
     def of(cls, patterns: Iterable[str]) -> GlobSet:
         """The set of ``patterns``, each with ``*`` and ``?`` as wildcards."""
-        return cls(compile_glob(p) for p in patterns)
+        return cls(cached_glob(p) for p in patterns)
 
     def _matcher(self) -> Callable[[str], bool]:
         exact, prefixes, suffixes, others = self.exact, self.prefixes, self.suffixes, self.others

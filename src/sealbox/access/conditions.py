@@ -41,7 +41,7 @@ from functools import lru_cache
 
 from sealbox.access.networks import in_cidrs, parse_address, parse_cidr
 from sealbox.access.variables import Context, Template, parse_template
-from sealbox.wildcards import Glob, GlobSet, Piece, compile_glob
+from sealbox.wildcards import Glob, GlobSet, Piece
 
 Matcher = Callable[[str, Context], bool]
 
@@ -115,7 +115,7 @@ def _string(comparison: str, values: Sequence[str], variables: bool) -> Matcher:
         parsed = parse_template(value, variables)
         (templates if isinstance(parsed, Template) else fixed).append(parsed)  # type: ignore[arg-type]
     if comparison == "like":
-        fixed_globs = GlobSet(compile_glob(v) for v in fixed) if fixed else None
+        fixed_globs = GlobSet.of(fixed) if fixed else None
 
         def like(value: str, context: Context) -> bool:
             if fixed_globs is not None and fixed_globs.match(value):

@@ -35,7 +35,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 from sealbox.access.conditions import Condition, InvalidCondition, compile_condition
@@ -44,7 +44,7 @@ from sealbox.access.networks import parse_cidr
 from sealbox.access.s3_actions import S3_ACTIONS
 from sealbox.access.variables import Context, Template, context_key, parse_template
 from sealbox.errors import S3Error
-from sealbox.wildcards import GlobSet, compile_glob
+from sealbox.wildcards import GlobSet, cached_glob, compile_glob
 
 PolicyKind = Literal["bucket", "identity"]
 Effect = Literal["Allow", "Deny"]
@@ -608,10 +608,18 @@ def _actions(patterns: Iterable[str], kind: PolicyKind) -> NameSet:
 
 def _names_some(pattern: str) -> bool:
     """Whether an ``s3:`` pattern names at least one action S3 defines."""
-    if not ("*" in pattern or "?" in pattern):
-        return pattern.lower() in S3_ACTIONS
-    glob = compile_glob(pattern.lower())
-    return any(glob.match(a) for a in S3_ACTIONS)
+    return bool(_action_kinds(pattern.lower()))
+
+
+@lru_cache(maxsize=1024)
+def _action_kinds(lowered: str) -> frozenset[str]:
+    """The kinds of resource (bucket, object, service) of the S3 actions a
+    lower-case action pattern names; memoised, as policies repeat patterns."""
+    if not ("*" in lowered or "?" in lowered):
+        kind = S3_ACTIONS.get(lowered)
+        return frozenset(() if kind is None else (kind,))
+    glob = compile_glob(lowered)
+    return frozenset(k for a, k in S3_ACTIONS.items() if glob.match(a))
 
 
 def _check_resource(resource: str, kind: PolicyKind, bucket: str | None) -> None:
@@ -626,7 +634,7 @@ def _check_resource(resource: str, kind: PolicyKind, bucket: str | None) -> None
     named = resource[len(S3_ARN) :].split("/", 1)[0]
     if "${" in named:
         return  # judged per request, when the variable has a value
-    if not compile_glob(named).match(bucket):
+    if not cached_glob(named).match(bucket):
         # S3 refuses a resource of another bucket in a bucket policy.
         raise MalformedPolicy("Policy has invalid resource")
 
@@ -646,9 +654,7 @@ def _check_applies(actions: Sequence[str], resources: Sequence[str]) -> None:
             reach.add("bucket")
     for pattern in actions:
         lowered = "s3:*" if pattern == "*" else pattern.lower()
-        glob = compile_glob(lowered)
-        kinds = {k for a, k in S3_ACTIONS.items() if glob.match(a)}
-        if not kinds & reach:
+        if not _action_kinds(lowered) & reach:
             raise MalformedPolicy("Action does not apply to any resource(s) in statement")
 
 

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sealbox.store.edge_shapes import LISTS, STRUCTURES
-from sealbox.wildcards import cached_glob
+from sealbox.wildcards import Glob, compile_glob
 
 Node = str | list[Any]  # text, or a list of [name, Node] pairs
 Document = list[Any]
@@ -205,13 +206,17 @@ def _ordered(node: Node, shape: str) -> Node:
 # -- path patterns -------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
+def _path_glob(pattern: str) -> Glob:
+    return compile_glob(pattern if pattern.startswith(("/", "*")) else "/" + pattern)
+
+
 def path_matches(pattern: str, path: str) -> bool:
     """CloudFront's path patterns: case-sensitive, ``*`` any run of
     characters, ``?`` one; the leading ``/`` is optional in the pattern
     (Cache behavior settings: Path pattern). Also invalidation paths.
     Matched by ``sealbox.wildcards`` (never backtracks), each compiled once."""
-    p = pattern if pattern.startswith(("/", "*")) else "/" + pattern
-    return cached_glob(p).match(path)
+    return _path_glob(pattern).match(path)
 
 
 # -- the typed view ------------------------------------------------------------
