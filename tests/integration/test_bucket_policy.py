@@ -9,6 +9,7 @@ the VPC) and the site.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -319,6 +320,39 @@ def test_seed_referer_policy(server: RunningServer, s3: Any, bucket: str) -> Non
     assert anonymous_get(server, path, {"Referer": "https://example.com/"})[0] == 200
     assert anonymous_get(server, path, {"Referer": "https://evil.example.net/"})[0] == 403
     assert anonymous_get(server, path)[0] == 403
+
+
+def test_a_long_referer_against_an_anti_hotlinking_deny_is_judged_at_once(
+        server: RunningServer, s3: Any, bucket: str) -> None:
+    """Issue 11: a 6 KB Referer held a worker for seconds when wildcard
+    patterns were regular expressions that backtrack."""
+    s3.put_object(Bucket=bucket, Key="clip.mp4", Body=b"frames")
+    open_bucket(s3, bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Read", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Sid": "NoHotlinks", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Condition": {"StringNotLike": {"aws:Referer": [
+             "https://example.com/*", "https://*.example.com/*", "*://*.*.*.example.org/*/*.mp4"]}}},
+    ]}))
+    path = f"/{bucket}/clip.mp4"
+    assert anonymous_get(server, path, {"Referer": "https://www.example.com/v"})[0] == 200
+    started = time.monotonic()
+    status, _ = anonymous_get(server, path, {"Referer": "https://" + "a." * 3000 + "/"})
+    assert status == 403
+    assert time.monotonic() - started < 2  # the regex took seconds; this takes milliseconds
+
+
+def test_a_listing_prefix_over_8_kib_is_refused_when_a_policy_reads_it(
+        s3: Any, bucket: str) -> None:
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:ListBucket",
+         "Resource": f"arn:aws:s3:::{bucket}",
+         "Condition": {"StringLike": {"s3:prefix": "private/*"}}}]}))
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="p" * 8192)["KeyCount"] == 0
+    status, code, _ = error_of(s3.list_objects_v2, Bucket=bucket, Prefix="p" * 8193)
+    assert (status, code) == (400, "InvalidArgument")
 
 
 def test_deny_overrides_allow_and_wrong_bucket(server: RunningServer, s3: Any,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sealbox.access.context import MAX_VALUE_CHARS, ValueTooLong
 from sealbox.api.common.access_gate import AccessGate
 from sealbox.auth.principal import (
     ACCOUNT_ID,
@@ -87,3 +88,21 @@ def test_each_clients_steady_facts_decide_for_it(gate: tuple[AccessGate, FixedCl
     assert allowed(judge, ANONYMOUS, request(referer="https://my.site/page"), T0)
     assert not allowed(judge, ANONYMOUS, request(referer="https://evil.test/"), T0)
     assert allowed(judge, ANONYMOUS, request(referer="https://my.site/other"), T0)
+
+
+def test_a_referer_over_the_cap_refuses_the_request_it_is_never_cut(
+        gate: tuple[AccessGate, FixedClock]) -> None:
+    # A server whose header limit was raised past S3's 8 KB still judges no
+    # value longer than MAX_VALUE_CHARS: cut short, "https://my.site/…" could
+    # pass a rule the whole value fails.
+    judge, _ = gate
+    referer = "https://my.site/" + "a" * MAX_VALUE_CHARS
+    long_request = Request.from_scope({
+        "type": "http", "method": "GET", "path": "/bkt/k", "raw_path": b"/bkt/k",
+        "query_string": b"", "headers": [(b"host", b"h"), (b"referer", referer.encode())],
+        "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 9000), "scheme": "http"},
+        None, max_header_bytes=64 * 1024)
+    with pytest.raises(ValueTooLong) as refused:
+        allowed(judge, ANONYMOUS, long_request, T0)
+    assert (refused.value.code, refused.value.status) == ("RequestHeaderSectionTooLarge", 400)
+    assert allowed(judge, ANONYMOUS, request(referer="https://my.site/page"), T0)

@@ -280,6 +280,48 @@ def test_wildcard_match(pattern: str, text: str, matches: bool) -> None:
     assert wildcard_match(pattern, text) is matches
 
 
+def old_wildcard_match(pattern: str, text: str) -> bool:
+    """auth/cloudfront.wildcard_match before sealbox.wildcards (issue 11), the
+    oracle: a greedy two-pointer match backtracking to the last ``*``."""
+    if "?" not in pattern:
+        star = pattern.find("*")
+        if star < 0:
+            return pattern == text
+        if star == len(pattern) - 1:
+            return text.startswith(pattern[:-1])
+    p = t = 0
+    star = -1
+    resume = 0
+    while t < len(text):
+        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, resume = p, t
+            p += 1
+        elif star >= 0:
+            resume += 1
+            p, t = star + 1, resume
+        else:
+            return False
+    return all(char == "*" for char in pattern[p:])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet="ab*?./\n", max_size=10), st.text(alphabet="ab?./\n", max_size=14))
+def test_wildcard_match_agrees_with_the_matcher_it_replaced(pattern: str, text: str) -> None:
+    # Texts without "*": see the next test.
+    assert wildcard_match(pattern, text) is old_wildcard_match(pattern, text)
+
+
+def test_a_star_in_the_url_is_text_the_patterns_star_may_cover() -> None:
+    # The old matcher compared a pattern's "*" with a "*" in the URL as two
+    # equal characters before trying it as a wildcard, and then never
+    # backtracked to it: "*b?" refused "*xbc". A bug, fixed.
+    assert wildcard_match("https://h/*b?", "https://h/*xbc")
+    assert not old_wildcard_match("https://h/*b?", "https://h/*xbc")
+
+
 # --- refusals, with CloudFront's codes ---------------------------------------------------
 
 VALID_DOC = '{"Statement":[{"Resource":"*","Condition":{"DateLessThan":{"AWS:EpochTime":1767290400}}}]}'

@@ -8,6 +8,8 @@ AWS (tests/aws/services/s3/test_s3_cors.snapshot.json)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sealbox.api.s3.cors import (
     decode_rules,
@@ -56,6 +58,24 @@ from sealbox.http.cors import (
 )
 def test_wildcard_match(pattern: str, value: str, expected: bool) -> None:
     assert wildcard_match(pattern, value) is expected
+
+
+def old_wildcard_match(pattern: str, value: str) -> bool:
+    """http/cors.wildcard_match before sealbox.wildcards (issue 11), the oracle."""
+    star = pattern.find("*")
+    if star < 0:
+        return pattern == value
+    head, tail = pattern[:star], pattern[star + 1 :]
+    return (
+        len(value) >= len(head) + len(tail) and value.startswith(head) and value.endswith(tail)
+    )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet="ab*?.:/\n", max_size=8), st.text(alphabet="ab*?.:/\n", max_size=12))
+def test_wildcard_match_agrees_with_the_matcher_it_replaced(pattern: str, value: str) -> None:
+    # Only the first * is a wildcard; ? is itself (CORS has no one-character wildcard).
+    assert wildcard_match(pattern, value) is old_wildcard_match(pattern, value)
 
 
 @pytest.mark.parametrize(

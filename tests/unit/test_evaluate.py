@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sealbox.access.context import request_context
+from sealbox.access.context import MAX_VALUE_CHARS, ValueTooLong, request_context
 from sealbox.access.evaluate import AccessRequest, Decision, evaluate
 from sealbox.access.model import Policy, parse_policy
 from sealbox.access.networks import InvalidNetwork, Networks
@@ -436,6 +436,30 @@ def test_request_context_for_each_kind_of_principal() -> None:
     assert anon["aws:principaltype"] == ("Anonymous",)
     assert anon["aws:userid"] == ("anonymous",)
     assert "aws:principalarn" not in anon and "s3:authtype" not in anon
+
+
+@pytest.mark.parametrize(("fact", "code"), [
+    ("referer", "RequestHeaderSectionTooLarge"),
+    ("user_agent", "RequestHeaderSectionTooLarge"),
+    ("acl", "RequestHeaderSectionTooLarge"),
+    ("prefix", "InvalidArgument"),
+    ("delimiter", "InvalidArgument"),
+])
+def test_a_request_value_over_the_cap_refuses_the_request(fact: str, code: str) -> None:
+    at_cap = request_context(ANONYMOUS, now=NOW, source_ip="192.0.2.1", secure_transport=True,
+                             **{fact: "a" * MAX_VALUE_CHARS})
+    assert ("a" * MAX_VALUE_CHARS,) in at_cap.values()
+    with pytest.raises(ValueTooLong) as refused:  # refused, never cut short
+        request_context(ANONYMOUS, now=NOW, source_ip="192.0.2.1", secure_transport=True,
+                        **{fact: "a" * (MAX_VALUE_CHARS + 1)})
+    assert (refused.value.code, refused.value.status) == (code, 400)
+
+
+def test_a_tag_over_the_cap_refuses_the_request() -> None:
+    with pytest.raises(ValueTooLong) as refused:
+        request_context(ALICE, now=NOW, source_ip="192.0.2.1", secure_transport=True,
+                        request_object_tags={"Env": "x" * (MAX_VALUE_CHARS + 1)})
+    assert refused.value.code == "RequestHeaderSectionTooLarge"
 
 
 def test_request_context_times_and_signature_facts() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from sealbox.access.actions import ACTIONS
 from sealbox.access.model import MalformedPolicy, parse_policy
 from sealbox.access.s3_actions import S3_ACTIONS
+from sealbox.access.variables import context_key
 from sealbox.errors import S3Error
 
 ACCOUNT = "000000000000"
@@ -381,6 +383,18 @@ def test_resources_match_with_star_and_question_mark_case_sensitively() -> None:
     assert st.matches_resource("arn:aws:s3:::bkt/abc/d/e", {})
     assert not st.matches_resource("arn:aws:s3:::bkt/ABC/d", {})
     assert not st.matches_resource("arn:aws:s3:::bkt/abbc/d", {})
+
+
+WILDCARDS = json.loads(
+    (Path(__file__).resolve().parents[1] / "vectors" / "iam" / "wildcards.json").read_text())
+
+
+@pytest.mark.parametrize("case", WILDCARDS["cases"], ids=lambda c: c["name"])
+def test_aws_resource_wildcard_example(case: dict[str, Any]) -> None:
+    policy = parse_policy(doc({"Effect": "Allow", "Action": "s3:GetObject",
+                               "Resource": case["pattern"]}), kind="identity")
+    context = {context_key(k): (v,) for k, v in case.get("context", {}).items()}
+    assert policy.statements[0].matches_resource(case["value"], context) is case["matches"]
 
 
 def test_statements_for_an_action_are_compiled_once_and_memoised() -> None:

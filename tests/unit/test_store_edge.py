@@ -4,12 +4,15 @@ test_store_sqlite's ``meta_store`` fixture; and the pure config model."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sealbox.store.edge import (
     Distribution,
@@ -414,6 +417,19 @@ def test_sqlite_v4_database_migrates_to_the_edge_schema(
 )
 def test_path_patterns_as_cloudfront_matches_them(pattern: str, path: str, matches: bool) -> None:
     assert path_matches(pattern, path) is matches
+
+
+def old_path_matches(pattern: str, path: str) -> bool:
+    """store/edge_config.path_matches before sealbox.wildcards (issue 11), the oracle."""
+    p = pattern if pattern.startswith(("/", "*")) else "/" + pattern
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in p)
+    return re.compile(body, re.DOTALL).fullmatch(path) is not None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet="ab*?./[\n", max_size=10), st.text(alphabet="ab*?./[\n", max_size=14))
+def test_path_matches_agrees_with_the_regex_it_replaced(pattern: str, path: str) -> None:
+    assert path_matches(pattern, path) is old_path_matches(pattern, path)
 
 
 def test_behaviour_for_path_first_match_else_default() -> None:

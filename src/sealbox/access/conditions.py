@@ -40,12 +40,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from sealbox.access.networks import in_cidrs, parse_address, parse_cidr
-from sealbox.access.variables import (
-    Context,
-    Template,
-    glob_to_regex,
-    parse_template,
-)
+from sealbox.access.variables import Context, Template, parse_template
+from sealbox.wildcards import Glob, GlobSet, Piece
 
 Matcher = Callable[[str, Context], bool]
 
@@ -119,20 +115,16 @@ def _string(comparison: str, values: Sequence[str], variables: bool) -> Matcher:
         parsed = parse_template(value, variables)
         (templates if isinstance(parsed, Template) else fixed).append(parsed)  # type: ignore[arg-type]
     if comparison == "like":
-        fixed_re = (
-            re.compile("(?:" + "|".join(glob_to_regex(v) for v in fixed) + r")\Z", re.DOTALL)
-            if fixed
-            else None
-        )
+        fixed_globs = GlobSet.of(fixed) if fixed else None
 
         def like(value: str, context: Context) -> bool:
-            if fixed_re is not None and fixed_re.match(value):
+            if fixed_globs is not None and fixed_globs.match(value):
                 return True
             for t in templates:
                 if not value.startswith(t.prefix):
                     continue
-                rx = t.regex(context)
-                if rx is not None and rx.match(value):
+                glob = t.glob(context)
+                if glob is not None and glob.match(value):
                     return True
             return False
 
@@ -267,27 +259,55 @@ def _ip(values: Sequence[str]) -> Matcher:
     return inside
 
 
-def arn_regex(pieces: Sequence[tuple[str, bool]]) -> re.Pattern[str]:
-    """An ARN pattern compiled component by component: the first five
-    ``:``-separated components match separately (a ``*`` there does not
-    cross a ``:``), the sixth — the resource, which may hold ``:`` — takes
-    the rest. ``pieces`` are (text, wildcards-live) as from a template."""
-    out: list[str] = []
-    colons = 0
-    for text, live in pieces:
-        for ch in text:
-            if ch == ":" and colons < 5:
-                colons += 1
-                out.append(":")
-            elif live and ch == "*":
-                out.append("[^:]*" if colons < 5 else ".*")
-            elif live and ch == "?":
-                out.append("[^:]" if colons < 5 else ".")
-            else:
-                out.append(re.escape(ch))
-    if colons < 5 and out and out[-1] == "[^:]*":
-        out[-1] = ".*"  # "arn:aws:iam::*": a short pattern's trailing * takes the rest
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+class ArnGlob:
+    """An ARN pattern, matched component by component: the first five
+    ``:``-separated components match separately (a ``*`` or ``?`` there
+    does not cross a ``:``), the sixth — the resource, which may hold ``:``
+    — takes the rest. A pattern with fewer components ending in ``*``
+    (``arn:aws:iam::*``) lets that ``*`` take the rest, colons and all.
+    ``pieces`` are (text, wildcards live) as from a template; a ``:`` in a
+    variable's value still separates components."""
+
+    __slots__ = ("colons", "exact", "globs", "open_end")
+
+    def __init__(self, pieces: Sequence[Piece]) -> None:
+        parts: list[list[Piece]] = [[]]
+        for text, live in pieces:
+            for ch in text:
+                if ch == ":" and len(parts) < 6:
+                    parts.append([])
+                else:
+                    parts[-1].append((ch, live))
+        self.colons = len(parts) - 1
+        self.open_end = self.colons < 5 and bool(parts[-1]) and parts[-1][-1] == ("*", True)
+        wild = any(live and ("*" in text or "?" in text) for text, live in pieces)
+        # Without a wildcard, component by component is the whole text alike.
+        self.exact = None if wild else "".join(text for text, _ in pieces)
+        self.globs = tuple(Glob(p) for p in parts)
+
+    def match(self, value: str) -> bool:
+        if self.exact is not None:
+            return value == self.exact
+        *components, rest = value.split(":", self.colons)
+        if len(components) < self.colons:
+            return False
+        for glob, part in zip(self.globs, components):
+            if not glob.match(part):
+                return False
+        if self.colons < 5:
+            # The last component is colon-free; an open end's ``*`` then
+            # takes everything from the first colon on.
+            head, colon, _ = rest.partition(":")
+            if colon and not self.open_end:
+                return False
+            rest = head
+        return self.globs[-1].match(rest)
+
+
+@lru_cache(maxsize=1024)
+def _arn_glob(pieces: tuple[Piece, ...]) -> ArnGlob:
+    """A template's ARN pattern for one set of variable values."""
+    return ArnGlob(pieces)
 
 
 def _arn(values: Sequence[str], variables: bool) -> Matcher:
@@ -298,15 +318,15 @@ def _arn(values: Sequence[str], variables: bool) -> Matcher:
         if isinstance(parsed, Template):
             templates.append(parsed)
         else:
-            fixed.append(arn_regex([(parsed, True)]))
+            fixed.append(ArnGlob([(parsed, True)]))
 
     def arn(value: str, context: Context) -> bool:
-        for rx in fixed:
-            if rx.match(value):
+        for glob in fixed:
+            if glob.match(value):
                 return True
         for t in templates:
             pieces = t.pieces(context)
-            if pieces is not None and arn_regex(pieces).match(value):
+            if pieces is not None and _arn_glob(tuple(pieces)).match(value):
                 return True
         return False
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from sealbox.access.networks import Networks
 from sealbox.access.variables import context_key
 from sealbox.auth.principal import Principal
+from sealbox.errors import S3Error
 
 ContextDict = dict[str, tuple[str, ...]]
 
@@ -31,6 +33,47 @@ ContextDict = dict[str, tuple[str, ...]]
 # signature's age): added by ``add_changing_keys``, all others by
 # ``steady_context``.
 CHANGING_KEYS = frozenset({"aws:currenttime", "aws:epochtime", "s3:signatureage"})
+
+# The longest value a request may bring into the policy context (Referer,
+# User-Agent, the tagging header, the listing parameters). S3 refuses a
+# request whose header section is over 8 KB (RequestHeaderSectionTooLarge,
+# MaxSizeAllowed 8192), so no header value S3 accepts is longer; but
+# sealbox's own limit (ServerSettings.max_header_bytes) may be raised, and a
+# query parameter (s3:prefix) is bounded only by the request line. Wildcard
+# matching is linear in a value's length (sealbox.wildcards), and this bounds
+# the length. A longer value refuses the request (400) rather than being cut
+# short: a cut value could match a pattern the whole one does not (a Deny
+# with StringNotLike "*.example.com").
+MAX_VALUE_CHARS = 8192
+
+
+class ValueTooLong(S3Error):
+    """A request value over ``MAX_VALUE_CHARS``: for a header, S3's answer
+    to a header section over 8 KB; for a query parameter, InvalidArgument
+    (S3 documents no answer; the wording is ours)."""
+
+    def __init__(self, name: str, *, header: bool) -> None:
+        if header:
+            super().__init__("RequestHeaderSectionTooLarge", MaxSizeAllowed=str(MAX_VALUE_CHARS))
+        else:
+            super().__init__("InvalidArgument", f"{name} is longer than {MAX_VALUE_CHARS} "
+                             "characters.", ArgumentName=name)
+        self.name = name
+
+
+# The facts steady_context checks, in its argument order: (name, whether a header).
+_CHECKED = (("Referer", True), ("User-Agent", True), ("x-amz-content-sha256", True),
+            ("x-amz-acl", True), ("prefix", False), ("delimiter", False), ("max-keys", False))
+
+
+def _refuse_long(values: tuple[str | None, ...], tags: Mapping[str, str] | None) -> None:
+    """``ValueTooLong`` for the first value over the cap, if any."""
+    for (name, header), value in zip(_CHECKED, values, strict=True):
+        if value is not None and len(value) > MAX_VALUE_CHARS:
+            raise ValueTooLong(name, header=header)
+    if tags and max(map(len, chain(tags, tags.values()))) > MAX_VALUE_CHARS:
+        raise ValueTooLong("x-amz-tagging", header=True)
+
 
 # aws:PrincipalType per principal kind ("Request information that you can
 # use for policy variables").
@@ -138,7 +181,14 @@ def steady_context(
     extra: Mapping[str, Sequence[str]] | None = None,
 ) -> ContextDict:
     """The condition keys of one request but those ``add_changing_keys``
-    adds: the same for every request with the same facts."""
+    adds: the same for every request with the same facts. Raises
+    ``ValueTooLong`` for a request value over ``MAX_VALUE_CHARS``."""
+    cap = MAX_VALUE_CHARS  # written out: this runs for every new client's first request
+    if (len(referer or "") > cap or len(user_agent or "") > cap or len(content_sha256 or "") > cap
+            or len(acl or "") > cap or len(prefix or "") > cap or len(delimiter or "") > cap
+            or len(max_keys or "") > cap or request_object_tags):
+        _refuse_long((referer, user_agent, content_sha256, acl, prefix, delimiter, max_keys),
+                     request_object_tags)
     ctx = dict(_principal_items(principal))
     ctx["aws:securetransport"] = ("true" if secure_transport else "false",)
     if source_ip:

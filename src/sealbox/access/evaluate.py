@@ -188,7 +188,7 @@ def _resource_matches(st: Statement, resource: str, context: Mapping[str, Sequen
     hit = (
         r.any
         or resource in r.exact
-        or (r.regex is not None and r.regex.match(resource) is not None)
+        or (r.globs is not None and r.globs.match(resource))
         or (bool(r.templates) and r.match_templates(resource, context))
     )
     return hit is not st.not_resource

@@ -35,7 +35,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 from sealbox import json_text
@@ -43,8 +43,9 @@ from sealbox.access.conditions import Condition, InvalidCondition, compile_condi
 from sealbox.access.keys import known_key
 from sealbox.access.networks import parse_cidr
 from sealbox.access.s3_actions import S3_ACTIONS
-from sealbox.access.variables import Context, Template, context_key, glob_to_regex, parse_template
+from sealbox.access.variables import Context, Template, context_key, parse_template
 from sealbox.errors import S3Error
+from sealbox.wildcards import GlobSet, cached_glob, compile_glob
 
 PolicyKind = Literal["bucket", "identity"]
 Effect = Literal["Allow", "Deny"]
@@ -78,13 +79,13 @@ class NameSet:
     """Action names or resource ARNs with ``*`` / ``?``, compiled once.
 
     ``exact`` holds names without wildcards (lower-case for actions),
-    ``regex`` one alternation of the others, ``templates`` the resources
-    that hold a policy variable."""
+    ``globs`` the others (``sealbox.wildcards``), ``templates`` the
+    resources that hold a policy variable."""
 
     patterns: tuple[str, ...]
     any: bool
     exact: frozenset[str]
-    regex: re.Pattern[str] | None = field(compare=False)
+    globs: GlobSet | None = field(compare=False)
     templates: tuple[Template, ...] = ()
 
     @classmethod
@@ -98,18 +99,14 @@ class NameSet:
                 globs.append(p.lower() if fold else p)
             else:
                 exact.add(p.lower() if fold else p)
-        regex = (
-            re.compile("(?:" + "|".join(glob_to_regex(g) for g in globs) + r")\Z", re.DOTALL)
-            if globs
-            else None
-        )
-        return cls(tuple(patterns), "*" in globs, frozenset(exact), regex, tuple(templates))
+        compiled = GlobSet.of(globs) if globs else None
+        return cls(tuple(patterns), "*" in globs, frozenset(exact), compiled, tuple(templates))
 
     def match(self, name: str, context: Context | None = None) -> bool:
         """``name`` must already be lower-case for a folded (action) set."""
         if self.any or name in self.exact:
             return True
-        if self.regex is not None and self.regex.match(name) is not None:
+        if self.globs is not None and self.globs.match(name):
             return True
         return bool(self.templates) and context is not None and self.match_templates(name, context)
 
@@ -117,8 +114,8 @@ class NameSet:
         for t in self.templates:
             if not name.startswith(t.prefix):
                 continue
-            rx = t.regex(context)
-            if rx is not None and rx.match(name) is not None:
+            glob = t.glob(context)
+            if glob is not None and glob.match(name):
                 return True
         return False
 
@@ -311,7 +308,7 @@ def _resource_applies(st: Statement, resource: str) -> tuple[bool, bool]:
     the context, whether that depends on the context). A template (a
     policy variable) can match only a name starting with its literal start."""
     r = st.resources
-    if r.any or resource in r.exact or (r.regex is not None and r.regex.match(resource)):
+    if r.any or resource in r.exact or (r.globs is not None and r.globs.match(resource)):
         return not st.not_resource, False
     if any(resource.startswith(t.prefix) for t in r.templates):
         return False, True
@@ -613,10 +610,18 @@ def _actions(patterns: Iterable[str], kind: PolicyKind) -> NameSet:
 
 def _names_some(pattern: str) -> bool:
     """Whether an ``s3:`` pattern names at least one action S3 defines."""
-    if not ("*" in pattern or "?" in pattern):
-        return pattern.lower() in S3_ACTIONS
-    rx = re.compile(glob_to_regex(pattern.lower()) + r"\Z")
-    return any(rx.match(a) for a in S3_ACTIONS)
+    return bool(_action_kinds(pattern.lower()))
+
+
+@lru_cache(maxsize=1024)
+def _action_kinds(lowered: str) -> frozenset[str]:
+    """The kinds of resource (bucket, object, service) of the S3 actions a
+    lower-case action pattern names; memoised, as policies repeat patterns."""
+    if not ("*" in lowered or "?" in lowered):
+        kind = S3_ACTIONS.get(lowered)
+        return frozenset(() if kind is None else (kind,))
+    glob = compile_glob(lowered)
+    return frozenset(k for a, k in S3_ACTIONS.items() if glob.match(a))
 
 
 def _check_resource(resource: str, kind: PolicyKind, bucket: str | None) -> None:
@@ -631,7 +636,7 @@ def _check_resource(resource: str, kind: PolicyKind, bucket: str | None) -> None
     named = resource[len(S3_ARN) :].split("/", 1)[0]
     if "${" in named:
         return  # judged per request, when the variable has a value
-    if not re.match(glob_to_regex(named) + r"\Z", bucket, re.DOTALL):
+    if not cached_glob(named).match(bucket):
         # S3 refuses a resource of another bucket in a bucket policy.
         raise MalformedPolicy("Policy has invalid resource")
 
@@ -651,9 +656,7 @@ def _check_applies(actions: Sequence[str], resources: Sequence[str]) -> None:
             reach.add("bucket")
     for pattern in actions:
         lowered = "s3:*" if pattern == "*" else pattern.lower()
-        rx = re.compile(glob_to_regex(lowered) + r"\Z")
-        kinds = {k for a, k in S3_ACTIONS.items() if rx.match(a)}
-        if not kinds & reach:
+        if not _action_kinds(lowered) & reach:
             raise MalformedPolicy("Action does not apply to any resource(s) in statement")
 
 

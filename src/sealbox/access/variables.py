@@ -17,8 +17,9 @@ elements: Variables and tags"). Rules kept here:
   value or resource holding it then matches nothing ("Policy variables with
   no value": "there is no equal or like value").
 
-Patterns are compiled once, when the policy is parsed; only templates that
-hold a variable build a regular expression per request (``re`` caches it).
+Patterns are compiled once, when the policy is parsed (``sealbox.wildcards``,
+which never backtracks); a template that holds a variable is compiled once
+per tuple of its variables' values.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from sealbox.wildcards import Glob
 
 Context = Mapping[str, Sequence[str]]
 
@@ -39,20 +42,6 @@ def context_key(name: str) -> str:
     kept as written, since object tags are case-sensitive."""
     head, sep, tail = name.partition("/")
     return head.lower() + sep + tail
-
-
-def glob_to_regex(text: str) -> str:
-    """The regular expression of an IAM wildcard pattern: ``*`` is any run of
-    characters (``/`` and ``:`` included), ``?`` is one character."""
-    out = []
-    for ch in text:
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return "".join(out)
 
 
 def has_wildcard(text: str) -> bool:
@@ -88,10 +77,7 @@ class Template:
     parts: tuple[Part, ...]
     source: str
     prefix: str = ""
-    _fragments: tuple[str | Variable, ...] = field(default=(), compare=False, repr=False)
-    _compiled: dict[tuple[str, ...], re.Pattern[str]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    _compiled: dict[tuple[str, ...], Glob] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -125,8 +111,9 @@ class Template:
         pieces = self.pieces(context)
         return None if pieces is None else "".join(t for t, _ in pieces)
 
-    def regex(self, context: Context) -> re.Pattern[str] | None:
-        """The wildcard pattern with variables replaced, compiled."""
+    def glob(self, context: Context) -> Glob | None:
+        """The wildcard pattern with variables replaced (their values are
+        literal text), compiled; None when a variable has no value."""
         values = []
         for part in self.parts:
             if isinstance(part, Variable):
@@ -135,37 +122,31 @@ class Template:
                     return None
                 values.append(value)
         key = tuple(values)
-        rx = self._compiled.get(key)
-        if rx is None:
-            it = iter(values)
-            body = "".join(
-                re.escape(next(it)) if isinstance(f, Variable) else f for f in self._fragments
-            )
-            rx = re.compile(body + r"\Z", re.DOTALL)
+        glob = self._compiled.get(key)
+        if glob is None:
+            pieces = self.pieces(context)
+            assert pieces is not None  # every variable has a value: just seen
+            glob = Glob(pieces)
             if len(self._compiled) < 256:
-                self._compiled[key] = rx
-        return rx
+                self._compiled[key] = glob
+        return glob
 
 
 def _template(parts: list[Part], source: str) -> Template:
-    fragments: list[str | Variable] = []
+    """The template of ``parts``, with its fixed text before the first
+    wildcard or variable as ``prefix``."""
     prefix: list[str] = []
-    fixed = True
     for part in parts:
         if isinstance(part, Variable):
-            fragments.append(part)
-            fixed = False
-        elif isinstance(part, Literal):
-            fragments.append(re.escape(part.text))
-            if fixed:
-                prefix.append(part.text)
-        else:
-            fragments.append(glob_to_regex(part))
-            if fixed:
-                head = re.split(r"[*?]", part, maxsplit=1)
-                prefix.append(head[0])
-                fixed = len(head) == 1
-    return Template(tuple(parts), source, "".join(prefix), tuple(fragments))
+            break
+        if isinstance(part, Literal):
+            prefix.append(part.text)
+            continue
+        head = re.split(r"[*?]", part, maxsplit=1)
+        prefix.append(head[0])
+        if len(head) > 1:
+            break
+    return Template(tuple(parts), source, "".join(prefix))
 
 
 def parse_template(text: str, variables: bool) -> str | Template:

@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from sealbox import json_text
+from sealbox.wildcards import cached_glob
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 # The trusted key groups of a cache behaviour: key-pair id -> public key, or
@@ -427,33 +428,9 @@ def _address_in(source_ip: str | None, network: ipaddress.IPv4Network) -> bool:
 
 def wildcard_match(pattern: str, text: str) -> bool:
     """CloudFront's ``Resource`` match: ``*`` is any run of characters (or
-    none), ``?`` exactly one, everything else itself. The usual shapes (no
-    wildcard: a canned policy's own URL; one trailing ``*``: a prefix) take
-    a string comparison; others a greedy two-pointer match with
-    backtracking to the last ``*``: linear for ordinary patterns, never
-    exponential."""
-    if "?" not in pattern:
-        star = pattern.find("*")
-        if star < 0:
-            return pattern == text
-        if star == len(pattern) - 1:
-            return text.startswith(pattern[:-1])
-    p = t = 0
-    star = -1
-    resume = 0
-    while t < len(text):
-        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
-            p += 1
-            t += 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star, resume = p, t
-            p += 1
-        elif star >= 0:
-            resume += 1
-            p, t = star + 1, resume
-        else:
-            return False
-    return all(char == "*" for char in pattern[p:])
+    none), ``?`` exactly one, everything else itself (``sealbox.wildcards``:
+    never backtracks; each pattern compiled once)."""
+    return cached_glob(pattern).match(text)
 
 
 CacheKey = tuple[str, str, str, str]

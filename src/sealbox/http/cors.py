@@ -44,6 +44,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from sealbox.wildcards import Glob
 
 CORS_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
@@ -62,16 +65,18 @@ class CorsRule:
     id: str | None = None
 
 
+@lru_cache(maxsize=4096)
+def _glob(pattern: str) -> Glob:
+    # Only the first ``*`` is a wildcard (PutBucketCors refuses a second);
+    # ``?`` is itself: CORS has no one-character wildcard.
+    head, star, tail = pattern.partition("*")
+    return Glob(((head, False), (star, True), (tail, False)))
+
+
 def wildcard_match(pattern: str, value: str) -> bool:
-    """``value`` matches ``pattern``, whose one ``*`` (if any) stands for any
-    run of characters, the empty run included."""
-    star = pattern.find("*")
-    if star < 0:
-        return pattern == value
-    head, tail = pattern[:star], pattern[star + 1 :]
-    return (
-        len(value) >= len(head) + len(tail) and value.startswith(head) and value.endswith(tail)
-    )
+    """``value`` matches ``pattern``, whose first ``*`` (if any) stands for
+    any run of characters, the empty run included (``sealbox.wildcards``)."""
+    return _glob(pattern).match(value)
 
 
 def parse_header_list(value: str) -> tuple[str, ...]:

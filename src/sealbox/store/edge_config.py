@@ -31,6 +31,7 @@ from typing import Any
 from sealbox.http.header_values import has_control, is_token
 from sealbox.store.edge_errors import EdgeError
 from sealbox.store.edge_shapes import LISTS, STRUCTURES
+from sealbox.wildcards import Glob, compile_glob
 
 Node = str | list[Any]  # text, or a list of [name, Node] pairs
 Document = list[Any]
@@ -206,17 +207,16 @@ def _ordered(node: Node, shape: str) -> Node:
 
 
 @lru_cache(maxsize=1024)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    p = pattern if pattern.startswith(("/", "*")) else "/" + pattern
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in p)
-    return re.compile(body, re.DOTALL)
+def _path_glob(pattern: str) -> Glob:
+    return compile_glob(pattern if pattern.startswith(("/", "*")) else "/" + pattern)
 
 
 def path_matches(pattern: str, path: str) -> bool:
     """CloudFront's path patterns: case-sensitive, ``*`` any run of
     characters, ``?`` one; the leading ``/`` is optional in the pattern
-    (Cache behavior settings: Path pattern)."""
-    return _pattern(pattern).fullmatch(path) is not None
+    (Cache behavior settings: Path pattern). Also invalidation paths.
+    Matched by ``sealbox.wildcards`` (never backtracks), each compiled once."""
+    return _path_glob(pattern).match(path)
 
 
 # -- the typed view ------------------------------------------------------------
