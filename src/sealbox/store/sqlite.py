@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from sealbox.links.store import LinkSqlMethods
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.forks import reset_in_child
 from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
@@ -153,7 +154,8 @@ class _Holder:
 
 
 
-class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
+class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
+                      LinkSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
