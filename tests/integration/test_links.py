@@ -400,3 +400,24 @@ def test_links_are_in_the_openapi_document(server: RunningServer) -> None:
     assert set(document["paths"][prefix + "links/{LinkId}"]) == {"get", "delete"}
     assert document["paths"][prefix + "revocations"]["post"]["x-sealbox-action"] == \
         "sealbox:RevokeLink"
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_judged(tmp_path: Path) -> None:
+    # The proxy (here: the test on 127.0.0.1) is trusted; X-Forwarded-For
+    # names the client, and only that address is bound.
+    with RunningServer(data_dir=tmp_path / "data",
+                       extra_args=("--trusted-proxy", "127.0.0.1/32")) as proxied:
+        s3 = boto3.client("s3", endpoint_url=proxied.endpoint, region_name="us-east-1",
+                          aws_access_key_id=proxied.access_key,
+                          aws_secret_access_key=proxied.secret_key,
+                          config=Config(s3={"addressing_style": "path"},
+                                        signature_version="s3v4"))
+        s3.create_bucket(Bucket="proxied")
+        s3.put_object(Bucket="proxied", Key="k", Body=b"behind the proxy")
+        admin = AdminClient(proxied.endpoint, proxied.access_key, proxied.secret_key)
+        url = make_link(admin, "proxied", "k", BindIp=["203.0.113.0/24"])["Url"]
+        inside = requests.get(url, headers={"X-Forwarded-For": "203.0.113.7"}, timeout=30)
+        assert inside.status_code == 200 and inside.content == b"behind the proxy"
+        outside = requests.get(url, headers={"X-Forwarded-For": "198.51.100.7"}, timeout=30)
+        assert reason(outside) == "The link is not valid from this address"
+        assert reason(requests.get(url, timeout=30)) == "The link is not valid from this address"
