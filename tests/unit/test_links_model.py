@@ -19,7 +19,7 @@ from sealbox.auth.facts import RequestFacts
 from sealbox.auth.principal import AuthResult, Credential, Principal, root_principal
 from sealbox.errors import S3Error
 from sealbox.links import model
-from sealbox.links.create import link_url, url_signature
+from sealbox.links.create import create_link, link_url, url_signature
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LinkError, LinkRecord, LinkSpec
 from sealbox.links.revoke import identify
@@ -134,6 +134,22 @@ def test_identify_reads_sigv2_and_cloudfront_urls() -> None:
 def test_identify_refuses_what_is_not_a_signed_url(url: str) -> None:
     with pytest.raises(LinkError):
         identify(url)
+
+
+def test_created_link_names_the_headers_a_put_must_send() -> None:
+    class Store:
+        def insert_link(self, record: LinkRecord) -> None:
+            self.record = record
+
+    store = Store()
+    created = create_link(store, ROOT, LinkSpec("b", "k", "PUT", content_type="image/png",
+                                                max_uses=1, bind=("10.0.0.1/32",)),
+                          NOW, endpoint="https://files.example", region="us-east-1")
+    assert created.headers == {"Content-Type": "image/png"}
+    assert store.record == created.record and created.record.access_key == "AKIDROOT"
+    assert created.url.startswith("https://files.example/b/k?X-Sealbox-Link=")
+    assert created.record.fingerprint == model.fingerprint(url_signature(created.url))
+    assert created.as_json()["MaxUses"] == 1
 
 
 # -- the gate ------------------------------------------------------------------------

@@ -36,6 +36,14 @@ class CreatedLink:
     url: str
     record: LinkRecord
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a client must send with the link (a PUT link's Content-Type),
+        for the signing endpoint's ``Headers``."""
+        if self.record.content_type is None:
+            return {}
+        return {"Content-Type": self.record.content_type}
+
     def as_json(self) -> dict[str, object]:
         """``{"LinkId", "Url", "Expires", "MaxUses", "Method"}``."""
         return {"LinkId": self.record.link_id, "Url": self.url,

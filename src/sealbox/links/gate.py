@@ -16,6 +16,7 @@ committed before the answer starts).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from sealbox.auth.principal import AuthResult
 from sealbox.errors import S3Error
@@ -30,12 +31,22 @@ def refuse(reason: str) -> S3Error:
     return S3Error("AccessDenied", reason)
 
 
+class LinkStore(Protocol):
+    """What the gate reads and writes (``links.store.LinkSqlMethods``)."""
+
+    def revoked_fingerprints(self, now: int) -> frozenset[str]: ...
+
+    def get_link(self, link_id: str) -> LinkRecord | None: ...
+
+    def use_link(self, link_id: str) -> bool: ...
+
+
 class LinkGate:
     """Revoked signatures and managed-link records of one process, over a
     MetaStore with the links' methods (``links.store.LinkSqlMethods``)."""
 
     def __init__(self, meta: object, now: Callable[[], int]) -> None:
-        self._meta: object = meta
+        self._meta: LinkStore = meta  # type: ignore[assignment]
         self._now = now
         self._revoked: tuple[int, frozenset[str]] = (-1, frozenset())
         self._records: dict[str, LinkRecord] = {}
@@ -49,7 +60,7 @@ class LinkGate:
         cached = self._revoked
         if cached[0] == version:
             return cached[1]
-        found: frozenset[str] = self._meta.revoked_fingerprints(self._now())  # type: ignore[attr-defined]
+        found = self._meta.revoked_fingerprints(self._now())
         self._revoked = (version, found)
         return found
 
@@ -67,7 +78,7 @@ class LinkGate:
             return found
         if not model.is_link_id(link_id):
             return None
-        found = self._meta.get_link(link_id)  # type: ignore[attr-defined]
+        found = self._meta.get_link(link_id)
         if found is not None:
             if len(self._records) >= _RECORDS_MAX:
                 self._records.clear()
@@ -105,7 +116,7 @@ class LinkGate:
         writes); ``refuse(USED_UP)`` when none is left."""
         if record.max_uses is None:
             return
-        if not self._meta.use_link(record.link_id):  # type: ignore[attr-defined]
+        if not self._meta.use_link(record.link_id):
             raise refuse(model.USED_UP)
 
 

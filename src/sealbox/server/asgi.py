@@ -274,7 +274,8 @@ class SealboxApp:
                 if removed:
                     log.info("sweep removed %d leftover files", removed)
                 now = int(services.clock.now().timestamp())
-                swept = await services.run(services.meta.sweep_links, now)  # type: ignore[attr-defined]
+                meta: Any = services.meta  # with the links' methods (sealbox.links.store)
+                swept = await services.run(meta.sweep_links, now)
                 if swept:
                     log.info("sweep removed %d expired links and revocations", swept)
             except Exception:
