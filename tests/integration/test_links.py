@@ -136,6 +136,18 @@ def test_a_range_request_a_head_and_a_missing_key_each_count_as_a_use(
     assert reason(requests.get(missing["Url"], timeout=30)) == "The link has been used up"
 
 
+def test_a_get_the_client_drops_midway_still_counts(admin: AdminClient, s3: Any,
+                                                    bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="big.bin", Body=os.urandom(8 << 20))
+    link = make_link(admin, bucket, Key="big.bin", MaxUses=2)
+    with requests.get(link["Url"], stream=True, timeout=30) as dropped:
+        assert dropped.status_code == 200
+        assert len(dropped.raw.read(1024)) == 1024
+    assert admin.call("GET", path("links", link["LinkId"])).body["Uses"] == 1
+    assert len(requests.get(link["Url"], timeout=30).content) == 8 << 20
+    assert reason(requests.get(link["Url"], timeout=30)) == "The link has been used up"
+
+
 def test_unlimited_link_is_never_counted_down(admin: AdminClient, report: str) -> None:
     link = make_link(admin, report)
     for _ in range(5):
@@ -213,18 +225,27 @@ def test_link_stops_when_its_signer_loses_the_right(server: RunningServer, clien
 # -- 20 concurrent GETs of a 5-use link, on two server processes ----------------------------
 
 
-def _race(urls: list[str]) -> list[int]:
-    statuses: list[int] = []
-    gate = threading.Barrier(len(urls))
+def _get_on(url: str, node: RunningServer) -> requests.Response:
+    """GET a link made for one node from ``node``, with the Host header it was
+    signed for (as a load balancer in front of both would send it)."""
+    parts = urlsplit(url)
+    return requests.get(f"{node.endpoint}{parts.path}?{parts.query}",
+                        headers={"Host": parts.netloc}, timeout=60)
+
+
+def _race(sends: list[tuple[str, RunningServer]]) -> list[tuple[int, int]]:
+    statuses: list[tuple[int, int]] = []
+    gate = threading.Barrier(len(sends))
     lock = threading.Lock()
 
-    def one(url: str) -> None:
+    def one(url: str, node: RunningServer) -> None:
         gate.wait()
-        status = requests.get(url, timeout=60).status_code
+        response = _get_on(url, node)
+        assert response.status_code == 200 or reason(response) == "The link has been used up"
         with lock:
-            statuses.append(status)
+            statuses.append((response.status_code, node.port))
 
-    threads = [threading.Thread(target=one, args=(u,)) for u in urls]
+    threads = [threading.Thread(target=one, args=send) for send in sends]
     for t in threads:
         t.start()
     for t in threads:
@@ -233,6 +254,8 @@ def _race(urls: list[str]) -> list[int]:
 
 
 def _five_of_twenty(one: RunningServer, two: RunningServer) -> None:
+    """20 concurrent GETs of a 5-use link, half to each node; then a
+    revocation on one node seen by the other."""
     s3 = boto3.client("s3", endpoint_url=one.endpoint, region_name="us-east-1",
                       aws_access_key_id=one.access_key, aws_secret_access_key=one.secret_key,
                       config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
@@ -241,11 +264,16 @@ def _five_of_twenty(one: RunningServer, two: RunningServer) -> None:
     admin = AdminClient(one.endpoint, one.access_key, one.secret_key)
     link = make_link(admin, "race", "ticket", MaxUses=5)["Url"]
     # Half the requests to each process: the count is the store's.
-    other = link.replace(f":{one.port}/", f":{two.port}/")
-    statuses = _race([link, other] * 10)
-    assert sorted(statuses) == [200] * 5 + [403] * 15
+    statuses = _race([(link, one), (link, two)] * 10)
+    assert sorted(s for s, _ in statuses) == [200] * 5 + [403] * 15
     assert AdminClient(two.endpoint, one.access_key, one.secret_key).call(
         "GET", path("links", make_link_id(link))).body["Uses"] == 5
+    # A revocation made on one node is refused by the other on its next request.
+    params = {"Bucket": "race", "Key": "ticket"}
+    offline = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=600)
+    assert _get_on(offline, two).status_code == 200
+    admin.call("POST", path("revocations"), {"Url": offline})
+    assert reason(_get_on(offline, two)) == "The link has been revoked"
 
 
 def make_link_id(url: str) -> str:
@@ -261,9 +289,11 @@ def test_five_use_link_admits_five_of_twenty_on_sqlite(tmp_path: Path) -> None:
 
 def test_five_use_link_admits_five_of_twenty_on_postgres(tmp_path: Path,
                                                         postgres_cluster: Any) -> None:
+    # Two servers on one database (and one blob directory, as nodes share
+    # their objects' storage).
     dsn = postgres_cluster.new_database()
-    with RunningServer(data_dir=tmp_path / "one", extra_args=("--meta-dsn", dsn)) as one, \
-            RunningServer(data_dir=tmp_path / "two", extra_args=("--meta-dsn", dsn)) as two:
+    with RunningServer(data_dir=tmp_path / "data", extra_args=("--meta-dsn", dsn)) as one, \
+            RunningServer(data_dir=tmp_path / "data", extra_args=("--meta-dsn", dsn)) as two:
         _five_of_twenty(one, two)
 
 

@@ -7,7 +7,8 @@ database: SQLite's writers hold the one write lock (``BEGIN IMMEDIATE``,
 across processes too), PostgreSQL's UPDATE re-checks its WHERE on the row
 it locks, so N concurrent uses of an N-use link all succeed and the next
 fails, on every node sharing the store. It commits before the answer
-starts (SQLite ``synchronous=FULL``; PostgreSQL's commit).
+starts (SQLite ``synchronous=FULL``, sharing a commit with the uses and
+uploads that arrive together: ``sqlite_group``; PostgreSQL's commit).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _COLS = ("l.link_id, l.access_key, l.signer, l.bucket, l.key, l.method, l.create
          "r.fingerprint")
 _FROM = "links l LEFT JOIN revocations r ON r.fingerprint = l.fingerprint"
 _MAX_LISTED = 1000
+# One use: the row's own check, so concurrent uses never pass the limit.
+USE_LINK_SQL = "UPDATE links SET uses = uses + 1 WHERE link_id = ? AND uses < max_uses"
 
 
 def _record(row: Sequence[Any]) -> LinkRecord:
@@ -81,9 +84,7 @@ class LinkSqlMethods:
         """Count one use of a link with a use limit; False when it is used up.
         Committed (durable) when it returns True."""
         with self._write() as c:
-            done = c.execute(self._d.q(
-                "UPDATE links SET uses = uses + 1 WHERE link_id = ? AND uses < max_uses"),
-                (link_id,)).rowcount
+            done = c.execute(self._d.q(USE_LINK_SQL), (link_id,)).rowcount
         return bool(done)
 
     def revoke(self, revocation: Revocation) -> Revocation:
