@@ -83,7 +83,9 @@ def wrk(url: str, seconds: int, script: Path, *args: str) -> dict:  # type: igno
            "-s", str(script), url]
     if args:
         cmd += ["--", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    if out.returncode:
+        raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             return dict(json.loads(line[len("BENCH_JSON "):]))
