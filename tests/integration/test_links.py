@@ -148,6 +148,18 @@ def test_a_get_the_client_drops_midway_still_counts(admin: AdminClient, s3: Any,
     assert reason(requests.get(link["Url"], timeout=30)) == "The link has been used up"
 
 
+def test_response_overrides_are_signed_into_the_link(admin: AdminClient, report: str) -> None:
+    link = make_link(admin, report, ResponseContentDisposition='attachment; filename="r.pdf"',
+                     ResponseContentType="application/pdf")
+    got = requests.get(link["Url"], timeout=30)
+    assert got.status_code == 200
+    assert got.headers["content-disposition"] == 'attachment; filename="r.pdf"'
+    assert got.headers["content-type"] == "application/pdf"
+    # Signed: another disposition breaks the signature.
+    changed = link["Url"].replace("attachment", "inline")
+    assert requests.get(changed, timeout=30).status_code == 403
+
+
 def test_unlimited_link_is_never_counted_down(admin: AdminClient, report: str) -> None:
     link = make_link(admin, report)
     for _ in range(5):
