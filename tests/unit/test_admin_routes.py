@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sealbox.api.admin import public_access as admin_pab
-from sealbox.api.admin.routes import PREFIX, ROUTES, RouteError, match, split_path
+from sealbox.api.admin.routes import LINK_ACTIONS, PREFIX, ROUTES, RouteError, match, split_path
 from sealbox.api.cloudfront import routes as cloudfront_routes
 from sealbox.api.iam.ops import OPERATIONS as IAM_OPERATIONS
 
@@ -81,8 +81,19 @@ def test_split_path_decodes_each_segment_once() -> None:
 def test_every_route_names_an_operation_of_its_family() -> None:
     edge = {op.name for op in cloudfront_routes.OPERATIONS}
     for route in ROUTES:
-        table = {"iam": IAM_OPERATIONS, "pab": admin_pab.OPERATIONS, "edge": edge}[route.family]
+        table = {"iam": IAM_OPERATIONS, "pab": admin_pab.OPERATIONS, "edge": edge,
+                 "links": LINK_ACTIONS}[route.family]
         assert route.operation in table, route
+
+
+def test_links_routes_are_judged_as_sealbox_actions() -> None:
+    actions = {(r.method, r.pattern): r.action for r in ROUTES if r.family == "links"}
+    assert actions == {
+        ("POST", "links"): "sealbox:CreateLink", ("GET", "links"): "sealbox:ListLinks",
+        ("GET", "links/{LinkId}"): "sealbox:GetLink",
+        ("DELETE", "links/{LinkId}"): "sealbox:RevokeLink",
+        ("POST", "revocations"): "sealbox:RevokeLink",
+    }
 
 
 def test_each_method_and_pattern_is_routed_once() -> None:

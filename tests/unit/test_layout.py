@@ -98,6 +98,8 @@ FORBIDDEN = {
     "sealbox.http": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.store",
                      "sealbox.cli", "sealbox.access", "sealbox.auth"),
     "sealbox.store": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
+    # Links (issue 13): below the APIs, the edge and the server that call it.
+    "sealbox.links": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
     "sealbox.api.common": ("sealbox.api.s3", "sealbox.api.iam", "sealbox.api.cloudfront",
                            "sealbox.api.admin", "sealbox.edge", "sealbox.cli"),
     "sealbox.api.s3": ("sealbox.api.iam", "sealbox.api.cloudfront", "sealbox.api.admin",

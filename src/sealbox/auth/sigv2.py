@@ -119,6 +119,7 @@ def _check(lookup: Lookup, access_key: str, provided: str, texts: list[str], aut
         signature_version=ALGORITHM,
         payload_hash="UNSIGNED-PAYLOAD",
         signed_at=signed_at,
+        signature=provided,  # a URL's signature identifies it (revocation, sealbox.links)
     )
 
 

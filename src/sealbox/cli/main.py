@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from sealbox import __version__
-from sealbox.cli import admin, cf_sign, edge
+from sealbox.cli import admin, cf_sign, edge, links
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
 from sealbox.server import log_redact
 from sealbox.server.h1 import limits as h1_limits
@@ -244,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     cf_sign.add_parser(sub)
     admin.add_parser(sub)
     edge.add_parser(sub)
+    links.add_parser(sub)
     return parser
 
 

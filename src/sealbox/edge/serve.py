@@ -42,6 +42,7 @@ from sealbox.api.s3.objects import RESPONSE_OVERRIDES, open_spans, response_over
 from sealbox.auth.cloudfront import (
     CloudFrontRefusal,
     VerificationCache,
+    signing_inputs,
     verify_request,
     viewer_resource,
 )
@@ -59,6 +60,7 @@ from sealbox.http.conditional import evaluate_get
 from sealbox.http.cookies import parse_cookie_header
 from sealbox.http.freshness import TtlSettings, cache_ttl
 from sealbox.http.ranges import parse_range
+from sealbox.links.model import REVOKED
 from sealbox.server.request import Request
 from sealbox.server.responses import FileSpan, Response, error_response
 from sealbox.store.edge import Distribution
@@ -157,10 +159,19 @@ class Edge:
     def _check_signature(self, request: Request, behavior: CacheBehavior, version: int,
                          now: datetime) -> None:
         keys = self.directory.trusted_keys(behavior.trusted_key_groups, version)
-        verify_request(_url(request, request.scheme),
-                       parse_cookie_header(request.headers.get("cookie")),
-                       source_ip=request.client_ip or None, now=now.timestamp(),
+        url = _url(request, request.scheme)
+        cookies = parse_cookie_header(request.headers.get("cookie"))
+        verify_request(url, cookies, source_ip=request.client_ip or None, now=now.timestamp(),
                        trusted_keys=keys, cache=self.verifications)
+        links = self.services.links
+        if links is not None and links.revoked(version):
+            # A revoked URL or cookie (sealbox.links): after the verdict
+            # cache, on every request.
+            _, inputs = signing_inputs(url, cookies)
+            try:
+                links.check_revoked(inputs.get("Signature"), version)
+            except S3Error:
+                raise CloudFrontRefusal("AccessDenied", REVOKED) from None
 
     async def _answer(self, request: Request, distribution: Distribution,
                       behavior: CacheBehavior, path: str, cache_path: str, version: int,

@@ -35,6 +35,8 @@ from sealbox.edge.cache import EdgeCache
 from sealbox.edge.responses import error_page
 from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
+from sealbox.links.gate import LinkGate
+from sealbox.links.model import LinkRecord
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
@@ -71,6 +73,7 @@ class S3Target:
 
     endpoint: Endpoint
     auth: AuthResult
+    link: LinkRecord | None = None  # a managed link's record (sealbox.links)
 
 
 class SealboxApp:
@@ -87,6 +90,9 @@ class SealboxApp:
         self.services = Services(settings, meta, blobs, clock,
                                  ThreadPoolExecutor(max_workers=32, thread_name_prefix="sealbox"),
                                  lookup_credential=self.gate.lookup_credential, gate=self.gate)
+        # Revoked signatures and managed links, checked after access (sealbox.links).
+        self.links = LinkGate(meta, lambda: int(clock.now().timestamp()))
+        self.services.links = self.links
         if SmallPutBatcher.applies(meta, blobs):
             self.services.small_puts = SmallPutBatcher(meta, blobs)  # type: ignore[arg-type]
         self._trusted_proxies = parse_networks(settings.trusted_proxies)
@@ -187,12 +193,22 @@ class SealboxApp:
                             virtual_bucket=virtual_bucket)
         authorize_s3(gate, request, auth, endpoint.operation, endpoint.bucket, endpoint.key,
                      version)
-        return S3Target(endpoint, auth)
+        # After the signature (and its cache) and access, every request: a
+        # revoked signature, or a managed link's terms (sealbox.links.gate).
+        link = self.links.check_s3(auth, request.query, request.headers, request.client_ip,
+                                   endpoint.operation, endpoint.bucket, endpoint.key, version)
+        return S3Target(endpoint, auth, link)
 
     async def _s3(self, request: Request, request_id: str, target: S3Target) -> Response:
         handler = HANDLERS[target.endpoint.operation]
-        response = await handler(Context(request, target.endpoint, target.auth, self.services,
-                                         request_id))
+        context = Context(request, target.endpoint, target.auth, self.services, request_id)
+        link = target.link
+        if link is not None:
+            if link.max_uses is not None:
+                # One use, committed before the handler starts the answer.
+                await self.services.run(self.links.use, link)
+            context.max_body = link.max_size
+        response = await handler(context)
         if request.method == "HEAD":
             response.head_only = True
         return response
@@ -257,6 +273,11 @@ class SealboxApp:
                     lambda ids=referenced: services.blobs.sweep(ids, min_age_seconds=SWEEP_MIN_AGE))
                 if removed:
                     log.info("sweep removed %d leftover files", removed)
+                now = int(services.clock.now().timestamp())
+                meta: Any = services.meta  # with the links' methods (sealbox.links.store)
+                swept = await services.run(meta.sweep_links, now)
+                if swept:
+                    log.info("sweep removed %d expired links and revocations", swept)
             except Exception:
                 log.exception("sweep failed")
             await asyncio.sleep(SWEEP_INTERVAL)

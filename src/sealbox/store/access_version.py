@@ -6,7 +6,8 @@ Access rules are IAM users, keys, groups and policies, bucket settings
 (policy, Block Public Access, ACL, ownership, CORS) and server settings
 (schema v6), and the edge's configuration: public keys, key groups, origin
 access controls, distributions and their host names, and invalidations
-(schema v7), so edge nodes may cache those too (``sealbox.edge.directory``).
+(schema v7), so edge nodes may cache those too (``sealbox.edge.directory``),
+and revoked signatures (schema v8, ``sealbox.links``).
 The database itself moves the counter, with triggers on those tables, so no
 code path that writes them can forget to. A reader reads the version first
 and then the rules, and keeps what it read tagged with that version: the
@@ -26,6 +27,9 @@ EDGE_TABLES = (
     "cf_distributions", "cf_hosts", "cf_distribution_key_groups", "cf_distribution_oacs",
     "cf_invalidations",
 )
+# Revoked signatures (schema v8): a revocation is seen on every node's next
+# request. Not ``links``: its use counts change per request.
+LINK_TABLES = ("revocations",)
 
 _TABLE_SQL = ("CREATE TABLE access_version (id INTEGER PRIMARY KEY CHECK (id = 1), "
               "version BIGINT NOT NULL)")

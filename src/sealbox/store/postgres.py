@@ -63,6 +63,7 @@ from psycopg import errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
+from sealbox.links.store import LinkSqlMethods
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.forks import reset_in_child
 from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
@@ -134,7 +135,8 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
+class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
+                        LinkSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

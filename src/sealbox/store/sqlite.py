@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from sealbox.links.store import USE_LINK_SQL, LinkSqlMethods
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.forks import reset_in_child
 from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
@@ -153,7 +154,8 @@ class _Holder:
 
 
 
-class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
+class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
+                      LinkSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
@@ -346,6 +348,11 @@ class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods):
         return None if old is None else _part(old)
 
     _replace_object = staticmethod(_replace_object)  # complete_upload's write (sql/objects.py)
+
+    def use_link(self, link_id: str) -> bool:
+        """A managed link's use (links.store), in a group commit: uses that
+        arrive together share one fsync, and each is durable on return."""
+        return bool(self._group.run(lambda c: c.execute(USE_LINK_SQL, (link_id,)).rowcount))
 
     def access_version(self) -> int:
         token = self._watch.token()

@@ -12,7 +12,8 @@ operation in the thread pool and answer JSON:
 - the server-wide Block Public Access runs ``admin_pab``;
 - edge routes run the CloudFront API's operations (``cloudfront_ops``) on
   bodies and answers in boto3's JSON shapes (``admin_edge_json``), with
-  CloudFront's validation, errors, ETags and ``If-Match``.
+  CloudFront's validation, errors, ETags and ``If-Match``;
+- links routes (managed links, revocations) run ``admin_links``.
 
 Every refusal is ``{"error": {"code", "message", "requestId"}}`` with the
 operation's own code (IAM's, CloudFront's) or the API's (``NotFound``,
@@ -26,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from sealbox.api.admin import links as admin_links
 from sealbox.api.admin import public_access as admin_pab
 from sealbox.api.admin.auth import authenticate, authorize
 from sealbox.api.admin.bodies import CONTENT_TYPE, dumps, render_error, render_result
@@ -116,6 +118,10 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
         return await _edge(request, services, auth, route, params, query, payload)
     if route.family == "pab":
         return await _public_access_block(request, services, auth, route, payload)
+    if route.family == "links":
+        status, result = await admin_links.answer(request, services, auth, route, params, query,
+                                                  payload)
+        return _json(status, dumps(result))
     return await _iam(request, services, auth, route, {**query, **params}, payload)
 
 

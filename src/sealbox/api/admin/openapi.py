@@ -18,7 +18,20 @@ from sealbox.api.admin.routes import PREFIX, ROUTES, Route
 OPENAPI_VERSION = "3.0.3"
 OPENAPI_PATH = "/_sealbox/api/openapi.json"
 _JSON = "application/json"
-_TAGS = {"iam": "IAM", "pab": "Block Public Access", "edge": "Edge"}
+_TAGS = {"iam": "IAM", "pab": "Block Public Access", "edge": "Edge", "links": "Links"}
+_LINK_MEMBER_SCHEMAS: dict[str, Any] = {
+    "Method": {"type": "string", "enum": ["GET", "HEAD", "PUT"]},
+    "Expires": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 604800},
+                          {"type": "string", "pattern": "^[0-9]+[smhd]?$"}],
+                "description": "Seconds, or 15m, 12h, 7d; at most 7 days (default 3600)."},
+    "MaxUses": {"type": "integer", "minimum": 1,
+                "description": "Admitted requests at most (a Range GET and a HEAD count)."},
+    "MaxSize": {"type": "integer", "minimum": 0, "description": "PUT: the body's most bytes."},
+    "BindIp": {"type": "array", "items": {"type": "string"},
+               "description": "CIDRs or addresses the link is valid from."},
+    "Cookies": {"oneOf": [{"type": "string"}, {"type": "object"}],
+                "description": "CloudFront signed cookies: a Cookie header's text or a map."},
+}
 _QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "MaxItems": {"type": "integer", "minimum": 1, "maximum": 1000},
     "OnlyAttached": {"type": "boolean"},
@@ -99,6 +112,8 @@ def _body_schema(route: Route) -> dict[str, Any]:
                                   "description": "An IAM policy document, or its text."}
         elif member in _BOOLEAN_MEMBERS:
             properties[member] = {"type": "boolean"}
+        elif route.family == "links" and member in _LINK_MEMBER_SCHEMAS:
+            properties[member] = _LINK_MEMBER_SCHEMAS[member]
         else:
             properties[member] = {"type": "string"}
     schema: dict[str, Any] = {"type": "object", "properties": properties,
@@ -175,7 +190,8 @@ def document() -> dict[str, Any]:
             "description": "Users, access keys, groups and policies (IAM's operations and "
                            "member names), the server's Block Public Access, and the edge's "
                            "public keys, key groups, origin access controls, distributions "
-                           "and invalidations (CloudFront's, in boto3's JSON shapes).",
+                           "and invalidations (CloudFront's, in boto3's JSON shapes), and links "
+                           "you control: managed links and revocations.",
         },
         "paths": paths,
         "components": {

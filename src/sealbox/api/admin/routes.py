@@ -54,7 +54,7 @@ class Route:
     body: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     query: tuple[str, ...] = ()
-    family: str = "iam"  # "iam", "pab" or "edge"
+    family: str = "iam"  # "iam", "pab", "edge" or "links"
     body_shape: str = ""  # edge: the CloudFront config the body is (boto3's JSON shape)
 
     @property
@@ -81,6 +81,8 @@ class Route:
             return f"s3:{verb}AccountPublicAccessBlock"
         if self.family == "edge":
             return f"cloudfront:{self.operation}"
+        if self.family == "links":
+            return LINK_ACTIONS[self.operation]
         return f"iam:{self.operation}"
 
 
@@ -158,6 +160,31 @@ EDGE_ROUTES: tuple[Route, ...] = (
 )
 
 
+# Managed links and revocation (sealbox.links; api/admin/links.py): judged as
+# the sealbox:* actions, so a user may be allowed to make links and no more.
+LINK_ACTIONS = {"CreateLink": "sealbox:CreateLink", "ListLinks": "sealbox:ListLinks",
+                "GetLink": "sealbox:GetLink", "RevokeLink": "sealbox:RevokeLink",
+                "RevokeUrl": "sealbox:RevokeLink"}
+LINK_MEMBERS = ("Bucket", "Key", "Method", "Expires", "MaxUses", "BindIp", "ContentType",
+                "MaxSize", "Note", "ResponseContentDisposition", "ResponseContentType")
+LINK_ROUTES: tuple[Route, ...] = (
+    Route("POST", "links", "CreateLink",
+          "Make a managed link (a SigV4 presigned URL signed with the caller's own key) with "
+          "a use limit, bound addresses, a PUT's content type and size, a note", 201,
+          body=LINK_MEMBERS, required=("Bucket", "Key"), family="links"),
+    Route("GET", "links", "ListLinks", "List managed links (newest first, at most 1000)",
+          query=("Bucket",), family="links"),
+    Route("GET", "links/{LinkId}", "GetLink", "Get a managed link and its use count",
+          family="links"),
+    Route("DELETE", "links/{LinkId}", "RevokeLink",
+          "Revoke a managed link: refused from the next request on every node", family="links"),
+    Route("POST", "revocations", "RevokeUrl",
+          "Revoke one signed URL made for this server (S3 SigV4 or SigV2 presigned, "
+          "CloudFront signed URL, or with Cookies its signed cookies) until its expiry",
+          body=("Url", "Cookies"), required=("Url",), family="links"),
+)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "users", "ListUsers", "List users", query=LISTING),
     Route("POST", "users", "CreateUser", "Create a user", 201,
@@ -205,6 +232,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "public-access-block", "DeletePublicAccessBlock",
           "Remove the server-wide Block Public Access settings", 204, family="pab"),
     *EDGE_ROUTES,
+    *LINK_ROUTES,
 )
 
 

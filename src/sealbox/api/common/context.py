@@ -20,6 +20,7 @@ from sealbox.store.meta import MetaStore
 
 if TYPE_CHECKING:
     from sealbox.api.common.access_gate import AccessGate
+    from sealbox.links.gate import LinkGate
     from sealbox.store.small_puts import SmallPutBatcher
 
 T = TypeVar("T")
@@ -40,6 +41,8 @@ class Services:
     # Small uploads made durable in batches by one thread (SQLite and local
     # files; sealbox.store.small_puts); set by the app where it applies.
     small_puts: SmallPutBatcher | None = None
+    # Revoked signatures and managed links (sealbox.links.gate); set by the app.
+    links: LinkGate | None = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""
@@ -59,6 +62,9 @@ class Context:
     auth: AuthResult
     services: Services
     request_id: str
+    # The most bytes an upload may have, below the server's own limit: a
+    # managed PUT link's MaxSize (sealbox.links).
+    max_body: int | None = None
 
     @property
     def bucket(self) -> str:

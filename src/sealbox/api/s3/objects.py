@@ -70,7 +70,10 @@ async def put_object(ctx: Context) -> Response:
     klass = storage_class(headers)
     declared_checksums(headers)
     await check_put_preconditions(ctx)
-    received = await receive_body(ctx, ctx.services.settings.max_put_size, finish=False)
+    limit = ctx.services.settings.max_put_size
+    if ctx.max_body is not None:
+        limit = min(limit, ctx.max_body)
+    received = await receive_body(ctx, limit, finish=False)
     try:
         record = ObjectRecord(
             bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,

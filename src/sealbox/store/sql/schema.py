@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sealbox.store.access_version import EDGE_TABLES
+from sealbox.store.access_version import EDGE_TABLES, LINK_TABLES
 from sealbox.store.sql.dialect import Dialect
 
 # -- version 1: buckets, objects, multipart uploads -----------------------------
@@ -231,6 +231,40 @@ _EDGE = (
 )
 
 
+# -- version 8: managed links and revoked signatures (sealbox.links). Times
+# are epoch seconds ({BIG}). A link's row changes only in ``uses`` (one
+# conditional UPDATE per use), so ``links`` moves no access version;
+# ``revocations`` does, so every node sees a revocation on its next request.
+_LINKS = (
+    """CREATE TABLE links (
+        link_id         {NAME} PRIMARY KEY,
+        access_key      {NAME} NOT NULL,
+        signer          TEXT NOT NULL,
+        bucket          {NAME} NOT NULL,
+        key             {NAME} NOT NULL,
+        method          TEXT NOT NULL,
+        created         {BIG} NOT NULL,
+        expires         {BIG} NOT NULL,
+        max_uses        {BIG},
+        uses            {BIG} NOT NULL,
+        bind            TEXT NOT NULL,
+        content_type    TEXT,
+        max_size        {BIG},
+        note            TEXT NOT NULL,
+        fingerprint     {NAME} NOT NULL
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX links_by_bucket ON links (bucket, created)",
+    "CREATE INDEX links_by_expiry ON links (expires)",
+    """CREATE TABLE revocations (
+        fingerprint     {NAME} PRIMARY KEY,
+        until           {BIG} NOT NULL,
+        kind            TEXT NOT NULL,
+        link_id         {NAME}
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX revocations_by_expiry ON revocations (until)",
+)
+
+
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
         return tuple(d.ddl(t) for t in texts)
@@ -256,5 +290,7 @@ STEPS: tuple[Step, ...] = (
     Step("access version", lambda d: d.access_schema()),
     # The edge's configuration moves the access version too.
     Step("edge moves the access version", lambda d: d.access_triggers(EDGE_TABLES)),
+    Step("managed links and revocations",
+         lambda d: (*_tables(*_LINKS)(d), *d.access_triggers(LINK_TABLES))),
 )
 SCHEMA_VERSION = len(STEPS)

@@ -1,0 +1,156 @@
+"""The admin API's links routes (``routes.LINK_ROUTES``): a thin adapter over
+``sealbox.links``. Each is judged as its ``sealbox:*`` action
+(``sealbox:CreateLink`` on the object's ARN, the others on the link's
+``arn:sealbox:::link/ID`` or ``*``) before anything is read or written; a
+refusal of the input is 400 and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from sealbox.api.admin.auth import authorize
+from sealbox.api.admin.request import AdminError, invalid, shown
+from sealbox.api.admin.routes import Route
+from sealbox.api.common.context import Services
+from sealbox.api.router import virtual_host_bucket
+from sealbox.auth.authenticate import authenticate
+from sealbox.auth.cloudfront import PublicKey, load_public_key
+from sealbox.auth.facts import RequestFacts
+from sealbox.auth.principal import AuthResult
+from sealbox.links import model, revoke
+from sealbox.links.create import create_link
+from sealbox.links.model import LinkError, LinkRecord, LinkSpec, Revocation
+from sealbox.server.request import Request
+
+
+def link_arn(link_id: str) -> str:
+    return f"arn:sealbox:::link/{link_id}"
+
+
+def _refused(error: LinkError) -> AdminError:
+    return AdminError(error.code, error.message, error.status)
+
+
+def _no_link(link_id: str) -> AdminError:
+    return AdminError("NoSuchLink", f"No link has the id {shown(link_id)}.", 404)
+
+
+def _members(route: Route, payload: dict[str, Any]) -> None:
+    for name in payload:
+        if name not in route.body:
+            raise invalid(f"Unknown member {shown(name)} (this route takes: "
+                          f"{', '.join(route.body) or 'none'}).")
+    for name in route.required:
+        if name not in payload:
+            raise invalid(f"The member {name!r} is required.")
+
+
+async def answer(request: Request, services: Services, auth: AuthResult, route: Route,
+                 params: dict[str, str], query: dict[str, str],
+                 payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Run one links route; its status and JSON answer."""
+    _members(route, payload)
+    if route.operation == "CreateLink":
+        return 201, await _create(request, services, auth, payload)
+    if route.operation == "ListLinks":
+        await authorize(request, services, auth, route.action, "*")
+        bucket = query.get("Bucket")
+        found = await services.run(services.meta.list_links, bucket)  # type: ignore[attr-defined]
+        return 200, {"Links": [r.as_json() for r in found]}
+    if route.operation == "RevokeUrl":
+        return 200, await _revoke_url(request, services, auth, route, payload)
+    link_id = params["LinkId"]
+    await authorize(request, services, auth, route.action, link_arn(link_id))
+    record = await _link(services, link_id)
+    if route.operation == "GetLink":
+        return 200, record.as_json()
+    done = await services.run(services.meta.revoke,  # type: ignore[attr-defined]
+                              Revocation(record.fingerprint, record.expires, "link", link_id))
+    return 200, {"Revoked": link_id, "Until": model.iso(done.until)}
+
+
+async def _link(services: Services, link_id: str) -> LinkRecord:
+    if not model.is_link_id(link_id):
+        raise _no_link(link_id)
+    record = await services.run(services.meta.get_link, link_id)  # type: ignore[attr-defined]
+    if record is None:
+        raise _no_link(link_id)
+    return record  # type: ignore[no-any-return]
+
+
+async def _create(request: Request, services: Services, auth: AuthResult,
+                  payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        spec = LinkSpec.parse(payload)
+    except LinkError as error:
+        raise _refused(error) from None
+    await authorize(request, services, auth, "sealbox:CreateLink",
+                    f"arn:aws:s3:::{spec.bucket}/{spec.key}")
+    access_key = auth.principal.access_key or ""
+    credential = await services.run(services.lookup_credential, access_key)
+    if credential is None or not credential.active:
+        raise AdminError("InvalidClientTokenId", "The caller's access key cannot sign links.",
+                         403)
+    endpoint = f"{request.scheme}://{request.headers.get('host', 'localhost')}"
+    created = await services.run(lambda: create_link(
+        services.meta, credential, spec, services.clock.now(), endpoint=endpoint,
+        region=services.settings.region))
+    return created.as_json()
+
+
+async def _revoke_url(request: Request, services: Services, auth: AuthResult, route: Route,
+                      payload: dict[str, Any]) -> dict[str, Any]:
+    await authorize(request, services, auth, route.action, "*")
+    url = payload["Url"]
+    try:
+        cookies = revoke.parse_cookie_text(payload.get("Cookies"))
+        signed = revoke.identify(url, cookies)
+        now = services.clock.now()
+        await services.run(_verify, services, url, signed, now, cookies)
+    except LinkError as error:
+        raise _refused(error) from None
+    link_id = None
+    until = signed.expires
+    if signed.link_id is not None and model.is_link_id(signed.link_id):
+        record = await services.run(services.meta.get_link,  # type: ignore[attr-defined]
+                                    signed.link_id)
+        if record is not None and record.fingerprint == signed.fingerprint:
+            link_id, until = record.link_id, record.expires
+    done = await services.run(services.meta.revoke,  # type: ignore[attr-defined]
+                              Revocation(signed.fingerprint, until, signed.kind, link_id))
+    return {"Revoked": link_id or signed.fingerprint, "Until": model.iso(done.until)}
+
+
+def _verify(services: Services, url: str, signed: revoke.SignedUrl, now: datetime,
+            cookies: dict[str, str]) -> None:
+    """Synchronous (key and distribution lookups read the store)."""
+    host = urlsplit(url).netloc
+    virtual_bucket = virtual_host_bucket(host, services.settings.domains)
+
+    def check(facts: RequestFacts) -> AuthResult:
+        return authenticate(facts, services.lookup_credential, now, services.settings.region,
+                            virtual_bucket=virtual_bucket)
+
+    revoke.verify_url(url, signed, int(now.timestamp()), authenticate=check,
+                      cloudfront_keys=lambda h, p: _cloudfront_keys(services, h, p),
+                      cookies=cookies)
+
+
+def _cloudfront_keys(services: Services, host: str, path: str) -> dict[str, PublicKey] | None:
+    meta: Any = services.meta
+    distribution = meta.distribution_for_host(host)
+    if distribution is None:
+        return None
+    behavior = distribution.config.behavior_for(unquote(path))
+    if not behavior.restricted:
+        return None
+    keys: dict[str, PublicKey] = {}
+    for key_id, record in meta.public_keys_for_groups(list(behavior.trusted_key_groups)).items():
+        try:
+            keys[key_id] = load_public_key(record.encoded_key)
+        except ValueError:
+            continue
+    return keys

@@ -1,0 +1,12 @@
+"""Links you control (issue 13): managed links and revocation.
+
+- ``model``: links, specs and revocations as values, the refusal reasons
+  (pure);
+- ``create``: ``create_link``, the one way a link is made (the admin API,
+  the CLI through it, and the signing endpoint);
+- ``revoke``: which link a URL is (managed, S3 SigV4/SigV2 presigned,
+  CloudFront signed URL or cookies), checked against this server's keys;
+- ``store``: the two tables' queries, a mixin of both MetaStores;
+- ``gate``: the check on the request path, after the signature and the
+  access decision, with the revoked set kept per access version.
+"""

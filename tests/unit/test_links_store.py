@@ -1,0 +1,96 @@
+"""The links' tables on SQLite and PostgreSQL (``links.store``): a use is
+one conditional UPDATE that never admits more than the limit, even from
+many threads at once; a revocation moves the access version (every node
+sees it next request) and a use does not; expired links and revocations
+are swept."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sealbox.links import model
+from sealbox.links.model import LinkRecord, Revocation
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "sqlite":
+        from sealbox.store.sqlite import SqliteMetaStore
+
+        meta: Any = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+    else:
+        from sealbox.store.postgres import PostgresMetaStore
+
+        meta = PostgresMetaStore(request.getfixturevalue("postgres_dsn"))
+    yield meta
+    meta.close()
+
+
+def _link(link_id: str, *, expires: int = 2000, max_uses: int | None = 5,
+          bucket: str = "b") -> LinkRecord:
+    return LinkRecord(link_id, "AKID", "arn:root", bucket, "k", "GET", 1000, expires, max_uses,
+                      ("10.0.0.0/8",), None, None, "a note", model.fingerprint(link_id))
+
+
+def test_a_link_reads_back_with_its_uses(store: Any) -> None:
+    link_id = model.new_link_id()
+    store.insert_link(_link(link_id))
+    assert store.get_link(link_id) == _link(link_id)
+    assert store.get_link("lnk-zzzzzzzzzzzzzzzzzzzz") is None
+    assert store.use_link(link_id) is True
+    assert store.get_link(link_id).uses == 1
+    other = model.new_link_id()
+    store.insert_link(_link(other, bucket="c"))
+    assert [r.link_id for r in store.list_links("c")] == [other]
+    assert {r.link_id for r in store.list_links()} == {link_id, other}
+
+
+def test_concurrent_uses_never_pass_the_limit(store: Any) -> None:
+    link_id = model.new_link_id()
+    store.insert_link(_link(link_id, max_uses=5))
+    admitted: list[bool] = []
+    start = threading.Barrier(16)
+
+    def use() -> None:
+        start.wait()
+        admitted.append(store.use_link(link_id))
+
+    threads = [threading.Thread(target=use) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert admitted.count(True) == 5 and store.get_link(link_id).uses == 5
+
+
+def test_a_revocation_moves_the_access_version_and_a_use_does_not(store: Any) -> None:
+    link_id = model.new_link_id()
+    store.insert_link(_link(link_id))
+    before = store.access_version()
+    store.use_link(link_id)
+    assert store.access_version() == before
+    first = store.revoke(Revocation(model.fingerprint(link_id), 2000, "link", link_id))
+    assert store.access_version() > before
+    assert store.revoke(Revocation(model.fingerprint(link_id), 9999, "sigv4")) == first
+    assert store.revoked_fingerprints(1500) == {model.fingerprint(link_id)}
+    assert store.revoked_fingerprints(2000) == frozenset()
+    assert store.get_link(link_id).revoked is True
+
+
+def test_expired_links_and_revocations_are_swept(store: Any) -> None:
+    old, young = model.new_link_id(), model.new_link_id()
+    store.insert_link(_link(old, expires=1500))
+    store.insert_link(_link(young, expires=3000))
+    store.revoke(Revocation("a" * 64, 1500, "sigv2"))
+    store.revoke(Revocation("b" * 64, 3000, "cloudfront"))
+    assert store.sweep_links(2000) == 2
+    assert store.get_link(old) is None and store.get_link(young) is not None
+    assert store.revoked_fingerprints(0) == {"b" * 64}
+    version = store.access_version()
+    assert store.sweep_links(2000) == 0
+    assert store.access_version() == version  # nothing to sweep: no cache emptied
