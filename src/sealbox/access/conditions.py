@@ -295,8 +295,9 @@ class ArnGlob:
             if not glob.match(part):
                 return False
         if self.colons < 5:
-            # The last component is colon-free; an open end's ``*`` then
-            # takes everything from the first colon on.
+            # A short pattern's last component matches no colon, unless it
+            # ends in ``*``, which then takes everything from the first
+            # colon on: its other wildcards see only the text before it.
             head, colon, _ = rest.partition(":")
             if colon and not self.open_end:
                 return False

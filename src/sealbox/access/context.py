@@ -38,12 +38,12 @@ CHANGING_KEYS = frozenset({"aws:currenttime", "aws:epochtime", "s3:signatureage"
 # User-Agent, the tagging header, the listing parameters). S3 refuses a
 # request whose header section is over 8 KB (RequestHeaderSectionTooLarge,
 # MaxSizeAllowed 8192), so no header value S3 accepts is longer; but
-# sealbox's own limit (ServerSettings.max_header_bytes) may be raised, and a
-# query parameter (s3:prefix) is bounded only by the request line. Wildcard
-# matching is linear in a value's length (sealbox.wildcards), and this bounds
-# the length. A longer value refuses the request (400) rather than being cut
-# short: a cut value could match a pattern the whole one does not (a Deny
-# with StringNotLike "*.example.com").
+# sealbox's own limit (Settings.max_header_bytes) may be raised, and a query
+# parameter (s3:prefix) is bounded only by the request line. Wildcard
+# matching costs time in proportion to a value's length (sealbox.wildcards);
+# this bounds the length. A longer value refuses the request (400) rather
+# than being cut short: a cut value could match a pattern the whole one does
+# not (a Deny with StringNotLike "*.example.com").
 MAX_VALUE_CHARS = 8192
 
 
