@@ -88,7 +88,7 @@ class SealboxServer:
         is seen at once, not after back-off); ``overrides`` win."""
         pytest.importorskip("botocore", reason="sealbox_server.boto3_config() needs boto3 "
                                                "(pip install boto3)")
-        from botocore.config import Config
+        from botocore.config import Config  # type: ignore[import-untyped]
 
         options: dict[str, Any] = {"signature_version": "s3v4",
                                    "s3": {"addressing_style": "path"},
