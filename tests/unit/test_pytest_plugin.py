@@ -188,11 +188,14 @@ def test_without_keep_the_data_is_removed(inner: pytest.Pytester) -> None:
     assert list(inner.path.glob("runpytest-*/sealbox-server*")) == []
 
 
+@pytest.mark.parametrize("args", [(), ("-p", "sealbox")], ids=["autoload", "p-sealbox"])
 def test_the_entry_point_loads_it_and_starts_nothing_unasked(
-        inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """As installed: found by its ``pytest11`` entry point, and a session that
-    uses none of its fixtures starts no server."""
-    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+        inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+    """As installed: found by its ``pytest11`` entry point (by itself, or by
+    its name with autoloading off), and a session that uses none of its
+    fixtures starts no server."""
+    if not args:
+        monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     site = inner.mkdir("site")
     dist = site / "sealbox_probe-0.dist-info"
     dist.mkdir()
@@ -207,7 +210,7 @@ def test_the_entry_point_loads_it_and_starts_nothing_unasked(
             assert "sealbox_server" not in request.fixturenames
             assert not list(request.config._tmp_path_factory.getbasetemp().glob("sealbox-*"))
     ''')
-    result = inner.runpytest_subprocess("-p", "no:cacheprovider")
+    result = inner.runpytest_subprocess(*args, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 
 

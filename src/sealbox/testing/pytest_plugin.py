@@ -26,13 +26,15 @@ import shutil
 import uuid
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sealbox.cli.client import AdminClient, ApiError, path
 from sealbox.config import DEFAULT_REGION
 from sealbox.testing.server import TEST_ACCESS_KEY, TEST_SECRET_KEY, RunningServer
+
+if TYPE_CHECKING:
+    from sealbox.cli.client import AdminClient
 
 _SERVER = pytest.StashKey["SealboxServer"]()
 _LOG_OFFSET = pytest.StashKey[int]()
@@ -48,9 +50,13 @@ class SealboxServer:
     """
 
     def __init__(self, running: RunningServer, region: str = DEFAULT_REGION) -> None:
+        # Imported here: the plugin is loaded into every session of an
+        # installed sealbox, and most never start a server.
+        from sealbox.cli.client import AdminClient
+
         self._running = running
         self.region = region
-        self.admin = AdminClient(running.endpoint, running.access_key, running.secret_key,
+        self.admin: AdminClient = AdminClient(running.endpoint, running.access_key, running.secret_key,
                                  region)
         self._root_s3: Any = None
 
@@ -119,6 +125,8 @@ class SealboxServer:
         """Create the IAM user ``name`` with ``policy`` as its inline policy
         (none: the user may do nothing) and an access key; ``(access key id,
         secret)``. Through the admin API, as ``sealbox admin`` does."""
+        from sealbox.cli.client import path
+
         self.admin.call("POST", path("users"), {"UserName": name})
         if policy is not None:
             self.admin.call("PUT", path("users", name, "policies", "sealbox-pytest"),
@@ -134,6 +142,8 @@ class SealboxServer:
         ``uses`` the most requests it admits, ``bind_ip`` a CIDR or several.
         ``members`` are the API's other members as it names them
         (``ContentType``, ``MaxSize``, ``Note``, ``ResponseContentType``…)."""
+        from sealbox.cli.client import path
+
         body: dict[str, Any] = {"Bucket": bucket, "Key": key, "Method": method,
                                 "Expires": expires, **members}
         if uses is not None:
@@ -146,6 +156,8 @@ class SealboxServer:
         """Store the signing endpoint's rules (``PUT
         /_sealbox/api/v1/link-rules``); a skip when this server has no such
         endpoint."""
+        from sealbox.cli.client import ApiError, path
+
         try:
             self.admin.call("PUT", path("link-rules"), rules)
         except ApiError as error:
