@@ -56,8 +56,8 @@ class SealboxServer:
 
         self._running = running
         self.region = region
-        self.admin: AdminClient = AdminClient(running.endpoint, running.access_key, running.secret_key,
-                                 region)
+        self.admin: AdminClient = AdminClient(running.endpoint, running.access_key,
+                                              running.secret_key, region)
         self._root_s3: Any = None
 
     def __repr__(self) -> str:
