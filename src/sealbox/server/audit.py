@@ -203,15 +203,34 @@ class AuditWriter:
                 log.info("audit retention removed %d events", removed)
 
 
+_FINGERPRINTS: dict[str, str] = {}  # a link's signature repeats with the link
+_FINGERPRINTS_MAX = 4096
+
+
+def _fingerprint(signature: str) -> str:
+    found = _FINGERPRINTS.get(signature)
+    if found is None:
+        if len(_FINGERPRINTS) >= _FINGERPRINTS_MAX:
+            _FINGERPRINTS.clear()
+        found = _FINGERPRINTS[signature] = fingerprint(signature)
+    return found
+
+
 def _sealed(item: tuple[Any, ...]) -> tuple[Any, ...]:
     """The event as written: the signature as its fingerprint, long texts cut."""
-    row = list(item)
-    if row[SIGNATURE]:
-        row[SIGNATURE] = fingerprint(row[SIGNATURE])
-    for index in (11, 12, 15):  # UserAgent, Referer, Reason
-        if row[index] is not None and len(row[index]) > MAX_TEXT:
-            row[index] = row[index][:MAX_TEXT]
-    return tuple(row)
+    signature = item[SIGNATURE]
+    if signature:
+        item = (*item[:SIGNATURE], _fingerprint(signature), *item[SIGNATURE + 1:])
+    user_agent, referer, reason = item[11], item[12], item[15]
+    if ((user_agent is not None and len(user_agent) > MAX_TEXT)
+            or (referer is not None and len(referer) > MAX_TEXT)
+            or (reason is not None and len(reason) > MAX_TEXT)):
+        row = list(item)
+        for index in (11, 12, 15):
+            if row[index] is not None:
+                row[index] = row[index][:MAX_TEXT]
+        item = tuple(row)
+    return item
 
 
 def as_json(row: tuple[Any, ...]) -> dict[str, Any]:

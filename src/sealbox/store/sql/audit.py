@@ -47,8 +47,8 @@ _FILTERS = (("link_id", "link_id"), ("access_key", "access_key"), ("principal", 
             ("bucket", "bucket"), ("key", "key"), ("status", "status"))
 
 
-def _text(value: Any, nul: bool) -> Any:
-    if isinstance(value, str) and not nul and "\x00" in value:
+def _text(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
         return value.replace("\x00", "\ufffd")  # PostgreSQL text holds no U+0000
     return value
 
@@ -68,8 +68,10 @@ class AuditSqlMethods:
         """Write a batch of events (``server.audit`` rows) in one transaction."""
         if not events:
             return
-        nul = self._d.holds_nul
-        rows = [(int(e[0] * 1000), *(_text(v, nul) for v in e[1:])) for e in events]
+        if self._d.holds_nul:
+            rows = [(int(e[0] * 1000), *e[1:]) for e in events]
+        else:
+            rows = [(int(e[0] * 1000), *(_text(v) for v in e[1:])) for e in events]
         sql = self._d.q(_INSERT)
         with self._write() as c:
             c.executemany(sql, rows)
