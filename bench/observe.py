@@ -126,7 +126,7 @@ async def main(requests: int, rounds: int) -> None:
         print(f"  on/off = {rate['on'] / rate['off']:.3f}")
         audit = apps["on"].audit  # type: ignore[attr-defined]
         audit.close()
-        written = apps["on"].services.meta.query_audit_events  # type: ignore[attr-defined]
+        written = apps["on"].services.audit_store.query_audit_events  # type: ignore[attr-defined]
         from sealbox.store.sql.audit import AuditQuery
 
         print(f"  audit events written (newest 1000 read back): "

@@ -120,9 +120,11 @@ class SealboxApp:
         json_log = settings.log_format == "json"
         self._recording = settings.audit or json_log
         self.audit: AuditWriter | None = None
+        store = audit_store(settings, meta) if settings.audit else None
+        self.services.audit_store = store
         if self._recording or shared_dir is not None:
             self.audit = AuditWriter(
-                meta if settings.audit else None, self.counters or Counters(),
+                store, self.counters or Counters(),
                 json_log=json_log, retention_days=settings.audit_retention_days,
                 publish=(lambda: self.shared.publish(self.counters))  # type: ignore[arg-type]
                 if shared_dir is not None else None)
@@ -363,6 +365,18 @@ def unexpected(error: Exception, message: str, *args: object) -> S3Error:
         return S3Error("InsufficientStorage")
     log.error(message, *args, exc_info=error)
     return S3Error("InternalError")
+
+
+def audit_store(settings: Settings, meta: MetaStore) -> Any:
+    """Where audit events go: the PostgreSQL metadata database, or on SQLite
+    a file of their own (``store.sqlite_audit``)."""
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    if not isinstance(meta, SqliteMetaStore):
+        return meta
+    from sealbox.store.sqlite_audit import AUDIT_FILE, SqliteAuditStore
+
+    return SqliteAuditStore(str(settings.data_dir / AUDIT_FILE))
 
 
 def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:

@@ -92,7 +92,8 @@ async def read_audit(services: Services, query: dict[str, str]) -> dict[str, Any
     """One page: ``{"Events": [...], "IsTruncated", "NextContinuationToken"?}``."""
     wanted = parse_query(query)
     probe = AuditQuery(**{**wanted.__dict__, "limit": wanted.limit + 1})
-    rows = await services.run(services.meta.query_audit_events, probe)  # type: ignore[attr-defined]
+    store = services.audit_store or services.meta
+    rows = await services.run(store.query_audit_events, probe)
     page = rows[:wanted.limit]
     answer: dict[str, Any] = {"Events": [event_json(row) for row in page],
                               "IsTruncated": len(rows) > wanted.limit}

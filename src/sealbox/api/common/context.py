@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sealbox.access.evaluate import Decision
 from sealbox.api.router import Endpoint
@@ -45,6 +45,9 @@ class Services:
     # The process's metrics (sealbox.metrics); None with --no-metrics. Store
     # calls are timed here, as the request waits for them, by function name.
     counters: Counters | None = None
+    # Where the audit trail is kept (a MetaStore with the audit methods:
+    # store.sql.audit); None: in ``meta``.
+    audit_store: Any = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""
