@@ -217,3 +217,19 @@ def test_ten_thousand_requests_are_all_in_the_trail(server: Any, s3: Any) -> Non
     while (found := count()) < total and time.monotonic() < deadline:
         time.sleep(0.2)
     assert found == total
+
+
+def test_a_post_policy_upload_names_its_key_and_bytes(server: Any, s3: Any,
+                                                      audit_cli: Any) -> None:
+    bucket = unique("audit")
+    s3.create_bucket(Bucket=bucket)
+    post = s3.generate_presigned_post(bucket, "upload.txt")
+    sent = requests.post(post["url"], data=post["fields"],
+                         files={"file": ("upload.txt", b"u" * 300)})
+    assert sent.status_code == 204, sent.text
+    [event] = wait_for(lambda: [e for e in audit_cli("--bucket", bucket)
+                                if e["Operation"] == "PostObject"], 1)
+    assert event["Auth"] == "PostPolicy" and event["Key"] == "upload.txt"
+    assert event["AccessKeyId"] == server.access_key and event["Principal"] == ROOT_ARN
+    assert event["BytesReceived"] > 300 and event["Status"] == 204
+    assert event["SignatureFingerprint"].startswith("[sha256:")
