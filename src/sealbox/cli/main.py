@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from sealbox import __version__
 from sealbox.cli import admin, cf_sign, edge
@@ -80,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
                       log_level=args.log_level, limits=_limits(args))
 
 
-def _observability(args: argparse.Namespace) -> dict[str, object]:
+def _observability(args: argparse.Namespace) -> dict[str, Any]:
     """The metrics, audit and log settings, checked: one clear line and exit
     2 on a bad one."""
     import ipaddress

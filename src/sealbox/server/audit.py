@@ -169,7 +169,7 @@ class AuditWriter:
         queue = self.queue
         written = 0
         while queue:
-            batch = []
+            batch: list[tuple[Any, ...]] = []
             while queue and len(batch) < BATCH:
                 batch.append(queue.popleft())
             self.counters.audit_backlog = len(queue)

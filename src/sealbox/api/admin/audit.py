@@ -92,7 +92,7 @@ async def read_audit(services: Services, query: dict[str, str]) -> dict[str, Any
     """One page: ``{"Events": [...], "IsTruncated", "NextContinuationToken"?}``."""
     wanted = parse_query(query)
     probe = AuditQuery(**{**wanted.__dict__, "limit": wanted.limit + 1})
-    store = services.audit_store or services.meta
+    store: Any = services.audit_store or services.meta  # with store.sql.audit's methods
     rows = await services.run(store.query_audit_events, probe)
     page = rows[:wanted.limit]
     answer: dict[str, Any] = {"Events": [event_json(row) for row in page],
