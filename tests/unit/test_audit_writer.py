@@ -117,4 +117,4 @@ def test_json_lines(caplog: Any) -> None:
     assert line["SignatureFingerprint"].startswith("[sha256:")
     other = logging.LogRecord("sealbox", logging.WARNING, __file__, 1, "hello %s", ("x",), None)
     assert json.loads(JsonFormatter().format(other))["Message"] == "hello x"
-    assert as_json(item(3))["Time"] == "2023-11-14T22:13:23.000Z"
+    assert as_json(item(3, Time=1_700_000_003_000))["Time"] == "2023-11-14T22:13:23.000Z"

@@ -217,10 +217,11 @@ def _fingerprint(signature: str) -> str:
 
 
 def _sealed(item: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The event as written: the signature as its fingerprint, long texts cut."""
+    """The event as written: the time in epoch milliseconds, the signature
+    as its fingerprint, long texts cut."""
     signature = item[SIGNATURE]
-    if signature:
-        item = (*item[:SIGNATURE], _fingerprint(signature), *item[SIGNATURE + 1:])
+    item = (int(item[0] * 1000), *item[1:SIGNATURE],
+            signature and _fingerprint(signature), *item[SIGNATURE + 1:])
     user_agent, referer, reason = item[11], item[12], item[15]
     if ((user_agent is not None and len(user_agent) > MAX_TEXT)
             or (referer is not None and len(referer) > MAX_TEXT)
@@ -241,9 +242,8 @@ def as_json(row: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
-def _iso(epoch: float) -> str:
-    millis = int(epoch * 1000)
-    seconds, ms = divmod(millis, 1000)
+def _iso(millis: int) -> str:
+    seconds, ms = divmod(int(millis), 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
 
 
@@ -255,7 +255,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if record.name == access_log.name:
             return record.getMessage()
-        out = {"Time": _iso(record.created), "Level": record.levelname,
+        out = {"Time": _iso(int(record.created * 1000)), "Level": record.levelname,
                "Logger": record.name, "Message": record.getMessage()}
         if record.exc_info:
             out["Exception"] = self.formatException(record.exc_info)

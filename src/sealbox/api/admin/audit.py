@@ -99,14 +99,14 @@ async def read_audit(services: Services, query: dict[str, str]) -> dict[str, Any
                               "IsTruncated": len(rows) > wanted.limit}
     if answer["IsTruncated"]:
         last = page[-1]
-        answer["NextContinuationToken"] = encode_token(round(last[0] * 1000), last[1])
+        answer["NextContinuationToken"] = encode_token(int(last[0]), last[1])
     return answer
 
 
 def event_json(row: tuple[Any, ...]) -> dict[str, Any]:
     """A stored event as the API and ``sealbox audit --json`` show it."""
     out = dict(zip(FIELDS, row, strict=True))
-    millis = round(row[0] * 1000)
+    millis = int(row[0])
     when = datetime.fromtimestamp(millis // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     out["Time"] = f"{when}.{millis % 1000:03d}Z"
     out["DurationMs"] = round(float(row[18]), 3)

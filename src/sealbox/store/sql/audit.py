@@ -3,7 +3,7 @@ PostgreSQL: a mixin of both MetaStores (``self._d`` is the dialect,
 ``self._write()`` one transaction, ``self._read()`` a read).
 
 Rows are the writer's event tuples (``sealbox.server.audit.EVENT_FIELDS``),
-the signature already a fingerprint. A batch is one transaction; a query
+the time in epoch milliseconds and the signature already a fingerprint. A batch is one transaction; a query
 reads newest first and pages on (time, request id), which the
 continuation token carries.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from sealbox.store.sql.dialect import Dialect
@@ -20,9 +22,18 @@ from sealbox.store.sql.dialect import Dialect
 COLUMNS = ("time_ms, request_id, operation, bucket, key, principal, access_key, auth, link_id, "
            "signature_fp, source_ip, user_agent, referer, status, error_code, reason, "
            "bytes_sent, bytes_received, duration_ms, edge_cache")
-_INSERT = (f"INSERT INTO audit_events ({COLUMNS}) VALUES "
-           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+# Rows per INSERT: one statement step (SQLite's sqlite3 module releases and
+# takes back the GIL around each step, which costs the event loop a thread
+# switch per step) writes this many events; 50 × 20 parameters stays far
+# under SQLite's and PostgreSQL's limits.
+ROWS_PER_INSERT = 50
 MAX_LIMIT = 1000
+
+
+@lru_cache(maxsize=ROWS_PER_INSERT)
+def _insert(rows: int) -> str:
+    return f"INSERT INTO audit_events ({COLUMNS}) VALUES " + ",".join([_ROW] * rows)
 
 
 @dataclass(frozen=True)
@@ -64,17 +75,18 @@ class AuditSqlMethods:
     def _read(self) -> AbstractContextManager[Any]:  # provided by the MetaStore
         raise NotImplementedError
 
-    def insert_audit_events(self, events: Sequence[tuple[Any, ...]]) -> None:
-        """Write a batch of events (``server.audit`` rows) in one transaction."""
-        if not events:
+    def insert_audit_events(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write a batch of events in one transaction: ``server.audit`` rows,
+        the time in epoch milliseconds."""
+        if not rows:
             return
-        if self._d.holds_nul:
-            rows = [(int(e[0] * 1000), *e[1:]) for e in events]
-        else:
-            rows = [(int(e[0] * 1000), *(_text(v) for v in e[1:])) for e in events]
-        sql = self._d.q(_INSERT)
+        if not self._d.holds_nul:
+            rows = [tuple(_text(v) for v in row) for row in rows]
+        q = self._d.q
         with self._write() as c:
-            c.executemany(sql, rows)
+            for start in range(0, len(rows), ROWS_PER_INSERT):
+                chunk = rows[start:start + ROWS_PER_INSERT]
+                c.execute(q(_insert(len(chunk))), list(chain.from_iterable(chunk)))
 
     def query_audit_events(self, query: AuditQuery) -> list[tuple[Any, ...]]:
         """Events matching ``query``, newest first, at most ``limit`` of them."""
@@ -101,7 +113,7 @@ class AuditSqlMethods:
         params.append(max(1, min(query.limit, MAX_LIMIT + 1)))  # +1: is there more
         with self._read() as c:
             rows = c.execute(self._d.q(sql), tuple(params)).fetchall()
-        return [(row[0] / 1000.0, *row[1:]) for row in rows]
+        return [tuple(row) for row in rows]
 
     def delete_audit_events_before(self, time_ms: int) -> int:
         """Remove events older than ``time_ms``; how many."""
