@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -191,8 +192,6 @@ def over_wrk(rounds: int, seconds: float, on_args: tuple[str, ...] = ()) -> None
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process (all its threads) has used so far."""
-    import os
-
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
