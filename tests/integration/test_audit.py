@@ -233,3 +233,22 @@ def test_a_post_policy_upload_names_its_key_and_bytes(server: Any, s3: Any,
     assert event["AccessKeyId"] == server.access_key and event["Principal"] == ROOT_ARN
     assert event["BytesReceived"] > 300 and event["Status"] == 204
     assert event["SignatureFingerprint"].startswith("[sha256:")
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--since", "last tuesday"), "Since must be an ISO 8601 time"),
+    (("--limit", "0"), "--limit must be from 1 to 100000"),
+    (("--limit", "100000000"), "--limit must be from 1 to 100000"),
+    (("--status", "42"), "Status must be a whole number from 100 to 599"),
+])
+def test_the_cli_says_what_is_wrong_in_one_line(server: Any, tmp_path: Path,
+                                                args: tuple[str, ...], says: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SEALBOX_ROOT_"))}
+    env.update(AWS_ACCESS_KEY_ID=server.access_key, AWS_SECRET_ACCESS_KEY=server.secret_key)
+    done = subprocess.run(
+        [sys.executable, "-m", "sealbox", "audit", *args, "--endpoint-url", server.endpoint,
+         "--data-dir", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sealbox: error: ") and says in lines[0]
