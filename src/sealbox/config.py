@@ -48,6 +48,16 @@ class Settings:
     # A second port (same host) on which only distributions answer: by the
     # Host header, or the one distribution when there is only one.
     edge_port: int | None = None
+    # Metrics (GET /_sealbox/metrics): on unless --no-metrics; readable from
+    # these networks, or with the bearer token.
+    metrics: bool = True
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    metrics_token: str = field(default="", repr=False)
+    # The audit trail (one event per request) and its retention in days
+    # (0: kept for ever); request logs as text or one JSON object a line.
+    audit: bool = True
+    audit_retention_days: float = 30.0
+    log_format: str = "text"
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in
@@ -60,6 +70,11 @@ class Settings:
     @property
     def blob_root(self) -> Path:
         return self.data_dir / "objects"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where ``--workers`` share their counts (one directory per server)."""
+        return self.data_dir / f"metrics-{self.port}"
 
     @property
     def edge_cache_root(self) -> Path:

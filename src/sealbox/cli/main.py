@@ -8,9 +8,11 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from sealbox import __version__
 from sealbox.cli import admin, cf_sign, edge, links
+from sealbox.cli import audit as audit_cli
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
 from sealbox.server import log_redact
 from sealbox.server.h1 import limits as h1_limits
@@ -50,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         edge_domain=args.edge_domain.lower().strip("."),
         edge_cache_bytes=args.edge_cache_mib * 1024 * 1024,
         edge_port=args.edge_port,
+        **_observability(args),
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
     root = load_root_credentials(settings.data_dir)
@@ -69,8 +72,31 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.edge_port is not None:
         print(f"sealbox: serving the edge on {scheme}://{settings.host}:{settings.edge_port}",
               flush=True)
+    if settings.log_format == "json":
+        from sealbox.server.audit import JsonFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     return run_server(settings, http_server=args.http_server, access_log=args.access_log,
                       log_level=args.log_level, limits=_limits(args))
+
+
+def _observability(args: argparse.Namespace) -> dict[str, Any]:
+    """The metrics, audit and log settings, checked: one clear line and exit
+    2 on a bad one."""
+    import ipaddress
+
+    allow = args.metrics_allow or ["127.0.0.0/8", "::1/128"]
+    for cidr in allow:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise SystemExit(f"sealbox: --metrics-allow {cidr!r} is not a CIDR") from None
+    if args.audit_retention_days < 0:
+        raise SystemExit("sealbox: --audit-retention-days must be 0 (keep for ever) or more")
+    return {"metrics": not args.no_metrics, "metrics_allow": tuple(allow),
+            "metrics_token": args.metrics_token or "", "audit": args.audit == "on",
+            "audit_retention_days": args.audit_retention_days, "log_format": args.log_format}
 
 
 def _limits(args: argparse.Namespace) -> h1_limits.Limits:
@@ -163,6 +189,29 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
                              f"(default {h1_limits.MAX_CONNECTIONS_PER_IP})")
 
 
+def _add_observability_flags(serve: argparse.ArgumentParser) -> None:
+    group = serve.add_argument_group("metrics, logs and the audit trail")
+    group.add_argument("--no-metrics", action="store_true",
+                       help="no /_sealbox/metrics and no counting")
+    group.add_argument("--metrics-allow", metavar="CIDR", action="append", default=[],
+                       help="who may read /_sealbox/metrics without the token (repeatable; "
+                            "default loopback only)")
+    group.add_argument("--metrics-token", metavar="TOKEN",
+                       default=os.environ.get("SEALBOX_METRICS_TOKEN", ""),
+                       help="also allow 'Authorization: Bearer TOKEN' from anywhere "
+                            "(default $SEALBOX_METRICS_TOKEN)")
+    group.add_argument("--audit", choices=["on", "off"], default="on",
+                       help="record one audit event per request (default on)")
+    group.add_argument("--no-audit", dest="audit", action="store_const", const="off",
+                       help="the same as --audit off")
+    group.add_argument("--audit-retention-days", type=float, default=30.0, metavar="DAYS",
+                       help="remove audit events older than this, hourly (default 30; 0 "
+                            "keeps them for ever)")
+    group.add_argument("--log-format", choices=["text", "json"], default="text",
+                       help="json: one JSON object per log line, and one per request (the "
+                            "audit event's fields; signatures only as fingerprints)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sealbox",
@@ -222,8 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the HTTP/1.1 server: sealbox's own (default), or uvicorn (no "
                             "--edge-port then)")
     _add_limit_flags(serve)
+    _add_observability_flags(serve)
     serve.epilog = ("environment: SEALBOX_ROOT_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY, "
-                    "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN")
+                    "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN, "
+                    "SEALBOX_METRICS_TOKEN")
     serve.set_defaults(func=_serve)
 
     tls = sub.add_parser("tls", help="make a self-signed certificate for --tls-cert/--tls-key")
@@ -243,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     self_signed.set_defaults(func=_tls_self_signed)
     cf_sign.add_parser(sub)
     admin.add_parser(sub)
+    audit_cli.add_parser(sub)
     edge.add_parser(sub)
     links.add_parser(sub)
     return parser
@@ -259,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit:
         raise
-    except Exception as error:  # one clear line, non-zero exit
+    except Exception as error:  # noqa: BLE001 - one clear line, non-zero exit
         print(f"sealbox: error: {error}", file=sys.stderr)
         return 1
 

@@ -61,6 +61,7 @@ from sealbox.http.cookies import parse_cookie_header
 from sealbox.http.freshness import TtlSettings, cache_ttl
 from sealbox.http.ranges import parse_range
 from sealbox.links.model import REVOKED
+from sealbox.server.audit import CLOUDFRONT_COOKIE, CLOUDFRONT_URL
 from sealbox.server.request import Request
 from sealbox.server.responses import FileSpan, Response, error_response
 from sealbox.store.edge import Distribution
@@ -97,12 +98,18 @@ class Edge:
                     request_id: str) -> Response:
         """A viewer's request to ``distribution``; never raises for anything a
         viewer can send."""
+        note = request.audit
+        note.operation = "EdgeRequest"
         try:
             response = await self._serve(request, distribution, version, request_id)
         except CloudFrontRefusal as refusal:
             log.debug("edge %s refused %s: %s", distribution.id, refusal.code, refusal.reason)
+            note.error_code, note.reason, note.cache = refusal.code, refusal.reason, "Error"
+            if refusal.key_pair_id:
+                note.access_key = refusal.key_pair_id
             response = refusal_response(refusal, request_id, self.node)
         except S3Error as error:  # the origin's answer, or a bad viewer path
+            note.error_code, note.reason, note.cache = error.code, error.message, "Error"
             response = error_response(error, request_id, self.node, None, request.method)
             response.headers.extend(cloudfront_headers("Error", request_id, self.node))
         if behavior_cors(request, distribution) is not None and request.method != "OPTIONS":
@@ -127,6 +134,8 @@ class Edge:
                               request_id, self.node)
         path = _viewer_path(request.raw_path)
         behavior = config.behavior_for(path)
+        note = request.audit
+        note.bucket, note.key = config.origin(behavior.target_origin_id).bucket, path[1:]
         if not request.secure and behavior.viewer_protocol_policy != "allow-all":
             if behavior.viewer_protocol_policy == "redirect-to-https" and \
                     request.method in SERVED_METHODS:
@@ -161,8 +170,14 @@ class Edge:
         keys = self.directory.trusted_keys(behavior.trusted_key_groups, version)
         url = _url(request, request.scheme)
         cookies = parse_cookie_header(request.headers.get("cookie"))
-        verify_request(url, cookies, source_ip=request.client_ip or None, now=now.timestamp(),
-                       trusted_keys=keys, cache=self.verifications)
+        note = request.audit
+        if "Signature" in request.query or "Key-Pair-Id" in request.query:
+            note.auth, note.signature = CLOUDFRONT_URL, request.query.get("Signature")
+        else:
+            note.auth, note.signature = CLOUDFRONT_COOKIE, cookies.get("CloudFront-Signature")
+        grant = verify_request(url, cookies, source_ip=request.client_ip or None,
+                               now=now.timestamp(), trusted_keys=keys, cache=self.verifications)
+        note.access_key = grant.key_pair_id
         links = self.services.links
         if links is not None and links.revoked(version):
             # A revoked URL or cookie (sealbox.links): after the verdict
@@ -281,6 +296,7 @@ class Edge:
               now: datetime, request_id: str) -> Response:
         """The object's answer: 304, 206 or 200, with the CloudFront headers."""
         marks = cloudfront_headers(x_cache, request_id, self.node)
+        request.audit.cache = x_cache
         if evaluate_get(request.headers, etag, last_modified, now=now):
             kept = [(n, v) for n, v in headers if n in NOT_MODIFIED_HEADERS]
             return Response(304, kept + marks)

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,11 @@ from sealbox.edge.responses import error_page
 from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
 from sealbox.links.gate import LinkGate
-from sealbox.links.model import LinkRecord
+from sealbox.links.model import LINK_PARAMETER, LinkRecord
+from sealbox.metrics import Counters
+from sealbox.server import audit as audit_events
+from sealbox.server import metrics_http
+from sealbox.server.audit import AuditWriter
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
@@ -53,6 +58,7 @@ SWEEP_INTERVAL = 3600.0
 # Longer than any upload can stream: a 5 GiB part at 100 KB/s takes ~15 h.
 SWEEP_MIN_AGE = 24 * 3600.0
 SERVICE_PREFIX = "/_sealbox/"
+METRICS_PATH = "/_sealbox/metrics"
 
 
 class NoDistribution(Exception):
@@ -107,6 +113,27 @@ class SealboxApp:
         self.edge = Edge(self.services, self.gate,
                          EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
                          node=secrets.token_hex(16))
+        self._observe_setup(settings, meta)
+
+    def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
+        """Metrics, the audit trail and JSON request logs (each may be off)."""
+        self.counters: Counters | None = Counters() if settings.metrics else None
+        self.services.counters = self.counters
+        token = settings.metrics_token or os.environ.get("SEALBOX_METRICS_TOKEN", "")
+        self.metrics_access = metrics_http.MetricsAccess(settings.metrics_allow, token)
+        shared_dir = settings.metrics_dir if settings.metrics and settings.workers > 1 else None
+        self.shared = metrics_http.Shared(shared_dir)
+        json_log = settings.log_format == "json"
+        self._recording = settings.audit or json_log
+        self.audit: AuditWriter | None = None
+        store = audit_store(settings, meta) if settings.audit else None
+        self.services.audit_store = store
+        if self._recording or shared_dir is not None:
+            self.audit = AuditWriter(
+                store, self.counters or Counters(),
+                json_log=json_log, retention_days=settings.audit_retention_days,
+                publish=(lambda: self.shared.publish(self.counters))  # type: ignore[arg-type]
+                if shared_dir is not None else None)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -115,6 +142,7 @@ class SealboxApp:
         if scope["type"] != "http":
             return
         request_id = f"{self._id_prefix}{next(self._request_numbers):08X}"
+        started, clock = time.time(), time.perf_counter()
         method = scope["method"]
         response: Response
         request: Request | None = None
@@ -134,6 +162,8 @@ class SealboxApp:
                 else:
                     response = await self._s3(request, request_id, target)
         except S3Error as error:
+            if request is not None:
+                request.audit.error_code, request.audit.reason = error.code, error.message
             response = error_response(error, request_id, self._host_id, None, method)
         except NoDistribution:
             response = error_page(403, "Bad request.", "No distribution answers on this name.",
@@ -141,8 +171,10 @@ class SealboxApp:
         except ClientDisconnected:
             return
         except Exception as error:  # noqa: BLE001 - unexpected() logs it
-            response = error_response(unexpected(error, "request %s failed", request_id),
-                                      request_id, self._host_id, None, method)
+            said = unexpected(error, "request %s failed", request_id)
+            if request is not None:
+                request.audit.error_code, request.audit.reason = said.code, said.message
+            response = error_response(said, request_id, self._host_id, None, method)
         if (request is not None and "origin" in request.headers and request.method != "OPTIONS"
                 and distribution is None and not request.raw_path.startswith(SERVICE_PREFIX)):
             # Errors too: a browser can read a 403 only if it carries them.
@@ -153,6 +185,33 @@ class SealboxApp:
             await self._send(scope, send, response, request_id)
         finally:
             response.close()
+        if self.counters is not None or self._recording:
+            self._observe(scope, request, response, request_id, started, clock)
+
+    def _observe(self, scope: dict[str, Any], request: Request | None, response: Response,
+                 request_id: str, started: float, clock: float) -> None:
+        """Count the answered request, and queue its audit event."""
+        seconds = time.perf_counter() - clock
+        status = response.status
+        if response.head_only or status in (204, 304):
+            sent = 0
+        elif response.spans is None:
+            sent = len(response.body)
+        else:
+            sent = sum(span.length for span in response.spans)
+        counters = self.counters
+        if counters is not None:
+            note = request.audit if request is not None else None
+            counters.request((note and note.operation) or "Unknown", status, seconds, sent,
+                             request.bytes_received if request is not None else 0)
+            if note is not None:
+                if status in (401, 403) and note.error_code:
+                    counters.auth_failure(note.error_code)
+                if note.cache:
+                    counters.cache_result(note.cache)
+        if self._recording and self.audit is not None:
+            self.audit.add(audit_events.event(request, scope, request_id, status, sent,
+                                              started, seconds))
 
     def _on_edge_port(self, scope: dict[str, Any]) -> bool:
         """Whether the request came in on ``--edge-port`` (only the edge there)."""
@@ -184,13 +243,20 @@ class SealboxApp:
         virtual_bucket = virtual_host_bucket(request.headers.get("host", ""),
                                              self.settings.domains)
         bucket, key = split_target(request.raw_path, virtual_bucket)
+        note = request.audit
+        note.bucket, note.key = bucket, key
         endpoint = route(request.method, bucket, key, request.query, request.headers)
+        note.operation = endpoint.operation
+        # The audit trail names the managed link a request came with, admitted or not.
+        note.link_id = request.query.get(LINK_PARAMETER)
         if endpoint.operation in SELF_AUTHENTICATING:
             # The handler authenticates and evaluates once it has read the body.
             return S3Target(endpoint, ANONYMOUS_AUTH)
         auth = authenticate(request.facts(), lambda key: gate.lookup_credential(key, version),
                             self.services.clock.now(), self.settings.region,
                             virtual_bucket=virtual_bucket)
+        if not auth.principal.is_anonymous:
+            note.principal = auth.principal.arn
         authorize_s3(gate, request, auth, endpoint.operation, endpoint.bucket, endpoint.key,
                      version)
         # After the signature (and its cache) and access, every request: a
@@ -230,13 +296,34 @@ class SealboxApp:
 
     async def _service_path(self, request: Request, request_id: str) -> Response:
         path = request.raw_path.split("?", 1)[0]
+        request.audit.operation = "AdminApi"
         if path == "/_sealbox/health":
+            request.audit.operation = "Health"
             body = json.dumps({"status": "ok"}).encode()
             return Response(200, [("content-type", "application/json")], body)
+        if path == METRICS_PATH:
+            request.audit.operation = "Metrics"
+            return self._metrics(request)
         if path.startswith(ADMIN_PREFIX):  # the admin JSON API and its OpenAPI document
             return await admin_api(request, self.services, request_id)
         body = json.dumps({"error": {"code": "NotFound", "message": "no such path"}}).encode()
         return Response(404, [("content-type", "application/json")], body)
+
+    def _metrics(self, request: Request) -> Response:
+        """The Prometheus text, to the allowed networks or the token's holder."""
+        if self.counters is None:
+            return _json_error(404, "NotFound", "Metrics are off (--no-metrics).")
+        if not self.metrics_access.allows(request.client_ip or request.client,
+                                          request.headers.get("authorization")):
+            request.audit.error_code = "AccessDenied"
+            request.audit.reason = "not from --metrics-allow and no valid --metrics-token"
+            return _json_error(403, "AccessDenied", "Metrics are readable from the "
+                               "--metrics-allow networks or with the bearer token.")
+        if self.audit is not None:
+            self.counters.audit_backlog = len(self.audit.queue)
+        body = metrics_http.render(self.counters, self.shared)
+        return Response(200, [("content-type", metrics_http.CONTENT_TYPE),
+                              ("cache-control", "no-store")], body)
 
     async def _send(self, scope: dict[str, Any], send: Any, response: Response,
                     request_id: str) -> None:
@@ -249,11 +336,15 @@ class SealboxApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+                if self.audit is not None:
+                    self.audit.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if sweeper is not None:
                     sweeper.cancel()
                 self.edge.cache.close()
+                if self.audit is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
                 if self.services.small_puts is not None:
                     await asyncio.get_running_loop().run_in_executor(
                         None, self.services.small_puts.close)
@@ -283,6 +374,11 @@ class SealboxApp:
             await asyncio.sleep(SWEEP_INTERVAL)
 
 
+def _json_error(status: int, code: str, message: str) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return Response(status, [("content-type", "application/json")], body)
+
+
 def unexpected(error: Exception, message: str, *args: object) -> S3Error:
     """The answer to an error no handler expected: ``InsufficientStorage``
     when space ran out (sealbox.store.full: noted, and logged now and then),
@@ -292,6 +388,18 @@ def unexpected(error: Exception, message: str, *args: object) -> S3Error:
         return S3Error("InsufficientStorage")
     log.error(message, *args, exc_info=error)
     return S3Error("InternalError")
+
+
+def audit_store(settings: Settings, meta: MetaStore) -> Any:
+    """Where audit events go: the PostgreSQL metadata database, or on SQLite
+    a file of their own (``store.sqlite_audit``)."""
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    if not isinstance(meta, SqliteMetaStore):
+        return meta
+    from sealbox.store.sqlite_audit import AUDIT_FILE, SqliteAuditStore
+
+    return SqliteAuditStore(str(settings.data_dir / AUDIT_FILE))
 
 
 def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:

@@ -28,6 +28,7 @@ def export_settings(settings: Settings) -> None:
     values["domains"] = list(settings.domains)
     values["trusted_proxies"] = list(settings.trusted_proxies)
     values["networks"] = list(settings.networks)
+    values["metrics_allow"] = list(settings.metrics_allow)
     for name in ("tls_cert", "tls_key"):
         values[name] = None if values[name] is None else str(values[name])
     values.pop("root_secret_key", None)
@@ -41,6 +42,7 @@ def create_app() -> SealboxApp:
     values["domains"] = tuple(values["domains"])
     values["trusted_proxies"] = tuple(values.get("trusted_proxies", ()))
     values["networks"] = tuple(values.get("networks", ()))
+    values["metrics_allow"] = tuple(values.get("metrics_allow", ()))
     for name in ("tls_cert", "tls_key"):
         values[name] = None if values.get(name) is None else Path(values[name])
     settings = Settings(**values)
@@ -48,6 +50,12 @@ def create_app() -> SealboxApp:
     # In every worker, after uvicorn has configured its loggers: no access
     # line or traceback carries a signature.
     log_redact.install()
+    if settings.log_format == "json":
+        from sealbox.server.audit import JsonFormatter
+
+        for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+            for handler in logging.getLogger(name).handlers:
+                handler.setFormatter(JsonFormatter())
     return build_app(settings, root)
 
 
@@ -56,6 +64,10 @@ def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = 
     """Serve ``settings`` (already exported with ``export_settings``) until
     stopped; the exit status. ``limits``: against slow and abusive clients."""
     limits = limits or Limits()
+    if settings.metrics and settings.workers > 1:
+        from sealbox.server.metrics_http import reset_dir
+
+        reset_dir(settings.metrics_dir)  # the workers' snapshots of an earlier run go
     if http_server == "uvicorn":
         return _run_uvicorn(settings, access_log=access_log, log_level=log_level,
                             limits=limits)

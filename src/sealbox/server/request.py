@@ -30,6 +30,31 @@ class ClientDisconnected(Exception):
     """The client went away before sending its whole body."""
 
 
+class AuditNote:
+    """What the request's handlers learned for its audit event
+    (``sealbox.server.audit``) that the app cannot see from outside: who
+    signed (the edge, the admin API, POST policies), the managed link that
+    admitted it (``link_id``: set by the links code, else None), and why it
+    was refused. ``signature`` is held only until the event is written, as
+    its fingerprint; it is never stored or logged."""
+
+    __slots__ = ("access_key", "auth", "bucket", "cache", "error_code", "key", "link_id",
+                 "operation", "principal", "reason", "signature")
+
+    def __init__(self) -> None:
+        self.operation: str | None = None
+        self.bucket: str | None = None
+        self.key: str | None = None
+        self.principal: str | None = None
+        self.access_key: str | None = None
+        self.auth: str | None = None
+        self.link_id: str | None = None
+        self.signature: str | None = None
+        self.error_code: str | None = None
+        self.reason: str | None = None
+        self.cache: str | None = None
+
+
 @dataclass
 class Request:
     """The parts of a request the API layer reads.
@@ -57,6 +82,9 @@ class Request:
     client_ip: str = ""
     secure: bool = False
     tls_version: str | None = None
+    # The audit event's notes (see AuditNote), and the body bytes read.
+    audit: AuditNote = field(default_factory=AuditNote, repr=False)
+    bytes_received: int = 0
     _body_consumed: bool = False  # a reader has started on the body
     _body_complete: bool = False  # the last body message has arrived
 
@@ -157,6 +185,7 @@ class Request:
             chunk = message.get("body", b"")
             if chunk:
                 seen += len(chunk)
+                self.bytes_received = seen
                 if seen > limit:
                     raise S3Error("MaxMessageLengthExceeded" if limit < 1024**3 else "EntityTooLarge")
                 yield chunk

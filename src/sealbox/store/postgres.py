@@ -69,6 +69,7 @@ from sealbox.store.forks import reset_in_child
 from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
 from sealbox.store.rows import POSTGRES_ROWS
 from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
+from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.dialect import POSTGRES as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
@@ -136,7 +137,7 @@ def _replace(
 
 
 class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
-                        LinkSqlMethods):
+                        LinkSqlMethods, AuditSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

@@ -46,6 +46,7 @@ from sealbox.store.sql import (
     prefix_upper_bound,  # noqa: F401  (its older home, still public)
     set_columns,
 )
+from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.dialect import SQLITE as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
@@ -155,7 +156,7 @@ class _Holder:
 
 
 class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
-                      LinkSqlMethods):
+                      LinkSqlMethods, AuditSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:

@@ -29,6 +29,7 @@ from typing import Any, cast
 
 from sealbox.api.admin import links as admin_links
 from sealbox.api.admin import public_access as admin_pab
+from sealbox.api.admin.audit import read_audit
 from sealbox.api.admin.auth import authenticate, authorize
 from sealbox.api.admin.bodies import CONTENT_TYPE, dumps, render_error, render_result
 from sealbox.api.admin.edge_json import result_json, to_tree, with_defaults
@@ -72,23 +73,23 @@ async def admin_api(request: Request, services: Services, request_id: str) -> Re
     except ClientDisconnected:
         raise
     except AdminError as error:
-        return _error(request_id, error.code, error.message, error.status, error.fields,
+        return _refused(request, request_id, error.code, error.message, error.status, error.fields,
                       error.headers)
     except IamError as error:
-        return _error(request_id, error.code, error.message, error.status)
+        return _refused(request, request_id, error.code, error.message, error.status)
     except IdentityError as error:
         said = IamError.from_identity(error)
-        return _error(request_id, said.code, said.message, said.status)
+        return _refused(request, request_id, said.code, said.message, said.status)
     except EdgeError as error:
-        return _error(request_id, error.code, error.message, error.status)
+        return _refused(request, request_id, error.code, error.message, error.status)
     except S3Error as error:  # e.g. a stored policy that no longer parses: AccessDenied
-        return _error(request_id, error.code, error.message, error.status)
+        return _refused(request, request_id, error.code, error.message, error.status)
     except Exception as error:
         if out_of_space(error):  # noted, and logged now and then (store.full)
             NOTICE.report(error)
-            return _error(request_id, "InsufficientStorage", INSUFFICIENT_STORAGE, 507)
+            return _refused(request, request_id, "InsufficientStorage", INSUFFICIENT_STORAGE, 507)
         log.exception("admin API request %s failed", request_id)
-        return _error(request_id, "InternalError", INTERNAL, 500)
+        return _refused(request, request_id, "InternalError", INTERNAL, 500)
 
 
 async def _answer(request: Request, services: Services, request_id: str) -> Response:
@@ -107,8 +108,11 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
                              headers=[("allow", allowed)]) from None
         raise AdminError("NotFound", "No admin API route has this path; see "
                          f"{OPENAPI_PATH}.", 404) from None
+    request.audit.operation = route.operation
     body = await read_body(request)
     auth = await authenticate(request, services, body)
+    if not auth.principal.is_anonymous:
+        request.audit.principal = auth.principal.arn
     if auth.principal.is_anonymous:
         raise AdminError("MissingAuthenticationToken",
                          "The admin API needs a SigV4 signature (Authorization header).", 403)
@@ -122,6 +126,9 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
         status, result = await admin_links.answer(request, services, auth, route, params, query,
                                                   payload)
         return _json(status, dumps(result))
+    if route.family == "audit":
+        await authorize(request, services, auth, route.action, "*")
+        return _json(200, dumps(await read_audit(services, query)))
     return await _iam(request, services, auth, route, {**query, **params}, payload)
 
 
@@ -190,6 +197,14 @@ def _headers(extra: list[tuple[str, str]] | None = None) -> list[tuple[str, str]
 
 def _json(status: int, body: bytes, extra: list[tuple[str, str]] | None = None) -> Response:
     return Response(status, [("content-type", CONTENT_TYPE), *_headers(extra)], body)
+
+
+def _refused(request: Request, request_id: str, code: str, message: str, status: int,
+             fields: dict[str, str] | None = None,
+             headers: list[tuple[str, str]] | None = None) -> Response:
+    """``_error``, noted for the request's audit event."""
+    request.audit.error_code, request.audit.reason = code, message
+    return _error(request_id, code, message, status, fields, headers)
 
 
 def _error(request_id: str, code: str, message: str, status: int,

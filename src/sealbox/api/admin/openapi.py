@@ -18,7 +18,8 @@ from sealbox.api.admin.routes import PREFIX, ROUTES, Route
 OPENAPI_VERSION = "3.0.3"
 OPENAPI_PATH = "/_sealbox/api/openapi.json"
 _JSON = "application/json"
-_TAGS = {"iam": "IAM", "pab": "Block Public Access", "edge": "Edge", "links": "Links"}
+_TAGS = {"iam": "IAM", "pab": "Block Public Access", "edge": "Edge", "links": "Links",
+         "audit": "Audit"}
 _LINK_MEMBER_SCHEMAS: dict[str, Any] = {
     "Method": {"type": "string", "enum": ["GET", "HEAD", "PUT"]},
     "Expires": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 604800},
@@ -36,6 +37,11 @@ _QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "MaxItems": {"type": "integer", "minimum": 1, "maximum": 1000},
     "OnlyAttached": {"type": "boolean"},
     "Scope": {"type": "string", "enum": ["All", "AWS", "Local"]},
+    "Status": {"type": "integer", "minimum": 100, "maximum": 599},
+    "Since": {"type": "string", "description": "ISO 8601 time (UTC when no offset), "
+              "or epoch seconds; events at or after it"},
+    "Until": {"type": "string", "description": "ISO 8601 time or epoch seconds; events "
+              "before it"},
 }
 _BOOLEAN_MEMBERS = frozenset({"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
                               "RestrictPublicBuckets"})

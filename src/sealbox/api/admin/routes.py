@@ -33,6 +33,9 @@ from sealbox.auth.principal import ACCOUNT_ID
 PREFIX = "/_sealbox/api/v1/"
 PAGING = ("Marker", "MaxItems")
 LISTING = ("PathPrefix", *PAGING)
+AUDIT_QUERY = ("LinkId", "AccessKeyId", "Principal", "Bucket", "Key", "Status", "Since", "Until",
+               "MaxItems", "ContinuationToken")
+READ_AUDIT = "sealbox:ReadAudit"
 GREEDY = "PolicyArn"
 POLICY_ARN_PREFIX = f"arn:aws:iam::{ACCOUNT_ID}:policy/"
 
@@ -54,7 +57,7 @@ class Route:
     body: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     query: tuple[str, ...] = ()
-    family: str = "iam"  # "iam", "pab", "edge" or "links"
+    family: str = "iam"  # "iam", "pab", "edge", "links" or "audit"
     body_shape: str = ""  # edge: the CloudFront config the body is (boto3's JSON shape)
 
     @property
@@ -83,6 +86,8 @@ class Route:
             return f"cloudfront:{self.operation}"
         if self.family == "links":
             return LINK_ACTIONS[self.operation]
+        if self.family == "audit":
+            return READ_AUDIT
         return f"iam:{self.operation}"
 
 
@@ -233,6 +238,9 @@ ROUTES: tuple[Route, ...] = (
           "Remove the server-wide Block Public Access settings", 204, family="pab"),
     *EDGE_ROUTES,
     *LINK_ROUTES,
+    Route("GET", "audit", "ListAuditEvents",
+          "Audit events, newest first, filtered by the query; paged with ContinuationToken "
+          "(needs sealbox:ReadAudit)", query=AUDIT_QUERY, family="audit"),
 )
 
 

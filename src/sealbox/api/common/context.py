@@ -4,16 +4,18 @@ and the services below it (stores, clock, settings)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sealbox.access.evaluate import Decision
 from sealbox.api.router import Endpoint
 from sealbox.auth.principal import AuthResult, Credential
 from sealbox.clock import Clock
 from sealbox.config import Settings
+from sealbox.metrics import Counters
 from sealbox.server.request import Request
 from sealbox.store.blobs import BlobStore
 from sealbox.store.meta import MetaStore
@@ -43,16 +45,44 @@ class Services:
     small_puts: SmallPutBatcher | None = None
     # Revoked signatures and managed links (sealbox.links.gate); set by the app.
     links: LinkGate | None = None
+    # The process's metrics (sealbox.metrics); None with --no-metrics. Store
+    # calls are timed here, as the request waits for them, by function name.
+    counters: Counters | None = None
+    # Where the audit trail is kept (a MetaStore with the audit methods:
+    # store.sql.audit); None: in ``meta``.
+    audit_store: Any = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        counters = self.counters
+        if counters is None:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        started = time.perf_counter()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        finally:
+            counters.store_call(_label(fn), time.perf_counter() - started)
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
         """A metadata point read: inline where the store says that is cheap."""
-        if self.meta.inline_reads:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        counters = self.counters
+        started = time.perf_counter() if counters is not None else 0.0
+        try:
+            if self.meta.inline_reads:
+                return fn(*args)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        finally:
+            if counters is not None:
+                counters.store_call(_label(fn), time.perf_counter() - started)
+
+
+def _label(fn: Callable[..., object]) -> str:
+    """A store call's metric label: its function's name (``_resolve`` is the
+    app's access version, authentication and decision step)."""
+    name = getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", "")
+    if not name or name == "<lambda>":
+        return "other"
+    return name.lstrip("_")
 
 
 @dataclass

@@ -198,8 +198,19 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
         raise S3Error("KeyTooLongError", Size=str(len(key.encode("utf-8"))),
                       MaxSizeAllowed=str(MAX_KEY_BYTES))
     services = ctx.services
+    note = ctx.request.audit
+    note.key = key
+    fields = {n.lower(): v for n, v in reversed(form.fields)}  # the first of a name wins
+    if "x-amz-signature" in fields or "signature" in fields:
+        # For the audit event: the form's own credential and signature.
+        note.auth = "PostPolicy"
+        note.access_key = (fields.get("x-amz-credential", "").split("/", 1)[0]
+                           or fields.get("awsaccesskeyid"))
+        note.signature = fields.get("x-amz-signature") or fields.get("signature")
     auth = await services.read(post_policy.authenticate_form, form, services.lookup_credential,
                                services.settings.region)
+    if not auth.principal.is_anonymous:
+        note.principal = auth.principal.arn
     sizes = post_policy.SizeRange()
     if auth.auth_type == "POST":
         policy = post_policy.decode_policy(form.get("policy") or "")

@@ -265,6 +265,39 @@ _LINKS = (
 )
 
 
+# -- version 9: the audit trail (sql/audit.py), one row per request, written in
+# batches; read newest first, by time and by what a query names. No primary
+# key: (time_ms, request_id) orders and pages it.
+_AUDIT = (
+    """CREATE TABLE audit_events (
+        time_ms         {BIG} NOT NULL,
+        request_id      {NAME} NOT NULL,
+        operation       TEXT,
+        bucket          {NAME},
+        key             {NAME},
+        principal       {NAME},
+        access_key      {NAME},
+        auth            TEXT,
+        link_id         {NAME},
+        signature_fp    TEXT,
+        source_ip       TEXT,
+        user_agent      TEXT,
+        referer         TEXT,
+        status          INTEGER NOT NULL,
+        error_code      TEXT,
+        reason          TEXT,
+        bytes_sent      {BIG} NOT NULL,
+        bytes_received  {BIG} NOT NULL,
+        duration_ms     DOUBLE PRECISION NOT NULL,
+        edge_cache      TEXT
+    )""",
+    "CREATE INDEX audit_events_by_time ON audit_events (time_ms, request_id)",
+    "CREATE INDEX audit_events_by_object ON audit_events (bucket, key, time_ms)",
+    "CREATE INDEX audit_events_by_key ON audit_events (access_key, time_ms)",
+    "CREATE INDEX audit_events_by_link ON audit_events (link_id, time_ms)",
+)
+
+
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
         return tuple(d.ddl(t) for t in texts)
@@ -292,5 +325,6 @@ STEPS: tuple[Step, ...] = (
     Step("edge moves the access version", lambda d: d.access_triggers(EDGE_TABLES)),
     Step("managed links and revocations",
          lambda d: (*_tables(*_LINKS)(d), *d.access_triggers(LINK_TABLES))),
+    Step("audit trail", _tables(*_AUDIT)),
 )
 SCHEMA_VERSION = len(STEPS)
