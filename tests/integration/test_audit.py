@@ -252,3 +252,20 @@ def test_the_cli_says_what_is_wrong_in_one_line(server: Any, tmp_path: Path,
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sealbox: error: ") and says in lines[0]
+
+
+def test_a_managed_link_is_named_in_each_use_and_refusal(server: Any, s3: Any,
+                                                          audit_cli: Any) -> None:
+    bucket = unique("audit-link")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="invoice.pdf", Body=b"i" * 300)
+    link = admin(server).call("POST", path("links"),
+                              {"Bucket": bucket, "Key": "invoice.pdf", "MaxUses": 1}).body
+    assert requests.get(link["Url"], timeout=30).status_code == 200
+    assert requests.get(link["Url"], timeout=30).status_code == 403  # used up
+    events = wait_for(lambda: audit_cli("--link", link["LinkId"]), 2)
+    assert sorted(e["Status"] for e in events) == [200, 403]
+    assert {e["LinkId"] for e in events} == {link["LinkId"]}
+    assert {e["Key"] for e in events} == {"invoice.pdf"}
+    served = next(e for e in events if e["Status"] == 200)
+    assert served["BytesSent"] == 300 and served["AccessKeyId"] == server.access_key
