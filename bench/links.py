@@ -1,8 +1,8 @@
 """Issue 13's speed targets, measured side by side in one run (wrk on core
 1, each server on core 0, interleaved rounds, medians):
 
-- ``main``: the revision without links (``--base``, default /work/main's
-  tree read-only, or any source dir), a boto3 presigned GET of 1 KiB;
+- ``main``: a revision without links (``--base REV``, extracted with git
+  archive; default 0c0d57f), a boto3 presigned GET of 1 KiB;
 - ``plain``: the same GET on this tree with no revocation stored;
 - ``plain+revoked``: this tree with one (other) revocation stored, so
   every request hashes its signature and looks it up;
@@ -131,13 +131,17 @@ def one_time_links(server: Server, count: int) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--base", default="/work/main/src", help="the source without links")
+    parser.add_argument("--base", default="0c0d57f",
+                        help="a git revision without links (default: the one before them)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--one-time-links", type=int, default=20000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-links-"))
-    base = Server(Path(args.base), tmp / "base")
+    sys.path.insert(0, str(HERE))
+    from run import extract_source  # bench/run.py: git archive of a revision's src/
+
+    base = Server(Path(extract_source(args.base, tmp)[0]), tmp / "base")
     mine = Server(SRC, tmp / "mine")
     revoked = Server(SRC, tmp / "revoked")
     servers = {"main": base, "plain": mine, "plain+revoked": revoked}

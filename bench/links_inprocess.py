@@ -3,7 +3,7 @@
 of several batches (best-of filters other work on a shared machine, which
 makes wrk's figures swing by 2x there). Run once per source tree and mode:
 
-    PYTHONPATH=/work/main/src python bench/links_inprocess.py plain
+    PYTHONPATH=src python bench/links_inprocess.py plain
     PYTHONPATH=src python bench/links_inprocess.py plain|revoked|link|one-time [BATCHES SIZE]
 
 ``revoked``: one other signature is revoked, so every request hashes its
