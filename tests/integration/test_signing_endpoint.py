@@ -66,7 +66,9 @@ def books(s3: Any, admin: AdminClient) -> str:
     admin.call("PUT", path("users", signer, "policies", "books"), {"PolicyDocument": {
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-             "Resource": f"arn:aws:s3:::{bucket}/*"}]}})
+             "Resource": f"arn:aws:s3:::{bucket}/*"},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": f"arn:aws:s3:::{bucket}/private/*"},
+        ]}})
     admin.call("PUT", path("link-rules"), rules(bucket, signer))
     return bucket
 
@@ -89,6 +91,8 @@ def rules(bucket: str, signer: str) -> dict[str, Any]:
             {"Issuer": "shop", "SignAs": signer, "Methods": ["PUT"],
              "Resource": f"{bucket}/uploads/${{jwt:sub}}/*", "ContentTypes": ["image/*"],
              "MaxSize": 1000, "AllowedOrigins": ["https://shop.example"]},
+            {"Issuer": "shop", "SignAs": signer, "Methods": ["GET"],
+             "Resource": f"{bucket}/private/${{jwt:sub}}/*"},
         ],
     }
 
@@ -270,6 +274,17 @@ def test_another_users_object_or_bucket_is_403(server: RunningServer, books: str
         assert sign(server, body, token()).status_code == 403
 
 
+def test_a_link_the_signers_policy_denies_is_not_made(server: RunningServer, books: str,
+                                                     admin: AdminClient) -> None:
+    before = len(admin.call("GET", path("links"), query={"Bucket": books}).body["Links"])
+    answer = sign(server, {"Bucket": books, "Key": "private/alice/diary.txt", "Method": "GET"},
+                  token())
+    assert answer.status_code == 403
+    assert error_of(answer)["message"] == (
+        f"The rule's signer may not s3:GetObject on {books}/private/alice/diary.txt")
+    assert len(admin.call("GET", path("links"), query={"Bucket": books}).body["Links"]) == before
+
+
 @pytest.mark.parametrize("body", [
     b"not json", b"[]", b'{"Bucket": "b"}', b'{"Bucket": "b", "Key": "k", "Method": "POST"}',
     b'{"Bucket": "b", "Key": "k", "Extra": 1}', b'{"Bucket": "b", "Key": "a/../k"}',
@@ -370,7 +385,7 @@ def test_get_never_shows_the_secret(admin: AdminClient, books: str) -> None:
     got = admin.call("GET", path("link-rules")).body
     assert got["Issuers"][0]["HS256Secret"] == "(set)"
     assert SECRET not in json.dumps(got)
-    assert len(got["Rules"]) == 5
+    assert len(got["Rules"]) == 6
 
 
 def _with(document: dict[str, Any], where: str, value: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from sealbox.api.common.access_gate import VersionedCache
 from sealbox.api.common.context import Services
-from sealbox.auth.principal import Credential
+from sealbox.auth.principal import AuthResult, Credential
 from sealbox.errors import S3Error
 from sealbox.links import model
 from sealbox.links.create import create_link
@@ -41,6 +41,7 @@ log = logging.getLogger("sealbox.sign")
 PATH = "/_sealbox/sign"
 MAX_BODY = 16 * 1024
 _ALLOW_HEADERS = "authorization, content-type"
+_ACTIONS = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject"}
 
 
 class SignEndpoint:
@@ -131,6 +132,7 @@ class SignEndpoint:
         if signer is None:
             raise SignError(403, "AccessDenied", f"The rule's signer {rule.sign_as!r} has no "
                             "active access key")
+        await self._signer_may(request, signer, asked, version)
         spec_body: dict[str, Any] = {
             "Bucket": asked.bucket, "Key": asked.key, "Method": asked.method,
             "Expires": chosen.expires, "MaxUses": chosen.max_uses,
@@ -151,6 +153,25 @@ class SignEndpoint:
             region=services.settings.region))
         return {"Url": created.url, "LinkId": created.record.link_id, "Method": asked.method,
                 "Expires": model.iso(created.record.expires), "Headers": created.headers}
+
+
+    async def _signer_may(self, request: Request, signer: Credential, asked: SignRequest,
+                          version: int) -> None:
+        """Refuse now a link its signer's policies would refuse on every use
+        (they still judge each use: a later change stops the link)."""
+        gate = self.services.gate
+        if gate is None:
+            return
+        action = _ACTIONS[asked.method]
+        resource = f"arn:aws:s3:::{asked.bucket}/{asked.key}"
+        auth = AuthResult(signer.principal, "REST-QUERY-STRING", "AWS4-HMAC-SHA256",
+                          signed_at=self.services.clock.now())
+        decision = await self.services.read(lambda: gate.decide(
+            request, auth, model.OPERATIONS[asked.method], action, resource,
+            bucket=asked.bucket, key=asked.key, version=version))
+        if not decision.allowed:
+            raise SignError(403, "AccessDenied", f"The rule's signer may not {action} on "
+                            f"{asked.bucket}/{asked.key}")
 
 
 def _host_network(address: str) -> str:
