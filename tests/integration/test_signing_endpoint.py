@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import jwt
 import pytest
 import requests
+from botocore.config import Config
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -55,6 +57,10 @@ def admin(server: RunningServer) -> AdminClient:
 
 @pytest.fixture(scope="module")
 def books(s3: Any, admin: AdminClient) -> str:
+    return set_up(s3, admin)
+
+
+def set_up(s3: Any, admin: AdminClient) -> str:
     """A bucket, a signer user allowed to read and write it, and the rules."""
     bucket = f"books-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=bucket)
@@ -340,6 +346,27 @@ def test_bind_client_ip_binds_the_link_to_the_requesting_address(server: Running
         conn.close()
     # The same refusal's reason, told in a GET-able way: the link record says so.
     assert requests.head(url, timeout=30).status_code == 403
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_bound(tmp_path: Path) -> None:
+    with RunningServer(data_dir=tmp_path / "data",
+                       extra_args=("--trusted-proxy", "127.0.0.1/32")) as proxied:
+        s3 = boto3.client("s3", endpoint_url=proxied.endpoint, region_name="us-east-1",
+                          aws_access_key_id=proxied.access_key,
+                          aws_secret_access_key=proxied.secret_key,
+                          config=Config(s3={"addressing_style": "path"},
+                                        signature_version="s3v4"))
+        bucket = set_up(s3, AdminClient(proxied.endpoint, proxied.access_key,
+                                        proxied.secret_key))
+        answer = sign(proxied, {"Bucket": bucket, "Key": "alice/chapter1.txt",
+                                "Method": "HEAD"}, token(), **{"X-Forwarded-For": "203.0.113.7"})
+        assert answer.status_code == 200, answer.text
+        url = answer.json()["Url"]
+        inside = requests.head(url, headers={"X-Forwarded-For": "203.0.113.7"}, timeout=30)
+        assert inside.status_code == 200
+        outside = requests.head(url, headers={"X-Forwarded-For": "198.51.100.7"}, timeout=30)
+        assert outside.status_code == 403
+        assert requests.head(url, timeout=30).status_code == 403
 
 
 # -- CORS -----------------------------------------------------------------------
