@@ -106,3 +106,13 @@ def test_sign_request_refuses_bad_bodies(body: bytes) -> None:
     with pytest.raises(SignError) as refused:
         SignRequest.parse(body)
     assert refused.value.status == 400
+
+
+def test_an_unknown_client_address_cannot_be_bound() -> None:
+    from sealbox.api.sign.endpoint import _host_network
+
+    assert _host_network("127.0.0.2") == "127.0.0.2/32"
+    assert _host_network("::1") == "::1/128"
+    with pytest.raises(SignError) as refused:
+        _host_network("")
+    assert refused.value.status == 403

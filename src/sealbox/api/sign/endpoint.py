@@ -175,7 +175,12 @@ class SignEndpoint:
 
 
 def _host_network(address: str) -> str:
-    ip = ipaddress.ip_address(address)
+    """The client's address as a one-address network, for ``BindIp``."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # no IP peer (a Unix socket): nothing to bind to
+        raise SignError(403, "AccessDenied", "The rule binds the link to the client's "
+                        "address, and this request's is not known") from None
     return f"{ip}/{ip.max_prefixlen}"
 
 
