@@ -93,6 +93,8 @@ def test_links_routes_are_judged_as_sealbox_actions() -> None:
         ("GET", "links/{LinkId}"): "sealbox:GetLink",
         ("DELETE", "links/{LinkId}"): "sealbox:RevokeLink",
         ("POST", "revocations"): "sealbox:RevokeLink",
+        ("GET", "link-rules"): "sealbox:GetLinkRules",
+        ("PUT", "link-rules"): "sealbox:PutLinkRules",
     }
 
 

@@ -11,11 +11,14 @@ revoked and until when.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from collections.abc import Callable
 from typing import Any
 
 from sealbox.cli.client import AdminClient, ApiError, client_from, common_options, emit, path
 from sealbox.links.model import LinkError, is_link_id, parse_expires
+from sealbox.links.rules import MAX_DOCUMENT
 
 Handler = Callable[[AdminClient, argparse.Namespace], int]
 
@@ -86,6 +89,46 @@ def revoke(c: AdminClient, args: argparse.Namespace) -> int:
     return emit(args, answer, f"revoked {answer['Revoked']} until {answer['Until']}")
 
 
+def _read_rules(name: str) -> dict[str, Any]:
+    """The rules file as the API takes it: each issuer's ``JwksFile`` (a
+    path, relative to the rules file) read now and sent as ``Jwks``."""
+    try:
+        size = os.path.getsize(name)
+        if size > MAX_DOCUMENT:
+            raise ApiError(f"{name}: the rules document must be at most {MAX_DOCUMENT} bytes "
+                           f"(it has {size})")
+        with open(name, "rb") as f:
+            document = json.loads(f.read())
+    except OSError as error:
+        raise ApiError(f"{name}: {error.strerror}") from None
+    except ValueError:
+        raise ApiError(f"{name}: not JSON") from None
+    if not isinstance(document, dict):
+        raise ApiError(f"{name}: the rules document must be a JSON object")
+    issuers = document.get("Issuers")
+    for i, issuer in enumerate(issuers if isinstance(issuers, list) else []):
+        if isinstance(issuer, dict) and isinstance(issuer.get("JwksFile"), str):
+            jwks_name = os.path.join(os.path.dirname(name), issuer.pop("JwksFile"))
+            try:
+                with open(jwks_name, "rb") as f:
+                    issuer["Jwks"] = json.loads(f.read(MAX_DOCUMENT + 1))
+            except (OSError, ValueError):
+                raise ApiError(f"Issuers[{i}].JwksFile: {jwks_name} is not a readable JSON "
+                               "file") from None
+    return document
+
+
+def rules_put(c: AdminClient, args: argparse.Namespace) -> int:
+    answer = c.call("PUT", path("link-rules"), _read_rules(args.file)).body
+    issuers, rules = len(answer.get("Issuers", [])), len(answer.get("Rules", []))
+    return emit(args, answer, f"link rules stored: {issuers} issuers, {rules} rules")
+
+
+def rules_get(c: AdminClient, args: argparse.Namespace) -> int:
+    answer = c.call("GET", path("link-rules")).body
+    return emit(args, answer, json.dumps(answer, indent=2, ensure_ascii=False))
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``link`` on the ``sealbox`` sub-command parser."""
     common = common_options()
@@ -124,3 +167,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("target", metavar="ID_OR_URL")
     p.add_argument("--cookie", metavar="TEXT",
                    help="CloudFront signed cookies (a Cookie header's text) with the URL")
+    rules = commands.add_parser(
+        "rules", help="the signing endpoint's rules (POST /_sealbox/sign)",
+        description="Which application tokens (JWTs) the signing endpoint believes and "
+                    "which links their holders may get.")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True)
+    p = rule_commands.add_parser("put", parents=[common], help="replace the rules with a file",
+                                 description="Replace the rules with a JSON file (an issuer's "
+                                             "JwksFile is read now and sent as its keys).")
+    p.add_argument("--file", required=True, metavar="rules.json")
+    p.set_defaults(func=_run(rules_put))
+    p = rule_commands.add_parser("get", parents=[common], help="print the rules (secrets "
+                                 "shown as (set))", description="Print the rules.")
+    p.set_defaults(func=_run(rules_get))

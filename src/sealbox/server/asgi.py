@@ -28,6 +28,8 @@ from sealbox.api.common.context import Context, Services
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
 from sealbox.api.s3.cors import actual_response_headers
+from sealbox.api.sign.endpoint import PATH as SIGN_PATH
+from sealbox.api.sign.endpoint import SignEndpoint
 from sealbox.auth.authenticate import authenticate
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
@@ -99,6 +101,7 @@ class SealboxApp:
         # Revoked signatures and managed links, checked after access (sealbox.links).
         self.links = LinkGate(meta, lambda: int(clock.now().timestamp()))
         self.services.links = self.links
+        self.sign = SignEndpoint(self.services)  # POST /_sealbox/sign (links by JWT)
         if SmallPutBatcher.applies(meta, blobs):
             self.services.small_puts = SmallPutBatcher(meta, blobs)  # type: ignore[arg-type]
         self._trusted_proxies = parse_networks(settings.trusted_proxies)
@@ -304,6 +307,9 @@ class SealboxApp:
         if path == METRICS_PATH:
             request.audit.operation = "Metrics"
             return self._metrics(request)
+        if path == SIGN_PATH:
+            request.audit.operation = "Sign"
+            return await self.sign(request)
         if path.startswith(ADMIN_PREFIX):  # the admin JSON API and its OpenAPI document
             return await admin_api(request, self.services, request_id)
         body = json.dumps({"error": {"code": "NotFound", "message": "no such path"}}).encode()

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sealbox.api.admin import link_rules
 from sealbox.api.admin.auth import authorize
 from sealbox.api.admin.request import AdminError, invalid, shown
 from sealbox.api.admin.routes import Route
@@ -60,6 +61,9 @@ async def answer(request: Request, services: Services, auth: AuthResult, route: 
         bucket = query.get("Bucket")
         found = await services.run(services.meta.list_links, bucket)  # type: ignore[attr-defined]
         return 200, {"Links": [r.as_json() for r in found]}
+    if route.operation in ("GetLinkRules", "PutLinkRules"):
+        await authorize(request, services, auth, route.action, "*")
+        return 200, await link_rules.answer(services, route.operation, payload)
     if route.operation == "RevokeUrl":
         return 200, await _revoke_url(request, services, auth, route, payload)
     link_id = params["LinkId"]

@@ -32,6 +32,13 @@ _LINK_MEMBER_SCHEMAS: dict[str, Any] = {
                "description": "CIDRs or addresses the link is valid from."},
     "Cookies": {"oneOf": [{"type": "string"}, {"type": "object"}],
                 "description": "CloudFront signed cookies: a Cookie header's text or a map."},
+    "Issuers": {"type": "array", "items": {"type": "object"},
+                "description": "Token issuers: Name, Issuer, Audience and one of HS256Secret, "
+                               "PublicKeyPem (RSA or P-256) or Jwks."},
+    "Rules": {"type": "array", "items": {"type": "object"},
+              "description": "Issuer, SignAs, Methods, Resource (bucket/key-pattern with "
+                             "${jwt:CLAIM}), MaxExpires, MaxUses, BindClientIp, ContentTypes, "
+                             "MaxSize, AllowedOrigins."},
 }
 _QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "MaxItems": {"type": "integer", "minimum": 1, "maximum": 1000},

@@ -169,7 +169,8 @@ EDGE_ROUTES: tuple[Route, ...] = (
 # the sealbox:* actions, so a user may be allowed to make links and no more.
 LINK_ACTIONS = {"CreateLink": "sealbox:CreateLink", "ListLinks": "sealbox:ListLinks",
                 "GetLink": "sealbox:GetLink", "RevokeLink": "sealbox:RevokeLink",
-                "RevokeUrl": "sealbox:RevokeLink"}
+                "RevokeUrl": "sealbox:RevokeLink", "GetLinkRules": "sealbox:GetLinkRules",
+                "PutLinkRules": "sealbox:PutLinkRules"}
 LINK_MEMBERS = ("Bucket", "Key", "Method", "Expires", "MaxUses", "BindIp", "ContentType",
                 "MaxSize", "Note", "ResponseContentDisposition", "ResponseContentType")
 LINK_ROUTES: tuple[Route, ...] = (
@@ -187,6 +188,12 @@ LINK_ROUTES: tuple[Route, ...] = (
           "Revoke one signed URL made for this server (S3 SigV4 or SigV2 presigned, "
           "CloudFront signed URL, or with Cookies its signed cookies) until its expiry",
           body=("Url", "Cookies"), required=("Url",), family="links"),
+    Route("GET", "link-rules", "GetLinkRules",
+          "Get the signing endpoint's rules (POST /_sealbox/sign); secrets shown as (set)",
+          family="links"),
+    Route("PUT", "link-rules", "PutLinkRules",
+          "Replace the signing endpoint's rules: token Issuers and the Rules of the links "
+          "their holders may get", body=("Issuers", "Rules"), family="links"),
 )
 
 

@@ -1,0 +1,80 @@
+"""The admin API's ``GET/PUT /_sealbox/api/v1/link-rules``: the signing
+endpoint's rules (``sealbox.links.rules``), one document kept as the
+server setting ``link-rules``. A server setting moves the access version, so
+every node's endpoint reads the new rules on its next request.
+
+``PUT`` checks the whole document first (each refusal is 400 and names the
+field, nothing is stored), including that each rule's ``SignAs`` user
+exists; ``GET`` never shows an ``HS256Secret``, only ``(set)``, and a
+``PUT`` of ``(set)`` keeps the stored one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sealbox.api.admin.request import AdminError
+from sealbox.api.common.context import Services
+from sealbox.links.rules import (
+    EMPTY,
+    SECRET_SHOWN,
+    SETTING,
+    RulesError,
+    parse_rules,
+    parse_rules_text,
+)
+
+
+def _refused(message: str) -> AdminError:
+    return AdminError("InvalidParameter", message, 400)
+
+
+def _get(services: Services) -> dict[str, Any]:
+    text = services.meta.get_server_setting(SETTING)
+    return (EMPTY if text is None else parse_rules_text(text)).shown()
+
+
+def _keep_secrets(services: Services, payload: dict[str, Any]) -> None:
+    """An ``HS256Secret`` of ``(set)`` (as GET shows it) keeps the stored
+    secret of the issuer of the same ``Name``: a document got, edited and
+    put back loses nothing."""
+    issuers = payload.get("Issuers")
+    if not isinstance(issuers, list):
+        return
+    stored: dict[str, str] = {}
+    text = services.meta.get_server_setting(SETTING)
+    if text is not None:
+        stored = {i.name: i.key for i in parse_rules_text(text).issuers
+                  if i.algorithm == "HS256" and i.key is not None}
+    for index, issuer in enumerate(issuers):
+        if isinstance(issuer, dict) and issuer.get("HS256Secret") == SECRET_SHOWN:
+            secret = stored.get(issuer.get("Name"))  # type: ignore[arg-type]
+            if secret is None:
+                raise _refused(f"Issuers[{index}].HS256Secret: {SECRET_SHOWN} stands for the "
+                               "stored secret, and no stored issuer of this Name has one")
+            issuer["HS256Secret"] = secret
+
+
+def _put(services: Services, payload: dict[str, Any]) -> dict[str, Any]:
+    _keep_secrets(services, payload)
+    try:
+        rules = parse_rules(payload)
+    except RulesError as error:
+        raise _refused(error.message) from None
+    meta: Any = services.meta
+    for i, rule in enumerate(rules.rules):
+        try:
+            meta.get_user(rule.sign_as)
+        except Exception:  # noqa: BLE001 - NoSuchEntity, or a name IAM refuses
+            raise _refused(f"Rules[{i}].SignAs: no IAM user is named "
+                           f"{rule.sign_as!r}") from None
+    meta.put_server_setting(SETTING, json.dumps(rules.document, separators=(",", ":")))
+    return rules.shown()
+
+
+async def answer(services: Services, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run ``GetLinkRules`` or ``PutLinkRules`` (already authorized)."""
+    if operation == "GetLinkRules":
+        return await services.run(_get, services)
+    return await services.run(_put, services, payload)

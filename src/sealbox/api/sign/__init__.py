@@ -1,0 +1,1 @@
+"""The signing endpoint, ``POST /_sealbox/sign`` (``endpoint``)."""
