@@ -226,23 +226,24 @@ def _hs_rs_confusion() -> str:
     return f"{head}.{claims}.{b64(mac.digest())}"
 
 
-@pytest.mark.parametrize("bearer, said", [
-    (None, "Bearer"),
-    ("not-a-jwt", "not a JWT"),
-    ("a.b.c", "not a JWT"),
-    (token(exp=time.time() - 120), "expired"),
-    (token(aud="someone-else"), "audience"),
-    (token(iss="https://evil.example"), "issuer"),
-    (token(key="another secret of thirty-two bytes or more"), "signature"),
-    (token(nbf=int(time.time()) + 600), "not valid yet"),
-    (_alg_none(), "HS256"),
-    (_hs_rs_confusion(), "RS256"),
+# Tokens are made when the test runs, not when it is collected: a suite
+# that runs for minutes would otherwise see every token expired.
+@pytest.mark.parametrize("make, said", [
+    (lambda: None, "Bearer"),
+    (lambda: "not-a-jwt", "not a JWT"),
+    (lambda: "a.b.c", "not a JWT"),
+    (lambda: token(exp=time.time() - 120), "expired"),
+    (lambda: token(aud="someone-else"), "audience"),
+    (lambda: token(iss="https://evil.example"), "issuer"),
+    (lambda: token(key="another secret of thirty-two bytes or more"), "signature"),
+    (lambda: token(nbf=int(time.time()) + 600), "not valid yet"),
+    (_alg_none, "HS256"),
+    (_hs_rs_confusion, "RS256"),
 ], ids=["missing", "garbage", "malformed", "expired", "wrong-audience", "wrong-issuer",
         "wrong-secret", "not-yet", "alg-none", "hs-rs-confusion"])
-def test_bad_tokens_are_401(server: RunningServer, books: str, bearer: str | None,
-                            said: str) -> None:
+def test_bad_tokens_are_401(server: RunningServer, books: str, make: Any, said: str) -> None:
     answer = sign(server, {"Bucket": books, "Key": "alice/chapter1.txt", "Method": "GET"},
-                  bearer)
+                  make())
     assert answer.status_code == 401, answer.text
     error = error_of(answer)
     assert error["code"] == "InvalidToken" and said in error["message"]
