@@ -1,7 +1,7 @@
 """What metrics and the audit trail cost a presigned GET of 1 KiB.
 
-Two apps in one process on one data dir: one as shipped (metrics and audit
-on: counters, the audit event queued, the writer thread running and
+Two apps in one process on one data dir: one with metrics and audit on
+(counters, the audit event queued, the writer thread running and
 writing to SQLite), one with ``--no-metrics --audit off``. Each is driven
 directly through its ASGI interface (no sockets: the HTTP server's own
 cost, the same for both, would only dilute the difference) with the same
@@ -127,7 +127,7 @@ async def main(requests: int, rounds: int) -> None:
                  "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", port),
                  "extensions": {}}
         root = RootCredentials(TEST_ACCESS_KEY, TEST_SECRET_KEY)
-        on = Settings(data_dir=data_dir, port=port)
+        on = Settings(data_dir=data_dir, port=port, metrics=True, audit=True)
         off = dataclasses.replace(on, metrics=False, audit=False)
         apps = {"on": build_app(on, root), "off": build_app(off, root)}
         for app in apps.values():

@@ -318,7 +318,7 @@ class SealboxApp:
     def _metrics(self, request: Request) -> Response:
         """The Prometheus text, to the allowed networks or the token's holder."""
         if self.counters is None:
-            return _json_error(404, "NotFound", "Metrics are off (--no-metrics).")
+            return _json_error(404, "NotFound", "Metrics are off (start the server with --metrics on).")
         if not self.metrics_access.allows(request.client_ip or request.client,
                                           request.headers.get("authorization")):
             request.audit.error_code = "AccessDenied"

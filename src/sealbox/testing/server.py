@@ -33,6 +33,9 @@ class RunningServer:
     access_key: str = TEST_ACCESS_KEY
     secret_key: str = field(default=TEST_SECRET_KEY, repr=False)
     extra_args: tuple[str, ...] = ()
+    # The suite runs every server with metrics and the audit trail on (they
+    # are off by default, until cheap); extra_args may turn them off again.
+    observe: bool = True
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -70,6 +73,7 @@ class RunningServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sealbox", "serve", "--port", str(self.port),
              "--data-dir", str(self.data_dir), "--log-level", "warning", *tls_args,
+             *(("--metrics", "on", "--audit", "on") if self.observe else ()),
              *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env,
             # Only setrlimit runs between fork and exec: no lock another thread could hold.

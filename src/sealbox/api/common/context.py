@@ -45,7 +45,7 @@ class Services:
     small_puts: SmallPutBatcher | None = None
     # Revoked signatures and managed links (sealbox.links.gate); set by the app.
     links: LinkGate | None = None
-    # The process's metrics (sealbox.metrics); None with --no-metrics. Store
+    # The process's metrics (sealbox.metrics); None unless --metrics on. Store
     # calls are timed here, as the request waits for them, by function name.
     counters: Counters | None = None
     # Where the audit trail is kept (a MetaStore with the audit methods:
