@@ -5,6 +5,7 @@
 #                 service is started or enabled here)
 #   chromium    - the real browser of tests/integration/test_browser.py,
 #                 driven by Playwright (whose own browser downloads fail here)
+#   curl        - fetches links in the tests and in every guide (tests/docs)
 #   rclone s3cmd - the S3 clients of tests/integration/test_rclone.py and
 #                 test_s3cmd.py, as Debian ships them
 # Idempotent: installs only what is missing, and runs apt-get update only
@@ -12,7 +13,7 @@
 # install and exits non-zero.
 set -euo pipefail
 
-packages=(postgresql chromium rclone s3cmd)
+packages=(postgresql chromium rclone s3cmd curl)
 
 # Node.js runs the JavaScript SDK tests (tests/js); the machine's own node is
 # used when there is one.
