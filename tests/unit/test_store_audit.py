@@ -40,3 +40,49 @@ def test_filters_order_and_pages(tmp_path: Path) -> None:
         after = (page[-1][0], page[-1][1])
     assert pages == [f"R{n:04d}" for n in (21, 20, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)]
     assert store.delete_audit_events_before(1_700_000_003_000) == 6
+
+
+def test_batches_overlapping_in_time_merge_newest_first(tmp_path: Path) -> None:
+    # Two workers write batches whose times interleave; a page of 5 must be
+    # the 5 newest of all of them, and the pages cover every event once.
+    store = SqliteMetaStore(str(tmp_path / "m.sqlite3"))
+    store.insert_audit_events([row(n) for n in range(0, 40, 2)])
+    store.insert_audit_events([row(n) for n in range(1, 40, 2)])
+    store.insert_audit_events([row(n, bucket="quiet") for n in range(100, 103)])
+    assert [r[1] for r in store.query_audit_events(AuditQuery(bucket="b", limit=5))] == [
+        f"R{n:04d}" for n in (39, 38, 37, 36, 35)]
+    seen, after = [], None
+    while page := store.query_audit_events(AuditQuery(bucket="b", limit=7, after=after)):
+        seen += [r[1] for r in page]
+        after = (page[-1][0], page[-1][1])
+    assert seen == [f"R{n:04d}" for n in range(39, -1, -1)]
+    # A term names only the batches that hold it; the quiet bucket's events only.
+    assert [r[1] for r in store.query_audit_events(AuditQuery(bucket="quiet"))] == [
+        "R0102", "R0101", "R0100"]
+    assert store.query_audit_events(AuditQuery(bucket="none", key="k")) == []
+
+
+def test_events_of_schema_version_9_are_still_read_and_swept(tmp_path: Path) -> None:
+    # Version 9 kept a row per event in audit_events; an upgraded store
+    # still answers with them, merged with the batches, and sweeps them.
+    store = SqliteMetaStore(str(tmp_path / "m.sqlite3"))
+    old = row(3, link="L9")
+    with store._write() as c:
+        c.execute(f"INSERT INTO audit_events VALUES ({','.join('?' * len(old))})", old)
+    store.insert_audit_events([row(4, link="L9"), row(2, link="L9")])
+    assert [r[1] for r in store.query_audit_events(AuditQuery(link_id="L9"))] == [
+        "R0004", "R0003", "R0002"]
+    assert store.delete_audit_events_before(1_700_000_002_000) == 2
+    assert [r[1] for r in store.query_audit_events(AuditQuery())] == ["R0004"]
+
+
+def test_any_text_a_header_can_carry_round_trips(tmp_path: Path) -> None:
+    # Headers are decoded with surrogateescape: a lone surrogate, U+0000 and
+    # non-ASCII text come back as they went in.
+    store = SqliteMetaStore(str(tmp_path / "m.sqlite3"))
+    odd = ["caf\u00e9", "bad\udc80byte", "nul\x00here"]
+    store.insert_audit_events([row(n, key=text) for n, text in enumerate(odd)])
+    store.insert_audit_events([row(9, key="plain")])
+    assert sorted(r[4] for r in store.query_audit_events(AuditQuery())) == sorted([*odd, "plain"])
+    assert [r[4] for r in store.query_audit_events(AuditQuery(key="bad\udc80byte"))] == [
+        "bad\udc80byte"]

@@ -298,6 +298,28 @@ _AUDIT = (
 )
 
 
+# -- version 10: the audit trail in batches (sql/audit.py, store/audit_batches.py):
+# one row per writer batch, its events compressed JSON; ``audit_terms`` finds
+# the batches that hold a link, key, principal, bucket or object key (64-bit
+# hashes, one row per distinct value per batch). ``audit_events`` stays for
+# the events version 9 wrote; nothing writes it any more.
+_AUDIT_BATCHES = (
+    """CREATE TABLE audit_batches (
+        id      {BIG} PRIMARY KEY,
+        min_ms  {BIG} NOT NULL,
+        max_ms  {BIG} NOT NULL,
+        events  INTEGER NOT NULL,
+        body    {BYTES} NOT NULL
+    )""",
+    "CREATE INDEX audit_batches_by_time ON audit_batches (max_ms, id)",
+    """CREATE TABLE audit_terms (
+        term   {BIG} NOT NULL,
+        batch  {BIG} NOT NULL,
+        PRIMARY KEY (term, batch)
+    ) {WITHOUT_ROWID}""",
+    "CREATE INDEX audit_terms_by_batch ON audit_terms (batch)",
+)
+
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
         return tuple(d.ddl(t) for t in texts)
@@ -326,5 +348,6 @@ STEPS: tuple[Step, ...] = (
     Step("managed links and revocations",
          lambda d: (*_tables(*_LINKS)(d), *d.access_triggers(LINK_TABLES))),
     Step("audit trail", _tables(*_AUDIT)),
+    Step("audit trail in batches", _tables(*_AUDIT_BATCHES)),
 )
 SCHEMA_VERSION = len(STEPS)

@@ -1,0 +1,77 @@
+"""How the audit trail keeps its events: in batches, not one row each.
+
+A row per event cost the writer 10-25 µs of CPU (the row, four index
+entries, the statement's steps), a quarter of a presigned GET's own cost:
+the audit trail could not be on by default. A batch (whatever the writer
+took from its queue, up to a thousand events) is one row instead: the
+events as compact JSON, zlib-compressed, with the batch's first and last
+times and its count. What a query names (a link, an access key, a
+principal, a bucket, a key) is found through ``terms``: each distinct
+value in the batch, hashed to 64 bits, one index row per batch, not per
+event. Writing costs about 5 µs an event; a query reads the batches whose
+terms match, newest first, and filters their events exactly (a hash that
+collides only costs a batch read).
+
+JSON, not ``marshal`` or pickle: a stored format must outlive the Python
+that wrote it, and decoding it must not run code. orjson writes it at
+0.4 µs an event where the standard library takes 2.6 (a thousand events
+of a presigned GET, same machine); the standard library still writes a
+batch that holds a lone surrogate (a header decoded with
+surrogateescape), which orjson refuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+# Positions in an event (sealbox.server.audit.EVENT_FIELDS).
+TIME, REQUEST_ID, BUCKET, KEY, PRINCIPAL, ACCESS_KEY, LINK_ID, STATUS = 0, 1, 3, 4, 5, 6, 8, 13
+EVENT_WIDTH = 20
+
+# What a query may name, and the event position it names.
+TERM_FIELDS = (("link_id", LINK_ID), ("access_key", ACCESS_KEY), ("principal", PRINCIPAL),
+               ("bucket", BUCKET), ("key", KEY))
+
+_COMPRESSION = 1  # zlib level: events repeat themselves; level 1 gets most of it
+
+
+def term(field: str, value: str) -> int:
+    """A named value as a signed 64-bit integer (a BIGINT on PostgreSQL)."""
+    digest = hashlib.blake2b(f"{field}\x00{value}".encode("utf-8", "surrogatepass"),
+                             digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def terms(events: Iterable[Sequence[Any]]) -> set[int]:
+    """The batch's terms: each distinct value a query could name."""
+    seen: set[tuple[str, str]] = set()
+    for event in events:
+        for field, index in TERM_FIELDS:
+            value = event[index]
+            if value is not None:
+                seen.add((field, value))
+    return {term(field, value) for field, value in seen}
+
+
+def encode(events: Sequence[Sequence[Any]]) -> bytes:
+    """The batch's body: JSON (U+0000 escaped, as JSON does), compressed."""
+    try:
+        text = orjson.dumps(events)
+    except TypeError:  # a lone surrogate: the standard library escapes it
+        text = json.dumps(events, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return zlib.compress(text, _COMPRESSION)
+
+
+def decode(body: bytes) -> list[tuple[Any, ...]]:
+    text = zlib.decompress(bytes(body))
+    try:
+        events = orjson.loads(text)
+    except orjson.JSONDecodeError:  # escaped surrogates: only the standard library reads them
+        events = json.loads(text)
+    return [tuple(event) for event in events]
