@@ -48,14 +48,14 @@ class Settings:
     # A second port (same host) on which only distributions answer: by the
     # Host header, or the one distribution when there is only one.
     edge_port: int | None = None
-    # Metrics (GET /_sealbox/metrics): with --metrics on; readable from
-    # these networks, or with the bearer token.
-    metrics: bool = False
+    # Metrics (GET /_sealbox/metrics), on unless --metrics off; readable
+    # from these networks, or with the bearer token.
+    metrics: bool = True
     metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     metrics_token: str = field(default="", repr=False)
     # The audit trail (one event per request) and its retention in days
     # (0: kept for ever); request logs as text or one JSON object a line.
-    audit: bool = False
+    audit: bool = True
     audit_retention_days: float = 30.0
     log_format: str = "text"
 

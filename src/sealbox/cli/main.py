@@ -191,11 +191,10 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
 
 def _add_observability_flags(serve: argparse.ArgumentParser) -> None:
     group = serve.add_argument_group("metrics, logs and the audit trail")
-    # Off by default until they are cheap: on a quiet 2-core machine, metrics
-    # cost a presigned GET of 1 KiB 16 % of its rate, metrics and audit 32 %
-    # (bench/observe.py --wrk); issue 14's target is at most 10 %.
-    group.add_argument("--metrics", choices=["on", "off"], default="off",
-                       help="count requests for /_sealbox/metrics (default off)")
+    # On by default: together they cost a presigned GET of 1 KiB a few per
+    # cent of its rate (bench/observe.py, README's figures).
+    group.add_argument("--metrics", choices=["on", "off"], default="on",
+                       help="count requests for /_sealbox/metrics (default on)")
     group.add_argument("--no-metrics", dest="metrics", action="store_const", const="off",
                        help="the same as --metrics off")
     group.add_argument("--metrics-allow", metavar="CIDR", action="append", default=[],
@@ -205,8 +204,8 @@ def _add_observability_flags(serve: argparse.ArgumentParser) -> None:
                        default=os.environ.get("SEALBOX_METRICS_TOKEN", ""),
                        help="also allow 'Authorization: Bearer TOKEN' from anywhere "
                             "(default $SEALBOX_METRICS_TOKEN)")
-    group.add_argument("--audit", choices=["on", "off"], default="off",
-                       help="record one audit event per request (default off)")
+    group.add_argument("--audit", choices=["on", "off"], default="on",
+                       help="record one audit event per request (default on)")
     group.add_argument("--no-audit", dest="audit", action="store_const", const="off",
                        help="the same as --audit off")
     group.add_argument("--audit-retention-days", type=float, default=30.0, metavar="DAYS",

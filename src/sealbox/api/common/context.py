@@ -76,13 +76,19 @@ class Services:
                 counters.store_call(_label(fn), time.perf_counter() - started)
 
 
+_LABELS: dict[str, str] = {}  # a function's name → its label (names are few)
+
+
 def _label(fn: Callable[..., object]) -> str:
     """A store call's metric label: its function's name (``_resolve`` is the
     app's access version, authentication and decision step)."""
     name = getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", "")
-    if not name or name == "<lambda>":
-        return "other"
-    return name.lstrip("_")
+    label = _LABELS.get(name)
+    if label is None:
+        label = "other" if not name or name == "<lambda>" else name.lstrip("_")
+        if len(_LABELS) < 1024:
+            _LABELS[name] = label
+    return label
 
 
 @dataclass
