@@ -41,6 +41,7 @@ class Counters:
         self.bytes = [0, 0]  # sent, received
         self.auth_failures: dict[str, int] = {}
         self.edge_cache: dict[str, int] = {}
+        self.links: dict[str, int] = {}  # managed links admitted, refusals by code
         self.store: dict[str, list[float]] = {}
         self.audit_dropped = 0
         self.audit_backlog = 0  # set by the audit writer
@@ -67,6 +68,9 @@ class Counters:
     def cache_result(self, result: str) -> None:
         self.edge_cache[result] = self.edge_cache.get(result, 0) + 1
 
+    def link_result(self, result: str) -> None:
+        self.links[result] = self.links.get(result, 0) + 1
+
     def store_call(self, operation: str, seconds: float) -> None:
         histogram = self.store.get(operation)
         if histogram is None:
@@ -82,6 +86,7 @@ class Counters:
             "bytes": list(self.bytes),
             "auth_failures": dict(self.auth_failures),
             "edge_cache": dict(self.edge_cache),
+            "links": dict(self.links),
             "store": {op: list(h) for op, h in list(self.store.items())},
             "audit_dropped": self.audit_dropped,
             "audit_backlog": self.audit_backlog,
@@ -112,7 +117,7 @@ def merge(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         _add_lists(total["store"], snap.get("store", {}))
         sent, received = snap.get("bytes", (0, 0))
         total["bytes"] = [total["bytes"][0] + sent, total["bytes"][1] + received]
-        for field in ("auth_failures", "edge_cache"):
+        for field in ("auth_failures", "edge_cache", "links"):
             for name, n in snap.get(field, {}).items():
                 total[field][name] = total[field].get(name, 0) + n
         total["audit_dropped"] += snap.get("audit_dropped", 0)

@@ -463,3 +463,28 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_judged(tmp_path: Path) 
         outside = requests.get(url, headers={"X-Forwarded-For": "198.51.100.7"}, timeout=30)
         assert reason(outside) == "The link is not valid from this address"
         assert reason(requests.get(url, timeout=30)) == "The link is not valid from this address"
+
+
+def test_link_uses_and_refusals_are_counted_by_reason(server: RunningServer, admin: AdminClient,
+                                                      report: str) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def counts() -> dict[str, float]:
+        page = requests.get(f"{server.endpoint}/_sealbox/metrics", timeout=10)
+        assert page.status_code == 200, page.text
+        return {sample.labels["result"]: sample.value
+                for family in text_string_to_metric_families(page.text)
+                for sample in family.samples if sample.name == "sealbox_link_requests_total"}
+
+    once, bound = make_link(admin, report, MaxUses=1), make_link(admin, report,
+                                                              BindIp=["192.0.2.0/24"])
+    before = counts()
+    assert requests.get(once["Url"], timeout=30).status_code == 200
+    assert requests.get(once["Url"], timeout=30).status_code == 403
+    assert requests.get(bound["Url"], timeout=30).status_code == 403
+    admin.call("DELETE", path("links", once["LinkId"]))
+    assert requests.get(once["Url"], timeout=30).status_code == 403
+    after = counts()
+    moved = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    assert moved == {**dict.fromkeys(after, 0), "Admitted": 1, "UsedUp": 1,
+                     "AddressNotAllowed": 1, "Revoked": 1}

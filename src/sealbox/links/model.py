@@ -43,6 +43,25 @@ TOO_LARGE = "The link allows a body of at most {max_size} bytes"
 NO_LENGTH = "The link requires a Content-Length"
 
 # The S3 operation each method's link admits.
+# Each refusal's code (metrics label; stable where the message may change).
+_REFUSAL_CODES = (
+    (REVOKED, "Revoked"), (USED_UP, "UsedUp"), (WRONG_ADDRESS, "AddressNotAllowed"),
+    (UNKNOWN_LINK, "UnknownLink"), (WRONG_SIGNER, "WrongSigner"),
+    (WRONG_OPERATION, "WrongOperation"), (NO_LENGTH, "NoContentLength"),
+    (WRONG_CONTENT_TYPE.split("{", 1)[0], "WrongContentType"),
+    (TOO_LARGE.split("{", 1)[0], "TooLarge"),
+)
+
+
+def refusal_code(message: str | None) -> str | None:
+    """The code of a link refusal's message; None for any other message."""
+    if message:
+        for text, code in _REFUSAL_CODES:
+            if message.startswith(text):
+                return code
+    return None
+
+
 OPERATIONS = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject"}
 
 

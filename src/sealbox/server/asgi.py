@@ -39,7 +39,7 @@ from sealbox.edge.responses import error_page
 from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
 from sealbox.links.gate import LinkGate
-from sealbox.links.model import LINK_PARAMETER, LinkRecord
+from sealbox.links.model import LINK_PARAMETER, LinkRecord, refusal_code
 from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
 from sealbox.server import metrics_http
@@ -210,6 +210,11 @@ class SealboxApp:
             if note is not None:
                 if status in (401, 403) and note.error_code:
                     counters.auth_failure(note.error_code)
+                    refused = refusal_code(note.reason) if status == 403 else None
+                    if refused is not None:
+                        counters.link_result(refused)
+                elif note.link_id is not None and status < 400:
+                    counters.link_result("Admitted")
                 if note.cache:
                     counters.cache_result(note.cache)
         if self._recording and self.audit is not None:

@@ -152,6 +152,13 @@ class _Families:
         for result, n in sorted(s["edge_cache"].items()):
             cache.add_metric([result], n)
         yield cache
+        links = CounterMetricFamily("sealbox_link_requests",
+                                    "Requests with a managed link or a revoked signature: "
+                                    "Admitted, or the refusal's code",
+                                    labels=["result"])
+        for result, n in sorted(s.get("links", {}).items()):
+            links.add_metric([result], n)
+        yield links
         yield _histogram("sealbox_store_operation_seconds",
                          "Metadata store calls on the request path, as the request waits",
                          STORE_BUCKETS, s["store"])
