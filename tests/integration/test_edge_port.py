@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from sealbox.cli.client import AdminClient, path
 from sealbox.testing.server import RunningServer, free_port
 from tests.conftest import make_client
 from tests.integration.edge_site import Site, make_site
@@ -59,6 +60,14 @@ def test_the_edge_port_serves_distributions_and_nothing_else(
     # Unsigned: CloudFront's refusal, from the edge.
     refused = fetch(edge_port, f"http://127.0.0.1:{edge_port}/book.epub")
     assert refused.status_code == 403 and refused.headers["x-cache"] == "Error from cloudfront"
+    # A link naming the edge port's address (no distribution's name) can be
+    # revoked; its sibling keeps working.
+    admin = AdminClient(server.endpoint, server.access_key, server.secret_key)
+    doomed, sibling = by_address.signed("/book.epub", seconds=600), by_address.signed("/book.epub")
+    answer = admin.call("POST", path("revocations"), {"Url": doomed}).body
+    assert len(answer["Revoked"]) == 64  # the signature's fingerprint
+    assert fetch(edge_port, doomed).status_code == 403
+    assert fetch(edge_port, sibling).status_code == 200
 
     # Two distributions: each answers on its own name; an unknown Host is a 403.
     second: Site = make_site(s3, cf, server.endpoint, edge_port)
