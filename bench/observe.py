@@ -167,6 +167,7 @@ def over_wrk(rounds: int, seconds: float, on_args: tuple[str, ...] = ()) -> None
                                         extra_args=("--no-metrics", "--audit", "off"))}
         best = {"on": 0.0, "off": 0.0}
         cpu = {"on": float("inf"), "off": float("inf")}
+        sent = {"on": 0, "off": 0}
         try:
             urls = {}
             for name, server in servers.items():
@@ -195,6 +196,7 @@ def over_wrk(rounds: int, seconds: float, on_args: tuple[str, ...] = ()) -> None
                     assert summary["errors"]["status"] == 0, summary
                     rate = summary["requests"] / (summary["duration_us"] / 1e6)
                     used = (cpu_seconds(pid) - before) / summary["requests"]
+                    sent[name] += summary["requests"]
                     if index > 0:  # the first round warms up
                         best[name] = max(best[name], rate)
                         cpu[name] = min(cpu[name], used)
@@ -208,6 +210,25 @@ def over_wrk(rounds: int, seconds: float, on_args: tuple[str, ...] = ()) -> None
                   "CPU per request")
         print(f"  on/off = {best['on'] / best['off']:.3f} (throughput), "
               f"{cpu['off'] / cpu['on']:.3f} (CPU per request)")
+        if "--audit" not in on_args:
+            recorded = audited_gets(data_dir)
+            # wrk does not count the answers still in flight when it stops.
+            print(f"  audit events of the 'on' server's GETs: {recorded} for the {sent['on']} "
+                  f"wrk counted: {'all present' if recorded >= sent['on'] else 'SOME MISSING'}")
+
+
+def audited_gets(data_dir: Path) -> int:
+    """GetObject 200s in the data dir's audit file (only the 'on' server,
+    stopped by now, wrote any)."""
+    import sqlite3
+
+    from sealbox.store import audit_batches
+    from sealbox.store.sqlite_audit import AUDIT_FILE
+
+    with sqlite3.connect(data_dir / AUDIT_FILE) as conn:
+        bodies = [row[0] for row in conn.execute("SELECT body FROM audit_batches")]
+    return sum(1 for body in bodies for event in audit_batches.decode(body)
+               if event[2] == "GetObject" and event[13] == 200)
 
 
 def cpu_seconds(pid: int) -> float:
