@@ -28,6 +28,7 @@ from sealbox.api.common.context import Context, Services
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
 from sealbox.api.s3.cors import actual_response_headers
+from sealbox.api.s3.encryption import refuse_unhonoured
 from sealbox.api.sign.endpoint import PATH as SIGN_PATH
 from sealbox.api.sign.endpoint import SignEndpoint
 from sealbox.auth.authenticate import authenticate
@@ -275,6 +276,8 @@ class SealboxApp:
 
     async def _s3(self, request: Request, request_id: str, target: S3Target) -> Response:
         handler = HANDLERS[target.endpoint.operation]
+        refuse_unhonoured(target.endpoint.operation, request.headers,
+                          request.scheme == "https")
         context = Context(request, target.endpoint, target.auth, self.services, request_id)
         link = target.link
         if link is not None:

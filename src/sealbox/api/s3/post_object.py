@@ -34,6 +34,7 @@ from sealbox.api.s3.common import (
     stored_headers,
     user_metadata,
 )
+from sealbox.api.s3.encryption import refuse_unhonoured
 from sealbox.api.s3.form_data import (
     FormEnd,
     MultipartParser,
@@ -227,6 +228,7 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
     headers: dict[str, str] = {}
     for name, value in form.fields:
         headers.setdefault(name.lower(), value)
+    refuse_unhonoured("PostObject", headers, ctx.request.scheme == "https")
     tagging = headers.get("tagging")
     return _Target(
         ctx=ctx, form=form, key=key, sizes=sizes,
