@@ -34,6 +34,8 @@ from sealbox.auth.authenticate import authenticate
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
 from sealbox.config import RootCredentials, Settings
+from sealbox.console.app import PREFIX as CONSOLE_PREFIX
+from sealbox.console.app import Console
 from sealbox.edge.cache import EdgeCache
 from sealbox.edge.responses import error_page
 from sealbox.edge.serve import Edge
@@ -61,6 +63,7 @@ SWEEP_INTERVAL = 3600.0
 SWEEP_MIN_AGE = 24 * 3600.0
 SERVICE_PREFIX = "/_sealbox/"
 METRICS_PATH = "/_sealbox/metrics"
+CONSOLE_PATH = CONSOLE_PREFIX.rstrip("/")
 
 
 class NoDistribution(Exception):
@@ -82,6 +85,20 @@ class S3Target:
     endpoint: Endpoint
     auth: AuthResult
     link: LinkRecord | None = None  # a managed link's record (sealbox.links)
+
+
+@dataclass(frozen=True)
+class ConsoleRedirect:
+    """A browser opening ``/`` with no credentials: sent to the console."""
+
+
+def wants_console(request: Request) -> bool:
+    """A person's browser at the root: GET ``/`` with no query, asking for
+    HTML and carrying no signature. An S3 client's ListBuckets is signed (or
+    asks for XML), so it still gets S3's answer."""
+    return (request.method == "GET" and request.raw_path == "/" and not request.raw_query
+            and "authorization" not in request.headers
+            and "text/html" in request.headers.get("accept", ""))
 
 
 class SealboxApp:
@@ -117,6 +134,8 @@ class SealboxApp:
                          EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
                          node=secrets.token_hex(16))
         self._observe_setup(settings, meta)
+        # The web console's requests go through this app, as the signed-in principal.
+        self.console = Console(self.services, self)
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
         """Metrics, the audit trail and JSON request logs (each may be off)."""
@@ -162,6 +181,10 @@ class SealboxApp:
                     distribution = target.distribution
                     response = await self.edge.serve(request, distribution, target.version,
                                                      request_id)
+                elif isinstance(target, ConsoleRedirect):
+                    request.audit.operation = "ConsoleRedirect"
+                    response = Response(302, [("location", CONSOLE_PREFIX),
+                                              ("cache-control", "no-store")])
                 else:
                     response = await self._s3(request, request_id, target)
         except S3Error as error:
@@ -224,7 +247,8 @@ class SealboxApp:
         local = scope.get("server")
         return local is not None and len(local) > 1 and local[1] == edge_port
 
-    def _resolve(self, request: Request, edge_only: bool = False) -> EdgeTarget | S3Target:
+    def _resolve(self, request: Request,
+                 edge_only: bool = False) -> EdgeTarget | S3Target | ConsoleRedirect:
         """Who the request is for, and (for S3) who is asking and may they.
 
         One synchronous step (inline on SQLite, one thread-pool hop on
@@ -246,6 +270,8 @@ class SealboxApp:
         virtual_bucket = virtual_host_bucket(request.headers.get("host", ""),
                                              self.settings.domains)
         bucket, key = split_target(request.raw_path, virtual_bucket)
+        if bucket is None and wants_console(request):
+            return ConsoleRedirect()
         note = request.audit
         note.bucket, note.key = bucket, key
         endpoint = route(request.method, bucket, key, request.query, request.headers)
@@ -310,6 +336,8 @@ class SealboxApp:
         if path == SIGN_PATH:
             request.audit.operation = "Sign"
             return await self.sign(request)
+        if path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX):
+            return await self.console(request, request_id)
         if path.startswith(ADMIN_PREFIX):  # the admin JSON API and its OpenAPI document
             return await admin_api(request, self.services, request_id)
         body = json.dumps({"error": {"code": "NotFound", "message": "no such path"}}).encode()
