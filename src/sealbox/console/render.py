@@ -21,7 +21,10 @@ PREFIX = "/_sealbox/console/"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 _SECURITY = [("content-security-policy", CSP), ("x-content-type-options", "nosniff"),
-             ("referrer-policy", "no-referrer"), ("x-frame-options", "DENY")]
+             # same-origin, not no-referrer: under no-referrer Chromium sends
+             # "Origin: null" with the console's own forms, which the origin
+             # check must refuse (a sandboxed frame elsewhere sends it too).
+             ("referrer-policy", "same-origin"), ("x-frame-options", "DENY")]
 HTML = "text/html; charset=utf-8"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".svg": "image/svg+xml"}

@@ -129,7 +129,8 @@ async function uploadAll(files) {
   cancel.hidden = true;
   status.textContent = state.cancelled ? "Cancelled." :
     failed ? failed + " of " + files.length + " failed." : "Uploaded " + files.length + " file(s).";
-  if (!failed && !state.cancelled) setTimeout(() => location.reload(), 300);
+  // Show the new objects in the list, after the result had a moment on screen.
+  if (!failed && !state.cancelled) setTimeout(() => location.reload(), 1500);
 }
 
 if (section) {
