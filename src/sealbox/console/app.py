@@ -71,6 +71,9 @@ class Console:
         except ClientDisconnected:
             raise
         except BadForm as error:
+            if request.raw_path.startswith(PREFIX + "api/"):  # the page's script reads JSON
+                return render.json_answer(400, json.dumps(
+                    {"error": {"code": "InvalidRequest", "message": str(error)}}).encode())
             return render.page("message.html", 400, title="Bad request", message=str(error))
         except Exception:
             log.exception("console request %s failed", request_id)
