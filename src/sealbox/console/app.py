@@ -65,9 +65,12 @@ class Console:
     def _now(self) -> int:
         return int(self._services.clock.now().timestamp())
 
-    async def __call__(self, request: Request, request_id: str) -> Response:
+    async def __call__(self, request: Request, request_id: str,
+                       s3_port: int | None = None) -> Response:
+        """One console request; ``s3_port``: the request came on the
+        console's own port, and S3 (links, downloads) is on this one."""
         try:
-            return await self._answer(request)
+            return await self._answer(request, s3_port)
         except ClientDisconnected:
             raise
         except BadForm as error:
@@ -81,7 +84,7 @@ class Console:
                                message=f"The console failed (request {request_id}); the "
                                "server's log says why.")
 
-    async def _answer(self, request: Request) -> Response:
+    async def _answer(self, request: Request, s3_port: int | None) -> Response:
         path = request.raw_path.split("?", 1)[0]
         if not path.startswith(PREFIX):  # /_sealbox/console without its slash
             return render.redirect(PREFIX)
@@ -112,7 +115,7 @@ class Console:
         session, credential = found_session
         page = Page(request, session, Caller(self._dispatch, request, credential,
                                             self._services.settings.region,
-                                            self._services.clock),
+                                            self._services.clock, s3_port),
                     credential.principal.arn)
         request.audit.principal = credential.principal.arn
         if request.method == "POST":
@@ -135,7 +138,7 @@ class Console:
         the 403 page when they fail."""
         request = page.request
         origin = request.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc != page.caller.host:
+        if origin is not None and urlsplit(origin).netloc != page.caller.page_host:
             return _forbidden("The request came from another site.")
         body = await _read_body(request)
         content_type = request.headers.get("content-type", "")

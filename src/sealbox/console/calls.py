@@ -10,8 +10,10 @@ the handlers, S3's errors and the audit trail are all the ones any client
 meets; the console only renders what came back.
 
 What the browser sends itself (downloads, upload parts) goes by presigned
-URLs made here for the same principal, on the host the browser used; the
-secret never leaves the server.
+URLs made here for the same principal; the secret never leaves the server.
+When the console has its own port (``--console-port``), the inner requests,
+links and downloads name S3's port, and only upload URLs the console's
+(the page's script may send to its own origin only).
 """
 
 from __future__ import annotations
@@ -53,6 +55,16 @@ class Answer:
         return json.loads(self.body) if self.body else {}
 
 
+def host_on_port(host: str, port: int) -> str:
+    """``host`` (a Host header: name, IPv4 or [IPv6], maybe a port) on ``port``."""
+    name = host
+    if host.startswith("["):
+        name = host[:host.find("]") + 1] if "]" in host else host
+    elif ":" in host:
+        name = host.rsplit(":", 1)[0]
+    return f"{name or '127.0.0.1'}:{port}"
+
+
 def encode_path(bucket: str | None = None, key: str | None = None) -> str:
     """``/bucket/key`` as S3 canonicalizes it (each byte of the key
     percent-encoded but ``/``), so the path sent is the path signed."""
@@ -76,17 +88,23 @@ class Caller:
     """Requests as one principal, on behalf of one browser request."""
 
     def __init__(self, dispatch: Dispatch, outer: Request, credential: Credential,
-                 region: str, clock: Clock) -> None:
+                 region: str, clock: Clock, s3_port: int | None = None) -> None:
         self._dispatch = dispatch
         self._outer = outer
         self.credential = credential
         self._region = region
         self._clock = clock
-        self.host = outer.headers.get("host") or "localhost"
+        self.page_host = outer.headers.get("host") or "localhost"  # the browser's
+        self.host = self.page_host if s3_port is None else host_on_port(self.page_host, s3_port)
 
     @property
     def origin(self) -> str:
+        """S3's origin, as the browser reaches it."""
         return f"{self._outer.scheme}://{self.host}"
+
+    @property
+    def page_origin(self) -> str:
+        return f"{self._outer.scheme}://{self.page_host}"
 
     async def s3(self, method: str, path: str, query: Iterable[tuple[str, str]] = (),
                  headers: dict[str, str] | None = None, body: bytes = b"") -> Answer:
@@ -101,10 +119,12 @@ class Caller:
         return await self._send(method, path, encode_query(query), headers, body)
 
     def presign(self, method: str, path: str, query: Iterable[tuple[str, str]] = (),
-                expires: int = 300) -> str:
-        """A presigned URL on the browser's own origin."""
+                expires: int = 300, *, for_page: bool = False) -> str:
+        """A presigned URL on S3's origin, or (``for_page``: the page's script
+        sends it) on the page's own."""
         raw_query = encode_query(query)
-        url = f"{self.origin}{path}" + (f"?{raw_query}" if raw_query else "")
+        origin = self.page_origin if for_page else self.origin
+        url = f"{origin}{path}" + (f"?{raw_query}" if raw_query else "")
         return presign_url(method, url, self.credential, self._region, expires,
                            self._clock.now())
 

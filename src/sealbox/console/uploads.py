@@ -60,7 +60,8 @@ async def start(page: Page) -> Response:
         raise BadForm("size must be the file's size in bytes.")
     path = encode_path(bucket, key)
     if size <= SINGLE_MAX:
-        return _json({"url": page.caller.presign("PUT", path, expires=URL_SECONDS)})
+        return _json({"url": page.caller.presign("PUT", path, expires=URL_SECONDS,
+                                                 for_page=True)})
     headers = {}
     content_type = plan.get("type")
     if isinstance(content_type, str) and content_type and len(content_type) <= 256 \
@@ -71,7 +72,8 @@ async def start(page: Page) -> Response:
     chunk = part_size(size)
     count = max(1, math.ceil(size / chunk))
     urls = [page.caller.presign("PUT", path, [("partNumber", str(n)), ("uploadId", upload_id)],
-                                expires=URL_SECONDS) for n in range(1, count + 1)]
+                                expires=URL_SECONDS, for_page=True)
+            for n in range(1, count + 1)]
     return _json({"uploadId": upload_id, "partSize": chunk, "parts": urls})
 
 

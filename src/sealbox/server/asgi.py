@@ -36,6 +36,7 @@ from sealbox.clock import Clock, SystemClock
 from sealbox.config import RootCredentials, Settings
 from sealbox.console.app import PREFIX as CONSOLE_PREFIX
 from sealbox.console.app import Console
+from sealbox.console.calls import host_on_port
 from sealbox.edge.cache import EdgeCache
 from sealbox.edge.responses import error_page
 from sealbox.edge.serve import Edge
@@ -173,7 +174,10 @@ class SealboxApp:
             request = Request.from_scope(scope, receive, self.settings.max_header_bytes,
                                          self._trusted_proxies)
             edge_only = self._on_edge_port(scope)
-            if request.raw_path.startswith(SERVICE_PREFIX) and not edge_only:
+            on_console_port = _on_port(scope, self.settings.console_port)
+            if on_console_port and not _presigned_upload(request):
+                response = await self._console_port(request, request_id)
+            elif request.raw_path.startswith(SERVICE_PREFIX) and not edge_only:
                 response = await self._service_path(request, request_id)
             else:
                 target = await self.services.read(self._resolve, request, edge_only)
@@ -183,8 +187,7 @@ class SealboxApp:
                                                      request_id)
                 elif isinstance(target, ConsoleRedirect):
                     request.audit.operation = "ConsoleRedirect"
-                    response = Response(302, [("location", CONSOLE_PREFIX),
-                                              ("cache-control", "no-store")])
+                    response = self._to_console(request, CONSOLE_PREFIX)
                 else:
                     response = await self._s3(request, request_id, target)
         except S3Error as error:
@@ -241,11 +244,27 @@ class SealboxApp:
 
     def _on_edge_port(self, scope: dict[str, Any]) -> bool:
         """Whether the request came in on ``--edge-port`` (only the edge there)."""
-        edge_port = self.settings.edge_port
-        if edge_port is None:
-            return False
-        local = scope.get("server")
-        return local is not None and len(local) > 1 and local[1] == edge_port
+        return _on_port(scope, self.settings.edge_port)
+
+    def _to_console(self, request: Request, target: str) -> Response:
+        """302 to ``target`` (a console path): on this origin, or on the
+        ``--console-port`` origin when there is one."""
+        port = self.settings.console_port
+        if port is not None:
+            host = host_on_port(request.headers.get("host", ""), port)
+            target = f"{request.scheme}://{host}{target}"
+        return Response(302, [("location", target), ("cache-control", "no-store")])
+
+    async def _console_port(self, request: Request, request_id: str) -> Response:
+        """The console's own port: the console (and at ``/``), nothing else
+        (``_presigned_upload``s pass before this)."""
+        path = request.raw_path
+        request.audit.operation = "Console"
+        if path == "/":
+            return Response(302, [("location", CONSOLE_PREFIX), ("cache-control", "no-store")])
+        if path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX):
+            return await self.console(request, request_id, s3_port=self.settings.port)
+        return _json_error(404, "NotFound", "This port serves the web console only.")
 
     def _resolve(self, request: Request,
                  edge_only: bool = False) -> EdgeTarget | S3Target | ConsoleRedirect:
@@ -337,6 +356,9 @@ class SealboxApp:
             request.audit.operation = "Sign"
             return await self.sign(request)
         if path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX):
+            if self.settings.console_port is not None:  # the console has its own origin
+                query = f"?{request.raw_query}" if request.raw_query else ""
+                return self._to_console(request, path + query)
             return await self.console(request, request_id)
         if path.startswith(ADMIN_PREFIX):  # the admin JSON API and its OpenAPI document
             return await admin_api(request, self.services, request_id)
@@ -406,6 +428,21 @@ class SealboxApp:
             except Exception:
                 log.exception("sweep failed")
             await asyncio.sleep(SWEEP_INTERVAL)
+
+
+def _on_port(scope: dict[str, Any], port: int | None) -> bool:
+    """Whether the request came in on listener ``port`` (None: there is none)."""
+    if port is None:
+        return False
+    local = scope.get("server")
+    return local is not None and len(local) > 1 and local[1] == port
+
+
+def _presigned_upload(request: Request) -> bool:
+    """A presigned PUT (an object or a part): what the console's page sends
+    to the console's own port. Nothing is read back there but an ETag."""
+    return (request.method == "PUT" and "X-Amz-Signature" in request.query
+            and not request.raw_path.startswith(SERVICE_PREFIX))
 
 
 def _json_error(status: int, code: str, message: str) -> Response:
