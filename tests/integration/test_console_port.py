@@ -83,3 +83,19 @@ def test_uploads_go_to_the_console_port_and_links_name_the_s3_port(
                     shared.text).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
     assert url.startswith(server.endpoint + "/via-port/a.txt?")
     assert requests.get(url).content == b"hello"
+
+
+def test_sign_in_is_refused_for_a_while_after_ten_failures(
+        served: tuple[RunningServer, str]) -> None:
+    # Last in this module: its server's loopback address is blocked afterwards.
+    server, console = served
+    for _ in range(10):
+        wrong = requests.post(console + CONSOLE + "signin", allow_redirects=False,
+                              data={"access_key": server.access_key, "secret_key": "guess"})
+        assert wrong.status_code == 403
+    right = requests.post(console + CONSOLE + "signin", allow_redirects=False,
+                          data={"access_key": server.access_key,
+                                "secret_key": server.secret_key})
+    assert right.status_code == 429
+    assert 0 < int(right.headers["retry-after"]) <= 300
+    assert "set-cookie" not in right.headers

@@ -27,6 +27,7 @@ from sealbox.console import sessions as S
 from sealbox.console.calls import Caller, Dispatch
 from sealbox.console.page import MAX_FORM, BadForm, Page
 from sealbox.console.results import Refused
+from sealbox.console.throttle import SignInThrottle
 from sealbox.errors import S3Error
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response
@@ -61,6 +62,7 @@ class Console:
     def __init__(self, services: Services, dispatch: Dispatch) -> None:
         self._services = services
         self._dispatch = dispatch
+        self._throttle = SignInThrottle()
 
     def _now(self) -> int:
         return int(self._services.clock.now().timestamp())
@@ -189,6 +191,15 @@ class Console:
         origin = request.headers.get("origin")
         if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
             return _forbidden("The request came from another site.")
+        address = request.client_ip or request.client
+        wait = self._throttle.wait(address, self._now())
+        if wait:
+            request.audit.error_code = "SignInThrottled"
+            minutes = (wait + 59) // 60
+            return render.page("signin.html", 429, access_key="",
+                               headers=[("retry-after", str(wait))],
+                               error=f"Too many failed sign-ins from your address; try again "
+                               f"in {minutes} minute{'s' if minutes > 1 else ''}.")
         body = await _read_body(request)
         try:
             form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True,
@@ -200,12 +211,14 @@ class Console:
         credential = await self._credential(access_key) if access_key else None
         expected = credential.secret_key if credential is not None else None
         if not S.secrets_match(expected, secret) or credential is None or not credential.active:
+            self._throttle.failed(address, self._now())
             request.audit.error_code = "SignInFailed"
             request.audit.reason = "the console sign-in named an unknown, inactive or " \
                 "mismatched key"
             return render.page("signin.html", 403, access_key=access_key,
                                error="That access key and secret key do not match an active "
                                "key.")
+        self._throttle.succeeded(address)
         now = self._now()
         session_id = S.new_session_id()
         meta: Any = self._services.meta
