@@ -236,3 +236,57 @@ def test_names_shaped_like_html_are_inert_and_a_user_without_rights_sees_the_ref
     assert "AccessDenied" in alert.inner_text()
     page.goto(endpoint + CONSOLE + f"bucket?name={bucket}")
     assert "AccessDenied" in page.get_by_role("alert").inner_text()
+
+
+def test_a_failed_part_is_retried_and_cancel_aborts_the_upload(page: Any, console_server,
+                                                               root_s3, tmp_path: Path) -> None:
+    endpoint = console_server.endpoint
+    bucket = f"retry-{uuid.uuid4().hex[:8]}"
+    root_s3.create_bucket(Bucket=bucket)
+    sign_in(page, endpoint, console_server.access_key, console_server.secret_key)
+    page.goto(endpoint + CONSOLE + f"bucket?name={bucket}")
+    # The first send of part 2 fails on the network; the page sends it again.
+    failed: list[str] = []
+
+    def fail_once(route: Any) -> None:
+        if not failed:
+            failed.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/*partNumber=2*", fail_once)
+    data = os.urandom(20 << 20)
+    (tmp_path / "twice.bin").write_bytes(data)
+    page.get_by_label("Choose files").set_input_files(tmp_path / "twice.bin")
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("status").filter(has_text="Uploaded 1 file(s).").wait_for()
+    assert failed
+    got = root_s3.get_object(Bucket=bucket, Key="twice.bin")
+    assert got["ETag"].endswith('-2"') and got["Body"].read() == data
+    page.unroute("**/*partNumber=2*")
+
+    # A slow link (1 MB/s up), and Cancel while the parts are on their way.
+    page.goto(endpoint + CONSOLE + f"bucket?name={bucket}")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
+                                                  "downloadThroughput": -1,
+                                                  "uploadThroughput": 1_000_000})
+    (tmp_path / "big.bin").write_bytes(os.urandom(40 << 20))
+    page.get_by_label("Choose files").set_input_files(tmp_path / "big.bin")
+    page.get_by_role("button", name="Upload").click()
+    progress = page.locator("#overall-progress")
+    deadline = time.monotonic() + 20
+    while float(progress.get_attribute("value") or 0) == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # (wait_for_function would eval, which the CSP forbids)
+    assert float(progress.get_attribute("value") or 0) > 0
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("status").filter(has_text="Cancelled.").wait_for()
+    deadline = time.monotonic() + 10
+    while root_s3.list_multipart_uploads(Bucket=bucket).get("Uploads") and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)  # the abort is sent as the page cancels
+    assert not root_s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    keys = [o["Key"] for o in root_s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == ["twice.bin"]
