@@ -79,12 +79,26 @@ def page(browser: Any) -> Iterator[Any]:
     opened = context.new_page()
     opened.dialogs = []
     opened.on("dialog", lambda d: (opened.dialogs.append(d.message), d.dismiss()))
+    refused: list[str] = []  # what the Content-Security-Policy blocked: nothing should be
+    opened.on("console", lambda m: refused.append(m.text)
+              if "Content Security Policy" in m.text else None)
     yield opened
     context.close()
+    assert refused == []
+
+
+def shot(page: Any, name: str) -> None:
+    """A screenshot for a person to look at (not committed): into
+    ``$SEALBOX_CONSOLE_SCREENSHOTS`` when set, else nowhere."""
+    folder = os.environ.get("SEALBOX_CONSOLE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Any, endpoint: str, access_key: str, secret_key: str) -> None:
     page.goto(endpoint + "/")  # a browser at the root is sent to the console
+    shot(page, "01-sign-in")
     page.get_by_label("Access key").fill(access_key)
     page.get_by_label("Secret key").fill(secret_key)
     page.get_by_role("button", name="Sign in").click()
@@ -100,6 +114,7 @@ def test_sign_in_create_a_bucket_upload_files_and_sign_out(page: Any, console_se
                            "{...sessionStorage}])")
     assert console_server.secret_key not in stored
     bucket = f"console-{uuid.uuid4().hex[:8]}"
+    shot(page, "02-buckets")
     page.get_by_label("New bucket name").fill(bucket)
     page.get_by_role("button", name="Create bucket").click()
     page.wait_for_url("**/bucket?name=" + bucket)
@@ -120,6 +135,7 @@ def test_sign_in_create_a_bucket_upload_files_and_sign_out(page: Any, console_se
     page.get_by_role("status").filter(has_text="Uploaded 4 file(s).").wait_for()
     page.wait_for_load_state()  # the list reloads
     page.get_by_role("link", name="large.bin").wait_for()
+    shot(page, "03-bucket-after-upload")
     for path in small:
         assert page.get_by_role("link", name=path.name).count() == 1
     got = root_s3.get_object(Bucket=bucket, Key="large.bin")
@@ -160,6 +176,7 @@ def test_share_a_link_open_it_revoke_another_and_see_both_in_activity(
     page.goto(endpoint + CONSOLE + f"bucket?name={bucket}")
     page.get_by_role("link", name="docs/").click()
     page.get_by_role("link", name="report.pdf").click()
+    shot(page, "04-object")
     details = page.locator("dl.details").first
     assert "application/pdf" in details.inner_text()
     assert page.get_by_text("<b>ana</b>").count() == 1  # metadata shown as text
@@ -169,6 +186,7 @@ def test_share_a_link_open_it_revoke_another_and_see_both_in_activity(
     page.get_by_label("Note").fill("for <script>ana</script>")
     page.get_by_role("button", name="Create link").click()
     page.get_by_role("heading", name="Link created").wait_for()
+    shot(page, "05-link-created")
     url = page.get_by_label("Link").input_value()
     assert page.get_by_role("img", name="QR code of the link").count() == 1
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -200,6 +218,7 @@ def test_share_a_link_open_it_revoke_another_and_see_both_in_activity(
         if rows.count() >= 2 or time.monotonic() > deadline:
             break
         page.wait_for_timeout(500)  # the audit trail is written in batches
+    shot(page, "06-activity")
     text = page.locator("table.events").inner_text()
     assert "200" in text and "403" in text
     assert page.get_by_text(f"Timeline of link {other_id}").count() == 1
@@ -234,6 +253,10 @@ def test_names_shaped_like_html_are_inert_and_a_user_without_rights_sees_the_ref
     sign_in(page, endpoint, key["AccessKeyId"], key["SecretAccessKey"])
     alert = page.get_by_role("alert")
     assert "AccessDenied" in alert.inner_text()
+    shot(page, "07-refused")
+    # Not allowed to list every bucket, still a way into one by name.
+    page.get_by_label("Open a bucket by name").fill(bucket)
+    page.get_by_role("button", name="Open").click()
     page.goto(endpoint + CONSOLE + f"bucket?name={bucket}")
     assert "AccessDenied" in page.get_by_role("alert").inner_text()
 

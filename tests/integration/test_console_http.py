@@ -130,6 +130,21 @@ def test_a_principal_without_rights_sees_access_denied_in_a_page(server, client_
     assert after.status_code == 303
 
 
+def test_a_key_of_a_thousand_characters_with_quotes_and_rtl_marks_is_shown_whole(
+        server, s3, bucket: str) -> None:
+    key = ("\u202e\"'<x>" + "ka" * 497)[:1000]  # 1 002 bytes of UTF-8
+    s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    session, _ = sign_in(server.endpoint, server.access_key, server.secret_key)
+    page = session.get(server.endpoint + CONSOLE + "object", params={"bucket": bucket,
+                                                                       "key": key})
+    assert page.status_code == 200
+    escaped = key.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+        .replace('"', "&#34;").replace("'", "&#39;")
+    assert escaped in page.text
+    listing = session.get(server.endpoint + CONSOLE + "bucket", params={"name": bucket})
+    assert escaped in listing.text
+
+
 def test_the_console_files_are_packaged_and_small() -> None:
     root = Path(sealbox.console.__file__).parent
     files = [p for p in (root / "static").iterdir()] + [p for p in (root / "templates").iterdir()]

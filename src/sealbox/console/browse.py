@@ -36,8 +36,13 @@ def crumbs(bucket: str, prefix: str) -> list[tuple[str, str]]:
 
 
 async def bucket_list(page: Page) -> Response:
-    found = results.buckets(await page.caller.s3("GET", "/"))
-    return page.render("buckets.html", buckets=found)
+    answer = await page.caller.s3("GET", "/")
+    if not answer.ok:
+        # A user allowed into some buckets but not to list them all still
+        # gets a way in: the refusal, and a field to name the bucket.
+        refusal = results.refusal(answer)
+        return page.render("buckets.html", refusal.status, buckets=[], refusal=refusal)
+    return page.render("buckets.html", buckets=results.buckets(answer), refusal=None)
 
 
 async def create_bucket(page: Page) -> Response:
