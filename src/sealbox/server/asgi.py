@@ -34,6 +34,7 @@ from sealbox.auth.authenticate import authenticate
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
 from sealbox.config import RootCredentials, Settings
+from sealbox.console import sessions as console_sessions
 from sealbox.console.app import PREFIX as CONSOLE_PREFIX
 from sealbox.console.app import Console
 from sealbox.console.calls import host_on_port
@@ -425,6 +426,8 @@ class SealboxApp:
                 swept = await services.run(meta.sweep_links, now)
                 if swept:
                     log.info("sweep removed %d expired links and revocations", swept)
+                await services.run(meta.sweep_console_sessions, now - console_sessions.IDLE_SECONDS,
+                                   now - console_sessions.ABSOLUTE_SECONDS)
             except Exception:
                 log.exception("sweep failed")
             await asyncio.sleep(SWEEP_INTERVAL)
