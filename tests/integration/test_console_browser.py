@@ -209,6 +209,12 @@ def test_share_a_link_open_it_revoke_another_and_see_both_in_activity(
     row = page.get_by_role("row").filter(has_text=other_id)
     assert "revoked" in row.inner_text()
     assert requests.get(other).status_code == 403
+    # The bucket's links: both, with their uses so far.
+    page.goto(endpoint + CONSOLE + f"bucket?name={bucket}")
+    page.get_by_role("link", name="Links of this bucket").click()
+    table = page.locator("table.list").inner_text()
+    assert "1 of 1" in table and "for <script>ana</script>" in table and "to revoke" in table
+    assert page.get_by_role("button", name="Revoke").count() == 1  # the revoked one has none
 
     # Activity, filtered by the revoked link: its use and its refusal.
     deadline = time.monotonic() + 15
