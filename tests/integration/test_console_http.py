@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 import sealbox.console
+from sealbox.testing.server import RunningServer
 
 CONSOLE = "/_sealbox/console/"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
@@ -143,6 +145,43 @@ def test_a_key_of_a_thousand_characters_with_quotes_and_rtl_marks_is_shown_whole
     assert escaped in page.text
     listing = session.get(server.endpoint + CONSOLE + "bucket", params={"name": bucket})
     assert escaped in listing.text
+
+
+def test_a_shared_link_bound_to_other_addresses_is_refused_from_here(server, s3,
+                                                                      bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="lab.txt", Body=b"lab only")
+    session, csrf = sign_in(server.endpoint, server.access_key, server.secret_key)
+    made = session.post(server.endpoint + CONSOLE + "links", data={
+        "csrf": csrf, "bucket": bucket, "key": "lab.txt", "bind": "192.0.2.0/24, 2001:db8::/32",
+        "expires": "15m", "note": "lab"})
+    assert made.status_code == 200
+    url = re.search(r'id="link-url" class="url" readonly value="([^"]+)"',
+                    made.text).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    assert requests.get(url).status_code == 403  # the tests ask from 127.0.0.1
+    bad = session.post(server.endpoint + CONSOLE + "links", data={
+        "csrf": csrf, "bucket": bucket, "key": "lab.txt", "bind": "not-an-address"})
+    assert bad.status_code == 400 and "BindIp" in bad.text
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_session_works_on_every_node_and_sign_out_ends_it_on_all(
+        store: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    args: tuple[str, ...] = ()
+    if store == "postgres":
+        cluster: Any = request.getfixturevalue("postgres_cluster")
+        args = ("--meta-dsn", cluster.new_database())
+    # Two nodes on one store (and one data directory, as nodes share blobs).
+    with RunningServer(data_dir=tmp_path / "data", extra_args=args) as one, \
+            RunningServer(data_dir=tmp_path / "data", extra_args=args) as two:
+        session, csrf = sign_in(one.endpoint, one.access_key, one.secret_key)
+        cookie = {"sealbox_console": session.cookies["sealbox_console"]}
+        on_two = requests.get(two.endpoint + CONSOLE, cookies=cookie, allow_redirects=False)
+        assert on_two.status_code == 200
+        out = requests.post(two.endpoint + CONSOLE + "signout", cookies=cookie,
+                            data={"csrf": csrf}, allow_redirects=False)
+        assert out.status_code == 303
+        on_one = requests.get(one.endpoint + CONSOLE, cookies=cookie, allow_redirects=False)
+        assert on_one.status_code == 303
 
 
 def test_the_console_files_are_packaged_and_small() -> None:
