@@ -52,6 +52,7 @@ ROUTES: dict[str, dict[str, Any]] = {
     "api/uploads": {"POST": uploads.start},
     "api/uploads/complete": {"POST": uploads.complete},
     "api/uploads/abort": {"POST": uploads.abort},
+    "signout": {"POST": None},  # answered here: it ends the session itself
 }
 
 
@@ -99,8 +100,6 @@ class Console:
         if name == "signin":
             return await self._sign_in(request)
         routes = ROUTES.get(name)
-        if name == "signout":
-            routes = {"POST": None}
         if routes is None:
             return render.page("message.html", 404, title="Not found",
                                message="The console has no such page.")
