@@ -48,6 +48,10 @@ class Settings:
     # A second port (same host) on which only distributions answer: by the
     # Host header, or the one distribution when there is only one.
     edge_port: int | None = None
+    # A second port (same host) for the web console, an origin apart from
+    # S3's: objects served by S3 (HTML among them) never share the console's
+    # origin. There: the console, and the presigned uploads it makes.
+    console_port: int | None = None
     # Metrics (GET /_sealbox/metrics), on unless --metrics off; readable
     # from these networks, or with the bearer token.
     metrics: bool = True

@@ -417,3 +417,15 @@ def test_ssl_context_trusts_only_the_generated_certificate(tls_server: RunningSe
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{tls_server.endpoint}/_sealbox/health", timeout=10,
                                context=ssl.create_default_context())
+
+
+def test_console_session_cookie_is_secure_under_tls(tls_server: RunningServer) -> None:
+    import requests
+
+    signed = requests.post(tls_server.endpoint + "/_sealbox/console/signin",
+                           data={"access_key": tls_server.access_key,
+                                 "secret_key": tls_server.secret_key},
+                           allow_redirects=False, verify=str(tls_server.tls[0]))  # type: ignore[index]
+    assert signed.status_code == 303
+    cookie = signed.headers["set-cookie"]
+    assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie

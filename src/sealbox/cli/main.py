@@ -37,6 +37,12 @@ def _serve(args: argparse.Namespace) -> int:
             raise SystemExit("sealbox: --edge-port must be a port (1-65535) other than --port")
         if args.http_server != "sealbox":
             raise SystemExit("sealbox: --edge-port needs --http-server sealbox")
+    if args.console_port is not None:
+        if not 0 < args.console_port < 65536 or args.console_port in (args.port, args.edge_port):
+            raise SystemExit("sealbox: --console-port must be a port (1-65535) other than "
+                             "--port and --edge-port")
+        if args.http_server != "sealbox":
+            raise SystemExit("sealbox: --console-port needs --http-server sealbox")
     settings = Settings(
         data_dir=Path(args.data_dir),
         host=args.host,
@@ -52,6 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
         edge_domain=args.edge_domain.lower().strip("."),
         edge_cache_bytes=args.edge_cache_mib * 1024 * 1024,
         edge_port=args.edge_port,
+        console_port=args.console_port,
         **_observability(args),
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
@@ -72,6 +79,9 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.edge_port is not None:
         print(f"sealbox: serving the edge on {scheme}://{settings.host}:{settings.edge_port}",
               flush=True)
+    if settings.console_port is not None:
+        print(f"sealbox: serving the console on {scheme}://{settings.host}:"
+              f"{settings.console_port}/", flush=True)
     if settings.log_format == "json":
         from sealbox.server.audit import JsonFormatter
 
@@ -265,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "one distribution when there is one (so http://127.0.0.1:PORT/… "
                             "links need no DNS); no S3 API there; needs the built-in HTTP "
                             "server")
+    serve.add_argument("--console-port", type=int, default=None, metavar="PORT",
+                       help="a second port serving the web console at / (an origin apart from "
+                            "S3's, so no object a browser opens shares it); the console stays "
+                            "on --port too; needs the built-in HTTP server")
     serve.add_argument("--edge-cache-mib", type=int, default=1024, metavar="MIB",
                        help="disk the edge's cache may use per server process (default 1024)")
     serve.add_argument("--log-level", default="info",

@@ -35,6 +35,10 @@ from sealbox.auth.authenticate import authenticate
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
 from sealbox.config import RootCredentials, Settings
+from sealbox.console import sessions as console_sessions
+from sealbox.console.app import PREFIX as CONSOLE_PREFIX
+from sealbox.console.app import Console
+from sealbox.console.calls import host_on_port
 from sealbox.edge.cache import EdgeCache
 from sealbox.edge.responses import error_page
 from sealbox.edge.serve import Edge
@@ -62,6 +66,7 @@ SWEEP_INTERVAL = 3600.0
 SWEEP_MIN_AGE = 24 * 3600.0
 SERVICE_PREFIX = "/_sealbox/"
 METRICS_PATH = "/_sealbox/metrics"
+CONSOLE_PATH = CONSOLE_PREFIX.rstrip("/")
 
 
 class NoDistribution(Exception):
@@ -83,6 +88,20 @@ class S3Target:
     endpoint: Endpoint
     auth: AuthResult
     link: LinkRecord | None = None  # a managed link's record (sealbox.links)
+
+
+@dataclass(frozen=True)
+class ConsoleRedirect:
+    """A browser opening ``/`` with no credentials: sent to the console."""
+
+
+def wants_console(request: Request) -> bool:
+    """A person's browser at the root: GET ``/`` with no query, asking for
+    HTML and carrying no signature. An S3 client's ListBuckets is signed (or
+    asks for XML), so it still gets S3's answer."""
+    return (request.method == "GET" and request.raw_path == "/" and not request.raw_query
+            and "authorization" not in request.headers
+            and "text/html" in request.headers.get("accept", ""))
 
 
 class SealboxApp:
@@ -118,6 +137,8 @@ class SealboxApp:
                          EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
                          node=secrets.token_hex(16))
         self._observe_setup(settings, meta)
+        # The web console's requests go through this app, as the signed-in principal.
+        self.console = Console(self.services, self)
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
         """Metrics, the audit trail and JSON request logs (each may be off)."""
@@ -155,7 +176,10 @@ class SealboxApp:
             request = Request.from_scope(scope, receive, self.settings.max_header_bytes,
                                          self._trusted_proxies)
             edge_only = self._on_edge_port(scope)
-            if request.raw_path.startswith(SERVICE_PREFIX) and not edge_only:
+            on_console_port = _on_port(scope, self.settings.console_port)
+            if on_console_port and not _presigned_upload(request):
+                response = await self._console_port(request, request_id)
+            elif request.raw_path.startswith(SERVICE_PREFIX) and not edge_only:
                 response = await self._service_path(request, request_id)
             else:
                 target = await self.services.read(self._resolve, request, edge_only)
@@ -163,6 +187,9 @@ class SealboxApp:
                     distribution = target.distribution
                     response = await self.edge.serve(request, distribution, target.version,
                                                      request_id)
+                elif isinstance(target, ConsoleRedirect):
+                    request.audit.operation = "ConsoleRedirect"
+                    response = self._to_console(request, CONSOLE_PREFIX)
                 else:
                     response = await self._s3(request, request_id, target)
         except S3Error as error:
@@ -224,13 +251,30 @@ class SealboxApp:
 
     def _on_edge_port(self, scope: dict[str, Any]) -> bool:
         """Whether the request came in on ``--edge-port`` (only the edge there)."""
-        edge_port = self.settings.edge_port
-        if edge_port is None:
-            return False
-        local = scope.get("server")
-        return local is not None and len(local) > 1 and local[1] == edge_port
+        return _on_port(scope, self.settings.edge_port)
 
-    def _resolve(self, request: Request, edge_only: bool = False) -> EdgeTarget | S3Target:
+    def _to_console(self, request: Request, target: str) -> Response:
+        """302 to ``target`` (a console path): on this origin, or on the
+        ``--console-port`` origin when there is one."""
+        port = self.settings.console_port
+        if port is not None:
+            host = host_on_port(request.headers.get("host", ""), port)
+            target = f"{request.scheme}://{host}{target}"
+        return Response(302, [("location", target), ("cache-control", "no-store")])
+
+    async def _console_port(self, request: Request, request_id: str) -> Response:
+        """The console's own port: the console (and at ``/``), nothing else
+        (``_presigned_upload``s pass before this)."""
+        path = request.raw_path
+        request.audit.operation = "Console"
+        if path == "/":
+            return Response(302, [("location", CONSOLE_PREFIX), ("cache-control", "no-store")])
+        if path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX):
+            return await self.console(request, request_id, s3_port=self.settings.port)
+        return _json_error(404, "NotFound", "This port serves the web console only.")
+
+    def _resolve(self, request: Request,
+                 edge_only: bool = False) -> EdgeTarget | S3Target | ConsoleRedirect:
         """Who the request is for, and (for S3) who is asking and may they.
 
         One synchronous step (inline on SQLite, one thread-pool hop on
@@ -252,6 +296,8 @@ class SealboxApp:
         virtual_bucket = virtual_host_bucket(request.headers.get("host", ""),
                                              self.settings.domains)
         bucket, key = split_target(request.raw_path, virtual_bucket)
+        if bucket is None and wants_console(request):
+            return ConsoleRedirect()
         note = request.audit
         note.bucket, note.key = bucket, key
         endpoint = route(request.method, bucket, key, request.query, request.headers)
@@ -318,6 +364,11 @@ class SealboxApp:
         if path == SIGN_PATH:
             request.audit.operation = "Sign"
             return await self.sign(request)
+        if path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX):
+            if self.settings.console_port is not None:  # the console has its own origin
+                query = f"?{request.raw_query}" if request.raw_query else ""
+                return self._to_console(request, path + query)
+            return await self.console(request, request_id)
         if path.startswith(ADMIN_PREFIX):  # the admin JSON API and its OpenAPI document
             return await admin_api(request, self.services, request_id)
         body = json.dumps({"error": {"code": "NotFound", "message": "no such path"}}).encode()
@@ -383,9 +434,26 @@ class SealboxApp:
                 swept = await services.run(meta.sweep_links, now)
                 if swept:
                     log.info("sweep removed %d expired links and revocations", swept)
+                await services.run(meta.sweep_console_sessions, now - console_sessions.IDLE_SECONDS,
+                                   now - console_sessions.ABSOLUTE_SECONDS)
             except Exception:
                 log.exception("sweep failed")
             await asyncio.sleep(SWEEP_INTERVAL)
+
+
+def _on_port(scope: dict[str, Any], port: int | None) -> bool:
+    """Whether the request came in on listener ``port`` (None: there is none)."""
+    if port is None:
+        return False
+    local = scope.get("server")
+    return local is not None and len(local) > 1 and local[1] == port
+
+
+def _presigned_upload(request: Request) -> bool:
+    """A presigned PUT (an object or a part): what the console's page sends
+    to the console's own port. Nothing is read back there but an ETag."""
+    return (request.method == "PUT" and "X-Amz-Signature" in request.query
+            and not request.raw_path.startswith(SERVICE_PREFIX))
 
 
 def _json_error(status: int, code: str, message: str) -> Response:

@@ -76,6 +76,7 @@ from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
 from sealbox.store.sql.schema import SCHEMA_VERSION
+from sealbox.store.sql.sessions import SessionSqlMethods
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
@@ -137,7 +138,7 @@ def _replace(
 
 
 class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
-                        LinkSqlMethods, AuditSqlMethods):
+                        LinkSqlMethods, AuditSqlMethods, SessionSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

@@ -47,6 +47,7 @@ class Options:
     host: str = "127.0.0.1"
     port: int = 9000
     edge_port: int | None = None  # a second listener (the app tells them apart)
+    console_port: int | None = None  # another: the web console's
     workers: int = 1
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -68,6 +69,8 @@ def run(options: Options, app_factory: Callable[[], Any]) -> int:
     socks = [listen(options.host, options.port, options.backlog)]
     if options.edge_port is not None:
         socks.append(listen(options.host, options.edge_port, options.backlog))
+    if options.console_port is not None:
+        socks.append(listen(options.host, options.console_port, options.backlog))
     context = tls_context(options.tls_cert, options.tls_key)
     if options.workers <= 1:
         return serve_worker(socks, context, app_factory, options)

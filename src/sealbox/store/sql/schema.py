@@ -320,6 +320,20 @@ _AUDIT_BATCHES = (
     "CREATE INDEX audit_terms_by_batch ON audit_terms (batch)",
 )
 
+# -- version 11: the web console's sessions (sealbox.console; sql/sessions.py): the SHA-256
+# of a random id, never the id; times in epoch seconds. ``seen`` is the idle
+# expiry's clock, ``created`` the absolute one's.
+_CONSOLE_SESSIONS = (
+    """CREATE TABLE console_sessions (
+        id_hash     {NAME} PRIMARY KEY,
+        access_key  {NAME} NOT NULL,
+        created     {BIG} NOT NULL,
+        seen        {BIG} NOT NULL
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX console_sessions_by_seen ON console_sessions (seen)",
+)
+
+
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
         return tuple(d.ddl(t) for t in texts)
@@ -349,5 +363,7 @@ STEPS: tuple[Step, ...] = (
          lambda d: (*_tables(*_LINKS)(d), *d.access_triggers(LINK_TABLES))),
     Step("audit trail", _tables(*_AUDIT)),
     Step("audit trail in batches", _tables(*_AUDIT_BATCHES)),
+    # The web console's sessions (issue 18).
+    Step("console sessions", _tables(*_CONSOLE_SESSIONS)),
 )
 SCHEMA_VERSION = len(STEPS)
