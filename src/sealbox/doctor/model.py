@@ -110,6 +110,8 @@ class Server:
     now: datetime
     region: str
     hosts: tuple[str, ...] = ()
+    # The bucket a Host header names (virtual-host style), for SigV2.
+    virtual_bucket: Callable[[str], str | None] = lambda _host: None
 
 
 def host_header(scheme: str, hostname: str, port: int | None) -> str:
@@ -154,3 +156,24 @@ def signature_matches(expected: str, provided: str) -> bool:
 def recorded_signature(signature: str) -> str:
     """What a failure record keeps of a signature."""
     return FINGERPRINT_PREFIX + fingerprint(signature)
+
+
+def candidate_hosts(seen: Seen, server: Server) -> list[str]:
+    """Hosts the signer may have named: the server's, and the same port on
+    the loopback names, the port dropped or added."""
+    found: list[str] = []
+    host = seen.host
+    name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+    if not name:
+        name, port = host, ""
+    candidates = list(server.hosts)
+    if port:
+        candidates.append(name)
+        for loopback in ("127.0.0.1", "localhost", "[::1]"):
+            candidates.append(f"{loopback}:{port}")
+    else:
+        candidates += [f"{host}:443", f"{host}:80"]
+    for candidate in candidates:
+        if candidate and candidate != host and candidate not in found:
+            found.append(candidate)
+    return found

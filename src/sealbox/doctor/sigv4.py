@@ -25,7 +25,15 @@ from typing import NamedTuple
 
 from sealbox.auth.principal import Credential
 from sealbox.auth.sigv4 import canonical, keys, parse, verify
-from sealbox.doctor.model import Cause, Diagnosis, Seen, Server, invalid, signature_matches
+from sealbox.doctor.model import (
+    Cause,
+    Diagnosis,
+    Seen,
+    Server,
+    candidate_hosts,
+    invalid,
+    signature_matches,
+)
 from sealbox.errors import S3Error
 
 PRESIGNED = "SigV4-Presigned"
@@ -235,7 +243,7 @@ def _variations(seen: Seen, signed: _Signed, server: Server) -> Iterator[_Varian
 
 
 def _all_variations(seen: Seen, signed: _Signed, server: Server) -> Iterator[_Variant]:
-    for host in _hosts(seen, server):
+    for host in candidate_hosts(seen, server):
         yield _Variant(_host_cause(seen, host), seen.with_host(host))
     for uri, message in _paths(seen.raw_path):
         yield _Variant(Cause("PathEncoding", message, expected=uri,
@@ -269,27 +277,6 @@ def _header_values(name: str) -> tuple[str, ...]:
     return COMMON_CONTENT_TYPES if name == "content-type" else ("",)
 
 
-def _hosts(seen: Seen, server: Server) -> list[str]:
-    """Hosts the signer may have named: the server's, and the same port on
-    the loopback names, the port dropped or added."""
-    found: list[str] = []
-    host = seen.host
-    name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
-    if not name:
-        name, port = host, ""
-    candidates = list(server.hosts)
-    if port:
-        candidates.append(name)
-        for loopback in ("127.0.0.1", "localhost", "[::1]"):
-            candidates.append(f"{loopback}:{port}")
-    else:
-        candidates += [f"{host}:443", f"{host}:80"]
-    for candidate in candidates:
-        if candidate and candidate != host and candidate not in found:
-            found.append(candidate)
-    return found
-
-
 def _host_cause(seen: Seen, host: str) -> Cause:
     scheme_port = {"http": "443", "https": "80"}.get(seen.scheme)
     if scheme_port and (host == f"{seen.host}:{scheme_port}"
@@ -315,12 +302,12 @@ def _paths(raw_path: str) -> Iterator[tuple[str, str]]:
     # On the raw path: a '+' sent as is (not a %2B) and a space sent as %20.
     if "+" in raw_path:
         yield (canonical.canonical_uri(raw_path.replace("+", "%20")),
-               "The key was signed with a space where the URL has '+': in a path '+' is a "
-               "plus sign (only a query reads it as a space). Encode the space as %20.")
+               ("The key was signed with a space where the URL has '+': in a path '+' is a "
+               "plus sign (only a query reads it as a space). Encode the space as %20."))
     if "%20" in raw_path:
         yield (canonical.canonical_uri(raw_path.replace("%20", "+")),
-               "The key was signed with '+' where the URL has a space: send the plus sign "
-               "as %2B.")
+               ("The key was signed with '+' where the URL has a space: send the plus sign "
+               "as %2B."))
     if "%2f" in raw_path.lower():
         uri = "/".join(canonical.uri_encode(canonical.decode_path(part), encode_slash=True)
                        for part in raw_path.split("/"))
