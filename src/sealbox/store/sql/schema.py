@@ -297,6 +297,29 @@ _AUDIT = (
     "CREATE INDEX audit_events_by_link ON audit_events (link_id, time_ms)",
 )
 
+# -- version 10: the signature doctor's recent failed authentications ----------
+_AUTH_FAILURES = (
+    """CREATE TABLE auth_failures (
+        request_id          {NAME} NOT NULL,
+        time_ms             {BIG} NOT NULL,
+        access_key          {NAME} NOT NULL,
+        error_code          TEXT NOT NULL,
+        reason              TEXT,
+        method              TEXT NOT NULL,
+        scheme              TEXT NOT NULL,
+        host                TEXT NOT NULL,
+        raw_path            TEXT NOT NULL,
+        raw_query           TEXT NOT NULL,
+        headers             TEXT NOT NULL,
+        client_ip           TEXT,
+        canonical_request   TEXT,
+        string_to_sign      TEXT
+    )""",
+    "CREATE INDEX auth_failures_by_id ON auth_failures (request_id)",
+    "CREATE INDEX auth_failures_by_key ON auth_failures (access_key, time_ms)",
+    "CREATE INDEX auth_failures_by_time ON auth_failures (time_ms)",
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -326,5 +349,7 @@ STEPS: tuple[Step, ...] = (
     Step("managed links and revocations",
          lambda d: (*_tables(*_LINKS)(d), *d.access_triggers(LINK_TABLES))),
     Step("audit trail", _tables(*_AUDIT)),
+    # The signature doctor: recent failed authentications (store/sql/auth_failures.py).
+    Step("recent failed authentications", _tables(*_AUTH_FAILURES)),
 )
 SCHEMA_VERSION = len(STEPS)
