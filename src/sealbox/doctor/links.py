@@ -21,6 +21,11 @@ _CODES = {
 }
 
 
+def is_link_refusal(message: str) -> bool:
+    """Whether ``message`` is one of the links gate's refusals."""
+    return message in _CODES or message.startswith(("The link ",))
+
+
 def refusal_cause(message: str, client_ip: str | None = None,
                   record: LinkRecord | None = None) -> Cause:
     """The cause of the links gate's refusal ``message`` (its AccessDenied text)."""
