@@ -35,7 +35,8 @@ def refusal_cause(message: str, client_ip: str | None = None,
         expected = ", ".join(record.bind) if record is not None else None
         got = client_ip
     if code == "UsedUp" and record is not None and record.max_uses is not None:
-        expected, got = f"at most {record.max_uses} uses", f"{record.uses} used"
+        plural = "" if record.max_uses == 1 else "s"
+        expected, got = f"at most {record.max_uses} use{plural}", f"{record.uses} used"
     return Cause(code, text, expected=expected, got=got)
 
 
