@@ -46,6 +46,13 @@ _V2_HEADERS = ("content-type", "content-md5", "date")
 _SIGNATURE_IN_HEADER = re.compile(r"(Signature=)([^,\s]+)")
 
 
+def _secret_header(name: str) -> bool:
+    """Header values that are secrets themselves (SSE-C keys, session
+    tokens): kept as fingerprints, like signatures."""
+    return name == "x-amz-security-token" or (name.startswith("x-amz-")
+                                               and name.endswith("-customer-key"))
+
+
 class FailureRecorder:
     """The queue and its thread; ``store`` has ``insert_auth_failures``."""
 
@@ -106,7 +113,8 @@ def _row(request_id: str, at: float, request: Request, code: str, message: str,
     if auth == ANONYMOUS or not access_key:
         return None
     headers = request.facts().headers
-    kept = {name: headers[name] for name in _signed_names(request, headers) if name in headers}
+    kept = {name: recorded_signature(headers[name]) if _secret_header(name)
+            else headers[name] for name in _signed_names(request, headers) if name in headers}
     if "authorization" in kept:
         kept["authorization"] = _SIGNATURE_IN_HEADER.sub(
             lambda m: m.group(1) + recorded_signature(m.group(2)), kept["authorization"])
@@ -141,7 +149,7 @@ def _sealed_query(raw_query: str) -> str:
     out = []
     for part in raw_query.split("&"):
         name, eq, value = part.partition("=")
-        if name in ("X-Amz-Signature", "Signature") and eq:
+        if name in ("X-Amz-Signature", "Signature", "X-Amz-Security-Token") and eq:
             # Fingerprinted as the server reads it (a "+" is a space).
             decoded = parse_query(part)[0][1]
             value = quote(recorded_signature(decoded), safe="")
