@@ -436,8 +436,13 @@ def test_cloudfront_causes_each_from_botocores_signer(site: Any, doctor: Any) ->
               used_over_http: "SchemeChanged", bad_base64: "BadBase64",
               malformed: "MalformedPolicy"}
     for url, code in expect.items():
-        assert site.get(url).status_code == 403, code
+        refused = site.get(url)
+        assert refused.status_code == 403, code
         assert codes(doctor(Url=url, SourceIp="127.0.0.1")) == [code], url
+        # By request id too: the edge's refusal, recorded (no variation is
+        # tried then: a canned URL whose scheme changed is only a mismatch).
+        recorded = codes(by_request_id(doctor, refused.headers["x-amz-request-id"]))
+        assert recorded == ["PolicyResourceMismatch" if url == used_over_http else code], url
 
 
 # -- who may ask, and bad input ---------------------------------------------------------------

@@ -39,13 +39,23 @@ def diagnose(seen: Seen, trusted_keys: KeyLookup, now: datetime,
     return Diagnosis((), KIND)
 
 
+def diagnose_recorded(seen: Seen, code: str, reason: str) -> Diagnosis:
+    """The cause of a refusal the edge recorded (its ``code`` and ``reason``).
+    The signature is only a fingerprint then, so variations are not tried."""
+    if code not in cloudfront.REFUSAL_MESSAGES:
+        return invalid(KIND, Cause("AccessDenied", f"The edge refused it: {reason}."))
+    refusal = CloudFrontRefusal(code, reason)
+    at = (seen.at.timestamp() if seen.at is not None else 0.0)
+    return invalid(KIND, _explain(refusal, seen, {}, at, (), recorded=True))
+
+
 def _verify(url: str, seen: Seen, trusted_keys: KeyLookup, at: float) -> None:
     cloudfront.verify_request(url, {}, source_ip=seen.client_ip, now=at,
                               trusted_keys=trusted_keys)
 
 
 def _explain(refusal: CloudFrontRefusal, seen: Seen, trusted_keys: KeyLookup, at: float,
-             hosts: tuple[str, ...]) -> Cause:
+             hosts: tuple[str, ...], *, recorded: bool = False) -> Cause:
     reason = refusal.reason
     _, inputs = cloudfront.signing_inputs(seen.url, {})
     key_pair_id = inputs.get("Key-Pair-Id", "")
@@ -88,9 +98,9 @@ def _explain(refusal: CloudFrontRefusal, seen: Seen, trusted_keys: KeyLookup, at
                      got=cloudfront.viewer_resource(seen.url))
     if reason == "signature does not match the policy" and "Policy" not in inputs:
         # A canned policy signs the whole URL: try the URL as it may have been.
-        if _verifies(_other_scheme(seen.url), seen, trusted_keys, at):
+        if not recorded and _verifies(_other_scheme(seen.url), seen, trusted_keys, at):
             return _scheme_changed(seen)
-        for host in hosts:
+        for host in () if recorded else hosts:
             if host != seen.host and _verifies(
                     seen.with_host(host).url, seen, trusted_keys, at):
                 return Cause("HostChanged", f"The URL was signed for {host} and used with "

@@ -166,6 +166,8 @@ class SealboxApp:
                     distribution = target.distribution
                     response = await self.edge.serve(request, distribution, target.version,
                                                      request_id)
+                    if request.audit.error_code:  # for the signature doctor
+                        self.failures.note_edge(request, request_id)
                 else:
                     response = await self._s3(request, request_id, target)
         except S3Error as error:

@@ -28,7 +28,7 @@ from urllib.parse import quote
 from sealbox.auth.sigv4.canonical import parse_query
 from sealbox.doctor.model import recorded_signature
 from sealbox.errors import S3Error
-from sealbox.server.audit import ANONYMOUS, claimed
+from sealbox.server.audit import ANONYMOUS, CLOUDFRONT_URL, claimed
 from sealbox.server.request import Request
 
 log = logging.getLogger("sealbox.doctor")
@@ -73,6 +73,16 @@ class FailureRecorder:
                            error.fields.get("CanonicalRequest"),
                            error.fields.get("StringToSign")))
 
+    def note_edge(self, request: Request, request_id: str) -> None:
+        """Queue a CloudFront signed URL the edge refused (its code and
+        reason are in the request's audit note)."""
+        note = request.audit
+        if note.auth != CLOUDFRONT_URL or not note.error_code:
+            return
+        key_pair_id = note.access_key or request.query.get("Key-Pair-Id") or "-"
+        self.queue.append((request_id, time.time(), request, note.error_code,
+                           note.reason or "", None, None, key_pair_id))
+
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="sealbox-doctor",
@@ -108,8 +118,11 @@ class FailureRecorder:
 
 
 def _row(request_id: str, at: float, request: Request, code: str, message: str,
-         canonical_request: Any, string_to_sign: Any) -> tuple[Any, ...] | None:
+         canonical_request: Any, string_to_sign: Any,
+         key_pair_id: str | None = None) -> tuple[Any, ...] | None:
     auth, access_key, signature = claimed(request)
+    if key_pair_id is not None:  # a CloudFront signed URL (note_edge)
+        auth, access_key, signature = CLOUDFRONT_URL, key_pair_id, None
     if auth == ANONYMOUS or not access_key:
         return None
     headers = request.facts().headers

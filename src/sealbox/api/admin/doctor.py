@@ -112,6 +112,8 @@ async def _recorded(services: Services, request_id: str) -> Diagnosis:
     seen = Seen(record["method"], record["scheme"], record["host"], record["raw_path"],
                 record["raw_query"], json.loads(record["headers"]), at, record["client_ip"])
     code = record["error_code"]
+    if cloudfront.is_cloudfront(seen):
+        return cloudfront.diagnose_recorded(seen, code, record["reason"] or "")
     kind = "SigV4" if sigv4.is_sigv4(seen) else "SigV2"
     if code == "XAmzContentSHA256Mismatch":
         return bad(kind, Cause("PayloadHashMismatch", "The body's SHA-256 is not the one the "
