@@ -23,7 +23,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.links_inprocess import ENDPOINT, KEY, ROOT, SECRET, call, signed
+from links_inprocess import ENDPOINT, KEY, ROOT, SECRET, call, signed  # beside this file
+
 from sealbox.auth.principal import Credential, root_principal
 from sealbox.auth.sigv4.presign import presign_url
 from sealbox.config import RootCredentials, Settings
