@@ -102,7 +102,9 @@ def _headers(value: Any) -> dict[str, str]:
 
 
 async def _recorded(services: Services, request_id: str) -> Diagnosis:
-    record = await services.run(services.meta.get_auth_failure, request_id)  # type: ignore[attr-defined]
+    now_ms = int(services.clock.now().timestamp() * 1000)
+    meta: Any = services.meta  # with store.sql.auth_failures' methods
+    record = await services.run(meta.get_auth_failure, request_id, now_ms)
     if record is None:
         raise AdminError("NoSuchRequest", f"No refused signed request {request_id!r} is "
                          "recorded: it was not refused for its signature or access, it was "

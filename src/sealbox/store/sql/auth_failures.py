@@ -70,11 +70,13 @@ class AuthFailureSqlMethods:
                 c.execute(q(_KEEP_NEWEST), (key, key))
             c.execute(q(_KEEP_TOTAL), (now_ms - MAX_AGE_MS,))
 
-    def get_auth_failure(self, request_id: str) -> dict[str, Any] | None:
-        """The recorded failure of ``request_id`` (by column name), or None."""
+    def get_auth_failure(self, request_id: str, now_ms: int) -> dict[str, Any] | None:
+        """The recorded failure of ``request_id`` (by column name), or None;
+        none older than ``MAX_AGE_MS`` (the trim runs only when failures come)."""
         with self._read() as c:
             row = c.execute(self._d.q(f"SELECT {COLUMNS} FROM auth_failures WHERE "
-                                      "request_id = ?"), (request_id,)).fetchone()
+                                      "request_id = ? AND time_ms >= ?"),
+                            (request_id, now_ms - MAX_AGE_MS)).fetchone()
         if row is None:
             return None
         return dict(zip([n.strip() for n in COLUMNS.split(",")], tuple(row), strict=True))
