@@ -227,6 +227,21 @@ def test_a_url_signed_for_another_region_is_wrong_region(client_factory: Any, ob
         "us-east-1", "eu-west-1")
 
 
+def test_a_url_signed_for_another_service_is_wrong_service(server: RunningServer, obj: Any,
+                                                           doctor: Any) -> None:
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest("GET", f"{server.endpoint}/{obj[0]}/{obj[1]}")
+    SigV4QueryAuth(Credentials(server.access_key, server.secret_key), "execute-api",
+                   "us-east-1", expires=300).add_auth(request)
+    assert requests.get(request.url, timeout=30).status_code in (400, 403)
+    answer = doctor(Url=request.url)
+    assert codes(answer) == ["WrongService"]
+    assert (answer["Causes"][0]["Expected"], answer["Causes"][0]["Got"]) == ("s3", "execute-api")
+
+
 def _client_with(server: RunningServer, access_key: str, secret_key: str) -> Any:
     import boto3
     from botocore.config import Config
@@ -351,6 +366,22 @@ def test_a_sigv2_url_is_judged_too(client_factory: Any, obj: Any, doctor: Any) -
     assert codes(doctor(Url=url, Method="DELETE")) == ["MethodMismatch"]
     assert codes(by_request_id(doctor, refused.headers["x-amz-request-id"])) == [
         "MethodMismatch"]
+
+
+def test_a_sigv2_header_signed_with_another_secret_is_wrong_secret_by_request_id(
+        server: RunningServer, obj: Any, doctor: Any) -> None:
+    import boto3
+    from botocore.config import Config
+
+    wrong = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
+                         aws_access_key_id=server.access_key, aws_secret_access_key="nope",
+                         config=Config(signature_version="s3", s3={"addressing_style": "path"},
+                                       retries={"max_attempts": 1}))
+    with pytest.raises(Exception) as refused:
+        wrong.get_object(Bucket=obj[0], Key=obj[1])
+    request_id = refused.value.response["ResponseMetadata"]["RequestId"]  # type: ignore[attr-defined]
+    answer = by_request_id(doctor, request_id)
+    assert codes(answer) == ["WrongSecret"] and answer["Kind"] == "SigV2"
 
 
 # -- managed links ------------------------------------------------------------------------

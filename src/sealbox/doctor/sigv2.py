@@ -45,7 +45,8 @@ def diagnose(seen: Seen, server: Server) -> Diagnosis:
     header = seen.headers.get("authorization", "")
     params = dict(reversed(canonical.parse_query(seen.raw_query)))  # the first of each
     if header.startswith("AWS "):
-        access_key, _, provided = header[4:].strip().rpartition(":")
+        # The first colon: a recorded signature ("sha256:…") holds one too.
+        access_key, _, provided = header[4:].strip().partition(":")
         date_text = seen.headers.get("x-amz-date") or seen.headers.get("date", "")
         signed_at = parse.parse_request_date(date_text)
         if signed_at is None:

@@ -243,7 +243,7 @@ def _auth(seen: Seen, server: Server, kind: str) -> AuthResult:
     access_key = _access_key(seen) or ""
     if not access_key and header:
         access_key = (header.split("Credential=", 1)[1].split("/", 1)[0]
-                      if "Credential=" in header else header[4:].rpartition(":")[0].strip())
+                      if "Credential=" in header else header[4:].partition(":")[0].strip())
     credential = server.lookup(access_key)
     assert credential is not None  # the diagnosis found it
     query = dict(reversed(parse_query(seen.raw_query)))
