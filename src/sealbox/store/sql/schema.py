@@ -297,7 +297,7 @@ _AUDIT = (
     "CREATE INDEX audit_events_by_link ON audit_events (link_id, time_ms)",
 )
 
-# -- version 10: the signature doctor's recent failed authentications ----------
+# -- the signature doctor's recent failed authentications ----------------------
 _AUTH_FAILURES = (
     """CREATE TABLE auth_failures (
         request_id          {NAME} NOT NULL,
