@@ -124,6 +124,28 @@ def test_a_boto3_url_sent_to_another_host_is_host_changed(server: RunningServer,
     assert codes(recorded) == ["HostChanged"]
 
 
+def test_a_url_for_a_proxys_public_name_names_it_by_request_id(server: RunningServer,
+                                                               obj: Any, doctor: Any) -> None:
+    import boto3
+    from botocore.config import Config
+
+    public = boto3.client("s3", endpoint_url="https://files.example.com", region_name="us-east-1",
+                          aws_access_key_id=server.access_key,
+                          aws_secret_access_key=server.secret_key,
+                          config=Config(signature_version="s3v4",
+                                        s3={"addressing_style": "path"}))
+    url = public.generate_presigned_url("get_object", Params={"Bucket": obj[0], "Key": obj[1]})
+    # What a proxy that sets Host to its upstream sends on.
+    upstream = url.replace("https://files.example.com", server.endpoint)
+    refused = requests.get(upstream, headers={"X-Forwarded-Host": "files.example.com",
+                                              "X-Forwarded-Proto": "https"}, timeout=30)
+    assert refused.status_code == 403
+    answer = by_request_id(doctor, refused.headers["x-amz-request-id"])
+    assert codes(answer) == ["HostChanged"]
+    assert (answer["Causes"][0]["Expected"], answer["Causes"][0]["Got"]) == (
+        "files.example.com", f"127.0.0.1:{server.port}")
+
+
 def test_an_aws_cli_url_with_its_key_re_encoded_is_path_encoding(
         aws_env: dict[str, str], s3: Any, bucket: str, doctor: Any,
         server: RunningServer) -> None:

@@ -158,6 +158,17 @@ def recorded_signature(signature: str) -> str:
     return FINGERPRINT_PREFIX + fingerprint(signature)
 
 
+def forwarded_hosts(headers: Mapping[str, str]) -> list[str]:
+    """The hosts ``X-Forwarded-Host`` and ``Forwarded: host=`` name, first first."""
+    found = [h.strip() for h in headers.get("x-forwarded-host", "").split(",")[:4]]
+    for element in headers.get("forwarded", "").split(",")[:4]:
+        for pair in element.split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name.lower() == "host":
+                found.append(value.strip().strip('"'))
+    return [h for h in found if h and len(h) <= 255]
+
+
 def candidate_hosts(seen: Seen, server: Server) -> list[str]:
     """Hosts the signer may have named: the server's, and the same port on
     the loopback names, the port dropped or added."""
@@ -166,7 +177,8 @@ def candidate_hosts(seen: Seen, server: Server) -> list[str]:
     name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
     if not name:
         name, port = host, ""
-    candidates = list(server.hosts)
+    # A proxy that rewrote Host often says what it was (the host signed for).
+    candidates = [*forwarded_hosts(seen.headers), *server.hosts]
     if port:
         candidates.append(name)
         for loopback in ("127.0.0.1", "localhost", "[::1]"):

@@ -147,7 +147,9 @@ def _cut(value: Any) -> str | None:
 
 def _signed_names(request: Request, headers: Mapping[str, str]) -> list[str]:
     """The headers a signature covers (SigV4's list, or SigV2's fixed ones)."""
-    names = {"host", "authorization", "x-amz-date", "x-amz-content-sha256", *_V2_HEADERS}
+    # With the proxy's own account of the Host it rewrote (doctor.model.forwarded_hosts).
+    names = {"host", "authorization", "x-amz-date", "x-amz-content-sha256", *_V2_HEADERS,
+             "x-forwarded-host", "forwarded"}
     listed = request.query.get("X-Amz-SignedHeaders", "")
     found = re.search(r"SignedHeaders=([^,\s]+)", headers.get("authorization", ""))
     if found:
