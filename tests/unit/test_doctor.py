@@ -216,3 +216,17 @@ def test_the_doctor_is_pure() -> None:
          "sealbox.doctor.cloudfront, sealbox.doctor.links; print(' '.join(sys.modules))")],
         capture_output=True, text=True, check=True).stdout.split()
     assert not {"asyncio", "sqlite3", "socket", "sealbox.store", "sealbox.server"} & set(loaded)
+
+
+def test_every_cause_the_code_can_name_is_in_the_catalogue() -> None:
+    package = Path(sealbox.doctor.__file__).resolve().parent
+    named = set()
+    for source in [*package.glob("*.py"), package.parents[0] / "api" / "admin" / "doctor.py"]:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "Cause" and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                named.add(node.args[0].value)
+    named |= {code for code, _ in links._CODES.values()}
+    assert named <= model.CODES
+    assert len(named) >= 27
