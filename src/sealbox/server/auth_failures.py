@@ -134,15 +134,22 @@ def _row(request_id: str, at: float, request: Request, code: str, message: str,
         if kept["authorization"].startswith("AWS ") and signature:
             kept["authorization"] = kept["authorization"].replace(
                 signature, recorded_signature(signature))
-    return (request_id, int(at * 1000), access_key[:128], code, message[:1024],
-            request.method, request.scheme, headers.get("host", ""),
-            request.raw_path[:MAX_TEXT], _sealed_query(request.raw_query)[:MAX_TEXT],
+    return (request_id, int(at * 1000), _cut(access_key[:128]), code, _cut(message[:1024]),
+            _cut(request.method), request.scheme, _cut(headers.get("host", "")),
+            _cut(request.raw_path), _cut(_sealed_query(request.raw_query)),
             json.dumps(kept)[:MAX_TEXT], request.client_ip or request.client,
             _cut(canonical_request), _cut(string_to_sign))
 
 
-def _cut(value: Any) -> str | None:
-    return None if value is None else str(value)[:MAX_TEXT]
+def _cut(value: Any) -> Any:
+    """Text as it can be stored: cut at ``MAX_TEXT``; bytes that were not
+    UTF-8 (kept as surrogates) become U+FFFD, which both databases hold."""
+    if value is None:
+        return None
+    text = str(value)[:MAX_TEXT]
+    if not text.isascii():
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def _signed_names(request: Request, headers: Mapping[str, str]) -> list[str]:
