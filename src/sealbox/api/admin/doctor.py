@@ -116,7 +116,9 @@ async def _recorded(services: Services, request_id: str) -> Diagnosis:
     code = record["error_code"]
     if cloudfront.is_cloudfront(seen):
         return cloudfront.diagnose_recorded(seen, code, record["reason"] or "")
-    kind = "SigV4" if sigv4.is_sigv4(seen) else "SigV2"
+    kind = sigv2.KIND
+    if sigv4.is_sigv4(seen):
+        kind = sigv4.HEADER if "authorization" in seen.headers else sigv4.PRESIGNED
     if code == "XAmzContentSHA256Mismatch":
         return bad(kind, Cause("PayloadHashMismatch", "The body's SHA-256 is not the one the "
                                "request signed (x-amz-content-sha256): the body changed after "
@@ -138,6 +140,10 @@ async def _diagnose(request: Request | None, services: Services, seen: Seen, *,
     version = await services.run(gate.version) if gate is not None else 0
     if directory is not None and cloudfront.is_cloudfront(seen):
         distribution = await services.run(directory.for_host, seen.host, version)
+        if distribution is None and settings.edge_port is not None and seen.host.endswith(
+                f":{settings.edge_port}"):
+            # On --edge-port the only distribution answers any Host.
+            distribution = await services.run(directory.sole_distribution, version)
         if distribution is not None:
             return await _edge(services, directory, distribution, seen, version)
     hosts = _hosts(request, services)
