@@ -118,11 +118,28 @@ const scenarios = {
     }
     return { url };
   },
+  // A presigned PUT signed for Content-Type text/plain, sent with another
+  // one (image/png): the server refuses it; report the URL and the refusal
+  // (the signature doctor's test, tests/integration/test_doctor.py).
+  async "presigned-other-type"() {
+    const url = await getSignedUrl(
+      client,
+      new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: "text/plain" }),
+      { expiresIn: 300, signableHeaders: new Set(["content-type"]) },
+    );
+    const response = await fetch(url, {
+      method: "PUT", body: readFileSync(file), headers: { "Content-Type": "image/png" },
+    });
+    return {
+      url, status: response.status, requestId: response.headers.get("x-amz-request-id"),
+      noDescribe: true,
+    };
+  },
 };
 
 try {
   const extra = (await scenarios[scenario]()) ?? {};
-  const result = { ...extra, ...(await describe()), sent };
+  const result = extra.noDescribe ? { ...extra, sent } : { ...extra, ...(await describe()), sent };
   process.stdout.write(JSON.stringify(result));
 } catch (error) {
   process.stdout.write(

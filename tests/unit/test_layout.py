@@ -100,6 +100,9 @@ FORBIDDEN = {
     "sealbox.store": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
     # Links (issue 13): below the APIs, the edge and the server that call it.
     "sealbox.links": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
+    # The signature doctor (issue 14): pure, below the API that asks it.
+    "sealbox.doctor": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.store",
+                       "sealbox.cli"),
     "sealbox.api.common": ("sealbox.api.s3", "sealbox.api.iam", "sealbox.api.cloudfront",
                            "sealbox.api.admin", "sealbox.edge", "sealbox.cli"),
     "sealbox.api.s3": ("sealbox.api.iam", "sealbox.api.cloudfront", "sealbox.api.admin",

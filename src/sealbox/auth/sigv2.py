@@ -74,7 +74,8 @@ def string_to_sign(facts: RequestFacts, date_line: str, bucket: str | None) -> s
     ])
 
 
-def _signature(secret: str, text: str) -> str:
+def sign(secret: str, text: str) -> str:
+    """The V2 signature of ``text``: base64 of its HMAC-SHA1 under ``secret``."""
     digest = hmac.new(secret.encode(), text.encode("utf-8", "surrogateescape"), hashlib.sha1)
     return base64.b64encode(digest.digest()).decode()
 
@@ -102,7 +103,7 @@ def _check(lookup: Lookup, access_key: str, provided: str, texts: list[str], aut
     provided_bytes = provided.encode("utf-8", "surrogateescape")
     matched = False
     for text in texts:  # every candidate is compared, in constant time each
-        expected = _signature(credential.secret_key, text)
+        expected = sign(credential.secret_key, text)
         matched |= hmac.compare_digest(expected.encode(), provided_bytes)
     if not matched:
         text = texts[0]

@@ -13,6 +13,7 @@ from typing import Any
 from sealbox import __version__
 from sealbox.cli import admin, cf_sign, edge, links
 from sealbox.cli import audit as audit_cli
+from sealbox.cli import doctor as doctor_cli
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
 from sealbox.server import log_redact
 from sealbox.server.h1 import limits as h1_limits
@@ -313,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     cf_sign.add_parser(sub)
     admin.add_parser(sub)
     audit_cli.add_parser(sub)
+    doctor_cli.add_parser(sub)
     edge.add_parser(sub)
     links.add_parser(sub)
     return parser

@@ -49,6 +49,7 @@ from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
 from sealbox.server import metrics_http
 from sealbox.server.audit import AuditWriter
+from sealbox.server.auth_failures import FailureRecorder
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
@@ -136,9 +137,12 @@ class SealboxApp:
         self.edge = Edge(self.services, self.gate,
                          EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
                          node=secrets.token_hex(16))
+        self.services.edge_directory = self.edge.directory
         self._observe_setup(settings, meta)
         # The web console's requests go through this app, as the signed-in principal.
         self.console = Console(self.services, self)
+        # Refused signed requests, kept for the signature doctor (sealbox.doctor).
+        self.failures = FailureRecorder(meta)
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
         """Metrics, the audit trail and JSON request logs (each may be off)."""
@@ -187,6 +191,8 @@ class SealboxApp:
                     distribution = target.distribution
                     response = await self.edge.serve(request, distribution, target.version,
                                                      request_id)
+                    if request.audit.error_code:  # for the signature doctor
+                        self.failures.note_edge(request, request_id)
                 elif isinstance(target, ConsoleRedirect):
                     request.audit.operation = "ConsoleRedirect"
                     response = self._to_console(request, CONSOLE_PREFIX)
@@ -195,6 +201,7 @@ class SealboxApp:
         except S3Error as error:
             if request is not None:
                 request.audit.error_code, request.audit.reason = error.code, error.message
+                self.failures.note(request, request_id, error)
             response = error_response(error, request_id, self._host_id, None, method)
         except NoDistribution:
             response = error_page(403, "Bad request.", "No distribution answers on this name.",
@@ -401,6 +408,7 @@ class SealboxApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+                self.failures.start()
                 if self.audit is not None:
                     self.audit.start()
                 await send({"type": "lifespan.startup.complete"})
@@ -408,6 +416,7 @@ class SealboxApp:
                 if sweeper is not None:
                     sweeper.cancel()
                 self.edge.cache.close()
+                await asyncio.get_running_loop().run_in_executor(None, self.failures.close)
                 if self.audit is not None:
                     await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
                 if self.services.small_puts is not None:

@@ -47,6 +47,7 @@ from sealbox.store.sql import (
     set_columns,
 )
 from sealbox.store.sql.audit import AuditSqlMethods
+from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
 from sealbox.store.sql.dialect import SQLITE as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
@@ -157,7 +158,8 @@ class _Holder:
 
 
 class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
-                      LinkSqlMethods, AuditSqlMethods, SessionSqlMethods):
+                      LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
+                      AuthFailureSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:

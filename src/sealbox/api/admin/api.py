@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from sealbox.api.admin import doctor as admin_doctor
 from sealbox.api.admin import links as admin_links
 from sealbox.api.admin import public_access as admin_pab
 from sealbox.api.admin.audit import read_audit
@@ -129,6 +130,9 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
     if route.family == "audit":
         await authorize(request, services, auth, route.action, "*")
         return _json(200, dumps(await read_audit(services, query)))
+    if route.family == "doctor":
+        await authorize(request, services, auth, route.action, "*")
+        return _json(200, dumps(await admin_doctor.answer(request, services, payload)))
     return await _iam(request, services, auth, route, {**query, **params}, payload)
 
 

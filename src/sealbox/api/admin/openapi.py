@@ -19,7 +19,37 @@ OPENAPI_VERSION = "3.0.3"
 OPENAPI_PATH = "/_sealbox/api/openapi.json"
 _JSON = "application/json"
 _TAGS = {"iam": "IAM", "pab": "Block Public Access", "edge": "Edge", "links": "Links",
-         "audit": "Audit"}
+         "audit": "Audit", "doctor": "Doctor"}
+# The signature doctor's body (sealbox.api.admin.doctor) and answer.
+_DOCTOR_MEMBER_SCHEMAS: dict[str, Any] = {
+    "Url": {"type": "string", "description": "A presigned SigV4 or SigV2 URL, or a "
+            "CloudFront signed URL of one of this server's distributions."},
+    "Method": {"type": "string", "enum": ["GET", "HEAD", "PUT", "POST", "DELETE"],
+               "description": "The method the failing client uses (default GET)."},
+    "Headers": {"oneOf": [{"type": "object", "additionalProperties": {"type": "string"}},
+                          {"type": "array", "items": {"type": "string"}}],
+                "description": "The headers the failing client sends: a map, or "
+                               "'Name: value' strings."},
+    "RequestId": {"type": "string", "description": "The x-amz-request-id of a refused "
+                  "signed request (instead of Url)."},
+    "SourceIp": {"type": "string", "description": "The failing client's address (default: "
+                 "the caller's), for address-bound links and policies."},
+}
+DOCTOR_ANSWER: dict[str, Any] = {
+    "type": "object",
+    "required": ["Verdict", "Causes"],
+    "properties": {
+        "Verdict": {"type": "string", "enum": ["valid", "invalid"]},
+        "Kind": {"type": "string"},
+        "Causes": {"type": "array", "items": {
+            "type": "object",
+            "required": ["Code", "Message"],
+            "properties": {"Code": {"type": "string"}, "Message": {"type": "string"},
+                           "Expected": {"type": "string", "nullable": True},
+                           "Got": {"type": "string", "nullable": True}},
+        }},
+    },
+}
 _LINK_MEMBER_SCHEMAS: dict[str, Any] = {
     "Method": {"type": "string", "enum": ["GET", "HEAD", "PUT"]},
     "Expires": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 604800},
@@ -125,6 +155,8 @@ def _body_schema(route: Route) -> dict[str, Any]:
                                   "description": "An IAM policy document, or its text."}
         elif member in _BOOLEAN_MEMBERS:
             properties[member] = {"type": "boolean"}
+        elif route.family == "doctor":
+            properties[member] = _DOCTOR_MEMBER_SCHEMAS[member]
         elif route.family == "links" and member in _LINK_MEMBER_SCHEMAS:
             properties[member] = _LINK_MEMBER_SCHEMAS[member]
         else:
@@ -156,7 +188,10 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
 
 def _operation(route: Route) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Done."}
-    if route.status != 204:
+    if route.family == "doctor":
+        success = {"description": "The diagnosis.",
+                   "content": {_JSON: {"schema": DOCTOR_ANSWER}}}
+    elif route.status != 204:
         success = {"description": "The result, with IAM's or boto3's member names.",
                    "content": {_JSON: {"schema": {"type": "object"}}}}
     operation: dict[str, Any] = {
@@ -204,7 +239,8 @@ def document() -> dict[str, Any]:
                            "member names), the server's Block Public Access, and the edge's "
                            "public keys, key groups, origin access controls, distributions "
                            "and invalidations (CloudFront's, in boto3's JSON shapes), and links "
-                           "you control: managed links and revocations.",
+                           "you control: managed links and revocations; the audit trail; the "
+                           "signature doctor.",
         },
         "paths": paths,
         "components": {

@@ -36,6 +36,8 @@ LISTING = ("PathPrefix", *PAGING)
 AUDIT_QUERY = ("LinkId", "AccessKeyId", "Principal", "Bucket", "Key", "Status", "Since", "Until",
                "MaxItems", "ContinuationToken")
 READ_AUDIT = "sealbox:ReadAudit"
+DOCTOR = "sealbox:Doctor"
+DOCTOR_BODY = ("Url", "Method", "Headers", "RequestId", "SourceIp")
 GREEDY = "PolicyArn"
 POLICY_ARN_PREFIX = f"arn:aws:iam::{ACCOUNT_ID}:policy/"
 
@@ -57,7 +59,7 @@ class Route:
     body: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     query: tuple[str, ...] = ()
-    family: str = "iam"  # "iam", "pab", "edge", "links" or "audit"
+    family: str = "iam"  # "iam", "pab", "edge", "links", "audit" or "doctor"
     body_shape: str = ""  # edge: the CloudFront config the body is (boto3's JSON shape)
 
     @property
@@ -88,6 +90,8 @@ class Route:
             return LINK_ACTIONS[self.operation]
         if self.family == "audit":
             return READ_AUDIT
+        if self.family == "doctor":
+            return DOCTOR
         return f"iam:{self.operation}"
 
 
@@ -248,6 +252,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "audit", "ListAuditEvents",
           "Audit events, newest first, filtered by the query; paged with ContinuationToken "
           "(needs sealbox:ReadAudit)", query=AUDIT_QUERY, family="audit"),
+    Route("POST", "doctor", "Doctor",
+          "Why a signed URL or a refused request (by request id) fails, in plain words "
+          "(needs sealbox:Doctor)", body=DOCTOR_BODY, family="doctor"),
 )
 
 

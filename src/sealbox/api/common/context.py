@@ -51,6 +51,9 @@ class Services:
     # Where the audit trail is kept (a MetaStore with the audit methods:
     # store.sql.audit); None: in ``meta``.
     audit_store: Any = None
+    # The edge's directory of distributions and trusted keys
+    # (sealbox.edge.directory.EdgeDirectory), for the signature doctor; set by the app.
+    edge_directory: Any = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""

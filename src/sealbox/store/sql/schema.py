@@ -297,7 +297,6 @@ _AUDIT = (
     "CREATE INDEX audit_events_by_link ON audit_events (link_id, time_ms)",
 )
 
-
 # -- version 10: the audit trail in batches (sql/audit.py, store/audit_batches.py):
 # one row per writer batch, its events compressed JSON; ``audit_terms`` finds
 # the batches that hold a link, key, principal, bucket or object key (64-bit
@@ -334,6 +333,29 @@ _CONSOLE_SESSIONS = (
 )
 
 
+# -- version 12: the signature doctor's recent failed authentications ------------
+_AUTH_FAILURES = (
+    """CREATE TABLE auth_failures (
+        request_id          {NAME} NOT NULL,
+        time_ms             {BIG} NOT NULL,
+        access_key          {NAME} NOT NULL,
+        error_code          TEXT NOT NULL,
+        reason              TEXT,
+        method              TEXT NOT NULL,
+        scheme              TEXT NOT NULL,
+        host                TEXT NOT NULL,
+        raw_path            TEXT NOT NULL,
+        raw_query           TEXT NOT NULL,
+        headers             TEXT NOT NULL,
+        client_ip           TEXT,
+        canonical_request   TEXT,
+        string_to_sign      TEXT
+    )""",
+    "CREATE INDEX auth_failures_by_id ON auth_failures (request_id)",
+    "CREATE INDEX auth_failures_by_key ON auth_failures (access_key, time_ms)",
+    "CREATE INDEX auth_failures_by_time ON auth_failures (time_ms)",
+)
+
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
         return tuple(d.ddl(t) for t in texts)
@@ -365,5 +387,7 @@ STEPS: tuple[Step, ...] = (
     Step("audit trail in batches", _tables(*_AUDIT_BATCHES)),
     # The web console's sessions (issue 18).
     Step("console sessions", _tables(*_CONSOLE_SESSIONS)),
+    # The signature doctor: recent failed authentications (store/sql/auth_failures.py).
+    Step("recent failed authentications", _tables(*_AUTH_FAILURES)),
 )
 SCHEMA_VERSION = len(STEPS)
