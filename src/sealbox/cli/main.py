@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from sealbox import __version__
-from sealbox.cli import admin, cf_sign, edge, links
+from sealbox.cli import admin, cf_sign, edge, links, rotate
 from sealbox.cli import audit as audit_cli
-from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
+from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings
 from sealbox.server import log_redact
 from sealbox.server.h1 import limits as h1_limits
 
 
 def _serve(args: argparse.Namespace) -> int:
     from sealbox.server.forwarded import parse_networks
-    from sealbox.server.main import export_settings
+    from sealbox.server.main import bootstrap, export_settings
     from sealbox.server.main import run as run_server
     from sealbox.server.tls import check_pair
 
@@ -55,7 +55,12 @@ def _serve(args: argparse.Namespace) -> int:
         **_observability(args),
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
-    root = load_root_credentials(settings.data_dir)
+    from sealbox.store.keyring import KeyringMismatch
+
+    try:
+        root = bootstrap(settings)
+    except KeyringMismatch as error:
+        raise SystemExit(f"sealbox: refusing to start: {error}") from None
     if root.generated:
         # Printed once, on the start that made them; afterwards they live only
         # in the data dir (mode 0600).
@@ -302,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cli.add_parser(sub)
     edge.add_parser(sub)
     links.add_parser(sub)
+    rotate.add_parser(sub)
     return parser
 
 

@@ -18,7 +18,7 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealbox.access.networks import Networks
 from sealbox.api.admin.api import PREFIX as ADMIN_PREFIX
@@ -53,6 +53,9 @@ from sealbox.store.edge import Distribution
 from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.meta import MetaStore
 from sealbox.store.small_puts import SmallPutBatcher
+
+if TYPE_CHECKING:
+    from sealbox.store.secrets import SecretCipher
 
 log = logging.getLogger("sealbox")
 
@@ -408,9 +411,24 @@ def audit_store(settings: Settings, meta: MetaStore) -> Any:
     return SqliteAuditStore(str(settings.data_dir / AUDIT_FILE))
 
 
-def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:
+def open_meta(settings: Settings, cipher: SecretCipher) -> MetaStore:
+    """The metadata store ``settings`` name: PostgreSQL when a DSN is given,
+    else SQLite in the data dir; access-key secrets under ``cipher``."""
+    if settings.meta_dsn:
+        from sealbox.store.postgres import PostgresMetaStore
+
+        return PostgresMetaStore(settings.meta_dsn, cipher=cipher)
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    return SqliteMetaStore(str(settings.meta_path), cipher=cipher)
+
+
+def build_app(settings: Settings, root: RootCredentials | None = None,
+              clock: Clock | None = None) -> SealboxApp:
     """The app on the stores ``settings`` name: PostgreSQL metadata when a DSN
-    is given, else SQLite in the data dir; blobs in the data dir."""
+    is given, else SQLite in the data dir; blobs in the data dir. ``root``:
+    else from the environment or the store (store/keyring)."""
+    from sealbox.store.keyring import root_credentials
     from sealbox.store.localfs import LocalBlobStore
     from sealbox.store.secrets import load_cipher
 
@@ -418,14 +436,8 @@ def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = N
     # Access-key secrets are encrypted with a key kept apart from the
     # metadata (SEALBOX_SECRET_KEY, or secret.key in the data dir).
     cipher = load_cipher(settings.data_dir)
-    meta: MetaStore
-    if settings.meta_dsn:
-        from sealbox.store.postgres import PostgresMetaStore
-
-        meta = PostgresMetaStore(settings.meta_dsn, cipher=cipher)
-    else:
-        from sealbox.store.sqlite import SqliteMetaStore
-
-        meta = SqliteMetaStore(str(settings.meta_path), cipher=cipher)
+    meta = open_meta(settings, cipher)
+    if root is None:
+        root = root_credentials(meta, cipher, settings.data_dir)
     blobs = LocalBlobStore(str(settings.blob_root))
     return SealboxApp(settings, meta, blobs, root, clock)

@@ -11,9 +11,9 @@ import math
 import os
 from pathlib import Path
 
-from sealbox.config import Settings, load_root_credentials
+from sealbox.config import RootCredentials, Settings
 from sealbox.server import log_redact
-from sealbox.server.asgi import SealboxApp, build_app
+from sealbox.server.asgi import SealboxApp, build_app, open_meta
 from sealbox.server.h1.limits import Limits, raise_fd_limit
 
 SETTINGS_ENV = "SEALBOX_SERVE_SETTINGS"
@@ -46,7 +46,6 @@ def create_app() -> SealboxApp:
     for name in ("tls_cert", "tls_key"):
         values[name] = None if values.get(name) is None else Path(values[name])
     settings = Settings(**values)
-    root = load_root_credentials(settings.data_dir)
     # In every worker, after uvicorn has configured its loggers: no access
     # line or traceback carries a signature.
     log_redact.install()
@@ -56,7 +55,24 @@ def create_app() -> SealboxApp:
         for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
             for handler in logging.getLogger(name).handlers:
                 handler.setFormatter(JsonFormatter())
-    return build_app(settings, root)
+    return build_app(settings)  # the root credentials: the environment's, or the store's
+
+
+def bootstrap(settings: Settings) -> RootCredentials:
+    """Once, before the workers start: this node's keyring must open the
+    metadata store's secrets (else ``KeyringMismatch``, whose message says
+    what to set), and the root credentials are agreed through the store
+    (``generated`` on the node that made them). See store/keyring.py."""
+    from sealbox.store.keyring import agree, root_credentials
+    from sealbox.store.secrets import cipher_source, load_cipher
+
+    cipher = load_cipher(settings.data_dir)
+    meta = open_meta(settings, cipher)
+    try:
+        agree(meta, cipher, cipher_source(settings.data_dir))
+        return root_credentials(meta, cipher, settings.data_dir)
+    finally:
+        meta.close()
 
 
 def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = False,
