@@ -204,7 +204,12 @@ def test_changes_made_through_one_node_reach_the_other_nodes_caches(two_nodes: A
 def test_link_rules_secret_is_stored_encrypted_and_never_shown(two_nodes: Any,
                                                                 postgres_cluster: Any) -> None:
     one, two = two_nodes
-    make_client(one, "iam").create_user(UserName="link-signer")
+    iam = make_client(one, "iam")
+    iam.create_user(UserName="link-signer")
+    iam.create_access_key(UserName="link-signer")
+    iam.put_user_policy(UserName="link-signer", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::books/*"}]}))
     secret = "shop-signing-secret-" + uuid.uuid4().hex
     rules = {"Issuers": [{"Name": "shop", "Issuer": "https://shop.example",
                           "Audience": "sealbox", "HS256Secret": secret}],
@@ -223,3 +228,17 @@ def test_link_rules_secret_is_stored_encrypted_and_never_shown(two_nodes: Any,
         stored = conn.execute(
             "SELECT document FROM server_settings WHERE name = 'link-rules'").fetchone()[0]
     assert secret not in stored and "sealbox-sealed:v1:" in stored
+    # Both nodes open it: a token signed with it is admitted by either.
+    import time
+
+    import jwt
+
+    claims = {"iss": "https://shop.example", "aud": "sealbox", "sub": "alice",
+              "exp": int(time.time() + 300)}
+    for node in (one, two):
+        answer = requests.post(
+            f"{node.endpoint}/_sealbox/sign", timeout=30,
+            json={"Bucket": "books", "Key": "alice/a.pdf", "Method": "GET"},
+            headers={"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["Url"].startswith(node.endpoint)
