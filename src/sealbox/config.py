@@ -36,6 +36,9 @@ class Settings:
     max_header_bytes: int = 8 * 1024
     tls_cert: Path | None = None  # PEM certificate chain; with tls_key, serve HTTPS
     tls_key: Path | None = None
+    # HTTPS on this port beside plain HTTP on ``port``; without it, a
+    # certificate makes ``port`` HTTPS.
+    tls_port: int | None = None
     # CIDRs whose X-Forwarded-For / X-Forwarded-Proto are believed (and no others').
     trusted_proxies: tuple[str, ...] = ()
     # Named networks, "name=cidr[,cidr…]": a request from one of them has

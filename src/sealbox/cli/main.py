@@ -32,6 +32,14 @@ def _serve(args: argparse.Namespace) -> int:
     networks = _check_networks(args.network)
     if args.edge_cache_mib < 0:
         raise SystemExit("sealbox: --edge-cache-mib must be 0 (no edge cache) or more")
+    if args.tls_port is not None:
+        if tls_cert is None:
+            raise SystemExit("sealbox: --tls-port needs --tls-cert and --tls-key")
+        if not 0 < args.tls_port < 65536 or args.tls_port in (args.port, args.edge_port):
+            raise SystemExit("sealbox: --tls-port must be a port (1-65535) other than --port "
+                             "and --edge-port")
+        if args.http_server != "sealbox":
+            raise SystemExit("sealbox: --tls-port needs --http-server sealbox")
     if args.edge_port is not None:
         if not 0 < args.edge_port < 65536 or args.edge_port == args.port:
             raise SystemExit("sealbox: --edge-port must be a port (1-65535) other than --port")
@@ -47,6 +55,7 @@ def _serve(args: argparse.Namespace) -> int:
         meta_dsn=args.meta_dsn,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        tls_port=args.tls_port,
         trusted_proxies=tuple(str(network) for network in trusted),
         networks=networks,
         edge_domain=args.edge_domain.lower().strip("."),
@@ -70,10 +79,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  AWS_SECRET_ACCESS_KEY={root.secret_key}", flush=True)
     export_settings(settings)
     where = "PostgreSQL" if settings.meta_dsn else "SQLite"
-    scheme = "https" if settings.tls_cert else "http"
+    scheme = "https" if settings.tls_cert and settings.tls_port is None else "http"
     print(f"sealbox: serving S3 on {scheme}://{settings.host}:{settings.port} "
           f"(region {settings.region}, data in {settings.data_dir}, metadata in {where})",
           flush=True)
+    if settings.tls_port is not None:
+        print(f"sealbox: serving S3 on https://{settings.host}:{settings.tls_port}", flush=True)
     if settings.edge_port is not None:
         print(f"sealbox: serving the edge on {scheme}://{settings.host}:{settings.edge_port}",
               flush=True)
@@ -143,7 +154,12 @@ def _tls_self_signed(args: argparse.Namespace) -> int:
 
     if args.days < 1:
         raise ValueError("--days must be at least 1")
-    pair = make_self_signed(Path(args.out_dir), args.name, key_type=args.key_type,
+    names = list(args.name)
+    edge_domain = args.edge_domain.lower().strip(".")
+    if edge_domain:
+        # Distributions answer on <id>.EDGE_DOMAIN: one wildcard covers them all.
+        names.append(f"*.{edge_domain}")
+    pair = make_self_signed(Path(args.out_dir), names, key_type=args.key_type,
                             days=args.days, overwrite=args.force)
     if args.json:
         print(json.dumps({"cert": str(pair.cert_path), "key": str(pair.key_path),
@@ -254,8 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep metadata in PostgreSQL instead of SQLite (a libpq DSN; "
                             "default $SEALBOX_META_DSN, else SQLite in the data dir)")
     serve.add_argument("--tls-cert", metavar="FILE",
-                       help="serve HTTPS on the same port with this PEM certificate (chain)")
+                       help="serve HTTPS with this PEM certificate (chain): on --port, or "
+                            "on --tls-port when given")
     serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    serve.add_argument("--tls-port", type=int, default=None, metavar="PORT",
+                       help="serve HTTPS (with --tls-cert/--tls-key) on this port, and plain "
+                            "HTTP on --port beside it; without it a certificate makes --port "
+                            "HTTPS")
     serve.add_argument("--trusted-proxy", metavar="CIDR", action="append", default=[],
                        help="believe X-Forwarded-For / X-Forwarded-Proto from peers in CIDR "
                             "(repeatable; from no one else)")
@@ -296,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     self_signed.add_argument("--name", action="append", default=[], metavar="HOST",
                              help="another DNS name or address to cover, besides localhost, "
                                   "127.0.0.1 and ::1 (repeatable)")
+    self_signed.add_argument("--edge-domain", default=DEFAULT_EDGE_DOMAIN, metavar="DOMAIN",
+                             help="also cover *.DOMAIN, where distributions answer (default "
+                                  f"{DEFAULT_EDGE_DOMAIN}, as serve's; '' for none)")
     self_signed.add_argument("--key-type", choices=["ec", "rsa"], default="ec",
                              help="ECDSA P-256 (default) or RSA 2048")
     self_signed.add_argument("--days", type=int, default=365, help="validity (default 365)")

@@ -118,7 +118,7 @@ class SealboxApp:
         self._request_numbers = itertools.count(1)
         self.edge = Edge(self.services, self.gate,
                          EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
-                         node=secrets.token_hex(16))
+                         node=secrets.token_hex(16), tls_port=settings.tls_port)
         self._observe_setup(settings, meta)
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:

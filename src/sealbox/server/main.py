@@ -94,7 +94,7 @@ def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = 
 
     logging.getLogger("sealbox.http").setLevel(log_level.upper())
     return run_h1(Options(host=settings.host, port=settings.port, edge_port=settings.edge_port,
-                          workers=settings.workers,
+                          tls_port=settings.tls_port, workers=settings.workers,
                           tls_cert=settings.tls_cert, tls_key=settings.tls_key,
                           access_log=access_log, limits=limits), create_app)
 
