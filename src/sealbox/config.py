@@ -61,6 +61,8 @@ class Settings:
     audit: bool = False
     audit_retention_days: float = 30.0
     log_format: str = "text"
+    # This node's name in logs and metrics (--node-id; default the host name).
+    node_id: str = ""
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in

@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import os
+import re
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
     networks = _check_networks(args.network)
     if args.edge_cache_mib < 0:
         raise SystemExit("sealbox: --edge-cache-mib must be 0 (no edge cache) or more")
+    if not 0 <= args.shutdown_timeout <= 3600:
+        raise SystemExit("sealbox: --shutdown-timeout must be 0 to 3600 seconds")
     if args.tls_port is not None:
         if tls_cert is None:
             raise SystemExit("sealbox: --tls-port needs --tls-cert and --tls-key")
@@ -49,7 +53,8 @@ def _serve(args: argparse.Namespace) -> int:
         data_dir=Path(args.data_dir),
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=_workers(args.workers),
+        node_id=_node_id(args.node_id),
         region=os.environ.get("SEALBOX_REGION", DEFAULT_REGION),
         domains=tuple(d.lower().strip(".") for d in args.domain),
         meta_dsn=args.meta_dsn,
@@ -88,13 +93,49 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.edge_port is not None:
         print(f"sealbox: serving the edge on {scheme}://{settings.host}:{settings.edge_port}",
               flush=True)
-    if settings.log_format == "json":
-        from sealbox.server.audit import JsonFormatter
+    for handler in logging.getLogger().handlers:
+        if settings.log_format == "json":
+            from sealbox.server.audit import JsonFormatter
 
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(JsonFormatter())
+            handler.setFormatter(JsonFormatter(settings.node_id))
+        else:  # the node id is checked: no % or line break
+            handler.setFormatter(logging.Formatter(
+                f"%(asctime)s {settings.node_id} %(name)s %(levelname)s %(message)s"))
     return run_server(settings, http_server=args.http_server, access_log=args.access_log,
-                      log_level=args.log_level, limits=_limits(args))
+                      log_level=args.log_level, limits=_limits(args),
+                      shutdown_timeout=args.shutdown_timeout)
+
+
+def _workers(value: str) -> int:
+    """``--workers``: a number, or ``auto``, the cores this process may run
+    on (its CPU affinity, which containers and taskset narrow)."""
+    if value == "auto":
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if not 0 < workers <= 1024:
+        raise SystemExit(f"sealbox: --workers {value!r}: want auto or 1 to 1024")
+    return workers
+
+
+_NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def _node_id(value: str) -> str:
+    """``--node-id``, default the host name's first label: letters, digits,
+    ``.``, ``_``, ``-``, at most 63, as it appears in logs and metrics."""
+    if not value:
+        value = socket.gethostname().split(".", 1)[0] or "sealbox"
+        value = re.sub(r"[^A-Za-z0-9._-]", "-", value)[:63].lstrip("._-") or "sealbox"
+    if not _NODE_ID.fullmatch(value):
+        raise SystemExit(f"sealbox: --node-id {value!r}: want letters, digits, '.', '_' or "
+                         "'-', at most 63, starting with a letter or digit")
+    return value
 
 
 def _observability(args: argparse.Namespace) -> dict[str, Any]:
@@ -262,8 +303,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", default="./sealbox-data",
                        help="metadata, objects and generated credentials (created 0700; "
                             "default ./sealbox-data)")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="server processes sharing the port and the data dir (default 1)")
+    serve.add_argument("--workers", default=os.environ.get("SEALBOX_WORKERS", "auto"),
+                       metavar="N|auto",
+                       help="server processes sharing the port and the data dir (default "
+                            "$SEALBOX_WORKERS, else auto: one per core this process may use)")
+    serve.add_argument("--shutdown-timeout", type=float, default=25.0, metavar="SECONDS",
+                       help="on SIGTERM or SIGINT: stop accepting, let requests in flight "
+                            "finish for this long, then close what is left (default 25)")
+    serve.add_argument("--node-id", default=os.environ.get("SEALBOX_NODE_ID", ""),
+                       metavar="NAME",
+                       help="this node's name in logs and metrics (default $SEALBOX_NODE_ID, "
+                            "else the host name)")
     serve.add_argument("--domain", action="append", default=[],
                        help="also serve virtual-host style <bucket>.DOMAIN (repeatable)")
     serve.add_argument("--meta-dsn", default=os.environ.get("SEALBOX_META_DSN", ""),
@@ -304,8 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limit_flags(serve)
     _add_observability_flags(serve)
     serve.epilog = ("environment: SEALBOX_ROOT_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY, "
+                    "SEALBOX_SECRET_KEY (the keyring, comma-separated, the first encrypts), "
                     "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN, "
-                    "SEALBOX_METRICS_TOKEN")
+                    "SEALBOX_METRICS_TOKEN, SEALBOX_WORKERS, SEALBOX_NODE_ID")
     serve.set_defaults(func=_serve)
 
     tls = sub.add_parser("tls", help="make a self-signed certificate for --tls-cert/--tls-key")

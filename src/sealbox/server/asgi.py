@@ -45,6 +45,7 @@ from sealbox.server import audit as audit_events
 from sealbox.server import metrics_http
 from sealbox.server.audit import AuditWriter
 from sealbox.server.forwarded import parse_networks
+from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response
@@ -120,6 +121,7 @@ class SealboxApp:
                          EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
                          node=secrets.token_hex(16), tls_port=settings.tls_port)
         self._observe_setup(settings, meta)
+        self.readiness = Readiness(meta, blobs, self.services.run)
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
         """Metrics, the audit trail and JSON request logs (each may be off)."""
@@ -138,6 +140,7 @@ class SealboxApp:
             self.audit = AuditWriter(
                 store, self.counters or Counters(),
                 json_log=json_log, retention_days=settings.audit_retention_days,
+                node=settings.node_id,
                 publish=(lambda: self.shared.publish(self.counters))  # type: ignore[arg-type]
                 if shared_dir is not None else None)
 
@@ -303,10 +306,12 @@ class SealboxApp:
     async def _service_path(self, request: Request, request_id: str) -> Response:
         path = request.raw_path.split("?", 1)[0]
         request.audit.operation = "AdminApi"
-        if path == "/_sealbox/health":
+        if path == HEALTH_PATH:
             request.audit.operation = "Health"
-            body = json.dumps({"status": "ok"}).encode()
-            return Response(200, [("content-type", "application/json")], body)
+            return health()
+        if path == READY_PATH:
+            request.audit.operation = "Ready"
+            return await self.readiness.answer()
         if path == METRICS_PATH:
             request.audit.operation = "Metrics"
             return self._metrics(request)
@@ -330,7 +335,7 @@ class SealboxApp:
                                "--metrics-allow networks or with the bearer token.")
         if self.audit is not None:
             self.counters.audit_backlog = len(self.audit.queue)
-        body = metrics_http.render(self.counters, self.shared)
+        body = metrics_http.render(self.counters, self.shared, self.settings.node_id)
         return Response(200, [("content-type", metrics_http.CONTENT_TYPE),
                               ("cache-control", "no-store")], body)
 

@@ -54,7 +54,7 @@ def create_app() -> SealboxApp:
 
         for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
             for handler in logging.getLogger(name).handlers:
-                handler.setFormatter(JsonFormatter())
+                handler.setFormatter(JsonFormatter(settings.node_id))
     return build_app(settings)  # the root credentials: the environment's, or the store's
 
 
@@ -76,9 +76,11 @@ def bootstrap(settings: Settings) -> RootCredentials:
 
 
 def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = False,
-        log_level: str = "info", limits: Limits | None = None) -> int:
+        log_level: str = "info", limits: Limits | None = None,
+        shutdown_timeout: float = 25.0) -> int:
     """Serve ``settings`` (already exported with ``export_settings``) until
-    stopped; the exit status. ``limits``: against slow and abusive clients."""
+    stopped; the exit status. ``limits``: against slow and abusive clients;
+    ``shutdown_timeout``: on SIGTERM, how long requests in flight may take."""
     limits = limits or Limits()
     if settings.metrics and settings.workers > 1:
         from sealbox.server.metrics_http import reset_dir
@@ -86,7 +88,7 @@ def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = 
         reset_dir(settings.metrics_dir)  # the workers' snapshots of an earlier run go
     if http_server == "uvicorn":
         return _run_uvicorn(settings, access_log=access_log, log_level=log_level,
-                            limits=limits)
+                            limits=limits, shutdown_timeout=shutdown_timeout)
     if http_server != "sealbox":
         raise ValueError(f"unknown HTTP server {http_server!r}")
     from sealbox.server.h1.serve import Options
@@ -96,11 +98,12 @@ def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = 
     return run_h1(Options(host=settings.host, port=settings.port, edge_port=settings.edge_port,
                           tls_port=settings.tls_port, workers=settings.workers,
                           tls_cert=settings.tls_cert, tls_key=settings.tls_key,
-                          access_log=access_log, limits=limits), create_app)
+                          access_log=access_log, limits=limits,
+                          shutdown_timeout=shutdown_timeout), create_app)
 
 
 def _run_uvicorn(settings: Settings, *, access_log: bool, log_level: str,
-                 limits: Limits) -> int:
+                 limits: Limits, shutdown_timeout: float) -> int:
     import uvicorn
 
     # What maps onto uvicorn: its keep-alive timeout, and its concurrency cap
@@ -125,6 +128,7 @@ def _run_uvicorn(settings: Settings, *, access_log: bool, log_level: str,
         # Whole seconds (uvicorn's type); ours has 0 for "none", uvicorn none.
         timeout_keep_alive=math.ceil(limits.keep_alive_timeout) or 365 * 86400,
         limit_concurrency=limits.max_connections or None,
+        timeout_graceful_shutdown=math.ceil(shutdown_timeout),
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
         # X-Forwarded-* are believed only from --trusted-proxy, in
