@@ -5,6 +5,7 @@ when they cannot, and see each other's changes at their next request."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from sealbox.cli.client import AdminClient, path
 from sealbox.store.secrets import new_key
 from sealbox.testing.server import RunningServer
 from tests.conftest import make_client
+from tests.integration.edge_site import behaviour, make_site
 
 ALLOW_LIST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "s3:ListBucket"], "Resource": "*"}]})
@@ -242,3 +244,34 @@ def test_link_rules_secret_is_stored_encrypted_and_never_shown(two_nodes: Any,
             headers={"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"})
         assert answer.status_code == 200, answer.text
         assert answer.json()["Url"].startswith(node.endpoint)
+
+
+def test_the_edge_cache_of_one_node_obeys_an_invalidation_made_through_another(
+        tmp_path: Path, postgres_cluster: Any) -> None:
+    # One data dir for both (objects' bytes are local files until the S3
+    # blob backend lands); each process keeps its own edge cache in it.
+    dsn = postgres_cluster.new_database()
+    with _node(tmp_path / "shared", dsn) as one, _node(tmp_path / "shared", dsn) as two:
+        s3, cf = make_client(one), make_client(one, "cloudfront")
+        site = make_site(s3, cf, one.endpoint, one.port, restricted=False,
+                         default=behaviour(groups=None, ttl=(0, 3600, 3600)))
+        s3.put_object(Bucket=site.bucket, Key="page.html", Body=b"first")
+        at_two = dataclasses.replace(site, endpoint=two.endpoint, port=two.port)
+        assert at_two.get(at_two.url("/page.html")).content == b"first"
+        cached = at_two.get(at_two.url("/page.html"))
+        assert cached.headers["x-cache"] == "Hit from cloudfront"
+        # Replaced at the origin through the first node: the second node's
+        # cache keeps the first bytes for their TTL, as CloudFront does...
+        s3.put_object(Bucket=site.bucket, Key="page.html", Body=b"second")
+        assert at_two.get(at_two.url("/page.html")).content == b"first"
+        # ...until an invalidation made through the first node.
+        cf.create_invalidation(DistributionId=site.distribution_id, InvalidationBatch={
+            "Paths": {"Quantity": 1, "Items": ["/page.html"]}, "CallerReference": "inv-1"})
+        fresh = at_two.get(at_two.url("/page.html"))
+        assert fresh.content == b"second" and fresh.headers["x-cache"] == "Miss from cloudfront"
+        # A distribution disabled through the first node: refused on the second.
+        config = cf.get_distribution_config(Id=site.distribution_id)
+        config["DistributionConfig"]["Enabled"] = False
+        cf.update_distribution(Id=site.distribution_id, IfMatch=config["ETag"],
+                               DistributionConfig=config["DistributionConfig"])
+        assert at_two.get(at_two.url("/page.html")).status_code == 403
