@@ -202,6 +202,24 @@ def test_changes_made_through_one_node_reach_the_other_nodes_caches(two_nodes: A
     iam.delete_access_key(UserName="lister", AccessKeyId=key["AccessKeyId"])
     assert _code(lister.list_buckets) == "InvalidAccessKeyId"
 
+    # A presigned link whose verdict the second node has cached stops when
+    # its key is made inactive, then deleted, through the first node.
+    iam.put_user_policy(UserName="lister", PolicyName="list", PolicyDocument=ALLOW_LIST)
+    other = iam.create_access_key(UserName="lister")["AccessKey"]
+    signer = _as(two, other["AccessKeyId"], other["SecretAccessKey"])
+    cached = signer.generate_presigned_url("list_objects_v2", Params={"Bucket": bucket},
+                                           ExpiresIn=600)
+    for _ in range(3):
+        assert requests.get(cached, timeout=30).status_code == 200
+    iam.update_access_key(UserName="lister", AccessKeyId=other["AccessKeyId"],
+                          Status="Inactive")
+    assert requests.get(cached, timeout=30).status_code == 403
+    iam.update_access_key(UserName="lister", AccessKeyId=other["AccessKeyId"], Status="Active")
+    assert requests.get(cached, timeout=30).status_code == 200
+    iam.delete_access_key(UserName="lister", AccessKeyId=other["AccessKeyId"])
+    refused = requests.get(cached, timeout=30)
+    assert refused.status_code == 403 and "InvalidAccessKeyId" in refused.text
+
 
 def test_link_rules_secret_is_stored_encrypted_and_never_shown(two_nodes: Any,
                                                                 postgres_cluster: Any) -> None:
