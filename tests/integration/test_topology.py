@@ -194,8 +194,10 @@ class Load:
         while not self.stop.is_set():
             n += 1
             name = f"load-{worker}-{n}"
-            for op in (lambda: (s3.create_bucket(Bucket=name), self.buckets.append(name)),
-                       lambda: (iam.create_user(UserName=name), self.users.append(name)),
+            for op in (lambda name=name: (s3.create_bucket(Bucket=name),
+                                          self.buckets.append(name)),
+                       lambda name=name: (iam.create_user(UserName=name),
+                                          self.users.append(name)),
                        lambda: s3.list_buckets(),
                        lambda: iam.list_users(MaxItems=5)):
                 try:
