@@ -56,7 +56,8 @@ class Server:
         self.data = data
         self.process = subprocess.Popen(
             ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "sealbox", "serve", "--port",
-             str(self.port), "--data-dir", str(data), "--log-level", "warning"],
+             str(self.port), "--data-dir", str(data), "--log-level", "warning",
+             "--workers", "1"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.endpoint = f"http://127.0.0.1:{self.port}"
         for _ in range(200):

@@ -231,7 +231,7 @@ class SealboxPeer(S3Peer):
                                                               os.environ.get("PYTHONPATH")]))
         if self.server in ("sealbox", "uvicorn"):
             return ([sys.executable, "-m", "sealbox", "serve", "--port", str(self.port),
-                     "--data-dir", str(data), "--log-level", "warning",
+                     "--data-dir", str(data), "--log-level", "warning", "--workers", "1",
                      "--http-server", self.server], env)
         # granian imports the same factory `sealbox serve` gives uvicorn; the
         # settings travel in the same env variable.

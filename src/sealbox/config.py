@@ -36,6 +36,9 @@ class Settings:
     max_header_bytes: int = 8 * 1024
     tls_cert: Path | None = None  # PEM certificate chain; with tls_key, serve HTTPS
     tls_key: Path | None = None
+    # HTTPS on this port beside plain HTTP on ``port``; without it, a
+    # certificate makes ``port`` HTTPS.
+    tls_port: int | None = None
     # CIDRs whose X-Forwarded-For / X-Forwarded-Proto are believed (and no others').
     trusted_proxies: tuple[str, ...] = ()
     # Named networks, "name=cidr[,cidr…]": a request from one of them has
@@ -62,6 +65,8 @@ class Settings:
     audit: bool = True
     audit_retention_days: float = 30.0
     log_format: str = "text"
+    # This node's name in logs and metrics (--node-id; default the host name).
+    node_id: str = ""
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in

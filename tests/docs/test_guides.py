@@ -190,6 +190,8 @@ def environment(tmp: Path, meta_dsn: str | None) -> dict[str, str]:
         AWS_CONFIG_FILE=str(tmp / ".home" / "aws-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp / ".home" / "aws-credentials"),
         SEALBOX_ROOT_ACCESS_KEY=TEST_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY=TEST_SECRET_KEY,
+        # The guides' servers keep one worker, as before --workers auto.
+        SEALBOX_WORKERS="1",
         PYTHONDONTWRITEBYTECODE="1",
     )
     if meta_dsn:

@@ -225,7 +225,10 @@ def test_viewer_protocol_policies(site: Site, s3: Any) -> None:
     assert https_only.headers["x-cache"] == "Error from cloudfront"
     moved = site.get(site.url("/moved/b.txt") + "?x=1")
     assert moved.status_code == 301
-    assert moved.headers["location"] == f"https://{site.host}/moved/b.txt?x=1"
+    # This server speaks no HTTPS (no --tls-port): the default port 443 of
+    # the same name, where a TLS terminator would listen, as CloudFront does
+    # (never this plain port; test_tls_port.py has the --tls-port case).
+    assert moved.headers["location"] == f"https://{site.domain}/moved/b.txt?x=1"
     # Behind a TLS-terminating proxy this server does not trust, the claim
     # of HTTPS is not believed.
     forged = site.get(site.url("/secure/a.txt"), headers={"X-Forwarded-Proto": "https"})

@@ -14,6 +14,13 @@ from sealbox.server.forwarded import (
 LOOPBACK = parse_networks(["127.0.0.0/8", "::1"])
 PROXIES = parse_networks(["10.0.0.0/8", "fd00::/8"])
 
+
+
+def Proxied(client_ip: str, secure: bool) -> ClientFacts:
+    """The facts of a request that came through a trusted proxy."""
+    return ClientFacts(client_ip, secure, proxied=True)
+
+
 # (id, peer, ASGI scheme, headers, trusted networks, expected facts)
 CASES = [
     # No trusted proxies: the connection alone decides; headers change nothing.
@@ -36,61 +43,61 @@ CASES = [
      {"x-forwarded-proto": "https", "x-forwarded-for": "198.51.100.1"}, PROXIES,
      ClientFacts("not-an-ip", False)),
     ("no-peer", "", "http", {"x-forwarded-proto": "https"}, PROXIES, ClientFacts("", False)),
-    # Trusted peer: believed.
+    # Trusted peer: believed (and the request known to come through it).
     ("trusted-proto-https", "10.1.2.3", "http", {"x-forwarded-proto": "https"}, PROXIES,
-     ClientFacts("10.1.2.3", True)),
+     Proxied("10.1.2.3", True)),
     ("trusted-proto-upper-case", "10.1.2.3", "http", {"x-forwarded-proto": "HTTPS"}, PROXIES,
-     ClientFacts("10.1.2.3", True)),
+     Proxied("10.1.2.3", True)),
     ("trusted-proto-http-over-tls-leg", "10.1.2.3", "https", {"x-forwarded-proto": "http"},
-     PROXIES, ClientFacts("10.1.2.3", False)),
+     PROXIES, Proxied("10.1.2.3", False)),
     ("trusted-proto-garbage-is-not-secure", "10.1.2.3", "https",
-     {"x-forwarded-proto": "httpsx"}, PROXIES, ClientFacts("10.1.2.3", False)),
+     {"x-forwarded-proto": "httpsx"}, PROXIES, Proxied("10.1.2.3", False)),
     ("trusted-proto-rightmost-wins", "10.1.2.3", "http", {"x-forwarded-proto": "https, http"},
-     PROXIES, ClientFacts("10.1.2.3", False)),
+     PROXIES, Proxied("10.1.2.3", False)),
     ("trusted-proto-rightmost-wins-https", "10.1.2.3", "http",
-     {"x-forwarded-proto": "http,https"}, PROXIES, ClientFacts("10.1.2.3", True)),
+     {"x-forwarded-proto": "http,https"}, PROXIES, Proxied("10.1.2.3", True)),
     ("trusted-no-proto-uses-connection", "10.1.2.3", "https", {}, PROXIES,
-     ClientFacts("10.1.2.3", True)),
+     Proxied("10.1.2.3", True)),
     ("trusted-for-one-hop", "10.1.2.3", "http", {"x-forwarded-for": "198.51.100.1"}, PROXIES,
-     ClientFacts("198.51.100.1", False)),
+     Proxied("198.51.100.1", False)),
     ("trusted-for-rightmost-untrusted", "10.1.2.3", "http",
      {"x-forwarded-for": "203.0.113.9, 198.51.100.1"}, PROXIES,
-     ClientFacts("198.51.100.1", False)),
+     Proxied("198.51.100.1", False)),
     ("trusted-for-walks-through-proxies", "10.1.2.3", "http",
      {"x-forwarded-for": "203.0.113.9, 198.51.100.1, 10.9.9.9, 10.8.8.8"}, PROXIES,
-     ClientFacts("198.51.100.1", False)),
+     Proxied("198.51.100.1", False)),
     ("trusted-for-all-proxies-leftmost", "10.1.2.3", "http",
-     {"x-forwarded-for": "10.5.5.5, 10.6.6.6"}, PROXIES, ClientFacts("10.5.5.5", False)),
+     {"x-forwarded-for": "10.5.5.5, 10.6.6.6"}, PROXIES, Proxied("10.5.5.5", False)),
     ("trusted-for-client-spoofs-left-entry", "10.1.2.3", "http",
      {"x-forwarded-for": "10.0.0.1, 198.51.100.1"}, PROXIES,
-     ClientFacts("198.51.100.1", False)),
+     Proxied("198.51.100.1", False)),
     ("trusted-for-garbage-stops-at-last-proxy", "10.1.2.3", "http",
      {"x-forwarded-for": "198.51.100.1, garbage, 10.7.7.7"}, PROXIES,
-     ClientFacts("10.7.7.7", False)),
+     Proxied("10.7.7.7", False)),
     ("trusted-for-garbage-rightmost-keeps-peer", "10.1.2.3", "http",
-     {"x-forwarded-for": "198.51.100.1, unknown"}, PROXIES, ClientFacts("10.1.2.3", False)),
+     {"x-forwarded-for": "198.51.100.1, unknown"}, PROXIES, Proxied("10.1.2.3", False)),
     ("trusted-for-empty-entries", "10.1.2.3", "http", {"x-forwarded-for": " , "}, PROXIES,
-     ClientFacts("10.1.2.3", False)),
+     Proxied("10.1.2.3", False)),
     ("trusted-for-with-port", "10.1.2.3", "http", {"x-forwarded-for": "198.51.100.1:5555"},
-     PROXIES, ClientFacts("198.51.100.1", False)),
+     PROXIES, Proxied("198.51.100.1", False)),
     ("trusted-for-ipv6-bracketed-port", "10.1.2.3", "http",
-     {"x-forwarded-for": "[2001:db8::1]:443"}, PROXIES, ClientFacts("2001:db8::1", False)),
+     {"x-forwarded-for": "[2001:db8::1]:443"}, PROXIES, Proxied("2001:db8::1", False)),
     ("trusted-for-ipv6", "fd00::1", "http",
      {"x-forwarded-for": "2001:db8::5, fd12::1", "x-forwarded-proto": "https"}, PROXIES,
-     ClientFacts("2001:db8::5", True)),
+     Proxied("2001:db8::5", True)),
     ("trusted-for-ipv4-mapped-hop", "10.1.2.3", "http",
-     {"x-forwarded-for": "::ffff:198.51.100.1"}, PROXIES, ClientFacts("198.51.100.1", False)),
+     {"x-forwarded-for": "::ffff:198.51.100.1"}, PROXIES, Proxied("198.51.100.1", False)),
     ("trusted-for-mapped-proxy-hop-is-trusted", "10.1.2.3", "http",
      {"x-forwarded-for": "198.51.100.1, ::ffff:10.2.2.2"}, PROXIES,
-     ClientFacts("198.51.100.1", False)),
+     Proxied("198.51.100.1", False)),
     ("trusted-loopback-proxy", "127.0.0.1", "http",
      {"x-forwarded-for": "198.51.100.1", "x-forwarded-proto": "https"}, LOOPBACK,
-     ClientFacts("198.51.100.1", True)),
+     Proxied("198.51.100.1", True)),
     ("trusted-ipv6-loopback-proxy", "::1", "http", {"x-forwarded-proto": "https"}, LOOPBACK,
-     ClientFacts("::1", True)),
+     Proxied("::1", True)),
     # A dual-stack socket reports IPv4 peers as IPv4-mapped IPv6 addresses.
     ("mapped-peer-trusted", "::ffff:10.1.2.3", "http", {"x-forwarded-proto": "https"},
-     PROXIES, ClientFacts("10.1.2.3", True)),
+     PROXIES, Proxied("10.1.2.3", True)),
     ("mapped-peer-untrusted-normalised", "::ffff:192.0.2.7", "http",
      {"x-forwarded-proto": "https"}, PROXIES, ClientFacts("192.0.2.7", False)),
     ("mapped-peer-no-trust-normalised", "::FFFF:192.0.2.7", "http", {}, (),
@@ -117,7 +124,7 @@ def test_tls_version_dropped_without_tls() -> None:
 def test_tls_version_unknown_behind_proxy() -> None:
     """The version the client negotiated with the proxy is not ours to know."""
     facts = client_facts("10.1.2.3", "https", {"x-forwarded-proto": "https"}, PROXIES, "1.3")
-    assert facts == ClientFacts("10.1.2.3", True, None)
+    assert facts == ClientFacts("10.1.2.3", True, None, proxied=True)
 
 
 def test_tls_version_forged_proto_from_untrusted_peer_changes_nothing() -> None:

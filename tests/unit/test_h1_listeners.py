@@ -73,10 +73,10 @@ def test_resuming_is_retried_when_no_descriptor_is_left(
     failures = [OSError(errno.EMFILE, "Too many open files")]
     serve = Listeners._serve
 
-    async def flaky(self: Listeners, sock: socket.socket) -> Any:
+    async def flaky(self: Listeners, sock: socket.socket, context: Any) -> Any:
         if failures:
             raise failures.pop()
-        return await serve(self, sock)
+        return await serve(self, sock, context)
 
     async def scenario() -> int:
         loop = asyncio.get_running_loop()

@@ -74,9 +74,9 @@ def test_truncated_ciphertext_does_not_decrypt(length: int) -> None:
         c.decrypt(c.encrypt(SECRET)[:length])
 
 
-def test_rotation_encrypts_with_newest_and_decrypts_with_any() -> None:
+def test_rotation_encrypts_with_the_first_key_and_decrypts_with_any() -> None:
     old = SecretCipher([K1]).encrypt(SECRET, context=b"k")
-    both = SecretCipher([K1, K2])
+    both = SecretCipher([K2, K1])
     assert both.newest_key_id == key_id(K2)
     assert both.decrypt(old, context=b"k") == SECRET
     assert not both.is_current(old)
@@ -85,6 +85,9 @@ def test_rotation_encrypts_with_newest_and_decrypts_with_any() -> None:
     # The key id in the ciphertext picks the key, whatever the list's order.
     assert SecretCipher([K2, K3, K1]).decrypt(old, context=b"k") == SECRET
     assert SecretCipher([K2]).decrypt(new, context=b"k") == SECRET
+    assert both.key_ids == {key_id(K1), key_id(K2)}
+    # A key added last only decrypts (the first step of a rotation).
+    assert SecretCipher([K1, K2]).key_id_of(SecretCipher([K1, K2]).encrypt(SECRET)) == key_id(K1)
 
 
 def test_dropped_key_is_named_not_shown() -> None:
@@ -97,7 +100,7 @@ def test_dropped_key_is_named_not_shown() -> None:
 
 
 def test_repr_shows_no_key() -> None:
-    c = SecretCipher([K1, K2])
+    c = SecretCipher([K2, K1])
     text = repr(c) + str(c)
     for k in (K1, K2):
         assert b64(k) not in text and k.hex() not in text
@@ -132,7 +135,7 @@ def test_new_key_is_32_random_bytes() -> None:
 
 
 def test_load_cipher_from_env_wins_over_the_file(tmp_path: Path) -> None:
-    c = load_cipher(tmp_path, {SECRET_KEY_ENV: f"{b64(K1)},{b64(K2)}"})
+    c = load_cipher(tmp_path, {SECRET_KEY_ENV: f"{b64(K2)},{b64(K1)}"})
     assert c.newest_key_id == key_id(K2)
     assert not (tmp_path / SECRET_KEY_FILE).exists()
 
@@ -153,7 +156,7 @@ def test_load_cipher_creates_the_key_file_0600_once(tmp_path: Path) -> None:
 def test_load_cipher_reads_a_rotated_key_file(tmp_path: Path) -> None:
     path = tmp_path / SECRET_KEY_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(fd, f"{b64(K1)}\n{b64(K2)}\n".encode())
+    os.write(fd, f"{b64(K2)}\n{b64(K1)}\n".encode())
     os.close(fd)
     assert load_cipher(tmp_path, {SECRET_KEY_ENV: "  "}).newest_key_id == key_id(K2)
 

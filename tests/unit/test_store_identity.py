@@ -528,7 +528,7 @@ def test_encryption_key_rotation(open_store: StoreFactory) -> None:
     root = old.create_access_key(None, now=T0)
     blob_before = raw_secrets(old)[k.access_key_id]
 
-    rotating = open_store(SecretCipher([K1, K2]))  # new key appended, old still known
+    rotating = open_store(SecretCipher([K2, K1]))  # the new key first, the old still known
     cred = rotating.credential_for(k.access_key_id)
     assert cred is not None and cred.secret_key == k.secret_key
     fresh = rotating.create_access_key(None, now=T0)

@@ -162,11 +162,27 @@ class AdminClient:
                 return Answer(response.status, _json(response.read(MAX_ANSWER + 1)),
                               {k.lower(): v for k, v in response.headers.items()})
         except urllib.error.HTTPError as error:
-            raise _refusal(error) from None
+            raise self._refused(error) from None
         except urllib.error.URLError as error:
             raise self._unreachable(error.reason) from None
         except (TimeoutError, OSError, http.client.HTTPException) as error:
             raise self._unreachable(error) from None
+
+    def _refused(self, error: urllib.error.HTTPError) -> ApiError:
+        """The server's refusal; a TLS port answers plain HTTP with a 400
+        saying so (server/h1/tls_sniff), which becomes the hint to use https."""
+        if error.code == 400 and urlsplit(self.endpoint).scheme == "http":
+            body = error.read(64 * 1024)
+            if b"The plain HTTP request was sent to HTTPS port" in body:
+                return self._speaks_https()
+            return _refusal(error, body)
+        return _refusal(error)
+
+    def _speaks_https(self) -> ApiError:
+        parts = urlsplit(self.endpoint)
+        return ApiError(f"{self.endpoint}: this port speaks HTTPS; use "
+                        f"https://{parts.netloc} (with --ca-bundle CERT for a "
+                        "self-signed certificate)")
 
     def _unreachable(self, reason: object) -> ApiError:
         """Why the server could not be reached, in one line. An ``http://``
@@ -178,9 +194,7 @@ class AdminClient:
         if parts.scheme == "http" and hung_up and parts.hostname:
             port = parts.port or 80
             if speaks_tls(parts.hostname, port, min(self._timeout, 5.0)):
-                return ApiError(f"{self.endpoint}: this port speaks HTTPS; use "
-                                f"https://{parts.netloc} (with --ca-bundle CERT for a "
-                                "self-signed certificate)")
+                return self._speaks_https()
         return ApiError(f"cannot reach the admin API at {self.endpoint}: {_reason(reason)}")
 
     def pages(self, api_path: str, member: str, query: Mapping[str, str] | None = None,
@@ -227,9 +241,9 @@ def _json(data: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _refusal(error: urllib.error.HTTPError) -> ApiError:
+def _refusal(error: urllib.error.HTTPError, read: bytes | None = None) -> ApiError:
     try:
-        body = json.loads(error.read(64 * 1024) or b"{}")
+        body = json.loads((error.read(64 * 1024) if read is None else read) or b"{}")
         said = body["error"]
         code, message = str(said["code"]), str(said["message"])
     except (ValueError, KeyError, TypeError, OSError):

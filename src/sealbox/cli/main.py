@@ -6,22 +6,24 @@ import argparse
 import json
 import logging
 import os
+import re
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from sealbox import __version__
-from sealbox.cli import admin, cf_sign, edge, links
+from sealbox.cli import admin, cf_sign, edge, links, rotate
 from sealbox.cli import audit as audit_cli
 from sealbox.cli import doctor as doctor_cli
-from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings, load_root_credentials
+from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings
 from sealbox.server import log_redact
 from sealbox.server.h1 import limits as h1_limits
 
 
 def _serve(args: argparse.Namespace) -> int:
     from sealbox.server.forwarded import parse_networks
-    from sealbox.server.main import export_settings
+    from sealbox.server.main import bootstrap, export_settings
     from sealbox.server.main import run as run_server
     from sealbox.server.tls import check_pair
 
@@ -33,6 +35,16 @@ def _serve(args: argparse.Namespace) -> int:
     networks = _check_networks(args.network)
     if args.edge_cache_mib < 0:
         raise SystemExit("sealbox: --edge-cache-mib must be 0 (no edge cache) or more")
+    if not 0 <= args.shutdown_timeout <= 3600:
+        raise SystemExit("sealbox: --shutdown-timeout must be 0 to 3600 seconds")
+    if args.tls_port is not None:
+        if tls_cert is None:
+            raise SystemExit("sealbox: --tls-port needs --tls-cert and --tls-key")
+        if not 0 < args.tls_port < 65536 or args.tls_port in (args.port, args.edge_port):
+            raise SystemExit("sealbox: --tls-port must be a port (1-65535) other than --port "
+                             "and --edge-port")
+        if args.http_server != "sealbox":
+            raise SystemExit("sealbox: --tls-port needs --http-server sealbox")
     if args.edge_port is not None:
         if not 0 < args.edge_port < 65536 or args.edge_port == args.port:
             raise SystemExit("sealbox: --edge-port must be a port (1-65535) other than --port")
@@ -48,12 +60,14 @@ def _serve(args: argparse.Namespace) -> int:
         data_dir=Path(args.data_dir),
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=_workers(args.workers),
+        node_id=_node_id(args.node_id),
         region=os.environ.get("SEALBOX_REGION", DEFAULT_REGION),
         domains=tuple(d.lower().strip(".") for d in args.domain),
         meta_dsn=args.meta_dsn,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        tls_port=args.tls_port,
         trusted_proxies=tuple(str(network) for network in trusted),
         networks=networks,
         edge_domain=args.edge_domain.lower().strip("."),
@@ -63,7 +77,12 @@ def _serve(args: argparse.Namespace) -> int:
         **_observability(args),
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
-    root = load_root_credentials(settings.data_dir)
+    from sealbox.store.keyring import KeyringMismatch
+
+    try:
+        root = bootstrap(settings)
+    except KeyringMismatch as error:
+        raise SystemExit(f"sealbox: refusing to start: {error}") from None
     if root.generated:
         # Printed once, on the start that made them; afterwards they live only
         # in the data dir (mode 0600).
@@ -73,23 +92,61 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  AWS_SECRET_ACCESS_KEY={root.secret_key}", flush=True)
     export_settings(settings)
     where = "PostgreSQL" if settings.meta_dsn else "SQLite"
-    scheme = "https" if settings.tls_cert else "http"
+    scheme = "https" if settings.tls_cert and settings.tls_port is None else "http"
     print(f"sealbox: serving S3 on {scheme}://{settings.host}:{settings.port} "
           f"(region {settings.region}, data in {settings.data_dir}, metadata in {where})",
           flush=True)
+    if settings.tls_port is not None:
+        print(f"sealbox: serving S3 on https://{settings.host}:{settings.tls_port}", flush=True)
     if settings.edge_port is not None:
         print(f"sealbox: serving the edge on {scheme}://{settings.host}:{settings.edge_port}",
               flush=True)
     if settings.console_port is not None:
         print(f"sealbox: serving the console on {scheme}://{settings.host}:"
               f"{settings.console_port}/", flush=True)
-    if settings.log_format == "json":
-        from sealbox.server.audit import JsonFormatter
+    for handler in logging.getLogger().handlers:
+        if settings.log_format == "json":
+            from sealbox.server.audit import JsonFormatter
 
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(JsonFormatter())
+            handler.setFormatter(JsonFormatter(settings.node_id))
+        else:  # the node id is checked: no % or line break
+            handler.setFormatter(logging.Formatter(
+                f"%(asctime)s {settings.node_id} %(name)s %(levelname)s %(message)s"))
     return run_server(settings, http_server=args.http_server, access_log=args.access_log,
-                      log_level=args.log_level, limits=_limits(args))
+                      log_level=args.log_level, limits=_limits(args),
+                      shutdown_timeout=args.shutdown_timeout)
+
+
+def _workers(value: str) -> int:
+    """``--workers``: a number, or ``auto``, the cores this process may run
+    on (its CPU affinity, which containers and taskset narrow)."""
+    if value == "auto":
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if not 0 < workers <= 1024:
+        raise SystemExit(f"sealbox: --workers {value!r}: want auto or 1 to 1024")
+    return workers
+
+
+_NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def _node_id(value: str) -> str:
+    """``--node-id``, default the host name's first label: letters, digits,
+    ``.``, ``_``, ``-``, at most 63, as it appears in logs and metrics."""
+    if not value:
+        value = socket.gethostname().split(".", 1)[0] or "sealbox"
+        value = re.sub(r"[^A-Za-z0-9._-]", "-", value)[:63].lstrip("._-") or "sealbox"
+    if not _NODE_ID.fullmatch(value):
+        raise SystemExit(f"sealbox: --node-id {value!r}: want letters, digits, '.', '_' or "
+                         "'-', at most 63, starting with a letter or digit")
+    return value
 
 
 def _observability(args: argparse.Namespace) -> dict[str, Any]:
@@ -149,7 +206,12 @@ def _tls_self_signed(args: argparse.Namespace) -> int:
 
     if args.days < 1:
         raise ValueError("--days must be at least 1")
-    pair = make_self_signed(Path(args.out_dir), args.name, key_type=args.key_type,
+    names = list(args.name)
+    edge_domain = args.edge_domain.lower().strip(".")
+    if edge_domain:
+        # Distributions answer on <id>.EDGE_DOMAIN: one wildcard covers them all.
+        names.append(f"*.{edge_domain}")
+    pair = make_self_signed(Path(args.out_dir), names, key_type=args.key_type,
                             days=args.days, overwrite=args.force)
     if args.json:
         print(json.dumps({"cert": str(pair.cert_path), "key": str(pair.key_path),
@@ -251,16 +313,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", default="./sealbox-data",
                        help="metadata, objects and generated credentials (created 0700; "
                             "default ./sealbox-data)")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="server processes sharing the port and the data dir (default 1)")
+    serve.add_argument("--workers", default=os.environ.get("SEALBOX_WORKERS", "auto"),
+                       metavar="N|auto",
+                       help="server processes sharing the port and the data dir (default "
+                            "$SEALBOX_WORKERS, else auto: one per core this process may use)")
+    serve.add_argument("--shutdown-timeout", type=float, default=25.0, metavar="SECONDS",
+                       help="on SIGTERM or SIGINT: stop accepting, let requests in flight "
+                            "finish for this long, then close what is left (default 25)")
+    serve.add_argument("--node-id", default=os.environ.get("SEALBOX_NODE_ID", ""),
+                       metavar="NAME",
+                       help="this node's name in logs and metrics (default $SEALBOX_NODE_ID, "
+                            "else the host name)")
     serve.add_argument("--domain", action="append", default=[],
                        help="also serve virtual-host style <bucket>.DOMAIN (repeatable)")
     serve.add_argument("--meta-dsn", default=os.environ.get("SEALBOX_META_DSN", ""),
                        help="keep metadata in PostgreSQL instead of SQLite (a libpq DSN; "
                             "default $SEALBOX_META_DSN, else SQLite in the data dir)")
     serve.add_argument("--tls-cert", metavar="FILE",
-                       help="serve HTTPS on the same port with this PEM certificate (chain)")
+                       help="serve HTTPS with this PEM certificate (chain): on --port, or "
+                            "on --tls-port when given")
     serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    serve.add_argument("--tls-port", type=int, default=None, metavar="PORT",
+                       help="serve HTTPS (with --tls-cert/--tls-key) on this port, and plain "
+                            "HTTP on --port beside it; without it a certificate makes --port "
+                            "HTTPS")
     serve.add_argument("--trusted-proxy", metavar="CIDR", action="append", default=[],
                        help="believe X-Forwarded-For / X-Forwarded-Proto from peers in CIDR "
                             "(repeatable; from no one else)")
@@ -292,8 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limit_flags(serve)
     _add_observability_flags(serve)
     serve.epilog = ("environment: SEALBOX_ROOT_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY, "
+                    "SEALBOX_SECRET_KEY (the keyring, comma-separated, the first encrypts), "
                     "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN, "
-                    "SEALBOX_METRICS_TOKEN")
+                    "SEALBOX_METRICS_TOKEN, SEALBOX_WORKERS, SEALBOX_NODE_ID")
     serve.set_defaults(func=_serve)
 
     tls = sub.add_parser("tls", help="make a self-signed certificate for --tls-cert/--tls-key")
@@ -305,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     self_signed.add_argument("--name", action="append", default=[], metavar="HOST",
                              help="another DNS name or address to cover, besides localhost, "
                                   "127.0.0.1 and ::1 (repeatable)")
+    self_signed.add_argument("--edge-domain", default=DEFAULT_EDGE_DOMAIN, metavar="DOMAIN",
+                             help="also cover *.DOMAIN, where distributions answer (default "
+                                  f"{DEFAULT_EDGE_DOMAIN}, as serve's; '' for none)")
     self_signed.add_argument("--key-type", choices=["ec", "rsa"], default="ec",
                              help="ECDSA P-256 (default) or RSA 2048")
     self_signed.add_argument("--days", type=int, default=365, help="validity (default 365)")
@@ -317,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_cli.add_parser(sub)
     edge.add_parser(sub)
     links.add_parser(sub)
+    rotate.add_parser(sub)
     return parser
 
 

@@ -82,8 +82,9 @@ class Edge:
     configuration, and its cache of verified signatures."""
 
     def __init__(self, services: Services, gate: AccessGate, cache: EdgeCache,
-                 node: str) -> None:
+                 node: str, tls_port: int | None = None) -> None:
         self.services = services
+        self.tls_port = tls_port  # where redirect-to-https sends viewers (--tls-port)
         self.gate = gate
         self.cache = cache
         self.node = node
@@ -139,7 +140,8 @@ class Edge:
         if not request.secure and behavior.viewer_protocol_policy != "allow-all":
             if behavior.viewer_protocol_policy == "redirect-to-https" and \
                     request.method in SERVED_METHODS:
-                return redirect_to_https(_url(request, "https"), request_id, self.node)
+                return redirect_to_https(https_url(request, self.tls_port), request_id,
+                                         self.node)
             return error_page(403, "Bad request.", "This distribution serves HTTPS only.",
                               request_id, self.node)
         if (request.method == "OPTIONS" and "OPTIONS" in behavior.allowed_methods
@@ -339,6 +341,31 @@ def _url(request: Request, scheme: str) -> str:
     host = request.headers.get("host", "")
     query = f"?{request.raw_query}" if request.raw_query else ""
     return f"{scheme}://{host}{request.raw_path}{query}"
+
+
+def https_url(request: Request, tls_port: int | None) -> str:
+    """Where ``redirect-to-https`` sends a viewer: the same host, path and
+    query over HTTPS, on the port that speaks it: directly, ``--tls-port``;
+    behind a trusted proxy (whose X-Forwarded-Proto said http), or with no
+    TLS port here, the default 443 of the same host, where the TLS
+    terminator in front listens (CloudFront's own redirect does the same)."""
+    host = request.headers.get("host", "")
+    name = _host_name(host)
+    port = None if request.proxied else tls_port
+    if port is None or port == 443:
+        authority = name
+    else:
+        authority = f"{name}:{port}"
+    query = f"?{request.raw_query}" if request.raw_query else ""
+    return f"https://{authority}{request.raw_path}{query}"
+
+
+def _host_name(host: str) -> str:
+    """A Host header without its port (``[::1]:80`` keeps its brackets)."""
+    if host.startswith("["):
+        end = host.find("]")
+        return host[: end + 1] if end > 0 else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def behavior_cors(request: Request, distribution: Distribution) -> str | None:

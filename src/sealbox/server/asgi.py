@@ -18,7 +18,7 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealbox.access.networks import Networks
 from sealbox.api.admin.api import PREFIX as ADMIN_PREFIX
@@ -51,6 +51,7 @@ from sealbox.server import metrics_http
 from sealbox.server.audit import AuditWriter
 from sealbox.server.auth_failures import FailureRecorder
 from sealbox.server.forwarded import parse_networks
+from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response
@@ -59,6 +60,9 @@ from sealbox.store.edge import Distribution
 from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.meta import MetaStore
 from sealbox.store.small_puts import SmallPutBatcher
+
+if TYPE_CHECKING:
+    from sealbox.store.secrets import SecretCipher
 
 log = logging.getLogger("sealbox")
 
@@ -136,13 +140,14 @@ class SealboxApp:
         self._request_numbers = itertools.count(1)
         self.edge = Edge(self.services, self.gate,
                          EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
-                         node=secrets.token_hex(16))
+                         node=secrets.token_hex(16), tls_port=settings.tls_port)
         self.services.edge_directory = self.edge.directory
         self._observe_setup(settings, meta)
         # The web console's requests go through this app, as the signed-in principal.
         self.console = Console(self.services, self)
         # Refused signed requests, kept for the signature doctor (sealbox.doctor).
         self.failures = FailureRecorder(meta)
+        self.readiness = Readiness(meta, blobs, self.services.run)
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
         """Metrics, the audit trail and JSON request logs (each may be off)."""
@@ -161,6 +166,7 @@ class SealboxApp:
             self.audit = AuditWriter(
                 store, self.counters or Counters(),
                 json_log=json_log, retention_days=settings.audit_retention_days,
+                node=settings.node_id,
                 publish=(lambda: self.shared.publish(self.counters))  # type: ignore[arg-type]
                 if shared_dir is not None else None)
 
@@ -361,10 +367,12 @@ class SealboxApp:
     async def _service_path(self, request: Request, request_id: str) -> Response:
         path = request.raw_path.split("?", 1)[0]
         request.audit.operation = "AdminApi"
-        if path == "/_sealbox/health":
+        if path == HEALTH_PATH:
             request.audit.operation = "Health"
-            body = json.dumps({"status": "ok"}).encode()
-            return Response(200, [("content-type", "application/json")], body)
+            return health()
+        if path == READY_PATH:
+            request.audit.operation = "Ready"
+            return await self.readiness.answer()
         if path == METRICS_PATH:
             request.audit.operation = "Metrics"
             return self._metrics(request)
@@ -393,7 +401,7 @@ class SealboxApp:
                                "--metrics-allow networks or with the bearer token.")
         if self.audit is not None:
             self.counters.audit_backlog = len(self.audit.queue)
-        body = metrics_http.render(self.counters, self.shared)
+        body = metrics_http.render(self.counters, self.shared, self.settings.node_id)
         return Response(200, [("content-type", metrics_http.CONTENT_TYPE),
                               ("cache-control", "no-store")], body)
 
@@ -493,9 +501,24 @@ def audit_store(settings: Settings, meta: MetaStore) -> Any:
     return SqliteAuditStore(str(settings.data_dir / AUDIT_FILE))
 
 
-def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:
+def open_meta(settings: Settings, cipher: SecretCipher) -> MetaStore:
+    """The metadata store ``settings`` name: PostgreSQL when a DSN is given,
+    else SQLite in the data dir; access-key secrets under ``cipher``."""
+    if settings.meta_dsn:
+        from sealbox.store.postgres import PostgresMetaStore
+
+        return PostgresMetaStore(settings.meta_dsn, cipher=cipher)
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    return SqliteMetaStore(str(settings.meta_path), cipher=cipher)
+
+
+def build_app(settings: Settings, root: RootCredentials | None = None,
+              clock: Clock | None = None) -> SealboxApp:
     """The app on the stores ``settings`` name: PostgreSQL metadata when a DSN
-    is given, else SQLite in the data dir; blobs in the data dir."""
+    is given, else SQLite in the data dir; blobs in the data dir. ``root``:
+    else from the environment or the store (store/keyring)."""
+    from sealbox.store.keyring import root_credentials
     from sealbox.store.localfs import LocalBlobStore
     from sealbox.store.secrets import load_cipher
 
@@ -503,14 +526,8 @@ def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = N
     # Access-key secrets are encrypted with a key kept apart from the
     # metadata (SEALBOX_SECRET_KEY, or secret.key in the data dir).
     cipher = load_cipher(settings.data_dir)
-    meta: MetaStore
-    if settings.meta_dsn:
-        from sealbox.store.postgres import PostgresMetaStore
-
-        meta = PostgresMetaStore(settings.meta_dsn, cipher=cipher)
-    else:
-        from sealbox.store.sqlite import SqliteMetaStore
-
-        meta = SqliteMetaStore(str(settings.meta_path), cipher=cipher)
+    meta = open_meta(settings, cipher)
+    if root is None:
+        root = root_credentials(meta, cipher, settings.data_dir)
     blobs = LocalBlobStore(str(settings.blob_root))
     return SealboxApp(settings, meta, blobs, root, clock)

@@ -117,8 +117,10 @@ class AuditWriter:
 
     def __init__(self, store: Any | None, counters: Counters, *, json_log: bool,
                  retention_days: float, publish: Callable[[], None] | None = None,
-                 capacity: int = CAPACITY, flush_seconds: float = FLUSH_SECONDS) -> None:
+                 capacity: int = CAPACITY, flush_seconds: float = FLUSH_SECONDS,
+                 node: str = "") -> None:
         self.store = store
+        self.node = node  # --node-id, in each JSON request line
         self.counters = counters
         self.json_log = json_log
         self.retention_days = retention_days
@@ -192,7 +194,10 @@ class AuditWriter:
                     self.counters.audit_dropped += len(rows)
             if self.json_log:
                 for row in rows:
-                    access_log.info("%s", json.dumps(as_json(row), ensure_ascii=False))
+                    event = as_json(row)
+                    if self.node:
+                        event["Node"] = self.node
+                    access_log.info("%s", json.dumps(event, ensure_ascii=False))
             written += len(rows)
         self.counters.audit_backlog = len(queue)
         return written
@@ -261,11 +266,17 @@ class JsonFormatter(logging.Formatter):
     (``sealbox.access``) are the event itself; other records carry their
     time, level, logger and message (already redacted by log_redact)."""
 
+    def __init__(self, node: str = "") -> None:
+        super().__init__()
+        self.node = node  # --node-id: which node of several wrote the line
+
     def format(self, record: logging.LogRecord) -> str:
         if record.name == access_log.name:
             return record.getMessage()
         out = {"Time": _iso(int(record.created * 1000)), "Level": record.levelname,
                "Logger": record.name, "Message": record.getMessage()}
+        if self.node:
+            out["Node"] = self.node
         if record.exc_info:
             out["Exception"] = self.formatException(record.exc_info)
         elif record.exc_text:

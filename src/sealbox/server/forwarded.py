@@ -41,6 +41,9 @@ class ClientFacts:
     client_ip: str
     secure: bool
     tls_version: str | None = None
+    # Through a trusted proxy (a redirect to HTTPS then names the proxy's
+    # default HTTPS port, not this server's --tls-port).
+    proxied: bool = False
 
 
 def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
@@ -109,7 +112,7 @@ def client_facts(peer: str, scheme: str, headers: Mapping[str, str],
         # The proxy's leg to us may be TLS too, but the version the client
         # negotiated with the proxy is not ours to know.
         tls_version = None
-    return ClientFacts(client, secure, tls_version if secure else None)
+    return ClientFacts(client, secure, tls_version if secure else None, proxied=True)
 
 
 Classifier = Callable[[str], tuple[str | None, bool]]

@@ -11,9 +11,9 @@ import math
 import os
 from pathlib import Path
 
-from sealbox.config import Settings, load_root_credentials
+from sealbox.config import RootCredentials, Settings
 from sealbox.server import log_redact
-from sealbox.server.asgi import SealboxApp, build_app
+from sealbox.server.asgi import SealboxApp, build_app, open_meta
 from sealbox.server.h1.limits import Limits, raise_fd_limit
 
 SETTINGS_ENV = "SEALBOX_SERVE_SETTINGS"
@@ -46,7 +46,6 @@ def create_app() -> SealboxApp:
     for name in ("tls_cert", "tls_key"):
         values[name] = None if values.get(name) is None else Path(values[name])
     settings = Settings(**values)
-    root = load_root_credentials(settings.data_dir)
     # In every worker, after uvicorn has configured its loggers: no access
     # line or traceback carries a signature.
     log_redact.install()
@@ -55,14 +54,33 @@ def create_app() -> SealboxApp:
 
         for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
             for handler in logging.getLogger(name).handlers:
-                handler.setFormatter(JsonFormatter())
-    return build_app(settings, root)
+                handler.setFormatter(JsonFormatter(settings.node_id))
+    return build_app(settings)  # the root credentials: the environment's, or the store's
+
+
+def bootstrap(settings: Settings) -> RootCredentials:
+    """Once, before the workers start: this node's keyring must open the
+    metadata store's secrets (else ``KeyringMismatch``, whose message says
+    what to set), and the root credentials are agreed through the store
+    (``generated`` on the node that made them). See store/keyring.py."""
+    from sealbox.store.keyring import agree, root_credentials
+    from sealbox.store.secrets import cipher_source, load_cipher
+
+    cipher = load_cipher(settings.data_dir)
+    meta = open_meta(settings, cipher)
+    try:
+        agree(meta, cipher, cipher_source(settings.data_dir))
+        return root_credentials(meta, cipher, settings.data_dir)
+    finally:
+        meta.close()
 
 
 def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = False,
-        log_level: str = "info", limits: Limits | None = None) -> int:
+        log_level: str = "info", limits: Limits | None = None,
+        shutdown_timeout: float = 25.0) -> int:
     """Serve ``settings`` (already exported with ``export_settings``) until
-    stopped; the exit status. ``limits``: against slow and abusive clients."""
+    stopped; the exit status. ``limits``: against slow and abusive clients;
+    ``shutdown_timeout``: on SIGTERM, how long requests in flight may take."""
     limits = limits or Limits()
     if settings.metrics and settings.workers > 1:
         from sealbox.server.metrics_http import reset_dir
@@ -70,7 +88,7 @@ def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = 
         reset_dir(settings.metrics_dir)  # the workers' snapshots of an earlier run go
     if http_server == "uvicorn":
         return _run_uvicorn(settings, access_log=access_log, log_level=log_level,
-                            limits=limits)
+                            limits=limits, shutdown_timeout=shutdown_timeout)
     if http_server != "sealbox":
         raise ValueError(f"unknown HTTP server {http_server!r}")
     from sealbox.server.h1.serve import Options
@@ -79,13 +97,14 @@ def run(settings: Settings, *, http_server: str = "sealbox", access_log: bool = 
     logging.getLogger("sealbox.http").setLevel(log_level.upper())
     return run_h1(Options(host=settings.host, port=settings.port, edge_port=settings.edge_port,
                           console_port=settings.console_port,
-                          workers=settings.workers,
+                          tls_port=settings.tls_port, workers=settings.workers,
                           tls_cert=settings.tls_cert, tls_key=settings.tls_key,
-                          access_log=access_log, limits=limits), create_app)
+                          access_log=access_log, limits=limits,
+                          shutdown_timeout=shutdown_timeout), create_app)
 
 
 def _run_uvicorn(settings: Settings, *, access_log: bool, log_level: str,
-                 limits: Limits) -> int:
+                 limits: Limits, shutdown_timeout: float) -> int:
     import uvicorn
 
     # What maps onto uvicorn: its keep-alive timeout, and its concurrency cap
@@ -110,6 +129,7 @@ def _run_uvicorn(settings: Settings, *, access_log: bool, log_level: str,
         # Whole seconds (uvicorn's type); ours has 0 for "none", uvicorn none.
         timeout_keep_alive=math.ceil(limits.keep_alive_timeout) or 365 * 86400,
         limit_concurrency=limits.max_connections or None,
+        timeout_graceful_shutdown=math.ceil(shutdown_timeout),
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
         # X-Forwarded-* are believed only from --trusted-proxy, in

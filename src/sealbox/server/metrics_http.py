@@ -115,20 +115,27 @@ def _alive(pid: str) -> bool:
     return True
 
 
-def render(counters: Counters, shared: Shared) -> bytes:
-    """The Prometheus text of this worker's counts plus the others'."""
+def render(counters: Counters, shared: Shared, node: str = "") -> bytes:
+    """The Prometheus text of this worker's counts plus the others', and
+    ``sealbox_node_info{node="…"} 1`` naming the node (--node-id), so that
+    a dashboard over several nodes can join on it."""
     total = metrics.merge([counters.snapshot(), *shared.others()])
-    return generate_latest(_Families(total))  # type: ignore[arg-type]
+    return generate_latest(_Families(total, node))  # type: ignore[arg-type]
 
 
 class _Families:
     """A collector (what ``generate_latest`` reads) over one snapshot."""
 
-    def __init__(self, snapshot: dict[str, Any]) -> None:
+    def __init__(self, snapshot: dict[str, Any], node: str = "") -> None:
         self.snapshot = snapshot
+        self.node = node
 
     def collect(self) -> Iterator[Metric]:
         s = self.snapshot
+        info = GaugeMetricFamily("sealbox_node_info", "This node (--node-id); always 1",
+                                 labels=["node"])
+        info.add_metric([self.node], 1)
+        yield info
         requests = CounterMetricFamily("sealbox_requests", "Requests answered",
                                        labels=["operation", "status"])
         for op, status, n in s["requests"]:

@@ -82,6 +82,7 @@ class Request:
     client_ip: str = ""
     secure: bool = False
     tls_version: str | None = None
+    proxied: bool = False  # through a trusted proxy (sealbox.server.forwarded)
     # The audit event's notes (see AuditNote), and the body bytes read.
     audit: AuditNote = field(default_factory=AuditNote, repr=False)
     bytes_received: int = 0
@@ -122,6 +123,7 @@ class Request:
             client_ip=facts.client_ip,
             secure=facts.secure,
             tls_version=facts.tls_version,
+            proxied=facts.proxied,
         )
         req.query = dict(_first_values(req.raw_query))  # a copy: the view is the request's
         return req

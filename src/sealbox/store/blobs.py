@@ -39,6 +39,10 @@ class BlobStore(Protocol):
     def delete(self, blob_id: str) -> None:
         """Remove a blob; no error if it is already gone."""
 
+    def check_ready(self) -> None:
+        """Raise (any exception, its text a short reason) unless the store
+        answers and takes writes; called by /_sealbox/ready, on a thread."""
+
     def sweep(self, referenced: set[str], *, min_age_seconds: float) -> int:
         """Remove temporary files and unreferenced blobs older than
         ``min_age_seconds``; returns how many were removed."""

@@ -363,8 +363,11 @@ class IdentityStore(Protocol):
         ``secrets.SecretError`` if the secret cannot be decrypted."""
 
     def reencrypt_secrets(self) -> int:
-        """Re-encrypt every secret not under the cipher's newest key (after a
+        """Re-encrypt every secret not under the cipher's first key (after a
         key rotation); returns how many were rewritten."""
+
+    def secret_key_ids(self) -> set[str]:
+        """The ids of the keys the stored access-key secrets are encrypted with."""
 
     # -- groups ----------------------------------------------------------------
     def create_group(self, name: str, *, path: str = "/", now: datetime) -> Group: ...

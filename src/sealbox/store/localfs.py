@@ -257,6 +257,14 @@ class LocalBlobStore:
         self._ids = _Ids()
         self.group_sync = GroupSync(self.root)
 
+    def check_ready(self) -> None:
+        """Raise OSError unless new blobs can be written here (the
+        readiness probe, /_sealbox/ready): the directories exist and this
+        process may write into them."""
+        for path in (self.blobs_dir, self.tmp_dir):
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise OSError(f"{os.path.basename(path)}/ is missing or not writable")
+
     def _path(self, blob_id: str, *, create_dirs: bool = False, check: bool = False,
               durable_dirs: bool = True) -> str:
         _check_id(blob_id)

@@ -228,6 +228,13 @@ class MetaStore(Protocol):
     def put_server_setting(self, name: str, document: str) -> None:
         """Insert or replace the setting."""
 
+    def add_server_setting(self, name: str, document: str) -> bool:
+        """Insert the setting unless one of that name exists (then keep it:
+        the first of several nodes starting together wins); True if added."""
+
+    def list_server_settings(self) -> list[tuple[str, str]]:
+        """Every (name, document), by name (few and small)."""
+
     def get_server_setting(self, name: str) -> str | None:
         """The setting's document, or None."""
 

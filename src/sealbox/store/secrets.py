@@ -6,11 +6,14 @@ from the database: ``SEALBOX_SECRET_KEY`` in the environment, else the file
 ``secret.key`` in the data dir, created mode 0600 on first use. A stolen
 database (a backup, a PostgreSQL dump) then holds no usable secret.
 
-Rotation, as itsdangerous does it: the keys are a list, oldest to newest;
-encrypt with the newest, decrypt with whichever key the ciphertext names.
-Both the variable and the file hold one base64 key per line (the variable
-also takes commas). To rotate: append a new key, restart, run the store's
-``reencrypt_secrets()``, then drop the old key.
+Rotation: the keys are a list, and the FIRST one encrypts new secrets;
+every key decrypts whichever ciphertext names it. Both the variable and
+the file hold base64 keys, one per line or comma-separated. To rotate
+(``docs/several-nodes.md``): first ``OLD,NEW`` on every node (NEW only
+decrypts), then ``NEW,OLD`` on every node (NEW encrypts), then ``sealbox
+rotate-secrets`` (everything re-encrypted under NEW), then drop OLD. The
+first step keeps nodes restarted at different moments able to read what
+the others write.
 
 Ciphertext layout (bytes): ``b"\\x01"`` (format) + key id (8 bytes, a hash
 of the key, so the list's order does not matter for decryption) + nonce
@@ -84,7 +87,7 @@ def new_key() -> str:
 
 
 def parse_keys(text: str, *, source: str) -> list[bytes]:
-    """Keys from base64 text, one per line or comma-separated, oldest first.
+    """Keys from base64 text, one per line or comma-separated, the encrypting one first.
 
     Blank lines and lines starting with ``#`` are skipped. ``source`` names
     where the text came from, for the error message (which never quotes it).
@@ -107,12 +110,12 @@ def parse_keys(text: str, *, source: str) -> list[bytes]:
 
 
 class SecretCipher:
-    """Encrypts with the newest key, decrypts with any; see the module docstring."""
+    """Encrypts with the first key, decrypts with any; see the module docstring."""
 
     __slots__ = ("_aeads", "_newest")
 
     def __init__(self, keys: Sequence[bytes]) -> None:
-        """``keys`` oldest to newest, each 32 bytes."""
+        """``keys``, each 32 bytes; the first encrypts."""
         if not keys:
             raise BadSecretKey("no key given")
         aeads: dict[bytes, AESGCM] = {}
@@ -121,17 +124,23 @@ class SecretCipher:
                 raise BadSecretKey(f"a key is {len(key)} bytes, not {KEY_BYTES}")
             aeads[bytes.fromhex(key_id(key))] = AESGCM(key)
         self._aeads = aeads
-        self._newest = bytes.fromhex(key_id(keys[-1]))
+        self._newest = bytes.fromhex(key_id(keys[0]))
 
     def __repr__(self) -> str:
         return f"SecretCipher(newest={self._newest.hex()}, keys={len(self._aeads)})"
 
     @property
     def newest_key_id(self) -> str:
+        """The id of the key that encrypts (the first of the list)."""
         return self._newest.hex()
 
+    @property
+    def key_ids(self) -> frozenset[str]:
+        """The ids of every key this cipher decrypts with."""
+        return frozenset(kid.hex() for kid in self._aeads)
+
     def encrypt(self, plaintext: str, *, context: bytes = b"") -> bytes:
-        """Encrypt under the newest key with a fresh nonce."""
+        """Encrypt under the first key with a fresh nonce."""
         nonce = os.urandom(_NONCE_BYTES)
         ct = self._aeads[self._newest].encrypt(nonce, plaintext.encode(), context)
         return bytes([_FORMAT]) + self._newest + nonce + ct
@@ -155,8 +164,16 @@ class SecretCipher:
         return bytes(blob)[1 : 1 + _KEY_ID_BYTES].hex()
 
     def is_current(self, blob: bytes) -> bool:
-        """True if the ciphertext is under the newest key (no re-encryption needed)."""
+        """True if the ciphertext is under the first key (no re-encryption needed)."""
         return bytes(blob)[1 : 1 + _KEY_ID_BYTES] == self._newest
+
+
+def cipher_source(data_dir: Path, env: Mapping[str, str] | None = None) -> str:
+    """Where ``load_cipher`` takes the keys from, for messages."""
+    env = os.environ if env is None else env
+    if env.get(SECRET_KEY_ENV, "").strip():
+        return SECRET_KEY_ENV
+    return str(Path(data_dir) / SECRET_KEY_FILE)
 
 
 def load_cipher(data_dir: Path, env: Mapping[str, str] | None = None) -> SecretCipher:

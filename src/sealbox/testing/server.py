@@ -73,6 +73,9 @@ class RunningServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sealbox", "serve", "--port", str(self.port),
              "--data-dir", str(self.data_dir), "--log-level", "warning", *tls_args,
+             # One worker, as before --workers defaulted to the cores (auto);
+             # extra_args may ask for more.
+             "--workers", "1",
              *(("--metrics", "on", "--audit", "on") if self.observe else ()),
              *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env,

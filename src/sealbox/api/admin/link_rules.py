@@ -6,24 +6,18 @@ every node's endpoint reads the new rules on its next request.
 ``PUT`` checks the whole document first (each refusal is 400 and names the
 field, nothing is stored), including that each rule's ``SignAs`` user
 exists; ``GET`` never shows an ``HS256Secret``, only ``(set)``, and a
-``PUT`` of ``(set)`` keeps the stored one.
+``PUT`` of ``(set)`` keeps the stored one. The secrets are stored sealed
+with the keyring (links/rules_store).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sealbox.api.admin.request import AdminError
 from sealbox.api.common.context import Services
-from sealbox.links.rules import (
-    EMPTY,
-    SECRET_SHOWN,
-    SETTING,
-    RulesError,
-    parse_rules,
-    parse_rules_text,
-)
+from sealbox.links.rules import SECRET_SHOWN, RulesError, parse_rules
+from sealbox.links.rules_store import load_rules, store_rules
 
 
 def _refused(message: str) -> AdminError:
@@ -31,8 +25,7 @@ def _refused(message: str) -> AdminError:
 
 
 def _get(services: Services) -> dict[str, Any]:
-    text = services.meta.get_server_setting(SETTING)
-    return (EMPTY if text is None else parse_rules_text(text)).shown()
+    return load_rules(services.meta).shown()
 
 
 def _keep_secrets(services: Services, payload: dict[str, Any]) -> None:
@@ -42,11 +35,8 @@ def _keep_secrets(services: Services, payload: dict[str, Any]) -> None:
     issuers = payload.get("Issuers")
     if not isinstance(issuers, list):
         return
-    stored: dict[str, str] = {}
-    text = services.meta.get_server_setting(SETTING)
-    if text is not None:
-        stored = {i.name: i.key for i in parse_rules_text(text).issuers
-                  if i.algorithm == "HS256" and i.key is not None}
+    stored = {i.name: i.key for i in load_rules(services.meta).issuers
+              if i.algorithm == "HS256" and i.key is not None}
     for index, issuer in enumerate(issuers):
         if isinstance(issuer, dict) and issuer.get("HS256Secret") == SECRET_SHOWN:
             secret = stored.get(issuer.get("Name"))  # type: ignore[arg-type]
@@ -69,7 +59,7 @@ def _put(services: Services, payload: dict[str, Any]) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - NoSuchEntity, or a name IAM refuses
             raise _refused(f"Rules[{i}].SignAs: no IAM user is named "
                            f"{rule.sign_as!r}") from None
-    meta.put_server_setting(SETTING, json.dumps(rules.document, separators=(",", ":")))
+    store_rules(meta, rules)
     return rules.shown()
 
 

@@ -31,7 +31,8 @@ from sealbox.errors import S3Error
 from sealbox.links import model
 from sealbox.links.create import create_link
 from sealbox.links.model import LinkError, LinkSpec
-from sealbox.links.rules import EMPTY, SETTING, LinkRules, RulesError, parse_rules_text
+from sealbox.links.rules import EMPTY, LinkRules, RulesError
+from sealbox.links.rules_store import load_rules
 from sealbox.links.signing import SignError, SignRequest, bearer_token, choose, verify_token
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response
@@ -59,11 +60,8 @@ class SignEndpoint:
         """The stored rules (none when never put or, which ``put`` prevents,
         no longer readable)."""
         def load() -> LinkRules:
-            text = self.services.meta.get_server_setting(SETTING)
-            if text is None:
-                return EMPTY
             try:
-                return parse_rules_text(text)
+                return load_rules(self.services.meta)
             except RulesError:
                 log.error("stored link rules no longer parse; the endpoint refuses all")
                 return EMPTY

@@ -7,6 +7,10 @@ duplicates; the socket itself stays open and listening, the kernel goes on
 queueing new connections in its backlog, and resuming serves a fresh
 duplicate. Pre-forked workers each pause on their own, and the others go
 on accepting from the shared socket.
+
+Each socket has its own TLS context or none (``--port`` plain HTTP beside
+``--tls-port``); a TLS socket is served by ``tls_sniff.SniffingServer``,
+which answers a plain-HTTP client with a 400 instead of silence.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import asyncio
 import logging
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from sealbox.server.h1.tls_sniff import SniffingServer
 
 log = logging.getLogger("sealbox.http")
 
@@ -29,15 +35,17 @@ class Listeners:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, socks: list[socket.socket],
                  factory: Callable[[], asyncio.Protocol], *, context: ssl.SSLContext | None,
-                 backlog: int, handshake_timeout: float | None = None) -> None:
+                 backlog: int, handshake_timeout: float | None = None,
+                 contexts: Sequence[ssl.SSLContext | None] | None = None) -> None:
+        """``context`` for every socket, or ``contexts``, one per socket."""
         self.loop = loop
         self.socks = socks
         self.factory = factory
-        self.context = context
+        self.contexts = list(contexts) if contexts is not None else [context] * len(socks)
         self.backlog = backlog
         self.handshake_timeout = handshake_timeout or None
         self.accepting = False  # what was last asked for
-        self._servers: list[asyncio.AbstractServer] = []
+        self._servers: list[Any] = []  # asyncio servers and SniffingServers
         self._opening: asyncio.Task[None] | None = None
         self._closed = False
         self._pauses = 0
@@ -45,7 +53,8 @@ class Listeners:
 
     async def start(self) -> None:
         self.accepting = True
-        self._servers = [await self._serve(sock) for sock in self.socks]
+        self._servers = [await self._serve(sock, context)
+                         for sock, context in zip(self.socks, self.contexts, strict=True)]
 
     def pause(self) -> None:
         """Stop accepting; new connections wait in the backlog."""
@@ -75,10 +84,10 @@ class Listeners:
         """Serve again, retrying until it works or accepting is no longer wanted."""
         try:
             while self.accepting and not self._servers:
-                servers: list[asyncio.AbstractServer] = []
+                servers: list[Any] = []
                 try:
-                    for sock in self.socks:
-                        servers.append(await self._serve(sock))
+                    for sock, context in zip(self.socks, self.contexts, strict=True):
+                        servers.append(await self._serve(sock, context))
                 except OSError as error:
                     # Paused at the cap, the process may be at its descriptor
                     # limit too: never give up accepting for good.
@@ -95,14 +104,14 @@ class Listeners:
         finally:
             self._opening = None
 
-    async def _serve(self, sock: socket.socket) -> asyncio.AbstractServer:
-        extra: dict[str, Any] = {}
-        if self.context is not None and self.handshake_timeout:
-            # A connection counts against the cap from its accept, so one
-            # that never handshakes must not hold its place for the default 60 s.
-            extra["ssl_handshake_timeout"] = self.handshake_timeout
-        return await self.loop.create_server(self.factory, sock=sock.dup(), ssl=self.context,
-                                             backlog=self.backlog, **extra)
+    async def _serve(self, sock: socket.socket, context: ssl.SSLContext | None) -> Any:
+        if context is not None:
+            # A connection must not hold its place for the default 60 s
+            # without handshaking: the handshake timeout bounds it.
+            return SniffingServer(self.loop, sock.dup(), self.factory, context,
+                                  self.handshake_timeout)
+        return await self.loop.create_server(self.factory, sock=sock.dup(),
+                                             backlog=self.backlog)
 
     def _close_servers(self) -> None:
         servers, self._servers = self._servers, []

@@ -48,6 +48,9 @@ class Options:
     port: int = 9000
     edge_port: int | None = None  # a second listener (the app tells them apart)
     console_port: int | None = None  # another: the web console's
+    # HTTPS on this port, beside plain HTTP on ``port``; without it, a
+    # certificate makes ``port`` (and ``edge_port``) HTTPS.
+    tls_port: int | None = None
     workers: int = 1
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -66,16 +69,21 @@ def run(options: Options, app_factory: Callable[[], Any]) -> int:
     log.info("descriptor limit %d; at most %d connections per worker, %d per client address",
              fd_limit, limits.max_connections, limits.max_connections_per_ip)
     options = replace(options, limits=limits, backlog=backlog_for(fd_limit))
-    socks = [listen(options.host, options.port, options.backlog)]
-    if options.edge_port is not None:
-        socks.append(listen(options.host, options.edge_port, options.backlog))
-    if options.console_port is not None:
-        socks.append(listen(options.host, options.console_port, options.backlog))
     context = tls_context(options.tls_cert, options.tls_key)
+    plain = None if options.tls_port is None else context
+    socks = [(listen(options.host, options.port, options.backlog),
+              context if plain is None else None)]
+    if options.edge_port is not None:
+        socks.append((listen(options.host, options.edge_port, options.backlog),
+                      context if plain is None else None))
+    if options.console_port is not None:
+        socks.append((listen(options.host, options.console_port, options.backlog),
+                      context if plain is None else None))
+    if options.tls_port is not None:
+        socks.append((listen(options.host, options.tls_port, options.backlog), context))
     if options.workers <= 1:
-        return serve_worker(socks, context, app_factory, options)
-    return _supervise(options.workers,
-                      lambda: serve_worker(socks, context, app_factory, options))
+        return serve_worker(socks, app_factory, options)
+    return _supervise(options.workers, lambda: serve_worker(socks, app_factory, options))
 
 
 def listen(host: str, port: int, backlog: int) -> socket.socket:
@@ -109,19 +117,20 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()  # type: ignore[no-any-return]
 
 
-def serve_worker(socks: list[socket.socket], context: ssl.SSLContext | None,
-                 app_factory: Callable[[], Any], options: Options) -> int:
+Socket = tuple[socket.socket, ssl.SSLContext | None]  # a listener and its TLS, if any
+
+
+def serve_worker(socks: list[Socket], app_factory: Callable[[], Any], options: Options) -> int:
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(_serve(socks, context, app_factory, options))
+        return loop.run_until_complete(_serve(socks, app_factory, options))
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
 
-async def _serve(socks: list[socket.socket], context: ssl.SSLContext | None,
-                 app_factory: Callable[[], Any], options: Options) -> int:
+async def _serve(socks: list[Socket], app_factory: Callable[[], Any], options: Options) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -131,8 +140,9 @@ async def _serve(socks: list[socket.socket], context: ssl.SSLContext | None,
     if not await lifespan.startup():
         return 3
     state = ServerState(app, loop, limits=options.limits, access_log=options.access_log)
-    listeners = Listeners(loop, socks, state.new_connection, context=context,
-                          backlog=options.backlog, handshake_timeout=options.limits.header_timeout)
+    listeners = Listeners(loop, [sock for sock, _ in socks], state.new_connection, context=None,
+                          contexts=[context for _, context in socks], backlog=options.backlog,
+                          handshake_timeout=options.limits.header_timeout)
     state.admission.on_pause = listeners.pause
     state.admission.on_resume = listeners.resume
     await listeners.start()
@@ -141,7 +151,7 @@ async def _serve(socks: list[socket.socket], context: ssl.SSLContext | None,
         await stop.wait()
     finally:
         listeners.close()
-        for sock in socks:
+        for sock, _ in socks:
             sock.close()
         state.stop_sweeping()
         state.close_idle()

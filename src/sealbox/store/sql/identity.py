@@ -225,6 +225,20 @@ class SqlIdentityMixin(SqlPolicyMixin):
             return None
         return credential(cipher, access_key_id, row)
 
+    @property
+    def secret_cipher(self) -> SecretCipher:
+        """The cipher of this store's secrets (``NoSecretCipher`` without one):
+        what else is kept encrypted (store/keyring) uses the same keyring."""
+        return self._require_cipher()
+
+    def secret_key_ids(self) -> set[str]:
+        """The ids of the keys the stored access-key secrets are encrypted
+        with (bounded by IAM's quotas: a few thousand rows at most)."""
+        cipher = self._require_cipher()
+        with self._read() as c:
+            rows = self._x(c, "SELECT secret FROM iam_access_keys").fetchall()
+        return {cipher.key_id_of(row[0]) for row in rows}
+
     def reencrypt_secrets(self) -> int:
         cipher = self._require_cipher()
         done = 0

@@ -281,6 +281,16 @@ class SqlObjectMethods:
         with self._write() as c:
             c.execute(self._d.queries.upsert_server_setting, (name, document))
 
+    def add_server_setting(self, name: str, document: str) -> bool:
+        self._storable(name, document)
+        with self._write() as c:
+            return bool(c.execute(self._d.queries.add_server_setting, (name, document)).rowcount > 0)
+
+    def list_server_settings(self) -> list[tuple[str, str]]:
+        with self._read() as c:
+            rows = c.execute(self._d.queries.list_server_settings).fetchall()
+        return [(str(name), str(document)) for name, document in rows]
+
     def get_server_setting(self, name: str) -> str | None:
         if not self._d.storable(name):
             return None

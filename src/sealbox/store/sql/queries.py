@@ -102,6 +102,11 @@ class Queries:
         "ON CONFLICT (name) DO UPDATE SET document = excluded.document"
     )
     get_server_setting: str = "SELECT document FROM server_settings WHERE name = ?"
+    # The first writer wins (store/keyring: the keyring check, root credentials).
+    add_server_setting: str = (
+        "INSERT INTO server_settings (name, document) VALUES (?,?) ON CONFLICT (name) DO NOTHING"
+    )
+    list_server_settings: str = "SELECT name, document FROM server_settings ORDER BY name"
     delete_server_setting: str = "DELETE FROM server_settings WHERE name = ?"
     list_objects: dict[tuple[bool, bool], str] = field(default_factory=_list_objects)
     placeholder: str = "?"

@@ -1,0 +1,172 @@
+"""Running nodes (issue 15): health and readiness for a load balancer,
+``--node-id`` in logs and metrics, ``--workers auto``, and a graceful stop
+on SIGTERM that finishes requests in flight, within a bound."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+import requests
+
+from sealbox.testing.server import RunningServer
+from tests.conftest import make_client
+
+
+def _ready(server: RunningServer) -> requests.Response:
+    return requests.get(f"{server.endpoint}/_sealbox/ready", timeout=30)
+
+
+def _wait_for_status(server: RunningServer, status: int, seconds: float = 10) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = _ready(server)
+        if answer.status_code == status or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
+
+
+def test_ready_answers_503_naming_the_blob_store_while_it_cannot_take_writes(
+        tmp_path: Path) -> None:
+    with RunningServer(data_dir=tmp_path / "data") as server:
+        answer = _ready(server)
+        assert answer.status_code == 200
+        assert answer.json() == {"status": "ready",
+                                 "checks": {"metadata": "ok", "blobs": "ok"}}
+        blobs = tmp_path / "data" / "objects" / "blobs"
+        blobs.rename(blobs.with_name("blobs.away"))
+        try:
+            refused = _wait_for_status(server, 503)
+            assert refused.status_code == 503
+            body = refused.json()
+            assert body["status"] == "unready" and body["checks"]["metadata"] == "ok"
+            assert "blobs/" in body["checks"]["blobs"]
+            assert body["error"]["code"] == "ServiceUnavailable"
+            # Liveness is another question: the process answers.
+            health = requests.get(f"{server.endpoint}/_sealbox/health", timeout=30)
+            assert health.status_code == 200
+        finally:
+            blobs.with_name("blobs.away").rename(blobs)
+        assert _wait_for_status(server, 200).status_code == 200
+
+
+def test_ready_answers_503_when_the_metadata_database_is_gone(
+        tmp_path: Path, postgres_cluster: Any) -> None:
+    dsn = postgres_cluster.new_database()
+    name = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+    with RunningServer(data_dir=tmp_path / "data", extra_args=("--meta-dsn", dsn)) as server:
+        assert _ready(server).status_code == 200
+        with psycopg.connect(postgres_cluster.dsn(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        refused = _wait_for_status(server, 503, seconds=15)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["checks"]["metadata"] != "ok"
+        assert "password" not in refused.text.lower()
+        assert requests.get(f"{server.endpoint}/_sealbox/health", timeout=30).status_code == 200
+
+
+def test_node_id_names_the_node_in_json_logs_and_in_metrics(tmp_path: Path) -> None:
+    with RunningServer(data_dir=tmp_path / "data",
+                       extra_args=("--node-id", "node-7", "--log-format", "json")) as server:
+        make_client(server).list_buckets()
+        metrics = requests.get(f"{server.endpoint}/_sealbox/metrics", timeout=30).text
+        assert 'sealbox_node_info{node="node-7"} 1.0' in metrics
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            lines = [json.loads(line) for line in server.log().splitlines()
+                     if line.startswith("{")]
+            events = [line for line in lines if line.get("Operation") == "ListBuckets"]
+            if events:
+                break
+            time.sleep(0.2)
+        assert events and events[0]["Node"] == "node-7"
+
+
+def test_a_bad_node_id_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    server = RunningServer(data_dir=tmp_path / "data", extra_args=("--node-id", "a b\n"))
+    with pytest.raises(RuntimeError, match="--node-id"):
+        server.start()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.extend(int(child) for child in text)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts workers in /proc")
+def test_workers_auto_runs_one_worker_per_core(tmp_path: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    with RunningServer(data_dir=tmp_path / "data", extra_args=("--workers", "auto")) as server:
+        assert server.process is not None
+        workers = _children(server.process.pid)
+        assert len(workers) == (cores if cores > 1 else 0)  # one core: no fork at all
+        assert make_client(server).list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def _start_upload(server: RunningServer, bucket: str, size: int) -> http.client.HTTPConnection:
+    url = make_client(server).generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "in-flight"}, ExpiresIn=300)
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.putrequest("PUT", f"{parts.path}?{parts.query}", skip_accept_encoding=True)
+    conn.putheader("Content-Length", str(size))
+    conn.endheaders()
+    conn.send(b"a" * (size // 2))
+    return conn
+
+
+def test_sigterm_lets_a_request_in_flight_finish_then_exits(tmp_path: Path) -> None:
+    server = RunningServer(data_dir=tmp_path / "data").start()
+    try:
+        make_client(server).create_bucket(Bucket="drain")
+        size = 1 << 20
+        conn = _start_upload(server, "drain", size)
+        time.sleep(0.3)  # the head is read, the body half sent
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        # Stopped accepting: a new connection is refused...
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{server.endpoint}/_sealbox/health", timeout=5)
+        # ...while the upload in flight completes.
+        conn.send(b"a" * (size - size // 2))
+        answer = conn.getresponse()
+        assert answer.status == 200, answer.read()
+        conn.close()
+        assert server.process.wait(timeout=20) == 0
+    finally:
+        server.stop()
+    with RunningServer(data_dir=tmp_path / "data") as again:
+        body = make_client(again).get_object(Bucket="drain", Key="in-flight")["Body"].read()
+        assert body == b"a" * size
+
+
+def test_sigterm_waits_for_a_stalled_request_only_the_shutdown_timeout(tmp_path: Path) -> None:
+    server = RunningServer(data_dir=tmp_path / "data",
+                           extra_args=("--shutdown-timeout", "1")).start()
+    try:
+        make_client(server).create_bucket(Bucket="stall")
+        conn = _start_upload(server, "stall", 1 << 20)  # and never the rest
+        time.sleep(0.3)
+        assert server.process is not None
+        began = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=15) == 0
+        assert time.monotonic() - began < 8
+        conn.close()
+    finally:
+        server.stop()
+    with RunningServer(data_dir=tmp_path / "data") as again:
+        listed = make_client(again).list_objects_v2(Bucket="stall")
+        assert listed.get("KeyCount", 0) == 0  # nothing partial is visible
