@@ -58,6 +58,9 @@ class Settings:
     audit: bool = False
     audit_retention_days: float = 30.0
     log_format: str = "text"
+    # S3 server access logs and CloudFront standard logs: how often each
+    # process writes its buffered records as objects (sealbox.logs.delivery).
+    log_delivery_seconds: float = 60.0
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in

@@ -100,6 +100,8 @@ FORBIDDEN = {
     "sealbox.store": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
     # Links (issue 13): below the APIs, the edge and the server that call it.
     "sealbox.links": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
+    # Access logs delivered as objects (issue 14): below the server that feeds them.
+    "sealbox.logs": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
     "sealbox.api.common": ("sealbox.api.s3", "sealbox.api.iam", "sealbox.api.cloudfront",
                            "sealbox.api.admin", "sealbox.edge", "sealbox.cli"),
     "sealbox.api.s3": ("sealbox.api.iam", "sealbox.api.cloudfront", "sealbox.api.admin",

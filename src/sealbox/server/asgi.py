@@ -40,9 +40,11 @@ from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LINK_PARAMETER, LinkRecord
+from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
 from sealbox.server import metrics_http
+from sealbox.server.access_logs import edge_viewer, s3_line
 from sealbox.server.audit import AuditWriter
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
@@ -117,6 +119,12 @@ class SealboxApp:
                          EdgeCache(str(settings.edge_cache_root), settings.edge_cache_bytes),
                          node=secrets.token_hex(16))
         self._observe_setup(settings, meta)
+        # S3 server access logs and CloudFront standard logs (sealbox.logs).
+        self.log_delivery = LogDelivery(meta, blobs, region=settings.region,
+                                        host_id=self._host_id,
+                                        interval=settings.log_delivery_seconds,
+                                        on_drop=self._log_record_dropped)
+        self.services.log_delivery = self.log_delivery
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
         """Metrics, the audit trail and JSON request logs (each may be off)."""
@@ -137,6 +145,10 @@ class SealboxApp:
                 json_log=json_log, retention_days=settings.audit_retention_days,
                 publish=(lambda: self.shared.publish(self.counters))  # type: ignore[arg-type]
                 if shared_dir is not None else None)
+
+    def _log_record_dropped(self, count: int) -> None:
+        if self.counters is not None:
+            self.counters.access_log_dropped += count
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -184,16 +196,24 @@ class SealboxApp:
             response.headers.extend(await self._cors_headers(request))
         if request is not None and request.body_left_unread:
             response.headers.append(("connection", "close"))
+        answering = time.perf_counter()
         try:
             await self._send(scope, send, response, request_id)
         finally:
             response.close()
-        if self.counters is not None or self._recording:
-            self._observe(scope, request, response, request_id, started, clock)
+        logged = request is not None and (
+            self.log_delivery.logs_bucket(request.audit.bucket) if distribution is None
+            else distribution.config.logging is not None)
+        if self.counters is not None or self._recording or logged:
+            self._observe(scope, request, response, request_id, started, clock,
+                          (answering - clock) * 1000.0, distribution if logged else None,
+                          logged)
 
     def _observe(self, scope: dict[str, Any], request: Request | None, response: Response,
-                 request_id: str, started: float, clock: float) -> None:
-        """Count the answered request, and queue its audit event."""
+                 request_id: str, started: float, clock: float, turn_around_ms: float,
+                 distribution: Distribution | None, logged: bool) -> None:
+        """Count the answered request, queue its audit event, and its access
+        log record (the same event) when its bucket or distribution logs."""
         seconds = time.perf_counter() - clock
         status = response.status
         if response.head_only or status in (204, 304):
@@ -212,9 +232,23 @@ class SealboxApp:
                     counters.auth_failure(note.error_code)
                 if note.cache:
                     counters.cache_result(note.cache)
+        item = None
         if self._recording and self.audit is not None:
-            self.audit.add(audit_events.event(request, scope, request_id, status, sent,
-                                              started, seconds))
+            item = audit_events.event(request, scope, request_id, status, sent, started, seconds)
+            self.audit.add(item)
+        if logged and request is not None:
+            if item is None:
+                item = audit_events.event(request, scope, request_id, status, sent, started,
+                                          seconds)
+            if distribution is None:
+                self.log_delivery.add_s3(item, s3_line(scope, request, response,
+                                                       turn_around_ms))
+            else:
+                target = distribution.config.logging
+                assert target is not None
+                self.log_delivery.add_edge(item, edge_viewer(scope, request, response,
+                                                             distribution, turn_around_ms),
+                                           target)
 
     def _on_edge_port(self, scope: dict[str, Any]) -> bool:
         """Whether the request came in on ``--edge-port`` (only the edge there)."""
@@ -344,6 +378,7 @@ class SealboxApp:
                 sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
                 if self.audit is not None:
                     self.audit.start()
+                await asyncio.get_running_loop().run_in_executor(None, self.log_delivery.start)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if sweeper is not None:
@@ -351,6 +386,7 @@ class SealboxApp:
                 self.edge.cache.close()
                 if self.audit is not None:
                     await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
+                await asyncio.get_running_loop().run_in_executor(None, self.log_delivery.close)
                 if self.services.small_puts is not None:
                     await asyncio.get_running_loop().run_in_executor(
                         None, self.services.small_puts.close)

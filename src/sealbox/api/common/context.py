@@ -51,6 +51,9 @@ class Services:
     # Where the audit trail is kept (a MetaStore with the audit methods:
     # store.sql.audit); None: in ``meta``.
     audit_store: Any = None
+    # Access logs delivered as objects (sealbox.logs.delivery.LogDelivery);
+    # set by the app. PutBucketLogging has it reload which buckets log.
+    log_delivery: Any = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""
