@@ -42,7 +42,7 @@ FIELDS = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-ste
           "sc-content-type sc-content-len sc-range-start sc-range-end").split()
 HEADER = "#Version: 1.0\n#Fields: " + " ".join(FIELDS) + "\n"
 EDGE_LOCATION = "SBX1"  # one "edge location": this server
-CACHE = 20  # the audit event's EdgeCache field (server.audit.EVENT_FIELDS)
+CACHE = 19  # the audit event's EdgeCache field (server.audit.EVENT_FIELDS)
 _SAFE = "/!$&'()*+,;:=@~-._"
 
 

@@ -160,10 +160,22 @@ class LogDelivery:
             delivered = self.now()
             written = 0
             for (bucket, target), events in _s3_groups(taken, self.targets).items():
-                written += self._deliver_s3(bucket, target, events, delivered)
+                written += self._guarded(len(events), self._deliver_s3, bucket, target,
+                                         events, delivered)
             for (dist_id, hour, target), items in _edge_groups(taken).items():
-                written += self._deliver_edge(dist_id, hour, target, items)
+                written += self._guarded(len(items), self._deliver_edge, dist_id, hour,
+                                         target, items)
             return written
+
+    def _guarded(self, records: int, deliver: Callable[..., int], *args: Any) -> int:
+        """One group's delivery; a failure loses that group only (counted)."""
+        try:
+            return deliver(*args)
+        except Exception:
+            log.exception("delivering %d access log records failed; they are dropped",
+                          records)
+            self._count_dropped(records)
+            return 0
 
     def _deliver_s3(self, bucket: str, target: LoggingTarget,
                     records: list[tuple[tuple[Any, ...], RequestLine]], delivered: float) -> int:
