@@ -302,3 +302,42 @@ def test_goaccess_counts_the_requests_made(s3: Any, server: Any, logged: Any,
     codes = {item["data"].split()[0]: item["hits"]["count"]
              for group in statuses for item in group.get("items", [])}
     assert codes == {"200": made - 3 + 1, "403": 3}
+
+
+def test_several_workers_without_the_audit_trail_each_deliver_their_own_objects(
+        tmp_path: Path) -> None:
+    """Logging needs no --audit on; with --workers 2 every request is in
+    exactly one record, in objects of unique names."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sealbox.testing.server import RunningServer
+    from tests.conftest import make_client
+
+    with RunningServer(data_dir=tmp_path / "data", observe=False,
+                       extra_args=("--workers", "2", "--log-delivery-seconds", "1")) as running:
+        s3 = make_client(running)
+        s3.create_bucket(Bucket="src")
+        s3.create_bucket(Bucket="logs")
+        s3.put_bucket_logging(Bucket="src", BucketLoggingStatus={
+            "LoggingEnabled": {"TargetBucket": "logs", "TargetPrefix": "w/"}})
+        time.sleep(1.5)  # the other worker reloads which buckets log within a second
+        s3.put_object(Bucket="src", Key="k", Body=b"k")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "src", "Key": "k"})
+
+        def fetch(_: int) -> str:
+            # A connection each, so both workers answer some.
+            answer = requests.get(url, headers={"Connection": "close"}, timeout=30)
+            assert answer.status_code == 200
+            return answer.headers["x-amz-request-id"]
+
+        with ThreadPoolExecutor(4) as pool:
+            ids = set(pool.map(fetch, range(40)))
+        keys, lines = delivered(s3, "logs", "w/", len(ids),
+                                lambda line: fields(line)[5] in ids)
+        logged = [fields(line)[5] for line in lines if fields(line)[5] in ids]
+        assert sorted(logged) == sorted(ids)  # each once
+        assert len(set(keys)) == len(keys)
+        # Request ids start with the answering process's own prefix.
+        assert len({rid[:8] for rid in ids}) == 2
+        assert all(fields(line)[19:22] == ["SigV4", "-", "QueryString"]
+                   for line in lines if fields(line)[5] in ids)
