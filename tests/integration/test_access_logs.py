@@ -240,6 +240,20 @@ def test_each_request_is_delivered_as_one_record_in_awss_format(
     assert refused_record[16] == "evil %22agent%22%09x"
 
 
+def test_a_multi_object_delete_logs_each_key_it_removed(s3: Any, logged: Any) -> None:
+    source, target = logged
+    for key in ("a", "b", "c d"):
+        s3.put_object(Bucket=source, Key=key, Body=b"x")
+    done = s3.delete_objects(Bucket=source, Delete={"Objects": [
+        {"Key": "a"}, {"Key": "b"}, {"Key": "c d"}], "Quiet": True})
+    rid = done["ResponseMetadata"]["RequestId"]
+    _, lines = delivered(s3, target, "logs/", 4, lambda line: rid in line)
+    mine = [fields(line) for line in lines if rid in line]
+    assert sorted((f[6], f[7], f[9]) for f in mine) == [
+        ("BATCH.DELETE.OBJECT", "a", "204"), ("BATCH.DELETE.OBJECT", "b", "204"),
+        ("BATCH.DELETE.OBJECT", "c%20d", "204"), ("REST.POST.MULTI_OBJECT_DELETE", "-", "200")]
+
+
 def test_no_records_once_logging_is_off(s3: Any, logged: Any) -> None:
     source, target = logged
     first = s3.head_bucket(Bucket=source)["ResponseMetadata"]["RequestId"]

@@ -46,6 +46,7 @@ OPERATIONS: dict[str, str] = {
     "ListObjectVersions": "REST.GET.BUCKETVERSIONS",
     "ListMultipartUploads": "REST.GET.UPLOADS",
     "DeleteObjects": "REST.POST.MULTI_OBJECT_DELETE",
+    "BatchDeleteObject": "BATCH.DELETE.OBJECT",  # each key a DeleteObjects removed
     "GetObject": "REST.GET.OBJECT",
     "HeadObject": "REST.HEAD.OBJECT",
     "PutObject": "REST.PUT.OBJECT",

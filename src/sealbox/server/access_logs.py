@@ -9,6 +9,7 @@ from typing import Any
 
 from sealbox.logs.cloudfront_format import ViewerRequest
 from sealbox.logs.s3_format import RequestLine, object_size
+from sealbox.server.audit import EVENT_FIELDS
 from sealbox.server.request import Request
 from sealbox.server.responses import Response
 from sealbox.store.edge import Distribution
@@ -28,6 +29,21 @@ def s3_line(scope: dict[str, Any], request: Request, response: Response,
         host=request.headers.get("host"), tls_version=request.tls_version,
         object_size=object_size(operation, response.headers, request.bytes_received),
         turn_around_ms=turn_around_ms)
+
+
+_KEY, _OPERATION = EVENT_FIELDS.index("Key"), EVENT_FIELDS.index("Operation")
+_STATUS, _SENT = EVENT_FIELDS.index("Status"), EVENT_FIELDS.index("BytesSent")
+
+
+def batch_events(event: tuple[Any, ...], keys: list[str]) -> list[tuple[Any, ...]]:
+    """One event per key a DeleteObjects removed (S3 logs ``BATCH.DELETE.OBJECT``
+    for each, besides the request's own ``REST.POST.MULTI_OBJECT_DELETE``)."""
+    out = []
+    for key in keys:
+        row = list(event)
+        row[_OPERATION], row[_KEY], row[_STATUS], row[_SENT] = "BatchDeleteObject", key, 204, 0
+        out.append(tuple(row))
+    return out
 
 
 def edge_viewer(scope: dict[str, Any], request: Request, response: Response,

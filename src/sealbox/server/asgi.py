@@ -44,7 +44,7 @@ from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
 from sealbox.server import metrics_http
-from sealbox.server.access_logs import edge_viewer, s3_line
+from sealbox.server.access_logs import batch_events, edge_viewer, s3_line
 from sealbox.server.audit import AuditWriter
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
@@ -241,8 +241,11 @@ class SealboxApp:
                 item = audit_events.event(request, scope, request_id, status, sent, started,
                                           seconds)
             if distribution is None:
-                self.log_delivery.add_s3(item, s3_line(scope, request, response,
-                                                       turn_around_ms))
+                line = s3_line(scope, request, response, turn_around_ms)
+                self.log_delivery.add_s3(item, line)
+                if request.audit.batch_keys:
+                    for batch_item in batch_events(item, request.audit.batch_keys):
+                        self.log_delivery.add_s3(batch_item, line)
             else:
                 target = distribution.config.logging
                 assert target is not None
