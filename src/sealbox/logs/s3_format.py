@@ -19,9 +19,10 @@ so every parser (GoAccess's ``AWSS3``, shlex, regexes) reads 26 fields.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 # The index of each audit event field used here (server.audit.EVENT_FIELDS).
@@ -91,11 +92,14 @@ AUTH_TYPES: dict[str, tuple[str, str]] = {
 UPLOADS = frozenset({"PutObject", "PostObject", "UploadPart"})
 _UNSAFE = {c: f"%{c:02X}" for c in (*range(0x20), 0x22, 0x5C, 0x7F)}
 _PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
+_NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\\\\x7f]')
+_KEY_SAFE = "/!$'()*+,;:@=&~"
+_PLAIN_KEY = re.compile("[A-Za-z0-9_.\\-/!$'()*+,;:@=&~]+")
 
 
-@dataclass(frozen=True)
-class RequestLine:
-    """What the access log says that the audit event does not."""
+class RequestLine(NamedTuple):
+    """What the access log says that the audit event does not (a named
+    tuple: built on the request path, where a frozen dataclass costs more)."""
 
     method: str
     target: str  # the raw path and query, as sent
@@ -106,6 +110,7 @@ class RequestLine:
     turn_around_ms: float  # until the answer started
 
 
+@lru_cache(maxsize=1024)
 def owner_id(arn: str) -> str:
     """The bucket owner's canonical id (as ``sealbox.api.s3.common.owner_id``)."""
     return hashlib.sha256(arn.encode()).hexdigest()
@@ -113,22 +118,30 @@ def owner_id(arn: str) -> str:
 
 def log_time(epoch: float) -> str:
     """``[06/Feb/2019:00:00:38 +0000]``."""
+    return _second(int(epoch))
+
+
+@lru_cache(maxsize=64)  # records come in runs of the same second
+def _second(epoch: int) -> str:
     return time.strftime("[%d/%b/%Y:%H:%M:%S +0000]", time.gmtime(epoch))
 
 
 def _safe(value: str) -> str:
     """``value`` with what could break a line percent-encoded: controls,
-    ``"``, ``\\``, and (as UTF-8, raw bytes kept) anything not ASCII."""
-    value = value.translate(_UNSAFE)
+    ``"``, ``\\``, and (as UTF-8, raw bytes kept) anything not ASCII.
+    Most text needs nothing: one regex search says so."""
     if value.isascii():
-        return value
-    return quote(value, safe=_PRINTABLE, errors="surrogateescape")
+        if _NEEDS_ESCAPE.search(value) is None:
+            return value
+        return value.translate(_UNSAFE)
+    return quote(value.translate(_UNSAFE), safe=_PRINTABLE, errors="surrogateescape")
 
 
 def _text(value: str | None) -> str:
     if not value:
         return "-"
-    return _safe(value).replace(" ", "%20")
+    value = _safe(value)
+    return value.replace(" ", "%20") if " " in value else value
 
 
 def _quoted(value: str | None) -> str:
@@ -139,7 +152,11 @@ def _quoted(value: str | None) -> str:
 
 def _key(key: str | None) -> str:
     """The key, URL-encoded (as S3 writes it)."""
-    return quote(key, safe="/!$'()*+,;:@=&~", errors="surrogateescape") if key else "-"
+    if not key:
+        return "-"
+    if _PLAIN_KEY.fullmatch(key):
+        return key
+    return quote(key, safe=_KEY_SAFE, errors="surrogateescape")
 
 
 def render_record(event: tuple[Any, ...], line: RequestLine, owner_arn: str,
