@@ -128,12 +128,12 @@ def test_logging_a_bucket_that_does_not_exist_is_no_such_bucket(s3: Any, bucket:
 
 
 @pytest.mark.parametrize("body", [
-    b"<BucketLoggingStatus><LoggingEnabled><TargetPrefix>x/</TargetPrefix>"
-    b"</LoggingEnabled></BucketLoggingStatus>",  # no TargetBucket
-    b"<BucketLoggingStatus><LoggingEnabled><TargetBucket>b</TargetBucket>"
-    b"<TargetPrefix>x/</TargetPrefix><TargetObjectKeyFormat><PartitionedPrefix>"
-    b"<PartitionDateSource>kaboom</PartitionDateSource></PartitionedPrefix>"
-    b"</TargetObjectKeyFormat></LoggingEnabled></BucketLoggingStatus>",
+    (b"<BucketLoggingStatus><LoggingEnabled><TargetPrefix>x/</TargetPrefix>"
+     b"</LoggingEnabled></BucketLoggingStatus>"),  # no TargetBucket
+    (b"<BucketLoggingStatus><LoggingEnabled><TargetBucket>b</TargetBucket>"
+     b"<TargetPrefix>x/</TargetPrefix><TargetObjectKeyFormat><PartitionedPrefix>"
+     b"<PartitionDateSource>kaboom</PartitionDateSource></PartitionedPrefix>"
+     b"</TargetObjectKeyFormat></LoggingEnabled></BucketLoggingStatus>"),
     b"<BucketLoggingStatus><Surprise/></BucketLoggingStatus>",
     b"<LoggingStatus/>",
     b"<BucketLoggingStatus><LoggingEnabled>",

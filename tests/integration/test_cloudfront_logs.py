@@ -16,12 +16,15 @@ from botocore.exceptions import ClientError
 from tests.integration.edge_site import Site, make_site, unique
 
 DELIVERED_WITHIN = 15.0
-FIELDS = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
-          "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type "
-          "x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for "
-          "ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status "
-          "fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type "
-          "sc-content-type sc-content-len sc-range-start sc-range-end").split()
+FIELDS = (
+    "date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)",
+    "cs-uri-stem", "sc-status", "cs(Referer)", "cs(User-Agent)", "cs-uri-query", "cs(Cookie)",
+    "x-edge-result-type", "x-edge-request-id", "x-host-header", "cs-protocol", "cs-bytes",
+    "time-taken", "x-forwarded-for", "ssl-protocol", "ssl-cipher",
+    "x-edge-response-result-type", "cs-protocol-version", "fle-status", "fle-encrypted-fields",
+    "c-port", "time-to-first-byte", "x-edge-detailed-result-type", "sc-content-type",
+    "sc-content-len", "sc-range-start", "sc-range-end",
+)
 
 
 def enable_logging(cf: Any, site: Site, bucket: str, prefix: str, cookies: bool) -> None:

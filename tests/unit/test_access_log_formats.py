@@ -125,12 +125,13 @@ def test_cloudfront_log_names_and_buckets() -> None:
 
 
 def viewer(**changes: Any) -> ViewerRequest:
-    values: dict[str, Any] = dict(
-        distribution_id="E2QWRUHEXAMPLE", domain_name="d111111abcdef8.cloudfront.net",
-        method="GET", path="/view/my/file.html", query="", http_version="1.1",
-        host="www.example.com", secure=True, tls_version="TLSv1.2", client_port=59001,
-        forwarded_for=None, cookie="zip=98101", content_type="text/html", content_length=78,
-        range_start=None, range_end=None, turn_around_ms=1.0)
+    values: dict[str, Any] = {
+        "distribution_id": "E2QWRUHEXAMPLE", "domain_name": "d111111abcdef8.cloudfront.net",
+        "method": "GET", "path": "/view/my/file.html", "query": "", "http_version": "1.1",
+        "host": "www.example.com", "secure": True, "tls_version": "TLSv1.2",
+        "client_port": 59001, "forwarded_for": None, "cookie": "zip=98101",
+        "content_type": "text/html", "content_length": 78, "range_start": None,
+        "range_end": None, "turn_around_ms": 1.0}
     values.update(changes)
     return ViewerRequest(**values)
 

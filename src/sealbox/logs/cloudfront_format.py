@@ -33,12 +33,15 @@ from sealbox.logs.s3_format import (
     USER_AGENT,
 )
 
-FIELDS = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
-          "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type "
-          "x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for "
-          "ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status "
-          "fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type "
-          "sc-content-type sc-content-len sc-range-start sc-range-end").split()
+FIELDS = (
+    "date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)",
+    "cs-uri-stem", "sc-status", "cs(Referer)", "cs(User-Agent)", "cs-uri-query", "cs(Cookie)",
+    "x-edge-result-type", "x-edge-request-id", "x-host-header", "cs-protocol", "cs-bytes",
+    "time-taken", "x-forwarded-for", "ssl-protocol", "ssl-cipher",
+    "x-edge-response-result-type", "cs-protocol-version", "fle-status", "fle-encrypted-fields",
+    "c-port", "time-to-first-byte", "x-edge-detailed-result-type", "sc-content-type",
+    "sc-content-len", "sc-range-start", "sc-range-end",
+)
 HEADER = "#Version: 1.0\n#Fields: " + " ".join(FIELDS) + "\n"
 EDGE_LOCATION = "SBX1"  # one "edge location": this server
 CACHE = 19  # the audit event's EdgeCache field (server.audit.EVENT_FIELDS)

@@ -31,7 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sealbox.auth.principal import ACCOUNT_ID
@@ -162,9 +162,9 @@ class LogDelivery:
             for (bucket, target), events in _s3_groups(taken, self.targets).items():
                 written += self._guarded(len(events), self._deliver_s3, bucket, target,
                                          events, delivered)
-            for (dist_id, hour, target), items in _edge_groups(taken).items():
+            for (dist_id, hour, edge_target), items in _edge_groups(taken).items():
                 written += self._guarded(len(items), self._deliver_edge, dist_id, hour,
-                                         target, items)
+                                         edge_target, items)
             return written
 
     def _guarded(self, records: int, deliver: Callable[..., int], *args: Any) -> int:
@@ -212,7 +212,7 @@ class LogDelivery:
             raise
         record = ObjectRecord(
             bucket=bucket, key=key, size=len(body), etag=hashlib.md5(body).hexdigest(),
-            last_modified=datetime.fromtimestamp(self.now(), timezone.utc),
+            last_modified=datetime.fromtimestamp(self.now(), UTC),
             segments=(Segment(blob_id, len(body)),), headers={"content-type": content_type},
             owner=target.owner)
         try:
