@@ -90,6 +90,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
             403,
             "The AWS Access Key Id you provided does not exist in our records.",
         ),
+        ("CrossLocationLoggingProhibitted", 403, "Cross S3 location logging not allowed."),
         ("InvalidArgument", 400, "Invalid Argument"),
         ("InvalidBucketName", 400, "The specified bucket is not valid."),
         ("InvalidDigest", 400, "The Content-MD5 you specified was invalid."),

@@ -318,6 +318,32 @@ def test_goaccess_counts_the_requests_made(s3: Any, server: Any, logged: Any,
     assert codes == {"200": made - 3 + 1, "403": 3}
 
 
+def test_a_target_in_another_region_is_refused_in_s3s_words(tmp_path: Path) -> None:
+    """Buckets made before a restart in another region (SEALBOX_REGION) stay in theirs."""
+    from sealbox.testing.server import RunningServer
+    from tests.conftest import make_client
+
+    with RunningServer(data_dir=tmp_path / "data", observe=False) as running:
+        make_client(running).create_bucket(Bucket="east-logs")
+    with RunningServer(data_dir=tmp_path / "data", observe=False,
+                       env={"SEALBOX_REGION": "eu-west-1"}) as running:
+        s3 = boto3.client("s3", endpoint_url=running.endpoint, region_name="eu-west-1",
+                          aws_access_key_id=running.access_key,
+                          aws_secret_access_key=running.secret_key,
+                          config=Config(s3={"addressing_style": "path"},
+                                        retries={"max_attempts": 1}))
+        s3.create_bucket(Bucket="west", CreateBucketConfiguration={
+            "LocationConstraint": "eu-west-1"})
+        with pytest.raises(ClientError) as info:
+            s3.put_bucket_logging(Bucket="west", BucketLoggingStatus={"LoggingEnabled": {
+                "TargetBucket": "east-logs", "TargetPrefix": "x/"}})
+        error = info.value.response["Error"]
+        assert (error["Code"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]) == \
+            ("CrossLocationLoggingProhibitted", 403)
+        assert (error["SourceBucketLocation"], error["TargetBucketLocation"]) == \
+            ("eu-west-1", "us-east-1")
+
+
 def test_several_workers_without_the_audit_trail_each_deliver_their_own_objects(
         tmp_path: Path) -> None:
     """Logging needs no --audit on; with --workers 2 every request is in

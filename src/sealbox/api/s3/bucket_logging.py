@@ -9,7 +9,9 @@ account, so they grant nothing more) and the ``TargetObjectKeyFormat``
 ``PartitionDateSource`` of ``EventTime`` or ``DeliveryTime``). Refused as S3
 refuses it: a document it would not read is ``MalformedXML``; a target
 bucket that does not exist, or that the caller may not ``s3:PutObject``
-into, is ``InvalidTargetBucketForLogging``.
+into, is ``InvalidTargetBucketForLogging``; one in another region (a
+server restarted with another ``SEALBOX_REGION`` keeps its older buckets') is
+``CrossLocationLoggingProhibitted``.
 
 The configuration is kept as the bucket setting ``logging`` (JSON, the
 form ``sealbox.logs.targets`` reads); the records are written by
@@ -33,7 +35,7 @@ from sealbox.logs.targets import (
     LoggingTarget,
 )
 from sealbox.server.responses import Response, empty_response, xml_response
-from sealbox.store.meta import NoSuchBucket
+from sealbox.store.meta import Bucket, NoSuchBucket
 
 MAX_LOGGING_BODY = 64 * 1024
 MAX_GRANTS = 100
@@ -131,12 +133,17 @@ def render_logging_status(target: LoggingTarget | None) -> bytes:
     ])])
 
 
-async def _check_target(ctx: Context, target: LoggingTarget) -> None:
-    """The target bucket exists and the caller may write logs into it."""
+async def _check_target(ctx: Context, source: Bucket, target: LoggingTarget) -> None:
+    """The target bucket exists, in the source's region (S3 delivers logs
+    only within a region), and the caller may write logs into it."""
     services = ctx.services
-    if await services.read(services.meta.get_bucket, target.bucket) is None:
+    found = await services.read(services.meta.get_bucket, target.bucket)
+    if found is None:
         raise S3Error("InvalidTargetBucketForLogging", "The target bucket for logging does "
                       "not exist", TargetBucket=target.bucket)
+    if found.region != source.region:
+        raise S3Error("CrossLocationLoggingProhibitted", TargetBucketLocation=found.region,
+                      SourceBucketLocation=source.region)
     gate = services.gate
     assert gate is not None, "the app sets the gate"
     arn = resource_arn("object", target.bucket, target.prefix + "*")
@@ -151,14 +158,14 @@ async def _check_target(ctx: Context, target: LoggingTarget) -> None:
 async def put_bucket_logging(ctx: Context) -> Response:
     body = await ctx.request.read(MAX_LOGGING_BODY + 1)
     check_body_digests(ctx.request, body)
-    await require_bucket(ctx)
+    source = await require_bucket(ctx)
     target = parse_logging_status(body)
     meta = ctx.services.meta
     try:
         if target is None:
             await ctx.services.run(meta.delete_bucket_setting, ctx.bucket, LOGGING_SETTING)
         else:
-            await _check_target(ctx, target)
+            await _check_target(ctx, source, target)
             await ctx.services.run(meta.put_bucket_setting, ctx.bucket, LOGGING_SETTING,
                                    target.encode())
     except NoSuchBucket:
