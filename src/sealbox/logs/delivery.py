@@ -3,9 +3,11 @@ standard logs, written into their target buckets every
 ``--log-delivery-seconds``.
 
 The request path appends one tuple (the request's audit event, built once,
-and what only the log needs) to a bounded deque, and only for a bucket
-with logging on or a distribution whose ``Logging`` is enabled; nothing
-else. A full buffer drops the oldest record and counts it
+what only the log needs, and the target as configured at that moment) to
+a bounded deque, and only for a bucket with logging on or a distribution
+whose ``Logging`` is enabled; nothing else. Records go where logging
+pointed when the request was made: turning logging off or elsewhere loses
+or moves nothing already recorded. A full buffer drops the oldest record and counts it
 (``sealbox_access_log_dropped``): logging never slows a request.
 
 A thread, every ``interval`` seconds, takes what is buffered, groups it by
@@ -85,7 +87,11 @@ class LogDelivery:
         return bucket is not None and bucket in self.targets
 
     def add_s3(self, event: tuple[Any, ...], line: RequestLine) -> None:
-        self._add(("s3", event, line))
+        """Buffer a record for the target its bucket logs to now: turning
+        logging off or elsewhere does not lose or move what was recorded."""
+        target = self.targets.get(event[s3_format.BUCKET])
+        if target is not None:
+            self._add(("s3", event, line, target))
 
     def add_edge(self, event: tuple[Any, ...], viewer: ViewerRequest,
                  target: CloudFrontLogging) -> None:
@@ -159,7 +165,7 @@ class LogDelivery:
                 return 0
             delivered = self.now()
             written = 0
-            for (bucket, target), events in _s3_groups(taken, self.targets).items():
+            for (bucket, target), events in _s3_groups(taken).items():
                 written += self._guarded(len(events), self._deliver_s3, bucket, target,
                                          events, delivered)
             for (dist_id, hour, edge_target), items in _edge_groups(taken).items():
@@ -232,19 +238,14 @@ class LogDelivery:
         return 1
 
 
-def _s3_groups(taken: list[tuple[Any, ...]], targets: dict[str, LoggingTarget]
+def _s3_groups(taken: list[tuple[Any, ...]]
                ) -> dict[tuple[str, LoggingTarget], list[tuple[tuple[Any, ...], RequestLine]]]:
-    """S3 records by source bucket and its target now (logging turned off
-    since: the records are dropped, as S3 stops delivering)."""
+    """S3 records by source bucket and the target they were recorded for."""
     groups: dict[tuple[str, LoggingTarget], list[tuple[tuple[Any, ...], RequestLine]]] = {}
     for item in taken:
-        if item[0] != "s3":
-            continue
-        event, line = item[1], item[2]
-        bucket = event[s3_format.BUCKET]
-        target = targets.get(bucket)
-        if target is not None:
-            groups.setdefault((bucket, target), []).append((event, line))
+        if item[0] == "s3":
+            event, line, target = item[1], item[2], item[3]
+            groups.setdefault((event[s3_format.BUCKET], target), []).append((event, line))
     return groups
 
 
