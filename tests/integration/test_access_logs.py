@@ -381,3 +381,15 @@ def test_several_workers_without_the_audit_trail_each_deliver_their_own_objects(
         assert len({rid[:8] for rid in ids}) == 2
         assert all(fields(line)[19:22] == ["SigV4", "-", "QueryString"]
                    for line in lines if fields(line)[5] in ids)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "100000", "soon"])
+def test_serve_refuses_a_delivery_interval_out_of_range(tmp_path: Path, value: str) -> None:
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sealbox", "serve", "--data-dir",
+                           str(tmp_path / "data"), "--port", "0", "--log-delivery-seconds",
+                           value], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert "--log-delivery-seconds" in done.stderr
+    assert "Traceback" not in done.stderr
