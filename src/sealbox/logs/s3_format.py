@@ -166,6 +166,15 @@ def render_record(event: tuple[Any, ...], line: RequestLine, owner_arn: str,
     aws_operation = OPERATIONS.get(operation) or f"REST.{line.method}.{operation.upper()}"
     signature_version, auth_type = AUTH_TYPES.get(event[AUTH], ("-", "-"))
     duration = event[DURATION_MS]
+    if operation == "BatchDeleteObject":
+        # S3 writes the keys a DeleteObjects removed with no request line,
+        # bytes, times, referer or user agent of their own.
+        return " ".join((
+            owner_id(owner_arn), _text(event[BUCKET]), log_time(event[TIME]),
+            _text(event[SOURCE_IP]), _text(event[PRINCIPAL]), _text(event[REQUEST_ID]),
+            aws_operation, _key(event[KEY]), '"-"', "204", "-", "-", "-", "-", "-", '"-"',
+            '"-"', "-", _text(host_id), signature_version, "-", auth_type, _text(line.host),
+            _text(line.tls_version), "-", "-"))
     fields = (
         owner_id(owner_arn),
         _text(event[BUCKET]),
