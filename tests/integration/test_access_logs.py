@@ -395,3 +395,30 @@ def test_serve_refuses_a_delivery_interval_out_of_range(tmp_path: Path, value: s
     assert done.returncode != 0
     assert "--log-delivery-seconds" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_request_over_tls_names_its_version(tmp_path: Path) -> None:
+    import sys
+
+    from sealbox.testing.server import RunningServer
+
+    made = subprocess.run([sys.executable, "-m", "sealbox", "tls", "self-signed", "--out-dir",
+                           str(tmp_path / "tls"), "--json"], capture_output=True, text=True,
+                          timeout=60, check=True)
+    pair = json.loads(made.stdout)
+    with RunningServer(data_dir=tmp_path / "data", observe=False,
+                       tls=(Path(pair["cert"]), Path(pair["key"])),
+                       extra_args=("--log-delivery-seconds", "1")) as running:
+        s3 = boto3.client("s3", endpoint_url=running.endpoint, region_name="us-east-1",
+                          aws_access_key_id=running.access_key,
+                          aws_secret_access_key=running.secret_key, verify=pair["cert"],
+                          config=Config(s3={"addressing_style": "path"}))
+        s3.create_bucket(Bucket="src")
+        s3.create_bucket(Bucket="logs")
+        s3.put_bucket_logging(Bucket="src", BucketLoggingStatus={
+            "LoggingEnabled": {"TargetBucket": "logs", "TargetPrefix": "t/"}})
+        rid = s3.list_objects_v2(Bucket="src")["ResponseMetadata"]["RequestId"]
+        _, lines = delivered(s3, "logs", "t/", 1, lambda line: rid in line)
+        [record] = [fields(line) for line in lines if rid in line]
+        assert record[22] == f"127.0.0.1:{running.port}"
+        assert record[23] in ("TLSv1.2", "TLSv1.3")

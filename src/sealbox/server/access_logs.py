@@ -15,6 +15,11 @@ from sealbox.server.responses import Response
 from sealbox.store.edge import Distribution
 
 
+def _tls(request: Request) -> str | None:
+    """``TLSv1.3``, as both logs name it (the request knows ``1.3``)."""
+    return None if request.tls_version is None else "TLSv" + request.tls_version
+
+
 def _target(request: Request) -> str:
     return request.raw_path + ("?" + request.raw_query if request.raw_query else "")
 
@@ -26,7 +31,7 @@ def s3_line(scope: dict[str, Any], request: Request, response: Response,
     return RequestLine(
         method=request.method, target=_target(request),
         http_version="HTTP/" + str(scope.get("http_version", "1.1")),
-        host=request.headers.get("host"), tls_version=request.tls_version,
+        host=request.headers.get("host"), tls_version=_tls(request),
         object_size=object_size(operation, response.headers, request.bytes_received),
         turn_around_ms=turn_around_ms)
 
@@ -68,7 +73,7 @@ def edge_viewer(scope: dict[str, Any], request: Request, response: Response,
         distribution_id=distribution.id, domain_name=distribution.domain_name,
         method=request.method, path=request.raw_path, query=request.raw_query,
         http_version=str(scope.get("http_version", "1.1")), host=request.headers.get("host"),
-        secure=request.secure, tls_version=request.tls_version,
+        secure=request.secure, tls_version=_tls(request),
         client_port=client[1] if client and len(client) > 1 else None,
         forwarded_for=forwarded, cookie=request.headers.get("cookie"),
         content_type=content_type, content_length=content_length,
