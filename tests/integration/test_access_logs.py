@@ -256,6 +256,21 @@ def test_a_multi_object_delete_logs_each_key_it_removed(s3: Any, logged: Any) ->
     assert all(len(f) == 26 for f in mine)
 
 
+def test_a_presigned_urls_signature_never_reaches_the_log(s3: Any, logged: Any) -> None:
+    source, target = logged
+    s3.put_object(Bucket=source, Key="k", Body=b"k")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": source, "Key": "k"})
+    signature = url.rsplit("X-Amz-Signature=", 1)[1].split("&")[0]
+    answer = requests.get(url, timeout=30)
+    assert answer.status_code == 200
+    rid = answer.headers["x-amz-request-id"]
+    _, lines = delivered(s3, target, "logs/", 1, lambda line: rid in line)
+    [record] = [fields(line) for line in lines if rid in line]
+    assert signature not in "\n".join(lines)
+    assert "X-Amz-Signature=%5Bsha256:" in record[8]
+    assert record[19:22] == ["SigV4", "-", "QueryString"]
+
+
 def test_no_records_once_logging_is_off(s3: Any, logged: Any) -> None:
     source, target = logged
     first = s3.head_bucket(Bucket=source)["ResponseMetadata"]["RequestId"]

@@ -124,6 +124,30 @@ def test_cookies_are_left_out_unless_included(s3: Any, client_factory: Any,
     assert records[0]["cs(Cookie)"] == "-"
 
 
+def test_signed_urls_and_cookies_leave_no_signature_in_the_log(
+        s3: Any, client_factory: Any, server: Any) -> None:
+    cf = client_factory("cloudfront")
+    site = make_site(s3, cf, server.endpoint, server.port)  # viewers must sign
+    s3.put_object(Bucket=site.bucket, Key="film.mp4", Body=b"f")
+    logs = unique("cflogs")
+    s3.create_bucket(Bucket=logs)
+    enable_logging(cf, site, logs, "", cookies=True)
+    url = site.signed("/film.mp4")
+    by_url = site.get(url)
+    cookies = site.cookies(site.url("/*"))
+    by_cookie = site.get(site.url("/film.mp4"), cookies=cookies)
+    assert (by_url.status_code, by_cookie.status_code) == (200, 200)
+    _, records = delivered(s3, logs, site.distribution_id, {
+        by_url.headers["x-amz-cf-id"], by_cookie.headers["x-amz-cf-id"]})
+    text = repr(records)
+    url_signature = url.rsplit("Signature=", 1)[1].split("&")[0]
+    assert url_signature not in text
+    assert cookies["CloudFront-Signature"] not in text
+    query = next(r["cs-uri-query"] for r in records
+                 if r["x-edge-request-id"] == by_url.headers["x-amz-cf-id"])
+    assert "Signature=%5Bsha256:" in query and f"Key-Pair-Id={site.key_id}" in query
+
+
 def test_a_log_bucket_that_does_not_exist_is_refused(s3: Any, client_factory: Any,
                                                     server: Any) -> None:
     cf = client_factory("cloudfront")

@@ -15,6 +15,7 @@ import pytest
 from sealbox.logs.delivery import LogDelivery
 from sealbox.logs.s3_format import RequestLine
 from sealbox.logs.targets import LOGGING_SETTING, LoggingTarget
+from sealbox.server.access_logs import LOG_REDACTION
 from sealbox.server.audit import EVENT_FIELDS
 from sealbox.store.localfs import LocalBlobStore
 from sealbox.store.meta import Bucket
@@ -53,7 +54,7 @@ def bodies(meta: SqliteMetaStore, blobs: LocalBlobStore, prefix: str) -> list[st
 
 def test_one_object_per_source_bucket_holding_its_records(stores: Any) -> None:
     meta, blobs = stores
-    delivery = LogDelivery(meta, blobs, region="us-east-1", host_id="h")
+    delivery = LogDelivery(meta, blobs, region="us-east-1", host_id="h", redact=LOG_REDACTION)
     delivery.refresh()
     assert delivery.logs_bucket("src") and not delivery.logs_bucket("logs")
     for n in range(3):
@@ -71,7 +72,7 @@ def test_one_object_per_source_bucket_holding_its_records(stores: Any) -> None:
 def test_a_full_buffer_drops_the_oldest_and_counts(stores: Any) -> None:
     meta, blobs = stores
     dropped: list[int] = []
-    delivery = LogDelivery(meta, blobs, region="r", host_id="h", capacity=5,
+    delivery = LogDelivery(meta, blobs, region="r", host_id="h", redact=LOG_REDACTION, capacity=5,
                            on_drop=dropped.append)
     delivery.refresh()
     for n in range(8):
@@ -87,7 +88,7 @@ def test_a_target_that_went_loses_only_its_records(stores: Any) -> None:
     meta, blobs = stores
     meta.create_bucket(Bucket("gone", datetime.now(UTC), "us-east-1", "arn"))
     meta.put_bucket_setting("other", LOGGING_SETTING, LoggingTarget("gone", "x/").encode())
-    delivery = LogDelivery(meta, blobs, region="r", host_id="h")
+    delivery = LogDelivery(meta, blobs, region="r", host_id="h", redact=LOG_REDACTION)
     delivery.refresh()
     meta.delete_bucket("gone")
     delivery.add_s3(event("other", 1), LINE)
@@ -99,7 +100,7 @@ def test_a_target_that_went_loses_only_its_records(stores: Any) -> None:
 
 def test_turning_logging_off_stops_records_but_delivers_those_taken(stores: Any) -> None:
     meta, blobs = stores
-    delivery = LogDelivery(meta, blobs, region="r", host_id="h")
+    delivery = LogDelivery(meta, blobs, region="r", host_id="h", redact=LOG_REDACTION)
     delivery.refresh()
     delivery.add_s3(event("src", 1), LINE)
     meta.delete_bucket_setting("src", LOGGING_SETTING)
@@ -109,3 +110,16 @@ def test_turning_logging_off_stops_records_but_delivers_those_taken(stores: Any)
     assert delivery.deliver() == 1
     [body] = bodies(meta, blobs, "src/")
     assert [line.split(" ")[6] for line in body.splitlines()] == ["R00000001"]
+
+
+def test_no_log_object_holds_a_signature(stores: Any) -> None:
+    meta, blobs = stores
+    delivery = LogDelivery(meta, blobs, region="r", host_id="h", redact=LOG_REDACTION)
+    delivery.refresh()
+    presigned = LINE._replace(target="/src/k?X-Amz-Credential=AK%2Fx&X-Amz-Signature=deadbeef"
+                                     "&X-Amz-Security-Token=tok")
+    delivery.add_s3(event("src", 1), presigned)
+    delivery.deliver()
+    [body] = bodies(meta, blobs, "src/")
+    assert "deadbeef" not in body and "tok" not in body
+    assert "X-Amz-Credential=AK%2Fx&X-Amz-Signature=%5Bsha256:" in body

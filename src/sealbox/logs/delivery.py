@@ -33,6 +33,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,15 +56,30 @@ S3_CONTENT_TYPE = "text/plain"
 CLOUDFRONT_CONTENT_TYPE = "application/gzip"
 
 
+@dataclass(frozen=True)
+class Redaction:
+    """How a record's request-chosen text loses its credentials before it is
+    written (``sealbox.server.log_redact``: a presigned URL's signature is
+    replayable until it expires, and a log object is readable by whoever
+    may read its bucket): the request target (``path?query``), a bare
+    query, and free text (the Cookie header: CloudFront-Signature)."""
+
+    target: Callable[[str], str]
+    query: Callable[[str], str]
+    text: Callable[[str], str]
+
+
 class LogDelivery:
     """The buffer and its thread; see the module docstring."""
 
     def __init__(self, meta: MetaStore, blobs: BlobStore, *, region: str, host_id: str,
-                 interval: float = DEFAULT_INTERVAL, capacity: int = CAPACITY,
+                 redact: Redaction, interval: float = DEFAULT_INTERVAL,
+                 capacity: int = CAPACITY,
                  now: Callable[[], float] = time.time,
                  on_drop: Callable[[int], None] | None = None) -> None:
         self.meta = meta
         self.blobs = blobs
+        self.redact = redact
         self.region = region
         self.host_id = host_id
         self.interval = interval
@@ -187,16 +203,21 @@ class LogDelivery:
                     records: list[tuple[tuple[Any, ...], RequestLine]], delivered: float) -> int:
         source = self.meta.get_bucket(bucket)
         owner = source.owner if source is not None else ""
-        body = "".join(s3_format.render_record(event, line, owner, self.host_id) + "\n"
-                       for event, line in records).encode("utf-8")
+        target_text = self.redact.target
+        body = "".join(s3_format.render_record(event, line._replace(
+            target=target_text(line.target)), owner, self.host_id) + "\n"
+            for event, line in records).encode("utf-8")
         earliest = min(event[s3_format.TIME] for event, _ in records)
         key = target.object_key(bucket, ACCOUNT_ID, self.region, delivered, earliest)
         return self._put(target.bucket, key, body, S3_CONTENT_TYPE, len(records))
 
     def _deliver_edge(self, dist_id: str, hour: float, target: CloudFrontLogging,
                       items: list[tuple[tuple[Any, ...], ViewerRequest]]) -> int:
-        lines = [cloudfront_format.render_line(event, viewer, target.include_cookies)
-                 for event, viewer in items]
+        redact = self.redact
+        lines = [cloudfront_format.render_line(event, viewer._replace(
+            query=redact.query(viewer.query),
+            cookie=viewer.cookie and redact.text(viewer.cookie)), target.include_cookies)
+            for event, viewer in items]
         key = cloudfront_object_key(target, dist_id, hour)
         return self._put(target.bucket, key, cloudfront_format.render_file(lines),
                          CLOUDFRONT_CONTENT_TYPE, len(items))

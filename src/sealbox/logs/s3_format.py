@@ -90,9 +90,11 @@ AUTH_TYPES: dict[str, tuple[str, str]] = {
 }
 # Operations whose object size is what the client sent.
 UPLOADS = frozenset({"PutObject", "PostObject", "UploadPart"})
-_UNSAFE = {c: f"%{c:02X}" for c in (*range(0x20), 0x22, 0x5C, 0x7F)}
+# Controls, ``"`` and ``\\`` could end a field; ``[`` and ``]`` are read as
+# quotes by some parsers (ceph/s3-tests' shlex over the time's brackets).
+_UNSAFE = {c: f"%{c:02X}" for c in (*range(0x20), 0x22, 0x5B, 0x5C, 0x5D, 0x7F)}
 _PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
-_NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\\\\x7f]')
+_NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\[\\]\\\\\x7f]')
 _KEY_SAFE = "/!$'()*+,;:@=&~"
 _PLAIN_KEY = re.compile("[A-Za-z0-9_.\\-/!$'()*+,;:@=&~]+")
 

@@ -8,11 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from sealbox.logs.cloudfront_format import ViewerRequest
+from sealbox.logs.delivery import Redaction
 from sealbox.logs.s3_format import RequestLine, object_size
 from sealbox.server.audit import EVENT_FIELDS
+from sealbox.server.log_redact import loggable_target, redact_query, redact_text
 from sealbox.server.request import Request
 from sealbox.server.responses import Response
 from sealbox.store.edge import Distribution
+
+# No log object holds a signature, a session token or a CloudFront policy:
+# each becomes its fingerprint, as in every other log (server.log_redact).
+LOG_REDACTION = Redaction(target=loggable_target, query=redact_query, text=redact_text)
 
 
 def _tls(request: Request) -> str | None:

@@ -44,7 +44,7 @@ from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
 from sealbox.server import metrics_http
-from sealbox.server.access_logs import batch_events, edge_viewer, s3_line
+from sealbox.server.access_logs import LOG_REDACTION, batch_events, edge_viewer, s3_line
 from sealbox.server.audit import AuditWriter
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
@@ -121,7 +121,7 @@ class SealboxApp:
         self._observe_setup(settings, meta)
         # S3 server access logs and CloudFront standard logs (sealbox.logs).
         self.log_delivery = LogDelivery(meta, blobs, region=settings.region,
-                                        host_id=self._host_id,
+                                        host_id=self._host_id, redact=LOG_REDACTION,
                                         interval=settings.log_delivery_seconds,
                                         on_drop=self._log_record_dropped)
         self.services.log_delivery = self.log_delivery
