@@ -95,6 +95,9 @@ class LogDelivery:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one delivery at a time (the thread, or close)
+        # One reload at a time (the thread, or PutBucketLogging's): the later
+        # one reads the later state, so an older list never wins.
+        self._refresh_lock = threading.Lock()
 
     # -- the request path -------------------------------------------------
 
@@ -158,17 +161,18 @@ class LogDelivery:
 
     def refresh(self) -> None:
         """Reload the buckets that log, if any bucket setting changed."""
-        version = self.meta.access_version()
-        if version == self._version:
-            return
-        targets = {}
-        for bucket, document in self.meta.bucket_settings_named(LOGGING_SETTING):
-            try:
-                targets[bucket] = LoggingTarget.decode(document)
-            except (ValueError, KeyError, TypeError):
-                log.warning("bucket %s has an unreadable logging setting", bucket[:64])
-        self.targets = targets
-        self._version = version
+        with self._refresh_lock:
+            version = self.meta.access_version()
+            if version == self._version:
+                return
+            targets = {}
+            for bucket, document in self.meta.bucket_settings_named(LOGGING_SETTING):
+                try:
+                    targets[bucket] = LoggingTarget.decode(document)
+                except (ValueError, KeyError, TypeError):
+                    log.warning("bucket %s has an unreadable logging setting", bucket[:64])
+            self.targets = targets
+            self._version = version
 
     def deliver(self) -> int:
         """Write every buffered record into its log objects; how many objects."""
