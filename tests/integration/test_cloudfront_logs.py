@@ -6,8 +6,13 @@ into the named bucket, in CloudFront's W3C-style format."""
 from __future__ import annotations
 
 import gzip
+import json
+import os
 import re
+import shutil
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,6 +114,36 @@ def test_viewer_requests_are_delivered_as_standard_log_files(
     assert ranged["cs-uri-query"] == "-"
     refused = by_id[missing.headers["x-amz-cf-id"]]
     assert refused["x-edge-result-type"] == "Error"
+
+
+def test_goaccess_reads_the_standard_logs(s3: Any, client_factory: Any, server: Any,
+                                          tmp_path: Path) -> None:
+    if shutil.which("goaccess") is None:
+        why = "goaccess is not installed (bash scripts/install-test-deps.sh)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{why}; CI must run it", pytrace=False)
+        pytest.skip(why)
+    cf = client_factory("cloudfront")
+    site = make_site(s3, cf, server.endpoint, server.port, restricted=False)
+    s3.put_object(Bucket=site.bucket, Key="a.txt", Body=b"a" * 10)
+    logs = unique("cflogs")
+    s3.create_bucket(Bucket=logs)
+    enable_logging(cf, site, logs, "g/", cookies=False)
+    ids = {site.get(site.url(path)).headers["x-amz-cf-id"]
+           for path in ("/a.txt", "/a.txt", "/missing.txt")}
+    keys, records = delivered(s3, logs, "g/", ids)
+    files = []
+    for key in keys:
+        path = tmp_path / key.replace("/", "_").removesuffix(".gz")
+        path.write_bytes(gzip.decompress(s3.get_object(Bucket=logs, Key=key)["Body"].read()))
+        files.append(str(path))
+    report = tmp_path / "report.json"
+    done = subprocess.run(["goaccess", "--log-format=CLOUDFRONT", "-o", str(report), *files],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    general = json.loads(report.read_text())["general"]
+    assert general["total_requests"] == len(records) == 3
+    assert general["failed_requests"] == 0
 
 
 def test_cookies_are_left_out_unless_included(s3: Any, client_factory: Any,
