@@ -6,6 +6,8 @@
 #   chromium    - the real browser of tests/integration/test_browser.py,
 #                 driven by Playwright (whose own browser downloads fail here)
 #   curl        - fetches links in the tests and in every guide (tests/docs)
+#   goaccess    - reads the delivered S3 server access logs (--log-format=AWSS3)
+#                 in tests/integration/test_access_logs.py
 #   rclone s3cmd - the S3 clients of tests/integration/test_rclone.py and
 #                 test_s3cmd.py, as Debian ships them
 #   haproxy     - the load balancer in front of several nodes in
@@ -16,7 +18,7 @@
 # install and exits non-zero.
 set -euo pipefail
 
-packages=(postgresql chromium rclone s3cmd curl haproxy)
+packages=(postgresql chromium rclone s3cmd curl haproxy goaccess)
 
 # Node.js runs the JavaScript SDK tests (tests/js); the machine's own node is
 # used when there is one.

@@ -77,7 +77,9 @@ def server(request: pytest.FixtureRequest,
     # Two named networks: loopback (where every test request comes from)
     # and a documentation range no request comes from.
     args: tuple[str, ...] = ("--domain", VIRTUAL_HOST_DOMAIN, "--network", "loopback=127.0.0.0/8",
-                             "--network", "lab=192.0.2.0/24,2001:db8::/32")
+                             "--network", "lab=192.0.2.0/24,2001:db8::/32",
+                             # Access logs delivered every second (the default is 60).
+                             "--log-delivery-seconds", "1")
     if request.param == "postgres":
         cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
         args += ("--meta-dsn", cluster.new_database())

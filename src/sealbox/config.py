@@ -67,6 +67,9 @@ class Settings:
     log_format: str = "text"
     # This node's name in logs and metrics (--node-id; default the host name).
     node_id: str = ""
+    # S3 server access logs and CloudFront standard logs: how often each
+    # process writes its buffered records as objects (sealbox.logs.delivery).
+    log_delivery_seconds: float = 60.0
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in

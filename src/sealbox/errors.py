@@ -90,6 +90,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
             403,
             "The AWS Access Key Id you provided does not exist in our records.",
         ),
+        ("CrossLocationLoggingProhibitted", 403, "Cross S3 location logging not allowed."),
         ("InvalidArgument", 400, "Invalid Argument"),
         ("InvalidBucketName", 400, "The specified bucket is not valid."),
         ("InvalidDigest", 400, "The Content-MD5 you specified was invalid."),
@@ -120,6 +121,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ("InvalidRequest", 400, "Invalid Request"),
         ("InvalidStorageClass", 400, "The storage class you specified is not valid"),
         ("InvalidTag", 400, "The tag provided was not a valid tag."),
+        (
+            "InvalidTargetBucketForLogging",
+            400,
+            "The target bucket for logging does not exist, is not owned by you, or does not "
+            "have the appropriate grants for the log-delivery group.",
+        ),
         ("InvalidURI", 400, "Couldn't parse the specified URI."),
         ("KeyTooLongError", 400, "Your key is too long"),
         # PutBucketPolicy's answer to any fault of a policy document; the message

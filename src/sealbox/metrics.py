@@ -45,6 +45,7 @@ class Counters:
         self.store: dict[str, list[float]] = {}
         self.audit_dropped = 0
         self.audit_backlog = 0  # set by the audit writer
+        self.access_log_dropped = 0  # access log records lost (sealbox.logs.delivery)
 
     def request(self, operation: str, status: int, seconds: float, sent: int,
                 received: int) -> None:
@@ -90,6 +91,7 @@ class Counters:
             "store": {op: list(h) for op, h in list(self.store.items())},
             "audit_dropped": self.audit_dropped,
             "audit_backlog": self.audit_backlog,
+            "access_log_dropped": self.access_log_dropped,
         }
 
 
@@ -122,5 +124,6 @@ def merge(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
                 total[field][name] = total[field].get(name, 0) + n
         total["audit_dropped"] += snap.get("audit_dropped", 0)
         total["audit_backlog"] += snap.get("audit_backlog", 0)
+        total["access_log_dropped"] += snap.get("access_log_dropped", 0)
     total["requests"] = [[op, status, n] for (op, status), n in sorted(requests.items())]
     return total

@@ -103,6 +103,8 @@ FORBIDDEN = {
     # The signature doctor (issue 14): pure, below the API that asks it.
     "sealbox.doctor": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.store",
                        "sealbox.cli"),
+    # Access logs delivered as objects (issue 14): below the server that feeds them.
+    "sealbox.logs": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
     "sealbox.api.common": ("sealbox.api.s3", "sealbox.api.iam", "sealbox.api.cloudfront",
                            "sealbox.api.admin", "sealbox.edge", "sealbox.cli"),
     "sealbox.api.s3": ("sealbox.api.iam", "sealbox.api.cloudfront", "sealbox.api.admin",

@@ -60,6 +60,8 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "PutBucketAcl": ("s3:PutBucketAcl", "bucket"),
     "GetObjectAcl": ("s3:GetObjectAcl", "object"),
     "PutObjectAcl": ("s3:PutObjectAcl", "object"),
+    "PutBucketLogging": ("s3:PutBucketLogging", "bucket"),
+    "GetBucketLogging": ("s3:GetBucketLogging", "bucket"),
 }
 
 

@@ -9,6 +9,7 @@ from sealbox.api.common.context import Context
 from sealbox.api.iam import query as iam
 from sealbox.api.s3 import (
     acl,
+    bucket_logging,
     buckets,
     copy_object,
     cors,
@@ -35,6 +36,7 @@ HANDLERS: dict[str, Handler] = {
     **iam.HANDLERS,
     **policy.HANDLERS,
     **acl.HANDLERS,
+    **bucket_logging.HANDLERS,
     **cloudfront_api.HANDLERS,
 }
 

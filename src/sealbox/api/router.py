@@ -22,7 +22,7 @@ ACCOUNT_CONFIG_BUCKET = "v20180820"
 # gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
 # (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
 UNSUPPORTED_SUBRESOURCES = frozenset(
-    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "lifecycle", "logging", "metrics", "notification", "object-lock", "replication", "requestPayment", "restore", "retention", "legal-hold", "select", "torrent", "website", "acl", "attributes", "session"]
+    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "lifecycle", "metrics", "notification", "object-lock", "replication", "requestPayment", "restore", "retention", "legal-hold", "select", "torrent", "website", "acl", "attributes", "session"]
 )
 
 
@@ -141,9 +141,11 @@ def _unsupported(query: Mapping[str, str]) -> None:
 
 _BUCKET_GETS = {"policy": "GetBucketPolicy", "policyStatus": "GetBucketPolicyStatus",
                 "publicAccessBlock": "GetPublicAccessBlock",
-                "ownershipControls": "GetBucketOwnershipControls", "acl": "GetBucketAcl"}
+                "ownershipControls": "GetBucketOwnershipControls", "acl": "GetBucketAcl",
+                "logging": "GetBucketLogging"}
 _BUCKET_PUTS = {"policy": "PutBucketPolicy", "publicAccessBlock": "PutPublicAccessBlock",
-                "ownershipControls": "PutBucketOwnershipControls", "acl": "PutBucketAcl"}
+                "ownershipControls": "PutBucketOwnershipControls", "acl": "PutBucketAcl",
+                "logging": "PutBucketLogging"}
 _BUCKET_DELETES = {"policy": "DeleteBucketPolicy", "publicAccessBlock": "DeletePublicAccessBlock",
                    "ownershipControls": "DeleteBucketOwnershipControls"}
 

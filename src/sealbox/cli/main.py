@@ -162,9 +162,12 @@ def _observability(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(f"sealbox: --metrics-allow {cidr!r} is not a CIDR") from None
     if args.audit_retention_days < 0:
         raise SystemExit("sealbox: --audit-retention-days must be 0 (keep for ever) or more")
+    if not 0.1 <= args.log_delivery_seconds <= 86400:
+        raise SystemExit("sealbox: --log-delivery-seconds must be between 0.1 and 86400")
     return {"metrics": args.metrics == "on", "metrics_allow": tuple(allow),
             "metrics_token": args.metrics_token or "", "audit": args.audit == "on",
-            "audit_retention_days": args.audit_retention_days, "log_format": args.log_format}
+            "audit_retention_days": args.audit_retention_days, "log_format": args.log_format,
+            "log_delivery_seconds": args.log_delivery_seconds}
 
 
 def _limits(args: argparse.Namespace) -> h1_limits.Limits:
@@ -284,6 +287,9 @@ def _add_observability_flags(serve: argparse.ArgumentParser) -> None:
     group.add_argument("--audit-retention-days", type=float, default=30.0, metavar="DAYS",
                        help="remove audit events older than this, hourly (default 30; 0 "
                             "keeps them for ever)")
+    group.add_argument("--log-delivery-seconds", type=float, default=60.0, metavar="SECONDS",
+                       help="write buffered S3 server access logs and CloudFront standard "
+                            "logs into their target buckets this often (default 60)")
     group.add_argument("--log-format", choices=["text", "json"], default="text",
                        help="json: one JSON object per log line, and one per request (the "
                             "audit event's fields; signatures only as fingerprints)")

@@ -45,9 +45,11 @@ from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LINK_PARAMETER, LinkRecord, refusal_code
+from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
 from sealbox.server import metrics_http
+from sealbox.server.access_logs import LOG_REDACTION, batch_events, edge_viewer, s3_line
 from sealbox.server.audit import AuditWriter
 from sealbox.server.auth_failures import FailureRecorder
 from sealbox.server.forwarded import parse_networks
@@ -148,6 +150,12 @@ class SealboxApp:
         # Refused signed requests, kept for the signature doctor (sealbox.doctor).
         self.failures = FailureRecorder(meta)
         self.readiness = Readiness(meta, blobs, self.services.run)
+        # S3 server access logs and CloudFront standard logs (sealbox.logs).
+        self.log_delivery = LogDelivery(meta, blobs, region=settings.region,
+                                        host_id=self._host_id, redact=LOG_REDACTION,
+                                        interval=settings.log_delivery_seconds,
+                                        on_drop=self._log_record_dropped)
+        self.services.log_delivery = self.log_delivery
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
         """Metrics, the audit trail and JSON request logs (each may be off)."""
@@ -169,6 +177,10 @@ class SealboxApp:
                 node=settings.node_id,
                 publish=(lambda: self.shared.publish(self.counters))  # type: ignore[arg-type]
                 if shared_dir is not None else None)
+
+    def _log_record_dropped(self, count: int) -> None:
+        if self.counters is not None:
+            self.counters.access_log_dropped += count
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -225,16 +237,24 @@ class SealboxApp:
             response.headers.extend(await self._cors_headers(request))
         if request is not None and request.body_left_unread:
             response.headers.append(("connection", "close"))
+        answering = time.perf_counter()
         try:
             await self._send(scope, send, response, request_id)
         finally:
             response.close()
-        if self.counters is not None or self._recording:
-            self._observe(scope, request, response, request_id, started, clock)
+        logged = request is not None and (
+            self.log_delivery.logs_bucket(request.audit.bucket) if distribution is None
+            else distribution.config.logging is not None)
+        if self.counters is not None or self._recording or logged:
+            self._observe(scope, request, response, request_id, started, clock,
+                          (answering - clock) * 1000.0, distribution if logged else None,
+                          logged)
 
     def _observe(self, scope: dict[str, Any], request: Request | None, response: Response,
-                 request_id: str, started: float, clock: float) -> None:
-        """Count the answered request, and queue its audit event."""
+                 request_id: str, started: float, clock: float, turn_around_ms: float,
+                 distribution: Distribution | None, logged: bool) -> None:
+        """Count the answered request, queue its audit event, and its access
+        log record (the same event) when its bucket or distribution logs."""
         seconds = time.perf_counter() - clock
         status = response.status
         if response.head_only or status in (204, 304):
@@ -258,9 +278,26 @@ class SealboxApp:
                     counters.link_result("Admitted")
                 if note.cache:
                     counters.cache_result(note.cache)
+        item = None
         if self._recording and self.audit is not None:
-            self.audit.add(audit_events.event(request, scope, request_id, status, sent,
-                                              started, seconds))
+            item = audit_events.event(request, scope, request_id, status, sent, started, seconds)
+            self.audit.add(item)
+        if logged and request is not None:
+            if item is None:
+                item = audit_events.event(request, scope, request_id, status, sent, started,
+                                          seconds)
+            if distribution is None:
+                line = s3_line(scope, request, response, turn_around_ms)
+                self.log_delivery.add_s3(item, line)
+                if request.audit.batch_keys:
+                    for batch_item in batch_events(item, request.audit.batch_keys):
+                        self.log_delivery.add_s3(batch_item, line)
+            else:
+                target = distribution.config.logging
+                assert target is not None
+                self.log_delivery.add_edge(item, edge_viewer(scope, request, response,
+                                                             distribution, turn_around_ms),
+                                           target)
 
     def _on_edge_port(self, scope: dict[str, Any]) -> bool:
         """Whether the request came in on ``--edge-port`` (only the edge there)."""
@@ -419,6 +456,7 @@ class SealboxApp:
                 self.failures.start()
                 if self.audit is not None:
                     self.audit.start()
+                await asyncio.get_running_loop().run_in_executor(None, self.log_delivery.start)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if sweeper is not None:
@@ -427,6 +465,7 @@ class SealboxApp:
                 await asyncio.get_running_loop().run_in_executor(None, self.failures.close)
                 if self.audit is not None:
                     await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
+                await asyncio.get_running_loop().run_in_executor(None, self.log_delivery.close)
                 if self.services.small_puts is not None:
                     await asyncio.get_running_loop().run_in_executor(
                         None, self.services.small_puts.close)

@@ -174,6 +174,10 @@ class _Families:
         yield CounterMetricFamily("sealbox_audit_dropped",
                                   "Audit events dropped (oldest first) from a full backlog",
                                   value=s["audit_dropped"])
+        yield CounterMetricFamily("sealbox_access_log_dropped",
+                                  "Access log records lost: a full buffer (oldest first) or a "
+                                  "target bucket that is gone",
+                                  value=s["access_log_dropped"])
 
 
 def _histogram(name: str, documentation: str, bounds: tuple[float, ...],

@@ -38,8 +38,8 @@ class AuditNote:
     was refused. ``signature`` is held only until the event is written, as
     its fingerprint; it is never stored or logged."""
 
-    __slots__ = ("access_key", "auth", "bucket", "cache", "error_code", "key", "link_id",
-                 "operation", "principal", "reason", "signature")
+    __slots__ = ("access_key", "auth", "batch_keys", "bucket", "cache", "error_code", "key",
+                 "link_id", "operation", "principal", "reason", "signature")
 
     def __init__(self) -> None:
         self.operation: str | None = None
@@ -53,6 +53,9 @@ class AuditNote:
         self.error_code: str | None = None
         self.reason: str | None = None
         self.cache: str | None = None
+        # The keys a DeleteObjects removed: the access log writes one
+        # BATCH.DELETE.OBJECT record each, as S3 does (sealbox.logs).
+        self.batch_keys: list[str] | None = None
 
 
 @dataclass

@@ -365,6 +365,40 @@ def _check_custom_headers(node: Node | None) -> None:
 
 
 @dataclass(frozen=True)
+class CloudFrontLogging:
+    """A distribution's ``Logging`` when enabled: the bucket its standard
+    logs go to (named by its S3 domain, ``name.s3.amazonaws.com``), the
+    prefix, and whether cookies are written (sealbox.logs)."""
+
+    bucket: str
+    prefix: str
+    include_cookies: bool = False
+
+
+def _logging(doc: Node) -> CloudFrontLogging | None:
+    node = child(doc, "Logging")
+    if node is None or not boolean(node, "Enabled", False):
+        return None
+    bucket = bucket_from_domain(text(node, "Bucket") or "")
+    if not bucket:
+        raise _error("InvalidArgument", "The parameter Logging Bucket is required when "
+                     "logging is enabled.")
+    prefix = text(node, "Prefix") or ""
+    if len(prefix.encode()) > 512 or has_control(prefix):
+        raise _error("InvalidArgument", "The parameter Logging Prefix is not valid.")
+    return CloudFrontLogging(bucket, prefix, boolean(node, "IncludeCookies", False))
+
+
+def bucket_from_domain(domain: str) -> str:
+    """``name`` from ``name.s3.amazonaws.com`` or ``name.s3.<region>.amazonaws.com``
+    (CloudFront names the log bucket by its S3 domain), or a bare ``name``."""
+    domain = domain.strip().lower()
+    if domain.endswith(".amazonaws.com") and ".s3." in domain:
+        return domain.split(".s3.", 1)[0]
+    return domain
+
+
+@dataclass(frozen=True)
 class DistributionConfig:
     """What the edge acts on, read from ``document`` (kept for rendering)."""
 
@@ -377,6 +411,7 @@ class DistributionConfig:
     comment: str
     enabled: bool
     document: Document = field(compare=False, repr=False)
+    logging: CloudFrontLogging | None = None  # standard logs, when enabled
 
     @classmethod
     def from_document(cls, document: Document) -> DistributionConfig:
@@ -412,7 +447,7 @@ class DistributionConfig:
         if root.startswith("/"):
             raise _error("InvalidDefaultRootObject", "The DefaultRootObject must not begin with /.")
         return cls(caller, aliases, root, origins, default, behaviors, comment,
-                   boolean(doc, "Enabled"), doc)
+                   boolean(doc, "Enabled"), doc, _logging(doc))
 
     def behavior_for(self, path: str) -> CacheBehavior:
         """The behaviour serving ``path`` (the URL path, decoded, with its

@@ -219,6 +219,10 @@ class MetaStore(Protocol):
     def delete_bucket_setting(self, bucket: str, name: str) -> bool:
         """Remove the setting; False if there was none."""
 
+    def bucket_settings_named(self, name: str) -> list[tuple[str, str]]:
+        """(bucket, document) of every bucket holding the setting ``name``
+        (the buckets with server access logging on, say)."""
+
     def access_version(self) -> int:
         """A counter every change to access rules (IAM, bucket and server
         settings) moves forward (sealbox.store.access_version)."""

@@ -54,6 +54,9 @@ class Services:
     # The edge's directory of distributions and trusted keys
     # (sealbox.edge.directory.EdgeDirectory), for the signature doctor; set by the app.
     edge_directory: Any = None
+    # Access logs delivered as objects (sealbox.logs.delivery.LogDelivery);
+    # set by the app. PutBucketLogging has it reload which buckets log.
+    log_delivery: Any = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""

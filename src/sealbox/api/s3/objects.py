@@ -419,6 +419,10 @@ async def delete_objects(ctx: Context) -> Response:
         removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, key)
         if removed is not None:
             await discard_blobs(ctx, [s.blob_id for s in removed.segments])
+        note = ctx.request.audit
+        if note.batch_keys is None:
+            note.batch_keys = []
+        note.batch_keys.append(key)
         if not quiet:
             results.append(("Deleted", [("Key", key)]))
     return xml_response(render("DeleteResult", results))

@@ -349,6 +349,12 @@ class EdgeSqlMethods:
             if not self._one(c, "SELECT 1 FROM buckets WHERE name = ?", (bucket,)):
                 raise EdgeError("InvalidOrigin",
                                 f"The specified origin server does not exist or is not valid: {bucket}")
+        logging = config.logging
+        if logging is not None and not self._one(c, "SELECT 1 FROM buckets WHERE name = ?",
+                                                 (logging.bucket,)):
+            # CloudFront's answer to a log bucket that does not exist.
+            raise EdgeError("InvalidArgument", "The S3 bucket that you specified for "
+                            f"CloudFront logs does not exist: {logging.bucket}.s3.amazonaws.com")
         for gid in sorted(config.key_group_ids):
             if not self._one(c, "SELECT 1 FROM cf_key_groups WHERE id = ?", (gid,)):
                 raise EdgeError("TrustedKeyGroupDoesNotExist",

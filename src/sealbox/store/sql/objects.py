@@ -275,6 +275,11 @@ class SqlObjectMethods:
         with self._write() as c:
             return bool(c.execute(self._d.queries.delete_setting, (bucket, name)).rowcount > 0)
 
+    def bucket_settings_named(self, name: str) -> list[tuple[str, str]]:
+        with self._read() as c:
+            rows = c.execute(self._d.queries.settings_named, (name,)).fetchall()
+        return [(str(bucket), str(document)) for bucket, document in rows]
+
     # -- server settings ---------------------------------------------------
     def put_server_setting(self, name: str, document: str) -> None:
         self._storable(name, document)

@@ -97,6 +97,7 @@ class Queries:
     )
     get_setting: str = "SELECT document FROM bucket_settings WHERE bucket = ? AND name = ?"
     delete_setting: str = "DELETE FROM bucket_settings WHERE bucket = ? AND name = ?"
+    settings_named: str = "SELECT bucket, document FROM bucket_settings WHERE name = ?"
     upsert_server_setting: str = (
         "INSERT INTO server_settings (name, document) VALUES (?,?) "
         "ON CONFLICT (name) DO UPDATE SET document = excluded.document"
