@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -38,6 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sealbox.auth.principal import ACCOUNT_ID
+from sealbox.background import Periodic
 from sealbox.logs import cloudfront_format, s3_format
 from sealbox.logs.cloudfront_format import ViewerRequest
 from sealbox.logs.s3_format import RequestLine
@@ -51,7 +51,6 @@ log = logging.getLogger("sealbox.logs")
 DEFAULT_INTERVAL = 60.0
 CAPACITY = 100_000
 REFRESH_SECONDS = 1.0  # how often the thread looks whether bucket settings moved
-WRITER_NICE = 5
 S3_CONTENT_TYPE = "text/plain"
 CLOUDFRONT_CONTENT_TYPE = "application/gzip"
 
@@ -91,9 +90,9 @@ class LogDelivery:
         self.targets: dict[str, LoggingTarget] = {}
         self.queue: deque[tuple[Any, ...]] = deque(maxlen=capacity)
         self._version: int | None = None
-        self._wake = threading.Event()
-        self._stop = False
-        self._thread: threading.Thread | None = None
+        self._next_delivery = time.monotonic() + interval
+        self._thread = Periodic("sealbox-logs", self._round, min(REFRESH_SECONDS, interval),
+                                log=log, final=self.deliver)
         self._lock = threading.Lock()  # one delivery at a time (the thread, or close)
         # One reload at a time (the thread, or PutBucketLogging's): the later
         # one reads the later state, so an older list never wins.
@@ -130,34 +129,17 @@ class LogDelivery:
 
     def start(self) -> None:
         self.refresh()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="sealbox-logs", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def close(self) -> None:
         """Deliver what is buffered and stop the thread."""
-        self._stop = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        self.deliver()
+        self._thread.close()
 
-    def _run(self) -> None:
-        try:  # background work: the event loop goes first
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
-        except (AttributeError, OSError):
-            pass
-        next_delivery = time.monotonic() + self.interval
-        while not self._stop:
-            self._wake.wait(min(REFRESH_SECONDS, self.interval))
-            try:
-                self.refresh()
-                if time.monotonic() >= next_delivery:
-                    next_delivery = time.monotonic() + self.interval
-                    self.deliver()
-            except Exception:  # the thread must outlive any one failure
-                log.exception("access log delivery failed")
+    def _round(self) -> None:
+        self.refresh()
+        if time.monotonic() >= self._next_delivery:
+            self._next_delivery = time.monotonic() + self.interval
+            self.deliver()
 
     def refresh(self) -> None:
         """Reload the buckets that log, if any bucket setting changed."""

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from sealbox.background import Periodic
 from sealbox.metrics import Counters
 from sealbox.server.log_redact import fingerprint
 from sealbox.server.request import Request
@@ -38,7 +37,6 @@ BATCH = 1000
 CAPACITY = 100_000
 SWEEP_SECONDS = 3600.0
 PUBLISH_SECONDS = 1.0
-WRITER_NICE = 5  # added to the writer thread's nice value (Linux: per thread)
 
 # The event tuple, in order; the JSON names of ``sealbox audit --json``.
 EVENT_FIELDS = ("Time", "RequestId", "Operation", "Bucket", "Key", "Principal", "AccessKeyId",
@@ -128,9 +126,8 @@ class AuditWriter:
         self.capacity = capacity
         self.flush_seconds = flush_seconds
         self.queue: deque[tuple[Any, ...]] = deque(maxlen=capacity)
-        self._wake = threading.Event()
-        self._stop = False
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("sealbox-audit", self._round, flush_seconds, log=log,
+                                final=self.flush)
         self._last_sweep = 0.0
         self._last_publish = 0.0
 
@@ -142,38 +139,18 @@ class AuditWriter:
             self.counters.audit_dropped += 1
         queue.append(item)
         if size == BATCH:
-            self._wake.set()
+            self._thread.wake()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="sealbox-audit", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def close(self) -> None:
         """Write what is queued and stop the thread."""
-        self._stop = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        self.flush()
+        self._thread.close()
 
-    def _run(self) -> None:
-        # Background work: under a full CPU the event loop goes first. At
-        # nice 5 the kernel still gives this thread about a quarter of a
-        # contended core, several times what writing the events takes.
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
-        except (AttributeError, OSError):  # not Linux, or not allowed: run as is
-            pass
-        while not self._stop:
-            self._wake.wait(self.flush_seconds)
-            self._wake.clear()
-            try:
-                self.flush()
-                self._housekeeping()
-            except Exception:  # the thread must outlive any one failure
-                log.exception("audit writer failed")
+    def _round(self) -> None:
+        self.flush()
+        self._housekeeping()
 
     def flush(self) -> int:
         """Write every queued event; how many."""

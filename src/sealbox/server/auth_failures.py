@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sealbox.auth.sigv4.canonical import parse_query
+from sealbox.background import Periodic
 from sealbox.doctor.model import recorded_signature
 from sealbox.errors import S3Error
 from sealbox.server.audit import ANONYMOUS, CLOUDFRONT_URL, claimed
@@ -61,9 +61,7 @@ class FailureRecorder:
         self.store = store
         self.flush_seconds = flush_seconds
         self.queue: deque[tuple[Any, ...]] = deque(maxlen=capacity)
-        self._wake = threading.Event()
-        self._stop = False
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("sealbox-doctor", self.flush, flush_seconds, log=log)
 
     def note(self, request: Request, request_id: str, error: S3Error) -> None:
         """Queue ``request``'s refusal if it is a signed request's (cheap)."""
@@ -84,26 +82,11 @@ class FailureRecorder:
                            note.reason or "", None, None, key_pair_id))
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="sealbox-doctor",
-                                            daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def close(self) -> None:
-        self._stop = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        self.flush()
-
-    def _run(self) -> None:
-        while not self._stop:
-            self._wake.wait(self.flush_seconds)
-            try:
-                self.flush()
-            except Exception:  # the thread must outlive any one failure
-                log.exception("recording failed authentications failed")
+        """Write what is queued and stop the thread."""
+        self._thread.close()
 
     def flush(self) -> int:
         """Write what is queued; how many."""
