@@ -50,6 +50,7 @@ from sealbox.server import audit as audit_events
 from sealbox.server import metrics_http
 from sealbox.server.audit import AuditWriter
 from sealbox.server.forwarded import parse_networks
+from sealbox.server.isolation import STORED_BYTES, isolate_from_console
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response
@@ -334,6 +335,8 @@ class SealboxApp:
         response = await handler(context)
         if request.method == "HEAD":
             response.head_only = True
+        if self.settings.console_port is None and target.endpoint.operation in STORED_BYTES:
+            isolate_from_console(response)
         return response
 
     async def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
