@@ -22,7 +22,16 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sealbox.api.common.context import Services
 from sealbox.auth.principal import Credential
-from sealbox.console import activity, browse, render, share, uploads
+from sealbox.console import (
+    access,
+    activity,
+    browse,
+    bucket_settings,
+    policies,
+    render,
+    share,
+    uploads,
+)
 from sealbox.console import sessions as S
 from sealbox.console.calls import Caller, Dispatch
 from sealbox.console.page import MAX_FORM, BadForm, Page
@@ -49,6 +58,29 @@ ROUTES: dict[str, dict[str, Any]] = {
     "links": {"GET": share.links_page, "POST": share.create},
     "links/revoke": {"POST": share.revoke},
     "activity": {"GET": activity.activity_page},
+    "bucket/settings": {"GET": bucket_settings.settings_page},
+    "bucket/policy": {"POST": bucket_settings.put_policy},
+    "bucket/public-access": {"POST": bucket_settings.put_block},
+    "bucket/cors": {"POST": bucket_settings.put_cors},
+    "access": {"GET": access.overview},
+    "access/users": {"POST": access.create_user},
+    "access/user": {"GET": access.user_page},
+    "access/user/delete": {"GET": access.confirm_delete_user, "POST": access.delete_user},
+    "access/keys": {"POST": access.create_key},
+    "access/key/status": {"POST": access.key_status},
+    "access/key/delete": {"GET": access.confirm_delete_key, "POST": access.delete_key},
+    "access/groups": {"POST": access.create_group},
+    "access/group": {"GET": access.group_page},
+    "access/group/members": {"POST": access.add_member},
+    "access/group/members/remove": {"POST": access.remove_member},
+    "access/group/delete": {"GET": access.confirm_delete_group, "POST": access.delete_group},
+    "access/policies": {"GET": policies.editor, "POST": policies.create},
+    "access/policy": {"GET": policies.policy_page},
+    "access/policy/delete": {"GET": policies.confirm_delete, "POST": policies.delete},
+    "access/attach": {"POST": policies.attach},
+    "access/detach": {"POST": policies.detach},
+    "access/public-access": {"GET": bucket_settings.account_page,
+                             "POST": bucket_settings.put_account_block},
     "api/uploads": {"POST": uploads.start},
     "api/uploads/complete": {"POST": uploads.complete},
     "api/uploads/abort": {"POST": uploads.abort},
