@@ -13,36 +13,13 @@ import uuid
 from typing import Any
 
 import pytest
-import requests
 from botocore.exceptions import ClientError
 
 from sealbox.testing.server import RunningServer
+from tests.integration.console_client import Console
 
-CONSOLE = "/_sealbox/console/"
-_CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 READ_ONE = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::some-bucket/*"}]}
-
-
-class Console:
-    """A signed-in browser session, as plain HTTP."""
-
-    def __init__(self, server: RunningServer, access_key: str, secret_key: str) -> None:
-        self.base = server.endpoint + CONSOLE
-        self.http = requests.Session()
-        signed = self.http.post(self.base + "signin", allow_redirects=False,
-                                data={"access_key": access_key, "secret_key": secret_key})
-        assert signed.status_code == 303, signed.text[:300]
-        found = _CSRF.search(self.http.get(self.base + "activity").text)
-        assert found is not None
-        self.csrf = found.group(1)
-
-    def get(self, path: str, **query: str) -> requests.Response:
-        return self.http.get(self.base + path, params=query, allow_redirects=False)
-
-    def post(self, path: str, **form: str) -> requests.Response:
-        return self.http.post(self.base + path, data={"csrf": self.csrf, **form},
-                              allow_redirects=False)
 
 
 @pytest.fixture
