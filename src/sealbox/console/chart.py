@@ -17,6 +17,7 @@ from typing import Any
 MAX_DAYS = 92  # a quarter: wider, and a bar is thinner than a pixel on a phone
 WIDTH, HEIGHT = 640, 200  # the viewBox; the SVG scales to its box
 LEFT, BOTTOM, TOP = 56, 24, 8  # room for the axis labels
+MAX_BAR = 40  # a week's bars stay bars, not blocks
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def chart(days: Mapping[date, int]) -> Chart | None:
     bars = []
     for index, (day, sent) in enumerate(zip(span, values, strict=True)):
         height = plot * sent / peak if peak else 0.0
-        bars.append(Bar(day.isoformat(), sent, round(LEFT + index * slot + slot * 0.1, 2),
-                        round(TOP + plot - height, 2), round(slot * 0.8, 2), round(height, 2)))
+        width = min(slot * 0.8, MAX_BAR)
+        bars.append(Bar(day.isoformat(), sent, round(LEFT + index * slot + (slot - width) / 2, 2),
+                        round(TOP + plot - height, 2), round(width, 2), round(height, 2)))
     return Chart(bars, peak, sum(values))
