@@ -109,3 +109,32 @@ def test_an_html_object_opened_by_a_signed_in_admin_cannot_reach_the_console(
         assert page.evaluate("() => window.origin") == "null"  # an opaque origin
     finally:
         context.close()
+
+
+def test_the_console_is_not_served_on_a_distributions_name(server, s3) -> None:
+    """A distribution's pages run scripts on its name: the console is not
+    offered there, only on the server's own address."""
+    s3.create_bucket(Bucket="iso-site")
+    alias = "site.iso.example"
+    cf = boto3.client("cloudfront", endpoint_url=server.endpoint, region_name="us-east-1",
+                      aws_access_key_id=server.access_key,
+                      aws_secret_access_key=server.secret_key)
+    origin = {"Id": "o", "DomainName": "iso-site.s3.amazonaws.com",
+              "S3OriginConfig": {"OriginAccessIdentity": ""}}
+    cf.create_distribution(DistributionConfig={
+        "CallerReference": "iso", "Comment": "", "Enabled": True,
+        "Aliases": {"Quantity": 1, "Items": [alias]},
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",
+                                 "ForwardedValues": {"QueryString": False,
+                                                     "Cookies": {"Forward": "none"}},
+                                 "MinTTL": 0}})
+    port = server.endpoint.rsplit(":", 1)[1]
+    for path in (CONSOLE + "signin", CONSOLE):
+        there = requests.get(server.endpoint + path, headers={"host": f"{alias}:{port}"},
+                             allow_redirects=False)
+        assert there.status_code == 404
+        assert there.json()["error"]["code"] == "NotFound"
+        assert "set-cookie" not in there.headers
+    here = requests.get(server.endpoint + CONSOLE + "signin")
+    assert here.status_code == 200 and "Sign in" in here.text

@@ -368,6 +368,13 @@ class SealboxApp:
             request.audit.operation = "Sign"
             return await self.sign(request)
         if path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX):
+            if await self.services.read(self._names_distribution, request):
+                # A distribution's pages (scripts among them) are served on its
+                # name: the console there would share their origin.
+                request.audit.operation = "Console"
+                return _json_error(404, "NotFound", "A distribution's name serves the "
+                                   "distribution only; open the console on the server's own "
+                                   "address.")
             if self.settings.console_port is not None:  # the console has its own origin
                 query = f"?{request.raw_query}" if request.raw_query else ""
                 return self._to_console(request, path + query)
@@ -376,6 +383,11 @@ class SealboxApp:
             return await admin_api(request, self.services, request_id)
         body = json.dumps({"error": {"code": "NotFound", "message": "no such path"}}).encode()
         return Response(404, [("content-type", "application/json")], body)
+
+    def _names_distribution(self, request: Request) -> bool:
+        """Whether the request's Host is a distribution's name (synchronous)."""
+        host = request.headers.get("host", "")
+        return self.edge.distribution_for(host, self.gate.version()) is not None
 
     def _metrics(self, request: Request) -> Response:
         """The Prometheus text, to the allowed networks or the token's holder."""
