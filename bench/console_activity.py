@@ -23,7 +23,6 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from console_list import KEY, SECRET, call  # bench/ is the script's own folder
 
