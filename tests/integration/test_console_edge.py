@@ -87,3 +87,16 @@ def test_a_distribution_is_made_from_a_bucket_with_an_oac_and_a_key_group(
     assert cf.list_key_groups()["KeyGroupList"].get("Items", []) == [] or all(
         g["KeyGroup"]["Id"] != group_id for g in cf.list_key_groups()["KeyGroupList"]["Items"])
     assert console.post("edge/delete", kind="bucket", id="x").status_code == 400
+
+
+def test_a_principal_without_cloudfront_rights_sees_the_refusal(server, client_factory) -> None:
+    iam = client_factory("iam")
+    user = f"console-no-edge-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    nobody = Console(server, key["AccessKeyId"], key["SecretAccessKey"])
+    page = nobody.get("edge")
+    assert page.status_code == 403 and "AccessDenied" in page.text
+    assert "Traceback" not in page.text
+    made = nobody.post("edge/oacs", name="sneaky")
+    assert made.status_code == 403 and "AccessDenied" in made.text
