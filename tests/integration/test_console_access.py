@@ -184,3 +184,26 @@ def test_the_servers_block_public_access_is_set_through_the_admin_api(
     assert 'name="BlockPublicPolicy" checked' not in shown
     assert console.post("access/public-access").status_code == 303  # all off again
     assert 'checked' not in console.get("access/public-access").text
+
+
+def test_an_inline_policy_is_written_as_iam_judges_it_and_deleted(
+        server, console: Console, client_factory) -> None:
+    iam = client_factory("iam")
+    user = _name("inline")
+    iam.create_user(UserName=user)
+    assert console.get("access/inline", kind="user", owner=user).status_code == 200
+    refused = console.post("access/inline", kind="user", owner=user, name="read",
+                           document='{"Version": "2012-10-17", "Statement": [{"Effect": 1}]}')
+    assert refused.status_code == 400 and "MalformedPolicyDocument" in refused.text
+    assert "&#34;Effect&#34;: 1" in refused.text
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == []
+    assert console.post("access/inline", kind="user", owner=user, name="read",
+                        document=json.dumps(READ_ONE)).status_code == 303
+    assert iam.get_user_policy(UserName=user, PolicyName="read")["PolicyDocument"] == READ_ONE
+    edited = console.get("access/inline", kind="user", owner=user, name="read")
+    assert "s3:GetObject" in edited.text and 'value="read"' in edited.text
+    assert console.post("access/inline", kind="team", owner=user, name="x",
+                        document="{}").status_code == 400
+    assert console.post("access/inline/delete", kind="user", owner=user,
+                        name="read").status_code == 303
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == []

@@ -80,6 +80,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     "access/policy": {"GET": policies.policy_page},
     "access/policy/delete": {"GET": policies.confirm_delete, "POST": policies.delete},
     "access/attach": {"POST": policies.attach},
+    "access/inline": {"GET": policies.inline_editor, "POST": policies.put_inline},
+    "access/inline/delete": {"POST": policies.delete_inline},
     "access/detach": {"POST": policies.detach},
     "doctor": {"GET": doctor.doctor_page, "POST": doctor.diagnose},
     "edge": {"GET": edge.overview},

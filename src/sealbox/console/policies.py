@@ -90,3 +90,40 @@ async def detach(page: Page) -> Response:
     await change(page, "DELETE", OWNERS[kind], owner, "attached-policies",
                  page.required("policy"))
     return redirect(url(f"access/{kind}", name=owner))
+
+
+async def inline_editor(page: Page) -> Response:
+    """An inline policy of a user or a group: a new one, or one to change."""
+    kind, owner = _owner(page)
+    name = page.arg("name")
+    document = STARTER
+    if name:
+        found = await read(page, OWNERS[kind], owner, "policies", name)
+        stored = found.get("PolicyDocument")
+        document = stored if isinstance(stored, str) else json.dumps(stored, indent=2)
+    return page.render("inline_policy.html", kind=kind, owner=owner, name=name,
+                       document=document, refusal=None, url=url)
+
+
+async def put_inline(page: Page) -> Response:
+    """PutUserPolicy or PutGroupPolicy with the text as typed; IAM's refusal
+    shown above it."""
+    kind, owner = _owner(page)
+    name = page.required("name").strip()
+    document = page.required("document")
+    if len(document) > MAX_DOCUMENT:
+        raise BadForm(f"A policy document is at most {MAX_DOCUMENT} characters.")
+    answer = await page.caller.admin("PUT", api_path(OWNERS[kind], owner, "policies", name),
+                                     payload={"PolicyDocument": document})
+    if not answer.ok:
+        refusal = results.refusal(answer)
+        return page.render("inline_policy.html", refusal.status if refusal.status >= 400
+                           else 502, kind=kind, owner=owner, name=name, document=document,
+                           refusal=refusal, url=url)
+    return redirect(url(f"access/{kind}", name=owner))
+
+
+async def delete_inline(page: Page) -> Response:
+    kind, owner = _owner(page)
+    await change(page, "DELETE", OWNERS[kind], owner, "policies", page.required("name"))
+    return redirect(url(f"access/{kind}", name=owner))
