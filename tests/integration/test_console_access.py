@@ -137,6 +137,8 @@ def test_a_buckets_policy_block_public_access_and_cors_are_set_as_s3_judges(
         server, console: Console, s3: Any, bucket: str) -> None:
     page = console.get("bucket/settings", name=bucket)
     assert page.status_code == 200 and 'for="bucket_policy"' in page.text
+    missing = console.get("bucket/settings", name=f"{bucket}-gone")
+    assert missing.status_code == 404 and "NoSuchBucket" in missing.text
 
     malformed = console.post("bucket/policy", bucket=bucket, policy='{"Statement": 1}')
     assert malformed.status_code == 400 and "MalformedPolicy" in malformed.text

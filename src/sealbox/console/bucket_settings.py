@@ -22,7 +22,7 @@ from sealbox.console.access import api_path, change
 from sealbox.console.calls import encode_path
 from sealbox.console.page import BadForm, Page, url
 from sealbox.console.render import redirect
-from sealbox.console.results import Refusal
+from sealbox.console.results import Refusal, Refused
 from sealbox.server.responses import Response
 
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -73,6 +73,8 @@ async def settings_page(page: Page, status: int = 200, *, policy: str | None = N
     if policy is None:
         answer = await page.caller.s3("GET", path, [("policy", "")])
         policy = answer.body.decode("utf-8", "replace") if answer.ok else ""
+        if not answer.ok and results.refusal(answer).code == "NoSuchBucket":
+            raise Refused(results.refusal(answer))  # no settings to show
         if not answer.ok and answer.status != 404:
             policy_refusal = results.refusal(answer)
     if cors is None:

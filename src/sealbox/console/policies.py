@@ -85,8 +85,8 @@ async def attach(page: Page) -> Response:
 
 async def detach(page: Page) -> Response:
     kind, owner = _owner(page)
-    # The ARN is the path's last part, as is: it holds "/" (api_path would
-    # encode them as %2F, which the route also reads).
+    # The ARN is the path's last part: api_path sends its "/" as %2F, which
+    # the admin API's route decodes back into the ARN.
     await change(page, "DELETE", OWNERS[kind], owner, "attached-policies",
                  page.required("policy"))
     return redirect(url(f"access/{kind}", name=owner))
