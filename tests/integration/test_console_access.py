@@ -127,6 +127,13 @@ def test_a_principal_without_iam_rights_sees_iams_refusal(server, console: Conso
     assert page.status_code == 403 and "AccessDenied" in page.text
     made = nobody.post("access/users", name=_name("sneaky"))
     assert made.status_code == 403 and "AccessDenied" in made.text
+    # Allowed to list users only: the users, and IAM's refusal for the rest.
+    iam.put_user_policy(UserName=user, PolicyName="list-users", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers",
+                                                "Resource": "*"}]}))
+    partial = nobody.get("access")
+    assert partial.status_code == 200 and user in partial.text
+    assert partial.text.count("AccessDenied") == 2  # groups and policies
     # Without the CSRF token, nothing is even asked.
     forged = nobody.http.post(nobody.base + "access/users", data={"name": "x"},
                               allow_redirects=False)

@@ -7,6 +7,7 @@ page."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -98,5 +99,12 @@ def test_a_principal_without_cloudfront_rights_sees_the_refusal(server, client_f
     page = nobody.get("edge")
     assert page.status_code == 403 and "AccessDenied" in page.text
     assert "Traceback" not in page.text
+    # Allowed to list distributions only: those, and the refusal of the rest.
+    iam.put_user_policy(UserName=user, PolicyName="list", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "cloudfront:ListDistributions", "Resource": "*"}]}))
+    partial = nobody.get("edge")
+    assert partial.status_code == 200 and "Create a distribution from a bucket" in partial.text
+    assert partial.text.count("AccessDenied") == 3  # keys, key groups, OACs
     made = nobody.post("edge/oacs", name="sneaky")
     assert made.status_code == 403 and "AccessDenied" in made.text

@@ -10,15 +10,23 @@ once, in that answer's page, and keeps it nowhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from sealbox.console import results
 from sealbox.console.page import BadForm, Page, url
+from sealbox.console.results import Refusal
 from sealbox.console.render import redirect
 from sealbox.server.responses import Response
 
 API = "/_sealbox/api/v1/"
+
+
+@dataclass(frozen=True)
+class Section:
+    items: list[Any]
+    refusal: Refusal | None
 KEY_STATUSES = ("Active", "Inactive")
 
 
@@ -39,14 +47,27 @@ async def change(page: Page, method: str, *parts: str,
                                                    payload=payload)).json()
 
 
+async def section(page: Page, member: str, *parts: str,
+                  query: list[tuple[str, str]] | None = None) -> Section:
+    """One list of a page that has several: its items, or its refusal, so a
+    principal allowed some lists but not others sees what it may."""
+    answer = await page.caller.admin("GET", api_path(*parts), query or [])
+    if not answer.ok:
+        return Section([], results.refusal(answer))
+    found = answer.json().get(member) or []
+    return Section(found.get("Items") or [] if isinstance(found, dict) else found, None)
+
+
 async def overview(page: Page) -> Response:
-    """Users, groups and the account's own managed policies."""
-    users = await read(page, "users", query=[("MaxItems", "1000")])
-    groups = await read(page, "groups", query=[("MaxItems", "1000")])
-    policies = await read(page, "policies", query=[("Scope", "Local"), ("MaxItems", "1000")])
-    return page.render("access.html", users=users.get("Users", []),
-                       groups=groups.get("Groups", []), policies=policies.get("Policies", []),
-                       url=url)
+    """Users, groups and the account's own managed policies (the first 1000
+    of each: IAM's largest page)."""
+    most = [("MaxItems", "1000")]
+    users = await section(page, "Users", "users", query=most)
+    groups = await section(page, "Groups", "groups", query=most)
+    policies = await section(page, "Policies", "policies", query=[("Scope", "Local"), *most])
+    if users.refusal and groups.refusal and policies.refusal:
+        raise results.Refused(users.refusal)  # nothing here for this principal
+    return page.render("access.html", users=users, groups=groups, policies=policies, url=url)
 
 
 async def create_user(page: Page) -> Response:

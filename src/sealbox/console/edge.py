@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from sealbox.console import results
-from sealbox.console.access import api_path
+from sealbox.console.access import Section, api_path, section
 from sealbox.console.page import BadForm, Page, url
 from sealbox.console.render import redirect
 from sealbox.server.responses import Response
@@ -37,13 +37,6 @@ def edge_path(*parts: str) -> str:
 
 async def _read(page: Page, *parts: str) -> Any:
     return results.checked(await page.caller.admin("GET", edge_path(*parts))).json()
-
-
-async def _items(page: Page, plural: str) -> list[dict[str, Any]]:
-    """The first 1000 of a kind (CloudFront's own page limit)."""
-    answer = await page.caller.admin("GET", edge_path(plural), [("MaxItems", "1000")])
-    found = results.checked(answer).json()
-    return list((found.get(_LISTS[plural]) or {}).get("Items") or [])
 
 
 async def _create(page: Page, plural: str, body: dict[str, Any]) -> Any:
@@ -94,11 +87,21 @@ def distribution_config(bucket: str, *, oac: str | None, key_group: str | None,
     return config
 
 
+async def _section(page: Page, plural: str) -> Section:
+    """The first 1000 of a kind (CloudFront's own page limit), or the refusal."""
+    return await section(page, _LISTS[plural], "edge", plural, query=[("MaxItems", "1000")])
+
+
 async def overview(page: Page) -> Response:
-    keys = await _items(page, "public-keys")
-    groups = [g["KeyGroup"] for g in await _items(page, "key-groups")]
-    oacs = await _items(page, "origin-access-controls")
-    distributions = await _items(page, "distributions")
+    """Each list on its own: a principal allowed some sees those, and the
+    refusal of the others."""
+    keys = await _section(page, "public-keys")
+    groups = await _section(page, "key-groups")
+    groups = Section([g["KeyGroup"] for g in groups.items], groups.refusal)
+    oacs = await _section(page, "origin-access-controls")
+    distributions = await _section(page, "distributions")
+    if keys.refusal and groups.refusal and oacs.refusal and distributions.refusal:
+        raise results.Refused(distributions.refusal)
     buckets_answer = await page.caller.s3("GET", "/")
     buckets = [b.name for b in results.buckets(buckets_answer)] if buckets_answer.ok else []
     return page.render("edge.html", keys=keys, groups=groups, oacs=oacs,
