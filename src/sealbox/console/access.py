@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 from sealbox.console import results
 from sealbox.console.page import BadForm, Page, url
-from sealbox.console.results import Refusal
 from sealbox.console.render import redirect
+from sealbox.console.results import Refusal
 from sealbox.server.responses import Response
 
 API = "/_sealbox/api/v1/"
