@@ -8,5 +8,8 @@
 - ``results``: S3's XML answers read into values;
 - ``render``: the Jinja2 templates (autoescaped) and the security headers;
 - ``app``: the routes, sign-in and sign-out; ``browse``, ``uploads``,
-  ``share``, ``activity``: the pages and the JSON the page's script uses.
+  ``share``, ``activity``: the pages and the JSON the page's script uses;
+- ``access``, ``policies``, ``bucket_settings``: IAM and a bucket's
+  settings; ``edge``: CloudFront's resources; ``doctor``: the signature
+  doctor's page; ``chart``: bytes per day as SVG bars (pure).
 """

@@ -112,11 +112,14 @@ class Caller:
         return await self._send(method, path, encode_query(query), headers or {}, body)
 
     async def admin(self, method: str, path: str, query: Iterable[tuple[str, str]] = (),
-                    payload: dict[str, Any] | None = None) -> Answer:
-        """An admin API request (``/_sealbox/api/v1/…``) with a JSON body."""
+                    payload: dict[str, Any] | None = None,
+                    headers: dict[str, str] | None = None) -> Answer:
+        """An admin API request (``/_sealbox/api/v1/…``) with a JSON body;
+        ``headers``: the edge's ``If-Match``."""
         body = b"" if payload is None else json.dumps(payload).encode()
-        headers = {"content-type": "application/json"} if body else {}
-        return await self._send(method, path, encode_query(query), headers, body)
+        sent = {"content-type": "application/json"} if body else {}
+        return await self._send(method, path, encode_query(query), {**sent, **(headers or {})},
+                                body)
 
     def presign(self, method: str, path: str, query: Iterable[tuple[str, str]] = (),
                 expires: int = 300, *, for_page: bool = False) -> str:

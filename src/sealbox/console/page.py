@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from sealbox.console import render
 from sealbox.console.calls import Caller
@@ -40,6 +40,11 @@ class Page:
         if name in self.form:
             return self.form[name]
         return self.request.query.get(name, default)
+
+    def form_list(self, name: str) -> list[str]:
+        """Every value of a repeated form field (checkboxes of one name)."""
+        pairs = parse_qsl(self.body.decode("utf-8", "replace"), max_num_fields=1000)
+        return [value for field_name, value in pairs if field_name == name and value]
 
     def required(self, name: str) -> str:
         value = self.arg(name)

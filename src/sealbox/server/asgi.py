@@ -54,6 +54,7 @@ from sealbox.server.audit import AuditWriter
 from sealbox.server.auth_failures import FailureRecorder
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
+from sealbox.server.isolation import STORED_BYTES, isolate_from_console
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response
@@ -384,6 +385,8 @@ class SealboxApp:
         response = await handler(context)
         if request.method == "HEAD":
             response.head_only = True
+        if self.settings.console_port is None and target.endpoint.operation in STORED_BYTES:
+            isolate_from_console(response)
         return response
 
     async def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
@@ -417,6 +420,13 @@ class SealboxApp:
             request.audit.operation = "Sign"
             return await self.sign(request)
         if path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX):
+            if await self.services.read(self._names_distribution, request):
+                # A distribution's pages (scripts among them) are served on its
+                # name: the console there would share their origin.
+                request.audit.operation = "Console"
+                return _json_error(404, "NotFound", "A distribution's name serves the "
+                                   "distribution only; open the console on the server's own "
+                                   "address.")
             if self.settings.console_port is not None:  # the console has its own origin
                 query = f"?{request.raw_query}" if request.raw_query else ""
                 return self._to_console(request, path + query)
@@ -425,6 +435,11 @@ class SealboxApp:
             return await admin_api(request, self.services, request_id)
         body = json.dumps({"error": {"code": "NotFound", "message": "no such path"}}).encode()
         return Response(404, [("content-type", "application/json")], body)
+
+    def _names_distribution(self, request: Request) -> bool:
+        """Whether the request's Host is a distribution's name (synchronous)."""
+        host = request.headers.get("host", "")
+        return self.edge.distribution_for(host, self.gate.version()) is not None
 
     def _metrics(self, request: Request) -> Response:
         """The Prometheus text, to the allowed networks or the token's holder."""
