@@ -47,8 +47,8 @@ from sealbox.server.audit import AuditWriter
 from sealbox.server.forwarded import parse_networks
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
-from sealbox.server.send import send_response
-from sealbox.store.blobs import BlobStore
+from sealbox.server.send import send_response, start_streams
+from sealbox.store.blobs import BlobBackendError, BlobStore
 from sealbox.store.edge import Distribution
 from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.meta import MetaStore
@@ -164,6 +164,9 @@ class SealboxApp:
                                                      request_id)
                 else:
                     response = await self._s3(request, request_id, target)
+            # A body streamed from the blob backend asks for its first bytes
+            # now: a backend that fails gets its error answer, not a cut.
+            await start_streams(response)
         except S3Error as error:
             if request is not None:
                 request.audit.error_code, request.audit.reason = error.code, error.message
@@ -392,8 +395,24 @@ def unexpected(error: Exception, message: str, *args: object) -> S3Error:
     if out_of_space(error):
         NOTICE.report(error)
         return S3Error("InsufficientStorage")
+    if isinstance(error, BlobBackendError):
+        return backend_failed(error)
     log.error(message, *args, exc_info=error)
     return S3Error("InternalError")
+
+
+def backend_failed(error: BlobBackendError) -> S3Error:
+    """The answer when the blob backend (an S3 cluster) failed: 503, which
+    every SDK retries, when trying again may help (it is busy, or cannot be
+    reached for now); else 500. Logged in one line: it is not a bug here."""
+    log.warning("blob backend %s: %s", error.kind, error)
+    if error.kind == "busy":
+        return S3Error("SlowDown")
+    if error.kind == "unreachable":
+        return S3Error("ServiceUnavailable", "The storage backend cannot be reached. Please "
+                       "try again.")
+    return S3Error("InternalError", "The storage backend failed. Please try again; if it "
+                   "persists, the server's log says why.")
 
 
 def audit_store(settings: Settings, meta: MetaStore) -> Any:
@@ -410,8 +429,10 @@ def audit_store(settings: Settings, meta: MetaStore) -> Any:
 
 def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = None) -> SealboxApp:
     """The app on the stores ``settings`` name: PostgreSQL metadata when a DSN
-    is given, else SQLite in the data dir; blobs in the data dir."""
-    from sealbox.store.localfs import LocalBlobStore
+    is given, else SQLite in the data dir; blobs where ``--blob-store`` says
+    (files in the data dir by default)."""
+    from sealbox.store.blob_location import parse_blob_store
+    from sealbox.store.blob_stores import open_blob_store
     from sealbox.store.secrets import load_cipher
 
     os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
@@ -427,5 +448,5 @@ def build_app(settings: Settings, root: RootCredentials, clock: Clock | None = N
         from sealbox.store.sqlite import SqliteMetaStore
 
         meta = SqliteMetaStore(str(settings.meta_path), cipher=cipher)
-    blobs = LocalBlobStore(str(settings.blob_root))
+    blobs = open_blob_store(parse_blob_store(settings.blob_store, settings.data_dir))
     return SealboxApp(settings, meta, blobs, root, clock)

@@ -296,6 +296,7 @@ async def discard_blobs(ctx: Context, blob_ids: list[str]) -> None:
 
 
 def delete_blobs(ctx: Context, blob_ids: list[str]) -> None:
-    """Delete blobs now (blocking: in the thread pool)."""
-    for blob_id in blob_ids:
-        ctx.services.blobs.delete(blob_id)
+    """Delete blobs now (blocking: in the thread pool); batched where the
+    store can (an S3 backend's DeleteObjects)."""
+    if blob_ids:
+        ctx.services.blobs.delete_many(blob_ids)

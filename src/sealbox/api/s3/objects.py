@@ -36,7 +36,7 @@ from sealbox.http.dates import format_http_date, parse_http_date, parse_iso8601
 from sealbox.http.header_values import LATIN1_MESSAGE, refuse_control, servable
 from sealbox.http.ranges import parse_range
 from sealbox.server.responses import FileSpan, Response, empty_response, xml_response
-from sealbox.store.blobs import BlobStore, BlobWriter
+from sealbox.store.blobs import BlobStore, BlobWriter, StreamingBlob
 from sealbox.store.meta import NoSuchBucket, ObjectRecord, Segment
 
 MAX_DELETE_BODY = 4 * 1024 * 1024
@@ -285,10 +285,16 @@ async def get_object(ctx: Context) -> Response:
             extra.extend((f"x-amz-checksum-{n}", v) for n, v in record.checksums.items())
             extra.extend(("x-amz-checksum-type", checksum_type(v))
                          for v in list(record.checksums.values())[:1])
+        spans = []
         try:
             spans = [] if end < start else (
                 [] if request.method == "HEAD" else _open_spans(ctx, record, start, end))
+            # A blob in an S3 bucket is found missing only by its first GET.
+            if spans and isinstance(spans[0].file, StreamingBlob):
+                await spans[0].file.start(spans[0].offset, spans[0].length)
         except FileNotFoundError:
+            for span in spans:
+                span.file.close()
             # A concurrent overwrite removed the blob between the metadata read
             # and the open: read the metadata again and serve the new object.
             if attempt == OPEN_ATTEMPTS - 1:

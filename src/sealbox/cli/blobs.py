@@ -1,0 +1,107 @@
+"""Where object bytes go, for ``sealbox serve --blob-store``, and
+``sealbox sweep-blobs``: remove now the leftovers the server's hourly
+sweep removes (blobs no record names, older than a grace period)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from sealbox.store.blob_location import (
+    BadBlobStore,
+    LocalLocation,
+    S3Location,
+    parse_blob_store,
+)
+from sealbox.store.blobs import BlobBackendError
+
+BLOB_STORE_HELP = ("where object bytes go: s3://BUCKET[/PREFIX] (a bucket of an "
+                   "S3-compatible cluster, reached as SEALBOX_BLOB_S3_ENDPOINT, _REGION, "
+                   "_ACCESS_KEY_ID and _SECRET_ACCESS_KEY say) or file:///PATH (default "
+                   "$SEALBOX_BLOB_STORE, else files in DATA_DIR/objects)")
+DEFAULT_MIN_AGE_HOURS = 24.0
+
+
+def add_blob_store_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--blob-store", metavar="URL",
+                        default=os.environ.get("SEALBOX_BLOB_STORE", ""), help=BLOB_STORE_HELP)
+
+
+def checked_location(value: str, data_dir: Path) -> LocalLocation | S3Location:
+    """The location ``value`` names, checked; for a bucket, one request
+    proves it exists and the credentials may read it. ``SystemExit`` with
+    one line that says what to change otherwise."""
+    try:
+        location = parse_blob_store(value, data_dir)
+    except BadBlobStore as error:
+        raise SystemExit(f"sealbox: {error}") from None
+    if isinstance(location, S3Location):
+        from sealbox.store.s3blobs import S3BlobStore
+
+        try:
+            S3BlobStore(location).check()
+        except BlobBackendError as error:
+            raise SystemExit(f"sealbox: the blob store {location.url} cannot be used "
+                             f"({error.kind}): {error}") from None
+    return location
+
+
+def describe(location: LocalLocation | S3Location) -> str:
+    """Where objects are, for the start line."""
+    if isinstance(location, S3Location):
+        return f"{location.url} at {location.endpoint or 'AWS'}"
+    return str(location.root)
+
+
+def sweep_blobs(args: argparse.Namespace) -> int:
+    from sealbox.store.blob_stores import open_blob_store
+    from sealbox.store.secrets import load_cipher
+
+    if args.min_age_hours < 0:
+        raise ValueError("--min-age-hours must be 0 or more")
+    data_dir = Path(args.data_dir)
+    location = checked_location(args.blob_store, data_dir)
+    cipher = load_cipher(data_dir)
+    if args.meta_dsn:
+        from sealbox.store.postgres import PostgresMetaStore
+
+        meta: object = PostgresMetaStore(args.meta_dsn, cipher=cipher)
+    else:
+        from sealbox.store.sqlite import SqliteMetaStore
+
+        meta = SqliteMetaStore(str(data_dir / "meta.sqlite3"), cipher=cipher)
+    try:
+        referenced = meta.referenced_blob_ids()  # type: ignore[attr-defined]
+        removed = open_blob_store(location).sweep(
+            referenced, min_age_seconds=args.min_age_hours * 3600)
+    finally:
+        meta.close()  # type: ignore[attr-defined]
+    if args.json:
+        print(json.dumps({"Removed": removed, "Referenced": len(referenced)}))
+    else:
+        print(f"sealbox: removed {removed} leftover blobs ({len(referenced)} in use)")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``sweep-blobs`` on the ``sealbox`` sub-command parser."""
+    parser = sub.add_parser(
+        "sweep-blobs", help="remove blobs no object or part names (crash leftovers)",
+        description="Remove the blobs that no object or upload part names and that were "
+                    "last written at least --min-age-hours ago: what a crash, a lost "
+                    "answer from the blob backend or a cut upload left behind. The server "
+                    "does this hourly with a 24-hour grace; a shorter grace is safe only "
+                    "when no upload is in flight longer than it.")
+    parser.add_argument("--data-dir", default="./sealbox-data",
+                        help="the server's data dir (default ./sealbox-data)")
+    parser.add_argument("--meta-dsn", default=os.environ.get("SEALBOX_META_DSN", ""),
+                        help="the server's PostgreSQL DSN, if it uses one "
+                             "(default $SEALBOX_META_DSN)")
+    add_blob_store_flag(parser)
+    parser.add_argument("--min-age-hours", type=float, default=DEFAULT_MIN_AGE_HOURS,
+                        metavar="HOURS",
+                        help=f"grace period (default {DEFAULT_MIN_AGE_HOURS:g})")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.set_defaults(func=sweep_blobs)
