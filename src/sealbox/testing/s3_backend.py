@@ -81,10 +81,11 @@ class MotoServer:
                 self.process.wait()
 
 
+_SLOW_DOWN_BODY = (b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                   b"</Message></Error>\n")
 _SLOW_DOWN = (b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
-              b"Content-Length: 95\r\nConnection: close\r\n\r\n"
-              b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
-              b"</Error>\n")
+              b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(_SLOW_DOWN_BODY)
+              + _SLOW_DOWN_BODY)
 
 
 @dataclass
