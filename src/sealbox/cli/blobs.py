@@ -38,8 +38,11 @@ def checked_location(value: str, data_dir: Path) -> LocalLocation | S3Location:
     except BadBlobStore as error:
         raise SystemExit(f"sealbox: {error}") from None
     if isinstance(location, S3Location):
-        from sealbox.store.s3blobs import S3BlobStore
-
+        try:
+            from sealbox.store.s3blobs import S3BlobStore
+        except ImportError:
+            raise SystemExit(f"sealbox: --blob-store {location.url} needs obstore: "
+                             "pip install 'sealbox[s3]'") from None
         try:
             S3BlobStore(location).check()
         except BlobBackendError as error:
