@@ -295,3 +295,35 @@ def test_two_nodes_on_postgres_and_one_bucket_serve_the_same_objects(
         on_a.delete_object(Bucket="shared", Key="k")
         assert error_of(on_b.get_object, Bucket="shared", Key="k") == (404, "NoSuchKey")
         assert backend_blobs(moto, "shared/") == {}
+
+
+@pytest.mark.parametrize("cache_mib", ["1024", "0"], ids=["edge-cache", "no-edge-cache"])
+def test_the_edge_serves_objects_kept_in_the_bucket(
+        tmp_path: Path, moto: MotoServer, cache_mib: str) -> None:
+    """The edge reads its origin from the bucket: into its disk cache (a
+    blocking read in the thread pool) or, without a cache, streamed."""
+    from tests.conftest import make_client
+    from tests.integration.edge_site import Site, make_site
+
+    from sealbox.testing.server import free_port
+
+    edge_port = free_port()
+    args = ("--blob-store", f"s3://{BACKEND_BUCKET}/edge-{cache_mib}", "--edge-port",
+            str(edge_port), "--edge-cache-mib", cache_mib)
+    with RunningServer(data_dir=tmp_path / "data", extra_args=args, env=moto.env()) as server:
+        s3 = make_client(server)
+        site: Site = make_site(s3, make_client(server, "cloudfront"), server.endpoint, edge_port)
+        body = os.urandom(300 * 1024)
+        s3.put_object(Bucket=site.bucket, Key="book.epub", Body=body)
+        link = Site(**{**site.__dict__, "domain": "127.0.0.1"}).signed("/book.epub")
+        path = "/" + link.split("/", 3)[3]
+        import requests
+
+        for _ in range(2):
+            got = requests.get(f"http://127.0.0.1:{edge_port}{path}", timeout=30)
+            assert got.status_code == 200
+            assert got.content == body
+        ranged = requests.get(f"http://127.0.0.1:{edge_port}{path}",
+                              headers={"Range": "bytes=1000-1999"}, timeout=30)
+        assert ranged.status_code == 206 and ranged.content == body[1000:2000]
+        assert "Traceback" not in server.log()

@@ -62,12 +62,17 @@ RETRY_SECONDS = 10.0
 CONNECT_SECONDS = 5.0
 # No byte for this long while a request is under way: the backend is gone.
 READ_IDLE_SECONDS = 30.0
+# ... except for a multipart upload's requests: S3 may take minutes to
+# answer CompleteMultipartUpload ("Processing of a Complete Multipart Upload
+# request could take several minutes", its API reference); moto took over
+# 30 s for 128 parts of 8 MiB here.
+UPLOAD_IDLE_SECONDS = 600.0
 # A whole request (a GET of a large object streams to a slow client for
 # as long as it takes): only a bound against a leak, not a timeout.
 REQUEST_SECONDS = 24 * 3600.0
 
 
-def open_s3(location: S3Location) -> S3Store:
+def open_s3(location: S3Location, *, idle_seconds: float = READ_IDLE_SECONDS) -> S3Store:
     """The client for ``location``: path-style requests to an endpoint (what
     every S3-compatible cluster accepts), bounded retries and timeouts."""
     config: dict[str, Any] = {"region": location.region}
@@ -85,7 +90,7 @@ def open_s3(location: S3Location) -> S3Store:
     client: dict[str, Any] = {
         "allow_http": location.endpoint.startswith("http://"),
         "connect_timeout": timedelta(seconds=CONNECT_SECONDS),
-        "read_timeout": timedelta(seconds=READ_IDLE_SECONDS),
+        "read_timeout": timedelta(seconds=idle_seconds),
         "timeout": timedelta(seconds=REQUEST_SECONDS),
     }
     retry: Any = {"max_retries": RETRIES, "retry_timeout": timedelta(seconds=RETRY_SECONDS),
@@ -128,10 +133,11 @@ class S3BlobWriter:
     """Writes one blob: in memory up to ``MEMORY_BYTES``, then as a
     multipart upload; ``finish`` makes it whole and visible."""
 
-    def __init__(self, client: S3Store, blob_id: str) -> None:
+    def __init__(self, client: S3Store, upload_client: S3Store, blob_id: str) -> None:
         self.blob_id = blob_id
         self.size = 0
         self._client = client
+        self._upload_client = upload_client
         self._pending: list[bytes] = []
         self._upload: Any = None  # obstore's WritableFile, once past memory
         self._state = "memory"  # then "upload"; at the end "finished" or "aborted"
@@ -156,7 +162,7 @@ class S3BlobWriter:
 
     def _start_upload(self) -> None:
         try:
-            self._upload = obstore.open_writer(self._client, _key(self.blob_id),
+            self._upload = obstore.open_writer(self._upload_client, _key(self.blob_id),
                                                buffer_size=PART_BYTES,
                                                max_concurrency=PART_CONCURRENCY)
             self._state = "upload"
@@ -319,6 +325,7 @@ class S3BlobStore:
     def __init__(self, location: S3Location) -> None:
         self.location = location
         self._client = open_s3(location)
+        self._upload_client = open_s3(location, idle_seconds=UPLOAD_IDLE_SECONDS)
         self._ids = BlobIds()
 
     def check(self) -> None:
@@ -331,7 +338,7 @@ class S3BlobStore:
             raise backend_error(error) from None
 
     def writer(self) -> S3BlobWriter:
-        return S3BlobWriter(self._client, self._ids.next())
+        return S3BlobWriter(self._client, self._upload_client, self._ids.next())
 
     def open(self, blob_id: str) -> S3Blob:
         return S3Blob(self._client, _key(blob_id))
