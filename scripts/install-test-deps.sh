@@ -8,12 +8,15 @@
 #   curl        - fetches links in the tests and in every guide (tests/docs)
 #   rclone s3cmd - the S3 clients of tests/integration/test_rclone.py and
 #                 test_s3cmd.py, as Debian ships them
+#   ceph-mon ceph-osd radosgw - a one-node Ceph RADOS Gateway, the S3 blob
+#                 backend of test_s3_backend_ceph.py (scripts/ceph-rgw.sh
+#                 starts it; no service is started or enabled here)
 # Idempotent: installs only what is missing, and runs apt-get update only
 # then. Needs root (or sudo) on Debian/Ubuntu; elsewhere it says what to
 # install and exits non-zero.
 set -euo pipefail
 
-packages=(postgresql chromium rclone s3cmd curl)
+packages=(postgresql chromium rclone s3cmd curl ceph-mon ceph-osd radosgw)
 
 # Node.js runs the JavaScript SDK tests (tests/js); the machine's own node is
 # used when there is one.
