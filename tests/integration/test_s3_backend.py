@@ -60,8 +60,11 @@ def healthy(proxy: FaultyProxy) -> Iterator[FaultyProxy]:
 def node(moto: MotoServer, proxy: FaultyProxy,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     base = tmp_path_factory.mktemp("s3-node")
+    # Two workers: each forked process must reach the backend (the client's
+    # runtime must not have started before the fork).
     with RunningServer(data_dir=base / "data",
-                       extra_args=("--blob-store", f"s3://{BACKEND_BUCKET}/node-a"),
+                       extra_args=("--blob-store", f"s3://{BACKEND_BUCKET}/node-a",
+                                   "--workers", "2"),
                        env=moto.env(proxy.endpoint)) as running:
         yield running
 

@@ -39,16 +39,42 @@ def checked_location(value: str, data_dir: Path) -> LocalLocation | S3Location:
         raise SystemExit(f"sealbox: {error}") from None
     if isinstance(location, S3Location):
         try:
-            from sealbox.store.s3blobs import S3BlobStore
+            import obstore  # noqa: F401
         except ImportError:
             raise SystemExit(f"sealbox: --blob-store {location.url} needs obstore: "
                              "pip install 'sealbox[s3]'") from None
+        failure = _check_in_child(location)
+        if failure:
+            raise SystemExit(f"sealbox: the blob store {location.url} cannot be used "
+                             f"{failure}")
+    return location
+
+
+def _check_in_child(location: S3Location) -> str:
+    """The bucket checked by a forked child: what went wrong, or "". The
+    client's runtime (tokio's threads) must not start in this process, which
+    forks the workers: a child of a process whose runtime runs has the
+    runtime's state without its threads, and its first request hangs."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: check, say, and leave without cleanup
+        os.close(read)
+        said = b""
         try:
+            from sealbox.store.s3blobs import S3BlobStore
+
             S3BlobStore(location).check()
         except BlobBackendError as error:
-            raise SystemExit(f"sealbox: the blob store {location.url} cannot be used "
-                             f"({error.kind}): {error}") from None
-    return location
+            said = f"({error.kind}): {error}".encode()
+        except BaseException as error:  # noqa: BLE001 - told to the parent, in one line
+            said = f"(failed): {type(error).__name__}: {error}".encode()
+        os.write(write, said[:4000])
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        said = pipe.read()
+    os.waitpid(pid, 0)
+    return said.decode(errors="replace")
 
 
 def describe(location: LocalLocation | S3Location) -> str:
