@@ -12,24 +12,27 @@ so it is measured from a private directory:
     PYTHONPATH=/tmp/aiob:src python bench/blob_backends.py clients
 
 ``get``: GET 1 MiB with wrk (1 thread, ``--connections``) for
-``--seconds``: moto read directly (a presigned URL; moto checks none),
-sealbox on the S3 backend (that moto) and sealbox on local files. The
+``--seconds``: the backend read directly (a presigned URL), sealbox on the
+S3 backend (that backend) and sealbox on local files. The backend is moto,
+or with ``--ceph`` the one-node Ceph RGW of scripts/ceph-rgw.sh. The
 issue's bound: through sealbox ≥ 60 % of the backend's own MB/s.
 
     PYTHONPATH=src python bench/blob_backends.py get --seconds 10
+    PYTHONPATH=src python bench/blob_backends.py get --seconds 10 --ceph
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +42,11 @@ from botocore.config import Config
 from sealbox.store.blob_location import S3Location
 from sealbox.store.s3blobs import open_s3
 from sealbox.testing.s3_backend import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
-from sealbox.testing.server import RunningServer
+from sealbox.testing.server import RunningServer, free_port
 
 KIB, MIB = 1024, 1024 * 1024
 BUCKET = "bench-blobs"
+CEPH_ACCESS, CEPH_SECRET = "CEPHBENCHACCESSKEY00", "cephbenchsecretkey0000000000000000000000"
 REPORT = Path(__file__).parent / "wrk" / "report.lua"
 
 
@@ -152,15 +156,22 @@ def presigned(endpoint: str, access: str, secret: str, bucket: str, key: str) ->
                                          ExpiresIn=3600)
 
 
-def bench_get(moto: MotoServer, seconds: float, connections: int) -> dict[str, Any]:
+def bench_get(endpoint: str, access: str, secret: str, seconds: float,
+              connections: int) -> dict[str, Any]:
     body = os.urandom(MIB)
-    moto.client().put_object(Bucket=BUCKET, Key="direct/1m", Body=body)
-    results: dict[str, Any] = {}
-    results["moto_direct"] = wrk(presigned(moto.endpoint, ACCESS_KEY, SECRET_KEY, BUCKET,
-                                           "direct/1m"), seconds, connections)
+    direct = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                          aws_access_key_id=access, aws_secret_access_key=secret,
+                          config=Config(s3={"addressing_style": "path"}))
+    direct.put_object(Bucket=BUCKET, Key="direct/1m", Body=body)
+    results: dict[str, Any] = {"backend": endpoint}
+    results["backend_direct"] = wrk(presigned(endpoint, access, secret, BUCKET, "direct/1m"),
+                                    seconds, connections)
+    backend_env = {"SEALBOX_BLOB_S3_ENDPOINT": endpoint, "SEALBOX_BLOB_S3_REGION": REGION,
+           "SEALBOX_BLOB_S3_ACCESS_KEY_ID": access, "SEALBOX_BLOB_S3_SECRET_ACCESS_KEY": secret}
     with tempfile.TemporaryDirectory() as tmp:
         for name, args, env in (
-                ("sealbox_s3_backend", ("--blob-store", f"s3://{BUCKET}/sealbox"), moto.env()),
+                ("sealbox_s3_backend", ("--blob-store", f"s3://{BUCKET}/sealbox"),
+                 backend_env),
                 ("sealbox_local_files", (), {})):
             (Path(tmp) / name).mkdir()
             with RunningServer(data_dir=Path(tmp) / name / "data", extra_args=args, env=env,
@@ -173,9 +184,27 @@ def bench_get(moto: MotoServer, seconds: float, connections: int) -> dict[str, A
                 url = presigned(server.endpoint, server.access_key, server.secret_key, "bench",
                                 "1m")
                 results[name] = wrk(url, seconds, connections)
-    direct = results["moto_direct"]["mb_per_s"]
-    results["ratio_s3_backend_to_direct"] = results["sealbox_s3_backend"]["mb_per_s"] / direct
+    results["ratio_s3_backend_to_direct"] = (results["sealbox_s3_backend"]["mb_per_s"]
+                                             / results["backend_direct"]["mb_per_s"])
     return results
+
+
+@contextlib.contextmanager
+def ceph_rgw() -> Iterator[str]:
+    """scripts/ceph-rgw.sh's one-node Ceph, with the bucket; its endpoint."""
+    script = str(Path(__file__).resolve().parents[1] / "scripts" / "ceph-rgw.sh")
+    with tempfile.TemporaryDirectory(prefix="sealbox-ceph-") as where:
+        port = str(free_port())
+        subprocess.run(["bash", script, "start", where, port, CEPH_ACCESS, CEPH_SECRET],
+                       check=True, timeout=300, stdout=subprocess.DEVNULL)
+        try:
+            endpoint = f"http://127.0.0.1:{port}"
+            boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                         aws_access_key_id=CEPH_ACCESS, aws_secret_access_key=CEPH_SECRET
+                         ).create_bucket(Bucket=BUCKET)
+            yield endpoint
+        finally:
+            subprocess.run(["bash", script, "stop", where], timeout=60, check=False)
 
 
 def main() -> int:
@@ -184,15 +213,26 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=300, help="operations per small figure")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--ceph", action="store_true",
+                        help="get: the backend is scripts/ceph-rgw.sh's Ceph RGW, not moto")
     args = parser.parse_args()
+    if args.what == "get" and args.ceph:
+        with ceph_rgw() as endpoint:
+            report: dict[str, Any] = bench_get(endpoint, CEPH_ACCESS, CEPH_SECRET,
+                                               args.seconds, args.connections)
+        report["cpus"] = os.cpu_count()
+        json.dump(report, sys.stdout, indent=2, default=str)
+        print()
+        return 0
     moto = MotoServer().start()
     try:
         moto.create_bucket(BUCKET)
         if args.what == "clients":
-            report: dict[str, Any] = {"obstore": bench_obstore(moto.endpoint, args.n),
-                                      "aiobotocore": bench_aiobotocore(moto.endpoint, args.n)}
+            report = {"obstore": bench_obstore(moto.endpoint, args.n),
+                      "aiobotocore": bench_aiobotocore(moto.endpoint, args.n)}
         else:
-            report = bench_get(moto, args.seconds, args.connections)
+            report = bench_get(moto.endpoint, ACCESS_KEY, SECRET_KEY, args.seconds,
+                               args.connections)
     finally:
         moto.stop()
     report["cpus"] = os.cpu_count()
