@@ -230,7 +230,7 @@ def sweep(node: RunningServer, env: dict[str, str], *args: str) -> subprocess.Co
     return subprocess.run(
         [sys.executable, "-m", "sealbox", "sweep-blobs", "--data-dir", str(node.data_dir),
          "--blob-store", f"s3://{BACKEND_BUCKET}/node-a", "--json", *args],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_a_lost_answer_leaves_an_orphan_that_the_sweep_removes(
@@ -262,7 +262,7 @@ def serve_fails(tmp_path: Path, blob_store: str, env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "sealbox", "serve", "--port", "0", "--data-dir",
          str(tmp_path / "data"), "--blob-store", blob_store],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     return result.stderr.strip()
@@ -305,10 +305,9 @@ def test_the_edge_serves_objects_kept_in_the_bucket(
         tmp_path: Path, moto: MotoServer, cache_mib: str) -> None:
     """The edge reads its origin from the bucket: into its disk cache (a
     blocking read in the thread pool) or, without a cache, streamed."""
+    from sealbox.testing.server import free_port
     from tests.conftest import make_client
     from tests.integration.edge_site import Site, make_site
-
-    from sealbox.testing.server import free_port
 
     edge_port = free_port()
     args = ("--blob-store", f"s3://{BACKEND_BUCKET}/edge-{cache_mib}", "--edge-port",

@@ -103,10 +103,10 @@ def test_delete_many_deletes_in_batches(store: S3BlobStore, moto: MotoServer) ->
 
 
 @pytest.mark.parametrize(("text", "kind"), [
-    ("Generic S3 error: ... Server returned non-2xx status code: 503 Service Unavailable: "
-     "<Error><Code>SlowDown</Code>", "busy"),
-    ("Generic S3 error: Error performing PUT http://h/b/k in 1s, after 3 retries - HTTP error: "
-     "error sending request", "unreachable"),
+    (("Generic S3 error: ... Server returned non-2xx status code: 503 Service Unavailable: "
+      "<Error><Code>SlowDown</Code>"), "busy"),
+    (("Generic S3 error: Error performing PUT http://h/b/k in 1s, after 3 retries - HTTP "
+      "error: error sending request"), "unreachable"),
     ("Generic S3 error: Error performing GET http://h/b/k - operation timed out", "unreachable"),
     ("Generic S3 error: ... status code: 400 Bad Request: <Code>InvalidArgument</Code>",
      "failed"),

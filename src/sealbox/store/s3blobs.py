@@ -37,7 +37,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Self, cast
 
 import obstore
 from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
@@ -47,6 +47,9 @@ from sealbox.store.blob_ids import ID, BlobIds, check_id
 from sealbox.store.blob_location import S3Location
 from sealbox.store.blobs import BackendFailure, BlobBackendError
 from sealbox.store.localfs import MEMORY_BYTES
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, RetryConfig, S3Config
 
 log = logging.getLogger("sealbox.blobs")
 # What the client raises: its own errors, and OSError (FileNotFoundError for
@@ -75,7 +78,7 @@ REQUEST_SECONDS = 24 * 3600.0
 def open_s3(location: S3Location, *, idle_seconds: float = READ_IDLE_SECONDS) -> S3Store:
     """The client for ``location``: path-style requests to an endpoint (what
     every S3-compatible cluster accepts), bounded retries and timeouts."""
-    config: dict[str, Any] = {"region": location.region}
+    config: S3Config = {"region": location.region}
     # Over HTTPS, TLS already guards the bytes: no SHA-256 of every body in
     # the signature (UNSIGNED-PAYLOAD), as botocore does for S3 over HTTPS.
     # Over plain HTTP the signature covers the payload. (Signing halved PUT
@@ -87,13 +90,13 @@ def open_s3(location: S3Location, *, idle_seconds: float = READ_IDLE_SECONDS) ->
     if location.access_key_id:
         config["access_key_id"] = location.access_key_id
         config["secret_access_key"] = location.secret_access_key
-    client: dict[str, Any] = {
+    client: ClientConfig = {
         "allow_http": location.endpoint.startswith("http://"),
         "connect_timeout": timedelta(seconds=CONNECT_SECONDS),
         "read_timeout": timedelta(seconds=idle_seconds),
         "timeout": timedelta(seconds=REQUEST_SECONDS),
     }
-    retry: Any = {"max_retries": RETRIES, "retry_timeout": timedelta(seconds=RETRY_SECONDS),
+    retry: RetryConfig = {"max_retries": RETRIES, "retry_timeout": timedelta(seconds=RETRY_SECONDS),
                   "backoff": {"init_backoff": timedelta(milliseconds=100),
                               "max_backoff": timedelta(seconds=2), "base": 2}}
     return S3Store(location.bucket, prefix=location.prefix or None, config=config,
@@ -340,8 +343,9 @@ class S3BlobStore:
     def writer(self) -> S3BlobWriter:
         return S3BlobWriter(self._client, self._upload_client, self._ids.next())
 
-    def open(self, blob_id: str) -> S3Blob:
-        return S3Blob(self._client, _key(blob_id))
+    def open(self, blob_id: str) -> BinaryIO:
+        # What readers use of a binary file, and StreamingBlob's methods.
+        return cast(BinaryIO, S3Blob(self._client, _key(blob_id)))
 
     def local_path(self, blob_id: str) -> str | None:
         return None
