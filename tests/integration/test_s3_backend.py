@@ -13,6 +13,7 @@ and one bucket serve the same objects.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -329,3 +330,36 @@ def test_the_edge_serves_objects_kept_in_the_bucket(
                               headers={"Range": "bytes=1000-1999"}, timeout=30)
         assert ranged.status_code == 206 and ranged.content == body[1000:2000]
         assert "Traceback" not in server.log()
+
+
+def test_migrate_blobs_moves_a_served_store_to_the_bucket(tmp_path: Path,
+                                                          moto: MotoServer) -> None:
+    """Copy while serving from files; stop; copy what came since; serve from
+    the bucket: every object, part and all, reads back the same."""
+    data = tmp_path / "data"
+    target = f"s3://{BACKEND_BUCKET}/migrated"
+
+    def migrate() -> dict[str, int]:
+        done = subprocess.run(
+            [sys.executable, "-m", "sealbox", "migrate-blobs", "--data-dir", str(data),
+             "--to", target, "--json"], env={**os.environ, **moto.env()},
+            capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    bodies = {"small": b"small", "large": os.urandom(9 * MIB)}
+    with RunningServer(data_dir=data) as files_node:
+        s3 = client(files_node)
+        s3.create_bucket(Bucket="old")
+        for key, body in bodies.items():
+            s3.put_object(Bucket="old", Key=key, Body=body)
+        assert migrate() == {"Copied": 2, "AlreadyThere": 0, "Gone": 0}
+        bodies["later"] = b"written during the copy"
+        s3.put_object(Bucket="old", Key="later", Body=bodies["later"])
+    assert migrate() == {"Copied": 1, "AlreadyThere": 2, "Gone": 0}
+    with RunningServer(data_dir=data, extra_args=("--blob-store", target),
+                       env=moto.env()) as bucket_node:
+        s3 = client(bucket_node)
+        for key, body in bodies.items():
+            assert s3.get_object(Bucket="old", Key=key)["Body"].read() == body
+    assert len(backend_blobs(moto, "migrated/")) == 3

@@ -364,6 +364,23 @@ class S3BlobStore:
             except _CLIENT_ERRORS as error:
                 raise backend_error(error) from None
 
+    def stored_ids(self) -> set[str]:
+        """The ids of every blob in the bucket (one listing)."""
+        return {name for path, _ in self._listing()
+                if ID.fullmatch(name := path.rpartition("/")[2]) and path == KEY_DIR + name}
+
+    def put_file(self, blob_id: str, path: str) -> None:
+        """Copy a local blob file into the bucket under the same id: one PUT,
+        or a multipart upload streamed from the file (``migrate-blobs``)."""
+        try:
+            with open(path, "rb") as f:
+                obstore.put(self._upload_client, _key(blob_id), f, chunk_size=PART_BYTES,
+                            max_concurrency=PART_CONCURRENCY)
+        except FileNotFoundError:
+            raise
+        except _CLIENT_ERRORS as error:
+            raise backend_error(error) from None
+
     def _listing(self) -> Iterator[tuple[str, datetime]]:
         try:
             for batch in obstore.list(self._client, KEY_DIR, chunk_size=1000):
