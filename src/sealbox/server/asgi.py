@@ -166,7 +166,11 @@ class SealboxApp:
                     response = await self._s3(request, request_id, target)
             # A body streamed from the blob backend asks for its first bytes
             # now: a backend that fails gets its error answer, not a cut.
-            await start_streams(response)
+            try:
+                await start_streams(response)
+            except BaseException:
+                response.close()
+                raise
         except S3Error as error:
             if request is not None:
                 request.audit.error_code, request.audit.reason = error.code, error.message

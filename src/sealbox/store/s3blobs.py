@@ -45,7 +45,7 @@ from obstore.store import S3Store
 
 from sealbox.store.blob_ids import ID, BlobIds, check_id
 from sealbox.store.blob_location import S3Location
-from sealbox.store.blobs import BackendFailure, BlobBackendError
+from sealbox.store.blobs import BackendFailure, BlobBackendError, StreamingBlob
 from sealbox.store.localfs import MEMORY_BYTES
 
 if TYPE_CHECKING:
@@ -218,10 +218,10 @@ class S3BlobWriter:
         self.abort()
 
 
-class S3Blob:
+class S3Blob(StreamingBlob):
     """One reader of a blob in the bucket. Blocking ``read``/``seek`` for
     the thread pool (copies, the edge's cache); ``start``/``chunks`` stream
-    it on the event loop (``store.blobs.StreamingBlob``). Opening one sends
+    it on the event loop (``StreamingBlob``). Opening one sends
     nothing: a missing blob is ``FileNotFoundError`` at the first read."""
 
     def __init__(self, client: S3Store, key: str) -> None:
