@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -37,6 +38,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from sealbox.testing.s3_backend import MotoServer
 from sealbox.testing.server import RunningServer
 
 MODE = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -158,10 +160,22 @@ def main() -> int:
     parser.add_argument("--plain", action="store_true",
                         help="baseline: the same bytes as a plain UNSIGNED-PAYLOAD PUT")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--s3-backend", action="store_true",
+                        help="the server keeps the bytes in moto's S3 server "
+                             "(--blob-store s3://…), not in files")
     args = parser.parse_args()
 
-    with (tempfile.TemporaryDirectory(prefix="sealbox-bench-") as tmp,
-          RunningServer(data_dir=Path(tmp) / "data") as server):
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="sealbox-bench-"))
+        extra: tuple[str, ...] = ()
+        env: dict[str, str] = {}
+        if args.s3_backend:
+            moto = MotoServer().start()
+            stack.callback(moto.stop)
+            moto.create_bucket("bench-blobs")
+            extra, env = ("--blob-store", "s3://bench-blobs"), moto.env()
+        server = stack.enter_context(RunningServer(data_dir=Path(tmp) / "data",
+                                                   extra_args=extra, env=env))
         assert server.process is not None
         pid = server.process.pid
         credentials = Credentials(server.access_key, server.secret_key)

@@ -13,12 +13,15 @@
 #   haproxy     - the load balancer in front of several nodes in
 #                 tests/integration/test_topology.py (started by the test on
 #                 loopback ports; the package's own service is not started)
+#   ceph-mon ceph-osd radosgw - a one-node Ceph RADOS Gateway, the S3 blob
+#                 backend of test_s3_backend_ceph.py (scripts/ceph-rgw.sh
+#                 starts it; no service is started or enabled here)
 # Idempotent: installs only what is missing, and runs apt-get update only
 # then. Needs root (or sudo) on Debian/Ubuntu; elsewhere it says what to
 # install and exits non-zero.
 set -euo pipefail
 
-packages=(postgresql chromium rclone s3cmd curl haproxy goaccess)
+packages=(postgresql chromium rclone s3cmd curl haproxy goaccess ceph-mon ceph-osd radosgw)
 
 # Node.js runs the JavaScript SDK tests (tests/js); the machine's own node is
 # used when there is one.

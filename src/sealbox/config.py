@@ -32,6 +32,10 @@ class Settings:
     root_access_key: str = ""
     root_secret_key: str = field(default="", repr=False)
     meta_dsn: str = field(default="", repr=False)  # PostgreSQL; may hold a password
+    # Where object bytes go (store.blob_location): "" (files under the data
+    # dir), file:///path, or s3://BUCKET[/PREFIX] (its client settings and
+    # credentials come from the environment).
+    blob_store: str = ""
     max_put_size: int = 5 * 1024**3
     max_header_bytes: int = 8 * 1024
     tls_cert: Path | None = None  # PEM certificate chain; with tls_key, serve HTTPS

@@ -85,6 +85,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
              "can still be read."),
         ),
         ("InternalError", 500, "We encountered an internal error. Please try again."),
+        # What S3 answers when it throttles; ours when the blob backend is busy.
+        ("SlowDown", 503, "Please reduce your request rate."),
         (
             "InvalidAccessKeyId",
             403,

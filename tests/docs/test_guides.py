@@ -30,7 +30,10 @@ in the output before comparing. It also sets what a reader
 copies from ``sealbox serve``'s first start: ``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY`` (the server is given them), and
 ``AWS_DEFAULT_REGION``, and ``SEALBOX_META_DSN`` (a fresh PostgreSQL
-database) for a guide that tells the reader to export it. ``sealbox``, ``python`` and
+database) for a guide that tells the reader to export it; a guide that
+tells the reader to export ``SEALBOX_BLOB_S3_ENDPOINT`` gets moto's S3
+server, with the bucket ``sealbox-objects``, and the ``SEALBOX_BLOB_S3_*``
+variables that reach it. ``sealbox``, ``python`` and
 ``python3`` are this tree's code and this interpreter.
 """
 
@@ -55,6 +58,7 @@ from pathlib import Path
 import pytest
 
 import sealbox
+from sealbox.testing.s3_backend import MotoServer
 from sealbox.testing.server import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,7 +181,8 @@ def shims(where: Path) -> Path:
     return where
 
 
-def environment(tmp: Path, meta_dsn: str | None) -> dict[str, str]:
+def environment(tmp: Path, meta_dsn: str | None,
+                blob_env: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "SEALBOX_", "PYTEST_", "COV_"))}
     source = str(Path(sealbox.__file__).resolve().parents[1])
@@ -196,6 +201,7 @@ def environment(tmp: Path, meta_dsn: str | None) -> dict[str, str]:
     )
     if meta_dsn:
         env["SEALBOX_META_DSN"] = meta_dsn
+    env.update(blob_env or {})
     (tmp / ".home").mkdir()
     return env
 
@@ -339,7 +345,13 @@ def sandbox(request: pytest.FixtureRequest,
     meta_dsn = None
     if guide is not None and "export SEALBOX_META_DSN=" in guide.read_text():
         meta_dsn = request.getfixturevalue("postgres_cluster").new_database()
-    env = environment(tmp_path, meta_dsn)
+    blob_env = None
+    if guide is not None and "export SEALBOX_BLOB_S3_ENDPOINT=" in guide.read_text():
+        moto = MotoServer(log_path=tmp_path / "moto.log").start()
+        request.addfinalizer(moto.stop)
+        moto.create_bucket("sealbox-objects")
+        blob_env = moto.env()
+    env = environment(tmp_path, meta_dsn, blob_env)
     work = tmp_path / "work"
     work.mkdir()
     ports = Ports()

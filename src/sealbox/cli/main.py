@@ -16,6 +16,7 @@ from sealbox import __version__
 from sealbox.cli import admin, cf_sign, edge, links, rotate
 from sealbox.cli import audit as audit_cli
 from sealbox.cli import doctor as doctor_cli
+from sealbox.cli import blobs as blobs_cli
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings
 from sealbox.server import log_redact
 from sealbox.server.h1 import limits as h1_limits
@@ -56,6 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
                              "--port and --edge-port")
         if args.http_server != "sealbox":
             raise SystemExit("sealbox: --console-port needs --http-server sealbox")
+    location = blobs_cli.checked_location(args.blob_store, Path(args.data_dir))
     settings = Settings(
         data_dir=Path(args.data_dir),
         host=args.host,
@@ -65,6 +67,7 @@ def _serve(args: argparse.Namespace) -> int:
         region=os.environ.get("SEALBOX_REGION", DEFAULT_REGION),
         domains=tuple(d.lower().strip(".") for d in args.domain),
         meta_dsn=args.meta_dsn,
+        blob_store=args.blob_store,
         tls_cert=tls_cert,
         tls_key=tls_key,
         tls_port=args.tls_port,
@@ -94,8 +97,8 @@ def _serve(args: argparse.Namespace) -> int:
     where = "PostgreSQL" if settings.meta_dsn else "SQLite"
     scheme = "https" if settings.tls_cert and settings.tls_port is None else "http"
     print(f"sealbox: serving S3 on {scheme}://{settings.host}:{settings.port} "
-          f"(region {settings.region}, data in {settings.data_dir}, metadata in {where})",
-          flush=True)
+          f"(region {settings.region}, data in {settings.data_dir}, metadata in {where}, "
+          f"objects in {blobs_cli.describe(location)})", flush=True)
     if settings.tls_port is not None:
         print(f"sealbox: serving S3 on https://{settings.host}:{settings.tls_port}", flush=True)
     if settings.edge_port is not None:
@@ -335,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--meta-dsn", default=os.environ.get("SEALBOX_META_DSN", ""),
                        help="keep metadata in PostgreSQL instead of SQLite (a libpq DSN; "
                             "default $SEALBOX_META_DSN, else SQLite in the data dir)")
+    blobs_cli.add_blob_store_flag(serve)
     serve.add_argument("--tls-cert", metavar="FILE",
                        help="serve HTTPS with this PEM certificate (chain): on --port, or "
                             "on --tls-port when given")
@@ -376,7 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.epilog = ("environment: SEALBOX_ROOT_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY, "
                     "SEALBOX_SECRET_KEY (the keyring, comma-separated, the first encrypts), "
                     "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN, "
-                    "SEALBOX_METRICS_TOKEN, SEALBOX_WORKERS, SEALBOX_NODE_ID")
+                    "SEALBOX_METRICS_TOKEN, SEALBOX_WORKERS, SEALBOX_NODE_ID, SEALBOX_BLOB_STORE, "
+                    "SEALBOX_BLOB_S3_ENDPOINT, SEALBOX_BLOB_S3_REGION, "
+                    "SEALBOX_BLOB_S3_ACCESS_KEY_ID, SEALBOX_BLOB_S3_SECRET_ACCESS_KEY")
     serve.set_defaults(func=_serve)
 
     tls = sub.add_parser("tls", help="make a self-signed certificate for --tls-cert/--tls-key")
@@ -401,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_parser(sub)
     audit_cli.add_parser(sub)
     doctor_cli.add_parser(sub)
+    blobs_cli.add_parser(sub)
     edge.add_parser(sub)
     links.add_parser(sub)
     rotate.add_parser(sub)

@@ -57,8 +57,8 @@ from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
 from sealbox.server.isolation import STORED_BYTES, isolate_from_console
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
-from sealbox.server.send import send_response
-from sealbox.store.blobs import BlobStore
+from sealbox.server.send import send_response, start_streams
+from sealbox.store.blobs import BlobBackendError, BlobStore
 from sealbox.store.edge import Distribution
 from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.meta import MetaStore
@@ -217,6 +217,13 @@ class SealboxApp:
                     response = self._to_console(request, CONSOLE_PREFIX)
                 else:
                     response = await self._s3(request, request_id, target)
+            # A body streamed from the blob backend asks for its first bytes
+            # now: a backend that fails gets its error answer, not a cut.
+            try:
+                await start_streams(response)
+            except BaseException:
+                response.close()
+                raise
         except S3Error as error:
             if request is not None:
                 request.audit.error_code, request.audit.reason = error.code, error.message
@@ -539,8 +546,24 @@ def unexpected(error: Exception, message: str, *args: object) -> S3Error:
     if out_of_space(error):
         NOTICE.report(error)
         return S3Error("InsufficientStorage")
+    if isinstance(error, BlobBackendError):
+        return backend_failed(error)
     log.error(message, *args, exc_info=error)
     return S3Error("InternalError")
+
+
+def backend_failed(error: BlobBackendError) -> S3Error:
+    """The answer when the blob backend (an S3 cluster) failed: 503, which
+    every SDK retries, when trying again may help (it is busy, or cannot be
+    reached for now); else 500. Logged in one line: it is not a bug here."""
+    log.warning("blob backend %s: %s", error.kind, error)
+    if error.kind == "busy":
+        return S3Error("SlowDown")
+    if error.kind == "unreachable":
+        return S3Error("ServiceUnavailable", "The storage backend cannot be reached. Please "
+                       "try again.")
+    return S3Error("InternalError", "The storage backend failed. Please try again; if it "
+                   "persists, the server's log says why.")
 
 
 def audit_store(settings: Settings, meta: MetaStore) -> Any:
@@ -570,10 +593,12 @@ def open_meta(settings: Settings, cipher: SecretCipher) -> MetaStore:
 def build_app(settings: Settings, root: RootCredentials | None = None,
               clock: Clock | None = None) -> SealboxApp:
     """The app on the stores ``settings`` name: PostgreSQL metadata when a DSN
-    is given, else SQLite in the data dir; blobs in the data dir. ``root``:
+    is given, else SQLite in the data dir; blobs where ``--blob-store`` says
+    (files in the data dir by default). ``root``:
     else from the environment or the store (store/keyring)."""
+    from sealbox.store.blob_location import parse_blob_store
+    from sealbox.store.blob_stores import open_blob_store
     from sealbox.store.keyring import root_credentials
-    from sealbox.store.localfs import LocalBlobStore
     from sealbox.store.secrets import load_cipher
 
     os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
@@ -583,5 +608,5 @@ def build_app(settings: Settings, root: RootCredentials | None = None,
     meta = open_meta(settings, cipher)
     if root is None:
         root = root_credentials(meta, cipher, settings.data_dir)
-    blobs = LocalBlobStore(str(settings.blob_root))
+    blobs = open_blob_store(parse_blob_store(settings.blob_store, settings.data_dir))
     return SealboxApp(settings, meta, blobs, root, clock)

@@ -10,7 +10,10 @@ of file spans (``FileSpan``), sent in the cheapest way the server offers:
   goes to the socket with ``sendfile(2)``, never through Python (so the
   span's file must be a real one);
 - ``http.response.pathsend`` (granian): the server sends a whole file by path;
-- otherwise in ``SEND_CHUNK`` pieces.
+- otherwise in ``SEND_CHUNK`` pieces;
+- a blob that is no file (``StreamingBlob``: in an S3 bucket) streams as
+  its backend sends it; ``start_streams`` sends its first request before
+  any header, so that a backend that fails still gets an error answer.
 
 A blob shorter than its record is an error (``OSError``), never padded.
 """
@@ -23,6 +26,7 @@ from typing import Any, BinaryIO
 
 from sealbox.http.header_values import servable
 from sealbox.server.responses import FileSpan, Response
+from sealbox.store.blobs import StreamingBlob
 
 SEND_CHUNK = 1024 * 1024
 SMALL_BODY = 64 * 1024
@@ -72,6 +76,9 @@ async def send_response(scope: dict[str, Any], send: Send, response: Response,
         await send({"type": "http.response.body", "body": response.body})
         return
     spans = [s for s in response.spans if s.length > 0]
+    if any(isinstance(s.file, StreamingBlob) for s in spans):
+        await _send_streams(send, spans)
+        return
     total = sum(s.length for s in spans)
     if total <= SMALL_BODY:
         await send({"type": "http.response.body", "body": b"".join(map(_read_whole, spans))})
@@ -106,9 +113,9 @@ def _read_whole(span: FileSpan) -> bytes:
     return data
 
 
-async def _send_pieces(send: Send, spans: list[FileSpan]) -> None:
+async def _send_pieces(send: Send, spans: list[FileSpan], *, more_after: bool = False) -> None:
     for index, span in enumerate(spans):
-        last_span = index == len(spans) - 1
+        last_span = index == len(spans) - 1 and not more_after
         offset, remaining = span.offset, span.length
         while remaining > 0:
             chunk = _pread(span.file, min(SEND_CHUNK, remaining), offset)
@@ -118,3 +125,24 @@ async def _send_pieces(send: Send, spans: list[FileSpan]) -> None:
             remaining -= len(chunk)
             await send({"type": "http.response.body", "body": chunk,
                         "more_body": not (last_span and remaining == 0)})
+
+
+async def start_streams(response: Response) -> None:
+    """Send the first backend request of a streamed body (its errors are
+    raised here, before the answer starts)."""
+    if response.spans and not response.head_only:
+        first = next((s for s in response.spans if s.length > 0), None)
+        if first is not None and isinstance(first.file, StreamingBlob):
+            await first.file.start(first.offset, first.length)
+
+
+async def _send_streams(send: Send, spans: list[FileSpan]) -> None:
+    """Spans of which some stream from the blob backend, in order."""
+    for span in spans:
+        file = span.file
+        if isinstance(file, StreamingBlob):
+            async for chunk in file.chunks(span.offset, span.length):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            await _send_pieces(send, [span], more_after=True)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

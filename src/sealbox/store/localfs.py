@@ -28,27 +28,19 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import threading
 import time
+from collections.abc import Iterable
 from typing import BinaryIO, Self
 
-from sealbox.store.forks import reset_in_child
+from sealbox.store.blob_ids import ID, BlobIds, check_id
 from sealbox.store.fs_sync import GroupSync
 from sealbox.store.open_blobs import OpenBlobs
 from sealbox.store.tmp_locks import hold, remove_abandoned
 
-_ID = re.compile(r"[0-9a-f]{32}")
 _FAN = re.compile(r"[0-9a-f]{2}")
 _FILE_MODE = 0o600
 MEMORY_BYTES = 64 * 1024  # a blob this small is kept in memory until finish
 _DIR_MODE = 0o700
-
-
-def _check_id(blob_id: str) -> str:
-    if not isinstance(blob_id, str) or _ID.fullmatch(blob_id) is None:
-        raise ValueError(f"not a blob id: {blob_id!r}")
-    return blob_id
 
 
 def _fsync_dir(path: str) -> None:
@@ -72,30 +64,6 @@ def _ensure_dir(path: str, durable: bool = True) -> None:
         return
     if durable:
         _fsync_dir(os.path.dirname(path))
-
-
-class _Ids:
-    """Fresh random blob ids, 128 bits from the OS each, drawn 256 at a
-    time: one getrandom call (which lets go of the GIL) per 256 uploads."""
-
-    _BATCH = 256
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ids: list[str] = []
-        reset_in_child(self, type(self)._reset_in_child)
-
-    def _reset_in_child(self) -> None:
-        """A forked child must never reuse the parent's ids."""
-        self._lock = threading.Lock()
-        self._ids = []
-
-    def next(self) -> str:
-        with self._lock:
-            if not self._ids:
-                raw = secrets.token_bytes(16 * self._BATCH)
-                self._ids = [raw[i:i + 16].hex() for i in range(0, len(raw), 16)]
-            return self._ids.pop()
 
 
 class LocalBlobWriter:
@@ -251,10 +219,10 @@ class LocalBlobStore:
         os.makedirs(self.blobs_dir, _DIR_MODE, exist_ok=True)
         os.makedirs(self.tmp_dir, _DIR_MODE, exist_ok=True)
         # What writers that died left (an upload cut by a crash): gone now.
-        remove_abandoned(self.tmp_dir, lambda name: _ID.fullmatch(name) is not None)
+        remove_abandoned(self.tmp_dir, lambda name: ID.fullmatch(name) is not None)
         self._open_blobs = OpenBlobs()
         self._made: set[str] = set()  # fan-out directories known to exist
-        self._ids = _Ids()
+        self._ids = BlobIds()
         self.group_sync = GroupSync(self.root)
 
     def check_ready(self) -> None:
@@ -267,7 +235,7 @@ class LocalBlobStore:
 
     def _path(self, blob_id: str, *, create_dirs: bool = False, check: bool = False,
               durable_dirs: bool = True) -> str:
-        _check_id(blob_id)
+        check_id(blob_id)
         # Plain concatenation: the id is checked hex, and this runs per GET.
         d1 = f"{self.blobs_dir}/{blob_id[0:2]}"
         d2 = f"{d1}/{blob_id[2:4]}"
@@ -309,6 +277,10 @@ class LocalBlobStore:
         except FileNotFoundError:
             pass
 
+    def delete_many(self, blob_ids: Iterable[str]) -> None:
+        for blob_id in blob_ids:
+            self.delete(blob_id)
+
     def sweep(self, referenced: set[str], *, min_age_seconds: float) -> int:
         """Remove temporary files and unreferenced blobs not modified for
         ``min_age_seconds``. The age guards blobs being written or finished
@@ -335,13 +307,13 @@ class LocalBlobStore:
 
         with os.scandir(self.tmp_dir) as it:
             for e in it:
-                if _ID.fullmatch(e.name) and old(e):
+                if ID.fullmatch(e.name) and old(e):
                     removed += unlink(e.path)
         for d1 in _subdirs(self.blobs_dir):
             for d2 in _subdirs(d1):
                 with os.scandir(d2) as it:
                     for e in it:
-                        if _ID.fullmatch(e.name) and e.name not in referenced and old(e):
+                        if ID.fullmatch(e.name) and e.name not in referenced and old(e):
                             removed += unlink(e.path)
         return removed
 

@@ -32,6 +32,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -48,9 +49,10 @@ from sealbox.auth.sigv4.checksum import (
 from sealbox.auth.sigv4.parse import AMZ_DATE_FORMAT
 from sealbox.errors import S3Error
 from sealbox.server.request import Request
-from sealbox.store.blobs import BlobWriter
+from sealbox.store.blobs import BlobBackendError, BlobWriter
 from sealbox.store.localfs import MEMORY_BYTES
 
+log = logging.getLogger("sealbox.blobs")
 NO_LIMIT = 2**63 - 1  # the chunked decoder bounds an aws-chunked body itself
 
 
@@ -290,12 +292,19 @@ def _expected(claim: RequestChecksum, trailers: dict[str, str]) -> bytes:
 
 
 async def discard_blobs(ctx: Context, blob_ids: list[str]) -> None:
-    """Delete blobs no record points at any more (after a replace or delete)."""
+    """Delete blobs no record points at any more (after a replace or delete).
+    The records are gone already, so the request succeeded: a blob backend
+    that fails now leaves orphans for the sweep, not an error answer."""
     if blob_ids:
-        await ctx.services.run(delete_blobs, ctx, blob_ids)
+        try:
+            await ctx.services.run(delete_blobs, ctx, blob_ids)
+        except BlobBackendError as error:
+            log.warning("%d blobs left for the sweep: blob backend %s: %s", len(blob_ids),
+                        error.kind, error)
 
 
 def delete_blobs(ctx: Context, blob_ids: list[str]) -> None:
-    """Delete blobs now (blocking: in the thread pool)."""
-    for blob_id in blob_ids:
-        ctx.services.blobs.delete(blob_id)
+    """Delete blobs now (blocking: in the thread pool); batched where the
+    store can (an S3 backend's DeleteObjects)."""
+    if blob_ids:
+        ctx.services.blobs.delete_many(blob_ids)

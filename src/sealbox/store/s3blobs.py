@@ -1,0 +1,414 @@
+"""S3BlobStore: blobs as objects in a bucket of an S3-compatible cluster.
+
+Layout: ``[PREFIX/]blobs/<id>``, one object per blob, named by its id (32
+hex digits, checked before it becomes a key), never by an object key.
+
+The client is obstore (the Python binding of Rust's ``object_store``): its
+blocking calls let go of the GIL, so the thread pool that runs the local
+store's file I/O runs these too, and its async calls stream GET bodies on
+the event loop. bench/blob_backends.py measured it against aiobotocore.
+
+The guarantees are the local store's:
+
+- A blob exists in the bucket only once it is whole: a body of up to
+  ``MEMORY_BYTES`` is sent by ``finish`` in one PUT; a larger one streams
+  as a multipart upload in ``PART_BYTES`` parts (at most ``PART_CONCURRENCY``
+  in flight, so an upload holds at most ~3 parts in memory, whatever its
+  size) that CompleteMultipartUpload makes visible in ``finish``. S3 answers
+  a PUT or a completion only once the object is durable, and the record
+  that points at it is committed after that.
+- ``abort`` (a body that failed its checks, a client gone) aborts the
+  multipart upload. A blob finished but never recorded (a crash between the
+  two) is an orphan: ``sweep`` deletes objects under ``blobs/`` that no
+  record names and that are older than the grace period, so no upload in
+  flight, here or on another node, is touched. A process killed during a
+  multipart upload leaves an incomplete upload that is no object; the
+  bucket's lifecycle rule ``AbortIncompleteMultipartUpload`` removes those
+  (the README says so).
+- Requests are retried by the client where that is safe (every request
+  here is idempotent: PUTs of a fresh key, GETs, DELETEs), for at most
+  ``RETRY_SECONDS``; what still fails becomes ``BlobBackendError``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, BinaryIO, Self, cast
+
+import obstore
+from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
+from obstore.store import S3Store
+
+from sealbox.store.blob_ids import ID, BlobIds, check_id
+from sealbox.store.blob_location import S3Location
+from sealbox.store.blobs import BackendFailure, BlobBackendError, StreamingBlob
+from sealbox.store.localfs import MEMORY_BYTES
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, RetryConfig, S3Config
+
+log = logging.getLogger("sealbox.blobs")
+# What the client raises: its own errors, and OSError (FileNotFoundError for
+# a missing object, connection errors).
+_CLIENT_ERRORS = (BaseError, OSError)
+KEY_DIR = "blobs/"
+PART_BYTES = 8 * 1024 * 1024  # S3's smallest part is 5 MiB
+PART_CONCURRENCY = 2
+READ_CHUNK = 1024 * 1024  # what a GET stream gathers before it yields
+DELETE_BATCH = 1000  # DeleteObjects' limit
+RETRIES = 3
+RETRY_SECONDS = 10.0
+CONNECT_SECONDS = 5.0
+# No byte for this long while a request is under way: the backend is gone.
+READ_IDLE_SECONDS = 30.0
+# ... except for a multipart upload's requests: S3 may take minutes to
+# answer CompleteMultipartUpload ("Processing of a Complete Multipart Upload
+# request could take several minutes", its API reference); moto took over
+# 30 s for 128 parts of 8 MiB here.
+UPLOAD_IDLE_SECONDS = 600.0
+# A whole request (a GET of a large object streams to a slow client for
+# as long as it takes): only a bound against a leak, not a timeout.
+REQUEST_SECONDS = 24 * 3600.0
+
+
+def open_s3(location: S3Location, *, idle_seconds: float = READ_IDLE_SECONDS) -> S3Store:
+    """The client for ``location``: path-style requests to an endpoint (what
+    every S3-compatible cluster accepts), bounded retries and timeouts."""
+    config: S3Config = {"region": location.region}
+    # Over HTTPS, TLS already guards the bytes: no SHA-256 of every body in
+    # the signature (UNSIGNED-PAYLOAD), as botocore does for S3 over HTTPS.
+    # Over plain HTTP the signature covers the payload. (Signing halved PUT
+    # throughput to moto in bench/blob_backends.py.)
+    config["unsigned_payload"] = not location.endpoint.startswith("http://")
+    if location.endpoint:
+        config["endpoint"] = location.endpoint
+        config["virtual_hosted_style_request"] = False
+    if location.access_key_id:
+        config["access_key_id"] = location.access_key_id
+        config["secret_access_key"] = location.secret_access_key
+    client: ClientConfig = {
+        "allow_http": location.endpoint.startswith("http://"),
+        "connect_timeout": timedelta(seconds=CONNECT_SECONDS),
+        "read_timeout": timedelta(seconds=idle_seconds),
+        "timeout": timedelta(seconds=REQUEST_SECONDS),
+    }
+    retry: RetryConfig = {"max_retries": RETRIES, "retry_timeout": timedelta(seconds=RETRY_SECONDS),
+                  "backoff": {"init_backoff": timedelta(milliseconds=100),
+                              "max_backoff": timedelta(seconds=2), "base": 2}}
+    return S3Store(location.bucket, prefix=location.prefix or None, config=config,
+                   client_options=client, retry_config=retry)
+
+
+def _key(blob_id: str) -> str:
+    return KEY_DIR + check_id(blob_id)
+
+
+def backend_error(error: BaseException) -> BlobBackendError:
+    """What ``error`` (raised by the client) means for a client of ours."""
+    if isinstance(error, BlobBackendError):
+        return error
+    text = str(error)
+    detail = text.split("\n", 1)[0][:500]
+    kind: BackendFailure
+    if isinstance(error, (PermissionDeniedError, UnauthenticatedError)):
+        kind = "refused"
+    elif " 503 " in text or "SlowDown" in text:
+        kind = "busy"
+    elif any(s in text for s in ("error sending request", "timed out", "timeout",
+                                 "onnection")):
+        kind = "unreachable"
+    elif isinstance(error, FileNotFoundError):  # on a write: the bucket is gone
+        kind = "refused"
+    else:
+        kind = "failed"
+    return BlobBackendError(kind, detail)
+
+
+class _Aborted(Exception):
+    """Given to the client's writer to make it abort its multipart upload."""
+
+
+class S3BlobWriter:
+    """Writes one blob: in memory up to ``MEMORY_BYTES``, then as a
+    multipart upload; ``finish`` makes it whole and visible."""
+
+    def __init__(self, client: S3Store, upload_client: S3Store, blob_id: str) -> None:
+        self.blob_id = blob_id
+        self.size = 0
+        self._client = client
+        self._upload_client = upload_client
+        self._pending: list[bytes] = []
+        self._upload: Any = None  # obstore's WritableFile, once past memory
+        self._state = "memory"  # then "upload"; at the end "finished" or "aborted"
+
+    def write(self, data: bytes) -> None:
+        state = self._state
+        if state == "memory":
+            if self.size + len(data) <= MEMORY_BYTES:
+                # Memory only, no I/O: the event loop may call this.
+                self._pending.append(bytes(data))
+                self.size += len(data)
+                return
+            self._start_upload()
+        elif state != "upload":
+            raise ValueError("write to a finished or aborted blob writer")
+        try:
+            self._upload.write(data)
+        except _CLIENT_ERRORS as error:
+            self.abort()
+            raise backend_error(error) from None
+        self.size += len(data)
+
+    def _start_upload(self) -> None:
+        try:
+            self._upload = obstore.open_writer(self._upload_client, _key(self.blob_id),
+                                               buffer_size=PART_BYTES,
+                                               max_concurrency=PART_CONCURRENCY)
+            self._state = "upload"
+            pending, self._pending = self._pending, []
+            if pending:
+                self._upload.write(b"".join(pending))
+        except _CLIENT_ERRORS as error:
+            self.abort()
+            raise backend_error(error) from None
+
+    def finish(self) -> str:
+        """Whole and visible in the bucket; the id. Blocking. On failure the
+        upload is aborted and ``BlobBackendError`` raised."""
+        state = self._state
+        if state not in ("memory", "upload"):
+            raise ValueError("finish of a finished or aborted blob writer")
+        try:
+            if state == "memory":
+                obstore.put(self._client, _key(self.blob_id), b"".join(self._pending),
+                            use_multipart=False)
+            else:
+                self._upload.close()
+        except _CLIENT_ERRORS as error:
+            self.abort()
+            raise backend_error(error) from None
+        # From here abort leaves it: an unrecorded blob is the sweep's.
+        self._state = "finished"
+        self._pending = []
+        return self.blob_id
+
+    def abort(self) -> None:
+        """Drop what was written; idempotent, and a no-op after finish."""
+        state = self._state
+        if state in ("finished", "aborted"):
+            return
+        self._state = "aborted"
+        self._pending = []
+        upload, self._upload = self._upload, None
+        if upload is not None:
+            try:
+                upload.__exit__(_Aborted, _Aborted(), None)  # AbortMultipartUpload
+            except _CLIENT_ERRORS as error:  # the lifecycle rule removes what is left
+                log.info("abort of the multipart upload of blob %s failed: %s", self.blob_id,
+                         backend_error(error))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+
+class S3Blob(StreamingBlob):
+    """One reader of a blob in the bucket. Blocking ``read``/``seek`` for
+    the thread pool (copies, the edge's cache); ``start``/``chunks`` stream
+    it on the event loop (``StreamingBlob``). Opening one sends
+    nothing: a missing blob is ``FileNotFoundError`` at the first read."""
+
+    def __init__(self, client: S3Store, key: str) -> None:
+        self._client = client
+        self._key = key
+        self._position = 0
+        self._started: tuple[int, int, Any] | None = None
+        self.closed = False
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("a blob in an S3 bucket has no file descriptor")
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            if size is None or size < 0:
+                result = obstore.get(self._client, self._key,
+                                     options={"range": {"offset": self._position}})
+                data = bytes(result.bytes())
+            elif size == 0:
+                return b""
+            else:
+                data = bytes(obstore.get_range(self._client, self._key, start=self._position,
+                                               length=size))
+        except FileNotFoundError:
+            raise
+        except _CLIENT_ERRORS as error:
+            if " 416 " in str(error):  # at or past the end
+                return b""
+            raise backend_error(error) from None
+        self._position += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            self._position = offset
+        elif whence == os.SEEK_CUR:
+            self._position += offset
+        else:
+            raise io.UnsupportedOperation("seek from the end of a blob in an S3 bucket")
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    async def start(self, offset: int, length: int) -> None:
+        """Send the GET of bytes ``offset`` … ``offset+length-1`` now; its
+        body is read by ``chunks``. ``FileNotFoundError`` if the blob is
+        gone, ``BlobBackendError`` if the backend fails."""
+        if self._started is not None and self._started[:2] == (offset, length):
+            return
+        self._started = (offset, length, await self._get(offset, length))
+
+    async def _get(self, offset: int, length: int) -> Any:
+        try:
+            return await obstore.get_async(self._client, self._key,
+                                           options={"range": (offset, offset + length)})
+        except FileNotFoundError:
+            raise
+        except _CLIENT_ERRORS as error:
+            raise backend_error(error) from None
+
+    async def chunks(self, offset: int, length: int) -> AsyncIterator[bytes]:
+        """The bytes, as they arrive; ``OSError`` if the blob is shorter."""
+        started, self._started = self._started, None
+        if started is not None and started[:2] == (offset, length):
+            result = started[2]
+        else:
+            result = await self._get(offset, length)
+        left = length
+        stream = result.stream(min_chunk_size=READ_CHUNK)
+        while left > 0:
+            try:
+                chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                break
+            except _CLIENT_ERRORS as error:
+                raise backend_error(error) from None
+            data = bytes(chunk)[:left]
+            left -= len(data)
+            yield data
+        if left:
+            raise OSError(f"blob ended {left} bytes early")
+
+    def close(self) -> None:
+        self.closed = True
+        self._started = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class S3BlobStore:
+    """The BlobStore on an S3-compatible bucket; see the module docstring."""
+
+    def __init__(self, location: S3Location) -> None:
+        self.location = location
+        self._client = open_s3(location)
+        self._upload_client = open_s3(location, idle_seconds=UPLOAD_IDLE_SECONDS)
+        self._ids = BlobIds()
+
+    def check(self) -> None:
+        """One listing: the bucket exists and the credentials may read it;
+        ``BlobBackendError`` otherwise."""
+        try:
+            for _ in obstore.list(self._client, KEY_DIR, chunk_size=1):
+                break
+        except _CLIENT_ERRORS as error:
+            raise backend_error(error) from None
+
+    def check_ready(self) -> None:
+        """The readiness probe (/_sealbox/ready), on a thread: the bucket
+        answers a listing, else ``BlobBackendError`` naming why."""
+        self.check()
+
+    def writer(self) -> S3BlobWriter:
+        return S3BlobWriter(self._client, self._upload_client, self._ids.next())
+
+    def open(self, blob_id: str) -> BinaryIO:
+        # What readers use of a binary file, and StreamingBlob's methods.
+        return cast(BinaryIO, S3Blob(self._client, _key(blob_id)))
+
+    def local_path(self, blob_id: str) -> str | None:
+        return None
+
+    def delete(self, blob_id: str) -> None:
+        self.delete_many([blob_id])
+
+    def delete_many(self, blob_ids: Iterable[str]) -> None:
+        """DeleteObjects, a thousand keys a request; a missing one is no error."""
+        keys = [_key(blob_id) for blob_id in blob_ids]
+        for start in range(0, len(keys), DELETE_BATCH):
+            try:
+                obstore.delete(self._client, keys[start:start + DELETE_BATCH])
+            except FileNotFoundError:
+                pass
+            except _CLIENT_ERRORS as error:
+                raise backend_error(error) from None
+
+    def stored_ids(self) -> set[str]:
+        """The ids of every blob in the bucket (one listing)."""
+        return {name for path, _ in self._listing()
+                if ID.fullmatch(name := path.rpartition("/")[2]) and path == KEY_DIR + name}
+
+    def put_file(self, blob_id: str, path: str) -> None:
+        """Copy a local blob file into the bucket under the same id: one PUT,
+        or a multipart upload streamed from the file (``migrate-blobs``)."""
+        try:
+            with open(path, "rb") as f:
+                obstore.put(self._upload_client, _key(blob_id), f, chunk_size=PART_BYTES,
+                            max_concurrency=PART_CONCURRENCY)
+        except FileNotFoundError:
+            raise
+        except _CLIENT_ERRORS as error:
+            raise backend_error(error) from None
+
+    def _listing(self) -> Iterator[tuple[str, datetime]]:
+        try:
+            for batch in obstore.list(self._client, KEY_DIR, chunk_size=1000):
+                for meta in batch:
+                    yield meta["path"], meta["last_modified"]
+        except _CLIENT_ERRORS as error:
+            raise backend_error(error) from None
+
+    def sweep(self, referenced: set[str], *, min_age_seconds: float) -> int:
+        """Delete blobs no record names, last written ``min_age_seconds`` ago
+        or more (by the backend's clock, as it stamps them). The age guards
+        uploads finished but not yet recorded: choose it well above the
+        longest upload. Keys that are not blob ids are left alone."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
+        doomed: list[str] = []
+        removed = 0
+        for path, modified in self._listing():
+            name = path.rpartition("/")[2]
+            if (path == KEY_DIR + name and ID.fullmatch(name) and name not in referenced
+                    and modified <= cutoff):
+                doomed.append(name)
+                if len(doomed) == DELETE_BATCH:
+                    self.delete_many(doomed)
+                    removed, doomed = removed + len(doomed), []
+        self.delete_many(doomed)
+        return removed + len(doomed)
