@@ -2,8 +2,8 @@
 # A one-node Ceph on loopback for tests: one monitor, one OSD on memstore
 # (RAM, no disk or loop device needed), one RADOS Gateway (RGW) answering
 # S3 on 127.0.0.1:PORT, and an S3 user. Debian's packages: ceph-mon,
-# ceph-osd, radosgw (scripts/install-test-deps.sh does not install them:
-# about 150 MB, and only this script needs them).
+# ceph-osd, radosgw (scripts/install-test-deps.sh installs them; about
+# 150 MB, only this script needs them).
 #
 #   bash scripts/ceph-rgw.sh start DIR PORT ACCESS_KEY SECRET_KEY
 #   bash scripts/ceph-rgw.sh stop DIR
