@@ -16,23 +16,19 @@ the same presigned URL at each in turn, the best run of each, and the
 server's CPU time per request (from /proc: every thread, the audit
 writer's included).
 
-Figures (2026-12-07, 2 cores shared with other test runs, load average
-4-8, so wall-clock figures swing by ±20 % between runs):
+Figures (2026-12-07, quiet 2-core machine, --wrk, best of 4-6 × 5 s):
 
-- wrk, best of 6 × 5 s: off 4380 req/s and 158.7 µs CPU/request, on 3734
-  req/s and 208.4 µs (0.85 throughput, 0.76 CPU); a second run: off 2800
-  req/s 171.4 µs, on 3108 req/s 205.5 µs (1.11, 0.83).
-- per thread (/proc/PID/task, 6 s of wrk): the audit writer thread uses
-  17-23 µs of CPU per event; the event loop thread's own cost is within the
-  noise (180-240 µs per request either way). With the writer's INSERT made
-  a no-op (everything else on) the CPU ratio is 0.975: the request path's
-  share (counters, the event tuple, the queue) is about 5 µs, the rest is
-  SQLite inserting the row. Index count made no measurable difference.
-- with the writer thread at nice +5 (``server/audit.py``: WRITER_NICE),
-  wrk best of 6 × 5 s: off 3521 req/s 168.8 µs, on 3661 req/s 194.7 µs
-  (1.04 throughput, 0.87 CPU per request).
-- ASGI app alone (no HTTP server, pure CPU loop): 0.62-0.83 across runs;
-  the writer competes for the GIL with a loop that never waits.
+- the writer on a thread of its own, events in batches: off 6143 req/s
+  and 162.3 µs of server CPU a request, on 4447 and 242.6 (0.72). Per
+  thread (/proc/PID/task): the writer used ~23 µs of CPU an event for
+  ~3 µs of work (a flush of 20 000 events alone: 2.97 µs each; a row per
+  event before: 10.68): it wanted the GIL while the loop held it and woke
+  at each of the loop's socket calls.
+- the batch prepared on the event loop, only the SQL in the executor:
+  off 5778 / 172.2 µs, on 5009 / 201.6 µs (0.867 throughput, 0.854 CPU);
+  a second run off 6367 / 156.6, on 5693 / 177.1 (0.894, 0.884). Every
+  GET wrk counted left its event (182 996 events for 182 896 counted).
+- counters alone: 0.64 µs a request (timeit), a store call's timing 0.54.
 """
 
 from __future__ import annotations

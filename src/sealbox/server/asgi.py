@@ -477,7 +477,7 @@ class SealboxApp:
                 sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
                 self.failures.start()
                 if self.audit is not None:
-                    self.audit.start()
+                    self.audit.start(asyncio.get_running_loop())
                 await asyncio.get_running_loop().run_in_executor(None, self.log_delivery.start)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

@@ -26,6 +26,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -75,3 +76,21 @@ def decode(body: bytes) -> list[tuple[Any, ...]]:
     except orjson.JSONDecodeError:  # escaped surrogates: only the standard library reads them
         events = json.loads(text)
     return [tuple(event) for event in events]
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """A batch ready to store: its times, count, body and terms (made by
+    ``pack`` where the caller likes, stored by ``insert_audit_batch``)."""
+
+    min_ms: int
+    max_ms: int
+    events: int
+    body: bytes
+    terms: tuple[int, ...]
+
+
+def pack(events: Sequence[Sequence[Any]]) -> Packed:
+    times = [event[TIME] for event in events]
+    return Packed(min(times), max(times), len(events), encode(events),
+                  tuple(sorted(terms(events))))

@@ -24,7 +24,7 @@ from itertools import chain
 from typing import Any
 
 from sealbox.store import audit_batches
-from sealbox.store.audit_batches import TERM_FIELDS
+from sealbox.store.audit_batches import TERM_FIELDS, Packed
 from sealbox.store.sql.dialect import Dialect
 
 LEGACY_COLUMNS = (
@@ -97,20 +97,22 @@ class AuditSqlMethods:
     def insert_audit_events(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write a batch of events in one transaction: ``server.audit`` rows,
         the time in epoch milliseconds."""
-        if not rows:
-            return
-        with self._write() as c:
-            self._insert_batch(c, rows)
+        if rows:
+            self.insert_audit_batch(audit_batches.pack(rows))
 
-    def _insert_batch(self, c: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    def insert_audit_batch(self, packed: Packed) -> None:
+        """Write a batch ``audit_batches.pack`` made, in one transaction."""
+        with self._write() as c:
+            self._insert_batch(c, packed)
+
+    def _insert_batch(self, c: Any, packed: Packed) -> None:
         """One batch row and its terms, in the caller's transaction."""
-        times = [row[audit_batches.TIME] for row in rows]
         batch = secrets.randbits(63)  # ids need no order: batches are read by time
         q = self._d.q
         c.execute(q("INSERT INTO audit_batches (id, min_ms, max_ms, events, body) "
                     "VALUES (?, ?, ?, ?, ?)"),
-                  (batch, min(times), max(times), len(rows), audit_batches.encode(rows)))
-        found = sorted(audit_batches.terms(rows))
+                  (batch, packed.min_ms, packed.max_ms, packed.events, packed.body))
+        found = packed.terms
         for start in range(0, len(found), TERMS_PER_INSERT):
             chunk = found[start:start + TERMS_PER_INSERT]
             c.execute(q("INSERT INTO audit_terms (term, batch) VALUES "
@@ -223,6 +225,6 @@ class AuditSqlMethods:
                 events = audit_batches.decode(body)
                 kept = [event for event in events if event[audit_batches.TIME] >= time_ms]
                 if kept:
-                    self._insert_batch(c, kept)
+                    self._insert_batch(c, audit_batches.pack(kept))
                 removed += len(events) - len(kept)
         return removed
