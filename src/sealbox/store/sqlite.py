@@ -52,6 +52,7 @@ from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
+from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sqlite_group import GroupCommit
 from sealbox.store.sqlite_watch import CommitWatch
@@ -85,10 +86,11 @@ def _object_writer(obj: ObjectRecord) -> Callable[[sqlite3.Connection], tuple[An
 
 
 def _replace_object(c: sqlite3.Connection, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """Upsert the object row ``params`` under the write lock; the row replaced."""
+    """Upsert the object row ``params`` under the write lock; the row of the
+    version now gone (``sql/versions.keep_versions``), if any."""
     old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, params[:2]).fetchone()
     c.execute(_UPSERT_OBJECT, params)
-    return old
+    return keep_versions(c, _DIALECT, params, old)
 
 
 def _object_from(row: tuple[Any, ...]) -> ObjectRecord:
@@ -155,7 +157,7 @@ class _Holder:
 
 
 
-class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
+class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
                       LinkSqlMethods, AuditSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
@@ -372,7 +374,8 @@ class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
         # blob moving from a part to an object is seen in one of them.
         conn.execute("BEGIN")
         try:
-            for (segs,) in conn.execute("SELECT segments FROM objects"):
+            for (segs,) in conn.execute(
+                    "SELECT segments FROM objects UNION ALL SELECT segments FROM object_versions"):
                 ids.update(i for i, _ in _loads(segs))
             ids.update(b for (b,) in conn.execute("SELECT blob_id FROM parts"))
         finally:
