@@ -75,8 +75,8 @@ from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
-from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
 from sealbox.store.sql.schema import SCHEMA_VERSION
+from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher

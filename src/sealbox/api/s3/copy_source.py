@@ -23,6 +23,7 @@ from urllib.parse import unquote_to_bytes
 
 from sealbox.api.common.context import Context
 from sealbox.api.s3.ingest import ReceivedBlob
+from sealbox.api.s3.versioning import checked_version
 from sealbox.auth.sigv4.checksum import ALGORITHMS, encode
 from sealbox.errors import S3Error
 from sealbox.store.blobs import BlobStore
@@ -111,21 +112,26 @@ def parse_copy_range(value: str, size: int) -> tuple[int, int]:
 
 
 async def load_source(ctx: Context, source: CopySource) -> ObjectRecord:
-    """The source object, or NoSuchBucket / NoSuchKey as S3 answers a copy.
-
-    sealbox keeps no versions: only the version id ``null`` (the current
-    object of an unversioned bucket) names an object; any other id is
-    refused as S3 refuses a malformed one.
-    """
-    if source.version_id is not None and source.version_id != "null":
-        raise S3Error("InvalidArgument", "Invalid version id specified",
-                      ArgumentName="x-amz-copy-source", ArgumentValue=source.version_id[:256])
+    """The source object (its version, if the source names one), or what S3
+    answers a copy whose source is missing: NoSuchBucket, NoSuchKey,
+    NoSuchVersion; a delete marker named by its id is 400 InvalidRequest
+    ("The source of a copy request may not specifically refer to a delete
+    marker by version id")."""
     meta = ctx.services.meta
-    obj = await ctx.services.read(meta.get_object, source.bucket, source.key)
+    if source.version_id is None:
+        obj = await ctx.services.read(meta.get_object, source.bucket, source.key)
+    else:
+        version = checked_version(source.version_id, "x-amz-copy-source")
+        obj = await ctx.services.run(meta.get_version, source.bucket, source.key, version)
+    if obj is not None and obj.delete_marker:
+        raise S3Error("InvalidRequest", "The source of a copy request may not specifically "
+                      "refer to a delete marker by version id.")
     if obj is None:
         bucket = await ctx.services.read(meta.get_bucket, source.bucket)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=source.bucket)
+        if source.version_id is not None:
+            raise S3Error("NoSuchVersion", Key=source.key, VersionId=source.version_id)
         raise S3Error("NoSuchKey", Key=source.key)
     return obj
 
