@@ -74,7 +74,7 @@ async def copy_object(ctx: Context) -> Response:
     await commit_object(ctx, record, [received.blob_id])
     body = render("CopyObjectResult", [("LastModified", format_iso8601(now)),
                                        ("ETag", f'"{record.etag}"')])
-    out = version_headers(state, record.version_id)
+    out = version_headers(record.version_id)
     if src.version_id != NULL_VERSION or source.version_id is not None:
         out.append(("x-amz-copy-source-version-id", src.version_id))
     return xml_response(body, headers=out)

@@ -67,12 +67,21 @@ def _delete_condition(
     return DeleteCondition(if_match=if_match, last_modified=when, size=count)
 
 
-async def _check_delete(ctx: Context, key: str, condition: DeleteCondition) -> S3Error | None:
+async def _check_delete(ctx: Context, key: str, condition: DeleteCondition,
+                        version_id: str | None = None) -> S3Error | None:
+    """A conditional delete's verdict, weighed against the version it names
+    (else the current one)."""
     if not condition:
         return None
     # Checked, then deleted: two store calls, so a write landing in between
     # can still be deleted. MetaStore has no compare-and-delete yet.
-    record = await ctx.services.read(ctx.services.meta.get_object, ctx.bucket, key)
+    meta = ctx.services.meta
+    if version_id is None:
+        record = await ctx.services.read(meta.get_object, ctx.bucket, key)
+    else:
+        record = await ctx.services.run(meta.get_version, ctx.bucket, key, version_id)
+    if record is not None and record.delete_marker:
+        record = None
     current = None if record is None else (record.etag, record.last_modified, record.size)
     return delete_preconditions(condition, current, key=key)
 
@@ -135,7 +144,7 @@ async def delete_object(ctx: Context) -> Response:
         "x-amz-if-match", headers.get("if-match"),
         headers.get("x-amz-if-match-last-modified-time"), headers.get("x-amz-if-match-size"),
     )
-    failed = await _check_delete(ctx, ctx.key, condition)
+    failed = await _check_delete(ctx, ctx.key, condition, version_id)
     if failed is not None:
         raise failed
     state = None if version_id is not None else await bucket_state(ctx, ctx.bucket)
@@ -202,7 +211,7 @@ async def delete_objects(ctx: Context) -> Response:
             if not await _may_delete_version(ctx, key):
                 results.append(error("AccessDenied", "Access Denied"))
                 continue
-        failed = await _check_delete(ctx, key, condition)
+        failed = await _check_delete(ctx, key, condition, version)
         if failed is not None:
             results.append(error(failed.code, failed.message))
             continue

@@ -462,7 +462,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
     if replaced is not None:
         garbage += [s.blob_id for s in replaced.segments if s.blob_id not in used]
     await discard_blobs(ctx, garbage)
-    return _complete_result(ctx, obj, version_headers(state, obj.version_id))
+    return _complete_result(ctx, obj, version_headers(obj.version_id))
 
 
 # --- AbortMultipartUpload / ListParts -----------------------------------------------

@@ -81,7 +81,7 @@ async def put_object(ctx: Context) -> Response:
             received.writer.abort()
         raise
     await commit_object(ctx, record, [received.blob_id], received.writer)
-    out = [("etag", quote_etag(record.etag)), *version_headers(state, record.version_id)]
+    out = [("etag", quote_etag(record.etag)), *version_headers(record.version_id)]
     out.extend((f"x-amz-checksum-{name}", value) for name, value in received.checksums.items())
     return empty_response(200, out)
 

@@ -291,7 +291,7 @@ async def post_object(ctx: Context) -> Response:
         version_id=version_for(state),
     )
     await commit_object(tctx, record, [blob_id])
-    return _answer(tctx, target.form, record, version_headers(state, record.version_id))
+    return _answer(tctx, target.form, record, version_headers(record.version_id))
 
 
 def _location(ctx: Context, key: str) -> str:

@@ -66,10 +66,12 @@ def checked_version(value: str, name: str = "versionId") -> str:
     return value
 
 
-def version_headers(state: str | None, version_id: str) -> list[tuple[str, str]]:
+def version_headers(version_id: str) -> list[tuple[str, str]]:
     """``x-amz-version-id`` on a write's answer, as S3 sends it: only for a
-    bucket that is or was versioned."""
-    return [] if state is None else [("x-amz-version-id", version_id)]
+    version with an id (not the null version of a Suspended or never
+    versioned bucket; ceph/s3-tests
+    ``test_versioning_bucket_atomic_upload_return_version_id``)."""
+    return [] if version_id == NULL_VERSION else [("x-amz-version-id", version_id)]
 
 
 async def get_bucket_versioning(ctx: Context) -> Response:
