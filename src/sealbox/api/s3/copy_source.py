@@ -122,7 +122,7 @@ async def load_source(ctx: Context, source: CopySource) -> ObjectRecord:
         obj = await ctx.services.read(meta.get_object, source.bucket, source.key)
     else:
         version = checked_version(source.version_id, "x-amz-copy-source")
-        obj = await ctx.services.run(meta.get_version, source.bucket, source.key, version)
+        obj = await ctx.services.read(meta.get_version, source.bucket, source.key, version)
     if obj is not None and obj.delete_marker:
         raise S3Error("InvalidRequest", "The source of a copy request may not specifically "
                       "refer to a delete marker by version id.")

@@ -79,7 +79,7 @@ async def _check_delete(ctx: Context, key: str, condition: DeleteCondition,
     if version_id is None:
         record = await ctx.services.read(meta.get_object, ctx.bucket, key)
     else:
-        record = await ctx.services.run(meta.get_version, ctx.bucket, key, version_id)
+        record = await ctx.services.read(meta.get_version, ctx.bucket, key, version_id)
     if record is not None and record.delete_marker:
         record = None
     current = None if record is None else (record.etag, record.last_modified, record.size)

@@ -144,7 +144,7 @@ async def find_object(ctx: Context, bucket: str, key: str,
     if version_id is None:
         record = await ctx.services.read(meta.get_object, bucket, key)
     else:
-        record = await ctx.services.run(meta.get_version, bucket, key, version_id)
+        record = await ctx.services.read(meta.get_version, bucket, key, version_id)
     if record is not None and not record.delete_marker:
         return record
     if record is not None:
@@ -155,7 +155,7 @@ async def find_object(ctx: Context, bucket: str, key: str,
         raise S3Error("NoSuchBucket", BucketName=bucket)
     if version_id is not None:
         raise S3Error("NoSuchVersion", Key=key, VersionId=version_id)
-    marker = await ctx.services.run(meta.latest_marker, bucket, key)
+    marker = await ctx.services.read(meta.latest_marker, bucket, key)
     if marker is not None:
         raise S3Error("NoSuchKey", Key=key, headers={"x-amz-delete-marker": "true",
                                                     "x-amz-version-id": marker.version_id})

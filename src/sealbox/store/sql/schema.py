@@ -347,7 +347,7 @@ _VERSIONS = (
         seq             {BIG} NOT NULL,
         PRIMARY KEY (bucket, key, version_id)
     )""",
-    "CREATE INDEX object_versions_by_seq ON object_versions (bucket, key, seq)",
+    "CREATE INDEX object_versions_by_seq ON object_versions (bucket, key, seq DESC)",
 )
 
 

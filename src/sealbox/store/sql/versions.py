@@ -145,6 +145,12 @@ class SqlVersionMethods:
             if row is not None and _stored_vid(row[_VID]) == version_id:
                 return d.rows.object(row)
             found = c.execute(d.q(_GET_NONCURRENT), (bucket, key, version_id)).fetchone()
+            if found is None:
+                # The two reads may see two snapshots (SQLite's autocommit
+                # reads): a version promoted in between is current now.
+                row = c.execute(d.q(_GET_CURRENT), (bucket, key)).fetchone()
+                if row is not None and _stored_vid(row[_VID]) == version_id:
+                    return d.rows.object(row)
         return None if found is None else self._version(found)
 
     def latest_marker(self, bucket: str, key: str) -> ObjectRecord | None:
@@ -272,7 +278,7 @@ class SqlVersionMethods:
                 f"SELECT * FROM (SELECT {OBJ_COLS}, FALSE AS delete_marker, {CURRENT_SEQ} AS seq "
                 f"FROM objects) cur WHERE {cond} "
                 f"UNION ALL SELECT {VER_COLS} FROM object_versions WHERE {cond} "
-                "ORDER BY key, seq DESC, version_id LIMIT ?"
+                "ORDER BY key, seq DESC LIMIT ?"
             )
             rows = c.execute(d.q(sql), (*params, *params, limit)).fetchall()
             out = []
