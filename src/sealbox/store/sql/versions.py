@@ -258,7 +258,8 @@ class SqlVersionMethods:
                     found = c.execute(d.q(_GET_NONCURRENT),
                                       (bucket, key_marker, version_marker)).fetchone()
                     after_seq = None if found is None else found[-1]
-            where, params = ["bucket = ?"], [bucket]
+            where: list[str] = ["bucket = ?"]
+            params: list[Any] = [bucket]
             if prefix:
                 where.append("key >= ?")
                 params.append(prefix)
