@@ -223,7 +223,8 @@ def test_presigned_get_of_a_version(s3, bucket) -> None:
 
 def test_version_actions_need_their_own_permission(s3, client_factory, server, bucket) -> None:
     """A user allowed s3:GetObject and s3:DeleteObject, not their Version
-    forms, reads and deletes the current object but no named version."""
+    forms, reads and deletes the current object but no named version, and
+    copies from nothing it may not read."""
     iam = client_factory("iam")
     name = f"ver-{bucket}"[:60]
     iam.create_user(UserName=name)
@@ -247,6 +248,20 @@ def test_version_actions_need_their_own_permission(s3, client_factory, server, b
         with pytest.raises(ClientError) as denied:
             call()
         assert _error(denied) == ("AccessDenied", 403)
+    # A copy reads its source: the current object yes, a named version no.
+    user.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "k"})
+    with pytest.raises(ClientError) as denied:
+        user.copy_object(Bucket=bucket, Key="copy",
+                         CopySource={"Bucket": bucket, "Key": "k", "VersionId": v1})
+    assert _error(denied) == ("AccessDenied", 403)
+    # Nor from a bucket the user may not read at all.
+    other = f"{bucket}-other"
+    s3.create_bucket(Bucket=other)
+    s3.put_object(Bucket=other, Key="secret", Body=b"s")
+    with pytest.raises(ClientError) as denied:
+        user.copy_object(Bucket=bucket, Key="stolen",
+                         CopySource={"Bucket": other, "Key": "secret"})
+    assert _error(denied) == ("AccessDenied", 403)
     user.delete_object(Bucket=bucket, Key="k")  # a marker: allowed
     assert s3.get_object(Bucket=bucket, Key="k", VersionId=v1)["Body"].read() == b"x"
 
