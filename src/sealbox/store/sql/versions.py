@@ -211,8 +211,12 @@ class SqlVersionMethods:
         d = self._d
         newest = c.execute(d.q(_NEWEST_NONCURRENT), (bucket, key)).fetchone()
         if newest is not None and not newest[_N_OBJ]:
-            c.execute(d.q(_DELETE_NONCURRENT), (bucket, key, newest[_VID]))
-            c.execute(d.q(_INSERT_CURRENT), _params(d, _as_current(newest[:_N_OBJ])))
+            # A PUT committing meanwhile (PostgreSQL) made a newer current
+            # version: then this one stays noncurrent.
+            cur = c.execute(d.q(_INSERT_CURRENT + " ON CONFLICT DO NOTHING"),
+                            _params(d, _as_current(newest[:_N_OBJ])))
+            if cur.rowcount == 1:
+                c.execute(d.q(_DELETE_NONCURRENT), (bucket, key, newest[_VID]))
 
     def set_version_tags(self, bucket: str, key: str, version_id: str,
                          tags: tuple[tuple[str, str], ...]) -> bool:
