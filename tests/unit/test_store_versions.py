@@ -70,7 +70,9 @@ def test_delete_marker_hides_the_key_and_deleting_it_brings_it_back(store: MetaS
 def test_deleting_the_current_version_promotes_the_previous_one(store: MetaStore) -> None:
     store.put_object(v("k", "v1"))
     store.put_object(v("k", "v2"))
+    assert store.get_version("b", "k", "v2") is not None  # type: ignore[attr-defined]
     removed = store.delete_version("b", "k", "v2")  # type: ignore[attr-defined]
+    assert store.get_version("b", "k", "v2") is None  # a kept read is never stale
     assert removed is not None and removed.version_id == "v2"
     assert store.get_object("b", "k").version_id == "v1"  # type: ignore[union-attr]
     assert store.delete_version("b", "k", "v2") is None  # type: ignore[attr-defined]

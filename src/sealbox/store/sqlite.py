@@ -314,6 +314,18 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
         self._remember((bucket, key), token, record)
         return record
 
+    def get_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        # Kept while nothing is committed, as get_object's record: a
+        # presigned link to one version is read as often as one to the key.
+        token = self._watch.token()
+        if token is not None:
+            hit = self._unchanged.get((bucket, key, version_id))
+            if hit is not None and hit[0] == token:
+                return hit[1]  # type: ignore[return-value]
+        record = SqlVersionMethods.get_version(self, bucket, key, version_id)
+        self._remember((bucket, key, version_id), token, record)
+        return record
+
     def _remember(self, what: object, token: bytes | None, value: object) -> None:
         """Keep a value read after the WAL-index header read ``token``: it is
         current for as long as the header stays equal (a commit in between
