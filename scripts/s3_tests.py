@@ -99,7 +99,10 @@ def main(argv: list[str]) -> int:
              *pytest_args],
             cwd=suite, env={**os.environ, "S3TEST_CONF": str(config)},
             capture_output=True, text=True, check=False)
-    print(done.stdout[-20000:])
+    # The short summary (every FAILED and ERROR line), whole: tracebacks
+    # come before it and are left out.
+    print("\n".join(line for line in done.stdout.splitlines()
+                    if line.startswith(("FAILED ", "ERROR "))))
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:]
     passed = re.search(r"(\d+) passed", summary)
     print(f"s3-tests: {passed[1] if passed else 0} passed ({summary})")
