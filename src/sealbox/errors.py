@@ -170,6 +170,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ("NoSuchBucket", 404, "The specified bucket does not exist"),
         ("NoSuchKey", 404, "The specified key does not exist."),
         ("NoSuchTagSet", 404, "The TagSet does not exist"),
+        ("NoSuchVersion", 404, "The specified version does not exist."),
         (
             "NoSuchUpload",
             404,

@@ -20,6 +20,7 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "HeadBucket": ("s3:ListBucket", "bucket"),
     "GetBucketLocation": ("s3:GetBucketLocation", "bucket"),
     "GetBucketVersioning": ("s3:GetBucketVersioning", "bucket"),
+    "PutBucketVersioning": ("s3:PutBucketVersioning", "bucket"),
     "GetBucketCors": ("s3:GetBucketCORS", "bucket"),
     "PutBucketCors": ("s3:PutBucketCORS", "bucket"),
     "DeleteBucketCors": ("s3:PutBucketCORS", "bucket"),  # IAM has no DeleteBucketCORS action
@@ -63,6 +64,28 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "PutBucketLogging": ("s3:PutBucketLogging", "bucket"),
     "GetBucketLogging": ("s3:GetBucketLogging", "bucket"),
 }
+
+# What an operation needs instead when it names a version (``?versionId=``),
+# as IAM names them: reading or removing one version is its own permission.
+VERSION_ACTIONS: dict[str, str] = {
+    "GetObject": "s3:GetObjectVersion",
+    "HeadObject": "s3:GetObjectVersion",
+    "DeleteObject": "s3:DeleteObjectVersion",
+    "GetObjectTagging": "s3:GetObjectVersionTagging",
+    "PutObjectTagging": "s3:PutObjectVersionTagging",
+    "DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+    "GetObjectAcl": "s3:GetObjectVersionAcl",
+    "PutObjectAcl": "s3:PutObjectVersionAcl",
+}
+
+
+def action_for(operation: str, names_version: bool) -> tuple[str, ResourceKind]:
+    """The action and resource kind an operation needs; ``names_version``:
+    the request carries ``versionId``."""
+    action, kind = ACTIONS[operation]
+    if names_version:
+        action = VERSION_ACTIONS.get(operation, action)
+    return action, kind
 
 
 def resource_arn(kind: ResourceKind, bucket: str | None, key: str | None) -> str:

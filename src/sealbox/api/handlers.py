@@ -13,12 +13,15 @@ from sealbox.api.s3 import (
     buckets,
     copy_object,
     cors,
+    delete,
+    list_versions,
     listing,
     multipart,
     objects,
     policy,
     post_object,
     tagging,
+    versioning,
 )
 from sealbox.server.responses import Response
 
@@ -27,9 +30,12 @@ Handler = Callable[[Context], Awaitable[Response]]
 HANDLERS: dict[str, Handler] = {
     **buckets.HANDLERS,
     **objects.HANDLERS,
+    **delete.HANDLERS,
     **copy_object.HANDLERS,
     **tagging.HANDLERS,
+    **versioning.HANDLERS,
     **listing.HANDLERS,
+    **list_versions.HANDLERS,
     **multipart.HANDLERS,
     **post_object.HANDLERS,
     **cors.HANDLERS,

@@ -182,9 +182,11 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
             return "PutBucketCors"
         if name := _first(query, _BUCKET_PUTS):
             return _BUCKET_PUTS[name]
+        if "versioning" in query:
+            return "PutBucketVersioning"
         _unsupported(query)
-        if "versioning" in query or "tagging" in query:
-            raise S3Error("NotImplemented", "Bucket versioning and tagging are not implemented")
+        if "tagging" in query:
+            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
         return "CreateBucket"
     if method == "DELETE":
         if "cors" in query:

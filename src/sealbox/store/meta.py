@@ -44,6 +44,9 @@ class Bucket:
     owner: str  # the owning principal's ARN
 
 
+NULL_VERSION = "null"
+
+
 @dataclass(frozen=True)
 class Segment:
     """One blob holding a run of an object's bytes, in order."""
@@ -78,6 +81,11 @@ class ObjectRecord:
     storage_class: str = "STANDARD"
     owner: str = ""
     parts_count: int | None = None
+    # Versioning (store/sql/versions.py): "null" for the null version (every
+    # object of a bucket never versioned, and those written while
+    # Suspended); a delete marker is a version with no bytes.
+    version_id: str = NULL_VERSION
+    delete_marker: bool = False
 
     @property
     def content_type(self) -> str:
@@ -164,6 +172,33 @@ class MetaStore(Protocol):
     ) -> bool:
         """Replace the tag set; False if the object does not exist."""
 
+    # -- versions (sql/versions.py) -----------------------------------------
+    # ``put_object`` and ``complete_upload`` keep versions by the new
+    # record's ``version_id``: one with an id pushes the current version
+    # down; a null one replaces the null version (returned for freeing).
+    def get_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        """That version of the key (a delete marker has ``delete_marker``)."""
+
+    def latest_marker(self, bucket: str, key: str) -> ObjectRecord | None:
+        """The key's newest version when it is a delete marker, else None."""
+
+    def add_delete_marker(self, marker: ObjectRecord) -> ObjectRecord | None:
+        """Make ``marker`` the newest version; the version now gone (null
+        replaced by a null marker), whose blobs the caller deletes."""
+
+    def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        """Remove one version; the record removed, or None."""
+
+    def set_version_tags(self, bucket: str, key: str, version_id: str,
+                         tags: tuple[tuple[str, str], ...]) -> bool:
+        """Replace one version's tags; False if there is no such object version."""
+
+    def list_versions(
+        self, bucket: str, *, prefix: str = "", key_marker: str = "",
+        version_marker: str = "", limit: int = 1000,
+    ) -> list[tuple[ObjectRecord, bool]]:
+        """(version, is latest) in ListObjectVersions' order after the markers."""
+
     # -- multipart uploads -------------------------------------------------
     def create_upload(self, upload: Upload) -> None:
         """Raises ``NoSuchBucket`` if the bucket is gone."""
@@ -246,6 +281,7 @@ class MetaStore(Protocol):
         """Remove the setting; False if there was none."""
 
     def referenced_blob_ids(self) -> set[str]:
-        """Every blob id an object or a part refers to (for the orphan sweep)."""
+        """Every blob id an object, a noncurrent version or a part refers to
+        (for the orphan sweep)."""
 
     def close(self) -> None: ...

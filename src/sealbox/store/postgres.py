@@ -78,6 +78,7 @@ from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
 from sealbox.store.sql.schema import SCHEMA_VERSION
 from sealbox.store.sql.sessions import SessionSqlMethods
+from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
@@ -138,7 +139,7 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
+class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
                         LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                         AuthFailureSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
@@ -248,8 +249,10 @@ class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
         return None if old is None else _object(old)
 
     def _replace_object(self, c: psycopg.Cursor[Any], params: tuple[Any, ...]) -> Any:
-        """Insert or replace the object row ``params``; the row replaced."""
-        return _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
+        """Insert or replace the object row ``params``; the row of the version
+        now gone (``sql/versions.keep_versions``), if any."""
+        old = _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
+        return keep_versions(c, self._d, params, old)
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         # The hot path: one primary-key lookup, one round trip; psycopg
@@ -299,6 +302,8 @@ class PostgresMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
         with self._read() as c:
             rows = c.execute(
                 "SELECT s ->> 0 FROM objects CROSS JOIN LATERAL json_array_elements(segments) s"
+                " UNION ALL SELECT s ->> 0 FROM object_versions"
+                " CROSS JOIN LATERAL json_array_elements(segments) s"
                 " UNION ALL SELECT blob_id FROM parts"
             )
             return {b for (b,) in rows}

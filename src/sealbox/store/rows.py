@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sealbox.store.meta import Bucket, ObjectRecord, Part, Segment, Upload
+from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord, Part, Segment, Upload
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -101,7 +101,7 @@ class Rows:
 
     def object(self, row: tuple[Any, ...]) -> ObjectRecord:
         """A row of ``sql.OBJ_COLS``."""
-        b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts = row
+        b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts, vid = row
         return ObjectRecord(
             b,
             k,
@@ -116,6 +116,7 @@ class Rows:
             sclass,
             owner,
             parts,
+            NULL_VERSION if vid is None else vid,
         )
 
     def object_params(self, o: ObjectRecord) -> tuple[Any, ...]:
@@ -134,6 +135,8 @@ class Rows:
             o.storage_class,
             o.owner,
             o.parts_count,
+            # objects.version_id: NULL is the null version (rows from before versioning)
+            None if o.version_id == NULL_VERSION else o.version_id,
         )
 
     def upload(self, row: tuple[Any, ...]) -> Upload:

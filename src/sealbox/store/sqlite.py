@@ -55,6 +55,7 @@ from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sql.sessions import SessionSqlMethods
+from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
 from sealbox.store.sqlite_group import GroupCommit
 from sealbox.store.sqlite_watch import CommitWatch
 
@@ -87,10 +88,11 @@ def _object_writer(obj: ObjectRecord) -> Callable[[sqlite3.Connection], tuple[An
 
 
 def _replace_object(c: sqlite3.Connection, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """Upsert the object row ``params`` under the write lock; the row replaced."""
+    """Upsert the object row ``params`` under the write lock; the row of the
+    version now gone (``sql/versions.keep_versions``), if any."""
     old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, params[:2]).fetchone()
     c.execute(_UPSERT_OBJECT, params)
-    return old
+    return keep_versions(c, _DIALECT, params, old)
 
 
 def _object_from(row: tuple[Any, ...]) -> ObjectRecord:
@@ -157,7 +159,7 @@ class _Holder:
 
 
 
-class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
+class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
                       LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                       AuthFailureSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
@@ -315,6 +317,18 @@ class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
         self._remember((bucket, key), token, record)
         return record
 
+    def get_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        # Kept while nothing is committed, as get_object's record: a
+        # presigned link to one version is read as often as one to the key.
+        token = self._watch.token()
+        if token is not None:
+            hit = self._unchanged.get((bucket, key, version_id))
+            if hit is not None and hit[0] == token:
+                return hit[1]  # type: ignore[return-value]
+        record = SqlVersionMethods.get_version(self, bucket, key, version_id)
+        self._remember((bucket, key, version_id), token, record)
+        return record
+
     def _remember(self, what: object, token: bytes | None, value: object) -> None:
         """Keep a value read after the WAL-index header read ``token``: it is
         current for as long as the header stays equal (a commit in between
@@ -375,7 +389,8 @@ class SqliteMetaStore(SqlObjectMethods, SqlIdentityMixin, EdgeSqlMethods,
         # blob moving from a part to an object is seen in one of them.
         conn.execute("BEGIN")
         try:
-            for (segs,) in conn.execute("SELECT segments FROM objects"):
+            for (segs,) in conn.execute(
+                    "SELECT segments FROM objects UNION ALL SELECT segments FROM object_versions"):
                 ids.update(i for i, _ in _loads(segs))
             ids.update(b for (b,) in conn.execute("SELECT blob_id FROM parts"))
         finally:

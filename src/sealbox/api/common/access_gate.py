@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from sealbox.access.acls import acl_allows
-from sealbox.access.actions import ACTIONS, resource_arn
+from sealbox.access.actions import action_for, resource_arn
 from sealbox.access.context import ContextDict, add_changing_keys, steady_context
 from sealbox.access.evaluate import Decision, evaluate_parts
 from sealbox.access.model import MalformedPolicy, Policy, parse_policy
@@ -300,7 +300,7 @@ class AccessGate:
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
                  bucket: str | None, key: str | None, version: int | None = None) -> Decision:
     """Judge an S3 operation by the action the table names; AccessDenied if refused."""
-    action, kind = ACTIONS[operation]
+    action, kind = action_for(operation, "versionId" in request.query)
     decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
                            bucket=bucket, key=key if kind == "object" else None, version=version)
     if not decision.allowed:

@@ -1,5 +1,5 @@
 """Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
-GetBucketLocation, GetBucketVersioning."""
+GetBucketLocation (versioning: versioning.py)."""
 
 from __future__ import annotations
 
@@ -170,17 +170,10 @@ async def get_bucket_location(ctx: Context) -> Response:
     return xml_response(render("LocationConstraint", region))
 
 
-async def get_bucket_versioning(ctx: Context) -> Response:
-    await require_bucket(ctx)
-    # Buckets are unversioned: S3 answers an empty configuration.
-    return xml_response(render("VersioningConfiguration", []))
-
-
 HANDLERS = {
     "ListBuckets": list_buckets,
     "CreateBucket": create_bucket,
     "HeadBucket": head_bucket,
     "DeleteBucket": delete_bucket,
     "GetBucketLocation": get_bucket_location,
-    "GetBucketVersioning": get_bucket_versioning,
 }

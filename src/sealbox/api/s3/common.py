@@ -16,7 +16,7 @@ from sealbox.http.header_values import (
     servable_headers,
     wire_text,
 )
-from sealbox.store.meta import Bucket, ObjectRecord
+from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord
 
 # The representation headers S3 stores with an object and returns on GET.
 STORED_HEADERS = (
@@ -129,6 +129,8 @@ def object_response_headers(record: ObjectRecord) -> list[tuple[str, str]]:
     headers.append(("accept-ranges", "bytes"))
     if record.tags:
         headers.append(("x-amz-tagging-count", str(len(record.tags))))
+    if record.version_id != NULL_VERSION:
+        headers.append(("x-amz-version-id", record.version_id))
     if record.storage_class != "STANDARD":
         headers.append(("x-amz-storage-class", servable("x-amz-storage-class",
                                                         record.storage_class)))

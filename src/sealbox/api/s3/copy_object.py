@@ -15,12 +15,13 @@ from sealbox.api.s3.common import (
 )
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_source
 from sealbox.api.s3.objects import check_put_preconditions, commit_object
+from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import render
 from sealbox.errors import S3Error
 from sealbox.http.conditional import copy_source_conditions
 from sealbox.http.dates import format_iso8601
 from sealbox.server.responses import Response, xml_response
-from sealbox.store.meta import ObjectRecord, Segment
+from sealbox.store.meta import NULL_VERSION, ObjectRecord, Segment
 
 MAX_COPY_SOURCE_SIZE = 5 * 1024**3
 _SELF_COPY = (
@@ -62,17 +63,21 @@ async def copy_object(ctx: Context) -> Response:
     tags = tagging_header(headers) if tagging_directive == "REPLACE" else src.tags
     stored = await with_write_acl(ctx, stored)
     await check_put_preconditions(ctx)
+    state = await bucket_state(ctx, ctx.bucket)
     received = await copy_bytes(ctx, src)
     record = ObjectRecord(
         bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
         last_modified=now, segments=(Segment(received.blob_id, received.size),),
         headers=stored, user_metadata=meta, tags=tags, checksums=dict(src.checksums),
-        storage_class=klass, owner=ctx.auth.principal.arn,
+        storage_class=klass, owner=ctx.auth.principal.arn, version_id=version_for(state),
     )
     await commit_object(ctx, record, [received.blob_id])
     body = render("CopyObjectResult", [("LastModified", format_iso8601(now)),
                                        ("ETag", f'"{record.etag}"')])
-    return xml_response(body)
+    out = version_headers(record.version_id)
+    if src.version_id != NULL_VERSION or source.version_id is not None:
+        out.append(("x-amz-copy-source-version-id", src.version_id))
+    return xml_response(body, headers=out)
 
 
 HANDLERS = {"CopyObject": copy_object}

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from sealbox.api.common.context import Context
+from sealbox.access.actions import resource_arn
+from sealbox.api.common.context import Context, decide
 from sealbox.api.s3.ingest import ReceivedBlob
+from sealbox.api.s3.versioning import checked_version
 from sealbox.auth.sigv4.checksum import ALGORITHMS, encode
 from sealbox.errors import S3Error
 from sealbox.store.blobs import BlobStore
@@ -110,22 +112,41 @@ def parse_copy_range(value: str, size: int) -> tuple[int, int]:
     return first, last - first + 1
 
 
-async def load_source(ctx: Context, source: CopySource) -> ObjectRecord:
-    """The source object, or NoSuchBucket / NoSuchKey as S3 answers a copy.
+async def _may_read(ctx: Context, source: CopySource) -> None:
+    """A copy reads its source: S3 requires ``s3:GetObject`` on it
+    (``s3:GetObjectVersion`` when the source names a version) besides
+    ``s3:PutObject`` on the target, which the request was judged by."""
+    action = "s3:GetObject" if source.version_id is None else "s3:GetObjectVersion"
+    decision = await decide(ctx.services, ctx.request, ctx.auth, action,
+                            resource_arn("object", source.bucket, source.key),
+                            bucket=source.bucket, key=source.key,
+                            operation=ctx.endpoint.operation)
+    if not decision.allowed:
+        raise S3Error("AccessDenied")
 
-    sealbox keeps no versions: only the version id ``null`` (the current
-    object of an unversioned bucket) names an object; any other id is
-    refused as S3 refuses a malformed one.
-    """
-    if source.version_id is not None and source.version_id != "null":
-        raise S3Error("InvalidArgument", "Invalid version id specified",
-                      ArgumentName="x-amz-copy-source", ArgumentValue=source.version_id[:256])
+
+async def load_source(ctx: Context, source: CopySource) -> ObjectRecord:
+    """The source object (its version, if the source names one), or what S3
+    answers a copy whose source is missing: NoSuchBucket, NoSuchKey,
+    NoSuchVersion; a delete marker named by its id is 400 InvalidRequest
+    ("The source of a copy request may not specifically refer to a delete
+    marker by version id")."""
+    await _may_read(ctx, source)
     meta = ctx.services.meta
-    obj = await ctx.services.read(meta.get_object, source.bucket, source.key)
+    if source.version_id is None:
+        obj = await ctx.services.read(meta.get_object, source.bucket, source.key)
+    else:
+        version = checked_version(source.version_id, "x-amz-copy-source")
+        obj = await ctx.services.read(meta.get_version, source.bucket, source.key, version)
+    if obj is not None and obj.delete_marker:
+        raise S3Error("InvalidRequest", "The source of a copy request may not specifically "
+                      "refer to a delete marker by version id.")
     if obj is None:
         bucket = await ctx.services.read(meta.get_bucket, source.bucket)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=source.bucket)
+        if source.version_id is not None:
+            raise S3Error("NoSuchVersion", Key=source.key, VersionId=source.version_id)
         raise S3Error("NoSuchKey", Key=source.key)
     return obj
 

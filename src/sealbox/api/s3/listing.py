@@ -1,5 +1,5 @@
-"""Listing operations: ListObjects (v1), ListObjectsV2, ListObjectVersions,
-ListMultipartUploads.
+"""Listing operations: ListObjects (v1), ListObjectsV2, ListMultipartUploads
+(ListObjectVersions: ``list_versions.py``).
 
 All four share one walk (``walk``): entries in UTF-8 byte order after a
 position, keys that hold the delimiter after the prefix rolled up into one
@@ -22,8 +22,9 @@ Interoperability decisions, with the S3 behaviour that forced them:
   ``+`` is ``%2B`` and a space ``%20`` (s3-tests
   ``test_bucket_list_encoding_basic``), which both plain percent-decoders
   and botocore's ``unquote_plus`` read back to the key.
-- Buckets are unversioned, so ListObjectVersions lists every object as one
-  version, ``VersionId`` ``null``, ``IsLatest`` true.
+- ListObjects and ListObjectsV2 list current versions only: a key whose
+  newest version is a delete marker is not listed (``objects`` holds no
+  row for it; ``sealbox.store.sql.versions``).
 - ``Owner`` of a listed object is the bucket's owner: S3's default object
   ownership (BucketOwnerEnforced) makes the bucket owner own every object.
   An upload's ``Initiator`` is whoever created it.
@@ -169,7 +170,7 @@ def walk(
 # --- request parameters ------------------------------------------------------------
 
 
-def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
+def int_param(query: Mapping[str, str], name: str, default: int) -> int:
     """``max-keys`` / ``max-uploads``: S3's two InvalidArgument answers for a
     value that is not an int32 or is negative; above 1000 is 1000."""
     raw = query.get(name)
@@ -186,7 +187,7 @@ def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     return min(value, MAX_KEYS)
 
 
-def _encoder(query: Mapping[str, str]) -> Callable[[str], str]:
+def encoder(query: Mapping[str, str]) -> Callable[[str], str]:
     """The function applied to every key-like value of the answer."""
     kind = query.get("encoding-type")
     if kind is None:
@@ -194,14 +195,14 @@ def _encoder(query: Mapping[str, str]) -> Callable[[str], str]:
     if kind != "url":
         raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request",
                       ArgumentName="encoding-type", ArgumentValue=kind)
-    return _url_encode
+    return url_encode
 
 
 def _identity(text: str) -> str:
     return text
 
 
-def _url_encode(text: str) -> str:
+def url_encode(text: str) -> str:
     return quote(text, safe="/")
 
 
@@ -246,7 +247,7 @@ def _checksum_fields(obj: ObjectRecord) -> list[tuple[str, object]]:
     return fields
 
 
-def _object_fields(obj: ObjectRecord, enc: Callable[[str], str],
+def object_fields(obj: ObjectRecord, enc: Callable[[str], str],
                    owner: list[tuple[str, object]] | None) -> list[tuple[str, object]]:
     return [
         ("Key", enc(obj.key)),
@@ -259,11 +260,11 @@ def _object_fields(obj: ObjectRecord, enc: Callable[[str], str],
     ]
 
 
-def _prefix_entries(page: Page[T], enc: Callable[[str], str]) -> list[tuple[str, object]]:
+def prefix_entries(page: Page[T], enc: Callable[[str], str]) -> list[tuple[str, object]]:
     return [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.prefixes]
 
 
-def _delimiter(query: Mapping[str, str]) -> str:
+def delimiter_param(query: Mapping[str, str]) -> str:
     return query.get("delimiter", "")
 
 
@@ -288,10 +289,10 @@ async def list_objects(ctx: Context) -> Response:
     """ListObjects (v1): ``marker``; Owner always; NextMarker only with a delimiter."""
     bucket = await require_bucket(ctx)
     query = ctx.request.query
-    enc = _encoder(query)
-    max_keys = _int_param(query, "max-keys", MAX_KEYS)
+    enc = encoder(query)
+    max_keys = int_param(query, "max-keys", MAX_KEYS)
     prefix = query.get("prefix", "")
-    delimiter = _delimiter(query)
+    delimiter = delimiter_param(query)
     marker = query.get("marker", "")
     page = await _walk_objects(ctx, prefix, delimiter, marker, max_keys)
     owner = owner_xml(bucket.owner)
@@ -303,11 +304,11 @@ async def list_objects(ctx: Context) -> Response:
         ("NextMarker", enc(next_marker) if next_marker is not None else None),
         ("MaxKeys", max_keys),
         ("Delimiter", enc(delimiter) if delimiter else None),
-        ("EncodingType", "url" if enc is _url_encode else None),
+        ("EncodingType", "url" if enc is url_encode else None),
         ("IsTruncated", page.truncated),
     ]
-    children += [("Contents", _object_fields(o, enc, owner)) for o in page.items]
-    children += _prefix_entries(page, enc)
+    children += [("Contents", object_fields(o, enc, owner)) for o in page.items]
+    children += prefix_entries(page, enc)
     return xml_response(render("ListBucketResult", children))
 
 
@@ -316,10 +317,10 @@ async def list_objects_v2(ctx: Context) -> Response:
     KeyCount; Owner only with ``fetch-owner=true``."""
     bucket = await require_bucket(ctx)
     query = ctx.request.query
-    enc = _encoder(query)
-    max_keys = _int_param(query, "max-keys", MAX_KEYS)
+    enc = encoder(query)
+    max_keys = int_param(query, "max-keys", MAX_KEYS)
     prefix = query.get("prefix", "")
-    delimiter = _delimiter(query)
+    delimiter = delimiter_param(query)
     token = query.get("continuation-token")
     start_after = query.get("start-after")
     # S3 ignores start-after once a continuation token is given.
@@ -336,59 +337,12 @@ async def list_objects_v2(ctx: Context) -> Response:
         ("KeyCount", len(page.entries)),
         ("MaxKeys", max_keys),
         ("Delimiter", enc(delimiter) if delimiter else None),
-        ("EncodingType", "url" if enc is _url_encode else None),
+        ("EncodingType", "url" if enc is url_encode else None),
         ("IsTruncated", page.truncated),
     ]
-    children += [("Contents", _object_fields(o, enc, owner)) for o in page.items]
-    children += _prefix_entries(page, enc)
+    children += [("Contents", object_fields(o, enc, owner)) for o in page.items]
+    children += prefix_entries(page, enc)
     return xml_response(render("ListBucketResult", children))
-
-
-async def list_object_versions(ctx: Context) -> Response:
-    """ListObjectVersions on an unversioned bucket: each object is its one
-    ``null`` version. ``version-id-marker`` needs ``key-marker`` and can
-    only name ``null``."""
-    bucket = await require_bucket(ctx)
-    query = ctx.request.query
-    enc = _encoder(query)
-    max_keys = _int_param(query, "max-keys", MAX_KEYS)
-    prefix = query.get("prefix", "")
-    delimiter = _delimiter(query)
-    key_marker = query.get("key-marker", "")
-    version_marker = query.get("version-id-marker", "")
-    if version_marker and not key_marker:
-        raise S3Error("InvalidArgument",
-                      "A version-id marker cannot be specified without a key marker.",
-                      ArgumentName="version-id-marker", ArgumentValue=version_marker)
-    if version_marker and version_marker != "null":
-        raise S3Error("InvalidArgument", "Invalid version id specified",
-                      ArgumentName="version-id-marker", ArgumentValue=version_marker)
-    # After the key marker's null version is after the key: it has no other.
-    page = await _walk_objects(ctx, prefix, delimiter, key_marker, max_keys)
-    owner = owner_xml(bucket.owner)
-    next_key = next_version = None
-    if page.truncated and page.last is not None:
-        next_key = page.last[0]
-        if not isinstance(page.entries[-1], str):
-            next_version = "null"
-    children: list[tuple[str, object]] = [
-        ("Name", bucket.name),
-        ("Prefix", enc(prefix)),
-        ("KeyMarker", enc(key_marker)),
-        ("VersionIdMarker", version_marker),
-        ("NextKeyMarker", enc(next_key) if next_key is not None else None),
-        ("NextVersionIdMarker", next_version),
-        ("MaxKeys", max_keys),
-        ("Delimiter", enc(delimiter) if delimiter else None),
-        ("EncodingType", "url" if enc is _url_encode else None),
-        ("IsTruncated", page.truncated),
-    ]
-    for obj in page.items:
-        fields = _object_fields(obj, enc, owner)
-        children.append(("Version", [fields[0], ("VersionId", "null"), ("IsLatest", True),
-                                     *fields[1:]]))
-    children += _prefix_entries(page, enc)
-    return xml_response(render("ListVersionsResult", children))
 
 
 async def list_multipart_uploads(ctx: Context) -> Response:
@@ -397,10 +351,10 @@ async def list_multipart_uploads(ctx: Context) -> Response:
     as S3 ignores it)."""
     bucket = await require_bucket(ctx)
     query = ctx.request.query
-    enc = _encoder(query)
-    max_uploads = _int_param(query, "max-uploads", MAX_KEYS)
+    enc = encoder(query)
+    max_uploads = int_param(query, "max-uploads", MAX_KEYS)
     prefix = query.get("prefix", "")
-    delimiter = _delimiter(query)
+    delimiter = delimiter_param(query)
     key_marker = query.get("key-marker", "")
     upload_marker = query.get("upload-id-marker", "")
     meta = ctx.services.meta
@@ -426,7 +380,7 @@ async def list_multipart_uploads(ctx: Context) -> Response:
         ("Delimiter", enc(delimiter) if delimiter else None),
         ("Prefix", enc(prefix)),
         ("MaxUploads", max_uploads),
-        ("EncodingType", "url" if enc is _url_encode else None),
+        ("EncodingType", "url" if enc is url_encode else None),
         ("IsTruncated", page.truncated),
     ]
     for up in page.items:
@@ -439,7 +393,7 @@ async def list_multipart_uploads(ctx: Context) -> Response:
             ("Initiated", up.initiated),
             *_upload_checksum_fields(up),
         ]))
-    children += _prefix_entries(page, enc)
+    children += prefix_entries(page, enc)
     return xml_response(render("ListMultipartUploadsResult", children))
 
 
@@ -465,6 +419,5 @@ def _upload_position(upload: Upload) -> Position:
 HANDLERS = {
     "ListObjects": list_objects,
     "ListObjectsV2": list_objects_v2,
-    "ListObjectVersions": list_object_versions,
     "ListMultipartUploads": list_multipart_uploads,
 }

@@ -53,6 +53,7 @@ from sealbox.api.s3.common import (
 )
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_range, parse_copy_source
 from sealbox.api.s3.ingest import ReceivedBlob, discard_blobs, receive_body
+from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
 from sealbox.auth.sigv4.checksum import (  # noqa: F401 (crc_combine: re-exported)
     ALGORITHMS,
@@ -319,7 +320,8 @@ def _location(ctx: Context) -> str:
     return f"{ctx.request.scheme}://{host}/{quote(ctx.bucket)}/{key}"
 
 
-def _complete_result(ctx: Context, obj: ObjectRecord) -> Response:
+def _complete_result(ctx: Context, obj: ObjectRecord,
+                     headers: list[tuple[str, str]] | None = None) -> Response:
     children: list[tuple[str, object]] = [
         ("Location", _location(ctx)),
         ("Bucket", ctx.bucket),
@@ -331,7 +333,7 @@ def _complete_result(ctx: Context, obj: ObjectRecord) -> Response:
         # A composite checksum ends in -N; a full-object one does not.
         composite = any("-" in value for value in obj.checksums.values())
         children.append(("ChecksumType", _COMPOSITE if composite else _FULL_OBJECT))
-    return xml_response(render("CompleteMultipartUploadResult", children))
+    return xml_response(render("CompleteMultipartUploadResult", children), headers=headers or ())
 
 
 async def _replay(ctx: Context, body: bytes, upload_id: str) -> Response:
@@ -424,6 +426,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         put_preconditions(headers, None if current is None else current.etag, key=ctx.key)
 
     checksums = _complete_checksums(upload, listed, parts, headers)
+    state = await bucket_state(ctx, ctx.bucket)
     obj = ObjectRecord(
         bucket=ctx.bucket,
         key=ctx.key,
@@ -438,6 +441,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         storage_class=upload.storage_class,
         owner=upload.owner,
         parts_count=len(parts),
+        version_id=version_for(state),
     )
     try:
         replaced, removed = await ctx.services.run(meta.complete_upload, upload_id, obj)
@@ -458,7 +462,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
     if replaced is not None:
         garbage += [s.blob_id for s in replaced.segments if s.blob_id not in used]
     await discard_blobs(ctx, garbage)
-    return _complete_result(ctx, obj)
+    return _complete_result(ctx, obj, version_headers(obj.version_id))
 
 
 # --- AbortMultipartUpload / ListParts -----------------------------------------------

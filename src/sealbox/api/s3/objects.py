@@ -1,15 +1,12 @@
-"""Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects.
+"""Object operations: PutObject, GetObject, HeadObject.
 
-CopyObject lives in ``copy_object.py``, tagging in ``tagging.py``.
+CopyObject lives in ``copy_object.py``, deletes in ``delete.py``, tagging in
+``tagging.py``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Mapping
-from datetime import datetime
 
 from sealbox.api.common.context import Context
 from sealbox.api.common.tags import tagging_header
@@ -22,25 +19,21 @@ from sealbox.api.s3.common import (
     stored_headers,
     user_metadata,
 )
-from sealbox.api.s3.ingest import delete_blobs, discard_blobs, receive_body
-from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
+from sealbox.api.s3.ingest import delete_blobs, receive_body
+from sealbox.api.s3.versioning import bucket_state, requested_version, version_for, version_headers
 from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
 from sealbox.http.conditional import (
-    DeleteCondition,
-    delete_preconditions,
     evaluate_get,
     put_preconditions,
 )
-from sealbox.http.dates import format_http_date, parse_http_date, parse_iso8601
+from sealbox.http.dates import format_http_date
 from sealbox.http.header_values import LATIN1_MESSAGE, refuse_control, servable
 from sealbox.http.ranges import parse_range
-from sealbox.server.responses import FileSpan, Response, empty_response, xml_response
+from sealbox.server.responses import FileSpan, Response, empty_response
 from sealbox.store.blobs import BlobStore, BlobWriter, StreamingBlob
-from sealbox.store.meta import NoSuchBucket, ObjectRecord, Segment
+from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectRecord, Segment
 
-MAX_DELETE_BODY = 4 * 1024 * 1024
-MAX_DELETE_KEYS = 1000
 OPEN_ATTEMPTS = 3
 SMALL_PUT = 64 * 1024  # a body this small arrives with its request
 
@@ -70,6 +63,7 @@ async def put_object(ctx: Context) -> Response:
     klass = storage_class(headers)
     declared_checksums(headers)
     await check_put_preconditions(ctx)
+    state = await bucket_state(ctx, ctx.bucket)
     limit = ctx.services.settings.max_put_size
     if ctx.max_body is not None:
         limit = min(limit, ctx.max_body)
@@ -80,14 +74,14 @@ async def put_object(ctx: Context) -> Response:
             last_modified=ctx.services.clock.now(),
             segments=(Segment(received.blob_id, received.size),), headers=stored,
             user_metadata=meta, tags=tags, checksums=received.checksums, storage_class=klass,
-            owner=ctx.auth.principal.arn,
+            owner=ctx.auth.principal.arn, version_id=version_for(state),
         )
     except BaseException:
         if received.writer is not None:
             received.writer.abort()
         raise
     await commit_object(ctx, record, [received.blob_id], received.writer)
-    out = [("etag", quote_etag(record.etag))]
+    out = [("etag", quote_etag(record.etag)), *version_headers(record.version_id)]
     out.extend((f"x-amz-checksum-{name}", value) for name, value in received.checksums.items())
     return empty_response(200, out)
 
@@ -139,14 +133,33 @@ async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]
         raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
 
 
-async def find_object(ctx: Context, bucket: str, key: str) -> ObjectRecord:
-    """The object's record, or NoSuchKey / NoSuchBucket as S3 tells them apart."""
-    record = await ctx.services.read(ctx.services.meta.get_object, bucket, key)
-    if record is None:
-        if await ctx.services.read(ctx.services.meta.get_bucket, bucket) is None:
-            raise S3Error("NoSuchBucket", BucketName=bucket)
-        raise S3Error("NoSuchKey", Key=key)
-    return record
+async def find_object(ctx: Context, bucket: str, key: str,
+                      version_id: str | None = None) -> ObjectRecord:
+    """The object's record (its version ``version_id`` if given), or
+    NoSuchKey / NoSuchVersion / NoSuchBucket as S3 tells them apart. A key
+    whose newest version is a delete marker is NoSuchKey with the marker's
+    headers; a marker named by its id is 405 MethodNotAllowed, as S3
+    answers both."""
+    meta = ctx.services.meta
+    if version_id is None:
+        record = await ctx.services.read(meta.get_object, bucket, key)
+    else:
+        record = await ctx.services.read(meta.get_version, bucket, key, version_id)
+    if record is not None and not record.delete_marker:
+        return record
+    if record is not None:
+        raise S3Error("MethodNotAllowed", Method=ctx.request.method, ResourceType="DeleteMarker",
+                      headers={"x-amz-delete-marker": "true",
+                               "x-amz-version-id": record.version_id, "allow": "DELETE"})
+    if await ctx.services.read(meta.get_bucket, bucket) is None:
+        raise S3Error("NoSuchBucket", BucketName=bucket)
+    if version_id is not None:
+        raise S3Error("NoSuchVersion", Key=key, VersionId=version_id)
+    marker = await ctx.services.read(meta.latest_marker, bucket, key)
+    if marker is not None:
+        raise S3Error("NoSuchKey", Key=key, headers={"x-amz-delete-marker": "true",
+                                                    "x-amz-version-id": marker.version_id})
+    raise S3Error("NoSuchKey", Key=key)
 
 
 def _part_bounds(record: ObjectRecord, part_number: int) -> tuple[int, int]:
@@ -258,8 +271,9 @@ async def get_object(ctx: Context) -> Response:
     if part_number is not None and "range" in request.headers:
         raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query "
                       "parameter")
+    version_id = requested_version(request.query)
     for attempt in range(OPEN_ATTEMPTS):
-        record = await find_object(ctx, ctx.bucket, ctx.key)
+        record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
         base_headers, validators = _record_headers(record)
         if not _CONDITIONS.isdisjoint(request.headers) and evaluate_get(
                 request.headers, record.etag, record.last_modified,
@@ -267,6 +281,8 @@ async def get_object(ctx: Context) -> Response:
             return empty_response(304, validators)
         status = 200
         extra: list[tuple[str, str]] = []
+        if version_id == NULL_VERSION:
+            extra.append(("x-amz-version-id", NULL_VERSION))  # named, so S3 echoes it
         start, end = 0, record.size - 1
         if part_number is not None:
             start, end = _part_bounds(record, part_number)
@@ -315,133 +331,8 @@ def _part_number(value: str | None) -> int | None:
     return int(value)
 
 
-def _parse_time(text: str) -> datetime:
-    """An HTTP-date or an ISO 8601 timestamp. The S3 model marks
-    ``LastModifiedTime`` as rfc822 even inside DeleteObjects' XML, which is
-    what botocore sends; other SDKs may send XML's usual ISO 8601."""
-    try:
-        return parse_http_date(text)
-    except ValueError:
-        return parse_iso8601(text)
-
-
-def _delete_condition(
-    name: str, if_match: str | None, modified: str | None, size: str | None
-) -> DeleteCondition:
-    """A conditional delete's conditions, from DeleteObject's headers or one
-    DeleteObjects ``<Object>``."""
-    when = None
-    if modified is not None:
-        try:
-            when = _parse_time(modified)
-        except ValueError:
-            raise S3Error("InvalidArgument", f"Invalid {name}-last-modified-time",
-                          ArgumentName=f"{name}-last-modified-time",
-                          ArgumentValue=modified[:64]) from None
-    count = None
-    if size is not None:
-        if not size.strip().isdigit():
-            raise S3Error("InvalidArgument", f"Invalid {name}-size",
-                          ArgumentName=f"{name}-size", ArgumentValue=size[:64])
-        count = int(size)
-    return DeleteCondition(if_match=if_match, last_modified=when, size=count)
-
-
-async def _check_delete(ctx: Context, key: str, condition: DeleteCondition) -> S3Error | None:
-    if not condition:
-        return None
-    # Checked, then deleted: two store calls, so a write landing in between
-    # can still be deleted. MetaStore has no compare-and-delete yet.
-    record = await ctx.services.read(ctx.services.meta.get_object, ctx.bucket, key)
-    current = None if record is None else (record.etag, record.last_modified, record.size)
-    return delete_preconditions(condition, current, key=key)
-
-
-async def delete_object(ctx: Context) -> Response:
-    await require_bucket(ctx)
-    headers = ctx.request.headers
-    condition = _delete_condition(
-        "x-amz-if-match", headers.get("if-match"),
-        headers.get("x-amz-if-match-last-modified-time"), headers.get("x-amz-if-match-size"),
-    )
-    failed = await _check_delete(ctx, ctx.key, condition)
-    if failed is not None:
-        raise failed
-    removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, ctx.key)
-    if removed is not None:
-        await discard_blobs(ctx, [s.blob_id for s in removed.segments])
-    return empty_response(204)
-
-
-def _check_content_md5(ctx: Context, body: bytes) -> None:
-    value = ctx.request.headers.get("content-md5")
-    if value is None:
-        return
-    try:
-        expected = base64.b64decode(value, validate=True)
-    except ValueError:
-        raise S3Error("InvalidDigest", ContentMD5=value[:64]) from None
-    if len(expected) != 16:
-        raise S3Error("InvalidDigest", ContentMD5=value[:64])
-    if not hmac.compare_digest(hashlib.md5(body).digest(), expected):
-        raise S3Error("BadDigest")
-
-
-async def delete_objects(ctx: Context) -> Response:
-    await require_bucket(ctx)
-    body = await ctx.request.read(MAX_DELETE_BODY)
-    _check_content_md5(ctx, body)
-    root = parse_xml(body, "Delete")
-    quiet = (find_text(root, "Quiet") or "").strip().lower() == "true"
-    entries = find_all(root, "Object")
-    if not entries or len(entries) > MAX_DELETE_KEYS:
-        raise S3Error("MalformedXML")
-    keys = []
-    for entry in entries:
-        key = find_text(entry, "Key")
-        if key is None:
-            raise S3Error("MalformedXML")
-        try:
-            condition = _delete_condition(
-                "x-amz-if-match", find_text(entry, "ETag"), find_text(entry, "LastModifiedTime"),
-                find_text(entry, "Size"),
-            )
-        except S3Error:
-            raise S3Error("MalformedXML") from None
-        keys.append((key, condition))
-    results: list[tuple[str, object]] = []
-    garbage: list[str] = []
-    for key, condition in keys:
-        if not key or len(key.encode()) > 1024:
-            results.append(("Error", [("Key", key), ("Code", "KeyTooLongError" if key else
-                                                     "InvalidArgument"),
-                                      ("Message", "Invalid key")]))
-            continue
-        failed = await _check_delete(ctx, key, condition)
-        if failed is not None:
-            # Errors are listed even in quiet mode, as S3 does.
-            results.append(("Error", [("Key", key), ("Code", failed.code),
-                                      ("Message", failed.message)]))
-            continue
-        removed = await ctx.services.run(ctx.services.meta.delete_object, ctx.bucket, key)
-        if removed is not None:
-            garbage.extend(s.blob_id for s in removed.segments)
-        note = ctx.request.audit
-        if note.batch_keys is None:
-            note.batch_keys = []
-        note.batch_keys.append(key)
-        if not quiet:
-            results.append(("Deleted", [("Key", key)]))
-    # The blobs of every deleted object at once: one DeleteObjects per
-    # thousand on an S3 backend.
-    await discard_blobs(ctx, garbage)
-    return xml_response(render("DeleteResult", results))
-
-
 HANDLERS = {
     "PutObject": put_object,
     "GetObject": get_object,
     "HeadObject": get_object,
-    "DeleteObject": delete_object,
-    "DeleteObjects": delete_objects,
 }

@@ -45,6 +45,7 @@ from sealbox.api.s3.form_data import (
 )
 from sealbox.api.s3.objects import commit_object
 from sealbox.api.s3.tagging import parse_tagging
+from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import render
 from sealbox.auth import post_policy
 from sealbox.auth.principal import AuthResult
@@ -282,15 +283,17 @@ async def post_object(ctx: Context) -> Response:
             reader.writer.abort()
         raise
     tctx = target.ctx
+    state = await bucket_state(tctx, tctx.bucket)
     record = ObjectRecord(
         bucket=tctx.bucket, key=target.key, size=reader.size, etag=reader.md5.hexdigest(),
         last_modified=ctx.services.clock.now(), segments=(Segment(blob_id, reader.size),),
         headers=target.record_headers, user_metadata=target.metadata, tags=target.tags,
         storage_class=target.storage_class, owner=tctx.auth.principal.arn,
         checksums={name: encode(digest) for name, digest in computed.items()},
+        version_id=version_for(state),
     )
     await commit_object(tctx, record, [blob_id])
-    return _answer(tctx, target.form, record)
+    return _answer(tctx, target.form, record, version_headers(record.version_id))
 
 
 def _location(ctx: Context, key: str) -> str:
@@ -318,13 +321,14 @@ def _redirect(url: str | None, bucket: str, key: str, etag: str) -> str | None:
     return base + ("&" if "?" in base else "?") + query + hash_mark + fragment
 
 
-def _answer(ctx: Context, form: post_policy.Form, record: ObjectRecord) -> Response:
+def _answer(ctx: Context, form: post_policy.Form, record: ObjectRecord,
+            versions: list[tuple[str, str]]) -> Response:
     redirect = _redirect(form.get("success_action_redirect") or form.get("redirect"),
                          record.bucket, record.key, record.etag)
     if redirect is not None:
         return empty_response(303, [("location", redirect)])
     location = _location(ctx, record.key)
-    headers = [("etag", quote_etag(record.etag)), ("location", location)]
+    headers = [("etag", quote_etag(record.etag)), ("location", location), *versions]
     headers.extend((f"x-amz-checksum-{name}", value) for name, value in record.checksums.items())
     status = form.get("success_action_status")
     if status == "201":

@@ -5,9 +5,11 @@ from __future__ import annotations
 from sealbox.api.common.context import Context
 from sealbox.api.common.tags import validate_tags
 from sealbox.api.s3.objects import find_object
+from sealbox.api.s3.versioning import requested_version
 from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
 from sealbox.errors import S3Error
 from sealbox.server.responses import Response, empty_response, xml_response
+from sealbox.store.meta import NULL_VERSION, ObjectRecord
 
 MAX_TAGGING_BODY = 64 * 1024
 
@@ -27,28 +29,40 @@ def parse_tagging(body: bytes) -> tuple[tuple[str, str], ...]:
     return validate_tags(pairs)
 
 
+def _version_header(record: ObjectRecord) -> list[tuple[str, str]]:
+    return [] if record.version_id == NULL_VERSION else [("x-amz-version-id", record.version_id)]
+
+
 async def get_object_tagging(ctx: Context) -> Response:
-    record = await find_object(ctx, ctx.bucket, ctx.key)
+    version_id = requested_version(ctx.request.query)
+    record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
     tags = [("Tag", [("Key", k), ("Value", v)]) for k, v in record.tags]
-    return xml_response(render("Tagging", [("TagSet", tags)]))
+    return xml_response(render("Tagging", [("TagSet", tags)]), headers=_version_header(record))
 
 
-async def _set_tags(ctx: Context, tags: tuple[tuple[str, str], ...]) -> None:
-    await find_object(ctx, ctx.bucket, ctx.key)
-    changed = await ctx.services.run(ctx.services.meta.set_object_tags, ctx.bucket, ctx.key, tags)
+async def _set_tags(ctx: Context, tags: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """Set the tags of the object (or of the version the request names);
+    the answer's version header."""
+    version_id = requested_version(ctx.request.query)
+    record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
+    meta = ctx.services.meta
+    if version_id is None:
+        changed = await ctx.services.run(meta.set_object_tags, ctx.bucket, ctx.key, tags)
+    else:
+        changed = await ctx.services.run(meta.set_version_tags, ctx.bucket, ctx.key,
+                                         version_id, tags)
     if not changed:  # deleted between the two calls
         raise S3Error("NoSuchKey", Key=ctx.key)
+    return _version_header(record)
 
 
 async def put_object_tagging(ctx: Context) -> Response:
     tags = parse_tagging(await ctx.request.read(MAX_TAGGING_BODY))
-    await _set_tags(ctx, tags)
-    return empty_response(200)
+    return empty_response(200, await _set_tags(ctx, tags))
 
 
 async def delete_object_tagging(ctx: Context) -> Response:
-    await _set_tags(ctx, ())
-    return empty_response(204)
+    return empty_response(204, await _set_tags(ctx, ()))
 
 
 HANDLERS = {

@@ -118,10 +118,11 @@ class SqlObjectMethods:
                 d.q(f"SELECT 1 FROM buckets WHERE name = ?{d.for_update}"), (name,)
             ).fetchone() is None:
                 raise NoSuchBucket(name)
-            if c.execute(
-                d.q("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1"), (name,)
-            ).fetchone():
-                raise BucketNotEmpty(name)
+            for table in ("objects", "object_versions"):  # versions and markers count
+                if c.execute(
+                    d.q(f"SELECT 1 FROM {table} WHERE bucket = ? LIMIT 1"), (name,)
+                ).fetchone():
+                    raise BucketNotEmpty(name)
             blob_ids = [
                 str(b) for (b,) in c.execute(
                     d.q(f"SELECT blob_id FROM parts WHERE upload_id IN {in_bucket}"), (name,)

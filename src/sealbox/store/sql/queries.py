@@ -16,7 +16,7 @@ from typing import Any
 BUCKET_COLS = "name, created, region, owner"
 OBJ_COLS = (
     "bucket, key, size, etag, last_modified, segments, headers, user_metadata, "
-    "tags, checksums, storage_class, owner, parts_count"
+    "tags, checksums, storage_class, owner, parts_count, version_id"
 )
 UPLOAD_COLS = (
     "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
@@ -77,7 +77,7 @@ class Queries:
     list_buckets: str = f"SELECT {BUCKET_COLS} FROM buckets ORDER BY name"
     insert_bucket: str = f"INSERT INTO buckets ({BUCKET_COLS}) VALUES ({_values(4)})"
     get_object: str = f"SELECT {OBJ_COLS} FROM objects WHERE bucket = ? AND key = ?"
-    insert_object: str = f"INSERT INTO objects ({OBJ_COLS}) VALUES ({_values(13)})"
+    insert_object: str = f"INSERT INTO objects ({OBJ_COLS}) VALUES ({_values(14)})"
     set_tags: str = "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?"
     insert_upload: str = f"INSERT INTO uploads ({UPLOAD_COLS}) VALUES ({_values(10)})"
     get_upload: str = f"SELECT {UPLOAD_COLS} FROM uploads WHERE upload_id = ?"

@@ -356,6 +356,37 @@ _AUTH_FAILURES = (
     "CREATE INDEX auth_failures_by_time ON auth_failures (time_ms)",
 )
 
+# -- version 13: versioning (store/sql/versions.py): ``objects`` stays the current version
+# of each key, so the presigned GET's lookup is still one primary-key read; a
+# NULL ``version_id`` there is the null version (every row from before).
+# ``object_versions`` holds the noncurrent versions and every delete marker
+# (a key whose newest entry is a marker has no ``objects`` row), ordered
+# within a key by ``seq``, newest highest; the null version's id is 'null'.
+_VERSIONS = (
+    "ALTER TABLE objects ADD COLUMN version_id {NAME}",
+    """CREATE TABLE object_versions (
+        bucket          {NAME} NOT NULL REFERENCES buckets (name),
+        key             {NAME} NOT NULL,
+        size            {BIG} NOT NULL,
+        etag            TEXT NOT NULL,
+        last_modified   {TIME} NOT NULL,
+        segments        {JSON} NOT NULL,
+        headers         {JSON},
+        user_metadata   {JSON},
+        tags            {JSON},
+        checksums       {JSON},
+        storage_class   TEXT NOT NULL,
+        owner           TEXT NOT NULL,
+        parts_count     INTEGER,
+        version_id      {NAME} NOT NULL,
+        delete_marker   {BOOL} NOT NULL,
+        seq             {BIG} NOT NULL,
+        PRIMARY KEY (bucket, key, version_id)
+    )""",
+    "CREATE INDEX object_versions_by_seq ON object_versions (bucket, key, seq DESC)",
+)
+
+
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
         return tuple(d.ddl(t) for t in texts)
@@ -389,5 +420,7 @@ STEPS: tuple[Step, ...] = (
     Step("console sessions", _tables(*_CONSOLE_SESSIONS)),
     # The signature doctor: recent failed authentications (store/sql/auth_failures.py).
     Step("recent failed authentications", _tables(*_AUTH_FAILURES)),
+    # Versioning: objects.version_id and the object_versions table.
+    Step("object versions", _tables(*_VERSIONS)),
 )
 SCHEMA_VERSION = len(STEPS)

@@ -1,0 +1,306 @@
+"""Object versions, written once for SQLite and PostgreSQL: a mixin of both
+MetaStores, and the one step both stores' object writes end with
+(``keep_versions``).
+
+The shape (schema step "object versions"): ``objects`` holds the current
+version of each key, so reading it stays one primary-key lookup;
+``object_versions`` holds every noncurrent version and every delete marker,
+ordered within a key by ``seq`` (newest highest). A key whose newest entry
+is a delete marker has no ``objects`` row. In ``objects`` a NULL
+``version_id`` is the null version; in ``object_versions`` it is 'null'.
+
+What a write keeps follows from the new version's id alone, so the stores
+need not read the bucket's versioning state inside the transaction:
+
+- a new version with an id (versioning Enabled) pushes the current one,
+  whatever its id, down into ``object_versions``;
+- a new null version (never versioned, or Suspended) replaces a null
+  current one (its bytes are the caller's to free), pushes down one with an
+  id, and removes a noncurrent null version (a key has one null version).
+
+In a bucket never versioned every object is null and ``object_versions``
+is empty, so a PUT there costs what it did (plus one indexed probe when the
+key is new).
+
+PostgreSQL: the writers here that add rows to ``object_versions`` without
+holding the key's ``objects`` row (delete markers, version deletes) take a
+transaction advisory lock on the key, so two never pick the same ``seq``.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from typing import Any
+
+from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectRecord
+from sealbox.store.rows import tags_json
+from sealbox.store.sql.dialect import Dialect
+from sealbox.store.sql.queries import OBJ_COLS, prefix_upper_bound
+
+VER_COLS = f"{OBJ_COLS}, delete_marker, seq"
+_N_OBJ = len(OBJ_COLS.split(", "))
+_VID = _N_OBJ - 1  # version_id's place in an OBJ_COLS row
+# seq of the current version in a listing: above every noncurrent one.
+CURRENT_SEQ = 2**62
+
+_SHELVE = (
+    f"INSERT INTO object_versions ({VER_COLS}) "
+    f"SELECT {','.join('?' * _N_OBJ)}, ?, COALESCE(MAX(seq), 0) + 1 "
+    "FROM object_versions WHERE bucket = ? AND key = ?"
+)
+_GET_NONCURRENT = (
+    f"SELECT {VER_COLS} FROM object_versions WHERE bucket = ? AND key = ? AND version_id = ?"
+)
+_DELETE_NONCURRENT = (
+    "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND version_id = ?"
+)
+_NEWEST_NONCURRENT = (
+    f"SELECT {VER_COLS} FROM object_versions WHERE bucket = ? AND key = ? "
+    "ORDER BY seq DESC LIMIT 1"
+)
+_GET_CURRENT = f"SELECT {OBJ_COLS} FROM objects WHERE bucket = ? AND key = ?"
+_DELETE_CURRENT = "DELETE FROM objects WHERE bucket = ? AND key = ?"
+_INSERT_CURRENT = f"INSERT INTO objects ({OBJ_COLS}) VALUES ({','.join('?' * _N_OBJ)})"
+
+
+def _stored_vid(vid: str | None) -> str:
+    return NULL_VERSION if vid is None else vid
+
+
+def shelve(c: Any, d: Dialect, params: tuple[Any, ...], *, marker: bool = False) -> None:
+    """Put the version whose ``objects`` parameters are ``params`` (a
+    delete marker's with ``marker``) on top of its key's noncurrent ones."""
+    values = (*params[:_VID], _stored_vid(params[_VID]))
+    c.execute(d.q(_SHELVE), (*values, marker, params[0], params[1]))
+
+
+def _params(d: Dialect, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row as read (JSON and times decoded by the driver) as parameters."""
+    return d.rows.object_params(d.rows.object(row))
+
+
+def _take_noncurrent(c: Any, d: Dialect, bucket: str, key: str, vid: str) -> tuple[Any, ...] | None:
+    """Remove a noncurrent version; its row (``VER_COLS``), or None."""
+    row: tuple[Any, ...] | None = c.execute(d.q(_GET_NONCURRENT), (bucket, key, vid)).fetchone()
+    if row is not None:
+        c.execute(d.q(_DELETE_NONCURRENT), (bucket, key, vid))
+    return row
+
+
+def keep_versions(c: Any, d: Dialect, new: tuple[Any, ...],
+                  old: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    """After the current row at ``new``'s key went from ``old`` to ``new``
+    (both ``OBJ_COLS`` rows): keep what versioning keeps (see the module
+    docstring). Returns the row of the version now gone, whose bytes the
+    caller frees (an ``OBJ_COLS`` row), or None."""
+    if new[_VID] is None:
+        if old is not None and old[_VID] is None:
+            return old  # null replaces null, as before versioning
+        gone = _take_noncurrent(c, d, new[0], new[1], NULL_VERSION)
+        if old is not None:
+            shelve(c, d, _params(d, old))
+        return None if gone is None else _as_current(gone)
+    if old is not None:
+        shelve(c, d, _params(d, old))
+    return None
+
+
+def _as_current(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An ``object_versions`` row as an ``objects`` row (NULL for 'null')."""
+    vid = row[_VID]
+    return (*row[:_VID], None if vid == NULL_VERSION else vid)
+
+
+class SqlVersionMethods:
+    """Versions on a SQL MetaStore; see the module docstring."""
+
+    _d: Dialect
+
+    def _read(self) -> AbstractContextManager[Any]:  # provided by the store
+        raise NotImplementedError
+
+    def _write(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _object_params(self, o: ObjectRecord) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def _version(self, row: tuple[Any, ...]) -> ObjectRecord:
+        """A ``VER_COLS`` row as a record."""
+        record = self._d.rows.object(_as_current(row[:_N_OBJ]))
+        return replace(record, delete_marker=bool(row[_N_OBJ])) if row[_N_OBJ] else record
+
+    def _lock_key(self, c: Any, bucket: str, key: str) -> None:
+        self._d.advisory_lock(c, f"sealbox.versions.{bucket}/{key}")
+
+    def get_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        """The version ``version_id`` of the key (a delete marker has
+        ``delete_marker``), or None."""
+        d = self._d
+        if not d.storable(bucket, key, version_id):
+            return None
+        with self._read() as c:
+            row = c.execute(d.q(_GET_CURRENT), (bucket, key)).fetchone()
+            if row is not None and _stored_vid(row[_VID]) == version_id:
+                return d.rows.object(row)
+            found = c.execute(d.q(_GET_NONCURRENT), (bucket, key, version_id)).fetchone()
+            if found is None:
+                # The two reads may see two snapshots (SQLite's autocommit
+                # reads): a version promoted in between is current now.
+                row = c.execute(d.q(_GET_CURRENT), (bucket, key)).fetchone()
+                if row is not None and _stored_vid(row[_VID]) == version_id:
+                    return d.rows.object(row)
+        return None if found is None else self._version(found)
+
+    def latest_marker(self, bucket: str, key: str) -> ObjectRecord | None:
+        """The delete marker that is the key's newest version, if it is one
+        (asked when the key has no current object: S3 then names it)."""
+        d = self._d
+        if not d.storable(bucket, key):
+            return None
+        with self._read() as c:
+            if c.execute(d.q(_GET_CURRENT), (bucket, key)).fetchone() is not None:
+                return None
+            row = c.execute(d.q(_NEWEST_NONCURRENT), (bucket, key)).fetchone()
+        return None if row is None or not row[_N_OBJ] else self._version(row)
+
+    def add_delete_marker(self, marker: ObjectRecord) -> ObjectRecord | None:
+        """DeleteObject without a version id on a versioned bucket: the
+        current version goes down (or away, when both it and the marker are
+        null) and ``marker`` becomes the newest version. Returns the version
+        now gone, whose bytes the caller frees. Raises ``NoSuchBucket``."""
+        d = self._d
+        new = self._object_params(marker)
+        bucket, key = marker.bucket, marker.key
+        with self._write() as c:
+            if c.execute(d.q(f"SELECT 1 FROM buckets WHERE name = ?{d.for_key_share}"),
+                         (bucket,)).fetchone() is None:
+                raise NoSuchBucket(bucket)
+            self._lock_key(c, bucket, key)
+            old = c.execute(d.q(_GET_CURRENT + d.for_update), (bucket, key)).fetchone()
+            if old is not None:
+                c.execute(d.q(_DELETE_CURRENT), (bucket, key))
+            gone = keep_versions(c, d, new, old)
+            shelve(c, d, new, marker=True)
+        return None if gone is None else d.rows.object(gone)
+
+    def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        """Remove one version for good; the record removed (a marker has
+        ``delete_marker``), or None if there was none. When it was the
+        current version, the newest noncurrent one becomes current (a
+        delete marker stays where it is: it is then the newest)."""
+        d = self._d
+        if not d.storable(bucket, key, version_id):
+            return None
+        with self._write() as c:
+            self._lock_key(c, bucket, key)
+            row = c.execute(d.q(_GET_CURRENT + d.for_update), (bucket, key)).fetchone()
+            if row is not None and _stored_vid(row[_VID]) == version_id:
+                c.execute(d.q(_DELETE_CURRENT), (bucket, key))
+                self._promote(c, bucket, key)
+                return d.rows.object(row)
+            found = _take_noncurrent(c, d, bucket, key, version_id)
+            if found is not None and row is None:
+                self._promote(c, bucket, key)  # the newest may have been a marker
+        return None if found is None else self._version(found)
+
+    def _promote(self, c: Any, bucket: str, key: str) -> None:
+        """The key has no current version: its newest noncurrent one becomes
+        current, unless it is a delete marker (which is then the newest)."""
+        d = self._d
+        newest = c.execute(d.q(_NEWEST_NONCURRENT), (bucket, key)).fetchone()
+        if newest is not None and not newest[_N_OBJ]:
+            # A PUT committing meanwhile (PostgreSQL) made a newer current
+            # version: then this one stays noncurrent.
+            cur = c.execute(d.q(_INSERT_CURRENT + " ON CONFLICT DO NOTHING"),
+                            _params(d, _as_current(newest[:_N_OBJ])))
+            if cur.rowcount == 1:
+                c.execute(d.q(_DELETE_NONCURRENT), (bucket, key, newest[_VID]))
+
+    def set_version_tags(self, bucket: str, key: str, version_id: str,
+                         tags: tuple[tuple[str, str], ...]) -> bool:
+        """Replace one version's tag set; False if there is no such version
+        or it is a delete marker."""
+        d = self._d
+        if not d.storable(bucket, key, version_id):
+            return False
+        value = tags_json(tags)
+        with self._write() as c:
+            where_current = ("version_id IS NULL" if version_id == NULL_VERSION
+                             else "version_id = ?")
+            args = (value, bucket, key) + (() if version_id == NULL_VERSION else (version_id,))
+            cur = c.execute(d.q(f"UPDATE objects SET tags = ? WHERE bucket = ? AND key = ? "
+                                f"AND {where_current}"), args)
+            if cur.rowcount > 0:
+                return True
+            cur = c.execute(d.q("UPDATE object_versions SET tags = ? WHERE bucket = ? AND key = ? "
+                                "AND version_id = ? AND NOT delete_marker"),
+                            (value, bucket, key, version_id))
+            return bool(cur.rowcount > 0)
+
+    def list_versions(
+        self, bucket: str, *, prefix: str = "", key_marker: str = "",
+        version_marker: str = "", limit: int = 1000,
+    ) -> list[tuple[ObjectRecord, bool]]:
+        """ListObjectVersions' rows: (version, is latest), keys ascending and
+        each key's versions newest first, strictly after the marker: after
+        the whole key ``key_marker`` without ``version_marker``, else after
+        that version of it (after the whole key if it is gone)."""
+        d = self._d
+        if limit <= 0 or not d.storable(bucket, prefix):
+            return []
+        if not d.storable(key_marker, version_marker):
+            key_marker, version_marker = d.bound(key_marker), ""
+        with self._read() as c:
+            after_seq = None
+            if version_marker:
+                cur = c.execute(d.q(_GET_CURRENT), (bucket, key_marker)).fetchone()
+                if cur is not None and _stored_vid(cur[_VID]) == version_marker:
+                    after_seq = CURRENT_SEQ
+                else:
+                    found = c.execute(d.q(_GET_NONCURRENT),
+                                      (bucket, key_marker, version_marker)).fetchone()
+                    after_seq = None if found is None else found[-1]
+            where: list[str] = ["bucket = ?"]
+            params: list[Any] = [bucket]
+            if prefix:
+                where.append("key >= ?")
+                params.append(prefix)
+                upper = prefix_upper_bound(prefix)
+                if upper is not None:
+                    where.append("key < ?")
+                    params.append(upper)
+            if after_seq is not None:
+                where.append("(key > ? OR (key = ? AND seq < ?))")
+                params += [key_marker, key_marker, after_seq]
+            elif key_marker:
+                where.append("key > ?")
+                params.append(key_marker)
+            cond = " AND ".join(where)
+            # Both sides are ranges on their primary key / seq index.
+            sql = (
+                f"SELECT * FROM (SELECT {OBJ_COLS}, FALSE AS delete_marker, {CURRENT_SEQ} AS seq "
+                f"FROM objects) cur WHERE {cond} "
+                f"UNION ALL SELECT {VER_COLS} FROM object_versions WHERE {cond} "
+                "ORDER BY key, seq DESC LIMIT ?"
+            )
+            rows = c.execute(d.q(sql), (*params, *params, limit)).fetchall()
+            out = []
+            for row in rows:
+                if row[-1] == CURRENT_SEQ:
+                    out.append((d.rows.object(row[:_N_OBJ]), True))
+                else:
+                    out.append((self._version(row), self._newest_marker(c, row)))
+        return out
+
+    def _newest_marker(self, c: Any, row: tuple[Any, ...]) -> bool:
+        """Whether the noncurrent ``row`` is its key's newest version (a
+        delete marker with no current version above it)."""
+        if not row[_N_OBJ]:
+            return False
+        d = self._d
+        if c.execute(d.q(_GET_CURRENT), (row[0], row[1])).fetchone() is not None:
+            return False
+        newest = c.execute(d.q(_NEWEST_NONCURRENT), (row[0], row[1])).fetchone()
+        return newest is not None and newest[_VID] == row[_VID]
