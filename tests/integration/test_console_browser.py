@@ -124,23 +124,26 @@ def test_sign_in_create_a_bucket_upload_files_and_sign_out(page: Any, console_se
         path = tmp_path / f"note-{i}.txt"
         path.write_bytes(f"file {i}\n".encode() * (i + 1))
         small.append(path)
-    # Larger than one presigned PUT takes: a multipart upload of 3 parts, in parallel.
+    # 200 MiB, as the issue asks: a multipart upload of 13 parts of 16 MiB,
+    # in parallel, with its progress shown as it goes.
     large = tmp_path / "large.bin"
     block = hashlib.sha256(b"seed").digest() * 32768  # 1 MiB, not all one byte
     with large.open("wb") as f:
-        for _ in range(40):
+        for _ in range(200):
             f.write(block)
     page.get_by_label("Choose files").set_input_files([*small, large])
     page.get_by_role("button", name="Upload").click()
-    page.get_by_role("status").filter(has_text="Uploaded 4 file(s).").wait_for()
+    page.wait_for_function("() => { const p = document.getElementById('overall-progress');"
+                           " return p && p.value > 0 && p.value < p.max; }")
+    page.get_by_role("status").filter(has_text="Uploaded 4 file(s).").wait_for(timeout=120_000)
     page.wait_for_load_state()  # the list reloads
     page.get_by_role("link", name="large.bin").wait_for()
     shot(page, "03-bucket-after-upload")
     for path in small:
         assert page.get_by_role("link", name=path.name).count() == 1
     got = root_s3.get_object(Bucket=bucket, Key="large.bin")
-    assert got["ContentLength"] == 40 << 20
-    assert got["ETag"].endswith('-3"')  # multipart: three parts
+    assert got["ContentLength"] == 200 << 20
+    assert got["ETag"].endswith('-13"')  # multipart: thirteen parts
     digest = hashlib.sha256()
     for chunk in got["Body"].iter_chunks(1 << 20):
         digest.update(chunk)
@@ -153,6 +156,20 @@ def test_sign_in_create_a_bucket_upload_files_and_sign_out(page: Any, console_se
     page.wait_for_url("**prefix=reports%2F")
     page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name=bucket).click()
     page.get_by_role("link", name="reports/").wait_for()
+
+    # A distribution in front of the bucket, from the Edge page's one form.
+    page.goto(endpoint + CONSOLE + "edge")
+    page.get_by_label("Bucket", exact=True).fill(bucket)
+    page.get_by_label("Comment").fill("made in the browser")
+    page.get_by_role("button", name="Create distribution").click()
+    page.wait_for_url("**/edge/distribution?id=*")
+    distribution_id = page.url.rsplit("=", 1)[1]
+    cf = boto3.client("cloudfront", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id=console_server.access_key,
+                      aws_secret_access_key=console_server.secret_key)
+    config = cf.get_distribution_config(Id=distribution_id)["DistributionConfig"]
+    assert config["Origins"]["Items"][0]["DomainName"] == f"{bucket}.s3.amazonaws.com"
+    assert config["Comment"] == "made in the browser"
 
     cookie = next(c for c in page.context.cookies() if c["name"] == "sealbox_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"

@@ -115,8 +115,9 @@ def test_schema_version_recorded_and_keys_collate_c(pg: PostgresMetaStore) -> No
         " AND column_name IN ('name', 'bucket', 'key', 'upload_id')"
         " AND table_name <> 'sealbox_schema'",
     )
-    # 13, the links table's bucket and key (schema v8), audit_events' (v9).
-    assert len([c for c in cols if not c[0].startswith("iam_")]) == 17
+    # 13, the links table's bucket and key (schema v8), audit_events' (v9),
+    # object_versions' bucket and key (v13).
+    assert len([c for c in cols if not c[0].startswith("iam_")]) == 19
     assert {c[2] for c in cols} == {"C"}, cols
 
 
