@@ -160,7 +160,7 @@ def test_sign_in_create_a_bucket_upload_files_and_sign_out(page: Any, console_se
     # A distribution in front of the bucket, from the Edge page's one form.
     page.goto(endpoint + CONSOLE + "edge")
     page.get_by_label("Bucket", exact=True).fill(bucket)
-    page.get_by_label("Comment").fill("made in the browser")
+    page.get_by_label("Comment", exact=True).fill("made in the browser")
     page.get_by_role("button", name="Create distribution").click()
     page.wait_for_url("**/edge/distribution?id=*")
     distribution_id = page.url.rsplit("=", 1)[1]
