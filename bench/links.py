@@ -58,7 +58,8 @@ class Server:
             ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "sealbox", "serve", "--port",
              str(self.port), "--data-dir", str(data), "--log-level", "warning",
              "--workers", "1"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env, stdout=subprocess.DEVNULL,
+            stderr=(data.parent / f"{data.name}.log").open("wb"))  # why a server stopped
         self.endpoint = f"http://127.0.0.1:{self.port}"
         for _ in range(200):
             try:
@@ -175,6 +176,9 @@ def main() -> int:
                 wrk(url[:split], 2, get, str(file))  # warm-up
                 results[name].append(rps(wrk(url[:split], args.duration, get, str(file))))
             links = one_time_links(mine, args.one_time_links)
+            if mine.process.poll() is not None:
+                raise RuntimeError(f"the server stopped ({mine.process.returncode}): "
+                                   + (mine.data.parent / "mine.log").read_text()[-2000:])
             results["one-time"].append(rps(wrk(mine.endpoint, args.duration, get, str(links))))
         medians = {k: statistics.median(v) for k, v in results.items()}
         print(json.dumps({"rps": results, "median": medians}, indent=1))
