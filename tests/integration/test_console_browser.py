@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,19 +25,12 @@ import requests
 from botocore.config import Config
 
 from sealbox.testing.server import RunningServer
+from tests.integration.chromium import launched_browser
 
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 XSS_KEY = '<img src=x onerror=alert(1)>"\u202eevil.txt'
 CONSOLE = "/_sealbox/console/"
 
 
-def _unavailable(why: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{why}; CI must run the browser tests", pytrace=False)
-    pytest.skip(why)
 
 
 @pytest.fixture(scope="module")
@@ -58,17 +50,7 @@ def root_s3(console_server: RunningServer) -> Any:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    executable = os.environ.get("SEALBOX_CHROMIUM") or shutil.which("chromium")
-    if executable is None:
-        _unavailable("Debian's chromium is not installed (bash scripts/install-test-deps.sh)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    yield from launched_browser()
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ not its to read. In a real browser (Debian's Chromium via Playwright)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,9 +17,8 @@ import requests
 from botocore.config import Config
 
 from sealbox.testing.server import RunningServer
+from tests.integration.chromium import launched_browser
 
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update"]
 CONSOLE = "/_sealbox/console/"
 # What a hostile object would try, each outcome written into the page.
 HOSTILE = b"""<!doctype html><title>report</title><body><script>
@@ -54,17 +51,7 @@ def s3(server: RunningServer) -> Any:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
-    executable = os.environ.get("SEALBOX_CHROMIUM") or shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (bash scripts/install-test-deps.sh)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    yield from launched_browser()
 
 
 def test_objects_on_the_console_origin_carry_a_sandbox_and_pdfs_do_not(server, s3) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,8 @@ import pytest
 from botocore.config import Config
 
 from sealbox.testing.server import RunningServer
+from tests.integration.chromium import launched_browser
 
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update"]
 CONSOLE = "/_sealbox/console/"
 # Every control the page shows, and the ones without an accessible name.
 UNNAMED = """() => [...document.querySelectorAll(
@@ -51,17 +49,7 @@ def _client(server: RunningServer, service: str) -> Any:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
-    executable = os.environ.get("SEALBOX_CHROMIUM") or shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (bash scripts/install-test-deps.sh)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    yield from launched_browser()
 
 
 @pytest.fixture
