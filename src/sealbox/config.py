@@ -74,6 +74,11 @@ class Settings:
     # S3 server access logs and CloudFront standard logs: how often each
     # process writes its buffered records as objects (sealbox.logs.delivery).
     log_delivery_seconds: float = 60.0
+    # Lifecycle rules (sealbox.lifecycle.worker): how often a pass runs, and
+    # how long a "day" of the rules is for the worker (86400; shortened only
+    # for tests, as RGW's rgw_lc_debug_interval).
+    lifecycle_interval_seconds: float = 3600.0
+    lifecycle_day_seconds: int = 86400
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in

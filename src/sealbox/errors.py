@@ -169,6 +169,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ("MissingSecurityHeader", 400, "Your request is missing a required header."),
         ("NoSuchBucket", 404, "The specified bucket does not exist"),
         ("NoSuchKey", 404, "The specified key does not exist."),
+        ("NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist"),
         ("NoSuchTagSet", 404, "The TagSet does not exist"),
         ("NoSuchVersion", 404, "The specified version does not exist."),
         (

@@ -105,6 +105,8 @@ FORBIDDEN = {
                        "sealbox.cli"),
     # Access logs delivered as objects (issue 14): below the server that feeds them.
     "sealbox.logs": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
+    # Lifecycle rules and their worker (issue 16): below the API and the server.
+    "sealbox.lifecycle": ("sealbox.api", "sealbox.edge", "sealbox.server", "sealbox.cli"),
     "sealbox.api.common": ("sealbox.api.s3", "sealbox.api.iam", "sealbox.api.cloudfront",
                            "sealbox.api.admin", "sealbox.edge", "sealbox.cli"),
     "sealbox.api.s3": ("sealbox.api.iam", "sealbox.api.cloudfront", "sealbox.api.admin",

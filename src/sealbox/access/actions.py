@@ -63,6 +63,11 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "PutObjectAcl": ("s3:PutObjectAcl", "object"),
     "PutBucketLogging": ("s3:PutBucketLogging", "bucket"),
     "GetBucketLogging": ("s3:GetBucketLogging", "bucket"),
+    # DeleteBucketLifecycle has no action of its own: IAM asks for
+    # s3:PutLifecycleConfiguration (the Service Authorization Reference).
+    "PutBucketLifecycleConfiguration": ("s3:PutLifecycleConfiguration", "bucket"),
+    "GetBucketLifecycleConfiguration": ("s3:GetLifecycleConfiguration", "bucket"),
+    "DeleteBucketLifecycle": ("s3:PutLifecycleConfiguration", "bucket"),
 }
 
 # What an operation needs instead when it names a version (``?versionId=``),

@@ -14,6 +14,7 @@ from sealbox.api.s3 import (
     copy_object,
     cors,
     delete,
+    lifecycle,
     list_versions,
     listing,
     multipart,
@@ -43,6 +44,7 @@ HANDLERS: dict[str, Handler] = {
     **policy.HANDLERS,
     **acl.HANDLERS,
     **bucket_logging.HANDLERS,
+    **lifecycle.HANDLERS,
     **cloudfront_api.HANDLERS,
 }
 

@@ -167,10 +167,16 @@ def _observability(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("sealbox: --audit-retention-days must be 0 (keep for ever) or more")
     if not 0.1 <= args.log_delivery_seconds <= 86400:
         raise SystemExit("sealbox: --log-delivery-seconds must be between 0.1 and 86400")
+    if not 0.1 <= args.lifecycle_interval_seconds <= 86400:
+        raise SystemExit("sealbox: --lifecycle-interval-seconds must be between 0.1 and 86400")
+    if not 1 <= args.lifecycle_day_seconds <= 86400:
+        raise SystemExit("sealbox: --lifecycle-day-seconds must be between 1 and 86400")
     return {"metrics": args.metrics == "on", "metrics_allow": tuple(allow),
             "metrics_token": args.metrics_token or "", "audit": args.audit == "on",
             "audit_retention_days": args.audit_retention_days, "log_format": args.log_format,
-            "log_delivery_seconds": args.log_delivery_seconds}
+            "log_delivery_seconds": args.log_delivery_seconds,
+            "lifecycle_interval_seconds": args.lifecycle_interval_seconds,
+            "lifecycle_day_seconds": args.lifecycle_day_seconds}
 
 
 def _limits(args: argparse.Namespace) -> h1_limits.Limits:
@@ -293,6 +299,14 @@ def _add_observability_flags(serve: argparse.ArgumentParser) -> None:
     group.add_argument("--log-delivery-seconds", type=float, default=60.0, metavar="SECONDS",
                        help="write buffered S3 server access logs and CloudFront standard "
                             "logs into their target buckets this often (default 60)")
+    group.add_argument("--lifecycle-interval-seconds", type=float, default=3600.0,
+                       metavar="SECONDS",
+                       help="apply buckets' lifecycle rules this often (default 3600; one "
+                            "process of a cluster at a time)")
+    # For tests only (ceph/s3-tests' lifecycle tests run with 10): the
+    # worker's "day"; documented in docs/lifecycle.md, not in --help.
+    group.add_argument("--lifecycle-day-seconds", type=int, default=86400,
+                       help=argparse.SUPPRESS)
     group.add_argument("--log-format", choices=["text", "json"], default="text",
                        help="json: one JSON object per log line, and one per request (the "
                             "audit event's fields; signatures only as fingerprints)")

@@ -79,6 +79,9 @@ OPERATIONS: dict[str, str] = {
     "PutObjectAcl": "REST.PUT.ACL",
     "PutBucketLogging": "REST.PUT.LOGGING_STATUS",
     "GetBucketLogging": "REST.GET.LOGGING_STATUS",
+    "PutBucketLifecycleConfiguration": "REST.PUT.LIFECYCLE",
+    "GetBucketLifecycleConfiguration": "REST.GET.LIFECYCLE",
+    "DeleteBucketLifecycle": "REST.DELETE.LIFECYCLE",
 }
 
 # The audit event's Auth -> (signature version, authentication type).

@@ -28,6 +28,7 @@ from sealbox.api.common.context import Context, Services
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
 from sealbox.api.s3.cors import actual_response_headers
+from sealbox.api.s3 import versioning
 from sealbox.api.s3.encryption import refuse_unhonoured
 from sealbox.api.sign.endpoint import PATH as SIGN_PATH
 from sealbox.api.sign.endpoint import SignEndpoint
@@ -45,6 +46,7 @@ from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LINK_PARAMETER, LinkRecord, refusal_code
+from sealbox.lifecycle.worker import LifecycleWorker
 from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
@@ -96,6 +98,7 @@ class S3Target:
     endpoint: Endpoint
     auth: AuthResult
     link: LinkRecord | None = None  # a managed link's record (sealbox.links)
+    version: int | None = None  # the access version it was judged at
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,15 @@ class SealboxApp:
                                         interval=settings.log_delivery_seconds,
                                         on_drop=self._log_record_dropped)
         self.services.log_delivery = self.log_delivery
+        # Lifecycle rules, applied by one process of the cluster at a time.
+        self.lifecycle = LifecycleWorker(meta, blobs, marker_version=self._marker_version,
+                                         interval=settings.lifecycle_interval_seconds,
+                                         day_seconds=settings.lifecycle_day_seconds)
+
+    def _marker_version(self, bucket: str) -> str | None:
+        """The id a delete marker gets in ``bucket`` now; None: never versioned."""
+        state = self.services.meta.get_bucket_setting(bucket, versioning.SETTING)
+        return None if state is None else versioning.version_for(state)
 
     def _observe_setup(self, settings: Settings, meta: MetaStore) -> None:
         """Metrics, the audit trail and JSON request logs (each may be off)."""
@@ -376,13 +388,14 @@ class SealboxApp:
         # revoked signature, or a managed link's terms (sealbox.links.gate).
         link = self.links.check_s3(auth, request.query, request.headers, request.client_ip,
                                    endpoint.operation, endpoint.bucket, endpoint.key, version)
-        return S3Target(endpoint, auth, link)
+        return S3Target(endpoint, auth, link, version)
 
     async def _s3(self, request: Request, request_id: str, target: S3Target) -> Response:
         handler = HANDLERS[target.endpoint.operation]
         refuse_unhonoured(target.endpoint.operation, request.headers,
                           request.scheme == "https")
-        context = Context(request, target.endpoint, target.auth, self.services, request_id)
+        context = Context(request, target.endpoint, target.auth, self.services, request_id,
+                          access_version=target.version)
         link = target.link
         if link is not None:
             if link.max_uses is not None:
@@ -479,6 +492,7 @@ class SealboxApp:
                 if self.audit is not None:
                     self.audit.start(asyncio.get_running_loop())
                 await asyncio.get_running_loop().run_in_executor(None, self.log_delivery.start)
+                self.lifecycle.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if sweeper is not None:
@@ -488,6 +502,7 @@ class SealboxApp:
                 if self.audit is not None:
                     await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
                 await asyncio.get_running_loop().run_in_executor(None, self.log_delivery.close)
+                await asyncio.get_running_loop().run_in_executor(None, self.lifecycle.close)
                 if self.services.small_puts is not None:
                     await asyncio.get_running_loop().run_in_executor(
                         None, self.services.small_puts.close)

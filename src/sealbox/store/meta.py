@@ -11,6 +11,7 @@ collation does that for TEXT; PostgreSQL needs ``COLLATE "C"``.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -279,6 +280,11 @@ class MetaStore(Protocol):
 
     def delete_server_setting(self, name: str) -> bool:
         """Remove the setting; False if there was none."""
+
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Whether this process holds the background work ``name`` among all
+        those sharing the store (tried, never waited for; released on exit):
+        one of them at a time does it (the lifecycle worker's passes)."""
 
     def referenced_blob_ids(self) -> set[str]:
         """Every blob id an object, a noncurrent version or a part refers to

@@ -227,6 +227,21 @@ class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, E
         with self._get_pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Whether this node holds ``name`` among all those on this database:
+        a session advisory lock (per schema, as the migration lock), tried,
+        never waited for, and released at the end, or by PostgreSQL when the
+        session ends (a node that dies)."""
+        with self._get_pool().connection() as conn:
+            key = "SELECT {}(hashtext(%s || current_schema()))"
+            held = bool(conn.execute(key.format("pg_try_advisory_lock"), (name,)).fetchone()[0])
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute(key.format("pg_advisory_unlock"), (name,))
+
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
         with conn.transaction(), conn.cursor() as c:
             migrate(c, self._d)

@@ -31,11 +31,12 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sealbox.links.store import USE_LINK_SQL, LinkSqlMethods
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
+from sealbox.store.exclusive import file_lock
 from sealbox.store.forks import reset_in_child
 from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
 from sealbox.store.rows import SQLITE_ROWS
@@ -381,6 +382,14 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
         version = int(self._conn().execute(ACCESS_VERSION_SQL).fetchone()[0])
         self._remember(_ACCESS_VERSION, token, version)
         return version
+
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Whether this process holds ``name`` among all those using this
+        database (``sealbox.store.exclusive``); an in-memory database has
+        only this process."""
+        if self.path == ":memory:" or self.path.startswith("file::memory:"):
+            return nullcontext(True)
+        return file_lock(f"{self.path}.{name}.lock")
 
     def referenced_blob_ids(self) -> set[str]:
         conn = self._conn()

@@ -57,6 +57,10 @@ class Services:
     # Access logs delivered as objects (sealbox.logs.delivery.LogDelivery);
     # set by the app. PutBucketLogging has it reload which buckets log.
     log_delivery: Any = None
+    # Each bucket's lifecycle rules (sealbox.lifecycle.rules.Configuration, or
+    # None) with the access version they were read at, for x-amz-expiration
+    # (sealbox.api.s3.lifecycle.bucket_rules).
+    lifecycle_rules: dict[str, tuple[int, Any]] = field(default_factory=dict)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""
@@ -107,6 +111,9 @@ class Context:
     # The most bytes an upload may have, below the server's own limit: a
     # managed PUT link's MaxSize (sealbox.links).
     max_body: int | None = None
+    # The access version the request was judged at (read once per request;
+    # caches of bucket settings are keyed by it). None: read it when needed.
+    access_version: int | None = None
 
     @property
     def bucket(self) -> str:

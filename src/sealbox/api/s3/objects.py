@@ -20,6 +20,7 @@ from sealbox.api.s3.common import (
     user_metadata,
 )
 from sealbox.api.s3.ingest import delete_blobs, receive_body
+from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.versioning import bucket_state, requested_version, version_for, version_headers
 from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
@@ -81,7 +82,8 @@ async def put_object(ctx: Context) -> Response:
             received.writer.abort()
         raise
     await commit_object(ctx, record, [received.blob_id], received.writer)
-    out = [("etag", quote_etag(record.etag)), *version_headers(record.version_id)]
+    out = [("etag", quote_etag(record.etag)), *version_headers(record.version_id),
+           *await expiration_headers(ctx, record)]
     out.extend((f"x-amz-checksum-{name}", value) for name, value in received.checksums.items())
     return empty_response(200, out)
 
@@ -283,6 +285,8 @@ async def get_object(ctx: Context) -> Response:
         extra: list[tuple[str, str]] = []
         if version_id == NULL_VERSION:
             extra.append(("x-amz-version-id", NULL_VERSION))  # named, so S3 echoes it
+        elif version_id is None:
+            extra += await expiration_headers(ctx, record)  # a rule's, for the current version
         start, end = 0, record.size - 1
         if part_number is not None:
             start, end = _part_bounds(record, part_number)
