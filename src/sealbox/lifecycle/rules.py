@@ -34,7 +34,7 @@ MAX_ID_LENGTH = 255
 # it as it was put (ceph/s3-tests compares the rules it gets with those it
 # put): the legacy top-level <Prefix>, or <Filter> holding nothing, one
 # predicate, or <And>.
-LEGACY_PREFIX = "Prefix"
+LEGACY_PREFIX = "LegacyPrefix"
 FILTER_SHAPES = ("Empty", "Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan", "And")
 
 
