@@ -2,8 +2,13 @@
 print the pass count.
 
     python scripts/s3_tests.py /tmp/s3-tests -k versioning
+    python scripts/s3_tests.py --lc-debug-interval 10 /tmp/s3-tests -k lifecycle
 
-The first argument is a checkout of https://github.com/ceph/s3-tests (never
+The server's lifecycle "day" is ``--lc-debug-interval`` seconds (default
+10, what the suite's ``lc_debug_interval`` defaults to, as RGW's
+``rgw_lc_debug_interval``: its lifecycle tests sleep a few of those
+"days"), and its lifecycle passes run every second. The first argument
+after it is a checkout of https://github.com/ceph/s3-tests (never
 committed here); the rest go to pytest (a ``-k`` or test ids). Tests marked
 ``fails_on_aws`` are left out, as they test RGW behaviour AWS lacks. The
 suite's users: "main" is sealbox's root; "alt", "tenant" and "iam" are IAM
@@ -42,6 +47,7 @@ email = root@example.com
 api_name = us-east-1
 access_key = {main_key}
 secret_key = {main_secret}
+lc_debug_interval = {lc_interval}
 {users}
 """
 
@@ -84,15 +90,20 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
+    lc_interval = 10
+    if argv[0] == "--lc-debug-interval":
+        lc_interval, argv = int(argv[1]), argv[2:]
     suite, pytest_args = Path(argv[0]), argv[1:]
+    lifecycle = ("--lifecycle-day-seconds", str(lc_interval), "--lifecycle-interval-seconds", "1")
     with tempfile.TemporaryDirectory() as tmp, \
-            RunningServer(data_dir=Path(tmp) / "data") as server:
+            RunningServer(data_dir=Path(tmp) / "data", extra_args=lifecycle) as server:
         port = server.endpoint.rsplit(":", 1)[1]
         config = Path(tmp) / "s3tests.conf"
         owner = _root_owner(server)
         config.write_text(_CONFIG.format(port=port, main_key=server.access_key,
                                          main_id=owner["ID"], main_name=owner["DisplayName"],
-                                         main_secret=server.secret_key, users=_users(server)))
+                                         main_secret=server.secret_key, users=_users(server),
+                                         lc_interval=lc_interval))
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "s3tests/functional/test_s3.py", "-q",
              "-p", "no:cacheprovider", "-m", "not fails_on_aws", "-o", "addopts=",
