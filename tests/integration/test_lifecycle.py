@@ -148,9 +148,9 @@ def test_the_put_needs_content_md5_or_a_checksum(signed: Any, bucket: str) -> No
 
 
 @pytest.mark.parametrize("body", [b"", b"<LifecycleConfiguration/>", b"<nope",
-                                  b"<LifecycleConfiguration><Rule><ID>x</ID><Status>Enabled"
-                                  b"</Status><Prefix/><Expiration><Days>x</Days></Expiration>"
-                                  b"</Rule></LifecycleConfiguration>"])
+                                  (b"<LifecycleConfiguration><Rule><ID>x</ID><Status>Enabled"
+                                   b"</Status><Prefix/><Expiration><Days>x</Days></Expiration>"
+                                   b"</Rule></LifecycleConfiguration>")])
 def test_a_document_outside_the_schema_is_malformed_xml(signed: Any, bucket: str,
                                                         body: bytes) -> None:
     answer = signed("PUT", f"/{bucket}?lifecycle", body,

@@ -110,6 +110,9 @@ class LifecycleWorker:
 
     def start(self) -> None:
         self._thread.start()
+        # A first pass now, not an interval from now: a server restarted
+        # more often than the interval would otherwise never make one.
+        self._thread.wake()
 
     def close(self) -> None:
         self._thread.close()

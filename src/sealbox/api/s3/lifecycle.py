@@ -411,7 +411,10 @@ def bucket_rules(ctx: Context, bucket: str) -> Configuration | None:
 async def expiration_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]:
     """``x-amz-expiration`` for a current version a rule will expire."""
     services = ctx.services
-    if services.meta.inline_reads:
+    entry = services.lifecycle_rules.get(record.bucket)
+    if entry is not None and entry[0] == ctx.access_version:
+        config = entry[1]  # the common case: a dict lookup, no store call
+    elif services.meta.inline_reads:
         config = bucket_rules(ctx, record.bucket)
     else:
         config = await services.read(bucket_rules, ctx, record.bucket)
