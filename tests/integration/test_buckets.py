@@ -134,5 +134,5 @@ def test_versioning_of_a_plain_bucket_is_unset(s3, bucket) -> None:
 
 def test_unimplemented_subresource_is_501(s3, bucket) -> None:
     with pytest.raises(ClientError) as excinfo:
-        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+        s3.get_bucket_replication(Bucket=bucket)
     assert _code(excinfo) == ("NotImplemented", 501)
