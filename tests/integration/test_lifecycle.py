@@ -223,3 +223,55 @@ def test_a_rule_id_that_is_not_header_text_is_encoded(s3: Any, bucket: str) -> N
     headers = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["ResponseMetadata"]["HTTPHeaders"]
     assert "x-evil" not in headers
     assert headers["x-amz-expiration"].endswith('rule-id="line%0D%0Ax-evil: %221%22 %C3%A9"')
+
+
+# -- who may ---------------------------------------------------------------------------
+
+
+def test_the_iam_actions_decide_who_may_configure_lifecycle(
+        s3: Any, client_factory: Any, server: Any, bucket: str) -> None:
+    import json
+    import uuid
+
+    import boto3
+    from botocore.config import Config
+
+    iam = client_factory("iam")
+    name = f"lc-{uuid.uuid4().hex[:10]}"
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    user = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
+                        aws_access_key_id=key["AccessKeyId"],
+                        aws_secret_access_key=key["SecretAccessKey"],
+                        config=Config(s3={"addressing_style": "path"},
+                                      retries={"max_attempts": 1}))
+
+    def allow(*actions: str) -> None:
+        iam.put_user_policy(UserName=name, PolicyName="lc", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": list(actions),
+                "Resource": f"arn:aws:s3:::{bucket}"}]}))
+
+    def code(call: Any) -> str:
+        with pytest.raises(ClientError) as caught:
+            call()
+        return str(caught.value.response["Error"]["Code"])
+
+    rule = {"ID": "r", "Filter": {}, "Status": "Enabled", **EXPIRE}
+    try:
+        _put(s3, bucket, rule)
+        allow("s3:GetLifecycleConfiguration")
+        assert user.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["ID"] == "r"
+        assert code(lambda: _put(user, bucket, rule)) == "AccessDenied"
+        assert code(lambda: user.delete_bucket_lifecycle(Bucket=bucket)) == "AccessDenied"
+        allow("s3:PutLifecycleConfiguration")  # deleting the rules needs this one too
+        assert code(lambda: user.get_bucket_lifecycle_configuration(Bucket=bucket)) == (
+            "AccessDenied")
+        _put(user, bucket, {**rule, "ID": "mine"})
+        user.delete_bucket_lifecycle(Bucket=bucket)
+        assert code(lambda: s3.get_bucket_lifecycle_configuration(Bucket=bucket)) == (
+            "NoSuchLifecycleConfiguration")
+    finally:
+        iam.delete_user_policy(UserName=name, PolicyName="lc")
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        iam.delete_user(UserName=name)
