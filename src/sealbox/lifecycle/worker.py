@@ -156,12 +156,18 @@ class LifecycleWorker:
                 self._uploads(bucket, prefix, tuple(aborts), now, report)
 
     def _free(self, record: ObjectRecord | None) -> None:
-        if record is not None and record.segments:
-            try:
-                self.blobs.delete_many([s.blob_id for s in record.segments])
-            except Exception:  # the record is gone: the sweep takes what is left
-                log.warning("lifecycle: blobs of %s/%s left for the sweep", record.bucket,
-                            record.key, exc_info=True)
+        if record is not None:
+            self._discard([s.blob_id for s in record.segments])
+
+    def _discard(self, blob_ids: list[str]) -> None:
+        """Delete blobs no record names any more, as a delete does; a blob
+        store that fails now leaves them to the sweep."""
+        if not blob_ids:
+            return
+        try:
+            self.blobs.delete_many(blob_ids)
+        except Exception:  # the records are gone: the sweep takes what is left
+            log.warning("lifecycle: %d blobs left for the sweep", len(blob_ids), exc_info=True)
 
     # -- 1. current versions -------------------------------------------------
     def _current(self, bucket: str, prefix: str, config: Configuration, now: float,
@@ -297,9 +303,7 @@ class LifecycleWorker:
                     except MetaError:  # completed or aborted meanwhile
                         continue
                     report.uploads_aborted += 1
-                    ids = [part.blob_id for part in parts]
-                    if ids:
-                        self.blobs.delete_many(ids)
+                    self._discard([part.blob_id for part in parts])
                     continue
                 key_marker, id_marker = upload.key, upload.upload_id
             if len(page) < self.page:

@@ -110,6 +110,8 @@ def _rule(element: Any) -> Rule:
         if name in names:
             kind = "Transition" if "Noncurrent" not in name else "NoncurrentVersionTransition"
             raise S3Error("InvalidStorageClass", ONE_STORAGE_CLASS.format(kind))
+    if len(set(names)) != len(names):
+        raise S3Error("MalformedXML")  # each member once
     rule_id = find_text(element, "ID")
     if rule_id is None or rule_id == "":
         rule_id = secrets.token_urlsafe(36)[:48]  # S3 makes one up
