@@ -275,3 +275,11 @@ def test_the_iam_actions_decide_who_may_configure_lifecycle(
         iam.delete_user_policy(UserName=name, PolicyName="lc")
         iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
         iam.delete_user(UserName=name)
+
+
+def test_a_document_past_its_size_is_refused_unread(signed: Any, bucket: str) -> None:
+    body = b"<LifecycleConfiguration>" + b" " * (1024 * 1024 + 16)
+    answer = signed("PUT", f"/{bucket}?lifecycle", body,
+                    {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()})
+    assert answer.status_code == 400
+    assert "<Code>MaxMessageLengthExceeded</Code>" in answer.text
