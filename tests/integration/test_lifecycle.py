@@ -283,3 +283,20 @@ def test_a_document_past_its_size_is_refused_unread(signed: Any, bucket: str) ->
                     {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()})
     assert answer.status_code == 400
     assert "<Code>MaxMessageLengthExceeded</Code>" in answer.text
+
+
+def test_copies_and_completed_uploads_say_when_too(s3: Any, bucket: str) -> None:
+    _put(s3, bucket, {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled",
+                      "Expiration": {"Days": 2}})
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    copied = s3.copy_object(Bucket=bucket, Key="tmp/copy", CopySource=f"{bucket}/src")
+    assert copied["Expiration"].endswith('rule-id="tmp"')
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="tmp/big")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="tmp/big", UploadId=upload, PartNumber=1,
+                          Body=b"y")["ETag"]
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="tmp/big", UploadId=upload,
+                                        MultipartUpload={"Parts": [
+                                            {"PartNumber": 1, "ETag": etag}]})
+    assert done["Expiration"].endswith('rule-id="tmp"')
+    assert "Expiration" not in s3.copy_object(Bucket=bucket, Key="kept",
+                                              CopySource=f"{bucket}/src")

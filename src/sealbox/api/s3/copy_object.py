@@ -14,6 +14,7 @@ from sealbox.api.s3.common import (
     user_metadata,
 )
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_source
+from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.objects import check_put_preconditions, commit_object
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import render
@@ -74,7 +75,7 @@ async def copy_object(ctx: Context) -> Response:
     await commit_object(ctx, record, [received.blob_id])
     body = render("CopyObjectResult", [("LastModified", format_iso8601(now)),
                                        ("ETag", f'"{record.etag}"')])
-    out = version_headers(record.version_id)
+    out = [*version_headers(record.version_id), *await expiration_headers(ctx, record)]
     if src.version_id != NULL_VERSION or source.version_id is not None:
         out.append(("x-amz-copy-source-version-id", src.version_id))
     return xml_response(body, headers=out)

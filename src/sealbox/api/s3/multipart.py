@@ -53,6 +53,7 @@ from sealbox.api.s3.common import (
 )
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_range, parse_copy_source
 from sealbox.api.s3.ingest import ReceivedBlob, discard_blobs, receive_body
+from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
 from sealbox.auth.sigv4.checksum import (  # noqa: F401 (crc_combine: re-exported)
@@ -462,7 +463,8 @@ async def complete_multipart_upload(ctx: Context) -> Response:
     if replaced is not None:
         garbage += [s.blob_id for s in replaced.segments if s.blob_id not in used]
     await discard_blobs(ctx, garbage)
-    return _complete_result(ctx, obj, version_headers(obj.version_id))
+    return _complete_result(ctx, obj, [*version_headers(obj.version_id),
+                                       *await expiration_headers(ctx, obj)])
 
 
 # --- AbortMultipartUpload / ListParts -----------------------------------------------
