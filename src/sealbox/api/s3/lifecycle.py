@@ -410,6 +410,14 @@ def bucket_rules(ctx: Context, bucket: str) -> Configuration | None:
     return config
 
 
+# The header depends on the record and the rules alone; the store hands out
+# one record object per stored row (as objects._RECORD_HEADERS relies on),
+# so a presigned GET repeated weighs the rules once (the entry holds both,
+# so their ids stay theirs).
+_HEADERS: dict[int, tuple[ObjectRecord, Configuration, list[tuple[str, str]]]] = {}
+_HEADERS_MAX = 4096
+
+
 async def expiration_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]:
     """``x-amz-expiration`` for a current version a rule will expire."""
     services = ctx.services
@@ -422,9 +430,16 @@ async def expiration_headers(ctx: Context, record: ObjectRecord) -> list[tuple[s
         config = await services.read(bucket_rules, ctx, record.bucket)
     if config is None:
         return []
+    known = _HEADERS.get(id(record))
+    if known is not None and known[0] is record and known[1] is config:
+        return known[2]
     value = expiration_header(config, record.key, record.tags, record.size,
                               record.last_modified)
-    return [] if value is None else [("x-amz-expiration", value)]
+    headers = [] if value is None else [("x-amz-expiration", value)]
+    if len(_HEADERS) >= _HEADERS_MAX:
+        _HEADERS.clear()
+    _HEADERS[id(record)] = (record, config, headers)
+    return headers
 
 
 HANDLERS = {
