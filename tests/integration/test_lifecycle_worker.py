@@ -210,3 +210,17 @@ def test_a_pass_waits_while_another_process_holds_the_lock(
             time.sleep(3 * DAY)
             assert _keys(client, "locked") == ["a"]
         _until(lambda: _keys(client, "locked") == [], "expired once the lock is free")
+
+
+def test_a_suspended_bucket_gets_a_null_marker_in_place_of_the_null_version(
+        s3: Any, fast_server: RunningServer, bucket: str) -> None:
+    _versioned(s3, bucket)
+    kept = s3.put_object(Bucket=bucket, Key="k", Body=b"versioned")["VersionId"]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"null version")
+    blobs = _blob_files(fast_server)
+    _rules(s3, bucket, {"ID": "r", "Filter": {}, "Status": "Enabled",
+                        "Expiration": {"Days": 1}})
+    _until(lambda: _versions(s3, bucket)[1] == ["null"], "a null delete marker")
+    assert _versions(s3, bucket)[0] == [kept]  # the null version is gone, as S3 replaces it
+    assert _blob_files(fast_server) == blobs - 1
