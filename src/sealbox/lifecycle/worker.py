@@ -5,8 +5,10 @@ configuration (the bucket setting ``lifecycle``).
 One process at a time: a pass runs only while its process holds the store's
 ``exclusive`` lock (an ``flock`` beside a SQLite database, shared by a
 server's workers; a PostgreSQL session advisory lock, shared by every
-node), tried and never waited for, so on a cluster one node applies a pass
-and the others skip theirs.
+node), tried and never waited for: a process whose turn comes while another
+is making a pass skips its own. Each process keeps its own period, so a
+cluster of N processes makes up to N passes an interval, one at a time;
+they are idempotent (what one removed, the next finds gone).
 
 A pass, for each bucket, in pages of ``page`` rows (no transaction is held
 across a page; each removal is its own short one):
@@ -126,11 +128,11 @@ class LifecycleWorker:
                 return None
             report = PassReport()
             for bucket, document in self.meta.bucket_settings_named(SETTING):
-                config = Configuration(decode(document).enabled())
-                if not config.rules:
-                    continue
-                report.buckets += 1
                 try:
+                    config = Configuration(decode(document).enabled())
+                    if not config.rules:
+                        continue
+                    report.buckets += 1
                     self._bucket(bucket, config, report)
                 except Exception:  # one bucket's failure leaves the others' work to do
                     log.exception("lifecycle: bucket %s failed; the next pass tries again",
