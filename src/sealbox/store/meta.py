@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from sealbox.store.retention import removal_protected
+
 
 class MetaError(Exception):
     """A store-level refusal the API layer turns into an S3 error."""
@@ -34,6 +36,16 @@ class NoSuchBucket(MetaError):
 
 class NoSuchUpload(MetaError):
     pass
+
+
+class ObjectLocked(MetaError):
+    """A version under object lock (retention in force, or a legal hold) was
+    to be removed or its retention cut (``store/retention.py``); nothing
+    was changed. The API answers 403 AccessDenied, as S3 does."""
+
+    def __init__(self, bucket: str, key: str, version_id: str) -> None:
+        super().__init__(f"{bucket}/{key} version {version_id} is locked")
+        self.bucket, self.key, self.version_id = bucket, key, version_id
 
 
 @dataclass(frozen=True)
@@ -86,10 +98,20 @@ class ObjectRecord:
     # Suspended); a delete marker is a version with no bytes.
     version_id: str = NULL_VERSION
     delete_marker: bool = False
+    # Object lock (store/retention.py): the retention's mode (GOVERNANCE or
+    # COMPLIANCE) and date, both or neither; the legal hold, None if never set.
+    lock_mode: str | None = None
+    lock_until: datetime | None = None
+    legal_hold: bool | None = None
 
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "binary/octet-stream")
+
+    def locked(self, now: datetime, *, bypass_governance: bool = False) -> bool:
+        """Whether object lock forbids removing this version at ``now``."""
+        return removal_protected(self.lock_mode, self.lock_until, self.legal_hold, now,
+                                 bypass_governance=bypass_governance)
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,11 @@ class Upload:
     storage_class: str = "STANDARD"
     owner: str = ""
     checksum_algorithm: str | None = None
+    # The object lock the completed object gets (ObjectRecord's fields);
+    # without a mode, the bucket's default retention at completion.
+    lock_mode: str | None = None
+    lock_until: datetime | None = None
+    legal_hold: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +186,10 @@ class MetaStore(Protocol):
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
-        """Remove the object; returns the removed record (None if absent)."""
+        """Remove the object; returns the removed record (None if absent).
+        Raises ``ObjectLocked`` (removing nothing) while object lock
+        protects it; so do ``put_object``, ``complete_upload`` and
+        ``add_delete_marker`` when they would replace a locked null version."""
 
     def list_objects(
         self, bucket: str, *, prefix: str = "", after: str = "", limit: int = 1000
@@ -186,8 +216,20 @@ class MetaStore(Protocol):
         """Make ``marker`` the newest version; the version now gone (null
         replaced by a null marker), whose blobs the caller deletes."""
 
-    def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
-        """Remove one version; the record removed, or None."""
+    def delete_version(self, bucket: str, key: str, version_id: str, *,
+                       bypass_governance: bool = False,
+                       now: datetime | None = None) -> ObjectRecord | None:
+        """Remove one version; the record removed, or None. Raises
+        ``ObjectLocked`` (removing nothing) while object lock protects it
+        (``ObjectRecord.locked``); ``now`` defaults to the server's clock."""
+
+    def set_object_lock(self, bucket: str, key: str, version_id: str, *,
+                        retention: tuple[str | None, datetime | None] | None = None,
+                        legal_hold: bool | None = None, bypass_governance: bool = False,
+                        now: datetime | None = None) -> ObjectRecord | None:
+        """Set one version's retention and/or legal hold; the record before,
+        or None if there is no such version (or it is a delete marker).
+        Raises ``ObjectLocked`` for a retention change object lock forbids."""
 
     def set_version_tags(self, bucket: str, key: str, version_id: str,
                          tags: tuple[tuple[str, str], ...]) -> bool:
