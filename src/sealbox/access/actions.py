@@ -63,6 +63,13 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "PutObjectAcl": ("s3:PutObjectAcl", "object"),
     "PutBucketLogging": ("s3:PutBucketLogging", "bucket"),
     "GetBucketLogging": ("s3:GetBucketLogging", "bucket"),
+    "PutObjectLockConfiguration": ("s3:PutBucketObjectLockConfiguration", "bucket"),
+    "GetObjectLockConfiguration": ("s3:GetBucketObjectLockConfiguration", "bucket"),
+    # A version's lock: the same action whether or not versionId is named.
+    "PutObjectRetention": ("s3:PutObjectRetention", "object"),
+    "GetObjectRetention": ("s3:GetObjectRetention", "object"),
+    "PutObjectLegalHold": ("s3:PutObjectLegalHold", "object"),
+    "GetObjectLegalHold": ("s3:GetObjectLegalHold", "object"),
 }
 
 # What an operation needs instead when it names a version (``?versionId=``),
