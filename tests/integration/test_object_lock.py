@@ -327,13 +327,15 @@ def test_retention_and_legal_hold_of_a_named_version(s3, locked_bucket) -> None:
 
 
 @pytest.mark.parametrize(("path", "body", "code"), [
-    ("retention", "<Retention {ns}><Mode>governance</Mode>"
-     "<RetainUntilDate>2100-01-01T00:00:00Z</RetainUntilDate></Retention>", "MalformedXML"),
+    ("retention", ("<Retention {ns}><Mode>governance</Mode>"
+                   "<RetainUntilDate>2100-01-01T00:00:00Z</RetainUntilDate></Retention>"),
+     "MalformedXML"),
     ("retention", "<Retention {ns}><Mode>GOVERNANCE</Mode></Retention>", "MalformedXML"),
-    ("retention", "<Retention {ns}><Mode>GOVERNANCE</Mode>"
-     "<RetainUntilDate>soon</RetainUntilDate></Retention>", "MalformedXML"),
-    ("retention", "<Retention {ns}><Mode>GOVERNANCE</Mode>"
-     "<RetainUntilDate>2001-01-01T00:00:00Z</RetainUntilDate></Retention>", "InvalidArgument"),
+    ("retention", ("<Retention {ns}><Mode>GOVERNANCE</Mode>"
+                   "<RetainUntilDate>soon</RetainUntilDate></Retention>"), "MalformedXML"),
+    ("retention", ("<Retention {ns}><Mode>GOVERNANCE</Mode>"
+                   "<RetainUntilDate>2001-01-01T00:00:00Z</RetainUntilDate></Retention>"),
+     "InvalidArgument"),
     ("legal-hold", "<LegalHold {ns}><Status>on</Status></LegalHold>", "MalformedXML"),
     ("legal-hold", "<LegalHold {ns}></LegalHold>", "MalformedXML"),
     ("legal-hold", "<Retention {ns}/>", "MalformedXML"),

@@ -447,16 +447,16 @@ async def complete_multipart_upload(ctx: Context) -> Response:
 
     checksums = _complete_checksums(upload, listed, parts, headers)
     state = await bucket_state(ctx, ctx.bucket)
-    now = ctx.services.clock.now()
+    made = ctx.services.clock.now()
     conf = await bucket_lock(ctx, ctx.bucket) if state == ENABLED else None
     lock = with_default(VersionLock(upload.lock_mode, upload.lock_until, upload.legal_hold),
-                        conf, now)
+                        conf, made)
     obj = ObjectRecord(
         bucket=ctx.bucket,
         key=ctx.key,
         size=size,
         etag=multipart_etag([p.etag for p in parts]),
-        last_modified=now,
+        last_modified=made,
         segments=tuple(Segment(p.blob_id, p.size) for p in parts),
         headers=dict(upload.headers),
         user_metadata=dict(upload.user_metadata),

@@ -68,15 +68,18 @@ async def _version(ctx: Context) -> ObjectRecord:
     return await find_object(ctx, ctx.bucket, ctx.key, requested_version(ctx.request.query))
 
 
-async def _set(ctx: Context, record: ObjectRecord, operation: str, **change: object) -> None:
-    """Apply ``change`` to the version in the store; once more with the
-    governance bypass if refused and the request may bypass."""
+async def _set(ctx: Context, record: ObjectRecord, operation: str, *,
+               retention: tuple[str | None, datetime | None] | None = None,
+               legal_hold: bool | None = None) -> None:
+    """Set the version's retention or legal hold in the store; once more
+    with the governance bypass if refused and the request may bypass."""
     meta, now = ctx.services.meta, ctx.services.clock.now()
 
     async def attempt(bypass: bool) -> ObjectRecord | None:
         return await ctx.services.run(
             lambda: meta.set_object_lock(ctx.bucket, ctx.key, record.version_id,
-                                         bypass_governance=bypass, now=now, **change))
+                                         retention=retention, legal_hold=legal_hold,
+                                         bypass_governance=bypass, now=now))
 
     try:
         try:
