@@ -426,6 +426,48 @@ def test_the_lock_actions_need_their_own_permissions(s3, client_factory, server,
     holder.put_object_legal_hold(Bucket=locked_bucket, Key="k", LegalHold={"Status": "OFF"})
 
 
+def test_policies_can_cap_retention_with_the_object_lock_condition_keys(
+        client_factory, server, locked_bucket) -> None:
+    """AWS's pattern: allow the lock actions, deny a retention longer than
+    ten days and COMPLIANCE mode on upload, by the s3:object-lock-* keys."""
+    user = _user(client_factory, server, locked_bucket,
+                 ["s3:PutObject", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
+                  "s3:GetObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"])
+    s3 = client_factory()
+    s3.put_bucket_policy(Bucket=locked_bucket, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObjectRetention",
+             "Resource": f"arn:aws:s3:::{locked_bucket}/*",
+             "Condition": {"NumericGreaterThan": {
+                 "s3:object-lock-remaining-retention-days": "10"}}},
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{locked_bucket}/*",
+             "Condition": {"StringEquals": {"s3:object-lock-mode": "COMPLIANCE"}}},
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObjectLegalHold",
+             "Resource": f"arn:aws:s3:::{locked_bucket}/*",
+             "Condition": {"StringEquals": {"s3:object-lock-legal-hold": "ON"}}}]}))
+    soon = datetime.now(UTC) + timedelta(days=5)
+    version = user.put_object(Bucket=locked_bucket, Key="k", Body=b"x",
+                              ObjectLockMode="GOVERNANCE",
+                              ObjectLockRetainUntilDate=soon)["VersionId"]
+    assert _refused(user.put_object, Bucket=locked_bucket, Key="k", Body=b"x",
+                    ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=soon) == (
+        "AccessDenied", 403)
+
+    def retain(days: int) -> None:
+        user.put_object_retention(Bucket=locked_bucket, Key="k", Retention={
+            "Mode": "GOVERNANCE", "RetainUntilDate": datetime.now(UTC) + timedelta(days=days)})
+
+    retain(9)
+    assert _refused(retain, 30) == ("AccessDenied", 403)
+    assert _refused(user.put_object_legal_hold, Bucket=locked_bucket, Key="k",
+                    LegalHold={"Status": "ON"}) == ("AccessDenied", 403)
+    user.put_object_legal_hold(Bucket=locked_bucket, Key="k", LegalHold={"Status": "OFF"})
+    s3.delete_bucket_policy(Bucket=locked_bucket)
+    user.delete_object(Bucket=locked_bucket, Key="k", VersionId=version,
+                       BypassGovernanceRetention=True)
+
+
 def _sweep(server) -> subprocess.CompletedProcess[str]:
     """``sealbox sweep-blobs`` with no grace: every blob no record names goes."""
     dsn = [a for i, a in enumerate(server.extra_args) if i and server.extra_args[i - 1] ==

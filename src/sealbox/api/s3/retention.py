@@ -8,14 +8,19 @@ answers). What may change is decided in the store's transaction
 its mode; shortening, removing it or changing its mode needs GOVERNANCE
 mode and the governance bypass (``object_lock.may_bypass``); a refusal is
 403 AccessDenied. The writes take Content-MD5 or a checksum, as S3
-requires (``object_lock.checked_body``).
+requires (``object_lock.checked_body``). The body's mode, date and hold
+are the ``s3:object-lock-*`` condition keys of a second access decision
+(``_judge_body``); those of a write's headers are in its first one
+(``api/common/access_gate.authorize_s3``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sealbox.api.common.context import Context
+from sealbox.access.actions import ACTIONS, resource_arn
+from sealbox.access.context import object_lock_keys
+from sealbox.api.common.context import Context, decide
 from sealbox.api.s3.object_lock import (
     LOCKED,
     MAX_BODY,
@@ -94,10 +99,29 @@ async def _set(ctx: Context, record: ObjectRecord, operation: str, *,
         raise S3Error("NoSuchKey", Key=ctx.key)
 
 
+async def _judge_body(ctx: Context, operation: str, keys: dict[str, tuple[str, ...]]) -> None:
+    """Access once more, with the ``s3:object-lock-*`` condition keys the
+    body gives (AWS's way to cap a retention: a Deny on
+    ``s3:object-lock-remaining-retention-days``). The first decision, made
+    before the body was read, saw none of them, so a statement allowing
+    these operations only under such a condition does not allow them."""
+    if not keys:
+        return
+    action, kind = ACTIONS[operation]
+    decision = await decide(ctx.services, ctx.request, ctx.auth, action,
+                            resource_arn(kind, ctx.bucket, ctx.key), bucket=ctx.bucket,
+                            key=ctx.key, operation=operation, extra_context=keys)
+    if not decision.allowed:
+        raise S3Error("AccessDenied")
+
+
 async def put_object_retention(ctx: Context) -> Response:
     record = await _version(ctx)
     body = checked_body(ctx.request.headers, await ctx.request.read(MAX_BODY))
-    retention = parse_retention(body, ctx.services.clock.now())
+    now = ctx.services.clock.now()
+    retention = parse_retention(body, now)
+    await _judge_body(ctx, "PutObjectRetention",
+                      object_lock_keys(retention[0], retention[1], None, now=now))
     await _set(ctx, record, "PutObjectRetention", retention=retention)
     return empty_response(200)
 
@@ -114,6 +138,9 @@ async def get_object_retention(ctx: Context) -> Response:
 async def put_object_legal_hold(ctx: Context) -> Response:
     record = await _version(ctx)
     hold = parse_legal_hold(checked_body(ctx.request.headers, await ctx.request.read(MAX_BODY)))
+    await _judge_body(ctx, "PutObjectLegalHold",
+                      object_lock_keys(None, None, "ON" if hold else "OFF",
+                                       now=ctx.services.clock.now()))
     await _set(ctx, record, "PutObjectLegalHold", legal_hold=hold)
     return empty_response(200)
 
