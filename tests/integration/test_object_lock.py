@@ -405,6 +405,18 @@ def test_the_lock_actions_need_their_own_permissions(s3, client_factory, server,
                                                      locked_bucket) -> None:
     s3.put_object(Bucket=locked_bucket, Key="k", Body=b"x")
     reader = _user(client_factory, server, locked_bucket, ["s3:GetObject", "s3:PutObject"])
+    # GET and HEAD show a version's lock only to those who may read it, as S3.
+    s3.put_object(Bucket=locked_bucket, Key="shown", Body=b"x", ObjectLockMode="GOVERNANCE",
+                  ObjectLockRetainUntilDate=FAR, ObjectLockLegalHoldStatus="ON")
+    head = reader.head_object(Bucket=locked_bucket, Key="shown")
+    assert not {"ObjectLockMode", "ObjectLockRetainUntilDate",
+                "ObjectLockLegalHoldStatus"} & set(head)
+    retention_reader = _user(client_factory, server, locked_bucket,
+                             ["s3:GetObject", "s3:GetObjectRetention"])
+    got = retention_reader.get_object(Bucket=locked_bucket, Key="shown")
+    assert got["ObjectLockMode"] == "GOVERNANCE" and "ObjectLockLegalHoldStatus" not in got
+    assert s3.head_object(Bucket=locked_bucket, Key="shown")["ObjectLockLegalHoldStatus"] == "ON"
+    s3.put_object_legal_hold(Bucket=locked_bucket, Key="shown", LegalHold={"Status": "OFF"})
     for call, kw in [
         (reader.put_object_retention, {"Retention": {"Mode": "GOVERNANCE",
                                                      "RetainUntilDate": FAR}}),

@@ -41,7 +41,7 @@ from sealbox.auth.sigv4.checksum import (
 from sealbox.errors import S3Error
 from sealbox.http.dates import parse_iso8601
 from sealbox.server.responses import Response, empty_response, xml_response
-from sealbox.store.meta import NoSuchBucket
+from sealbox.store.meta import NoSuchBucket, ObjectRecord
 from sealbox.store.retention import MODES
 
 SETTING = LOCK_SETTING
@@ -301,6 +301,28 @@ def enable_at_creation(headers: Mapping[str, str]) -> bool:
 
 # What CreateBucket with object lock stores besides the bucket (buckets.py).
 CREATION_SETTINGS = ((VERSIONING_SETTING, ENABLED), (SETTING, LockConfiguration().to_json()))
+
+
+async def visible_lock_headers(ctx: Context, record: ObjectRecord,
+                               headers: tuple[tuple[str, str], ...]
+                               ) -> tuple[tuple[str, str], ...]:
+    """GetObject's and HeadObject's headers without the lock headers the
+    requester may not read: S3 sends the retention only to a principal
+    allowed ``s3:GetObjectRetention``, the legal hold only with
+    ``s3:GetObjectLegalHold``. Asked only of a version with a lock."""
+    present = {name for name, _ in headers}
+    hidden: set[str] = set()
+    for action, names in (("s3:GetObjectRetention", (MODE_HEADER, UNTIL_HEADER)),
+                          ("s3:GetObjectLegalHold", (HOLD_HEADER,))):
+        if present.isdisjoint(names):
+            continue
+        decision = await decide(ctx.services, ctx.request, ctx.auth, action,
+                                resource_arn("object", record.bucket, record.key),
+                                bucket=record.bucket, key=record.key,
+                                operation=ctx.endpoint.operation)
+        if not decision.allowed:
+            hidden.update(names)
+    return headers if not hidden else tuple(h for h in headers if h[0] not in hidden)
 
 
 HANDLERS = {

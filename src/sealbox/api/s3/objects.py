@@ -20,7 +20,7 @@ from sealbox.api.s3.common import (
     user_metadata,
 )
 from sealbox.api.s3.ingest import delete_blobs, receive_body
-from sealbox.api.s3.object_lock import LOCKED, lock_for_write
+from sealbox.api.s3.object_lock import LOCKED, lock_for_write, visible_lock_headers
 from sealbox.api.s3.versioning import bucket_state, requested_version, version_for, version_headers
 from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
@@ -283,6 +283,8 @@ async def get_object(ctx: Context) -> Response:
     for attempt in range(OPEN_ATTEMPTS):
         record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
         base_headers, validators = _record_headers(record)
+        if record.lock_mode is not None or record.legal_hold is not None:
+            base_headers = await visible_lock_headers(ctx, record, base_headers)
         if not _CONDITIONS.isdisjoint(request.headers) and evaluate_get(
                 request.headers, record.etag, record.last_modified,
                 now=ctx.services.clock.now()):
