@@ -168,6 +168,8 @@ def test_a_bucket_without_object_lock_refuses_lock_requests(s3, bucket) -> None:
         assert _refused(call, Bucket=bucket, Key="k", **kw) == ("InvalidRequest", 400)
     assert _refused(s3.get_object_lock_configuration, Bucket=bucket + "-none") == (
         "NoSuchBucket", 404)
+    assert _refused(s3.put_object, Bucket=bucket + "-none", Key="k", Body=b"y",
+                    ObjectLockLegalHoldStatus="ON") == ("NoSuchBucket", 404)
     # Enabling versioning makes an existing bucket eligible, as S3 allows now.
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
     assert _refused(s3.put_object_lock_configuration, Bucket=bucket,

@@ -212,6 +212,7 @@ async def lock_for_write(ctx: Context, state: str | None, now: datetime,
     conf = await bucket_lock(ctx, ctx.bucket) if state == ENABLED else None
     if asked is not None:
         if conf is None:
+            await require_bucket(ctx)  # a missing bucket is NoSuchBucket first
             raise S3Error("InvalidRequest", MISSING_CONFIGURATION)
         if integrity and not declares_integrity(ctx.request.headers):
             raise S3Error("InvalidRequest", INTEGRITY_REQUIRED)
