@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from sealbox.store.meta import BucketNotEmpty, MetaStore, ObjectLocked, ObjectRecord
+from sealbox.store.meta import BucketExists, BucketNotEmpty, MetaStore, ObjectLocked, ObjectRecord
 from sealbox.store.retention import COMPLIANCE, GOVERNANCE
 from tests.unit.test_store_sqlite import META_STORES, T0, bucket, obj, upload
 
@@ -169,3 +169,13 @@ def test_an_upload_keeps_the_lock_it_was_created_with(store: MetaStore) -> None:
     got = store.get_upload("u1")
     assert got is not None and (got.lock_mode, got.lock_until, got.legal_hold) == (
         COMPLIANCE, LATER, False)
+
+
+def test_a_bucket_is_made_with_its_settings_in_one_transaction(store: MetaStore) -> None:
+    # CreateBucket with object lock: never a bucket without its lock.
+    store.create_bucket(bucket("locked"), [("versioning", "Enabled"), ("object-lock", "{}")])
+    assert store.get_bucket_setting("locked", "object-lock") == "{}"
+    assert store.get_bucket_setting("locked", "versioning") == "Enabled"
+    with pytest.raises(BucketExists):
+        store.create_bucket(bucket("locked"), [("object-lock", '{"Mode": "COMPLIANCE"}')])
+    assert store.get_bucket_setting("locked", "object-lock") == "{}"

@@ -11,6 +11,7 @@ collation does that for TEXT; PostgreSQL needs ``COLLATE "C"``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -161,8 +162,9 @@ class MetaStore(Protocol):
     inline_reads: bool
 
     # -- buckets -----------------------------------------------------------
-    def create_bucket(self, bucket: Bucket) -> None:
-        """Add a bucket; raises ``BucketExists`` if the name is taken."""
+    def create_bucket(self, bucket: Bucket, settings: Sequence[tuple[str, str]] = ()) -> None:
+        """Add a bucket with its first settings (name, document), in one
+        transaction; raises ``BucketExists`` if the name is taken."""
 
     def get_bucket(self, name: str) -> Bucket | None: ...
 

@@ -137,18 +137,18 @@ async def create_bucket(ctx: Context) -> Response:
 
 def _create_with_defaults(meta: MetaStore, bucket: Bucket, object_ownership: str,
                           acl: str | None, locked: bool = False) -> None:
-    """The bucket and the settings S3 gives a new one: all of Block Public
-    Access on, and its Object Ownership (BucketOwnerEnforced unless asked);
-    with ``locked``, versioning Enabled and object lock (no default
-    retention), in that order."""
-    meta.create_bucket(bucket)
-    meta.put_bucket_setting(bucket.name, PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json())
-    meta.put_bucket_setting(bucket.name, OWNERSHIP_SETTING, object_ownership)
+    """The bucket and the settings S3 gives a new one, in one transaction
+    (a bucket asked with object lock never exists without it): all of
+    Block Public Access on, its Object Ownership (BucketOwnerEnforced
+    unless asked), its canned ACL; with ``locked``, versioning Enabled and
+    object lock (no default retention)."""
+    settings = [(PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json()),
+                (OWNERSHIP_SETTING, object_ownership)]
     if acl is not None and acl != "private":
-        meta.put_bucket_setting(bucket.name, ACL_SETTING, acl)
+        settings.append((ACL_SETTING, acl))
     if locked:
-        for name, document in object_lock.CREATION_SETTINGS:
-            meta.put_bucket_setting(bucket.name, name, document)
+        settings.extend(object_lock.CREATION_SETTINGS)
+    meta.create_bucket(bucket, settings)
 
 
 async def head_bucket(ctx: Context) -> Response:
