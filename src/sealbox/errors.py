@@ -95,6 +95,10 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ("CrossLocationLoggingProhibitted", 403, "Cross S3 location logging not allowed."),
         ("InvalidArgument", 400, "Invalid Argument"),
         ("InvalidBucketName", 400, "The specified bucket is not valid."),
+        ("InvalidBucketState", 409,
+         "The request is not valid with the current state of the bucket."),
+        ("InvalidRetentionPeriod", 400,
+         "Default retention period must be a positive integer value."),
         ("InvalidDigest", 400, "The Content-MD5 you specified was invalid."),
         (
             "InvalidLocationConstraint",
@@ -172,6 +176,10 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ("NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist"),
         ("NoSuchTagSet", 404, "The TagSet does not exist"),
         ("NoSuchVersion", 404, "The specified version does not exist."),
+        ("ObjectLockConfigurationNotFoundError", 404,
+         "Object Lock configuration does not exist for this bucket"),
+        ("NoSuchObjectLockConfiguration", 404,
+         "The specified object does not have a ObjectLock configuration"),
         (
             "NoSuchUpload",
             404,

@@ -68,6 +68,13 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "PutBucketLifecycleConfiguration": ("s3:PutLifecycleConfiguration", "bucket"),
     "GetBucketLifecycleConfiguration": ("s3:GetLifecycleConfiguration", "bucket"),
     "DeleteBucketLifecycle": ("s3:PutLifecycleConfiguration", "bucket"),
+    "PutObjectLockConfiguration": ("s3:PutBucketObjectLockConfiguration", "bucket"),
+    "GetObjectLockConfiguration": ("s3:GetBucketObjectLockConfiguration", "bucket"),
+    # A version's lock: the same action whether or not versionId is named.
+    "PutObjectRetention": ("s3:PutObjectRetention", "object"),
+    "GetObjectRetention": ("s3:GetObjectRetention", "object"),
+    "PutObjectLegalHold": ("s3:PutObjectLegalHold", "object"),
+    "GetObjectLegalHold": ("s3:GetObjectLegalHold", "object"),
 }
 
 # What an operation needs instead when it names a version (``?versionId=``),

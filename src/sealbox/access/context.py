@@ -26,6 +26,7 @@ from sealbox.access.networks import Networks
 from sealbox.access.variables import context_key
 from sealbox.auth.principal import Principal
 from sealbox.errors import S3Error
+from sealbox.http.dates import format_iso8601
 
 ContextDict = dict[str, tuple[str, ...]]
 
@@ -234,3 +235,23 @@ def steady_context(
         for k, values in extra.items():
             ctx[context_key(k)] = tuple(values)
     return ctx
+
+
+def object_lock_keys(mode: str | None, until: datetime | None, legal_hold: str | None, *,
+                     now: datetime) -> dict[str, tuple[str, ...]]:
+    """The ``s3:object-lock-*`` condition keys of a request that sets a
+    version's lock (its ``x-amz-object-lock-*`` headers, or the body of
+    PutObjectRetention / PutObjectLegalHold): the mode, the retain-until
+    date (ISO 8601), the days from ``now`` to it (rounded up, so a
+    retention asked for 30 days counts 30, not 29 and some hours), and the
+    legal hold's ``ON``/``OFF``. A value the request leaves out is absent."""
+    keys: dict[str, tuple[str, ...]] = {}
+    if mode is not None:
+        keys["s3:object-lock-mode"] = (mode,)
+    if until is not None:
+        keys["s3:object-lock-retain-until-date"] = (format_iso8601(until),)
+        days = max(0, -(-int((until - now).total_seconds()) // 86400))
+        keys["s3:object-lock-remaining-retention-days"] = (str(days),)
+    if legal_hold is not None:
+        keys["s3:object-lock-legal-hold"] = (legal_hold,)
+    return keys

@@ -22,7 +22,7 @@ ACCOUNT_CONFIG_BUCKET = "v20180820"
 # gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
 # (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
 UNSUPPORTED_SUBRESOURCES = frozenset(
-    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "metrics", "notification", "object-lock", "replication", "requestPayment", "restore", "retention", "legal-hold", "select", "torrent", "website", "acl", "attributes", "session"]
+    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "metrics", "notification", "replication", "requestPayment", "restore", "select", "torrent", "website", "acl", "attributes", "session"]
 )
 
 
@@ -142,10 +142,12 @@ def _unsupported(query: Mapping[str, str]) -> None:
 _BUCKET_GETS = {"policy": "GetBucketPolicy", "policyStatus": "GetBucketPolicyStatus",
                 "publicAccessBlock": "GetPublicAccessBlock",
                 "ownershipControls": "GetBucketOwnershipControls", "acl": "GetBucketAcl",
-                "logging": "GetBucketLogging", "lifecycle": "GetBucketLifecycleConfiguration"}
+                "logging": "GetBucketLogging", "lifecycle": "GetBucketLifecycleConfiguration",
+                "object-lock": "GetObjectLockConfiguration"}
 _BUCKET_PUTS = {"policy": "PutBucketPolicy", "publicAccessBlock": "PutPublicAccessBlock",
                 "ownershipControls": "PutBucketOwnershipControls", "acl": "PutBucketAcl",
-                "logging": "PutBucketLogging", "lifecycle": "PutBucketLifecycleConfiguration"}
+                "logging": "PutBucketLogging", "lifecycle": "PutBucketLifecycleConfiguration",
+                "object-lock": "PutObjectLockConfiguration"}
 _BUCKET_DELETES = {"policy": "DeleteBucketPolicy", "publicAccessBlock": "DeletePublicAccessBlock",
                    "ownershipControls": "DeleteBucketOwnershipControls",
                    "lifecycle": "DeleteBucketLifecycle"}
@@ -214,6 +216,10 @@ def _object_operation(method: str, query: Mapping[str, str], headers: Mapping[st
             return "GetObjectTagging"
         if "acl" in query:
             return "GetObjectAcl"
+        if "retention" in query:
+            return "GetObjectRetention"
+        if "legal-hold" in query:
+            return "GetObjectLegalHold"
         _unsupported(query)
         return "GetObject"
     if method == "HEAD":
@@ -225,6 +231,10 @@ def _object_operation(method: str, query: Mapping[str, str], headers: Mapping[st
             return "PutObjectTagging"
         if "acl" in query:
             return "PutObjectAcl"
+        if "retention" in query:
+            return "PutObjectRetention"
+        if "legal-hold" in query:
+            return "PutObjectLegalHold"
         _unsupported(query)
         return "CopyObject" if "x-amz-copy-source" in headers else "PutObject"
     if method == "DELETE":

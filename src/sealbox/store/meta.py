@@ -12,9 +12,12 @@ collation does that for TEXT; PostgreSQL needs ``COLLATE "C"``.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from sealbox.store.retention import removal_protected
 
 
 class MetaError(Exception):
@@ -35,6 +38,16 @@ class NoSuchBucket(MetaError):
 
 class NoSuchUpload(MetaError):
     pass
+
+
+class ObjectLocked(MetaError):
+    """A version under object lock (retention in force, or a legal hold) was
+    to be removed or its retention cut (``store/retention.py``); nothing
+    was changed. The API answers 403 AccessDenied, as S3 does."""
+
+    def __init__(self, bucket: str, key: str, version_id: str) -> None:
+        super().__init__(f"{bucket}/{key} version {version_id} is locked")
+        self.bucket, self.key, self.version_id = bucket, key, version_id
 
 
 @dataclass(frozen=True)
@@ -87,10 +100,20 @@ class ObjectRecord:
     # Suspended); a delete marker is a version with no bytes.
     version_id: str = NULL_VERSION
     delete_marker: bool = False
+    # Object lock (store/retention.py): the retention's mode (GOVERNANCE or
+    # COMPLIANCE) and date, both or neither; the legal hold, None if never set.
+    lock_mode: str | None = None
+    lock_until: datetime | None = None
+    legal_hold: bool | None = None
 
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "binary/octet-stream")
+
+    def locked(self, now: datetime, *, bypass_governance: bool = False) -> bool:
+        """Whether object lock forbids removing this version at ``now``."""
+        return removal_protected(self.lock_mode, self.lock_until, self.legal_hold, now,
+                                 bypass_governance=bypass_governance)
 
 
 @dataclass(frozen=True)
@@ -107,6 +130,11 @@ class Upload:
     storage_class: str = "STANDARD"
     owner: str = ""
     checksum_algorithm: str | None = None
+    # The object lock the completed object gets (ObjectRecord's fields);
+    # without a mode, the bucket's default retention at completion.
+    lock_mode: str | None = None
+    lock_until: datetime | None = None
+    legal_hold: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -135,8 +163,9 @@ class MetaStore(Protocol):
     inline_reads: bool
 
     # -- buckets -----------------------------------------------------------
-    def create_bucket(self, bucket: Bucket) -> None:
-        """Add a bucket; raises ``BucketExists`` if the name is taken."""
+    def create_bucket(self, bucket: Bucket, settings: Sequence[tuple[str, str]] = ()) -> None:
+        """Add a bucket with its first settings (name, document), in one
+        transaction; raises ``BucketExists`` if the name is taken."""
 
     def get_bucket(self, name: str) -> Bucket | None: ...
 
@@ -160,7 +189,10 @@ class MetaStore(Protocol):
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
-        """Remove the object; returns the removed record (None if absent)."""
+        """Remove the object; returns the removed record (None if absent).
+        Raises ``ObjectLocked`` (removing nothing) while object lock
+        protects it; so do ``put_object``, ``complete_upload`` and
+        ``add_delete_marker`` when they would replace a locked null version."""
 
     def list_objects(
         self, bucket: str, *, prefix: str = "", after: str = "", limit: int = 1000
@@ -187,8 +219,20 @@ class MetaStore(Protocol):
         """Make ``marker`` the newest version; the version now gone (null
         replaced by a null marker), whose blobs the caller deletes."""
 
-    def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
-        """Remove one version; the record removed, or None."""
+    def delete_version(self, bucket: str, key: str, version_id: str, *,
+                       bypass_governance: bool = False,
+                       now: datetime | None = None) -> ObjectRecord | None:
+        """Remove one version; the record removed, or None. Raises
+        ``ObjectLocked`` (removing nothing) while object lock protects it
+        (``ObjectRecord.locked``); ``now`` defaults to the server's clock."""
+
+    def set_object_lock(self, bucket: str, key: str, version_id: str, *,
+                        retention: tuple[str | None, datetime | None] | None = None,
+                        legal_hold: bool | None = None, bypass_governance: bool = False,
+                        now: datetime | None = None) -> ObjectRecord | None:
+        """Set one version's retention and/or legal hold; the record before,
+        or None if there is no such version (or it is a delete marker).
+        Raises ``ObjectLocked`` for a retention change object lock forbids."""
 
     def set_version_tags(self, bucket: str, key: str, version_id: str,
                          tags: tuple[tuple[str, str], ...]) -> bool:

@@ -78,7 +78,7 @@ from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
 from sealbox.store.sql.schema import SCHEMA_VERSION
 from sealbox.store.sql.sessions import SessionSqlMethods
-from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
+from sealbox.store.sql.versions import SqlVersionMethods, keep_versions, refuse_if_locked
 
 if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
@@ -286,6 +286,7 @@ class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, E
                 f"DELETE FROM objects WHERE bucket = %s AND key = %s RETURNING {OBJ_COLS}",
                 (bucket, key),
             ).fetchone()
+            refuse_if_locked(self._d, row)  # raised here, it undoes the DELETE
         return None if row is None else _object(row)
 
     # -- multipart uploads -------------------------------------------------

@@ -101,7 +101,8 @@ class Rows:
 
     def object(self, row: tuple[Any, ...]) -> ObjectRecord:
         """A row of ``sql.OBJ_COLS``."""
-        b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts, vid = row
+        (b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts, vid,
+         lock_mode, lock_until, hold) = row
         return ObjectRecord(
             b,
             k,
@@ -117,6 +118,10 @@ class Rows:
             owner,
             parts,
             NULL_VERSION if vid is None else vid,
+            False,
+            lock_mode,
+            None if lock_until is None else self.time_value(lock_until),
+            None if hold is None else bool(hold),
         )
 
     def object_params(self, o: ObjectRecord) -> tuple[Any, ...]:
@@ -137,11 +142,15 @@ class Rows:
             o.parts_count,
             # objects.version_id: NULL is the null version (rows from before versioning)
             None if o.version_id == NULL_VERSION else o.version_id,
+            o.lock_mode,
+            None if o.lock_until is None else self.time_param(o.lock_until),
+            o.legal_hold,
         )
 
     def upload(self, row: tuple[Any, ...]) -> Upload:
         """A row of ``sql.UPLOAD_COLS``."""
-        uid, b, k, initiated, headers, meta, tags, sclass, owner, algo = row
+        (uid, b, k, initiated, headers, meta, tags, sclass, owner, algo,
+         lock_mode, lock_until, hold) = row
         return Upload(
             uid,
             b,
@@ -153,6 +162,9 @@ class Rows:
             sclass,
             owner,
             algo,
+            lock_mode,
+            None if lock_until is None else self.time_value(lock_until),
+            None if hold is None else bool(hold),
         )
 
     def upload_params(self, u: Upload) -> tuple[Any, ...]:
@@ -168,6 +180,9 @@ class Rows:
             u.storage_class,
             u.owner,
             u.checksum_algorithm,
+            u.lock_mode,
+            None if u.lock_until is None else self.time_param(u.lock_until),
+            u.legal_hold,
         )
 
     def part(self, row: tuple[Any, ...]) -> Part:

@@ -56,7 +56,7 @@ from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sql.sessions import SessionSqlMethods
-from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
+from sealbox.store.sql.versions import SqlVersionMethods, keep_versions, refuse_if_locked
 from sealbox.store.sqlite_group import GroupCommit
 from sealbox.store.sqlite_watch import CommitWatch
 
@@ -343,6 +343,7 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         with self._write() as c:
             row = c.execute(_GET_OBJECT, (bucket, key)).fetchone()
+            refuse_if_locked(self._d, row)
             if row is not None:
                 c.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
         return None if row is None else _object(row)

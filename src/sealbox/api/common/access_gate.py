@@ -30,12 +30,18 @@ import logging
 import secrets
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from sealbox.access.acls import acl_allows
 from sealbox.access.actions import action_for, resource_arn
-from sealbox.access.context import ContextDict, add_changing_keys, steady_context
+from sealbox.access.context import (
+    ContextDict,
+    add_changing_keys,
+    object_lock_keys,
+    steady_context,
+)
 from sealbox.access.evaluate import Decision, evaluate_parts
 from sealbox.access.model import MalformedPolicy, Policy, parse_policy
 from sealbox.access.networks import Networks
@@ -45,6 +51,7 @@ from sealbox.api.common.tags import tagging_header
 from sealbox.auth.principal import AuthResult, Credential, Principal
 from sealbox.clock import Clock
 from sealbox.errors import S3Error
+from sealbox.http.dates import parse_iso8601
 from sealbox.server.request import Request
 from sealbox.store.meta import MetaStore
 
@@ -199,6 +206,10 @@ class AccessGate:
 
         return self._cache.get(("policies", user, bucket), version, load)
 
+    def now(self) -> datetime:
+        """The server's clock, as the gate reads it."""
+        return self._clock.now()
+
     def decide(self, request: Request, auth: AuthResult, operation: str, action: str,
                resource: str, *, bucket: str | None = None, key: str | None = None,
                extra_context: Mapping[str, tuple[str, ...]] | None = None,
@@ -297,12 +308,35 @@ class AccessGate:
         return found
 
 
+# Writes whose x-amz-object-lock-* headers are condition keys (object lock).
+_LOCK_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+_LOCK_HEADERS = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
+                 "x-amz-object-lock-legal-hold")
+
+
+def _lock_keys(headers: Mapping[str, str], now: datetime) -> dict[str, tuple[str, ...]] | None:
+    """The ``s3:object-lock-*`` keys a write's lock headers give, if any. A
+    date that does not parse gives none (the handler refuses the request)."""
+    mode, until_text, hold = (headers.get(name) for name in _LOCK_HEADERS)
+    if mode is None and until_text is None and hold is None:
+        return None
+    until = None
+    if until_text is not None:
+        try:
+            until = parse_iso8601(until_text)
+        except ValueError:
+            until = None
+    return object_lock_keys(mode, until, hold, now=now)
+
+
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
                  bucket: str | None, key: str | None, version: int | None = None) -> Decision:
     """Judge an S3 operation by the action the table names; AccessDenied if refused."""
     action, kind = action_for(operation, "versionId" in request.query)
+    extra = _lock_keys(request.headers, gate.now()) if operation in _LOCK_WRITES else None
     decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
-                           bucket=bucket, key=key if kind == "object" else None, version=version)
+                           bucket=bucket, key=key if kind == "object" else None,
+                           extra_context=extra, version=version)
     if not decision.allowed:
         raise S3Error("AccessDenied")
     return decision

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -128,10 +128,13 @@ class Context:
 
 async def decide(services: Services, request: Request, auth: AuthResult, action: str,
                  resource: str, *, bucket: str | None = None, key: str | None = None,
-                 operation: str = "") -> Decision:
+                 operation: str = "",
+                 extra_context: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
     """The decision for a request that authenticated itself (IAM, CloudFront
-    API, POST forms): off the event loop where the store does I/O."""
+    API, POST forms), or for a second look once its body told more (object
+    lock's condition keys): off the event loop where the store does I/O."""
     gate = services.gate
     assert gate is not None, "the app sets the gate"
     return await services.read(
-        lambda: gate.decide(request, auth, operation, action, resource, bucket=bucket, key=key))
+        lambda: gate.decide(request, auth, operation, action, resource, bucket=bucket, key=key,
+                            extra_context=extra_context))

@@ -9,7 +9,7 @@ import re
 from sealbox.access.public_access import ALL as ALL_BLOCKED
 from sealbox.api.common.access_gate import ACL_SETTING, PUBLIC_ACCESS_BLOCK_SETTING
 from sealbox.api.common.context import Context
-from sealbox.api.s3 import cors
+from sealbox.api.s3 import cors, object_lock
 from sealbox.api.s3.acl import OWNERSHIP_SETTING, check_create_bucket_acl, requested_ownership
 from sealbox.api.s3.common import owner_xml, require_bucket
 from sealbox.api.s3.ingest import discard_blobs
@@ -121,9 +121,10 @@ async def create_bucket(ctx: Context) -> Response:
     region = _location_constraint(body, ctx.services.settings.region)
     bucket = Bucket(name=name, created=ctx.services.clock.now(), region=region,
                     owner=ctx.auth.principal.arn)
+    locked = object_lock.enable_at_creation(ctx.request.headers)
     try:
         await ctx.services.run(_create_with_defaults, ctx.services.meta, bucket, object_ownership,
-                               acl)
+                               acl, locked)
     except BucketExists:
         # One account owns every bucket here, so an existing name is always
         # "yours". S3 answers that with 409 BucketAlreadyOwnedByYou in every
@@ -135,14 +136,19 @@ async def create_bucket(ctx: Context) -> Response:
 
 
 def _create_with_defaults(meta: MetaStore, bucket: Bucket, object_ownership: str,
-                          acl: str | None) -> None:
-    """The bucket and the settings S3 gives a new one: all of Block Public
-    Access on, and its Object Ownership (BucketOwnerEnforced unless asked)."""
-    meta.create_bucket(bucket)
-    meta.put_bucket_setting(bucket.name, PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json())
-    meta.put_bucket_setting(bucket.name, OWNERSHIP_SETTING, object_ownership)
+                          acl: str | None, locked: bool = False) -> None:
+    """The bucket and the settings S3 gives a new one, in one transaction
+    (a bucket asked with object lock never exists without it): all of
+    Block Public Access on, its Object Ownership (BucketOwnerEnforced
+    unless asked), its canned ACL; with ``locked``, versioning Enabled and
+    object lock (no default retention)."""
+    settings = [(PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json()),
+                (OWNERSHIP_SETTING, object_ownership)]
     if acl is not None and acl != "private":
-        meta.put_bucket_setting(bucket.name, ACL_SETTING, acl)
+        settings.append((ACL_SETTING, acl))
+    if locked:
+        settings.extend(object_lock.CREATION_SETTINGS)
+    meta.create_bucket(bucket, settings)
 
 
 async def head_bucket(ctx: Context) -> Response:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from sealbox.api.common.context import Context
 from sealbox.errors import S3Error
-from sealbox.http.dates import format_http_date
+from sealbox.http.dates import format_http_date, format_iso8601
 from sealbox.http.header_values import (
     decode_words,
     refuse_control,
@@ -134,4 +134,10 @@ def object_response_headers(record: ObjectRecord) -> list[tuple[str, str]]:
     if record.storage_class != "STANDARD":
         headers.append(("x-amz-storage-class", servable("x-amz-storage-class",
                                                         record.storage_class)))
+    if record.lock_mode is not None and record.lock_until is not None:  # object_lock.py
+        headers.append(("x-amz-object-lock-mode", record.lock_mode))
+        headers.append(("x-amz-object-lock-retain-until-date",
+                        format_iso8601(record.lock_until)))
+    if record.legal_hold is not None:
+        headers.append(("x-amz-object-lock-legal-hold", "ON" if record.legal_hold else "OFF"))
     return headers

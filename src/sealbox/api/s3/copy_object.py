@@ -15,6 +15,7 @@ from sealbox.api.s3.common import (
 )
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_source
 from sealbox.api.s3.lifecycle import expiration_headers
+from sealbox.api.s3.object_lock import lock_for_write
 from sealbox.api.s3.objects import check_put_preconditions, commit_object
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import render
@@ -65,12 +66,15 @@ async def copy_object(ctx: Context) -> Response:
     stored = await with_write_acl(ctx, stored)
     await check_put_preconditions(ctx)
     state = await bucket_state(ctx, ctx.bucket)
+    # The copy's own lock (its headers, else the default): never the source's.
+    lock = await lock_for_write(ctx, state, now)
     received = await copy_bytes(ctx, src)
     record = ObjectRecord(
         bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
         last_modified=now, segments=(Segment(received.blob_id, received.size),),
         headers=stored, user_metadata=meta, tags=tags, checksums=dict(src.checksums),
         storage_class=klass, owner=ctx.auth.principal.arn, version_id=version_for(state),
+        lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
     )
     await commit_object(ctx, record, [received.blob_id])
     body = render("CopyObjectResult", [("LastModified", format_iso8601(now)),

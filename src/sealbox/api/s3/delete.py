@@ -10,6 +10,12 @@ What a delete does depends on the bucket's versioning state
 - without one, a bucket never versioned loses the object; an Enabled one
   gets a delete marker with a new id, a Suspended one a ``null`` marker
   that replaces the null version.
+
+Object lock is the store's to enforce (``sealbox.store.retention``): a
+version it protects is not removed, and the answer is 403 AccessDenied (in
+DeleteObjects, that key's error); ``x-amz-bypass-governance-retention``
+lifts a GOVERNANCE retention for a principal allowed
+``s3:BypassGovernanceRetention``. A delete marker is always allowed.
 """
 
 from __future__ import annotations
@@ -23,13 +29,14 @@ from sealbox.access.actions import resource_arn
 from sealbox.api.common.context import Context, decide
 from sealbox.api.s3.common import require_bucket
 from sealbox.api.s3.ingest import discard_blobs
+from sealbox.api.s3.object_lock import LOCKED, may_bypass
 from sealbox.api.s3.versioning import bucket_state, checked_version, requested_version, version_for
 from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
 from sealbox.errors import S3Error
 from sealbox.http.conditional import DeleteCondition, delete_preconditions
 from sealbox.http.dates import parse_http_date, parse_iso8601
 from sealbox.server.responses import Response, empty_response, xml_response
-from sealbox.store.meta import NoSuchBucket, ObjectRecord
+from sealbox.store.meta import NoSuchBucket, ObjectLocked, ObjectRecord
 
 MAX_DELETE_BODY = 4 * 1024 * 1024
 MAX_DELETE_KEYS = 1000
@@ -126,22 +133,45 @@ async def _delete(ctx: Context, key: str, version_id: str | None, state: str | N
             garbage.extend(ids)
 
     if version_id is not None:
-        removed = await ctx.services.run(meta.delete_version, ctx.bucket, key, version_id)
+        removed = await _delete_version(ctx, key, version_id)
         await free(removed)
         said = [("VersionId", version_id)]
         if removed is not None and removed.delete_marker:
             said += [("DeleteMarker", "true"), ("DeleteMarkerVersionId", version_id)]
         return said
     if state is None:
-        await free(await ctx.services.run(meta.delete_object, ctx.bucket, key))
+        try:
+            await free(await ctx.services.run(meta.delete_object, ctx.bucket, key))
+        except ObjectLocked:
+            raise S3Error("AccessDenied", LOCKED) from None
         return []
     marker = _marker(ctx, key, version_for(state))
     try:
         gone = await ctx.services.run(meta.add_delete_marker, marker)
     except NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
+    except ObjectLocked:  # a null marker would replace a locked null version
+        raise S3Error("AccessDenied", LOCKED) from None
     await free(gone)
     return [("DeleteMarker", "true"), ("DeleteMarkerVersionId", marker.version_id)]
+
+
+async def _delete_version(ctx: Context, key: str, version_id: str) -> ObjectRecord | None:
+    """Remove one version, as the store allows under object lock: a locked
+    one is 403 AccessDenied, unless its retention is GOVERNANCE and the
+    request may bypass it (``object_lock.may_bypass``, asked only then)."""
+    meta, now = ctx.services.meta, ctx.services.clock.now()
+    try:
+        try:
+            return await ctx.services.run(lambda: meta.delete_version(
+                ctx.bucket, key, version_id, now=now))
+        except ObjectLocked:
+            if not await may_bypass(ctx, key, ctx.request.audit.operation or "DeleteObject"):
+                raise
+            return await ctx.services.run(lambda: meta.delete_version(
+                ctx.bucket, key, version_id, bypass_governance=True, now=now))
+    except ObjectLocked:
+        raise S3Error("AccessDenied", LOCKED) from None
 
 
 async def delete_object(ctx: Context) -> Response:
@@ -225,7 +255,13 @@ async def delete_objects(ctx: Context) -> Response:
         if failed is not None:
             results.append(error(failed.code, failed.message))
             continue
-        said = await _delete(ctx, key, version, state, garbage)
+        try:
+            said = await _delete(ctx, key, version, state, garbage)
+        except S3Error as refused:
+            if refused.code != "AccessDenied":
+                raise
+            results.append(error(refused.code, refused.message))  # object lock: that key's alone
+            continue
         if note.batch_keys is None:  # each key its own access log record
             note.batch_keys = []
         note.batch_keys.append(key)

@@ -54,7 +54,14 @@ from sealbox.api.s3.common import (
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_range, parse_copy_source
 from sealbox.api.s3.ingest import ReceivedBlob, discard_blobs, receive_body
 from sealbox.api.s3.lifecycle import expiration_headers
-from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
+from sealbox.api.s3.object_lock import (
+    LOCKED,
+    VersionLock,
+    bucket_lock,
+    lock_for_write,
+    with_default,
+)
+from sealbox.api.s3.versioning import ENABLED, bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
 from sealbox.auth.sigv4.checksum import (  # noqa: F401 (crc_combine: re-exported)
     ALGORITHMS,
@@ -66,7 +73,15 @@ from sealbox.auth.sigv4.checksum import (  # noqa: F401 (crc_combine: re-exporte
 from sealbox.errors import S3Error
 from sealbox.http.conditional import copy_source_conditions, put_preconditions
 from sealbox.server.responses import Response, empty_response, xml_response
-from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part, Segment, Upload
+from sealbox.store.meta import (
+    NoSuchBucket,
+    NoSuchUpload,
+    ObjectLocked,
+    ObjectRecord,
+    Part,
+    Segment,
+    Upload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +110,22 @@ async def create_multipart_upload(ctx: Context) -> Response:
     headers = ctx.request.headers
     algorithm, checksum_type = _checksum_request(headers)
     stored = await with_write_acl(ctx, stored_headers(headers))
+    now = ctx.services.clock.now()
+    # The lock asked for; the bucket's default applies at completion, when
+    # the object is made (object_lock.with_default).
+    lock = await lock_for_write(ctx, await bucket_state(ctx, ctx.bucket), now, default=False)
     upload = Upload(
         upload_id="U" + secrets.token_urlsafe(48),  # never starts with "-": CLIs read that as a flag
         bucket=ctx.bucket,
         key=ctx.key,
-        initiated=ctx.services.clock.now(),
+        initiated=now,
         headers=stored,
         user_metadata=user_metadata(headers),
         tags=tagging_header(headers),
         storage_class=storage_class(headers),
         owner=ctx.auth.principal.arn,
         checksum_algorithm=_encode_checksum(algorithm, checksum_type),
+        lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
     )
     try:
         await ctx.services.run(ctx.services.meta.create_upload, upload)
@@ -428,12 +448,16 @@ async def complete_multipart_upload(ctx: Context) -> Response:
 
     checksums = _complete_checksums(upload, listed, parts, headers)
     state = await bucket_state(ctx, ctx.bucket)
+    made = ctx.services.clock.now()
+    conf = await bucket_lock(ctx, ctx.bucket) if state == ENABLED else None
+    lock = with_default(VersionLock(upload.lock_mode, upload.lock_until, upload.legal_hold),
+                        conf, made)
     obj = ObjectRecord(
         bucket=ctx.bucket,
         key=ctx.key,
         size=size,
         etag=multipart_etag([p.etag for p in parts]),
-        last_modified=ctx.services.clock.now(),
+        last_modified=made,
         segments=tuple(Segment(p.blob_id, p.size) for p in parts),
         headers=dict(upload.headers),
         user_metadata=dict(upload.user_metadata),
@@ -443,12 +467,15 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         owner=upload.owner,
         parts_count=len(parts),
         version_id=version_for(state),
+        lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
     )
     try:
         replaced, removed = await ctx.services.run(meta.complete_upload, upload_id, obj)
     except NoSuchUpload:
         # Completed (maybe by this same request, retried) or aborted meanwhile.
         return await _replay(ctx, body, upload_id)
+    except ObjectLocked:  # it would replace a locked null version
+        raise S3Error("AccessDenied", LOCKED) from None
     used = {s.blob_id for s in obj.segments}
     by_number = {p.part_number: p for p in removed}
     for part in parts:

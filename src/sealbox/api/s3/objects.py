@@ -21,6 +21,7 @@ from sealbox.api.s3.common import (
 )
 from sealbox.api.s3.ingest import delete_blobs, receive_body
 from sealbox.api.s3.lifecycle import expiration_headers
+from sealbox.api.s3.object_lock import LOCKED, lock_for_write, visible_lock_headers
 from sealbox.api.s3.versioning import bucket_state, requested_version, version_for, version_headers
 from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
@@ -33,7 +34,7 @@ from sealbox.http.header_values import LATIN1_MESSAGE, refuse_control, servable
 from sealbox.http.ranges import parse_range
 from sealbox.server.responses import FileSpan, Response, empty_response
 from sealbox.store.blobs import BlobStore, BlobWriter, StreamingBlob
-from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectRecord, Segment
+from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectLocked, ObjectRecord, Segment
 
 OPEN_ATTEMPTS = 3
 SMALL_PUT = 64 * 1024  # a body this small arrives with its request
@@ -65,6 +66,8 @@ async def put_object(ctx: Context) -> Response:
     declared_checksums(headers)
     await check_put_preconditions(ctx)
     state = await bucket_state(ctx, ctx.bucket)
+    now = ctx.services.clock.now()
+    lock = await lock_for_write(ctx, state, now, integrity=True)
     limit = ctx.services.settings.max_put_size
     if ctx.max_body is not None:
         limit = min(limit, ctx.max_body)
@@ -72,10 +75,11 @@ async def put_object(ctx: Context) -> Response:
     try:
         record = ObjectRecord(
             bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
-            last_modified=ctx.services.clock.now(),
+            last_modified=now,
             segments=(Segment(received.blob_id, received.size),), headers=stored,
             user_metadata=meta, tags=tags, checksums=received.checksums, storage_class=klass,
             owner=ctx.auth.principal.arn, version_id=version_for(state),
+            lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
         )
     except BaseException:
         if received.writer is not None:
@@ -115,6 +119,8 @@ async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]
             await batcher.commit(writer, record)
         except NoSuchBucket:
             raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
+        except ObjectLocked:
+            raise S3Error("AccessDenied", LOCKED) from None
         return
 
     def durable() -> None:
@@ -133,6 +139,8 @@ async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]
         await services.run(durable)
     except NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
+    except ObjectLocked:  # a null version under lock: never replaced
+        raise S3Error("AccessDenied", LOCKED) from None
 
 
 async def find_object(ctx: Context, bucket: str, key: str,
@@ -277,6 +285,8 @@ async def get_object(ctx: Context) -> Response:
     for attempt in range(OPEN_ATTEMPTS):
         record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
         base_headers, validators = _record_headers(record)
+        if record.lock_mode is not None or record.legal_hold is not None:
+            base_headers = await visible_lock_headers(ctx, record, base_headers)
         if not _CONDITIONS.isdisjoint(request.headers) and evaluate_get(
                 request.headers, record.etag, record.last_modified,
                 now=ctx.services.clock.now()):

@@ -43,6 +43,7 @@ from sealbox.api.s3.form_data import (
     PartStart,
     parse_boundary,
 )
+from sealbox.api.s3.object_lock import VersionLock, lock_for_write
 from sealbox.api.s3.objects import commit_object
 from sealbox.api.s3.tagging import parse_tagging
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
@@ -80,6 +81,8 @@ class _Target:
     storage_class: str
     content_md5: bytes | None
     checksums: dict[str, bytes]  # x-amz-checksum-* fields: algorithm → claimed digest
+    state: str | None  # the bucket's versioning
+    lock: VersionLock  # x-amz-object-lock-* fields, else the bucket's default retention
 
 
 @dataclass
@@ -231,13 +234,15 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
         headers.setdefault(name.lower(), value)
     refuse_unhonoured("PostObject", headers, ctx.request.scheme == "https")
     tagging = headers.get("tagging")
+    state = await bucket_state(ctx, ctx.bucket)
+    lock = await lock_for_write(ctx, state, services.clock.now(), headers)
     return _Target(
         ctx=ctx, form=form, key=key, sizes=sizes,
         record_headers=stored_headers(headers, wire=False),
         metadata=user_metadata(headers, wire=False),
         tags=parse_tagging(tagging.encode("utf-8")) if tagging else (),
         storage_class=storage_class(headers), content_md5=content_md5(headers.get("content-md5")),
-        checksums=declared_checksums(headers),
+        checksums=declared_checksums(headers), state=state, lock=lock,
     )
 
 
@@ -283,14 +288,15 @@ async def post_object(ctx: Context) -> Response:
             reader.writer.abort()
         raise
     tctx = target.ctx
-    state = await bucket_state(tctx, tctx.bucket)
+    lock = target.lock
     record = ObjectRecord(
         bucket=tctx.bucket, key=target.key, size=reader.size, etag=reader.md5.hexdigest(),
         last_modified=ctx.services.clock.now(), segments=(Segment(blob_id, reader.size),),
         headers=target.record_headers, user_metadata=target.metadata, tags=target.tags,
         storage_class=target.storage_class, owner=tctx.auth.principal.arn,
         checksums={name: encode(digest) for name, digest in computed.items()},
-        version_id=version_for(state),
+        version_id=version_for(target.state),
+        lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
     )
     await commit_object(tctx, record, [blob_id])
     return _answer(tctx, target.form, record, version_headers(record.version_id))

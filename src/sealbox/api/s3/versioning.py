@@ -29,6 +29,8 @@ from sealbox.server.responses import Response, empty_response, xml_response
 from sealbox.store.meta import NULL_VERSION, NoSuchBucket
 
 SETTING = "versioning"
+# A bucket with object lock (object_lock.py) stays Enabled.
+LOCK_SETTING = "object-lock"
 ENABLED, SUSPENDED = "Enabled", "Suspended"
 MAX_BODY = 64 * 1024
 _VERSION_ID = re.compile(r"[A-Za-z0-9_-]{32}")
@@ -94,6 +96,10 @@ async def put_bucket_versioning(ctx: Context) -> Response:
     if mfa == "Enabled":
         # MFA delete needs an MFA device's code with each delete; sealbox has none.
         raise S3Error("NotImplemented", "MFA delete is not supported")
+    if status == SUSPENDED and await ctx.services.read(
+            ctx.services.meta.get_bucket_setting, ctx.bucket, LOCK_SETTING) is not None:
+        raise S3Error("InvalidBucketState", "An Object Lock configuration is present on this "
+                      "bucket, so the versioning state cannot be changed.")
     if status is not None:
         try:
             await ctx.services.run(ctx.services.meta.put_bucket_setting, ctx.bucket, SETTING,

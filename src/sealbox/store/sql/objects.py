@@ -25,6 +25,7 @@ a name find nothing, since none can be stored; listing bounds are cut at it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -87,11 +88,14 @@ class SqlObjectMethods:
         return row is not None
 
     # -- buckets -----------------------------------------------------------
-    def create_bucket(self, bucket: Bucket) -> None:
-        self._storable(bucket.name)
+    def create_bucket(self, bucket: Bucket,
+                      settings: Sequence[tuple[str, str]] = ()) -> None:
+        self._storable(bucket.name, *(text for pair in settings for text in pair))
         try:
             with self._write() as c:
                 c.execute(self._d.queries.insert_bucket, self._d.rows.bucket_params(bucket))
+                for name, document in settings:
+                    c.execute(self._d.queries.upsert_setting, (bucket.name, name, document))
         except self._d.unique_violation:
             raise BucketExists(bucket.name) from None
 

@@ -386,6 +386,18 @@ _VERSIONS = (
     "CREATE INDEX object_versions_by_seq ON object_versions (bucket, key, seq DESC)",
 )
 
+# -- object lock (api/s3/object_lock.py, store/meta.ObjectRecord.locked): each
+# version's retention (mode, retain-until) and legal hold, where the version
+# is (``objects`` or ``object_versions``), so a version carries them when it
+# is pushed down and every statement that removes it sees them; an upload
+# holds the ones CreateMultipartUpload asked for. A NULL ``legal_hold`` was
+# never set (GetObjectLegalHold answers NoSuchObjectLockConfiguration).
+_OBJECT_LOCK = tuple(
+    f"ALTER TABLE {table} ADD COLUMN {column}"
+    for table in ("objects", "object_versions", "uploads")
+    for column in ("lock_mode TEXT", "lock_until {TIME}", "legal_hold {BOOL}")
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -422,5 +434,7 @@ STEPS: tuple[Step, ...] = (
     Step("recent failed authentications", _tables(*_AUTH_FAILURES)),
     # Versioning: objects.version_id and the object_versions table.
     Step("object versions", _tables(*_VERSIONS)),
+    # Object lock: retention and legal hold per version and per upload.
+    Step("object lock", _tables(*_OBJECT_LOCK)),
 )
 SCHEMA_VERSION = len(STEPS)

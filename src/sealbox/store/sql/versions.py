@@ -31,16 +31,22 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectRecord
+from sealbox.clock import SystemClock
+from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectLocked, ObjectRecord
+from sealbox.store.retention import removal_protected, retention_change_allowed
 from sealbox.store.rows import tags_json
 from sealbox.store.sql.dialect import Dialect
 from sealbox.store.sql.queries import OBJ_COLS, prefix_upper_bound
 
 VER_COLS = f"{OBJ_COLS}, delete_marker, seq"
-_N_OBJ = len(OBJ_COLS.split(", "))
-_VID = _N_OBJ - 1  # version_id's place in an OBJ_COLS row
+_OBJ_NAMES = OBJ_COLS.split(", ")
+_N_OBJ = len(_OBJ_NAMES)
+_VID = _OBJ_NAMES.index("version_id")  # its place in an OBJ_COLS row
+_LOCK = _OBJ_NAMES.index("lock_mode")  # then lock_until, legal_hold
+_CLOCK = SystemClock()
 # seq of the current version in a listing: above every noncurrent one.
 CURRENT_SEQ = 2**62
 
@@ -68,10 +74,30 @@ def _stored_vid(vid: str | None) -> str:
     return NULL_VERSION if vid is None else vid
 
 
+def _with_vid(row: tuple[Any, ...], vid: str | None) -> tuple[Any, ...]:
+    """An ``OBJ_COLS`` row with its version_id replaced."""
+    return (*row[:_VID], vid, *row[_VID + 1:_N_OBJ])
+
+
+def refuse_if_locked(d: Dialect, row: tuple[Any, ...] | None, now: datetime | None = None, *,
+                     bypass_governance: bool = False) -> None:
+    """``ObjectLocked`` if object lock protects the version whose row
+    (``OBJ_COLS`` first) is ``row`` from removal at ``now`` (the server's
+    clock when not given); raised inside a write transaction, it undoes
+    the transaction (store/retention.py)."""
+    if row is None or (row[_LOCK] is None and not row[_LOCK + 2]):
+        return  # the common case: no lock at all, nothing decoded
+    until = row[_LOCK + 1]
+    if removal_protected(row[_LOCK], None if until is None else d.rows.time_value(until),
+                         row[_LOCK + 2], _CLOCK.now() if now is None else now,
+                         bypass_governance=bypass_governance):
+        raise ObjectLocked(row[0], row[1], _stored_vid(row[_VID]))
+
+
 def shelve(c: Any, d: Dialect, params: tuple[Any, ...], *, marker: bool = False) -> None:
     """Put the version whose ``objects`` parameters are ``params`` (a
     delete marker's with ``marker``) on top of its key's noncurrent ones."""
-    values = (*params[:_VID], _stored_vid(params[_VID]))
+    values = _with_vid(params, _stored_vid(params[_VID]))
     c.execute(d.q(_SHELVE), (*values, marker, params[0], params[1]))
 
 
@@ -96,8 +122,10 @@ def keep_versions(c: Any, d: Dialect, new: tuple[Any, ...],
     caller frees (an ``OBJ_COLS`` row), or None."""
     if new[_VID] is None:
         if old is not None and old[_VID] is None:
+            refuse_if_locked(d, old)  # its bytes would be freed
             return old  # null replaces null, as before versioning
         gone = _take_noncurrent(c, d, new[0], new[1], NULL_VERSION)
+        refuse_if_locked(d, gone)
         if old is not None:
             shelve(c, d, _params(d, old))
         return None if gone is None else _as_current(gone)
@@ -109,7 +137,7 @@ def keep_versions(c: Any, d: Dialect, new: tuple[Any, ...],
 def _as_current(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """An ``object_versions`` row as an ``objects`` row (NULL for 'null')."""
     vid = row[_VID]
-    return (*row[:_VID], None if vid == NULL_VERSION else vid)
+    return _with_vid(row, None if vid == NULL_VERSION else vid)
 
 
 class SqlVersionMethods:
@@ -185,11 +213,19 @@ class SqlVersionMethods:
             shelve(c, d, new, marker=True)
         return None if gone is None else d.rows.object(gone)
 
-    def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+    def delete_version(self, bucket: str, key: str, version_id: str, *,
+                       bypass_governance: bool = False,
+                       now: datetime | None = None) -> ObjectRecord | None:
         """Remove one version for good; the record removed (a marker has
         ``delete_marker``), or None if there was none. When it was the
         current version, the newest noncurrent one becomes current (a
-        delete marker stays where it is: it is then the newest)."""
+        delete marker stays where it is: it is then the newest).
+
+        Raises ``ObjectLocked``, removing nothing, when object lock protects
+        the version at ``now`` (the server's clock when not given);
+        ``bypass_governance`` lifts a GOVERNANCE retention (the caller has
+        checked ``s3:BypassGovernanceRetention``), never a COMPLIANCE one
+        or a legal hold."""
         d = self._d
         if not d.storable(bucket, key, version_id):
             return None
@@ -197,10 +233,12 @@ class SqlVersionMethods:
             self._lock_key(c, bucket, key)
             row = c.execute(d.q(_GET_CURRENT + d.for_update), (bucket, key)).fetchone()
             if row is not None and _stored_vid(row[_VID]) == version_id:
+                refuse_if_locked(d, row, now, bypass_governance=bypass_governance)
                 c.execute(d.q(_DELETE_CURRENT), (bucket, key))
                 self._promote(c, bucket, key)
                 return d.rows.object(row)
             found = _take_noncurrent(c, d, bucket, key, version_id)
+            refuse_if_locked(d, found, now, bypass_governance=bypass_governance)
             if found is not None and row is None:
                 self._promote(c, bucket, key)  # the newest may have been a marker
         return None if found is None else self._version(found)
@@ -217,6 +255,53 @@ class SqlVersionMethods:
                             _params(d, _as_current(newest[:_N_OBJ])))
             if cur.rowcount == 1:
                 c.execute(d.q(_DELETE_NONCURRENT), (bucket, key, newest[_VID]))
+
+    def set_object_lock(self, bucket: str, key: str, version_id: str, *,
+                        retention: tuple[str | None, datetime | None] | None = None,
+                        legal_hold: bool | None = None, bypass_governance: bool = False,
+                        now: datetime | None = None) -> ObjectRecord | None:
+        """Set one version's retention (mode, until; (None, None) removes
+        it) and/or its legal hold (None: left as it is). The record as it
+        was, or None if there is no such version or it is a delete marker.
+        Raises ``ObjectLocked``, changing nothing, when the new retention
+        would shorten or lift one in force that ``bypass_governance`` does
+        not lift (``retention.retention_change_allowed``)."""
+        d = self._d
+        if not d.storable(bucket, key, version_id):
+            return None
+        now = _CLOCK.now() if now is None else now
+        sets: list[str] = []
+        values: list[Any] = []
+        if retention is not None:
+            mode, until = retention
+            sets += ["lock_mode = ?", "lock_until = ?"]
+            values += [mode, None if until is None else d.rows.time_param(until)]
+        if legal_hold is not None:
+            sets.append("legal_hold = ?")
+            values.append(legal_hold)
+        with self._write() as c:
+            self._lock_key(c, bucket, key)
+            current = c.execute(d.q(_GET_CURRENT + d.for_update), (bucket, key)).fetchone()
+            if current is not None and _stored_vid(current[_VID]) == version_id:
+                record = d.rows.object(current)
+                table, where = "objects", ("version_id IS NULL" if version_id == NULL_VERSION
+                                           else "version_id = ?")
+                args = (bucket, key) + (() if version_id == NULL_VERSION else (version_id,))
+            else:
+                found = c.execute(d.q(_GET_NONCURRENT + d.for_update),
+                                  (bucket, key, version_id)).fetchone()
+                if found is None or found[_N_OBJ]:
+                    return None
+                record = self._version(found)
+                table, where, args = "object_versions", "version_id = ?", (bucket, key, version_id)
+            if retention is not None and not retention_change_allowed(
+                    record.lock_mode, record.lock_until, retention[0], retention[1], now,
+                    bypass_governance=bypass_governance):
+                raise ObjectLocked(bucket, key, version_id)
+            if sets:
+                c.execute(d.q(f"UPDATE {table} SET {', '.join(sets)} "
+                              f"WHERE bucket = ? AND key = ? AND {where}"), (*values, *args))
+        return record
 
     def set_version_tags(self, bucket: str, key: str, version_id: str,
                          tags: tuple[tuple[str, str], ...]) -> bool:
