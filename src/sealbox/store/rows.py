@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord, Part, Segment, Upload
+from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord, Part, Sealing, Segment, Upload
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -64,6 +64,19 @@ def _same(value: Any) -> Any:
     return value
 
 
+def sealing_json(sealing: Sealing | None) -> str | None:
+    """The sealing column: JSON, NULL for bytes kept as sent."""
+    if sealing is None:
+        return None
+    return dumps({"kind": sealing.kind, "wrapped": sealing.wrapped, "check": sealing.check})
+
+
+def segments_json(segments: tuple[Segment, ...]) -> str:
+    """``[[blob id, size], …]``; a sealed segment adds its nonce prefix."""
+    return dumps([(s.blob_id, s.size) if s.nonce is None else (s.blob_id, s.size, s.nonce)
+                  for s in segments])
+
+
 class Rows:
     """Rows ↔ records for one database; see the module docstring.
 
@@ -88,6 +101,13 @@ class Rows:
     def _dict(self, value: Any) -> dict[str, str]:
         return self.json_value(value) if value else {}
 
+    def sealing(self, value: Any) -> Sealing | None:
+        """The sealing column as a ``Sealing``, None when NULL."""
+        if not value:
+            return None
+        d = self.json_value(value)
+        return Sealing(d["kind"], d["wrapped"], d.get("check", ""))
+
     def tags(self, value: Any) -> tuple[tuple[str, str], ...]:
         """The tags column as (key, value) pairs."""
         return tuple((k, v) for k, v in self.json_value(value)) if value else ()
@@ -101,14 +121,14 @@ class Rows:
 
     def object(self, row: tuple[Any, ...]) -> ObjectRecord:
         """A row of ``sql.OBJ_COLS``."""
-        b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts, vid = row
+        b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts, vid, seal = row
         return ObjectRecord(
             b,
             k,
             size,
             etag,
             self.time_value(lm),
-            tuple([Segment(i, n) for i, n in self.json_value(segs)]),
+            tuple([Segment(*s) for s in self.json_value(segs)]),
             self._dict(headers),
             self._dict(meta),
             self.tags(tags),
@@ -117,6 +137,7 @@ class Rows:
             owner,
             parts,
             NULL_VERSION if vid is None else vid,
+            sealing=self.sealing(seal),
         )
 
     def object_params(self, o: ObjectRecord) -> tuple[Any, ...]:
@@ -127,7 +148,7 @@ class Rows:
             o.size,
             o.etag,
             self.time_param(o.last_modified),
-            dumps([(s.blob_id, s.size) for s in o.segments]),
+            segments_json(o.segments),
             dict_json(o.headers),
             dict_json(o.user_metadata),
             tags_json(o.tags),
@@ -137,11 +158,12 @@ class Rows:
             o.parts_count,
             # objects.version_id: NULL is the null version (rows from before versioning)
             None if o.version_id == NULL_VERSION else o.version_id,
+            sealing_json(o.sealing),
         )
 
     def upload(self, row: tuple[Any, ...]) -> Upload:
         """A row of ``sql.UPLOAD_COLS``."""
-        uid, b, k, initiated, headers, meta, tags, sclass, owner, algo = row
+        uid, b, k, initiated, headers, meta, tags, sclass, owner, algo, seal = row
         return Upload(
             uid,
             b,
@@ -153,6 +175,7 @@ class Rows:
             sclass,
             owner,
             algo,
+            self.sealing(seal),
         )
 
     def upload_params(self, u: Upload) -> tuple[Any, ...]:
@@ -168,12 +191,13 @@ class Rows:
             u.storage_class,
             u.owner,
             u.checksum_algorithm,
+            sealing_json(u.sealing),
         )
 
     def part(self, row: tuple[Any, ...]) -> Part:
         """A row of ``sql.PART_COLS``."""
-        uid, num, size, etag, lm, blob_id, sums = row
-        return Part(uid, num, size, etag, self.time_value(lm), blob_id, self._dict(sums))
+        uid, num, size, etag, lm, blob_id, sums, nonce = row
+        return Part(uid, num, size, etag, self.time_value(lm), blob_id, self._dict(sums), nonce)
 
     def part_params(self, p: Part) -> tuple[Any, ...]:
         """Parameters in ``sql.PART_COLS`` order: (upload id, part number, then the rest)."""
@@ -185,6 +209,7 @@ class Rows:
             self.time_param(p.last_modified),
             p.blob_id,
             dict_json(p.checksums),
+            p.nonce,
         )
 
 

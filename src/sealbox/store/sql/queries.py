@@ -16,13 +16,13 @@ from typing import Any
 BUCKET_COLS = "name, created, region, owner"
 OBJ_COLS = (
     "bucket, key, size, etag, last_modified, segments, headers, user_metadata, "
-    "tags, checksums, storage_class, owner, parts_count, version_id"
+    "tags, checksums, storage_class, owner, parts_count, version_id, sealing"
 )
 UPLOAD_COLS = (
     "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
-    "storage_class, owner, checksum_algorithm"
+    "storage_class, owner, checksum_algorithm, sealing"
 )
-PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums"
+PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums, nonce"
 # What an upsert replaces: every column after the primary key.
 OBJ_VALUE_COLS = OBJ_COLS.split(", ", 2)[2]
 PART_VALUE_COLS = PART_COLS.split(", ", 2)[2]
@@ -77,16 +77,16 @@ class Queries:
     list_buckets: str = f"SELECT {BUCKET_COLS} FROM buckets ORDER BY name"
     insert_bucket: str = f"INSERT INTO buckets ({BUCKET_COLS}) VALUES ({_values(4)})"
     get_object: str = f"SELECT {OBJ_COLS} FROM objects WHERE bucket = ? AND key = ?"
-    insert_object: str = f"INSERT INTO objects ({OBJ_COLS}) VALUES ({_values(14)})"
+    insert_object: str = f"INSERT INTO objects ({OBJ_COLS}) VALUES ({_values(15)})"
     set_tags: str = "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?"
-    insert_upload: str = f"INSERT INTO uploads ({UPLOAD_COLS}) VALUES ({_values(10)})"
+    insert_upload: str = f"INSERT INTO uploads ({UPLOAD_COLS}) VALUES ({_values(11)})"
     get_upload: str = f"SELECT {UPLOAD_COLS} FROM uploads WHERE upload_id = ?"
     # The ListMultipartUploads marker upload, if it is still there.
     marker_initiated: str = (
         "SELECT initiated FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?"
     )
     get_part: str = f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? AND part_number = ?"
-    insert_part: str = f"INSERT INTO parts ({PART_COLS}) VALUES ({_values(7)})"
+    insert_part: str = f"INSERT INTO parts ({PART_COLS}) VALUES ({_values(8)})"
     list_parts: str = (
         f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? AND part_number > ? "
         "ORDER BY part_number LIMIT ?"

@@ -386,6 +386,17 @@ _VERSIONS = (
     "CREATE INDEX object_versions_by_seq ON object_versions (bucket, key, seq DESC)",
 )
 
+# -- encryption at rest (store/data_keys.py, store/sealed_chunks.py): how a
+# version's bytes are sealed (kind, wrapped data key, SSE-C key check: JSON,
+# NULL for bytes kept as sent), the same for a multipart upload, and each
+# part's nonce prefix (a segment's is in the ``segments`` JSON).
+_SEALING = (
+    "ALTER TABLE objects ADD COLUMN sealing {JSON}",
+    "ALTER TABLE object_versions ADD COLUMN sealing {JSON}",
+    "ALTER TABLE uploads ADD COLUMN sealing {JSON}",
+    "ALTER TABLE parts ADD COLUMN nonce TEXT",
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -422,5 +433,7 @@ STEPS: tuple[Step, ...] = (
     Step("recent failed authentications", _tables(*_AUTH_FAILURES)),
     # Versioning: objects.version_id and the object_versions table.
     Step("object versions", _tables(*_VERSIONS)),
+    # Encryption at rest (issue 17): sealing columns, parts' nonces.
+    Step("encryption at rest", _tables(*_SEALING)),
 )
 SCHEMA_VERSION = len(STEPS)

@@ -40,7 +40,7 @@ from sealbox.store.sql.queries import OBJ_COLS, prefix_upper_bound
 
 VER_COLS = f"{OBJ_COLS}, delete_marker, seq"
 _N_OBJ = len(OBJ_COLS.split(", "))
-_VID = _N_OBJ - 1  # version_id's place in an OBJ_COLS row
+_VID = OBJ_COLS.split(", ").index("version_id")  # its place in an OBJ_COLS row
 # seq of the current version in a listing: above every noncurrent one.
 CURRENT_SEQ = 2**62
 
@@ -71,7 +71,7 @@ def _stored_vid(vid: str | None) -> str:
 def shelve(c: Any, d: Dialect, params: tuple[Any, ...], *, marker: bool = False) -> None:
     """Put the version whose ``objects`` parameters are ``params`` (a
     delete marker's with ``marker``) on top of its key's noncurrent ones."""
-    values = (*params[:_VID], _stored_vid(params[_VID]))
+    values = _with_vid(params, _stored_vid(params[_VID]))
     c.execute(d.q(_SHELVE), (*values, marker, params[0], params[1]))
 
 
@@ -106,10 +106,15 @@ def keep_versions(c: Any, d: Dialect, new: tuple[Any, ...],
     return None
 
 
+def _with_vid(row: tuple[Any, ...], vid: str | None) -> tuple[Any, ...]:
+    """The ``OBJ_COLS`` part of ``row`` with its version id replaced."""
+    return (*row[:_VID], vid, *row[_VID + 1:_N_OBJ])
+
+
 def _as_current(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """An ``object_versions`` row as an ``objects`` row (NULL for 'null')."""
     vid = row[_VID]
-    return (*row[:_VID], None if vid == NULL_VERSION else vid)
+    return _with_vid(row, None if vid == NULL_VERSION else vid)
 
 
 class SqlVersionMethods:
