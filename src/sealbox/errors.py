@@ -94,6 +94,10 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ),
         ("CrossLocationLoggingProhibitted", 403, "Cross S3 location logging not allowed."),
         ("InvalidArgument", 400, "Invalid Argument"),
+        ("InvalidEncryptionAlgorithmError", 400,
+         "The encryption request you specified is not valid. The valid value is AES256."),
+        ("ServerSideEncryptionConfigurationNotFoundError", 404,
+         "The server side encryption configuration was not found"),
         ("InvalidBucketName", 400, "The specified bucket is not valid."),
         ("InvalidDigest", 400, "The Content-MD5 you specified was invalid."),
         (

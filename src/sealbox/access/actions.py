@@ -63,6 +63,10 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "PutObjectAcl": ("s3:PutObjectAcl", "object"),
     "PutBucketLogging": ("s3:PutBucketLogging", "bucket"),
     "GetBucketLogging": ("s3:GetBucketLogging", "bucket"),
+    # Default encryption: S3 has one action for Put and Delete.
+    "PutBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
+    "GetBucketEncryption": ("s3:GetEncryptionConfiguration", "bucket"),
+    "DeleteBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
 }
 
 # What an operation needs instead when it names a version (``?versionId=``),

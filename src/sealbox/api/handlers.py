@@ -9,6 +9,7 @@ from sealbox.api.common.context import Context
 from sealbox.api.iam import query as iam
 from sealbox.api.s3 import (
     acl,
+    bucket_encryption,
     bucket_logging,
     buckets,
     copy_object,
@@ -43,6 +44,7 @@ HANDLERS: dict[str, Handler] = {
     **policy.HANDLERS,
     **acl.HANDLERS,
     **bucket_logging.HANDLERS,
+    **bucket_encryption.HANDLERS,
     **cloudfront_api.HANDLERS,
 }
 

@@ -22,7 +22,7 @@ ACCOUNT_CONFIG_BUCKET = "v20180820"
 # gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
 # (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
 UNSUPPORTED_SUBRESOURCES = frozenset(
-    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "lifecycle", "metrics", "notification", "object-lock", "replication", "requestPayment", "restore", "retention", "legal-hold", "select", "torrent", "website", "acl", "attributes", "session"]
+    ["accelerate", "analytics", "intelligent-tiering", "inventory", "lifecycle", "metrics", "notification", "object-lock", "replication", "requestPayment", "restore", "retention", "legal-hold", "select", "torrent", "website", "acl", "attributes", "session"]
 )
 
 
@@ -142,12 +142,13 @@ def _unsupported(query: Mapping[str, str]) -> None:
 _BUCKET_GETS = {"policy": "GetBucketPolicy", "policyStatus": "GetBucketPolicyStatus",
                 "publicAccessBlock": "GetPublicAccessBlock",
                 "ownershipControls": "GetBucketOwnershipControls", "acl": "GetBucketAcl",
-                "logging": "GetBucketLogging"}
+                "logging": "GetBucketLogging", "encryption": "GetBucketEncryption"}
 _BUCKET_PUTS = {"policy": "PutBucketPolicy", "publicAccessBlock": "PutPublicAccessBlock",
                 "ownershipControls": "PutBucketOwnershipControls", "acl": "PutBucketAcl",
-                "logging": "PutBucketLogging"}
+                "logging": "PutBucketLogging", "encryption": "PutBucketEncryption"}
 _BUCKET_DELETES = {"policy": "DeleteBucketPolicy", "publicAccessBlock": "DeletePublicAccessBlock",
-                   "ownershipControls": "DeleteBucketOwnershipControls"}
+                   "ownershipControls": "DeleteBucketOwnershipControls",
+                   "encryption": "DeleteBucketEncryption"}
 
 
 def _first(query: Mapping[str, str], table: Mapping[str, str]) -> str | None:

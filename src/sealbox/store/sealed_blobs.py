@@ -24,7 +24,8 @@ from typing import BinaryIO, Self
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sealbox.store.blobs import BlobWriter, StreamingBlob
+from sealbox.store.blobs import BlobStore, BlobWriter, StreamingBlob
+from sealbox.store.meta import Segment
 from sealbox.store.sealed_chunks import (
     SEALED_CHUNK,
     ChunkOpener,
@@ -176,4 +177,16 @@ class SealedBlob(StreamingBlob):
         self.close()
 
 
-__all__ = ["SealedBlob", "SealedBlobCorrupt", "SealedWriter"]
+def open_segment(blobs: BlobStore, segment: Segment, key: bytes | None) -> BinaryIO:
+    """A segment's blob, read as its plaintext: sealed (``segment.nonce``)
+    ones through ``SealedBlob`` under ``key``, the others as they are."""
+    file = blobs.open(segment.blob_id)
+    if segment.nonce is None:
+        return file
+    if key is None:
+        file.close()
+        raise ValueError("a sealed segment opened without its data key")
+    return SealedBlob(file, key, segment.nonce, segment.size)
+
+
+__all__ = ["SealedBlob", "SealedBlobCorrupt", "SealedWriter", "open_segment"]

@@ -23,6 +23,7 @@ from sealbox.store.meta import MetaStore
 if TYPE_CHECKING:
     from sealbox.api.common.access_gate import AccessGate
     from sealbox.links.gate import LinkGate
+    from sealbox.store.secrets import SecretCipher
     from sealbox.store.small_puts import SmallPutBatcher
 
 T = TypeVar("T")
@@ -57,6 +58,8 @@ class Services:
     # Access logs delivered as objects (sealbox.logs.delivery.LogDelivery);
     # set by the app. PutBucketLogging has it reload which buckets log.
     log_delivery: Any = None
+    # The keyring (store/secrets.py) that wraps objects' SSE-S3 data keys; set by the app.
+    cipher: SecretCipher | None = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""

@@ -16,7 +16,7 @@ from sealbox.http.header_values import (
     servable_headers,
     wire_text,
 )
-from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord
+from sealbox.store.meta import NULL_VERSION, SSE_S3, Bucket, ObjectRecord
 
 # The representation headers S3 stores with an object and returns on GET.
 STORED_HEADERS = (
@@ -134,4 +134,6 @@ def object_response_headers(record: ObjectRecord) -> list[tuple[str, str]]:
     if record.storage_class != "STANDARD":
         headers.append(("x-amz-storage-class", servable("x-amz-storage-class",
                                                         record.storage_class)))
+    if record.sealing is not None and record.sealing.kind == SSE_S3:
+        headers.append(("x-amz-server-side-encryption", SSE_S3))
     return headers

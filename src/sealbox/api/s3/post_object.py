@@ -34,7 +34,7 @@ from sealbox.api.s3.common import (
     stored_headers,
     user_metadata,
 )
-from sealbox.api.s3.encryption import refuse_unhonoured
+from sealbox.api.s3.encryption import CustomerKey, check_request, sealing_headers, write_ask
 from sealbox.api.s3.form_data import (
     FormEnd,
     MultipartParser,
@@ -44,6 +44,7 @@ from sealbox.api.s3.form_data import (
     parse_boundary,
 )
 from sealbox.api.s3.objects import commit_object
+from sealbox.api.s3.sealing import new_sealing
 from sealbox.api.s3.tagging import parse_tagging
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import render
@@ -53,7 +54,8 @@ from sealbox.auth.sigv4.checksum import ALGORITHMS, Hasher, content_md5, declare
 from sealbox.errors import S3Error
 from sealbox.server.responses import Response, empty_response, xml_response
 from sealbox.store.blobs import BlobWriter
-from sealbox.store.meta import ObjectRecord, Segment
+from sealbox.store.meta import ObjectRecord, Sealing, Segment
+from sealbox.store.sealed_blobs import SealedWriter
 
 # "The form data and boundaries (excluding the contents of the file) cannot
 # exceed 20 KB" (Creating an HTML form). Each part is charged its name,
@@ -80,6 +82,10 @@ class _Target:
     storage_class: str
     content_md5: bytes | None
     checksums: dict[str, bytes]  # x-amz-checksum-* fields: algorithm → claimed digest
+    # Encryption at rest, as the fields or the bucket's default ask (api/s3/sealing.py).
+    sealing: Sealing | None = None
+    data_key: bytes | None = field(default=None, repr=False)
+    customer: CustomerKey | None = None
 
 
 @dataclass
@@ -123,7 +129,10 @@ class _Reader:
             self.target = await _authorize(self.ctx, post_policy.Form(tuple(self.fields)),
                                            event.filename)
             self.hashers = {name: ALGORITHMS[name].new() for name in self.target.checksums}
-            self.writer = self.ctx.services.blobs.writer()
+            writer: BlobWriter = self.ctx.services.blobs.writer()
+            if self.target.data_key is not None:
+                writer = SealedWriter(writer, self.target.data_key)
+            self.writer = writer
             return
         self.name = event.name
         self.value = bytearray()
@@ -229,7 +238,10 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
     headers: dict[str, str] = {}
     for name, value in form.fields:
         headers.setdefault(name.lower(), value)
-    refuse_unhonoured("PostObject", headers, ctx.request.scheme == "https")
+    check_request("PostObject", headers, secure=ctx.request.scheme == "https",
+                  allow_http=services.settings.sse_c_allow_http)
+    ask = write_ask(headers)
+    sealing, data_key = await new_sealing(ctx, ctx.bucket, ask)
     tagging = headers.get("tagging")
     return _Target(
         ctx=ctx, form=form, key=key, sizes=sizes,
@@ -237,7 +249,8 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
         metadata=user_metadata(headers, wire=False),
         tags=parse_tagging(tagging.encode("utf-8")) if tagging else (),
         storage_class=storage_class(headers), content_md5=content_md5(headers.get("content-md5")),
-        checksums=declared_checksums(headers),
+        checksums=declared_checksums(headers), sealing=sealing, data_key=data_key,
+        customer=ask.customer,
     )
 
 
@@ -286,14 +299,16 @@ async def post_object(ctx: Context) -> Response:
     state = await bucket_state(tctx, tctx.bucket)
     record = ObjectRecord(
         bucket=tctx.bucket, key=target.key, size=reader.size, etag=reader.md5.hexdigest(),
-        last_modified=ctx.services.clock.now(), segments=(Segment(blob_id, reader.size),),
+        last_modified=ctx.services.clock.now(),
+        segments=(Segment(blob_id, reader.size, getattr(reader.writer, "nonce", None)),),
         headers=target.record_headers, user_metadata=target.metadata, tags=target.tags,
         storage_class=target.storage_class, owner=tctx.auth.principal.arn,
         checksums={name: encode(digest) for name, digest in computed.items()},
-        version_id=version_for(state),
+        version_id=version_for(state), sealing=target.sealing,
     )
     await commit_object(tctx, record, [blob_id])
-    return _answer(tctx, target.form, record, version_headers(record.version_id))
+    return _answer(tctx, target.form, record, [*version_headers(record.version_id),
+                                               *sealing_headers(target.sealing, target.customer)])
 
 
 def _location(ctx: Context, key: str) -> str:
