@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from sealbox.config import ROOT_CREDENTIALS_FILE, RootCredentials, generate_key_pair
+from sealbox.store.data_keys import rewrapped
 from sealbox.store.secrets import SECRET_KEY_ENV, SecretCipher, SecretError
 
 KEYRING_CHECK = "keyring-check"  # server settings this module owns
@@ -146,7 +147,9 @@ def rotate(meta: Any, cipher: SecretCipher, where: str) -> dict[str, int]:
     """After a new key was put first in the keyring: every secret of the
     store re-encrypted under it (``agree`` first: all must open)."""
     agree(meta, cipher, where)
-    return {"AccessKeys": meta.reencrypt_secrets(), "Settings": reseal_settings(meta, cipher)}
+    return {"AccessKeys": meta.reencrypt_secrets(), "Settings": reseal_settings(meta, cipher),
+            # Objects' SSE-S3 data keys: re-wrapped, their blobs untouched.
+            "DataKeys": meta.rewrap_sealings(lambda sealing: rewrapped(sealing, cipher))}
 
 
 def stored_root_credentials(meta: Any, cipher: SecretCipher) -> RootCredentials | None:

@@ -53,6 +53,7 @@ from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
+from sealbox.store.sql.sealings import SqlSealingMethods
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sql.sessions import SessionSqlMethods
 from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
@@ -161,7 +162,7 @@ class _Holder:
 
 class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
                       LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
-                      AuthFailureSqlMethods):
+                      AuthFailureSqlMethods, SqlSealingMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
