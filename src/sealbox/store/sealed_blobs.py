@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import AsyncIterator
-from typing import BinaryIO, Self
+from typing import BinaryIO, Self, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -186,7 +186,8 @@ def open_segment(blobs: BlobStore, segment: Segment, key: bytes | None) -> Binar
     if key is None:
         file.close()
         raise ValueError("a sealed segment opened without its data key")
-    return SealedBlob(file, key, segment.nonce, segment.size)
+    # A BinaryIO by duck typing (read, seek, close), as S3Blob is.
+    return cast(BinaryIO, SealedBlob(file, key, segment.nonce, segment.size))
 
 
 __all__ = ["SealedBlob", "SealedBlobCorrupt", "SealedWriter", "open_segment"]

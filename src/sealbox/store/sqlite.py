@@ -53,8 +53,8 @@ from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
-from sealbox.store.sql.sealings import SqlSealingMethods
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
+from sealbox.store.sql.sealings import SqlSealingMethods
 from sealbox.store.sql.sessions import SessionSqlMethods
 from sealbox.store.sql.versions import SqlVersionMethods, keep_versions
 from sealbox.store.sqlite_group import GroupCommit
