@@ -195,6 +195,30 @@ def test_bucket_encryption_needs_its_iam_actions(s3: Any, bucket: str, client_fa
     assert code_and_status(delete.value) == ("AccessDenied", 403)
 
 
+def test_a_bucket_policy_can_require_sse_s3(s3: Any, bucket: str, client_factory: Any,
+                                            server: RunningServer) -> None:
+    # The S3 User Guide's "Requiring server-side encryption": deny a PUT
+    # without the header, or with another algorithm. Root is judged by the
+    # bucket policy too.
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{bucket}/*",
+             "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}}},
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{bucket}/*",
+             "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}}},
+        ]}))
+    with pytest.raises(ClientError) as plain:
+        s3.put_object(Bucket=bucket, Key="plain", Body=b"x")
+    assert code_and_status(plain.value) == ("AccessDenied", 403)
+    with pytest.raises(ClientError) as kms:
+        s3.put_object(Bucket=bucket, Key="kms", Body=b"x", ServerSideEncryption="aws:kms")
+    assert code_and_status(kms.value) == ("AccessDenied", 403)
+    assert s3.put_object(Bucket=bucket, Key="sealed", Body=b"x",
+                         **AES256)["ServerSideEncryption"] == "AES256"
+
+
 # -- SSE-C, over the TLS port ----------------------------------------------------------
 
 
