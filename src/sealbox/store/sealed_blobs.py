@@ -35,6 +35,22 @@ from sealbox.store.sealed_chunks import (
 )
 
 READ_CHUNKS = 16  # sealed chunks per read of a local file (1 MiB of plaintext)
+RUN = READ_CHUNKS * SEALED_CHUNK
+# Read and plaintext buffers kept for the next request (on the event loop,
+# one thread; a request in flight holds its pair until it ends).
+_FREE_BUFFERS: list[tuple[memoryview, memoryview]] = []
+_FREE_MAX = 8
+
+
+def _take_buffers() -> tuple[memoryview, memoryview]:
+    if _FREE_BUFFERS:
+        return _FREE_BUFFERS.pop()
+    return memoryview(bytearray(RUN)), memoryview(bytearray(RUN))
+
+
+def _give_back(buffers: tuple[memoryview, memoryview]) -> None:
+    if len(_FREE_BUFFERS) < _FREE_MAX:
+        _FREE_BUFFERS.append(buffers)
 
 
 class SealedWriter:
@@ -117,19 +133,45 @@ class SealedBlob(StreamingBlob):
                 if plain:
                     yield plain
         else:
-            position, end = sealed_offset, sealed_offset + sealed_length
-            while position < end and not opener.done:
-                data = _read_exactly(inner, position, min(READ_CHUNKS * SEALED_CHUNK,
-                                                          end - position))
-                if not data:
-                    break
-                position += len(data)
-                plain = b"".join(opener.feed(data))
-                if plain:
+            buffers = _take_buffers()
+            try:
+                async for plain in self._local_runs(opener, buffers, sealed_offset, sealed_length):
                     yield plain
+            finally:
+                _give_back(buffers)
         rest = b"".join(opener.end())
         if rest:
             yield rest
+
+    async def _local_runs(self, opener: ChunkOpener, buffers: tuple[memoryview, memoryview],
+                          offset: int, length: int) -> AsyncIterator[bytes]:
+        """Chunk-aligned runs of a local file, read into one buffer and
+        decrypted into another, both reused across requests: the only
+        allocation is the bytes sent. (Allocating each MiB afresh cost
+        more in page faults than the AES-GCM itself.)"""
+        sealed_buffer, plain_buffer = buffers
+        inner = self._inner
+        try:
+            fd: int | None = inner.fileno()
+        except (OSError, AttributeError):  # io.UnsupportedOperation: not a real file
+            fd = None
+        position, end = offset, offset + length
+        while position < end and not opener.done:
+            view = sealed_buffer[:min(RUN, end - position)]
+            if fd is not None:
+                got = os.preadv(fd, [view], position)
+            else:
+                data = _read_exactly(inner, position, len(view))
+                got = len(data)
+                view[:got] = data
+            if got == 0:
+                break
+            position += got
+            # A blob that ends early leaves a chunk partial, which
+            # open_whole refuses rather than guessing.
+            plain = opener.open_whole(view[:got], plain_buffer)
+            if len(plain):
+                yield bytes(plain)
 
     def read(self, size: int | None = -1) -> bytes:
         left = self._size - self._position

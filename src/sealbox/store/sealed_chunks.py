@@ -78,7 +78,8 @@ def seal_chunk(aead: AESGCM, prefix: bytes, index: int, plaintext: bytes, *, fin
     return aead.encrypt(_nonce(prefix, index), plaintext, _aad(index, final))
 
 
-def open_chunk(aead: AESGCM, prefix: bytes, index: int, sealed: bytes, *, final: bool) -> bytes:
+def open_chunk(aead: AESGCM, prefix: bytes, index: int, sealed: bytes | memoryview, *,
+               final: bool) -> bytes:
     """Chunk ``index``'s plaintext; ``SealedBlobCorrupt`` if it does not authenticate."""
     try:
         return aead.decrypt(_nonce(prefix, index), sealed, _aad(index, final))
@@ -119,12 +120,54 @@ class ChunkOpener:
         return self._left <= 0
 
     def feed(self, sealed: bytes) -> Iterator[bytes]:
-        """Plaintext of every chunk ``sealed`` completes."""
-        self._buffer += sealed
-        while self._left > 0 and len(self._buffer) >= SEALED_CHUNK:
-            chunk = bytes(self._buffer[:SEALED_CHUNK])
-            del self._buffer[:SEALED_CHUNK]
-            yield self._open(chunk)
+        """Plaintext of every chunk ``sealed`` completes. Whole chunks are
+        opened in place (a view, no copy); only a partial one is kept."""
+        if self._buffer:
+            self._buffer += sealed
+            data: bytes | bytearray = self._buffer
+            self._buffer = bytearray()
+        else:
+            data = sealed
+        view = memoryview(data)
+        position, size = 0, len(data)
+        try:
+            while self._left > 0 and size - position >= SEALED_CHUNK:
+                yield self._open(view[position:position + SEALED_CHUNK])
+                position += SEALED_CHUNK
+            if self._left > 0 and position < size:
+                self._buffer = bytearray(view[position:])
+        finally:
+            view.release()
+
+    def open_whole(self, sealed: memoryview, out: memoryview) -> memoryview:
+        """The wanted plaintext of ``sealed``, whole chunks only (a reader
+        that reads chunk-aligned runs), decrypted into ``out`` (at least
+        ``CHUNK`` per chunk): no allocation per chunk, which for 1 MiB
+        reads costs more than the AES-GCM itself (page faults)."""
+        if self._buffer:
+            raise ValueError("open_whole after a partial feed")
+        first_skip, written, position = self._skip, 0, 0
+        while position < len(sealed):
+            piece = sealed[position:position + SEALED_CHUNK]
+            index = self._index
+            if index > self._final or len(piece) <= TAG:
+                raise SealedBlobCorrupt("sealed blob longer than its record")
+            final = index == self._final
+            if not final and len(piece) != SEALED_CHUNK:
+                raise SealedBlobCorrupt(f"sealed chunk {index} is short")
+            target = out[written:written + len(piece) - TAG]
+            try:
+                self._aead.decrypt_into(_nonce(self._prefix, index), piece,
+                                        _aad(index, final), target)
+            except InvalidTag:
+                raise SealedBlobCorrupt(f"sealed chunk {index} failed authentication") from None
+            written += len(piece) - TAG
+            position += len(piece)
+            self._index += 1
+        taken = min(written - first_skip, self._left)
+        self._skip = 0
+        self._left -= max(taken, 0)
+        return out[first_skip:first_skip + max(taken, 0)]
 
     def end(self) -> Iterator[bytes]:
         """What is left: the last chunk, which may be short; an error if the
@@ -135,7 +178,7 @@ class ChunkOpener:
         if self._left > 0:
             raise SealedBlobCorrupt(f"sealed blob ended {self._left} bytes early")
 
-    def _open(self, sealed: bytes) -> bytes:
+    def _open(self, sealed: bytes | memoryview) -> bytes:
         index = self._index
         if index > self._final:
             raise SealedBlobCorrupt("sealed blob longer than its record")
@@ -143,7 +186,9 @@ class ChunkOpener:
         if index < self._final and len(plain) != CHUNK:
             raise SealedBlobCorrupt(f"sealed chunk {index} is short")
         self._index += 1
-        data = plain[self._skip:self._skip + self._left]
+        data = plain
+        if self._skip or len(plain) > self._left:
+            data = plain[self._skip:self._skip + self._left]
         self._skip = 0
         self._left -= len(data)
         return data
