@@ -25,6 +25,8 @@ from botocore.exceptions import ClientError
 
 from sealbox.store.secrets import new_key
 from sealbox.testing.server import RunningServer, free_port
+from tests.conftest import make_client
+from tests.integration.edge_site import make_site
 
 CHUNK = 64 * 1024
 MIB = 1024 * 1024
@@ -338,6 +340,32 @@ def test_sse_c_over_plain_http_is_refused(server: RunningServer, s3: Any, bucket
     assert code_and_status(put.value) == ("InvalidRequest", 400)
     assert "secure connection" in put.value.response["Error"]["Message"]
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+# -- the edge ---------------------------------------------------------------------------
+
+
+def test_the_edge_serves_sse_s3_uncached_and_refuses_sse_c(tmp_path: Path) -> None:
+    # SSE-C over HTTP only to put the object there (a test-suite server).
+    with RunningServer(data_dir=tmp_path / "data",
+                       extra_args=("--sse-c-allow-http",)) as server:
+        s3, cf = make_client(server), make_client(server, "cloudfront")
+        site = make_site(s3, cf, server.endpoint, server.port, restricted=False)
+        data = os.urandom(2 * CHUNK + 3)
+        s3.put_object(Bucket=site.bucket, Key="sealed.bin", Body=data, **AES256)
+        s3.put_object(Bucket=site.bucket, Key="mine.bin", Body=b"customer's",
+                      **customer(os.urandom(32)))
+        for _ in range(2):
+            answer = site.get(site.url("/sealed.bin"))
+            assert answer.status_code == 200 and answer.content == data
+            # Never kept in the edge's disk cache, which would hold plaintext.
+            assert answer.headers["x-cache"] == "Miss from cloudfront"
+        ranged = site.get(site.url("/sealed.bin"), headers={"Range": f"bytes={CHUNK}-{CHUNK + 9}"})
+        assert ranged.status_code == 206 and ranged.content == data[CHUNK:CHUNK + 10]
+        cache = server.data_dir
+        assert not any(data[:64] in p.read_bytes() for p in cache.rglob("*") if p.is_file())
+        refused = site.get(site.url("/mine.bin"))
+        assert refused.status_code == 400 and b"customer-provided key" in refused.content
 
 
 # -- rotation --------------------------------------------------------------------------
