@@ -71,7 +71,8 @@ def _aad(index: int, final: bool) -> bytes:
     return _AAD + struct.pack(">QB", index, final)
 
 
-def seal_chunk(aead: AESGCM, prefix: bytes, index: int, plaintext: bytes, *, final: bool) -> bytes:
+def seal_chunk(aead: AESGCM, prefix: bytes, index: int, plaintext: bytes | memoryview, *,
+               final: bool) -> bytes:
     """Chunk ``index`` of a blob, sealed."""
     if index >= _MAX_CHUNKS or len(plaintext) > CHUNK:
         raise ValueError("chunk out of the format's bounds")
@@ -221,7 +222,7 @@ class ChunkSealer:
         view = memoryview(self._buffer)
         for n in range(full):
             out.append(seal_chunk(self._aead, self.prefix, self._index,
-                                  bytes(view[n * CHUNK:(n + 1) * CHUNK]), final=False))
+                                  view[n * CHUNK:(n + 1) * CHUNK], final=False))
             self._index += 1
         view.release()
         del self._buffer[:full * CHUNK]
