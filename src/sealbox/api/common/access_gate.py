@@ -306,7 +306,7 @@ def _encryption_keys(headers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     """``s3:x-amz-server-side-encryption`` and ``…-customer-algorithm``, the
     condition keys a bucket policy uses to require encryption (S3 User
     Guide, "Requiring server-side encryption")."""
-    keys = {}
+    keys: dict[str, tuple[str, ...]] = {}
     for name in (SSE_HEADER, SSE_C_HEADER):
         value = headers.get(name)
         if value is not None:
