@@ -405,6 +405,13 @@ def test_a_rotated_keyring_still_opens_old_objects_and_rotate_secrets_rewraps(
     after = {p: p.read_bytes() for p in (tmp_path / "data" / "objects").rglob("*")
              if p.is_file()}
     assert after == before  # no object's bytes rewritten
+    # The orphan sweep reads sealed segments' records as any others: it keeps their blobs.
+    swept = subprocess.run([sys.executable, "-m", "sealbox", "sweep-blobs", "--data-dir",
+                            str(tmp_path / "data"), "--min-age-hours", "0", "--json"],
+                           env={**os.environ, "SEALBOX_SECRET_KEY": f"{new},{old}"},
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert swept.returncode == 0, swept.stderr
+    assert json.loads(swept.stdout)["Removed"] == 0
     with run(new) as server:  # OLD dropped
         s3 = client(server)
         assert s3.get_object(Bucket="rotated", Key="old")["Body"].read() == data
