@@ -14,7 +14,10 @@ committed here); the rest go to pytest (a ``-k`` or test ids). Tests marked
 suite's users: "main" is sealbox's root; "alt", "tenant" and "iam" are IAM
 users made for the run, allowed ``s3:*`` (the suite's cleanup lists and
 empties every bucket as each of them), so the tests that expect a
-stranger to be refused fail here. The suite needs ``munch``,
+stranger to be refused fail here. The server runs with
+``--sse-c-allow-http``: the suite sends SSE-C keys over plain HTTP (RGW's
+``rgw_crypt_require_ssl = false``), which sealbox otherwise refuses as S3
+does. The suite needs ``munch``,
 ``isodate``, ``httplib2``, ``pytz`` and ``lxml`` besides boto3 and pytest.
 """
 
@@ -96,7 +99,8 @@ def main(argv: list[str]) -> int:
     suite, pytest_args = Path(argv[0]), argv[1:]
     lifecycle = ("--lifecycle-day-seconds", str(lc_interval), "--lifecycle-interval-seconds", "1")
     with tempfile.TemporaryDirectory() as tmp, \
-            RunningServer(data_dir=Path(tmp) / "data", extra_args=lifecycle) as server:
+            RunningServer(data_dir=Path(tmp) / "data",
+                          extra_args=(*lifecycle, "--sse-c-allow-http")) as server:
         port = server.endpoint.rsplit(":", 1)[1]
         config = Path(tmp) / "s3tests.conf"
         owner = _root_owner(server)

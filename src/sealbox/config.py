@@ -43,6 +43,9 @@ class Settings:
     # HTTPS on this port beside plain HTTP on ``port``; without it, a
     # certificate makes ``port`` HTTPS.
     tls_port: int | None = None
+    # SSE-C over plain HTTP (S3 refuses it: the key would cross the network
+    # in the clear). For conformance suites on loopback only; default off.
+    sse_c_allow_http: bool = False
     # CIDRs whose X-Forwarded-For / X-Forwarded-Proto are believed (and no others').
     trusted_proxies: tuple[str, ...] = ()
     # Named networks, "name=cidr[,cidr…]": a request from one of them has

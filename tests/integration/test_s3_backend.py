@@ -140,6 +140,25 @@ def test_objects_round_trip_through_the_bucket(s3, bucket: str, moto: MotoServer
     assert sorted(v["Size"] for v in left.values()) == [len(b"replaced"), len(small)]
 
 
+def test_sse_s3_objects_are_ciphertext_in_the_bucket(s3, bucket: str, moto: MotoServer,
+                                                     healthy: FaultyProxy) -> None:
+    before = set(backend_blobs(moto))
+    body = (b"quarterly figures, not for the backend's eyes " * 300000)[:12 * MIB + 7]
+    s3.put_object(Bucket=bucket, Key="sealed.bin", Body=body, ServerSideEncryption="AES256")
+    new = [k for k in backend_blobs(moto) if k not in before]
+    assert len(new) == 1
+    stored = moto.client().get_object(Bucket=BACKEND_BUCKET, Key=new[0])["Body"].read()
+    assert body[:64] not in stored and len(stored) == len(body) + 16 * (-(-len(body) // 65536))
+    # Ranges stream from the backend's ranged GETs and decrypt only their chunks.
+    assert s3.get_object(Bucket=bucket, Key="sealed.bin")["Body"].read() == body
+    ranged = s3.get_object(Bucket=bucket, Key="sealed.bin", Range="bytes=8388600-8388700")
+    assert ranged["Body"].read() == body[8388600:8388701]
+    s3.copy_object(Bucket=bucket, Key="sealed-copy", CopySource=f"{bucket}/sealed.bin",
+                   ServerSideEncryption="AES256")
+    assert s3.get_object(Bucket=bucket, Key="sealed-copy",
+                         Range="bytes=-10")["Body"].read() == body[-10:]
+
+
 def test_multipart_upload_concatenates_parts_kept_in_the_bucket(
         s3, bucket: str, moto: MotoServer, healthy: FaultyProxy) -> None:
     before = set(backend_blobs(moto))

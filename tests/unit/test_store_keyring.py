@@ -17,6 +17,7 @@ from sealbox.store.keyring import (
     agree,
     is_sealed,
     reseal_settings,
+    rotate,
     root_credentials,
     seal,
     unseal,
@@ -74,6 +75,11 @@ def test_reseal_moves_every_sealed_value_to_the_first_key(tmp_path: Path) -> Non
     rotated = open_store(tmp_path, K2, K1)
     assert reseal_settings(rotated, rotated.secret_cipher) == 2  # the check and the rules
     assert reseal_settings(rotated, rotated.secret_cipher) == 0
+    # Objects' data keys may still be under K1 (the node with K1 first
+    # wrapped them): only the whole rotation lets K1 go.
+    with pytest.raises(KeyringMismatch, match=key_id(K1)):
+        agree(open_store(tmp_path, K2), SecretCipher([K2]), "K2")
+    rotate(rotated, rotated.secret_cipher, "K2,K1")
     only_new = open_store(tmp_path, K2)
     agree(only_new, only_new.secret_cipher, "K2")
     document = json.loads(only_new.get_server_setting("link-rules") or "")
@@ -103,3 +109,17 @@ def test_an_older_data_dirs_root_credentials_are_kept(tmp_path: Path) -> None:
     assert (found.access_key, found.generated) == ("SBOLD", False)
     assert root_credentials(store, store.secret_cipher, tmp_path / "elsewhere",
                             env={}).access_key == "SBOLD"
+
+
+def test_a_node_without_the_key_that_wraps_data_keys_is_refused_until_rotated(
+        tmp_path: Path) -> None:
+    # Objects' SSE-S3 data keys are wrapped by the first key of whichever
+    # node wrote them: that key may not be dropped before rotate-secrets.
+    old = open_store(tmp_path, K1)
+    agree(old, old.secret_cipher, "K1")
+    both = open_store(tmp_path, K2, K1)
+    agree(both, both.secret_cipher, "K2,K1")
+    with pytest.raises(KeyringMismatch, match=key_id(K1)):
+        agree(open_store(tmp_path, K2), SecretCipher([K2]), "K2 alone")
+    assert rotate(both, both.secret_cipher, "K2,K1")["DataKeys"] == 0
+    agree(open_store(tmp_path, K2), SecretCipher([K2]), "K2 alone")

@@ -75,6 +75,10 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "GetObjectRetention": ("s3:GetObjectRetention", "object"),
     "PutObjectLegalHold": ("s3:PutObjectLegalHold", "object"),
     "GetObjectLegalHold": ("s3:GetObjectLegalHold", "object"),
+    # Default encryption: S3 has one action for Put and Delete.
+    "PutBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
+    "GetBucketEncryption": ("s3:GetEncryptionConfiguration", "bucket"),
+    "DeleteBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
 }
 
 # What an operation needs instead when it names a version (``?versionId=``),

@@ -9,6 +9,7 @@ from sealbox.api.common.context import Context
 from sealbox.api.iam import query as iam
 from sealbox.api.s3 import (
     acl,
+    bucket_encryption,
     bucket_logging,
     buckets,
     copy_object,
@@ -49,6 +50,7 @@ HANDLERS: dict[str, Handler] = {
     **acl.HANDLERS,
     **bucket_logging.HANDLERS,
     **lifecycle.HANDLERS,
+    **bucket_encryption.HANDLERS,
     **cloudfront_api.HANDLERS,
 }
 

@@ -22,7 +22,7 @@ ACCOUNT_CONFIG_BUCKET = "v20180820"
 # gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
 # (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
 UNSUPPORTED_SUBRESOURCES = frozenset(
-    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "metrics", "notification", "replication", "requestPayment", "restore", "select", "torrent", "website", "acl", "attributes", "session"]
+    ["accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "notification", "replication", "requestPayment", "restore", "select", "torrent", "website", "acl", "attributes", "session"]
 )
 
 
@@ -143,14 +143,17 @@ _BUCKET_GETS = {"policy": "GetBucketPolicy", "policyStatus": "GetBucketPolicySta
                 "publicAccessBlock": "GetPublicAccessBlock",
                 "ownershipControls": "GetBucketOwnershipControls", "acl": "GetBucketAcl",
                 "logging": "GetBucketLogging", "lifecycle": "GetBucketLifecycleConfiguration",
-                "object-lock": "GetObjectLockConfiguration"}
+                "object-lock": "GetObjectLockConfiguration",
+                "encryption": "GetBucketEncryption"}
 _BUCKET_PUTS = {"policy": "PutBucketPolicy", "publicAccessBlock": "PutPublicAccessBlock",
                 "ownershipControls": "PutBucketOwnershipControls", "acl": "PutBucketAcl",
                 "logging": "PutBucketLogging", "lifecycle": "PutBucketLifecycleConfiguration",
-                "object-lock": "PutObjectLockConfiguration"}
+                "object-lock": "PutObjectLockConfiguration",
+                "encryption": "PutBucketEncryption"}
 _BUCKET_DELETES = {"policy": "DeleteBucketPolicy", "publicAccessBlock": "DeletePublicAccessBlock",
                    "ownershipControls": "DeleteBucketOwnershipControls",
-                   "lifecycle": "DeleteBucketLifecycle"}
+                   "lifecycle": "DeleteBucketLifecycle",
+                   "encryption": "DeleteBucketEncryption"}
 
 
 def _first(query: Mapping[str, str], table: Mapping[str, str]) -> str | None:

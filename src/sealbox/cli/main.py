@@ -15,8 +15,8 @@ from typing import Any
 from sealbox import __version__
 from sealbox.cli import admin, cf_sign, edge, links, rotate
 from sealbox.cli import audit as audit_cli
-from sealbox.cli import doctor as doctor_cli
 from sealbox.cli import blobs as blobs_cli
+from sealbox.cli import doctor as doctor_cli
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings
 from sealbox.server import log_redact
 from sealbox.server.h1 import limits as h1_limits
@@ -71,6 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=tls_cert,
         tls_key=tls_key,
         tls_port=args.tls_port,
+        sse_c_allow_http=args.sse_c_allow_http,
         trusted_proxies=tuple(str(network) for network in trusted),
         networks=networks,
         edge_domain=args.edge_domain.lower().strip("."),
@@ -361,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serve HTTPS (with --tls-cert/--tls-key) on this port, and plain "
                             "HTTP on --port beside it; without it a certificate makes --port "
                             "HTTPS")
+    serve.add_argument("--sse-c-allow-http", action="store_true",
+                       help="accept SSE-C customer keys over plain HTTP (for test suites on "
+                            "loopback only: S3 requires HTTPS, as the key crosses the network)")
     serve.add_argument("--trusted-proxy", metavar="CIDR", action="append", default=[],
                        help="believe X-Forwarded-For / X-Forwarded-Proto from peers in CIDR "
                             "(repeatable; from no one else)")

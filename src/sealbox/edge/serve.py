@@ -39,6 +39,7 @@ from sealbox.api.common.context import Services
 from sealbox.api.s3 import cors
 from sealbox.api.s3.common import object_response_headers
 from sealbox.api.s3.objects import RESPONSE_OVERRIDES, open_spans, response_overrides
+from sealbox.api.s3.sealing import read_key
 from sealbox.auth.cloudfront import (
     CloudFrontRefusal,
     VerificationCache,
@@ -67,12 +68,14 @@ from sealbox.server.responses import FileSpan, Response, error_response
 from sealbox.store.edge import Distribution
 from sealbox.store.edge_config import CacheBehavior
 from sealbox.store.full import EDGE_CACHE_NOTICE, out_of_space
-from sealbox.store.meta import ObjectRecord
+from sealbox.store.meta import SSE_C, ObjectRecord
 
 log = logging.getLogger("sealbox.edge")
 
 SERVED_METHODS = frozenset({"GET", "HEAD"})
 FILL_ATTEMPTS = 3
+SSE_C_AT_THE_EDGE = ("The object is encrypted with a customer-provided key (SSE-C), which a "
+                     "distribution cannot pass to its origin; read it from S3 with its key.")
 # Headers of a 304, besides the CloudFront ones (RFC 9110 §15.4.5).
 NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "expires"})
 
@@ -238,8 +241,13 @@ class Edge:
         target = origin_target(distribution, origin, key, oac, now)
         origin_view = origin_request(request, target, behavior)
         services = self.services
-        return await services.read(fetch_record, self.gate, services.meta, origin_view, target,
-                                   version)
+        record: ObjectRecord = await services.read(fetch_record, self.gate, services.meta,
+                                                   origin_view, target, version)
+        if record.sealing is not None and record.sealing.kind == SSE_C:
+            # CloudFront cannot pass a customer's key to S3, and neither can
+            # a viewer's URL: such an object is read from S3, with its key.
+            raise S3Error("InvalidRequest", SSE_C_AT_THE_EDGE)
+        return record
 
     async def _fill(self, request: Request, distribution: Distribution,
                     behavior: CacheBehavior, path: str, key: tuple[str, str, str], version: int,
@@ -250,7 +258,10 @@ class Edge:
             if record is None:
                 record = await self._fetch(request, distribution, behavior, path, version, now)
             ttl = _ttl(record, behavior, now)
-            if ttl <= 0 or not self.cache.fits(record.size):
+            # An encrypted object is never kept in the disk cache, which
+            # would hold its plaintext: it is decrypted from its blobs on
+            # each request instead.
+            if ttl <= 0 or not self.cache.fits(record.size) or record.sealing is not None:
                 self.cache.drop(key)
                 return None, record
             sources = _sources(self.services, record)
@@ -288,8 +299,9 @@ class Edge:
                      request_id: str, behavior: CacheBehavior) -> Response:
         headers = _overridden(request, behavior, object_response_headers(record))
         blobs = self.services.blobs
+        data_key = read_key(self.services, record.sealing, None)  # SSE-S3's; SSE-C never here
         return self._body(request, headers, record.etag, record.last_modified, record.size,
-                          lambda start, end: open_spans(blobs, record, start, end),
+                          lambda start, end: open_spans(blobs, record, start, end, data_key),
                           "Miss", now, request_id)
 
     def _body(self, request: Request, headers: list[tuple[str, str]], etag: str,

@@ -29,7 +29,7 @@ from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
 from sealbox.api.s3.cors import actual_response_headers
 from sealbox.api.s3 import versioning
-from sealbox.api.s3.encryption import refuse_unhonoured
+from sealbox.api.s3.encryption import check_request
 from sealbox.api.sign.endpoint import PATH as SIGN_PATH
 from sealbox.api.sign.endpoint import SignEndpoint
 from sealbox.auth.authenticate import authenticate
@@ -55,8 +55,8 @@ from sealbox.server.access_logs import LOG_REDACTION, batch_events, edge_viewer,
 from sealbox.server.audit import AuditWriter
 from sealbox.server.auth_failures import FailureRecorder
 from sealbox.server.forwarded import parse_networks
-from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
 from sealbox.server.isolation import STORED_BYTES, isolate_from_console
+from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response, start_streams
@@ -64,6 +64,7 @@ from sealbox.store.blobs import BlobBackendError, BlobStore
 from sealbox.store.edge import Distribution
 from sealbox.store.full import NOTICE, out_of_space
 from sealbox.store.meta import MetaStore
+from sealbox.store.secrets import load_cipher
 from sealbox.store.small_puts import SmallPutBatcher
 
 if TYPE_CHECKING:
@@ -119,7 +120,8 @@ class SealboxApp:
     """One ASGI callable serving S3 and the service's own paths on one port."""
 
     def __init__(self, settings: Settings, meta: MetaStore, blobs: BlobStore,
-                 root: RootCredentials, clock: Clock | None = None) -> None:
+                 root: RootCredentials, clock: Clock | None = None,
+                 cipher: SecretCipher | None = None) -> None:
         self.settings = settings
         clock = clock or SystemClock()
         root_credential = Credential(root.access_key, root.secret_key,
@@ -132,6 +134,9 @@ class SealboxApp:
         # Revoked signatures and managed links, checked after access (sealbox.links).
         self.links = LinkGate(meta, lambda: int(clock.now().timestamp()))
         self.services.links = self.links
+        # Objects' SSE-S3 data keys are wrapped by the same keyring as the
+        # store's secrets (SEALBOX_SECRET_KEY, or secret.key in the data dir).
+        self.services.cipher = cipher if cipher is not None else load_cipher(settings.data_dir)
         self.sign = SignEndpoint(self.services)  # POST /_sealbox/sign (links by JWT)
         if SmallPutBatcher.applies(meta, blobs):
             self.services.small_puts = SmallPutBatcher(meta, blobs)  # type: ignore[arg-type]
@@ -392,8 +397,9 @@ class SealboxApp:
 
     async def _s3(self, request: Request, request_id: str, target: S3Target) -> Response:
         handler = HANDLERS[target.endpoint.operation]
-        refuse_unhonoured(target.endpoint.operation, request.headers,
-                          request.scheme == "https")
+        check_request(target.endpoint.operation, request.headers,
+                      secure=request.scheme == "https",
+                      allow_http=self.settings.sse_c_allow_http)
         context = Context(request, target.endpoint, target.auth, self.services, request_id,
                           access_version=target.version)
         link = target.link
@@ -614,7 +620,6 @@ def build_app(settings: Settings, root: RootCredentials | None = None,
     from sealbox.store.blob_location import parse_blob_store
     from sealbox.store.blob_stores import open_blob_store
     from sealbox.store.keyring import root_credentials
-    from sealbox.store.secrets import load_cipher
 
     os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
     # Access-key secrets are encrypted with a key kept apart from the
@@ -624,4 +629,4 @@ def build_app(settings: Settings, root: RootCredentials | None = None,
     if root is None:
         root = root_credentials(meta, cipher, settings.data_dir)
     blobs = open_blob_store(parse_blob_store(settings.blob_store, settings.data_dir))
-    return SealboxApp(settings, meta, blobs, root, clock)
+    return SealboxApp(settings, meta, blobs, root, clock, cipher)

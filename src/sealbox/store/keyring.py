@@ -46,10 +46,16 @@ from pathlib import Path
 from typing import Any
 
 from sealbox.config import ROOT_CREDENTIALS_FILE, RootCredentials, generate_key_pair
+from sealbox.store.data_keys import rewrapped
 from sealbox.store.secrets import SECRET_KEY_ENV, SecretCipher, SecretError
 
 KEYRING_CHECK = "keyring-check"  # server settings this module owns
 ROOT_CREDENTIALS = "root-credentials"
+# The ids of the keyring keys that may wrap objects' SSE-S3 data keys: each
+# node adds its first key's id as it starts; rotate-secrets, having
+# re-wrapped them all, leaves only the first. Reading every object's record
+# at each start would be too slow; this set is what stands for them.
+DATA_KEY_IDS = "data-key-ids"
 SEALED_PREFIX = "sealbox-sealed:v1:"
 _SEALED = re.compile(re.escape(SEALED_PREFIX) + r"[A-Za-z0-9+/]+={0,2}")
 _CHECK_TEXT = "sealbox keyring check"
@@ -102,6 +108,7 @@ def agree(meta: Any, cipher: SecretCipher, where: str) -> None:
     used = set(meta.secret_key_ids())
     for _name, document in meta.list_server_settings():
         used |= _sealed_key_ids(cipher, document)
+    used |= _data_key_ids(meta)
     missing = sorted(used - cipher.key_ids)
     if missing:
         raise KeyringMismatch(
@@ -117,6 +124,14 @@ def agree(meta: Any, cipher: SecretCipher, where: str) -> None:
     except SecretError as error:
         raise KeyringMismatch(f"the metadata store's keyring check does not open with "
                               f"this node's keyring ({where}): {error}") from None
+    ids = _data_key_ids(meta)
+    if cipher.newest_key_id not in ids:  # this node wraps new data keys with it
+        meta.put_server_setting(DATA_KEY_IDS, json.dumps(sorted(ids | {cipher.newest_key_id})))
+
+
+def _data_key_ids(meta: Any) -> set[str]:
+    text = meta.get_server_setting(DATA_KEY_IDS)
+    return set(json.loads(text)) if text else set()
 
 
 def reseal_settings(meta: Any, cipher: SecretCipher) -> int:
@@ -146,7 +161,11 @@ def rotate(meta: Any, cipher: SecretCipher, where: str) -> dict[str, int]:
     """After a new key was put first in the keyring: every secret of the
     store re-encrypted under it (``agree`` first: all must open)."""
     agree(meta, cipher, where)
-    return {"AccessKeys": meta.reencrypt_secrets(), "Settings": reseal_settings(meta, cipher)}
+    counts = {"AccessKeys": meta.reencrypt_secrets(), "Settings": reseal_settings(meta, cipher),
+              # Objects' SSE-S3 data keys: re-wrapped, their blobs untouched.
+              "DataKeys": meta.rewrap_sealings(lambda sealing: rewrapped(sealing, cipher))}
+    meta.put_server_setting(DATA_KEY_IDS, json.dumps([cipher.newest_key_id]))
+    return counts
 
 
 def stored_root_credentials(meta: Any, cipher: SecretCipher) -> RootCredentials | None:

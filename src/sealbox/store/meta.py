@@ -63,10 +63,30 @@ NULL_VERSION = "null"
 
 @dataclass(frozen=True)
 class Segment:
-    """One blob holding a run of an object's bytes, in order."""
+    """One blob holding a run of an object's bytes, in order. ``size`` is
+    the plaintext's; ``nonce`` (hex) is set when the blob is sealed (its
+    chunks' nonce prefix, store/sealed_chunks.py)."""
 
     blob_id: str
     size: int
+    nonce: str | None = None
+
+
+SSE_S3 = "AES256"  # Sealing.kind: the data key wrapped by the server's keyring
+SSE_C = "SSE-C"  # … wrapped by the customer's key, which is never kept
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """How an object version's (or a multipart upload's) bytes are
+    encrypted: its data key, wrapped (base64; under the keyring, the
+    ciphertext names its key id), and for SSE-C the check of the
+    customer's key (base64 of a salt and an HMAC-SHA256 of the key under
+    it). No key in the clear, ever (store/data_keys.py)."""
+
+    kind: str
+    wrapped: str = field(repr=False)
+    check: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,8 @@ class ObjectRecord:
     lock_mode: str | None = None
     lock_until: datetime | None = None
     legal_hold: bool | None = None
+    # Encryption at rest: None for bytes kept as sent.
+    sealing: Sealing | None = None
 
     @property
     def content_type(self) -> str:
@@ -135,6 +157,7 @@ class Upload:
     lock_mode: str | None = None
     lock_until: datetime | None = None
     legal_hold: bool | None = None
+    sealing: Sealing | None = None  # every part is sealed under its data key
 
 
 @dataclass(frozen=True)
@@ -146,6 +169,7 @@ class Part:
     last_modified: datetime
     blob_id: str
     checksums: dict[str, str] = field(default_factory=dict)
+    nonce: str | None = None  # the sealed blob's nonce prefix (hex), as Segment.nonce
 
 
 def check_completes(upload_id: str, upload: Upload, obj: ObjectRecord) -> None:

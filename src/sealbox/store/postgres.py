@@ -77,6 +77,7 @@ from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
 from sealbox.store.sql.schema import SCHEMA_VERSION
+from sealbox.store.sql.sealings import SqlSealingMethods
 from sealbox.store.sql.sessions import SessionSqlMethods
 from sealbox.store.sql.versions import SqlVersionMethods, keep_versions, refuse_if_locked
 
@@ -141,7 +142,7 @@ def _replace(
 
 class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
                         LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
-                        AuthFailureSqlMethods):
+                        AuthFailureSqlMethods, SqlSealingMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord, Part, Segment, Upload
+from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord, Part, Sealing, Segment, Upload
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -64,6 +64,19 @@ def _same(value: Any) -> Any:
     return value
 
 
+def sealing_json(sealing: Sealing | None) -> str | None:
+    """The sealing column: JSON, NULL for bytes kept as sent."""
+    if sealing is None:
+        return None
+    return dumps({"kind": sealing.kind, "wrapped": sealing.wrapped, "check": sealing.check})
+
+
+def segments_json(segments: tuple[Segment, ...]) -> str:
+    """``[[blob id, size], …]``; a sealed segment adds its nonce prefix."""
+    return dumps([(s.blob_id, s.size) if s.nonce is None else (s.blob_id, s.size, s.nonce)
+                  for s in segments])
+
+
 class Rows:
     """Rows ↔ records for one database; see the module docstring.
 
@@ -88,6 +101,13 @@ class Rows:
     def _dict(self, value: Any) -> dict[str, str]:
         return self.json_value(value) if value else {}
 
+    def sealing(self, value: Any) -> Sealing | None:
+        """The sealing column as a ``Sealing``, None when NULL."""
+        if not value:
+            return None
+        d = self.json_value(value)
+        return Sealing(d["kind"], d["wrapped"], d.get("check", ""))
+
     def tags(self, value: Any) -> tuple[tuple[str, str], ...]:
         """The tags column as (key, value) pairs."""
         return tuple((k, v) for k, v in self.json_value(value)) if value else ()
@@ -102,14 +122,14 @@ class Rows:
     def object(self, row: tuple[Any, ...]) -> ObjectRecord:
         """A row of ``sql.OBJ_COLS``."""
         (b, k, size, etag, lm, segs, headers, meta, tags, sums, sclass, owner, parts, vid,
-         lock_mode, lock_until, hold) = row
+         lock_mode, lock_until, hold, seal) = row
         return ObjectRecord(
             b,
             k,
             size,
             etag,
             self.time_value(lm),
-            tuple([Segment(i, n) for i, n in self.json_value(segs)]),
+            tuple([Segment(*s) for s in self.json_value(segs)]),
             self._dict(headers),
             self._dict(meta),
             self.tags(tags),
@@ -122,6 +142,7 @@ class Rows:
             lock_mode,
             None if lock_until is None else self.time_value(lock_until),
             None if hold is None else bool(hold),
+            sealing=self.sealing(seal),
         )
 
     def object_params(self, o: ObjectRecord) -> tuple[Any, ...]:
@@ -132,7 +153,7 @@ class Rows:
             o.size,
             o.etag,
             self.time_param(o.last_modified),
-            dumps([(s.blob_id, s.size) for s in o.segments]),
+            segments_json(o.segments),
             dict_json(o.headers),
             dict_json(o.user_metadata),
             tags_json(o.tags),
@@ -145,12 +166,13 @@ class Rows:
             o.lock_mode,
             None if o.lock_until is None else self.time_param(o.lock_until),
             o.legal_hold,
+            sealing_json(o.sealing),
         )
 
     def upload(self, row: tuple[Any, ...]) -> Upload:
         """A row of ``sql.UPLOAD_COLS``."""
         (uid, b, k, initiated, headers, meta, tags, sclass, owner, algo,
-         lock_mode, lock_until, hold) = row
+         lock_mode, lock_until, hold, seal) = row
         return Upload(
             uid,
             b,
@@ -165,6 +187,7 @@ class Rows:
             lock_mode,
             None if lock_until is None else self.time_value(lock_until),
             None if hold is None else bool(hold),
+            self.sealing(seal),
         )
 
     def upload_params(self, u: Upload) -> tuple[Any, ...]:
@@ -183,12 +206,13 @@ class Rows:
             u.lock_mode,
             None if u.lock_until is None else self.time_param(u.lock_until),
             u.legal_hold,
+            sealing_json(u.sealing),
         )
 
     def part(self, row: tuple[Any, ...]) -> Part:
         """A row of ``sql.PART_COLS``."""
-        uid, num, size, etag, lm, blob_id, sums = row
-        return Part(uid, num, size, etag, self.time_value(lm), blob_id, self._dict(sums))
+        uid, num, size, etag, lm, blob_id, sums, nonce = row
+        return Part(uid, num, size, etag, self.time_value(lm), blob_id, self._dict(sums), nonce)
 
     def part_params(self, p: Part) -> tuple[Any, ...]:
         """Parameters in ``sql.PART_COLS`` order: (upload id, part number, then the rest)."""
@@ -200,6 +224,7 @@ class Rows:
             self.time_param(p.last_modified),
             p.blob_id,
             dict_json(p.checksums),
+            p.nonce,
         )
 
 

@@ -141,12 +141,20 @@ class SecretCipher:
 
     def encrypt(self, plaintext: str, *, context: bytes = b"") -> bytes:
         """Encrypt under the first key with a fresh nonce."""
+        return self.encrypt_bytes(plaintext.encode(), context=context)
+
+    def encrypt_bytes(self, plaintext: bytes, *, context: bytes = b"") -> bytes:
+        """``encrypt`` for bytes (objects' data keys: store/data_keys.py)."""
         nonce = os.urandom(_NONCE_BYTES)
-        ct = self._aeads[self._newest].encrypt(nonce, plaintext.encode(), context)
+        ct = self._aeads[self._newest].encrypt(nonce, plaintext, context)
         return bytes([_FORMAT]) + self._newest + nonce + ct
 
     def decrypt(self, blob: bytes, *, context: bytes = b"") -> str:
         """The plaintext; raises ``UnknownSecretKey`` or ``SecretTampered``."""
+        return self.decrypt_bytes(blob, context=context).decode()
+
+    def decrypt_bytes(self, blob: bytes, *, context: bytes = b"") -> bytes:
+        """``decrypt`` for bytes."""
         blob = bytes(blob)  # PostgreSQL gives memoryview
         kid = blob[1 : 1 + _KEY_ID_BYTES]
         if len(blob) < _HEADER + 16 or blob[0] != _FORMAT:
@@ -155,7 +163,7 @@ class SecretCipher:
         if aead is None:
             raise UnknownSecretKey(kid.hex())
         try:
-            return aead.decrypt(blob[1 + _KEY_ID_BYTES : _HEADER], blob[_HEADER:], context).decode()
+            return aead.decrypt(blob[1 + _KEY_ID_BYTES : _HEADER], blob[_HEADER:], context)
         except InvalidTag:
             raise SecretTampered(kid.hex()) from None
 

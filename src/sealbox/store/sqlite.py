@@ -55,6 +55,7 @@ from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
+from sealbox.store.sql.sealings import SqlSealingMethods
 from sealbox.store.sql.sessions import SessionSqlMethods
 from sealbox.store.sql.versions import SqlVersionMethods, keep_versions, refuse_if_locked
 from sealbox.store.sqlite_group import GroupCommit
@@ -162,7 +163,7 @@ class _Holder:
 
 class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
                       LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
-                      AuthFailureSqlMethods):
+                      AuthFailureSqlMethods, SqlSealingMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
@@ -401,7 +402,7 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
         try:
             for (segs,) in conn.execute(
                     "SELECT segments FROM objects UNION ALL SELECT segments FROM object_versions"):
-                ids.update(i for i, _ in _loads(segs))
+                ids.update(segment[0] for segment in _loads(segs))  # [id, size(, nonce)]
             ids.update(b for (b,) in conn.execute("SELECT blob_id FROM parts"))
         finally:
             conn.execute("COMMIT")

@@ -327,13 +327,34 @@ def _lock_keys(headers: Mapping[str, str], now: datetime) -> dict[str, tuple[str
         except ValueError:
             until = None
     return object_lock_keys(mode, until, hold, now=now)
+SSE_HEADER = "x-amz-server-side-encryption"
+SSE_C_HEADER = "x-amz-server-side-encryption-customer-algorithm"
+_MAX_SSE_VALUE = 64  # longer than any algorithm S3 knows; refused, never cut
+
+
+def _encryption_keys(headers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """``s3:x-amz-server-side-encryption`` and ``…-customer-algorithm``, the
+    condition keys a bucket policy uses to require encryption (S3 User
+    Guide, "Requiring server-side encryption")."""
+    keys: dict[str, tuple[str, ...]] = {}
+    for name in (SSE_HEADER, SSE_C_HEADER):
+        value = headers.get(name)
+        if value is not None:
+            if len(value) > _MAX_SSE_VALUE:
+                raise S3Error("InvalidArgument", "The encryption method specified is not "
+                              "supported", ArgumentName=name, ArgumentValue=value[:64])
+            keys["s3:" + name] = (value,)
+    return keys
 
 
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
                  bucket: str | None, key: str | None, version: int | None = None) -> Decision:
     """Judge an S3 operation by the action the table names; AccessDenied if refused."""
     action, kind = action_for(operation, "versionId" in request.query)
-    extra = _lock_keys(request.headers, gate.now()) if operation in _LOCK_WRITES else None
+    headers = request.headers
+    extra = _lock_keys(headers, gate.now()) if operation in _LOCK_WRITES else None
+    if SSE_HEADER in headers or SSE_C_HEADER in headers:
+        extra = {**(extra or {}), **_encryption_keys(headers)}
     decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
                            bucket=bucket, key=key if kind == "object" else None,
                            extra_context=extra, version=version)

@@ -23,6 +23,7 @@ from sealbox.store.meta import MetaStore
 if TYPE_CHECKING:
     from sealbox.api.common.access_gate import AccessGate
     from sealbox.links.gate import LinkGate
+    from sealbox.store.secrets import SecretCipher
     from sealbox.store.small_puts import SmallPutBatcher
 
 T = TypeVar("T")
@@ -61,6 +62,8 @@ class Services:
     # None) with the access version they were read at, for x-amz-expiration
     # (sealbox.api.s3.lifecycle.bucket_rules).
     lifecycle_rules: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    # The keyring (store/secrets.py) that wraps objects' SSE-S3 data keys; set by the app.
+    cipher: SecretCipher | None = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking store work (SQLite, fsync) off the event loop."""

@@ -16,7 +16,7 @@ from sealbox.http.header_values import (
     servable_headers,
     wire_text,
 )
-from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord
+from sealbox.store.meta import NULL_VERSION, SSE_S3, Bucket, ObjectRecord
 
 # The representation headers S3 stores with an object and returns on GET.
 STORED_HEADERS = (
@@ -140,4 +140,6 @@ def object_response_headers(record: ObjectRecord) -> list[tuple[str, str]]:
                         format_iso8601(record.lock_until)))
     if record.legal_hold is not None:
         headers.append(("x-amz-object-lock-legal-hold", "ON" if record.legal_hold else "OFF"))
+    if record.sealing is not None and record.sealing.kind == SSE_S3:
+        headers.append(("x-amz-server-side-encryption", SSE_S3))
     return headers

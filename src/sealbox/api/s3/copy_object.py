@@ -16,7 +16,9 @@ from sealbox.api.s3.common import (
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_source
 from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.object_lock import lock_for_write
+from sealbox.api.s3.encryption import customer_key, sealing_headers, write_ask
 from sealbox.api.s3.objects import check_put_preconditions, commit_object
+from sealbox.api.s3.sealing import new_sealing, read_key
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import render
 from sealbox.errors import S3Error
@@ -47,13 +49,17 @@ async def copy_object(ctx: Context) -> Response:
     source = parse_copy_source(headers["x-amz-copy-source"])
     metadata_directive = _directive(ctx, "x-amz-metadata-directive")
     tagging_directive = _directive(ctx, "x-amz-tagging-directive")
+    ask = write_ask(headers)
     await require_bucket(ctx)
     src = await load_source(ctx, source)
+    # The source is read with its own key; the copy is sealed as the
+    # request (or the target bucket's default) asks, whatever the source was.
+    source_key = read_key(ctx.services, src.sealing, customer_key(headers, source=True))
     now = ctx.services.clock.now()
     copy_source_conditions(headers, src.etag, src.last_modified, now=now)
     klass = storage_class(headers) if "x-amz-storage-class" in headers else src.storage_class
     if (source.bucket, source.key) == (ctx.bucket, ctx.key) and metadata_directive == "COPY" \
-            and "x-amz-storage-class" not in headers:
+            and "x-amz-storage-class" not in headers and not ask.sse_s3 and ask.customer is None:
         raise S3Error("InvalidRequest", _SELF_COPY)
     if src.size > MAX_COPY_SOURCE_SIZE:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum "
@@ -68,18 +74,21 @@ async def copy_object(ctx: Context) -> Response:
     state = await bucket_state(ctx, ctx.bucket)
     # The copy's own lock (its headers, else the default): never the source's.
     lock = await lock_for_write(ctx, state, now)
-    received = await copy_bytes(ctx, src)
+    sealing, data_key = await new_sealing(ctx, ctx.bucket, ask)
+    received = await copy_bytes(ctx, src, source_key=source_key, seal_key=data_key)
     record = ObjectRecord(
         bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
-        last_modified=now, segments=(Segment(received.blob_id, received.size),),
+        last_modified=now, segments=(Segment(received.blob_id, received.size, received.nonce),),
         headers=stored, user_metadata=meta, tags=tags, checksums=dict(src.checksums),
         storage_class=klass, owner=ctx.auth.principal.arn, version_id=version_for(state),
         lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
+        sealing=sealing,
     )
     await commit_object(ctx, record, [received.blob_id])
     body = render("CopyObjectResult", [("LastModified", format_iso8601(now)),
                                        ("ETag", f'"{record.etag}"')])
-    out = [*version_headers(record.version_id), *await expiration_headers(ctx, record)]
+    out = [*version_headers(record.version_id), *await expiration_headers(ctx, record),
+           *sealing_headers(sealing, ask.customer)]
     if src.version_id != NULL_VERSION or source.version_id is not None:
         out.append(("x-amz-copy-source-version-id", src.version_id))
     return xml_response(body, headers=out)

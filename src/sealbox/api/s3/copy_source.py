@@ -27,8 +27,9 @@ from sealbox.api.s3.ingest import ReceivedBlob
 from sealbox.api.s3.versioning import checked_version
 from sealbox.auth.sigv4.checksum import ALGORITHMS, encode
 from sealbox.errors import S3Error
-from sealbox.store.blobs import BlobStore
+from sealbox.store.blobs import BlobStore, BlobWriter
 from sealbox.store.meta import ObjectRecord, Segment
+from sealbox.store.sealed_blobs import SealedWriter, open_segment
 
 COPY_CHUNK = 1024 * 1024
 
@@ -152,13 +153,19 @@ async def load_source(ctx: Context, source: CopySource) -> ObjectRecord:
 
 
 async def copy_bytes(ctx: Context, obj: ObjectRecord, start: int = 0,
-                     length: int | None = None, *, checksum: str | None = None) -> ReceivedBlob:
+                     length: int | None = None, *, checksum: str | None = None,
+                     source_key: bytes | None = None,
+                     seal_key: bytes | None = None) -> ReceivedBlob:
     """Copy ``length`` bytes of ``obj`` from ``start`` (default: all of it)
     into a new finished blob; the caller commits or discards it.
 
     ``checksum`` names an additional algorithm (``crc32``, ``sha256`` …, as
     in ``sealbox.auth.sigv4.checksum.ALGORITHMS``) to compute over the
     copied bytes; it is returned base64-encoded in ``checksums``.
+
+    ``source_key`` opens a sealed source (api/s3/sealing.read_key); the
+    copy is sealed under ``seal_key`` when given, per the target's own
+    settings: the plaintext passes through memory, never to disk.
 
     If the source is replaced or deleted while we read it, its blobs go
     away under us: that is answered NoSuchKey (the object we were asked
@@ -170,16 +177,20 @@ async def copy_bytes(ctx: Context, obj: ObjectRecord, start: int = 0,
         raise ValueError(f"range {start}+{length} outside an object of {obj.size} bytes")
     try:
         return await ctx.services.run(_copy, ctx.services.blobs, obj.segments, start, length,
-                                      checksum)
+                                      checksum, source_key, seal_key)
     except FileNotFoundError:
         raise S3Error("NoSuchKey", Key=obj.key) from None
 
 
 def _copy(blobs: BlobStore, segments: tuple[Segment, ...], start: int,
-          length: int, checksum: str | None = None) -> ReceivedBlob:
+          length: int, checksum: str | None = None, source_key: bytes | None = None,
+          seal_key: bytes | None = None) -> ReceivedBlob:
     md5 = hashlib.md5()
     extra: Any = ALGORITHMS[checksum].new() if checksum is not None else None
-    writer = blobs.writer()
+    writer: BlobWriter = blobs.writer()
+    sealed = SealedWriter(writer, seal_key) if seal_key is not None else None
+    if sealed is not None:
+        writer = sealed
     try:
         remaining = length
         offset = start
@@ -189,7 +200,7 @@ def _copy(blobs: BlobStore, segments: tuple[Segment, ...], start: int,
             if offset >= segment.size:
                 offset -= segment.size
                 continue
-            with blobs.open(segment.blob_id) as f:
+            with open_segment(blobs, segment, source_key) as f:
                 f.seek(offset)
                 want = min(remaining, segment.size - offset)
                 while want:
@@ -212,4 +223,5 @@ def _copy(blobs: BlobStore, segments: tuple[Segment, ...], start: int,
         writer.abort()
         raise
     sums = {checksum: encode(extra.digest())} if checksum is not None else {}
-    return ReceivedBlob(blob_id, length, md5.hexdigest(), sums)
+    return ReceivedBlob(blob_id, length, md5.hexdigest(), sums,
+                        nonce=sealed.nonce if sealed is not None else None)

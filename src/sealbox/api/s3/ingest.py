@@ -51,6 +51,7 @@ from sealbox.errors import S3Error
 from sealbox.server.request import Request
 from sealbox.store.blobs import BlobBackendError, BlobWriter
 from sealbox.store.localfs import MEMORY_BYTES
+from sealbox.store.sealed_blobs import SealedWriter
 
 log = logging.getLogger("sealbox.blobs")
 NO_LIMIT = 2**63 - 1  # the chunked decoder bounds an aws-chunked body itself
@@ -66,6 +67,8 @@ class ReceivedBlob:
     # caller finishes it (in the same trip to the thread pool as its commit)
     # or aborts it.
     writer: BlobWriter | None = None
+    # Sealed under a data key (store/sealed_blobs.py): the blob's nonce prefix.
+    nonce: str | None = None
 
 
 def _is_hex_sha256(value: str) -> bool:
@@ -224,12 +227,15 @@ class WriteBehind:
             self._in_flight = asyncio.ensure_future(self._ctx.services.run(write_all))
 
 
-async def receive_body(ctx: Context, max_size: int, *, finish: bool = True) -> ReceivedBlob:
+async def receive_body(ctx: Context, max_size: int, *, finish: bool = True,
+                       seal_key: bytes | None = None) -> ReceivedBlob:
     """Stream the request body into a finished blob, or raise and keep nothing.
 
     ``finish=False``: everything is checked, but the blob is left for the
     caller to finish (``ReceivedBlob.writer``), so that finishing it and
-    committing its record take one trip to the thread pool, not two."""
+    committing its record take one trip to the thread pool, not two.
+    ``seal_key``: the blob is sealed under this data key (the hashes are
+    of the plaintext, as S3's ETag and checksums of an SSE-S3 object are)."""
     headers = ctx.request.headers
     # A SigV2 request signs no payload hash; its x-amz-content-sha256 may
     # still say the body is aws-chunked (only the unsigned form can work).
@@ -249,7 +255,10 @@ async def receive_body(ctx: Context, max_size: int, *, finish: bool = True) -> R
     md5 = hashlib.md5()
     sha256 = hashlib.sha256() if want_sha256 else None
     hasher = claim.algorithm.new() if claim is not None else None
-    writer = ctx.services.blobs.writer()
+    writer: BlobWriter = ctx.services.blobs.writer()
+    sealed = SealedWriter(writer, seal_key) if seal_key is not None else None
+    if sealed is not None:
+        writer = sealed
     behind = WriteBehind(ctx, writer)
     try:
         size = 0
@@ -280,7 +289,7 @@ async def receive_body(ctx: Context, max_size: int, *, finish: bool = True) -> R
         writer.abort()
         raise
     return ReceivedBlob(blob_id, size, md5.hexdigest(), checksums,
-                        None if finish else writer)
+                        None if finish else writer, sealed.nonce if sealed else None)
 
 
 def _expected(claim: RequestChecksum, trailers: dict[str, str]) -> bytes:

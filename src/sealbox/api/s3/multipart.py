@@ -52,6 +52,7 @@ from sealbox.api.s3.common import (
     user_metadata,
 )
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_range, parse_copy_source
+from sealbox.api.s3.encryption import customer_key, sealing_headers, write_ask
 from sealbox.api.s3.ingest import ReceivedBlob, discard_blobs, receive_body
 from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.object_lock import (
@@ -61,6 +62,7 @@ from sealbox.api.s3.object_lock import (
     lock_for_write,
     with_default,
 )
+from sealbox.api.s3.sealing import new_sealing, read_key, upload_key
 from sealbox.api.s3.versioning import ENABLED, bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
 from sealbox.auth.sigv4.checksum import (  # noqa: F401 (crc_combine: re-exported)
@@ -114,6 +116,10 @@ async def create_multipart_upload(ctx: Context) -> Response:
     # The lock asked for; the bucket's default applies at completion, when
     # the object is made (object_lock.with_default).
     lock = await lock_for_write(ctx, await bucket_state(ctx, ctx.bucket), now, default=False)
+    ask = write_ask(headers)
+    # One data key for the whole upload: each part is sealed under it with
+    # its own nonce prefix, and the completed object keeps it.
+    sealing, _ = await new_sealing(ctx, ctx.bucket, ask)
     upload = Upload(
         upload_id="U" + secrets.token_urlsafe(48),  # never starts with "-": CLIs read that as a flag
         bucket=ctx.bucket,
@@ -126,12 +132,13 @@ async def create_multipart_upload(ctx: Context) -> Response:
         owner=ctx.auth.principal.arn,
         checksum_algorithm=_encode_checksum(algorithm, checksum_type),
         lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
+        sealing=sealing,
     )
     try:
         await ctx.services.run(ctx.services.meta.create_upload, upload)
     except NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
-    extra: list[tuple[str, str]] = []
+    extra = sealing_headers(sealing, ask.customer)
     if algorithm is not None:
         extra += [("x-amz-checksum-algorithm", algorithm.upper()),
                   ("x-amz-checksum-type", checksum_type)]
@@ -213,7 +220,8 @@ def _no_such_upload(upload_id: str) -> S3Error:
 async def _store_part(ctx: Context, upload: Upload, number: int, received: ReceivedBlob) -> Part:
     """Commit a received blob as part ``number``; delete what it replaced."""
     part = Part(upload.upload_id, number, received.size, received.md5_hex,
-                ctx.services.clock.now(), received.blob_id, dict(received.checksums))
+                ctx.services.clock.now(), received.blob_id, dict(received.checksums),
+                received.nonce)
     meta = ctx.services.meta
     try:
         replaced = await ctx.services.run(meta.put_part, part)
@@ -250,9 +258,11 @@ async def upload_part(ctx: Context) -> Response:
     number = _part_number(ctx)
     upload = await _require_upload(ctx)
     _check_part_checksum(upload, declared_checksums(ctx.request.headers))
-    received = await receive_body(ctx, MAX_PART_SIZE)
+    customer = customer_key(ctx.request.headers)
+    data_key = upload_key(ctx.services, upload.sealing, customer)
+    received = await receive_body(ctx, MAX_PART_SIZE, seal_key=data_key)
     part = await _store_part(ctx, upload, number, received)
-    headers = [("etag", quote_etag(part.etag))]
+    headers = [("etag", quote_etag(part.etag)), *sealing_headers(upload.sealing, customer)]
     headers += [(f"x-amz-checksum-{name}", value) for name, value in part.checksums.items()]
     return empty_response(200, headers)
 
@@ -261,8 +271,11 @@ async def upload_part_copy(ctx: Context) -> Response:
     headers = ctx.request.headers
     number = _part_number(ctx)
     upload = await _require_upload(ctx)
+    customer = customer_key(headers)
+    data_key = upload_key(ctx.services, upload.sealing, customer)
     source = parse_copy_source(headers["x-amz-copy-source"])
     obj = await load_source(ctx, source)
+    source_key = read_key(ctx.services, obj.sealing, customer_key(headers, source=True))
     copy_source_conditions(headers, obj.etag, obj.last_modified, now=ctx.services.clock.now())
     if "x-amz-copy-source-range" in headers:
         start, length = parse_copy_range(headers["x-amz-copy-source-range"], obj.size)
@@ -272,14 +285,16 @@ async def upload_part_copy(ctx: Context) -> Response:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum "
                       f"allowable size for a copy source: {MAX_PART_SIZE}")
     algorithm, _ = _upload_checksum(upload)
-    received = await copy_bytes(ctx, obj, start, length, checksum=algorithm)
+    received = await copy_bytes(ctx, obj, start, length, checksum=algorithm,
+                                source_key=source_key, seal_key=data_key)
     part = await _store_part(ctx, upload, number, received)
     result: list[tuple[str, object]] = [
         ("ETag", quote_etag(part.etag)),
         ("LastModified", part.last_modified),
     ]
     result += [(f"Checksum{name.upper()}", value) for name, value in part.checksums.items()]
-    return xml_response(render("CopyPartResult", result))
+    return xml_response(render("CopyPartResult", result),
+                        headers=sealing_headers(upload.sealing, customer))
 
 
 # --- CompleteMultipartUpload --------------------------------------------------------
@@ -458,7 +473,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         size=size,
         etag=multipart_etag([p.etag for p in parts]),
         last_modified=made,
-        segments=tuple(Segment(p.blob_id, p.size) for p in parts),
+        segments=tuple(Segment(p.blob_id, p.size, p.nonce) for p in parts),
         headers=dict(upload.headers),
         user_metadata=dict(upload.user_metadata),
         tags=upload.tags,
@@ -468,6 +483,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         parts_count=len(parts),
         version_id=version_for(state),
         lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
+        sealing=upload.sealing,
     )
     try:
         replaced, removed = await ctx.services.run(meta.complete_upload, upload_id, obj)
@@ -491,7 +507,8 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         garbage += [s.blob_id for s in replaced.segments if s.blob_id not in used]
     await discard_blobs(ctx, garbage)
     return _complete_result(ctx, obj, [*version_headers(obj.version_id),
-                                       *await expiration_headers(ctx, obj)])
+                                       *await expiration_headers(ctx, obj),
+                                       *sealing_headers(obj.sealing, customer_key(headers))])
 
 
 # --- AbortMultipartUpload / ListParts -----------------------------------------------

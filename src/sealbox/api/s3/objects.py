@@ -19,9 +19,11 @@ from sealbox.api.s3.common import (
     stored_headers,
     user_metadata,
 )
+from sealbox.api.s3.encryption import CUSTOMER, customer_key, sealing_headers, write_ask
 from sealbox.api.s3.ingest import delete_blobs, receive_body
 from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.object_lock import LOCKED, lock_for_write, visible_lock_headers
+from sealbox.api.s3.sealing import new_sealing, read_key
 from sealbox.api.s3.versioning import bucket_state, requested_version, version_for, version_headers
 from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
@@ -35,8 +37,10 @@ from sealbox.http.ranges import parse_range
 from sealbox.server.responses import FileSpan, Response, empty_response
 from sealbox.store.blobs import BlobStore, BlobWriter, StreamingBlob
 from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectLocked, ObjectRecord, Segment
+from sealbox.store.sealed_blobs import open_segment
 
 OPEN_ATTEMPTS = 3
+CUSTOMER_ALGORITHM = CUSTOMER + "algorithm"  # present whenever SSE-C headers are (checked)
 SMALL_PUT = 64 * 1024  # a body this small arrives with its request
 
 # Query parameters of a signed GET that override response headers
@@ -64,22 +68,25 @@ async def put_object(ctx: Context) -> Response:
     tags = tagging_header(headers)
     klass = storage_class(headers)
     declared_checksums(headers)
+    ask = write_ask(headers)
     await check_put_preconditions(ctx)
     state = await bucket_state(ctx, ctx.bucket)
     now = ctx.services.clock.now()
     lock = await lock_for_write(ctx, state, now, integrity=True)
+    sealing, data_key = await new_sealing(ctx, ctx.bucket, ask)
     limit = ctx.services.settings.max_put_size
     if ctx.max_body is not None:
         limit = min(limit, ctx.max_body)
-    received = await receive_body(ctx, limit, finish=False)
+    received = await receive_body(ctx, limit, finish=False, seal_key=data_key)
     try:
         record = ObjectRecord(
             bucket=ctx.bucket, key=ctx.key, size=received.size, etag=received.md5_hex,
             last_modified=now,
-            segments=(Segment(received.blob_id, received.size),), headers=stored,
+            segments=(Segment(received.blob_id, received.size, received.nonce),), headers=stored,
             user_metadata=meta, tags=tags, checksums=received.checksums, storage_class=klass,
             owner=ctx.auth.principal.arn, version_id=version_for(state),
             lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
+            sealing=sealing,
         )
     except BaseException:
         if received.writer is not None:
@@ -87,7 +94,8 @@ async def put_object(ctx: Context) -> Response:
         raise
     await commit_object(ctx, record, [received.blob_id], received.writer)
     out = [("etag", quote_etag(record.etag)), *version_headers(record.version_id),
-           *await expiration_headers(ctx, record)]
+           *await expiration_headers(ctx, record),
+           *sealing_headers(sealing, ask.customer)]
     out.extend((f"x-amz-checksum-{name}", value) for name, value in received.checksums.items())
     return empty_response(200, out)
 
@@ -186,13 +194,12 @@ def _part_bounds(record: ObjectRecord, part_number: int) -> tuple[int, int]:
     return start, start + record.segments[part_number - 1].size - 1
 
 
-def _open_spans(ctx: Context, record: ObjectRecord, start: int, end: int) -> list[FileSpan]:
-    return open_spans(ctx.services.blobs, record, start, end)
-
-
-def open_spans(blobs: BlobStore, record: ObjectRecord, start: int, end: int) -> list[FileSpan]:
+def open_spans(blobs: BlobStore, record: ObjectRecord, start: int, end: int,
+               data_key: bytes | None = None) -> list[FileSpan]:
     """Open the blobs covering bytes start..end (inclusive) of the object;
-    ``FileNotFoundError`` when one went away (a concurrent overwrite)."""
+    ``FileNotFoundError`` when one went away (a concurrent overwrite).
+    A sealed object's blobs are read through ``SealedBlob`` under
+    ``data_key`` (api/s3/sealing.read_key), never sent by ``sendfile``."""
     spans: list[FileSpan] = []
     position = 0
     try:
@@ -203,6 +210,9 @@ def open_spans(blobs: BlobStore, record: ObjectRecord, start: int, end: int) -> 
                 continue
             offset = max(start, seg_start) - seg_start
             length = min(end, seg_end) - seg_start - offset + 1
+            if segment.nonce is not None:
+                spans.append(FileSpan(open_segment(blobs, segment, data_key), offset, length))
+                continue
             whole = offset == 0 and length == segment.size
             spans.append(FileSpan(blobs.open(segment.blob_id), offset, length,
                                   blobs.local_path(segment.blob_id) if whole else None))
@@ -282,8 +292,11 @@ async def get_object(ctx: Context) -> Response:
         raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query "
                       "parameter")
     version_id = requested_version(request.query)
+    customer = customer_key(request.headers) if CUSTOMER_ALGORITHM in request.headers else None
     for attempt in range(OPEN_ATTEMPTS):
         record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
+        data_key = (read_key(ctx.services, record.sealing, customer)
+                    if record.sealing is not None or customer is not None else None)
         base_headers, validators = _record_headers(record)
         if record.lock_mode is not None or record.legal_hold is not None:
             base_headers = await visible_lock_headers(ctx, record, base_headers)
@@ -297,6 +310,8 @@ async def get_object(ctx: Context) -> Response:
             extra.append(("x-amz-version-id", NULL_VERSION))  # named, so S3 echoes it
         elif version_id is None:
             extra += await expiration_headers(ctx, record)  # a rule's, for the current version
+        if customer is not None:
+            extra.extend(sealing_headers(record.sealing, customer))
         start, end = 0, record.size - 1
         if part_number is not None:
             start, end = _part_bounds(record, part_number)
@@ -318,7 +333,8 @@ async def get_object(ctx: Context) -> Response:
         spans = []
         try:
             spans = [] if end < start else (
-                [] if request.method == "HEAD" else _open_spans(ctx, record, start, end))
+                [] if request.method == "HEAD"
+                else open_spans(ctx.services.blobs, record, start, end, data_key))
             # A blob in an S3 bucket is found missing only by its first GET.
             if spans and isinstance(spans[0].file, StreamingBlob):
                 await spans[0].file.start(spans[0].offset, spans[0].length)

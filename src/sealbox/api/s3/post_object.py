@@ -34,7 +34,7 @@ from sealbox.api.s3.common import (
     stored_headers,
     user_metadata,
 )
-from sealbox.api.s3.encryption import refuse_unhonoured
+from sealbox.api.s3.encryption import CustomerKey, check_request, sealing_headers, write_ask
 from sealbox.api.s3.form_data import (
     FormEnd,
     MultipartParser,
@@ -45,6 +45,7 @@ from sealbox.api.s3.form_data import (
 )
 from sealbox.api.s3.object_lock import VersionLock, lock_for_write
 from sealbox.api.s3.objects import commit_object
+from sealbox.api.s3.sealing import new_sealing
 from sealbox.api.s3.tagging import parse_tagging
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import render
@@ -54,7 +55,8 @@ from sealbox.auth.sigv4.checksum import ALGORITHMS, Hasher, content_md5, declare
 from sealbox.errors import S3Error
 from sealbox.server.responses import Response, empty_response, xml_response
 from sealbox.store.blobs import BlobWriter
-from sealbox.store.meta import ObjectRecord, Segment
+from sealbox.store.meta import ObjectRecord, Sealing, Segment
+from sealbox.store.sealed_blobs import SealedWriter
 
 # "The form data and boundaries (excluding the contents of the file) cannot
 # exceed 20 KB" (Creating an HTML form). Each part is charged its name,
@@ -83,6 +85,10 @@ class _Target:
     checksums: dict[str, bytes]  # x-amz-checksum-* fields: algorithm → claimed digest
     state: str | None  # the bucket's versioning
     lock: VersionLock  # x-amz-object-lock-* fields, else the bucket's default retention
+    # Encryption at rest, as the fields or the bucket's default ask (api/s3/sealing.py).
+    sealing: Sealing | None = None
+    data_key: bytes | None = field(default=None, repr=False)
+    customer: CustomerKey | None = None
 
 
 @dataclass
@@ -126,7 +132,10 @@ class _Reader:
             self.target = await _authorize(self.ctx, post_policy.Form(tuple(self.fields)),
                                            event.filename)
             self.hashers = {name: ALGORITHMS[name].new() for name in self.target.checksums}
-            self.writer = self.ctx.services.blobs.writer()
+            writer: BlobWriter = self.ctx.services.blobs.writer()
+            if self.target.data_key is not None:
+                writer = SealedWriter(writer, self.target.data_key)
+            self.writer = writer
             return
         self.name = event.name
         self.value = bytearray()
@@ -232,7 +241,10 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
     headers: dict[str, str] = {}
     for name, value in form.fields:
         headers.setdefault(name.lower(), value)
-    refuse_unhonoured("PostObject", headers, ctx.request.scheme == "https")
+    check_request("PostObject", headers, secure=ctx.request.scheme == "https",
+                  allow_http=services.settings.sse_c_allow_http)
+    ask = write_ask(headers)
+    sealing, data_key = await new_sealing(ctx, ctx.bucket, ask)
     tagging = headers.get("tagging")
     state = await bucket_state(ctx, ctx.bucket)
     lock = await lock_for_write(ctx, state, services.clock.now(), headers)
@@ -242,7 +254,8 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
         metadata=user_metadata(headers, wire=False),
         tags=parse_tagging(tagging.encode("utf-8")) if tagging else (),
         storage_class=storage_class(headers), content_md5=content_md5(headers.get("content-md5")),
-        checksums=declared_checksums(headers), state=state, lock=lock,
+        checksums=declared_checksums(headers), state=state, lock=lock, sealing=sealing,
+        data_key=data_key, customer=ask.customer,
     )
 
 
@@ -291,15 +304,18 @@ async def post_object(ctx: Context) -> Response:
     lock = target.lock
     record = ObjectRecord(
         bucket=tctx.bucket, key=target.key, size=reader.size, etag=reader.md5.hexdigest(),
-        last_modified=ctx.services.clock.now(), segments=(Segment(blob_id, reader.size),),
+        last_modified=ctx.services.clock.now(),
+        segments=(Segment(blob_id, reader.size, getattr(reader.writer, "nonce", None)),),
         headers=target.record_headers, user_metadata=target.metadata, tags=target.tags,
         storage_class=target.storage_class, owner=tctx.auth.principal.arn,
         checksums={name: encode(digest) for name, digest in computed.items()},
         version_id=version_for(target.state),
         lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
+        sealing=target.sealing,
     )
     await commit_object(tctx, record, [blob_id])
-    return _answer(tctx, target.form, record, version_headers(record.version_id))
+    return _answer(tctx, target.form, record, [*version_headers(record.version_id),
+                                               *sealing_headers(target.sealing, target.customer)])
 
 
 def _location(ctx: Context, key: str) -> str:

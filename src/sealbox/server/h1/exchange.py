@@ -27,6 +27,10 @@ from sealbox.server.h1 import sendfile, wire
 from sealbox.server.h1.carrier import Carrier
 from sealbox.server.log_redact import loggable_target
 
+# A body piece this large is written apart from the head (connection.py's
+# WRITE_THROUGH: it would not wait to be coalesced anyway).
+LARGE_PIECE = 16 * 1024
+
 log = logging.getLogger("sealbox.http")
 
 HIGH_WATER = 1024 * 1024  # request body bytes held before reading stops
@@ -201,7 +205,13 @@ class Exchange:
         head = self.head
         if head is not None:
             self.head = None
-            data = head.data + data if data else head.data
+            if len(data) >= LARGE_PIECE:
+                # A large first piece (a streamed or decrypted body) is not
+                # copied behind its head: a MiB copy costs more than a write.
+                self.conn.write(head.data)
+                self.conn.flush()
+            else:
+                data = head.data + data if data else head.data
         if data:
             self.conn.write(data)
         if not more:

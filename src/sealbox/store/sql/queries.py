@@ -17,13 +17,13 @@ BUCKET_COLS = "name, created, region, owner"
 OBJ_COLS = (
     "bucket, key, size, etag, last_modified, segments, headers, user_metadata, "
     "tags, checksums, storage_class, owner, parts_count, version_id, "
-    "lock_mode, lock_until, legal_hold"
+    "lock_mode, lock_until, legal_hold, sealing"
 )
 UPLOAD_COLS = (
     "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
-    "storage_class, owner, checksum_algorithm, lock_mode, lock_until, legal_hold"
+    "storage_class, owner, checksum_algorithm, lock_mode, lock_until, legal_hold, sealing"
 )
-PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums"
+PART_COLS = "upload_id, part_number, size, etag, last_modified, blob_id, checksums, nonce"
 _N_OBJ_COLS = len(OBJ_COLS.split(", "))
 _N_UPLOAD_COLS = len(UPLOAD_COLS.split(", "))
 # What an upsert replaces: every column after the primary key.
@@ -89,7 +89,7 @@ class Queries:
         "SELECT initiated FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?"
     )
     get_part: str = f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? AND part_number = ?"
-    insert_part: str = f"INSERT INTO parts ({PART_COLS}) VALUES ({_values(7)})"
+    insert_part: str = f"INSERT INTO parts ({PART_COLS}) VALUES ({_values(8)})"
     list_parts: str = (
         f"SELECT {PART_COLS} FROM parts WHERE upload_id = ? AND part_number > ? "
         "ORDER BY part_number LIMIT ?"

@@ -398,6 +398,17 @@ _OBJECT_LOCK = tuple(
     for column in ("lock_mode TEXT", "lock_until {TIME}", "legal_hold {BOOL}")
 )
 
+# -- encryption at rest (store/data_keys.py, store/sealed_chunks.py): how a
+# version's bytes are sealed (kind, wrapped data key, SSE-C key check: JSON,
+# NULL for bytes kept as sent), the same for a multipart upload, and each
+# part's nonce prefix (a segment's is in the ``segments`` JSON).
+_SEALING = (
+    "ALTER TABLE objects ADD COLUMN sealing {JSON}",
+    "ALTER TABLE object_versions ADD COLUMN sealing {JSON}",
+    "ALTER TABLE uploads ADD COLUMN sealing {JSON}",
+    "ALTER TABLE parts ADD COLUMN nonce TEXT",
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -436,5 +447,7 @@ STEPS: tuple[Step, ...] = (
     Step("object versions", _tables(*_VERSIONS)),
     # Object lock: retention and legal hold per version and per upload.
     Step("object lock", _tables(*_OBJECT_LOCK)),
+    # Encryption at rest (issue 17): sealing columns, parts' nonces.
+    Step("encryption at rest", _tables(*_SEALING)),
 )
 SCHEMA_VERSION = len(STEPS)
