@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -507,6 +508,11 @@ class SealboxApp:
                     lambda ids=referenced: services.blobs.sweep(ids, min_age_seconds=SWEEP_MIN_AGE))
                 if removed:
                     log.info("sweep removed %d leftover files", removed)
+                abort_stale = getattr(services.blobs, "abort_stale_uploads", None)
+                if abort_stale is not None:
+                    aborted = await services.run(abort_stale, SWEEP_MIN_AGE)
+                    if aborted:
+                        log.info("sweep aborted %d incomplete backend uploads", aborted)
                 now = int(services.clock.now().timestamp())
                 meta: Any = services.meta  # with the links' methods (sealbox.links.store)
                 swept = await services.run(meta.sweep_links, now)
@@ -609,4 +615,7 @@ def build_app(settings: Settings, root: RootCredentials | None = None,
     if root is None:
         root = root_credentials(meta, cipher, settings.data_dir)
     blobs = open_blob_store(parse_blob_store(settings.blob_store, settings.data_dir))
+    record_uploads = getattr(blobs, "record_uploads", None)
+    if record_uploads is not None:  # an S3 backend: its multipart uploads in the store
+        record_uploads(meta, settings.node_id or socket.gethostname())
     return SealboxApp(settings, meta, blobs, root, clock)

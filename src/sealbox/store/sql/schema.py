@@ -386,6 +386,21 @@ _VERSIONS = (
     "CREATE INDEX object_versions_by_seq ON object_versions (bucket, key, seq DESC)",
 )
 
+# -- the backend's multipart uploads under way (store/sql/blob_uploads.py): one
+# row from before a blob's first part reaches an S3 backend until the upload
+# completes or is aborted; a row left by a killed node tells the sweeper
+# which incomplete upload to abort.
+_BLOB_UPLOADS = (
+    """CREATE TABLE blob_uploads (
+        bucket          {NAME} NOT NULL,
+        backend_key     {NAME} NOT NULL,
+        node_id         TEXT NOT NULL,
+        started         {BIG} NOT NULL,
+        PRIMARY KEY (bucket, backend_key)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX blob_uploads_by_started ON blob_uploads (bucket, started)",
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -422,5 +437,7 @@ STEPS: tuple[Step, ...] = (
     Step("recent failed authentications", _tables(*_AUTH_FAILURES)),
     # Versioning: objects.version_id and the object_versions table.
     Step("object versions", _tables(*_VERSIONS)),
+    # The S3 blob backend's multipart uploads under way (store/sql/blob_uploads.py).
+    Step("backend multipart uploads", _tables(*_BLOB_UPLOADS)),
 )
 SCHEMA_VERSION = len(STEPS)
