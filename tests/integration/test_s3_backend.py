@@ -428,3 +428,48 @@ def test_an_upload_cut_by_a_kill_is_aborted_by_the_sweep(tmp_path: Path,
     with RunningServer(data_dir=tmp_path / "data", extra_args=("--blob-store", store),
                        env=moto.env()) as again:
         assert len(client(again).get_object(Bucket="cut", Key="whole")["Body"].read()) == 12 * MIB
+
+
+def test_the_sweep_goes_through_the_bucket_a_page_per_tick(tmp_path: Path,
+                                                           moto: MotoServer) -> None:
+    """One page of the listing per tick, from the cursor the last holder
+    left, whoever holds the lease; a pass done is not started again before
+    its interval; keys that are not blob ids are left alone."""
+    from sealbox.store.blob_location import parse_blob_store
+    from sealbox.store.blob_sweep import sweep_tick
+    from sealbox.store.s3blobs import S3BlobStore
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    backend = moto.client()
+    orphans = [f"paged/blobs/{n:032x}" for n in range(25)]
+    for key in [*orphans, "paged/blobs/not-a-blob", "paged/elsewhere"]:
+        backend.put_object(Bucket=BACKEND_BUCKET, Key=key, Body=b"x")
+    blobs = S3BlobStore(parse_blob_store(f"s3://{BACKEND_BUCKET}/paged", tmp_path,
+                                         moto.env()))
+    meta = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+    try:
+        # A record names one of them: it stays.
+        from datetime import UTC, datetime
+
+        from sealbox.store.meta import Bucket, ObjectRecord, Segment
+
+        when = datetime.now(UTC)
+        meta.create_bucket(Bucket("kept", when, "us-east-1", ""))
+        meta.put_object(ObjectRecord("kept", "k", 1, "0" * 32, when,
+                                     (Segment(orphans[3].rpartition("/")[2], 1),)))
+        now = 1_000_000
+        ticks = [sweep_tick(meta, blobs, f"node{n % 2}:1", now + n, min_age_seconds=0,
+                            page_keys=10) for n in range(3)]
+        # The cursor is a key under the store's prefix.
+        assert [(t.removed, t.cursor) for t in ticks] == [
+            (9, f"blobs/{9:032x}"), (10, f"blobs/{19:032x}"), (5, "")]
+        left = set(backend_blobs(moto, "paged/"))
+        assert left == {orphans[3], "paged/blobs/not-a-blob"}
+        # The pass is done: within the hour a tick lists nothing.
+        backend.put_object(Bucket=BACKEND_BUCKET, Key=f"paged/blobs/{99:032x}", Body=b"x")
+        assert sweep_tick(meta, blobs, "node1:1", now + 60, min_age_seconds=0,
+                          page_keys=10).removed == 0
+        assert sweep_tick(meta, blobs, "node1:1", now + 2 + 3600, min_age_seconds=0,
+                          page_keys=10).removed == 1
+    finally:
+        meta.close()

@@ -59,6 +59,7 @@ from sealbox.server.isolation import STORED_BYTES, isolate_from_console
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response, start_streams
+from sealbox.store.blob_sweep import sweep_tick
 from sealbox.store.blobs import BlobBackendError, BlobStore
 from sealbox.store.edge import Distribution
 from sealbox.store.full import NOTICE, out_of_space
@@ -71,6 +72,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("sealbox")
 
 SWEEP_INTERVAL = 3600.0
+# How often each process offers to sweep a page of blobs (one takes the lease).
+SWEEP_TICK = 60.0
 # Longer than any upload can stream: a 5 GiB part at 100 KB/s takes ~15 h.
 SWEEP_MIN_AGE = 24 * 3600.0
 SERVICE_PREFIX = "/_sealbox/"
@@ -497,32 +500,37 @@ class SealboxApp:
                 return
 
     async def _sweep_forever(self) -> None:
-        """Remove what crashes leave behind: temporary files and blobs that no
-        record points at. Only old ones: a younger file may belong to an upload
-        still streaming, here or in another worker sharing the data dir."""
+        """Remove what crashes leave behind: blobs that no record points at
+        (and, on local files, temporary files), and backend uploads a killed
+        process began. Only old ones: a younger blob may belong to an upload
+        still streaming, here or on another node. Each tick, the process
+        that takes the sweep's lease in the metadata store sweeps a page
+        (store/blob_sweep.py); expired links and console sessions go hourly."""
         services = self.services
+        holder = f"{self.settings.node_id or socket.gethostname()}:{os.getpid()}"
+        last_hourly = float("-inf")
         while True:
             try:
-                referenced = await services.run(services.meta.referenced_blob_ids)
-                removed = await services.run(
-                    lambda ids=referenced: services.blobs.sweep(ids, min_age_seconds=SWEEP_MIN_AGE))
-                if removed:
-                    log.info("sweep removed %d leftover files", removed)
-                abort_stale = getattr(services.blobs, "abort_stale_uploads", None)
-                if abort_stale is not None:
-                    aborted = await services.run(abort_stale, SWEEP_MIN_AGE)
-                    if aborted:
-                        log.info("sweep aborted %d incomplete backend uploads", aborted)
-                now = int(services.clock.now().timestamp())
-                meta: Any = services.meta  # with the links' methods (sealbox.links.store)
-                swept = await services.run(meta.sweep_links, now)
-                if swept:
-                    log.info("sweep removed %d expired links and revocations", swept)
-                await services.run(meta.sweep_console_sessions, now - console_sessions.IDLE_SECONDS,
-                                   now - console_sessions.ABSOLUTE_SECONDS)
+                now = int(time.time())  # the lease is shared with other processes: real time
+                tick = await services.run(lambda now=now: sweep_tick(
+                    services.meta, services.blobs, holder, now, min_age_seconds=SWEEP_MIN_AGE))
+                if tick is not None and tick.removed:
+                    log.info("sweep removed %d leftover blobs", tick.removed)
+                if tick is not None and tick.aborted:
+                    log.info("sweep aborted %d incomplete backend uploads", tick.aborted)
+                if time.monotonic() - last_hourly >= SWEEP_INTERVAL:
+                    last_hourly = time.monotonic()
+                    now = int(services.clock.now().timestamp())
+                    meta: Any = services.meta  # with the links' methods (sealbox.links.store)
+                    swept = await services.run(meta.sweep_links, now)
+                    if swept:
+                        log.info("sweep removed %d expired links and revocations", swept)
+                    await services.run(meta.sweep_console_sessions,
+                                       now - console_sessions.IDLE_SECONDS,
+                                       now - console_sessions.ABSOLUTE_SECONDS)
             except Exception:
                 log.exception("sweep failed")
-            await asyncio.sleep(SWEEP_INTERVAL)
+            await asyncio.sleep(SWEEP_TICK)
 
 
 def _on_port(scope: dict[str, Any], port: int | None) -> bool:

@@ -37,7 +37,7 @@ import io
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Self, cast
 
@@ -63,6 +63,9 @@ PART_BYTES = 8 * 1024 * 1024  # S3's smallest part is 5 MiB
 PART_CONCURRENCY = 2
 READ_CHUNK = 1024 * 1024  # what a GET stream gathers before it yields
 DELETE_BATCH = 1000  # DeleteObjects' limit
+# Keys of the listing one sweep tick looks at (a hundred ListObjectsV2
+# pages): bounded work and memory per tick, whatever the bucket holds.
+SWEEP_PAGE_KEYS = 100_000
 RETRIES = 3
 RETRY_SECONDS = 10.0
 CONNECT_SECONDS = 5.0
@@ -449,9 +452,12 @@ class S3BlobStore:
         if multipart:
             records.end(blob_id)  # type: ignore[union-attr]
 
-    def _listing(self) -> Iterator[tuple[str, datetime]]:
+    def _listing(self, after: str = "") -> Iterator[tuple[str, datetime]]:
+        """Keys under ``blobs/`` (after ``after``, if given) in order, with
+        their last write; fetched a thousand at a time as iterated."""
         try:
-            for batch in obstore.list(self._client, KEY_DIR, chunk_size=1000):
+            for batch in obstore.list(self._client, KEY_DIR, offset=after or None,
+                                      chunk_size=1000):
                 for meta in batch:
                     yield meta["path"], meta["last_modified"]
         except _CLIENT_ERRORS as error:
@@ -459,22 +465,44 @@ class S3BlobStore:
 
     def sweep(self, referenced: set[str], *, min_age_seconds: float) -> int:
         """Delete blobs no record names, last written ``min_age_seconds`` ago
-        or more (by the backend's clock, as it stamps them). The age guards
-        uploads finished but not yet recorded: choose it well above the
-        longest upload. Keys that are not blob ids are left alone."""
+        or more (by the backend's clock, as it stamps them): one whole pass
+        (``sweep-blobs``; the server sweeps a page at a time, ``sweep_page``)."""
+        removed, after = 0, ""
+        while True:
+            gone, after = self.sweep_page(lambda: referenced, min_age_seconds=min_age_seconds,
+                                          after=after, limit=SWEEP_PAGE_KEYS)
+            removed += gone
+            if not after:
+                return removed
+
+    def sweep_page(self, referenced: Callable[[], set[str]], *, min_age_seconds: float,
+                   after: str = "", limit: int | None = SWEEP_PAGE_KEYS) -> tuple[int, str]:
+        """Sweep at most ``limit`` keys of the listing, from the key after
+        ``after``: (blobs removed, the last key looked at, or "" once the
+        listing is done). The age guards uploads finished but not yet
+        recorded: choose it well above the longest upload. ``referenced``
+        (every blob id a record names) is read after the page is listed, and
+        only if the page holds a blob old enough to go, so a record
+        committed before the listing is always seen. Keys that are not blob
+        ids are left alone."""
         cutoff = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
-        doomed: list[str] = []
-        removed = 0
-        for path, modified in self._listing():
+        old: list[str] = []
+        last = ""
+        for seen, (path, modified) in enumerate(self._listing(after)):
+            if limit is not None and seen == limit:
+                break
+            last = path
             name = path.rpartition("/")[2]
-            if (path == KEY_DIR + name and ID.fullmatch(name) and name not in referenced
-                    and modified <= cutoff):
-                doomed.append(name)
-                if len(doomed) == DELETE_BATCH:
-                    self.delete_many(doomed)
-                    removed, doomed = removed + len(doomed), []
+            if path == KEY_DIR + name and ID.fullmatch(name) and modified <= cutoff:
+                old.append(name)
+        else:
+            last = ""  # the listing ended within the page: the pass is done
+        if not old:
+            return 0, last
+        named = referenced()
+        doomed = [name for name in old if name not in named]
         self.delete_many(doomed)
-        return removed + len(doomed)
+        return len(doomed), last
 
     def abort_stale_uploads(self, min_age_seconds: float) -> int:
         """Abort the multipart uploads recorded ``min_age_seconds`` ago or

@@ -401,6 +401,19 @@ _BLOB_UPLOADS = (
     "CREATE INDEX blob_uploads_by_started ON blob_uploads (bucket, started)",
 )
 
+# -- the blob sweep's lease and cursor (store/sql/blob_sweep.py): one row per blob
+# store; whoever holds the lease sweeps one page of the store's listing and
+# leaves the cursor for the next holder.
+_BLOB_SWEEP = (
+    """CREATE TABLE blob_sweep (
+        store           {NAME} NOT NULL PRIMARY KEY,
+        holder          TEXT NOT NULL,
+        lease_until     {BIG} NOT NULL,
+        cursor          {NAME} NOT NULL,
+        pass_finished   {BIG} NOT NULL
+    ){WITHOUT_ROWID}""",
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -439,5 +452,7 @@ STEPS: tuple[Step, ...] = (
     Step("object versions", _tables(*_VERSIONS)),
     # The S3 blob backend's multipart uploads under way (store/sql/blob_uploads.py).
     Step("backend multipart uploads", _tables(*_BLOB_UPLOADS)),
+    # The blob sweep: one holder at a time, a page per tick (store/sql/blob_sweep.py).
+    Step("blob sweep lease and cursor", _tables(*_BLOB_SWEEP)),
 )
 SCHEMA_VERSION = len(STEPS)
