@@ -39,7 +39,6 @@ log = logging.getLogger("sealbox.blobs")
 TIMEOUT_SECONDS = 30.0
 MAX_ANSWER = 1024 * 1024  # a listing of the uploads under one key is a few hundred bytes
 STALE_BATCH = 100  # rows looked at per sweep
-_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
 class UploadLedger(Protocol):
@@ -53,6 +52,10 @@ class UploadLedger(Protocol):
 
     def stale_blob_uploads(self, bucket: str, started_before: int,
                            limit: int) -> list[BlobUploadRow]: ...
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,14 @@ class UploadRequests:
         except ET.ParseError as error:
             raise BlobBackendError("failed", f"ListMultipartUploads: {error}") from None
         found = []
-        for upload in root.iter(f"{_NS}Upload"):
-            name, upload_id = upload.findtext(f"{_NS}Key"), upload.findtext(f"{_NS}UploadId")
-            if name and upload_id:
-                found.append(BackendUpload(name, upload_id))
+        # By local name: S3 answers in its 2006-03-01 namespace, and some
+        # compatible clusters in none.
+        for upload in root.iter():
+            if _local(upload.tag) != "Upload":
+                continue
+            fields = {_local(child.tag): (child.text or "") for child in upload}
+            if fields.get("Key") and fields.get("UploadId"):
+                found.append(BackendUpload(fields["Key"], fields["UploadId"]))
         return found
 
     def abort(self, upload: BackendUpload) -> None:
