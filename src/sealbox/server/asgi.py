@@ -54,8 +54,8 @@ from sealbox.server.access_logs import LOG_REDACTION, batch_events, edge_viewer,
 from sealbox.server.audit import AuditWriter
 from sealbox.server.auth_failures import FailureRecorder
 from sealbox.server.forwarded import parse_networks
-from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
 from sealbox.server.isolation import STORED_BYTES, isolate_from_console
+from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response, start_streams
