@@ -382,3 +382,113 @@ def test_migrate_blobs_moves_a_served_store_to_the_bucket(tmp_path: Path,
         for key, body in bodies.items():
             assert s3.get_object(Bucket="old", Key=key)["Body"].read() == body
     assert len(backend_blobs(moto, "migrated/")) == 3
+
+
+def incomplete_uploads(moto: MotoServer, prefix: str) -> list[dict]:
+    return moto.client().list_multipart_uploads(Bucket=BACKEND_BUCKET,
+                                                Prefix=prefix).get("Uploads", [])
+
+
+def test_an_upload_cut_by_a_kill_is_aborted_by_the_sweep(tmp_path: Path,
+                                                          moto: MotoServer) -> None:
+    """A node killed in the middle of a large PUT leaves an incomplete
+    multipart upload in the backend (no object, but parts on its disk); its
+    key was recorded before the first part, so the sweep aborts it."""
+    import http.client
+    import sqlite3
+    import time
+    from urllib.parse import urlsplit
+
+    store = f"s3://{BACKEND_BUCKET}/killed"
+    server = RunningServer(data_dir=tmp_path / "data", extra_args=("--blob-store", store),
+                           env=moto.env()).start()
+    try:
+        s3 = client(server)
+        s3.create_bucket(Bucket="cut")
+        # A PUT that completes leaves no record behind.
+        s3.put_object(Bucket="cut", Key="whole", Body=os.urandom(12 * MIB))
+        with sqlite3.connect(tmp_path / "data" / "meta.sqlite3") as db:
+            assert db.execute("SELECT count(*) FROM blob_uploads").fetchone() == (0,)
+        # A PUT of 64 MiB whose client sends 20 MiB, then waits: the first
+        # parts are in the backend when the node dies.
+        url = urlsplit(s3.generate_presigned_url("put_object", Params={
+            "Bucket": "cut", "Key": "cut-short"}, ExpiresIn=600))
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        connection.putrequest("PUT", f"{url.path}?{url.query}")
+        connection.putheader("Content-Length", str(64 * MIB))
+        connection.endheaders()
+        for _ in range(20):
+            connection.send(os.urandom(MIB))
+        deadline = time.monotonic() + 30
+        while not incomplete_uploads(moto, "killed/") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert incomplete_uploads(moto, "killed/")
+    finally:
+        server.kill()
+    connection.close()
+    assert len(incomplete_uploads(moto, "killed/")) == 1
+
+    def sweep_killed(*args: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-m", "sealbox", "sweep-blobs", "--data-dir", str(server.data_dir),
+             "--blob-store", store, "--json", *args], env={**os.environ, **moto.env()},
+            capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    # Within the grace period the upload may still be streaming: left alone.
+    assert sweep_killed()["UploadsAborted"] == 0
+    assert len(incomplete_uploads(moto, "killed/")) == 1
+    assert sweep_killed("--min-age-hours", "0")["UploadsAborted"] == 1
+    assert incomplete_uploads(moto, "killed/") == []
+    with sqlite3.connect(tmp_path / "data" / "meta.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM blob_uploads").fetchone() == (0,)
+    # What the completed PUT wrote is untouched.
+    with RunningServer(data_dir=tmp_path / "data", extra_args=("--blob-store", store),
+                       env=moto.env()) as again:
+        assert len(client(again).get_object(Bucket="cut", Key="whole")["Body"].read()) == 12 * MIB
+
+
+def test_the_sweep_goes_through_the_bucket_a_page_per_tick(tmp_path: Path,
+                                                           moto: MotoServer) -> None:
+    """One page of the listing per tick, from the cursor the last holder
+    left, whoever holds the lease; a pass done is not started again before
+    its interval; keys that are not blob ids are left alone."""
+    from sealbox.store.blob_location import parse_blob_store
+    from sealbox.store.blob_sweep import sweep_tick
+    from sealbox.store.s3blobs import S3BlobStore
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    backend = moto.client()
+    orphans = [f"paged/blobs/{n:032x}" for n in range(25)]
+    for key in [*orphans, "paged/blobs/not-a-blob", "paged/elsewhere"]:
+        backend.put_object(Bucket=BACKEND_BUCKET, Key=key, Body=b"x")
+    blobs = S3BlobStore(parse_blob_store(f"s3://{BACKEND_BUCKET}/paged", tmp_path,
+                                         moto.env()))
+    meta = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+    try:
+        # A record names one of them: it stays.
+        from datetime import UTC, datetime
+
+        from sealbox.store.meta import Bucket, ObjectRecord, Segment
+
+        when = datetime.now(UTC)
+        meta.create_bucket(Bucket("kept", when, "us-east-1", ""))
+        meta.put_object(ObjectRecord("kept", "k", 1, "0" * 32, when,
+                                     (Segment(orphans[3].rpartition("/")[2], 1),)))
+        now = 1_000_000
+        ticks = [sweep_tick(meta, blobs, f"node{n % 2}:1", now + n, min_age_seconds=0,
+                            page_keys=10) for n in range(3)]
+        # The cursor is a key under the store's prefix.
+        assert [(t.removed, t.cursor) for t in ticks] == [
+            (9, f"blobs/{9:032x}"), (10, f"blobs/{19:032x}"), (5, "")]
+        left = set(backend_blobs(moto, "paged/"))
+        assert left == {orphans[3], "paged/blobs/not-a-blob"}
+        # The pass is done: within the hour a tick lists nothing.
+        backend.put_object(Bucket=BACKEND_BUCKET, Key=f"paged/blobs/{99:032x}", Body=b"x")
+        assert sweep_tick(meta, blobs, "node1:1", now + 60, min_age_seconds=0,
+                          page_keys=10).removed == 0
+        assert sweep_tick(meta, blobs, "node1:1", now + 2 + 3600, min_age_seconds=0,
+                          page_keys=10).removed == 1
+    finally:
+        meta.close()

@@ -94,3 +94,35 @@ def test_objects_live_in_a_ceph_rados_gateway(rgw: str, tmp_path: Path) -> None:
         assert ceph.list_objects_v2(Bucket="sealbox-blobs", Prefix="node/").get(
             "Contents") is None
         assert ceph.list_multipart_uploads(Bucket="sealbox-blobs").get("Uploads") is None
+
+
+def test_an_upload_a_killed_node_left_in_ceph_is_aborted_from_its_record(
+        rgw: str, tmp_path: Path) -> None:
+    """The sweep's own signed ListMultipartUploads and AbortMultipartUpload
+    (store/s3_uploads.py), on Ceph: an incomplete upload whose key a
+    ``blob_uploads`` row names goes, with the row; another stays."""
+    from sealbox.store.blob_location import parse_blob_store
+    from sealbox.store.s3_uploads import UploadRequests, abort_stale_uploads
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    ceph = client(rgw, ACCESS, SECRET)
+    ceph.create_bucket(Bucket="sealbox-uploads")
+    left, other = "node/blobs/" + "a" * 32, "node/blobs/" + "b" * 32
+    for key in (left, other):
+        upload = ceph.create_multipart_upload(Bucket="sealbox-uploads", Key=key)["UploadId"]
+        ceph.upload_part(Bucket="sealbox-uploads", Key=key, UploadId=upload, PartNumber=1,
+                         Body=os.urandom(5 * MIB))
+    env = {"SEALBOX_BLOB_S3_ENDPOINT": rgw, "SEALBOX_BLOB_S3_ACCESS_KEY_ID": ACCESS,
+           "SEALBOX_BLOB_S3_SECRET_ACCESS_KEY": SECRET}
+    location = parse_blob_store("s3://sealbox-uploads/node", tmp_path, env)
+    meta = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+    try:
+        meta.begin_blob_upload("sealbox-uploads", left, "node1", 1000)
+        found = UploadRequests(location).uploads_under(left)
+        assert [u.key for u in found] == [left]
+        assert abort_stale_uploads(meta, UploadRequests(location), "sealbox-uploads", 2000) == 1
+        assert meta.stale_blob_uploads("sealbox-uploads", 2000, 10) == []
+    finally:
+        meta.close()
+    still = ceph.list_multipart_uploads(Bucket="sealbox-uploads").get("Uploads", [])
+    assert [u["Key"] for u in still] == [other]

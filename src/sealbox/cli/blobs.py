@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sealbox.store.blob_location import (
     BadBlobStore,
@@ -86,23 +90,32 @@ def describe(location: LocalLocation | S3Location) -> str:
     return str(location.root)
 
 
-def _referenced(data_dir: Path, meta_dsn: str) -> set[str]:
-    """Every blob id an object or a part names, from the server's metadata."""
+@contextmanager
+def _metadata(data_dir: Path, meta_dsn: str) -> Iterator[Any]:
+    """The server's MetaStore, closed after use."""
     from sealbox.store.secrets import load_cipher
 
     cipher = load_cipher(data_dir)
     if meta_dsn:
         from sealbox.store.postgres import PostgresMetaStore
 
-        meta: object = PostgresMetaStore(meta_dsn, cipher=cipher)
+        meta: Any = PostgresMetaStore(meta_dsn, cipher=cipher)
     else:
         from sealbox.store.sqlite import SqliteMetaStore
 
         meta = SqliteMetaStore(str(data_dir / "meta.sqlite3"), cipher=cipher)
     try:
-        return meta.referenced_blob_ids()  # type: ignore[attr-defined,no-any-return]
+        yield meta
     finally:
-        meta.close()  # type: ignore[attr-defined]
+        meta.close()
+
+
+def _record_uploads(blobs: object, meta: Any) -> None:
+    """Keep the backend's multipart uploads in the metadata store, as the
+    server does (an S3 backend only)."""
+    record = getattr(blobs, "record_uploads", None)
+    if record is not None:
+        record(meta, f"{socket.gethostname()} (sealbox CLI)")
 
 
 def sweep_blobs(args: argparse.Namespace) -> int:
@@ -112,13 +125,21 @@ def sweep_blobs(args: argparse.Namespace) -> int:
         raise ValueError("--min-age-hours must be 0 or more")
     data_dir = Path(args.data_dir)
     location = checked_location(args.blob_store, data_dir)
-    referenced = _referenced(data_dir, args.meta_dsn)
-    removed = open_blob_store(location).sweep(referenced,
-                                              min_age_seconds=args.min_age_hours * 3600)
+    blobs = open_blob_store(location)
+    min_age = args.min_age_hours * 3600
+    with _metadata(data_dir, args.meta_dsn) as meta:
+        # Every blob id an object or a part names.
+        referenced = meta.referenced_blob_ids()
+        removed = blobs.sweep(referenced, min_age_seconds=min_age)
+        _record_uploads(blobs, meta)
+        abort_stale = getattr(blobs, "abort_stale_uploads", None)
+        aborted = abort_stale(min_age) if abort_stale is not None else 0
     if args.json:
-        print(json.dumps({"Removed": removed, "Referenced": len(referenced)}))
+        print(json.dumps({"Removed": removed, "Referenced": len(referenced),
+                          "UploadsAborted": aborted}))
     else:
-        print(f"sealbox: removed {removed} leftover blobs ({len(referenced)} in use)")
+        print(f"sealbox: removed {removed} leftover blobs ({len(referenced)} in use), "
+              f"aborted {aborted} incomplete uploads")
     return 0
 
 
@@ -139,18 +160,20 @@ def migrate_blobs(args: argparse.Namespace) -> int:
                          "or the data dir) to a bucket (--to s3://…)")
     files = LocalBlobStore(str(source.root))
     bucket = S3BlobStore(target)
-    referenced = _referenced(data_dir, args.meta_dsn)
-    present = bucket.stored_ids()
-    copied = missing = 0
-    for blob_id in sorted(referenced - present):
-        path = files.local_path(blob_id)
-        assert path is not None
-        try:
-            bucket.put_file(blob_id, path)
-        except FileNotFoundError:  # deleted since the records were read
-            missing += 1
-            continue
-        copied += 1
+    with _metadata(data_dir, args.meta_dsn) as meta:
+        referenced = meta.referenced_blob_ids()
+        _record_uploads(bucket, meta)
+        present = bucket.stored_ids()
+        copied = missing = 0
+        for blob_id in sorted(referenced - present):
+            path = files.local_path(blob_id)
+            assert path is not None
+            try:
+                bucket.put_file(blob_id, path)
+            except FileNotFoundError:  # deleted since the records were read
+                missing += 1
+                continue
+            copied += 1
     counts = {"Copied": copied, "AlreadyThere": len(referenced & present),
               "Gone": missing}
     if args.json:
@@ -193,9 +216,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "sweep-blobs", help="remove blobs no object or part names (crash leftovers)",
         description="Remove the blobs that no object or upload part names and that were "
                     "last written at least --min-age-hours ago: what a crash, a lost "
-                    "answer from the blob backend or a cut upload left behind. The server "
-                    "does this hourly with a 24-hour grace; a shorter grace is safe only "
-                    "when no upload is in flight longer than it.")
+                    "answer from the blob backend or a cut upload left behind; on an S3 "
+                    "backend, also abort the multipart uploads a killed node began that "
+                    "long ago. The server does this hourly with a 24-hour grace; a shorter "
+                    "grace is safe only when no upload is in flight longer than it.")
     _add_store_flags(parser)
     add_blob_store_flag(parser)
     parser.add_argument("--min-age-hours", type=float, default=DEFAULT_MIN_AGE_HOURS,

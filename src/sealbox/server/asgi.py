@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from sealbox.server.readiness import HEALTH_PATH, READY_PATH, Readiness, health
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response, error_response
 from sealbox.server.send import send_response, start_streams
+from sealbox.store.blob_sweep import sweep_tick
 from sealbox.store.blobs import BlobBackendError, BlobStore
 from sealbox.store.edge import Distribution
 from sealbox.store.full import NOTICE, out_of_space
@@ -73,6 +75,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("sealbox")
 
 SWEEP_INTERVAL = 3600.0
+# How often each process offers to sweep a page of blobs (one takes the lease).
+SWEEP_TICK = 60.0
 # Longer than any upload can stream: a 5 GiB part at 100 KB/s takes ~15 h.
 SWEEP_MIN_AGE = 24 * 3600.0
 SERVICE_PREFIX = "/_sealbox/"
@@ -517,27 +521,37 @@ class SealboxApp:
                 return
 
     async def _sweep_forever(self) -> None:
-        """Remove what crashes leave behind: temporary files and blobs that no
-        record points at. Only old ones: a younger file may belong to an upload
-        still streaming, here or in another worker sharing the data dir."""
+        """Remove what crashes leave behind: blobs that no record points at
+        (and, on local files, temporary files), and backend uploads a killed
+        process began. Only old ones: a younger blob may belong to an upload
+        still streaming, here or on another node. Each tick, the process
+        that takes the sweep's lease in the metadata store sweeps a page
+        (store/blob_sweep.py); expired links and console sessions go hourly."""
         services = self.services
+        holder = f"{self.settings.node_id or socket.gethostname()}:{os.getpid()}"
+        last_hourly = float("-inf")
         while True:
             try:
-                referenced = await services.run(services.meta.referenced_blob_ids)
-                removed = await services.run(
-                    lambda ids=referenced: services.blobs.sweep(ids, min_age_seconds=SWEEP_MIN_AGE))
-                if removed:
-                    log.info("sweep removed %d leftover files", removed)
-                now = int(services.clock.now().timestamp())
-                meta: Any = services.meta  # with the links' methods (sealbox.links.store)
-                swept = await services.run(meta.sweep_links, now)
-                if swept:
-                    log.info("sweep removed %d expired links and revocations", swept)
-                await services.run(meta.sweep_console_sessions, now - console_sessions.IDLE_SECONDS,
-                                   now - console_sessions.ABSOLUTE_SECONDS)
+                now = int(time.time())  # the lease is shared with other processes: real time
+                tick = await services.run(lambda now=now: sweep_tick(
+                    services.meta, services.blobs, holder, now, min_age_seconds=SWEEP_MIN_AGE))
+                if tick is not None and tick.removed:
+                    log.info("sweep removed %d leftover blobs", tick.removed)
+                if tick is not None and tick.aborted:
+                    log.info("sweep aborted %d incomplete backend uploads", tick.aborted)
+                if time.monotonic() - last_hourly >= SWEEP_INTERVAL:
+                    last_hourly = time.monotonic()
+                    now = int(services.clock.now().timestamp())
+                    meta: Any = services.meta  # with the links' methods (sealbox.links.store)
+                    swept = await services.run(meta.sweep_links, now)
+                    if swept:
+                        log.info("sweep removed %d expired links and revocations", swept)
+                    await services.run(meta.sweep_console_sessions,
+                                       now - console_sessions.IDLE_SECONDS,
+                                       now - console_sessions.ABSOLUTE_SECONDS)
             except Exception:
                 log.exception("sweep failed")
-            await asyncio.sleep(SWEEP_INTERVAL)
+            await asyncio.sleep(SWEEP_TICK)
 
 
 def _on_port(scope: dict[str, Any], port: int | None) -> bool:
@@ -629,4 +643,7 @@ def build_app(settings: Settings, root: RootCredentials | None = None,
     if root is None:
         root = root_credentials(meta, cipher, settings.data_dir)
     blobs = open_blob_store(parse_blob_store(settings.blob_store, settings.data_dir))
+    record_uploads = getattr(blobs, "record_uploads", None)
+    if record_uploads is not None:  # an S3 backend: its multipart uploads in the store
+        record_uploads(meta, settings.node_id or socket.gethostname())
     return SealboxApp(settings, meta, blobs, root, clock, cipher)

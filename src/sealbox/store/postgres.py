@@ -71,6 +71,8 @@ from sealbox.store.rows import POSTGRES_ROWS
 from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
 from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
+from sealbox.store.sql.blob_sweep import BlobSweepSqlMethods
+from sealbox.store.sql.blob_uploads import BlobUploadSqlMethods
 from sealbox.store.sql.dialect import POSTGRES as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
@@ -142,7 +144,8 @@ def _replace(
 
 class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
                         LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
-                        AuthFailureSqlMethods, SqlSealingMethods):
+                        AuthFailureSqlMethods, SqlSealingMethods, BlobUploadSqlMethods,
+                        BlobSweepSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

@@ -22,9 +22,10 @@ The guarantees are the local store's:
   two) is an orphan: ``sweep`` deletes objects under ``blobs/`` that no
   record names and that are older than the grace period, so no upload in
   flight, here or on another node, is touched. A process killed during a
-  multipart upload leaves an incomplete upload that is no object; the
-  bucket's lifecycle rule ``AbortIncompleteMultipartUpload`` removes those
-  (the README says so).
+  multipart upload leaves an incomplete upload that is no object: its key
+  is in the metadata store's ``blob_uploads`` from before its first part
+  until it completes or is aborted, and the sweep aborts those left older
+  than the grace period (store/s3_uploads.py).
 - Requests are retried by the client where that is safe (every request
   here is idempotent: PUTs of a fresh key, GETs, DELETEs), for at most
   ``RETRY_SECONDS``; what still fails becomes ``BlobBackendError``.
@@ -35,7 +36,8 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Self, cast
 
@@ -47,6 +49,7 @@ from sealbox.store.blob_ids import ID, BlobIds, check_id
 from sealbox.store.blob_location import S3Location
 from sealbox.store.blobs import BackendFailure, BlobBackendError, StreamingBlob
 from sealbox.store.localfs import MEMORY_BYTES
+from sealbox.store.s3_uploads import UploadLedger, UploadRequests, abort_stale_uploads
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig, S3Config
@@ -60,6 +63,9 @@ PART_BYTES = 8 * 1024 * 1024  # S3's smallest part is 5 MiB
 PART_CONCURRENCY = 2
 READ_CHUNK = 1024 * 1024  # what a GET stream gathers before it yields
 DELETE_BATCH = 1000  # DeleteObjects' limit
+# Keys of the listing one sweep tick looks at (a hundred ListObjectsV2
+# pages): bounded work and memory per tick, whatever the bucket holds.
+SWEEP_PAGE_KEYS = 100_000
 RETRIES = 3
 RETRY_SECONDS = 10.0
 CONNECT_SECONDS = 5.0
@@ -132,15 +138,44 @@ class _Aborted(Exception):
     """Given to the client's writer to make it abort its multipart upload."""
 
 
+class UploadRecords:
+    """The rows of ``blob_uploads`` this store writes: one per multipart
+    upload, from before its first part until it completes or is aborted."""
+
+    def __init__(self, ledger: UploadLedger, location: S3Location, node_id: str) -> None:
+        self.ledger = ledger
+        self.bucket = location.bucket
+        self._prefix = f"{location.prefix}/" if location.prefix else ""
+        self.node_id = node_id
+
+    def backend_key(self, blob_id: str) -> str:
+        return self._prefix + _key(blob_id)
+
+    def begin(self, blob_id: str) -> None:
+        self.ledger.begin_blob_upload(self.bucket, self.backend_key(blob_id), self.node_id,
+                                      int(time.time()))
+
+    def end(self, blob_id: str) -> None:
+        """Drop the row; a failure leaves it to the sweep (which finds the
+        upload gone and drops it then)."""
+        try:
+            self.ledger.end_blob_upload(self.bucket, self.backend_key(blob_id))
+        except Exception as error:  # noqa: BLE001 - the upload itself went well
+            log.info("the record of blob %s's upload stays: %s", blob_id, error)
+
+
 class S3BlobWriter:
     """Writes one blob: in memory up to ``MEMORY_BYTES``, then as a
     multipart upload; ``finish`` makes it whole and visible."""
 
-    def __init__(self, client: S3Store, upload_client: S3Store, blob_id: str) -> None:
+    def __init__(self, client: S3Store, upload_client: S3Store, blob_id: str,
+                 records: UploadRecords | None = None) -> None:
         self.blob_id = blob_id
         self.size = 0
         self._client = client
         self._upload_client = upload_client
+        self._records = records
+        self._recorded = False  # a row in blob_uploads names this upload
         self._pending: list[bytes] = []
         self._upload: Any = None  # obstore's WritableFile, once past memory
         self._state = "memory"  # then "upload"; at the end "finished" or "aborted"
@@ -156,6 +191,16 @@ class S3BlobWriter:
             self._start_upload()
         elif state != "upload":
             raise ValueError("write to a finished or aborted blob writer")
+        if (self._records is not None and not self._recorded
+                and self.size + len(data) >= PART_BYTES):
+            # The client begins the backend's multipart upload once its
+            # buffer holds a part: recorded first, so a kill cannot hide it.
+            try:
+                self._records.begin(self.blob_id)
+            except BaseException:
+                self.abort()
+                raise
+            self._recorded = True
         try:
             self._upload.write(data)
         except _CLIENT_ERRORS as error:
@@ -194,7 +239,13 @@ class S3BlobWriter:
         # From here abort leaves it: an unrecorded blob is the sweep's.
         self._state = "finished"
         self._pending = []
+        self._forget_upload()
         return self.blob_id
+
+    def _forget_upload(self) -> None:
+        if self._recorded and self._records is not None:
+            self._recorded = False
+            self._records.end(self.blob_id)
 
     def abort(self) -> None:
         """Drop what was written; idempotent, and a no-op after finish."""
@@ -207,9 +258,11 @@ class S3BlobWriter:
         if upload is not None:
             try:
                 upload.__exit__(_Aborted, _Aborted(), None)  # AbortMultipartUpload
-            except _CLIENT_ERRORS as error:  # the lifecycle rule removes what is left
+            except _CLIENT_ERRORS as error:  # its row stays: the sweep aborts it later
                 log.info("abort of the multipart upload of blob %s failed: %s", self.blob_id,
                          backend_error(error))
+                return
+        self._forget_upload()
 
     def __enter__(self) -> Self:
         return self
@@ -330,6 +383,13 @@ class S3BlobStore:
         self._client = open_s3(location)
         self._upload_client = open_s3(location, idle_seconds=UPLOAD_IDLE_SECONDS)
         self._ids = BlobIds()
+        self._records: UploadRecords | None = None
+        self._requests = UploadRequests(location)
+
+    def record_uploads(self, ledger: UploadLedger, node_id: str) -> None:
+        """Keep a row in ``ledger`` for each multipart upload under way, so
+        that one a killed process left is found and aborted (``sweep``)."""
+        self._records = UploadRecords(ledger, self.location, node_id)
 
     def check(self) -> None:
         """One listing: the bucket exists and the credentials may read it;
@@ -346,7 +406,7 @@ class S3BlobStore:
         self.check()
 
     def writer(self) -> S3BlobWriter:
-        return S3BlobWriter(self._client, self._upload_client, self._ids.next())
+        return S3BlobWriter(self._client, self._upload_client, self._ids.next(), self._records)
 
     def open(self, blob_id: str) -> BinaryIO:
         # What readers use of a binary file, and StreamingBlob's methods.
@@ -377,18 +437,27 @@ class S3BlobStore:
     def put_file(self, blob_id: str, path: str) -> None:
         """Copy a local blob file into the bucket under the same id: one PUT,
         or a multipart upload streamed from the file (``migrate-blobs``)."""
+        records = self._records
         try:
             with open(path, "rb") as f:
+                multipart = records is not None and os.fstat(f.fileno()).st_size >= PART_BYTES
+                if multipart:
+                    records.begin(blob_id)  # type: ignore[union-attr]
                 obstore.put(self._upload_client, _key(blob_id), f, chunk_size=PART_BYTES,
                             max_concurrency=PART_CONCURRENCY)
         except FileNotFoundError:
             raise
-        except _CLIENT_ERRORS as error:
+        except _CLIENT_ERRORS as error:  # a row left stays for the sweep
             raise backend_error(error) from None
+        if multipart:
+            records.end(blob_id)  # type: ignore[union-attr]
 
-    def _listing(self) -> Iterator[tuple[str, datetime]]:
+    def _listing(self, after: str = "") -> Iterator[tuple[str, datetime]]:
+        """Keys under ``blobs/`` (after ``after``, if given) in order, with
+        their last write; fetched a thousand at a time as iterated."""
         try:
-            for batch in obstore.list(self._client, KEY_DIR, chunk_size=1000):
+            for batch in obstore.list(self._client, KEY_DIR, offset=after or None,
+                                      chunk_size=1000):
                 for meta in batch:
                     yield meta["path"], meta["last_modified"]
         except _CLIENT_ERRORS as error:
@@ -396,19 +465,50 @@ class S3BlobStore:
 
     def sweep(self, referenced: set[str], *, min_age_seconds: float) -> int:
         """Delete blobs no record names, last written ``min_age_seconds`` ago
-        or more (by the backend's clock, as it stamps them). The age guards
-        uploads finished but not yet recorded: choose it well above the
-        longest upload. Keys that are not blob ids are left alone."""
+        or more (by the backend's clock, as it stamps them): one whole pass
+        (``sweep-blobs``; the server sweeps a page at a time, ``sweep_page``)."""
+        removed, after = 0, ""
+        while True:
+            gone, after = self.sweep_page(lambda: referenced, min_age_seconds=min_age_seconds,
+                                          after=after, limit=SWEEP_PAGE_KEYS)
+            removed += gone
+            if not after:
+                return removed
+
+    def sweep_page(self, referenced: Callable[[], set[str]], *, min_age_seconds: float,
+                   after: str = "", limit: int | None = SWEEP_PAGE_KEYS) -> tuple[int, str]:
+        """Sweep at most ``limit`` keys of the listing, from the key after
+        ``after``: (blobs removed, the last key looked at, or "" once the
+        listing is done). The age guards uploads finished but not yet
+        recorded: choose it well above the longest upload. ``referenced``
+        (every blob id a record names) is read after the page is listed, and
+        only if the page holds a blob old enough to go, so a record
+        committed before the listing is always seen. Keys that are not blob
+        ids are left alone."""
         cutoff = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
-        doomed: list[str] = []
-        removed = 0
-        for path, modified in self._listing():
+        old: list[str] = []
+        last = ""
+        for seen, (path, modified) in enumerate(self._listing(after)):
+            if limit is not None and seen == limit:
+                break
+            last = path
             name = path.rpartition("/")[2]
-            if (path == KEY_DIR + name and ID.fullmatch(name) and name not in referenced
-                    and modified <= cutoff):
-                doomed.append(name)
-                if len(doomed) == DELETE_BATCH:
-                    self.delete_many(doomed)
-                    removed, doomed = removed + len(doomed), []
+            if path == KEY_DIR + name and ID.fullmatch(name) and modified <= cutoff:
+                old.append(name)
+        else:
+            last = ""  # the listing ended within the page: the pass is done
+        if not old:
+            return 0, last
+        named = referenced()
+        doomed = [name for name in old if name not in named]
         self.delete_many(doomed)
-        return removed + len(doomed)
+        return len(doomed), last
+
+    def abort_stale_uploads(self, min_age_seconds: float) -> int:
+        """Abort the multipart uploads recorded ``min_age_seconds`` ago or
+        more and never completed nor aborted (a process killed midway); how
+        many. Nothing without ``record_uploads``."""
+        if self._records is None:
+            return 0
+        return abort_stale_uploads(self._records.ledger, self._requests, self.location.bucket,
+                                   int(time.time() - min_age_seconds))

@@ -49,6 +49,8 @@ from sealbox.store.sql import (
 )
 from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
+from sealbox.store.sql.blob_sweep import BlobSweepSqlMethods
+from sealbox.store.sql.blob_uploads import BlobUploadSqlMethods
 from sealbox.store.sql.dialect import SQLITE as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
@@ -163,7 +165,8 @@ class _Holder:
 
 class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
                       LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
-                      AuthFailureSqlMethods, SqlSealingMethods):
+                      AuthFailureSqlMethods, SqlSealingMethods, BlobUploadSqlMethods,
+                      BlobSweepSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:

@@ -409,6 +409,34 @@ _SEALING = (
     "ALTER TABLE parts ADD COLUMN nonce TEXT",
 )
 
+# -- the backend's multipart uploads under way (store/sql/blob_uploads.py): one
+# row from before a blob's first part reaches an S3 backend until the upload
+# completes or is aborted; a row left by a killed node tells the sweeper
+# which incomplete upload to abort.
+_BLOB_UPLOADS = (
+    """CREATE TABLE blob_uploads (
+        bucket          {NAME} NOT NULL,
+        backend_key     {NAME} NOT NULL,
+        node_id         TEXT NOT NULL,
+        started         {BIG} NOT NULL,
+        PRIMARY KEY (bucket, backend_key)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX blob_uploads_by_started ON blob_uploads (bucket, started)",
+)
+
+# -- the blob sweep's lease and cursor (store/sql/blob_sweep.py): one row per blob
+# store; whoever holds the lease sweeps one page of the store's listing and
+# leaves the cursor for the next holder.
+_BLOB_SWEEP = (
+    """CREATE TABLE blob_sweep (
+        store           {NAME} NOT NULL PRIMARY KEY,
+        holder          TEXT NOT NULL,
+        lease_until     {BIG} NOT NULL,
+        cursor          {NAME} NOT NULL,
+        pass_finished   {BIG} NOT NULL
+    ){WITHOUT_ROWID}""",
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -449,5 +477,9 @@ STEPS: tuple[Step, ...] = (
     Step("object lock", _tables(*_OBJECT_LOCK)),
     # Encryption at rest (issue 17): sealing columns, parts' nonces.
     Step("encryption at rest", _tables(*_SEALING)),
+    # The S3 blob backend's multipart uploads under way (store/sql/blob_uploads.py).
+    Step("backend multipart uploads", _tables(*_BLOB_UPLOADS)),
+    # The blob sweep: one holder at a time, a page per tick (store/sql/blob_sweep.py).
+    Step("blob sweep lease and cursor", _tables(*_BLOB_SWEEP)),
 )
 SCHEMA_VERSION = len(STEPS)
