@@ -38,6 +38,7 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "GetObjectTagging": ("s3:GetObjectTagging", "object"),
     "PutObjectTagging": ("s3:PutObjectTagging", "object"),
     "DeleteObjectTagging": ("s3:DeleteObjectTagging", "object"),
+    "GetObjectAttributes": ("s3:GetObjectAttributes", "object"),
     "CreateMultipartUpload": ("s3:PutObject", "object"),
     "UploadPart": ("s3:PutObject", "object"),
     "UploadPartCopy": ("s3:PutObject", "object"),
@@ -76,6 +77,7 @@ VERSION_ACTIONS: dict[str, str] = {
     "DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
     "GetObjectAcl": "s3:GetObjectVersionAcl",
     "PutObjectAcl": "s3:PutObjectVersionAcl",
+    "GetObjectAttributes": "s3:GetObjectVersionAttributes",
 }
 
 

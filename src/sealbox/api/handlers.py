@@ -9,6 +9,7 @@ from sealbox.api.common.context import Context
 from sealbox.api.iam import query as iam
 from sealbox.api.s3 import (
     acl,
+    attributes,
     bucket_logging,
     buckets,
     copy_object,
@@ -30,6 +31,7 @@ Handler = Callable[[Context], Awaitable[Response]]
 HANDLERS: dict[str, Handler] = {
     **buckets.HANDLERS,
     **objects.HANDLERS,
+    **attributes.HANDLERS,
     **delete.HANDLERS,
     **copy_object.HANDLERS,
     **tagging.HANDLERS,

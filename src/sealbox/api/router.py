@@ -22,7 +22,7 @@ ACCOUNT_CONFIG_BUCKET = "v20180820"
 # gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
 # (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
 UNSUPPORTED_SUBRESOURCES = frozenset(
-    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "lifecycle", "metrics", "notification", "object-lock", "replication", "requestPayment", "restore", "retention", "legal-hold", "select", "torrent", "website", "acl", "attributes", "session"]
+    ["accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "lifecycle", "metrics", "notification", "object-lock", "replication", "requestPayment", "restore", "retention", "legal-hold", "select", "torrent", "website", "acl", "session"]
 )
 
 
@@ -213,6 +213,8 @@ def _object_operation(method: str, query: Mapping[str, str], headers: Mapping[st
             return "GetObjectTagging"
         if "acl" in query:
             return "GetObjectAcl"
+        if "attributes" in query:
+            return "GetObjectAttributes"
         _unsupported(query)
         return "GetObject"
     if method == "HEAD":

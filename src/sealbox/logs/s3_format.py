@@ -79,6 +79,7 @@ OPERATIONS: dict[str, str] = {
     "PutObjectAcl": "REST.PUT.ACL",
     "PutBucketLogging": "REST.PUT.LOGGING_STATUS",
     "GetBucketLogging": "REST.GET.LOGGING_STATUS",
+    "GetObjectAttributes": "REST.GET.OBJECT_ATTRIBUTES",
 }
 
 # The audit event's Auth -> (signature version, authentication type).
