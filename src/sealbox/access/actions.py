@@ -64,6 +64,9 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "PutObjectAcl": ("s3:PutObjectAcl", "object"),
     "PutBucketLogging": ("s3:PutBucketLogging", "bucket"),
     "GetBucketLogging": ("s3:GetBucketLogging", "bucket"),
+    "GetBucketTagging": ("s3:GetBucketTagging", "bucket"),
+    "PutBucketTagging": ("s3:PutBucketTagging", "bucket"),
+    "DeleteBucketTagging": ("s3:PutBucketTagging", "bucket"),  # IAM has no DeleteBucketTagging
 }
 
 # What an operation needs instead when it names a version (``?versionId=``),

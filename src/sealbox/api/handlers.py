@@ -11,6 +11,7 @@ from sealbox.api.s3 import (
     acl,
     attributes,
     bucket_logging,
+    bucket_tagging,
     buckets,
     copy_object,
     cors,
@@ -45,6 +46,7 @@ HANDLERS: dict[str, Handler] = {
     **policy.HANDLERS,
     **acl.HANDLERS,
     **bucket_logging.HANDLERS,
+    **bucket_tagging.HANDLERS,
     **cloudfront_api.HANDLERS,
 }
 

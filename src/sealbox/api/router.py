@@ -142,12 +142,13 @@ def _unsupported(query: Mapping[str, str]) -> None:
 _BUCKET_GETS = {"policy": "GetBucketPolicy", "policyStatus": "GetBucketPolicyStatus",
                 "publicAccessBlock": "GetPublicAccessBlock",
                 "ownershipControls": "GetBucketOwnershipControls", "acl": "GetBucketAcl",
-                "logging": "GetBucketLogging"}
+                "logging": "GetBucketLogging", "tagging": "GetBucketTagging"}
 _BUCKET_PUTS = {"policy": "PutBucketPolicy", "publicAccessBlock": "PutPublicAccessBlock",
                 "ownershipControls": "PutBucketOwnershipControls", "acl": "PutBucketAcl",
-                "logging": "PutBucketLogging"}
+                "logging": "PutBucketLogging", "tagging": "PutBucketTagging"}
 _BUCKET_DELETES = {"policy": "DeleteBucketPolicy", "publicAccessBlock": "DeletePublicAccessBlock",
-                   "ownershipControls": "DeleteBucketOwnershipControls"}
+                   "ownershipControls": "DeleteBucketOwnershipControls",
+                   "tagging": "DeleteBucketTagging"}
 
 
 def _first(query: Mapping[str, str], table: Mapping[str, str]) -> str | None:
@@ -172,8 +173,6 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
         if name := _first(query, _BUCKET_GETS):
             return _BUCKET_GETS[name]
         _unsupported(query)
-        if "tagging" in query:
-            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
         return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
     if method == "HEAD":
         return "HeadBucket"
@@ -185,8 +184,6 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
         if "versioning" in query:
             return "PutBucketVersioning"
         _unsupported(query)
-        if "tagging" in query:
-            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
         return "CreateBucket"
     if method == "DELETE":
         if "cors" in query:
@@ -194,8 +191,6 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
         if name := _first(query, _BUCKET_DELETES):
             return _BUCKET_DELETES[name]
         _unsupported(query)
-        if "tagging" in query:
-            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
         return "DeleteBucket"
     if method == "POST":
         if "delete" in query:

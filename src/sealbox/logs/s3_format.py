@@ -80,6 +80,9 @@ OPERATIONS: dict[str, str] = {
     "PutBucketLogging": "REST.PUT.LOGGING_STATUS",
     "GetBucketLogging": "REST.GET.LOGGING_STATUS",
     "GetObjectAttributes": "REST.GET.OBJECT_ATTRIBUTES",
+    "GetBucketTagging": "REST.GET.TAGGING",
+    "PutBucketTagging": "REST.PUT.TAGGING",
+    "DeleteBucketTagging": "REST.DELETE.TAGGING",
 }
 
 # The audit event's Auth -> (signature version, authentication type).
