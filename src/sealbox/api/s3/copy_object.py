@@ -62,7 +62,7 @@ async def copy_object(ctx: Context) -> Response:
         stored, meta = dict(src.headers), dict(src.user_metadata)
     tags = tagging_header(headers) if tagging_directive == "REPLACE" else src.tags
     stored = await with_write_acl(ctx, stored)
-    await check_put_preconditions(ctx)
+    condition = await check_put_preconditions(ctx)
     state = await bucket_state(ctx, ctx.bucket)
     received = await copy_bytes(ctx, src)
     record = ObjectRecord(
@@ -71,7 +71,7 @@ async def copy_object(ctx: Context) -> Response:
         headers=stored, user_metadata=meta, tags=tags, checksums=dict(src.checksums),
         storage_class=klass, owner=ctx.auth.principal.arn, version_id=version_for(state),
     )
-    await commit_object(ctx, record, [received.blob_id])
+    await commit_object(ctx, record, [received.blob_id], condition=condition)
     body = render("CopyObjectResult", [("LastModified", format_iso8601(now)),
                                        ("ETag", f'"{record.etag}"')])
     out = version_headers(record.version_id)

@@ -65,7 +65,15 @@ from sealbox.auth.sigv4.checksum import (  # noqa: F401 (crc_combine: re-exporte
 from sealbox.errors import S3Error
 from sealbox.http.conditional import copy_source_conditions, put_preconditions
 from sealbox.server.responses import Response, empty_response, xml_response
-from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part, Segment, Upload
+from sealbox.store.meta import (
+    ConditionFailed,
+    NoSuchBucket,
+    NoSuchUpload,
+    ObjectRecord,
+    Part,
+    Segment,
+    Upload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -421,9 +429,11 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         raise S3Error("InvalidRequest", f"The provided 'x-amz-mp-object-size' header value "
                       f"{expected_size[:32]} does not match what was computed: {size}")
     headers = ctx.request.headers
+    condition = None
     if "if-match" in headers or "if-none-match" in headers:
         current = await ctx.services.run(meta.get_object, ctx.bucket, ctx.key)
-        put_preconditions(headers, None if current is None else current.etag, key=ctx.key)
+        condition = put_preconditions(headers, None if current is None else current.etag,
+                                      key=ctx.key)
 
     checksums = _complete_checksums(upload, listed, parts, headers)
     state = await bucket_state(ctx, ctx.bucket)
@@ -444,7 +454,11 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         version_id=version_for(state),
     )
     try:
-        replaced, removed = await ctx.services.run(meta.complete_upload, upload_id, obj)
+        replaced, removed = await ctx.services.run(
+            meta.complete_upload, upload_id, obj, None if condition is None else condition.holds)
+    except ConditionFailed as failed:  # a write or delete won the race; the upload stays
+        assert condition is not None
+        raise condition.failure(ctx.key, exists=failed.exists) from None
     except NoSuchUpload:
         # Completed (maybe by this same request, retried) or aborted meanwhile.
         return await _replay(ctx, body, upload_id)

@@ -18,6 +18,7 @@ OBJ_COLS = (
     "bucket, key, size, etag, last_modified, segments, headers, user_metadata, "
     "tags, checksums, storage_class, owner, parts_count, version_id"
 )
+OBJ_ETAG = OBJ_COLS.split(", ").index("etag")  # its place in an objects row
 UPLOAD_COLS = (
     "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
     "storage_class, owner, checksum_algorithm"
