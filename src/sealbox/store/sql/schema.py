@@ -422,5 +422,7 @@ STEPS: tuple[Step, ...] = (
     Step("recent failed authentications", _tables(*_AUTH_FAILURES)),
     # Versioning: objects.version_id and the object_versions table.
     Step("object versions", _tables(*_VERSIONS)),
+    # Managed links naming a version (issue 16): links.version_id.
+    Step("links naming a version", _tables("ALTER TABLE links ADD COLUMN version_id {NAME}")),
 )
 SCHEMA_VERSION = len(STEPS)
