@@ -63,8 +63,9 @@ def terms(events: Iterable[Sequence[Any]]) -> set[int]:
     """The batch's terms: each distinct value a query could name."""
     seen: set[tuple[str, str]] = set()
     for event in events:
+        width = len(event)  # an event made before a field was added lacks it
         for field, index in TERM_FIELDS:
-            value = event[index]
+            value = event[index] if index < width else None
             if value is not None:
                 seen.add((field, value))
     return {term(field, value) for field, value in seen}
