@@ -70,6 +70,26 @@ def test_a_multipart_objects_parts_are_listed_and_paged(s3, bucket) -> None:
     assert last["IsTruncated"] is False and [p["PartNumber"] for p in last["Parts"]] == [3]
 
 
+def test_each_parts_own_checksum_is_listed_when_the_upload_had_one(s3, bucket) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="sums", ChecksumAlgorithm="SHA256")
+    listed = []
+    for number, body in ((1, b"a" * PART), (2, b"b" * 100)):
+        part = s3.upload_part(Bucket=bucket, Key="sums", UploadId=upload["UploadId"],
+                              PartNumber=number, Body=body, ChecksumAlgorithm="SHA256")
+        listed.append({"ETag": part["ETag"], "PartNumber": number,
+                       "ChecksumSHA256": part["ChecksumSHA256"]})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="sums", UploadId=upload["UploadId"],
+                                        MultipartUpload={"Parts": listed})
+    got = s3.get_object_attributes(Bucket=bucket, Key="sums", ObjectAttributes=ALL)
+    assert got["Checksum"]["ChecksumSHA256"] == done["ChecksumSHA256"]
+    assert got["Checksum"]["ChecksumType"] == "COMPOSITE"
+    assert [(p["PartNumber"], p["Size"], p["ChecksumSHA256"])
+            for p in got["ObjectParts"]["Parts"]] == [
+        (1, PART, listed[0]["ChecksumSHA256"]), (2, 100, listed[1]["ChecksumSHA256"])]
+    # The object still reads whole and by part.
+    assert s3.get_object(Bucket=bucket, Key="sums", PartNumber=2)["Body"].read() == b"b" * 100
+
+
 def test_a_version_is_named_and_a_delete_marker_answers_as_get_does(s3, bucket) -> None:
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     first = s3.put_object(Bucket=bucket, Key="k", Body=b"one")

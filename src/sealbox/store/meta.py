@@ -72,10 +72,14 @@ NULL_VERSION = "null"
 
 @dataclass(frozen=True)
 class Segment:
-    """One blob holding a run of an object's bytes, in order."""
+    """One blob holding a run of an object's bytes, in order. A multipart
+    object's segments are its parts; ``checksum`` is a part's own checksum
+    in the object's algorithm (``ObjectRecord.checksums``), when the upload
+    had one (GetObjectAttributes lists it)."""
 
     blob_id: str
     size: int
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class Rows:
             size,
             etag,
             self.time_value(lm),
-            tuple([Segment(i, n) for i, n in self.json_value(segs)]),
+            tuple([Segment(*segment) for segment in self.json_value(segs)]),
             self._dict(headers),
             self._dict(meta),
             self.tags(tags),
@@ -127,7 +127,9 @@ class Rows:
             o.size,
             o.etag,
             self.time_param(o.last_modified),
-            dumps([(s.blob_id, s.size) for s in o.segments]),
+            # [blob, size], and a part's checksum third when it has one
+            dumps([(s.blob_id, s.size) if s.checksum is None else (s.blob_id, s.size, s.checksum)
+                   for s in o.segments]),
             dict_json(o.headers),
             dict_json(o.user_metadata),
             tags_json(o.tags),

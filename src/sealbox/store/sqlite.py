@@ -404,7 +404,7 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
         try:
             for (segs,) in conn.execute(
                     "SELECT segments FROM objects UNION ALL SELECT segments FROM object_versions"):
-                ids.update(i for i, _ in _loads(segs))
+                ids.update(segment[0] for segment in _loads(segs))  # [blob, size(, checksum)]
             ids.update(b for (b,) in conn.execute("SELECT blob_id FROM parts"))
         finally:
             conn.execute("COMMIT")

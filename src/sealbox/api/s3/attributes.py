@@ -6,9 +6,9 @@
 answers it), and so is a missing or empty header. ``ObjectParts`` pages a
 multipart object's parts by ``x-amz-max-parts`` (at most 1,000) and
 ``x-amz-part-number-marker``; a single-PUT object has no parts, and S3
-leaves the element out. Parts carry their number and size: their own
-checksums are not kept once an upload completes, so none is listed (the
-object's checksum is under ``Checksum``).
+leaves the element out. Parts carry their number, size and, when the
+upload had a checksum algorithm, their own checksum (kept with the
+object's segments since issue 16; objects completed before list none).
 
 S3 does not evaluate conditional headers here ("GetObjectAttributes"
 reference: they are for GetObject), so none is read. A delete marker is
@@ -69,17 +69,24 @@ def object_parts(record: ObjectRecord, max_parts: int, marker: int) -> list[tupl
     """``<ObjectParts>`` of a multipart object: the parts after ``marker``,
     at most ``max_parts`` of them (sizes from the object's segments, which
     are its parts in order)."""
-    sizes = [segment.size for segment in record.segments]
-    page = list(enumerate(sizes, start=1))[marker:marker + max_parts]
-    truncated = marker + len(page) < len(sizes)
+    segments = record.segments
+    page = list(enumerate(segments, start=1))[marker:marker + max_parts]
+    truncated = marker + len(page) < len(segments)
+    # A part's checksum is in the object's algorithm (the upload's one).
+    algorithm = next(iter(record.checksums), None)
     children: list[tuple[str, object]] = [
         ("PartNumberMarker", marker),
         ("NextPartNumberMarker", page[-1][0] if page else marker),
         ("MaxParts", max_parts),
         ("IsTruncated", truncated),
-        ("PartsCount", len(sizes)),
+        ("PartsCount", len(segments)),
     ]
-    children += [("Part", [("PartNumber", number), ("Size", size)]) for number, size in page]
+    for number, segment in page:
+        part: list[tuple[str, object]] = []
+        if algorithm is not None and segment.checksum is not None:
+            part.append((f"Checksum{algorithm.upper()}", segment.checksum))
+        part += [("PartNumber", number), ("Size", segment.size)]
+        children.append(("Part", part))
     return children
 
 

@@ -436,6 +436,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
                                       key=ctx.key)
 
     checksums = _complete_checksums(upload, listed, parts, headers)
+    algorithm, _ = _upload_checksum(upload)  # each part's own is kept for GetObjectAttributes
     state = await bucket_state(ctx, ctx.bucket)
     obj = ObjectRecord(
         bucket=ctx.bucket,
@@ -443,7 +444,8 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         size=size,
         etag=multipart_etag([p.etag for p in parts]),
         last_modified=ctx.services.clock.now(),
-        segments=tuple(Segment(p.blob_id, p.size) for p in parts),
+        segments=tuple(Segment(p.blob_id, p.size, p.checksums.get(algorithm) if algorithm
+                               else None) for p in parts),
         headers=dict(upload.headers),
         user_metadata=dict(upload.user_metadata),
         tags=upload.tags,
