@@ -91,6 +91,7 @@ def test_each_parts_own_checksum_is_listed_when_the_upload_had_one(s3, bucket) -
 
 
 def test_a_version_is_named_and_a_delete_marker_answers_as_get_does(s3, bucket) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"before")  # the null version
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     first = s3.put_object(Bucket=bucket, Key="k", Body=b"one")
     s3.put_object(Bucket=bucket, Key="k", Body=b"three")
@@ -100,6 +101,9 @@ def test_a_version_is_named_and_a_delete_marker_answers_as_get_does(s3, bucket) 
                                    ObjectAttributes=ALL)
     assert old["ObjectSize"] == 3 and old["VersionId"] == first["VersionId"]
     assert old["ETag"] == first["ETag"].strip('"')
+    null = s3.get_object_attributes(Bucket=bucket, Key="k", VersionId="null",
+                                    ObjectAttributes=["ObjectSize"])
+    assert null["ObjectSize"] == 6 and null["VersionId"] == "null"
     marker = s3.delete_object(Bucket=bucket, Key="k")["VersionId"]
     with pytest.raises(ClientError) as info:
         s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=ALL)

@@ -26,7 +26,7 @@ from sealbox.auth.sigv4.checksum import checksum_type
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_http_date
 from sealbox.server.responses import Response, xml_response
-from sealbox.store.meta import ObjectRecord
+from sealbox.store.meta import NULL_VERSION, ObjectRecord
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 MAX_PARTS = 1000
@@ -122,6 +122,8 @@ async def get_object_attributes(ctx: Context) -> Response:
     body = attributes_document(record, wanted, max_parts=max_parts, marker=marker)
     out = [("last-modified", format_http_date(record.last_modified)),
            *version_headers(record.version_id)]
+    if version_id == NULL_VERSION:
+        out.append(("x-amz-version-id", NULL_VERSION))  # named, so S3 echoes it
     return xml_response(body, headers=out)
 
 
