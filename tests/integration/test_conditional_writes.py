@@ -5,6 +5,7 @@ writers and deletes (checked again in the committing transaction)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from urllib.parse import urlsplit
@@ -75,7 +76,7 @@ def test_complete_multipart_upload_honours_the_conditions_and_keeps_a_refused_up
                 IfNoneMatch="*")["ETag"]
     upload, parts = _upload(s3, bucket, "mp", b"second")
     for condition in ({"IfNoneMatch": "*"}, {"IfNoneMatch": etag}, {"IfMatch": '"other"'}):
-        _refused(lambda: done(Bucket=bucket, Key="mp", UploadId=upload,  # noqa: B023
+        _refused(lambda: done(Bucket=bucket, Key="mp", UploadId=upload,
                               MultipartUpload={"Parts": parts}, **condition),  # noqa: B023
                  ("PreconditionFailed", 412))
     # The refused upload is still there, and completes once its condition holds.
@@ -170,3 +171,20 @@ def test_an_object_deleted_while_an_if_match_put_uploads_is_409(s3, bucket, serv
     assert answer.startswith(b"HTTP/1.1 409"), answer[:200]
     assert b"<Code>ConditionalRequestConflict</Code>" in answer
     _refused(lambda: s3.head_object(Bucket=bucket, Key="k"), ("404", 404))
+
+
+def test_a_bucket_policy_can_require_if_none_match(s3, bucket) -> None:
+    """"Enforce conditional writes": s3:if-none-match is the header's value,
+    absent without it, so ``Null`` denies unconditional uploads."""
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "CreateOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"Null": {"s3:if-none-match": "true"}}}]}))
+    try:
+        _refused(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x"), ("AccessDenied", 403))
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", IfNoneMatch="*")
+        _refused(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"y", IfNoneMatch="*"),
+                 ("PreconditionFailed", 412))
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)
