@@ -38,6 +38,7 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "GetObjectTagging": ("s3:GetObjectTagging", "object"),
     "PutObjectTagging": ("s3:PutObjectTagging", "object"),
     "DeleteObjectTagging": ("s3:DeleteObjectTagging", "object"),
+    "GetObjectAttributes": ("s3:GetObjectAttributes", "object"),
     "CreateMultipartUpload": ("s3:PutObject", "object"),
     "UploadPart": ("s3:PutObject", "object"),
     "UploadPartCopy": ("s3:PutObject", "object"),
@@ -79,6 +80,9 @@ ACTIONS: dict[str, tuple[str, ResourceKind]] = {
     "PutBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
     "GetBucketEncryption": ("s3:GetEncryptionConfiguration", "bucket"),
     "DeleteBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
+    "GetBucketTagging": ("s3:GetBucketTagging", "bucket"),
+    "PutBucketTagging": ("s3:PutBucketTagging", "bucket"),
+    "DeleteBucketTagging": ("s3:PutBucketTagging", "bucket"),  # IAM has no DeleteBucketTagging
 }
 
 # What an operation needs instead when it names a version (``?versionId=``),
@@ -92,6 +96,7 @@ VERSION_ACTIONS: dict[str, str] = {
     "DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
     "GetObjectAcl": "s3:GetObjectVersionAcl",
     "PutObjectAcl": "s3:PutObjectVersionAcl",
+    "GetObjectAttributes": "s3:GetObjectVersionAttributes",
 }
 
 

@@ -10,7 +10,9 @@ from sealbox.api.iam import query as iam
 from sealbox.api.s3 import (
     acl,
     bucket_encryption,
+    attributes,
     bucket_logging,
+    bucket_tagging,
     buckets,
     copy_object,
     cors,
@@ -34,6 +36,7 @@ Handler = Callable[[Context], Awaitable[Response]]
 HANDLERS: dict[str, Handler] = {
     **buckets.HANDLERS,
     **objects.HANDLERS,
+    **attributes.HANDLERS,
     **delete.HANDLERS,
     **copy_object.HANDLERS,
     **tagging.HANDLERS,
@@ -51,6 +54,7 @@ HANDLERS: dict[str, Handler] = {
     **bucket_logging.HANDLERS,
     **lifecycle.HANDLERS,
     **bucket_encryption.HANDLERS,
+    **bucket_tagging.HANDLERS,
     **cloudfront_api.HANDLERS,
 }
 

@@ -22,7 +22,7 @@ ACCOUNT_CONFIG_BUCKET = "v20180820"
 # gets 501 NotImplemented rather than being mistaken for a plain GET/PUT
 # (a PutBucketLifecycle treated as CreateBucket would be a silent lie).
 UNSUPPORTED_SUBRESOURCES = frozenset(
-    ["accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "notification", "replication", "requestPayment", "restore", "select", "torrent", "website", "acl", "attributes", "session"]
+    ["accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "notification", "replication", "requestPayment", "restore", "select", "torrent", "website", "acl", "session"]
 )
 
 
@@ -144,16 +144,17 @@ _BUCKET_GETS = {"policy": "GetBucketPolicy", "policyStatus": "GetBucketPolicySta
                 "ownershipControls": "GetBucketOwnershipControls", "acl": "GetBucketAcl",
                 "logging": "GetBucketLogging", "lifecycle": "GetBucketLifecycleConfiguration",
                 "object-lock": "GetObjectLockConfiguration",
-                "encryption": "GetBucketEncryption"}
+                "encryption": "GetBucketEncryption", "tagging": "GetBucketTagging"}
 _BUCKET_PUTS = {"policy": "PutBucketPolicy", "publicAccessBlock": "PutPublicAccessBlock",
                 "ownershipControls": "PutBucketOwnershipControls", "acl": "PutBucketAcl",
                 "logging": "PutBucketLogging", "lifecycle": "PutBucketLifecycleConfiguration",
                 "object-lock": "PutObjectLockConfiguration",
-                "encryption": "PutBucketEncryption"}
+                "encryption": "PutBucketEncryption", "tagging": "PutBucketTagging"}
 _BUCKET_DELETES = {"policy": "DeleteBucketPolicy", "publicAccessBlock": "DeletePublicAccessBlock",
                    "ownershipControls": "DeleteBucketOwnershipControls",
                    "lifecycle": "DeleteBucketLifecycle",
-                   "encryption": "DeleteBucketEncryption"}
+                   "encryption": "DeleteBucketEncryption",
+                   "tagging": "DeleteBucketTagging"}
 
 
 def _first(query: Mapping[str, str], table: Mapping[str, str]) -> str | None:
@@ -178,8 +179,6 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
         if name := _first(query, _BUCKET_GETS):
             return _BUCKET_GETS[name]
         _unsupported(query)
-        if "tagging" in query:
-            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
         return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
     if method == "HEAD":
         return "HeadBucket"
@@ -191,8 +190,6 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
         if "versioning" in query:
             return "PutBucketVersioning"
         _unsupported(query)
-        if "tagging" in query:
-            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
         return "CreateBucket"
     if method == "DELETE":
         if "cors" in query:
@@ -200,8 +197,6 @@ def _bucket_operation(method: str, query: Mapping[str, str]) -> str:
         if name := _first(query, _BUCKET_DELETES):
             return _BUCKET_DELETES[name]
         _unsupported(query)
-        if "tagging" in query:
-            raise S3Error("NotImplemented", "Bucket tagging is not implemented")
         return "DeleteBucket"
     if method == "POST":
         if "delete" in query:
@@ -223,6 +218,8 @@ def _object_operation(method: str, query: Mapping[str, str], headers: Mapping[st
             return "GetObjectRetention"
         if "legal-hold" in query:
             return "GetObjectLegalHold"
+        if "attributes" in query:
+            return "GetObjectAttributes"
         _unsupported(query)
         return "GetObject"
     if method == "HEAD":

@@ -17,7 +17,8 @@ from sealbox.cli.client import AdminClient, client_from, common_options, emit, p
 MAX_LIMIT = 100_000
 PAGE = 1000
 _FILTERS = (("link", "LinkId"), ("access_key", "AccessKeyId"), ("principal", "Principal"),
-            ("bucket", "Bucket"), ("key", "Key"), ("status", "Status"), ("since", "Since"),
+            ("bucket", "Bucket"), ("key", "Key"), ("version_id", "VersionId"),
+            ("status", "Status"), ("since", "Since"),
             ("until", "Until"))
 
 
@@ -66,6 +67,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--principal", metavar="ARN", help="only this principal's requests")
     parser.add_argument("--bucket", metavar="B", help="only requests for this bucket")
     parser.add_argument("--key", metavar="K", help="only requests for this key")
+    parser.add_argument("--version-id", metavar="V",
+                        help="only requests for this object version")
     parser.add_argument("--status", type=int, metavar="N", help="only this HTTP status")
     parser.add_argument("--since", metavar="T",
                         help="at or after T (ISO 8601, e.g. 2026-01-31T12:00:00Z, or epoch "

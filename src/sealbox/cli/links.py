@@ -47,13 +47,16 @@ def create(c: AdminClient, args: argparse.Namespace) -> int:
                             "Expires": expires}
     for member, value in (("MaxUses", args.uses), ("ContentType", args.content_type),
                           ("MaxSize", args.max_size), ("Note", args.note),
-                          ("ResponseContentDisposition", args.content_disposition)):
+                          ("ResponseContentDisposition", args.content_disposition),
+                          ("VersionId", args.version_id)):
         if value is not None:
             body[member] = value
     if args.bind_ip:
         body["BindIp"] = args.bind_ip
     answer = c.call("POST", path("links"), body).body
     shown = {k: answer.get(k) for k in ("LinkId", "Url", "Expires", "MaxUses")}
+    if answer.get("VersionId") is not None:
+        shown["VersionId"] = answer["VersionId"]
     return emit(args, shown, answer["Url"])
 
 
@@ -158,6 +161,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--max-size", type=int, metavar="BYTES", help="PUT: the body's most bytes")
     p.add_argument("--content-disposition", help="GET: response-content-disposition")
     p.add_argument("--note", help="a note for the owner")
+    p.add_argument("--version-id", metavar="V",
+                   help="GET/HEAD: this version of the key, never another")
     p = command("list", list_links, "list managed links, newest first")
     p.add_argument("--bucket", help="only this bucket's")
     p = command("show", show, "show one managed link and its use count")

@@ -18,6 +18,8 @@ _CODES = {
     model.WRONG_SIGNER: ("AccessDenied", "The link was made for another access key."),
     model.WRONG_OPERATION: ("AccessDenied", ("The link allows another operation, bucket or "
                             "key.")),
+    model.WRONG_VERSION: ("AccessDenied", ("The link reads one version of its key (or only "
+                          "the current one) and the request names another.")),
 }
 
 

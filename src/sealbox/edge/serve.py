@@ -207,7 +207,10 @@ class Edge:
         x_cache = "Hit"
         if entry is not None and not entry.fresh(epoch):
             record = await self._fetch(request, distribution, behavior, path, version, now)
-            if record.etag == entry.etag:
+            # Kept only while the origin's current version is the one cached:
+            # a new version of the same bytes has the same ETag but its own
+            # Last-Modified (and version id, metadata), which the entry replays.
+            if record.etag == entry.etag and record.last_modified == entry.last_modified:
                 entry = self.cache.refresh(entry, epoch, _ttl(record, behavior, now))
                 x_cache = "RefreshHit"
             else:

@@ -34,10 +34,22 @@ Three entry points, one per way S3 uses the headers:
 
 ``put_preconditions``
     The 2024 conditional writes on PutObject, CompleteMultipartUpload and
-    CopyObject's destination: ``If-None-Match: *`` (only ``*``) and
-    ``If-Match: <etag>`` (never ``*``); anything else is 501
-    ``NotImplemented`` with S3's ``<Header>`` and ``<additionalMessage>``
-    (LocalStack ``TestS3ObjectWritePrecondition``, validated against AWS).
+    CopyObject's destination. AWS documents ``If-None-Match: *`` and
+    ``If-Match: <etag>``; the rest of RFC 9110's forms are honoured with
+    their HTTP meaning rather than refused, as RGW does and ceph/s3-tests
+    expect (``test_put_object_if_match``, ``test_multipart_put_object_if_match``):
+    ``If-None-Match: <etag>`` fails (412) only when the current object has
+    that ETag, ``If-Match: *`` holds for any current object. If-Match on a
+    key with no current object (none, or a delete marker) is 404
+    ``NoSuchKey``. Both headers at once stay 501 ``NotImplemented`` with
+    S3's ``<Header>`` and ``<additionalMessage>`` (LocalStack
+    ``TestS3ObjectWritePrecondition``, validated against AWS). The check is
+    made twice: here, before the body is read, and again by the store in
+    the transaction that commits (``WritePrecondition.holds``), so a
+    concurrent writer cannot slip in between; S3's "Conditional write
+    behavior" names the answers: 412 when the object there then fails the
+    condition, 409 ``ConditionalRequestConflict`` when it was deleted
+    meanwhile.
 
 ``delete_preconditions``
     The 2025 conditional deletes on DeleteObject (``If-Match``) and
@@ -81,17 +93,32 @@ class WritePrecondition:
     """The condition a conditional write must still meet when it commits.
 
     ``put_preconditions`` checks it against the object as it is when the
-    request arrives; the store checks it again in the transaction that
-    commits the new object, and answers a change in between with
-    ``conditional_conflict`` (409), as S3 does.
+    request arrives; the store checks it again (``holds``) in the
+    transaction that commits the new object.
     """
 
-    if_match: str | None = None  # the ETag, without quotes
-    if_none_match: bool = False  # If-None-Match: * (the key must not exist)
+    if_match: str | None = None  # the If-Match header: an ETag list or ``*``
+    if_none_match: str | None = None  # the If-None-Match header, likewise
 
     @property
     def condition(self) -> str:
         return "If-Match" if self.if_match is not None else "If-None-Match"
+
+    def holds(self, etag: str | None) -> bool:
+        """Whether a write may replace the current object whose ETag is
+        ``etag`` (``None``: the key has no current object)."""
+        if self.if_match is not None:
+            return etag is not None and _matches(self.if_match, _unquote(etag), weak=False)
+        if self.if_none_match is not None and etag is not None:
+            return not _matches(self.if_none_match, _unquote(etag), weak=True)
+        return True
+
+    def failure(self, key: str, *, exists: bool) -> S3Error:
+        """The answer when ``holds`` was false at commit: 412, or 409 when
+        the object the condition was checked against was deleted since."""
+        if exists:
+            return S3Error("PreconditionFailed", Condition=self.condition)
+        return conditional_conflict(self.condition, key)
 
 
 def evaluate_get(
@@ -161,15 +188,15 @@ def put_preconditions(
 ) -> WritePrecondition | None:
     """Check PutObject/CompleteMultipartUpload/CopyObject's If-Match and
     If-None-Match against the current object (``existing_etag``, ``None``
-    when the key has no object).
+    when the key has no current object).
 
     Returns ``None`` for an unconditional write, else the condition the
     store must re-check at commit. Raises, as S3 does:
 
-    - 501 ``NotImplemented`` for both headers together, an If-None-Match
-      other than ``*``, or ``If-Match: *``;
-    - 412 ``PreconditionFailed`` (``Condition`` If-None-Match) when the key
-      exists, or (If-Match) when its ETag differs;
+    - 501 ``NotImplemented`` for both headers together;
+    - 412 ``PreconditionFailed`` (``Condition`` If-None-Match) when the
+      current object matches If-None-Match (``*``: any object), or
+      (If-Match) when its ETag is not one If-Match lists;
     - 404 ``NoSuchKey`` (with ``Key``) for If-Match on a missing key.
     """
     if_match = headers.get("if-match")
@@ -180,28 +207,14 @@ def put_preconditions(
         raise _not_implemented(
             "If-Match,If-None-Match", "Multiple conditional request headers present in the request"
         )
-    if if_none_match is not None:
-        if if_none_match.strip() != "*":
-            raise _not_implemented(
-                "If-None-Match",
-                "We don't accept the provided value of If-None-Match header for this API",
-            )
-        if existing_etag is not None:
-            raise S3Error("PreconditionFailed", Condition="If-None-Match")
-        return WritePrecondition(if_none_match=True)
-    assert if_match is not None
-    wanted = _unquote(if_match.strip())
-    if wanted == "*":
-        raise _not_implemented(
-            "If-Match", "We don't accept the provided value of If-Match header for this API"
-        )
-    if existing_etag is None:
+    precondition = WritePrecondition(if_match=if_match, if_none_match=if_none_match)
+    if if_match is not None and existing_etag is None:
         if key is None:
             raise S3Error("NoSuchKey")
         raise S3Error("NoSuchKey", Key=key)
-    if wanted != _unquote(existing_etag):
-        raise S3Error("PreconditionFailed", Condition="If-Match")
-    return WritePrecondition(if_match=wanted)
+    if not precondition.holds(existing_etag):
+        raise S3Error("PreconditionFailed", Condition=precondition.condition)
+    return precondition
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,15 @@ class CreatedLink:
         return {"Content-Type": self.record.content_type}
 
     def as_json(self) -> dict[str, object]:
-        """``{"LinkId", "Url", "Expires", "MaxUses", "Method"}``."""
-        return {"LinkId": self.record.link_id, "Url": self.url,
-                "Expires": model.iso(self.record.expires), "MaxUses": self.record.max_uses,
-                "Method": self.record.method}
+        """``{"LinkId", "Url", "Expires", "MaxUses", "Method"}``, and
+        ``VersionId`` when the link names a version."""
+        out: dict[str, object] = {
+            "LinkId": self.record.link_id, "Url": self.url,
+            "Expires": model.iso(self.record.expires), "MaxUses": self.record.max_uses,
+            "Method": self.record.method}
+        if self.record.version_id is not None:
+            out["VersionId"] = self.record.version_id
+        return out
 
 
 def link_url(spec: LinkSpec, link_id: str, credential: Credential, endpoint: str,
@@ -56,6 +61,8 @@ def link_url(spec: LinkSpec, link_id: str, credential: Credential, endpoint: str
     """The presigned URL of a link (pure): path style on ``endpoint``, the
     link id and the response overrides among the signed parameters."""
     query = [(model.LINK_PARAMETER, link_id)]
+    if spec.version_id is not None:
+        query.append(("versionId", spec.version_id))
     if spec.response_content_disposition is not None:
         query.append(("response-content-disposition", spec.response_content_disposition))
     if spec.response_content_type is not None:
@@ -84,6 +91,6 @@ def create_link(meta: object, signer: Credential, spec: LinkSpec, now: datetime,
         bucket=spec.bucket, key=spec.key, method=spec.method, created=created,
         expires=created + spec.expires, max_uses=spec.max_uses, bind=spec.bind,
         content_type=spec.content_type, max_size=spec.max_size, note=spec.note,
-        fingerprint=model.fingerprint(url_signature(url)))
+        fingerprint=model.fingerprint(url_signature(url)), version_id=spec.version_id)
     meta.insert_link(record)  # type: ignore[attr-defined]
     return CreatedLink(url, record)

@@ -105,6 +105,10 @@ class LinkGate:
             raise refuse(model.WRONG_SIGNER)
         if operation != record.operation or bucket != record.bucket or key != record.key:
             raise refuse(model.WRONG_OPERATION)
+        if query.get("versionId") != record.version_id:
+            # A link to one version reads no other; a link to the key reads
+            # its current version only, never an older one by name.
+            raise refuse(model.WRONG_VERSION)
         if not model.address_in(client_ip, record.bind):
             raise refuse(model.WRONG_ADDRESS)
         if record.method == "PUT":

@@ -30,6 +30,8 @@ _ID_CHARS = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l
 _ID = re.compile(r"lnk-[a-z0-9]{20}\Z")
 _DURATION = re.compile(r"(\d{1,9})([smhd]?)\Z")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A version id as sealbox makes them (api/s3/versioning), or S3's "null".
+_VERSION_ID = re.compile(r"(?:[A-Za-z0-9_-]{32}|null)\Z")
 
 # The refusals, word for word (the signature doctor builds on them).
 REVOKED = "The link has been revoked"
@@ -38,6 +40,7 @@ WRONG_ADDRESS = "The link is not valid from this address"
 UNKNOWN_LINK = "The link is not known to this server"
 WRONG_SIGNER = "The link was not made for this access key"
 WRONG_OPERATION = "The link does not allow this operation"
+WRONG_VERSION = "The link does not allow this version"
 WRONG_CONTENT_TYPE = "The link requires the Content-Type {expected}"
 TOO_LARGE = "The link allows a body of at most {max_size} bytes"
 NO_LENGTH = "The link requires a Content-Length"
@@ -47,7 +50,8 @@ NO_LENGTH = "The link requires a Content-Length"
 _REFUSAL_CODES = (
     (REVOKED, "Revoked"), (USED_UP, "UsedUp"), (WRONG_ADDRESS, "AddressNotAllowed"),
     (UNKNOWN_LINK, "UnknownLink"), (WRONG_SIGNER, "WrongSigner"),
-    (WRONG_OPERATION, "WrongOperation"), (NO_LENGTH, "NoContentLength"),
+    (WRONG_OPERATION, "WrongOperation"), (WRONG_VERSION, "WrongVersion"),
+    (NO_LENGTH, "NoContentLength"),
     (WRONG_CONTENT_TYPE.split("{", 1)[0], "WrongContentType"),
     (TOO_LARGE.split("{", 1)[0], "TooLarge"),
 )
@@ -167,13 +171,15 @@ class LinkSpec:
     note: str = ""
     response_content_disposition: str | None = None  # GET/HEAD
     response_content_type: str | None = None
+    version_id: str | None = None  # GET/HEAD: that version, never another
 
     @classmethod
     def parse(cls, body: dict[str, object]) -> LinkSpec:
         """A spec from the admin API's JSON members (``Bucket``, ``Key``,
         ``Method``, ``Expires``, ``MaxUses``, ``BindIp``, ``ContentType``,
         ``MaxSize``, ``Note``, ``ResponseContentDisposition``,
-        ``ResponseContentType``), or ``LinkError`` naming the member."""
+        ``ResponseContentType``, ``VersionId``), or ``LinkError`` naming
+        the member."""
         bucket, key = body.get("Bucket"), body.get("Key")
         if not isinstance(bucket, str) or not bucket:
             raise LinkError("Bucket is required")
@@ -199,9 +205,15 @@ class LinkSpec:
         if method == "PUT" and (disposition is not None or response_type is not None):
             raise LinkError("ResponseContentDisposition and ResponseContentType apply to "
                             "GET and HEAD links only")
+        version_id = body.get("VersionId")
+        if version_id is not None:
+            if not isinstance(version_id, str) or _VERSION_ID.match(version_id) is None:
+                raise LinkError("VersionId must be a version id (32 characters) or null")
+            if method == "PUT":
+                raise LinkError("VersionId applies to GET and HEAD links only")
         return cls(bucket, key, method, parse_expires(body.get("Expires", DEFAULT_EXPIRES)),
                    max_uses, parse_networks(body.get("BindIp")), content_type, max_size,
-                   _text(body, "Note", MAX_NOTE) or "", disposition, response_type)
+                   _text(body, "Note", MAX_NOTE) or "", disposition, response_type, version_id)
 
 
 def _text(body: dict[str, object], name: str, limit: int) -> str | None:
@@ -236,6 +248,7 @@ class LinkRecord:
     fingerprint: str  # of the URL's signature
     uses: int = 0
     revoked: bool = field(default=False, compare=False)
+    version_id: str | None = None  # the one version a GET/HEAD link reads
 
     @property
     def operation(self) -> str:
@@ -248,7 +261,7 @@ class LinkRecord:
                 "MaxUses": self.max_uses, "Revoked": self.revoked, "Note": self.note,
                 "Signer": self.signer, "BindIp": list(self.bind),
                 "ContentType": self.content_type, "MaxSize": self.max_size,
-                "Created": iso(self.created)}
+                "Created": iso(self.created), "VersionId": self.version_id}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The links' tables (schema v8, ``store/sql/schema.py``), written once for
+"""The links' tables (schema v8, and ``version_id`` since "links naming a
+version"; ``store/sql/schema.py``), written once for
 SQLite and PostgreSQL: a mixin of both MetaStores, over their ``_read()``,
 ``_write()`` and dialect ``_d``, as ``store/sql/edge.py`` is.
 
@@ -22,7 +23,7 @@ from sealbox.store.sql.dialect import Dialect
 
 _COLS = ("l.link_id, l.access_key, l.signer, l.bucket, l.key, l.method, l.created, l.expires, "
          "l.max_uses, l.bind, l.content_type, l.max_size, l.note, l.fingerprint, l.uses, "
-         "r.fingerprint")
+         "r.fingerprint, l.version_id")
 _FROM = "links l LEFT JOIN revocations r ON r.fingerprint = l.fingerprint"
 _MAX_LISTED = 1000
 # One use: the row's own check, so concurrent uses never pass the limit.
@@ -34,7 +35,7 @@ def _record(row: Sequence[Any]) -> LinkRecord:
     return LinkRecord(row[0], row[1], row[2], row[3], row[4], row[5], int(row[6]), int(row[7]),
                       None if row[8] is None else int(row[8]), bind, row[10],
                       None if row[11] is None else int(row[11]), row[12], row[13],
-                      int(row[14]), row[15] is not None)
+                      int(row[14]), row[15] is not None, version_id=row[16])
 
 
 class LinkSqlMethods:
@@ -53,12 +54,12 @@ class LinkSqlMethods:
         with self._write() as c:
             c.execute(self._d.q(
                 "INSERT INTO links (link_id, access_key, signer, bucket, key, method, created, "
-                "expires, max_uses, uses, bind, content_type, max_size, note, fingerprint) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+                "expires, max_uses, uses, bind, content_type, max_size, note, fingerprint, "
+                "version_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
                 (link.link_id, link.access_key, link.signer, link.bucket, link.key,
                  link.method, link.created, link.expires, link.max_uses, 0,
                  ",".join(link.bind), link.content_type, link.max_size, link.note,
-                 link.fingerprint))
+                 link.fingerprint, link.version_id))
 
     def get_link(self, link_id: str) -> LinkRecord | None:
         """A link with its use count now, or None."""

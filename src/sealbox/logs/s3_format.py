@@ -29,6 +29,7 @@ from urllib.parse import quote
 TIME, REQUEST_ID, OPERATION, BUCKET, KEY, PRINCIPAL, ACCESS_KEY, AUTH = range(8)
 SOURCE_IP, USER_AGENT, REFERER, STATUS, ERROR_CODE = 10, 11, 12, 13, 14
 BYTES_SENT, BYTES_RECEIVED, DURATION_MS = 16, 17, 18
+VERSION_ID = 20
 
 # sealbox's operation -> AWS's log operation (REST.<method>.<resource type>).
 OPERATIONS: dict[str, str] = {
@@ -82,6 +83,10 @@ OPERATIONS: dict[str, str] = {
     "PutBucketLifecycleConfiguration": "REST.PUT.LIFECYCLE",
     "GetBucketLifecycleConfiguration": "REST.GET.LIFECYCLE",
     "DeleteBucketLifecycle": "REST.DELETE.LIFECYCLE",
+    "GetObjectAttributes": "REST.GET.OBJECT_ATTRIBUTES",
+    "GetBucketTagging": "REST.GET.TAGGING",
+    "PutBucketTagging": "REST.PUT.TAGGING",
+    "DeleteBucketTagging": "REST.DELETE.TAGGING",
 }
 
 # The audit event's Auth -> (signature version, authentication type).
@@ -198,7 +203,7 @@ def render_record(event: tuple[Any, ...], line: RequestLine, owner_arn: str,
         str(max(0, round(line.turn_around_ms))),
         _quoted(event[REFERER]),
         _quoted(event[USER_AGENT]),
-        "-",  # version id: sealbox keeps no versions
+        _text(event[VERSION_ID]),  # the version the request named or acted on
         _text(host_id),
         signature_version,
         "-",  # cipher suite: the TLS layer does not tell the app

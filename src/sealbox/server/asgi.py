@@ -309,12 +309,14 @@ class SealboxApp:
                     counters.cache_result(note.cache)
         item = None
         if self._recording and self.audit is not None:
-            item = audit_events.event(request, scope, request_id, status, sent, started, seconds)
+            item = audit_events.event(request, scope, request_id, status, sent, started, seconds,
+                                      audit_events.version_of(request, response.headers))
             self.audit.add(item)
         if logged and request is not None:
             if item is None:
                 item = audit_events.event(request, scope, request_id, status, sent, started,
-                                          seconds)
+                                          seconds,
+                                          audit_events.version_of(request, response.headers))
             if distribution is None:
                 line = s3_line(scope, request, response, turn_around_ms)
                 self.log_delivery.add_s3(item, line)

@@ -46,9 +46,10 @@ PUBLISH_SECONDS = 1.0
 EVENT_FIELDS = ("Time", "RequestId", "Operation", "Bucket", "Key", "Principal", "AccessKeyId",
                 "Auth", "LinkId", "SignatureFingerprint", "SourceIp", "UserAgent", "Referer",
                 "Status", "ErrorCode", "Reason", "BytesSent", "BytesReceived", "DurationMs",
-                "EdgeCache")
+                "EdgeCache", "VersionId")
 SIGNATURE = EVENT_FIELDS.index("SignatureFingerprint")
 MAX_TEXT = 1024  # user agents, referers and reasons are cut here
+MAX_VERSION_ID = 1024  # a versionId the request named, unchecked if refused early
 
 # How a request authenticated (the ``Auth`` field).
 SIGV4_HEADER = "SigV4-Header"
@@ -92,15 +93,27 @@ def _after(text: str, marker: str, end: str) -> str | None:
     return (text[start:] if stop < 0 else text[start:stop]).strip() or None
 
 
+def version_of(request: Request | None, headers: list[tuple[str, str]]) -> str | None:
+    """The object version a request acted on, for its event: what its answer
+    names (``x-amz-version-id``: the version read, written, or the delete
+    marker made), else what the request named (``versionId``). Events
+    written before there were versions have none."""
+    for name, value in headers:
+        if name == "x-amz-version-id":
+            return value
+    return None if request is None else request.query.get("versionId")
+
+
 def event(request: Request | None, scope: dict[str, Any], request_id: str, status: int,
-          sent: int, started: float, seconds: float) -> tuple[Any, ...]:
+          sent: int, started: float, seconds: float,
+          version_id: str | None = None) -> tuple[Any, ...]:
     """The event tuple of one answered request (the signature still raw)."""
     note = request.audit if request is not None else None
     if request is None or note is None:
         client = scope.get("client") or ("", 0)
         return (started, request_id, "Unparsed", None, None, None, None, ANONYMOUS, None,
                 None, str(client[0]), None, None, status, None, None, sent, 0,
-                seconds * 1000.0, None)
+                seconds * 1000.0, None, None)
     auth, access_key, signature = (note.auth, note.access_key, note.signature)
     if auth is None:
         auth, access_key, signature = claimed(request)
@@ -110,7 +123,8 @@ def event(request: Request | None, scope: dict[str, Any], request_id: str, statu
     return (started, request_id, note.operation, note.bucket, note.key, note.principal,
             access_key, auth, note.link_id, signature, request.client_ip or request.client,
             headers.get("user-agent"), headers.get("referer"), status, note.error_code,
-            note.reason, sent, request.bytes_received, seconds * 1000.0, note.cache)
+            note.reason, sent, request.bytes_received, seconds * 1000.0, note.cache,
+            version_id and version_id[:MAX_VERSION_ID])
 
 
 class AuditWriter:
@@ -293,7 +307,7 @@ def _sealed(item: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def as_json(row: tuple[Any, ...]) -> dict[str, Any]:
     """A written event as ``sealbox audit --json`` shows it."""
-    out = dict(zip(EVENT_FIELDS, row, strict=True))
+    out = dict(zip(EVENT_FIELDS, audit_batches.widened(row), strict=True))
     out["Time"] = _iso(row[0])
     out["DurationMs"] = round(row[18], 3)
     return out

@@ -33,11 +33,21 @@ import orjson
 
 # Positions in an event (sealbox.server.audit.EVENT_FIELDS).
 TIME, REQUEST_ID, BUCKET, KEY, PRINCIPAL, ACCESS_KEY, LINK_ID, STATUS = 0, 1, 3, 4, 5, 6, 8, 13
-EVENT_WIDTH = 20
+VERSION_ID = 20  # added with versioning: events written before are 20 wide
+EVENT_WIDTH = 21
 
 # What a query may name, and the event position it names.
 TERM_FIELDS = (("link_id", LINK_ID), ("access_key", ACCESS_KEY), ("principal", PRINCIPAL),
-               ("bucket", BUCKET), ("key", KEY))
+               ("bucket", BUCKET), ("key", KEY), ("version_id", VERSION_ID))
+
+
+def widened(event: Sequence[Any]) -> tuple[Any, ...]:
+    """An event as wide as events are now: one written before a field was
+    added has None there."""
+    event = tuple(event)
+    if len(event) < EVENT_WIDTH:
+        return event + (None,) * (EVENT_WIDTH - len(event))
+    return event
 
 _COMPRESSION = 1  # zlib level: events repeat themselves; level 1 gets most of it
 
@@ -53,8 +63,9 @@ def terms(events: Iterable[Sequence[Any]]) -> set[int]:
     """The batch's terms: each distinct value a query could name."""
     seen: set[tuple[str, str]] = set()
     for event in events:
+        width = len(event)  # an event made before a field was added lacks it
         for field, index in TERM_FIELDS:
-            value = event[index]
+            value = event[index] if index < width else None
             if value is not None:
                 seen.add((field, value))
     return {term(field, value) for field, value in seen}
@@ -75,7 +86,7 @@ def decode(body: bytes) -> list[tuple[Any, ...]]:
         events = orjson.loads(text)
     except orjson.JSONDecodeError:  # escaped surrogates: only the standard library reads them
         events = json.loads(text)
-    return [tuple(event) for event in events]
+    return [widened(event) for event in events]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ collation does that for TEXT; PostgreSQL needs ``COLLATE "C"``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -50,6 +50,28 @@ class ObjectLocked(MetaError):
         self.bucket, self.key, self.version_id = bucket, key, version_id
 
 
+class ConditionFailed(MetaError):
+    """A conditional write's check was false in the transaction that would
+    have committed it; nothing was written. ``exists``: whether the key had
+    a current object then (S3 answers 412 if so, 409 if it was deleted)."""
+
+    def __init__(self, exists: bool) -> None:
+        super().__init__("the write's condition does not hold")
+        self.exists = exists
+
+
+# A conditional write's check (If-Match / If-None-Match), made by the store
+# under the key's write lock: given the current object's ETag (None when the
+# key has none), whether the write may replace it.
+WriteCheck = Callable[[str | None], bool]
+
+
+def check_write(check: WriteCheck | None, etag: str | None) -> None:
+    """Raise ``ConditionFailed`` unless ``check`` (if any) lets the write go."""
+    if check is not None and not check(etag):
+        raise ConditionFailed(etag is not None)
+
+
 @dataclass(frozen=True)
 class Bucket:
     name: str
@@ -65,11 +87,15 @@ NULL_VERSION = "null"
 class Segment:
     """One blob holding a run of an object's bytes, in order. ``size`` is
     the plaintext's; ``nonce`` (hex) is set when the blob is sealed (its
-    chunks' nonce prefix, store/sealed_chunks.py)."""
+    chunks' nonce prefix, store/sealed_chunks.py). A multipart object's segments
+    are its parts; ``checksum`` is a part's own checksum in the object's
+    algorithm (``ObjectRecord.checksums``), when the upload had one
+    (GetObjectAttributes lists it)."""
 
     blob_id: str
     size: int
     nonce: str | None = None
+    checksum: str | None = None
 
 
 SSE_S3 = "AES256"  # Sealing.kind: the data key wrapped by the server's keyring
@@ -203,11 +229,12 @@ class MetaStore(Protocol):
         the caller to delete. Raises ``NoSuchBucket`` or ``BucketNotEmpty``."""
 
     # -- objects -----------------------------------------------------------
-    def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
+    def put_object(self, obj: ObjectRecord, check: WriteCheck | None = None) -> ObjectRecord | None:
         """Insert or replace the object at (bucket, key) in one transaction.
 
         Returns the record it replaced, whose blobs the caller deletes.
-        Raises ``NoSuchBucket`` if the bucket is gone.
+        Raises ``NoSuchBucket`` if the bucket is gone, ``ConditionFailed``
+        if ``check`` refuses the current object as the write finds it.
         """
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
@@ -296,13 +323,13 @@ class MetaStore(Protocol):
         """Parts with a number above ``after``, ordered by number."""
 
     def complete_upload(
-        self, upload_id: str, obj: ObjectRecord
+        self, upload_id: str, obj: ObjectRecord, check: WriteCheck | None = None
     ) -> tuple[ObjectRecord | None, list[Part]]:
         """In one transaction: remove the upload and all its parts, and put
         ``obj``. Returns (the object it replaced, every part removed); the
         caller deletes the blobs of those not used by ``obj``. Raises
         ``NoSuchUpload`` if the upload is gone (completed or aborted
-        meanwhile)."""
+        meanwhile), ``ConditionFailed`` (the upload kept) as ``put_object``."""
 
     def abort_upload(self, upload_id: str) -> list[Part]:
         """Remove the upload and its parts; returns the parts removed.

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +66,14 @@ from psycopg_pool import ConnectionPool
 from sealbox.links.store import LinkSqlMethods
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.forks import reset_in_child
-from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
+from sealbox.store.meta import (
+    NoSuchBucket,
+    NoSuchUpload,
+    ObjectRecord,
+    Part,
+    WriteCheck,
+    check_write,
+)
 from sealbox.store.rows import POSTGRES_ROWS
 from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
 from sealbox.store.sql.audit import AuditSqlMethods
@@ -78,6 +85,7 @@ from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
+from sealbox.store.sql.queries import OBJ_ETAG
 from sealbox.store.sql.schema import SCHEMA_VERSION
 from sealbox.store.sql.sealings import SqlSealingMethods
 from sealbox.store.sql.sessions import SessionSqlMethods
@@ -121,8 +129,12 @@ def _replace(
     insert: str,
     update: str,
     values: tuple[Any, ...],
+    seen: Callable[[tuple[Any, ...] | None], None] | None = None,
 ) -> tuple[Any, ...] | None:
     """Insert or replace the row at ``key``; return the row replaced.
+
+    ``seen``, if given, is shown the locked row (or None) before each write
+    is tried, and may raise to write nothing.
 
     ``lock`` selects the row ``FOR UPDATE``; ``insert`` takes ``key +
     values`` (and does nothing on conflict); ``update`` takes ``values +
@@ -133,6 +145,8 @@ def _replace(
     """
     for _ in range(100):
         old: tuple[Any, ...] | None = cur.execute(lock, key).fetchone()
+        if seen is not None:
+            seen(old)
         if old is not None:
             cur.execute(update, values + key)
             return old
@@ -258,19 +272,24 @@ class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, E
             pool.close()
 
     # -- objects (buckets, uploads and settings: sql/objects.py) -----------
-    def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
+    def put_object(self, obj: ObjectRecord, check: WriteCheck | None = None) -> ObjectRecord | None:
         params = self._object_params(obj)
         try:
             with self._write() as c:
-                old = self._replace_object(c, params)
+                old = self._replace_object(c, params, check)
         except errors.ForeignKeyViolation:
             raise NoSuchBucket(obj.bucket) from None
         return None if old is None else _object(old)
 
-    def _replace_object(self, c: psycopg.Cursor[Any], params: tuple[Any, ...]) -> Any:
-        """Insert or replace the object row ``params``; the row of the version
-        now gone (``sql/versions.keep_versions``), if any."""
-        old = _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:])
+    def _replace_object(self, c: psycopg.Cursor[Any], params: tuple[Any, ...],
+                        check: WriteCheck | None = None) -> Any:
+        """Insert or replace the object row ``params`` (if ``check`` lets it
+        replace the row there, read locked); the row of the version now gone
+        (``sql/versions.keep_versions``), if any."""
+        seen = None if check is None else (
+            lambda row: check_write(check, None if row is None else row[OBJ_ETAG]))
+        old = _replace(c, _LOCK_OBJECT, params[:2], _INSERT_OBJECT, _UPDATE_OBJECT, params[2:],
+                       seen)
         return keep_versions(c, self._d, params, old)
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:

@@ -72,8 +72,11 @@ def sealing_json(sealing: Sealing | None) -> str | None:
 
 
 def segments_json(segments: tuple[Segment, ...]) -> str:
-    """``[[blob id, size], …]``; a sealed segment adds its nonce prefix."""
-    return dumps([(s.blob_id, s.size) if s.nonce is None else (s.blob_id, s.size, s.nonce)
+    """``[[blob id, size], …]``; a sealed segment adds its nonce prefix, a
+    part with its own checksum adds that fourth (the nonce null if none)."""
+    return dumps([(s.blob_id, s.size) if s.nonce is None and s.checksum is None
+                  else (s.blob_id, s.size, s.nonce) if s.checksum is None
+                  else (s.blob_id, s.size, s.nonce, s.checksum)
                   for s in segments])
 
 

@@ -38,7 +38,14 @@ from sealbox.links.store import USE_LINK_SQL, LinkSqlMethods
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.exclusive import file_lock
 from sealbox.store.forks import reset_in_child
-from sealbox.store.meta import NoSuchBucket, NoSuchUpload, ObjectRecord, Part
+from sealbox.store.meta import (
+    NoSuchBucket,
+    NoSuchUpload,
+    ObjectRecord,
+    Part,
+    WriteCheck,
+    check_write,
+)
 from sealbox.store.rows import SQLITE_ROWS
 from sealbox.store.sql import (
     OBJ_VALUE_COLS,
@@ -56,6 +63,7 @@ from sealbox.store.sql.edge import EdgeSqlMethods
 from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
+from sealbox.store.sql.queries import OBJ_ETAG
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
 from sealbox.store.sql.sealings import SqlSealingMethods
 from sealbox.store.sql.sessions import SessionSqlMethods
@@ -79,22 +87,26 @@ _UNCHANGED_MAX = 4096  # values kept while nothing is committed (sqlite_watch)
 _ACCESS_VERSION = "access-version"  # its key among them
 
 
-def _object_writer(obj: ObjectRecord) -> Callable[[sqlite3.Connection], tuple[Any, ...] | None]:
+def _object_writer(obj: ObjectRecord, check: WriteCheck | None = None
+                   ) -> Callable[[sqlite3.Connection], tuple[Any, ...] | None]:
     """PutObject's write: the bucket must exist; the replaced row, if any."""
     params = _object_params(obj)  # encoded before the write lock is taken
 
     def write(c: sqlite3.Connection) -> tuple[Any, ...] | None:
         if c.execute("SELECT 1 FROM buckets WHERE name = ?", (obj.bucket,)).fetchone() is None:
             raise NoSuchBucket(obj.bucket)
-        return _replace_object(c, params)
+        return _replace_object(c, params, check)
 
     return write
 
 
-def _replace_object(c: sqlite3.Connection, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """Upsert the object row ``params`` under the write lock; the row of the
-    version now gone (``sql/versions.keep_versions``), if any."""
+def _replace_object(c: sqlite3.Connection, params: tuple[Any, ...],
+                    check: WriteCheck | None = None) -> tuple[Any, ...] | None:
+    """Upsert the object row ``params`` under the write lock (if ``check``
+    lets it replace the row there); the row of the version now gone
+    (``sql/versions.keep_versions``), if any."""
     old: tuple[Any, ...] | None = c.execute(_GET_OBJECT, params[:2]).fetchone()
+    check_write(check, None if old is None else old[OBJ_ETAG])
     c.execute(_UPSERT_OBJECT, params)
     return keep_versions(c, _DIALECT, params, old)
 
@@ -298,8 +310,9 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
         self._local = threading.local()
 
     # -- objects (buckets, uploads and settings: sql/objects.py) -----------
-    def put_object(self, obj: ObjectRecord) -> ObjectRecord | None:
-        old = self._group.run(_object_writer(obj))  # committed (shared fsync) before it returns
+    def put_object(self, obj: ObjectRecord, check: WriteCheck | None = None) -> ObjectRecord | None:
+        # committed (shared fsync) before it returns
+        old = self._group.run(_object_writer(obj, check))
         return None if old is None else _object(old)
 
     def put_objects(self, objects: list[ObjectRecord]
@@ -405,7 +418,7 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
         try:
             for (segs,) in conn.execute(
                     "SELECT segments FROM objects UNION ALL SELECT segments FROM object_versions"):
-                ids.update(segment[0] for segment in _loads(segs))  # [id, size(, nonce)]
+                ids.update(segment[0] for segment in _loads(segs))  # [id, size(, nonce(, checksum))]
             ids.update(b for (b,) in conn.execute("SELECT blob_id FROM parts"))
         finally:
             conn.execute("COMMIT")

@@ -1,7 +1,7 @@
 """``GET /_sealbox/api/v1/audit``: the audit trail, newest first.
 
 The query names what to select (``LinkId``, ``AccessKeyId``, ``Principal``,
-``Bucket``, ``Key``, ``Status``, ``Since``, ``Until``), ``MaxItems``
+``Bucket``, ``Key``, ``VersionId``, ``Status``, ``Since``, ``Until``), ``MaxItems``
 (1..1000, default 100) and ``ContinuationToken`` (the previous page's
 ``NextContinuationToken``). Bad values are ``InvalidParameter`` (400):
 dates that do not parse, statuses that are not one, limits out of range,
@@ -19,15 +19,16 @@ from typing import Any
 
 from sealbox.api.admin.request import invalid
 from sealbox.api.common.context import Services
+from sealbox.store.audit_batches import widened
 from sealbox.store.sql.audit import MAX_LIMIT, AuditQuery
 
 DEFAULT_LIMIT = 100
 FIELDS = ("Time", "RequestId", "Operation", "Bucket", "Key", "Principal", "AccessKeyId",
           "Auth", "LinkId", "SignatureFingerprint", "SourceIp", "UserAgent", "Referer",
           "Status", "ErrorCode", "Reason", "BytesSent", "BytesReceived", "DurationMs",
-          "EdgeCache")
+          "EdgeCache", "VersionId")
 _TEXT_FILTERS = {"LinkId": "link_id", "AccessKeyId": "access_key", "Principal": "principal",
-                 "Bucket": "bucket", "Key": "key"}
+                 "Bucket": "bucket", "Key": "key", "VersionId": "version_id"}
 
 
 def parse_time(name: str, value: str) -> int:
@@ -105,7 +106,7 @@ async def read_audit(services: Services, query: dict[str, str]) -> dict[str, Any
 
 def event_json(row: tuple[Any, ...]) -> dict[str, Any]:
     """A stored event as the API and ``sealbox audit --json`` show it."""
-    out = dict(zip(FIELDS, row, strict=True))
+    out = dict(zip(FIELDS, widened(row), strict=True))
     millis = int(row[0])
     when = datetime.fromtimestamp(millis // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     out["Time"] = f"{when}.{millis % 1000:03d}Z"

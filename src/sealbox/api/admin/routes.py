@@ -33,8 +33,8 @@ from sealbox.auth.principal import ACCOUNT_ID
 PREFIX = "/_sealbox/api/v1/"
 PAGING = ("Marker", "MaxItems")
 LISTING = ("PathPrefix", *PAGING)
-AUDIT_QUERY = ("LinkId", "AccessKeyId", "Principal", "Bucket", "Key", "Status", "Since", "Until",
-               "MaxItems", "ContinuationToken")
+AUDIT_QUERY = ("LinkId", "AccessKeyId", "Principal", "Bucket", "Key", "VersionId", "Status",
+               "Since", "Until", "MaxItems", "ContinuationToken")
 READ_AUDIT = "sealbox:ReadAudit"
 DOCTOR = "sealbox:Doctor"
 DOCTOR_BODY = ("Url", "Method", "Headers", "RequestId", "SourceIp")
@@ -176,7 +176,7 @@ LINK_ACTIONS = {"CreateLink": "sealbox:CreateLink", "ListLinks": "sealbox:ListLi
                 "RevokeUrl": "sealbox:RevokeLink", "GetLinkRules": "sealbox:GetLinkRules",
                 "PutLinkRules": "sealbox:PutLinkRules"}
 LINK_MEMBERS = ("Bucket", "Key", "Method", "Expires", "MaxUses", "BindIp", "ContentType",
-                "MaxSize", "Note", "ResponseContentDisposition", "ResponseContentType")
+                "MaxSize", "Note", "ResponseContentDisposition", "ResponseContentType", "VersionId")
 LINK_ROUTES: tuple[Route, ...] = (
     Route("POST", "links", "CreateLink",
           "Make a managed link (a SigV4 presigned URL signed with the caller's own key) with "

@@ -63,6 +63,10 @@ PUBLIC_ACCESS_BLOCK_SETTING = "public-access-block"
 ACL_SETTING = "acl"
 OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its canned ACL (sealbox.api.s3.acl)
 LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
+# The writes whose If-Match / If-None-Match a bucket policy may require, as
+# the condition keys s3:if-match and s3:if-none-match ("Enforce conditional
+# writes on Amazon S3 buckets", S3 User Guide).
+CONDITIONAL_WRITES = frozenset({"PutObject", "CompleteMultipartUpload"})
 _STEADY_KEPT = 1024  # facts remembered per (principal, bucket), then started afresh
 _ROOT_ALLOWED = Decision(True, "the account root may do anything its bucket policies allow")
 
@@ -261,6 +265,8 @@ class AccessGate:
         tags, which are the object's, not the request's)."""
         headers = request.headers
         query = request.query
+        if operation in CONDITIONAL_WRITES:
+            extra = _with_write_conditions(headers, extra)
         listing = operation in LIST_OPERATIONS
         prefix = query.get("prefix") if listing else None
         delimiter = query.get("delimiter") if listing else None
@@ -327,6 +333,8 @@ def _lock_keys(headers: Mapping[str, str], now: datetime) -> dict[str, tuple[str
         except ValueError:
             until = None
     return object_lock_keys(mode, until, hold, now=now)
+
+
 SSE_HEADER = "x-amz-server-side-encryption"
 SSE_C_HEADER = "x-amz-server-side-encryption-customer-algorithm"
 _MAX_SSE_VALUE = 64  # longer than any algorithm S3 knows; refused, never cut
@@ -345,6 +353,19 @@ def _encryption_keys(headers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
                               "supported", ArgumentName=name, ArgumentValue=value[:64])
             keys["s3:" + name] = (value,)
     return keys
+
+
+def _with_write_conditions(headers: Mapping[str, str],
+                           extra: Mapping[str, tuple[str, ...]] | None
+                           ) -> Mapping[str, tuple[str, ...]] | None:
+    """``extra`` with s3:if-match and s3:if-none-match, for the headers the
+    write carries (absent headers stay absent: a policy's ``Null`` sees them)."""
+    found = {name: (headers[header],) for name, header in
+             (("s3:if-match", "if-match"), ("s3:if-none-match", "if-none-match"))
+             if header in headers}
+    if not found:
+        return extra
+    return {**(extra or {}), **found}
 
 
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,

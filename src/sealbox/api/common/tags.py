@@ -10,14 +10,17 @@ from urllib.parse import parse_qsl
 from sealbox.errors import S3Error
 
 MAX_TAGS = 10
+MAX_BUCKET_TAGS = 50
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 
 
-def validate_tags(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """S3's tag rules: at most 10, unique keys, key ≤128 and value ≤256 chars."""
-    if len(pairs) > MAX_TAGS:
-        raise S3Error("InvalidTag", "Object tags cannot be greater than 10")
+def validate_tags(pairs: list[tuple[str, str]], *, limit: int = MAX_TAGS,
+                  of: str = "Object") -> tuple[tuple[str, str], ...]:
+    """S3's tag rules: at most ``limit`` (10 on an object, 50 on a bucket),
+    unique keys, key ≤128 and value ≤256 chars."""
+    if len(pairs) > limit:
+        raise S3Error("InvalidTag", f"{of} tags cannot be greater than {limit}")
     seen: set[str] = set()
     for key, value in pairs:
         if key in seen:

@@ -70,7 +70,7 @@ async def copy_object(ctx: Context) -> Response:
         stored, meta = dict(src.headers), dict(src.user_metadata)
     tags = tagging_header(headers) if tagging_directive == "REPLACE" else src.tags
     stored = await with_write_acl(ctx, stored)
-    await check_put_preconditions(ctx)
+    condition = await check_put_preconditions(ctx)
     state = await bucket_state(ctx, ctx.bucket)
     # The copy's own lock (its headers, else the default): never the source's.
     lock = await lock_for_write(ctx, state, now)
@@ -84,7 +84,7 @@ async def copy_object(ctx: Context) -> Response:
         lock_mode=lock.mode, lock_until=lock.until, legal_hold=lock.legal_hold,
         sealing=sealing,
     )
-    await commit_object(ctx, record, [received.blob_id])
+    await commit_object(ctx, record, [received.blob_id], condition=condition)
     body = render("CopyObjectResult", [("LastModified", format_iso8601(now)),
                                        ("ETag", f'"{record.etag}"')])
     out = [*version_headers(record.version_id), *await expiration_headers(ctx, record),

@@ -76,6 +76,7 @@ from sealbox.errors import S3Error
 from sealbox.http.conditional import copy_source_conditions, put_preconditions
 from sealbox.server.responses import Response, empty_response, xml_response
 from sealbox.store.meta import (
+    ConditionFailed,
     NoSuchBucket,
     NoSuchUpload,
     ObjectLocked,
@@ -457,11 +458,14 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         raise S3Error("InvalidRequest", f"The provided 'x-amz-mp-object-size' header value "
                       f"{expected_size[:32]} does not match what was computed: {size}")
     headers = ctx.request.headers
+    condition = None
     if "if-match" in headers or "if-none-match" in headers:
         current = await ctx.services.run(meta.get_object, ctx.bucket, ctx.key)
-        put_preconditions(headers, None if current is None else current.etag, key=ctx.key)
+        condition = put_preconditions(headers, None if current is None else current.etag,
+                                      key=ctx.key)
 
     checksums = _complete_checksums(upload, listed, parts, headers)
+    algorithm, _ = _upload_checksum(upload)  # each part's own is kept for GetObjectAttributes
     state = await bucket_state(ctx, ctx.bucket)
     made = ctx.services.clock.now()
     conf = await bucket_lock(ctx, ctx.bucket) if state == ENABLED else None
@@ -473,7 +477,9 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         size=size,
         etag=multipart_etag([p.etag for p in parts]),
         last_modified=made,
-        segments=tuple(Segment(p.blob_id, p.size, p.nonce) for p in parts),
+        segments=tuple(Segment(p.blob_id, p.size, p.nonce,
+                               checksum=p.checksums.get(algorithm) if algorithm else None)
+                       for p in parts),
         headers=dict(upload.headers),
         user_metadata=dict(upload.user_metadata),
         tags=upload.tags,
@@ -486,7 +492,11 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         sealing=upload.sealing,
     )
     try:
-        replaced, removed = await ctx.services.run(meta.complete_upload, upload_id, obj)
+        replaced, removed = await ctx.services.run(
+            meta.complete_upload, upload_id, obj, None if condition is None else condition.holds)
+    except ConditionFailed as failed:  # a write or delete won the race; the upload stays
+        assert condition is not None
+        raise condition.failure(ctx.key, exists=failed.exists) from None
     except NoSuchUpload:
         # Completed (maybe by this same request, retried) or aborted meanwhile.
         return await _replay(ctx, body, upload_id)

@@ -28,6 +28,7 @@ from sealbox.api.s3.versioning import bucket_state, requested_version, version_f
 from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
 from sealbox.http.conditional import (
+    WritePrecondition,
     evaluate_get,
     put_preconditions,
 )
@@ -36,7 +37,14 @@ from sealbox.http.header_values import LATIN1_MESSAGE, refuse_control, servable
 from sealbox.http.ranges import parse_range
 from sealbox.server.responses import FileSpan, Response, empty_response
 from sealbox.store.blobs import BlobStore, BlobWriter, StreamingBlob
-from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectLocked, ObjectRecord, Segment
+from sealbox.store.meta import (
+    NULL_VERSION,
+    ConditionFailed,
+    NoSuchBucket,
+    ObjectLocked,
+    ObjectRecord,
+    Segment,
+)
 from sealbox.store.sealed_blobs import open_segment
 
 OPEN_ATTEMPTS = 3
@@ -69,7 +77,7 @@ async def put_object(ctx: Context) -> Response:
     klass = storage_class(headers)
     declared_checksums(headers)
     ask = write_ask(headers)
-    await check_put_preconditions(ctx)
+    condition = await check_put_preconditions(ctx)
     state = await bucket_state(ctx, ctx.bucket)
     now = ctx.services.clock.now()
     lock = await lock_for_write(ctx, state, now, integrity=True)
@@ -92,7 +100,7 @@ async def put_object(ctx: Context) -> Response:
         if received.writer is not None:
             received.writer.abort()
         raise
-    await commit_object(ctx, record, [received.blob_id], received.writer)
+    await commit_object(ctx, record, [received.blob_id], received.writer, condition)
     out = [("etag", quote_etag(record.etag)), *version_headers(record.version_id),
            *await expiration_headers(ctx, record),
            *sealing_headers(sealing, ask.customer)]
@@ -106,23 +114,29 @@ def _small_body(ctx: Context) -> bool:
             and int(length) <= SMALL_PUT and "x-amz-decoded-content-length" not in ctx.request.headers)
 
 
-async def check_put_preconditions(ctx: Context) -> None:
+async def check_put_preconditions(ctx: Context) -> WritePrecondition | None:
+    """A conditional write's If-Match / If-None-Match, checked against the
+    current object before any byte is read (so a doomed upload costs
+    nothing); what ``commit_object`` must check again as it commits."""
     headers = ctx.request.headers
     if "if-none-match" not in headers and "if-match" not in headers:
-        return
+        return None
     existing = await ctx.services.read(ctx.services.meta.get_object, ctx.bucket, ctx.key)
-    put_preconditions(headers, existing.etag if existing else None, key=ctx.key)
+    return put_preconditions(headers, existing.etag if existing else None, key=ctx.key)
 
 
 async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str],
-                        writer: BlobWriter | None = None) -> None:
+                        writer: BlobWriter | None = None,
+                        condition: WritePrecondition | None = None) -> None:
     """Commit a record whose blobs are written; on failure drop the new blobs,
     on success drop the blobs of the object it replaced. ``writer``: the
     record's blob, still to be made durable (fsync, rename) before the
-    record is committed; all of it is one trip to the thread pool."""
+    record is committed; all of it is one trip to the thread pool.
+    ``condition``: checked again by the store in the committing transaction
+    (412, or 409 when the object was deleted meanwhile)."""
     services = ctx.services
     batcher = services.small_puts
-    if batcher is not None and batcher.takes(writer):
+    if condition is None and batcher is not None and batcher.takes(writer):
         try:
             await batcher.commit(writer, record)
         except NoSuchBucket:
@@ -135,7 +149,8 @@ async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]
         if writer is not None:
             writer.finish()  # the blob is on disk before any record points at it
         try:
-            replaced = services.meta.put_object(record)
+            replaced = services.meta.put_object(
+                record, None if condition is None else condition.holds)
         except BaseException:
             delete_blobs(ctx, new_blobs)
             raise
@@ -149,6 +164,9 @@ async def commit_object(ctx: Context, record: ObjectRecord, new_blobs: list[str]
         raise S3Error("NoSuchBucket", BucketName=record.bucket) from None
     except ObjectLocked:  # a null version under lock: never replaced
         raise S3Error("AccessDenied", LOCKED) from None
+    except ConditionFailed as failed:
+        assert condition is not None
+        raise condition.failure(record.key, exists=failed.exists) from None
 
 
 async def find_object(ctx: Context, bucket: str, key: str,

@@ -47,6 +47,7 @@ class AuditQuery:
     principal: str | None = None
     bucket: str | None = None
     key: str | None = None
+    version_id: str | None = None
     status: int | None = None
     since_ms: int | None = None
     until_ms: int | None = None
@@ -173,7 +174,11 @@ class AuditSqlMethods:
         of at most ``limit`` rows, newest first)."""
         where: list[str] = []
         params: list[Any] = []
+        if query.version_id is not None:
+            return  # version 9 kept no version ids
         for field, index in TERM_FIELDS:
+            if index >= len(LEGACY_COLUMNS.split(", ")):
+                continue  # a field added since version 9 (None in its rows)
             value = getattr(query, field)
             if value is not None:
                 if not _storable(value):
@@ -200,7 +205,7 @@ class AuditSqlMethods:
         with self._read() as c:
             rows = c.execute(self._d.q(sql), tuple(params)).fetchall()
         if rows:
-            yield rows[0][0], [tuple(row) for row in rows]
+            yield rows[0][0], [audit_batches.widened(row) for row in rows]
 
     def delete_audit_events_before(self, time_ms: int) -> int:
         """Remove events older than ``time_ms``; how many. A batch that

@@ -39,6 +39,7 @@ from sealbox.store.meta import (
     ObjectRecord,
     Part,
     Upload,
+    WriteCheck,
     check_completes,
 )
 from sealbox.store.rows import tags_json
@@ -68,9 +69,11 @@ class SqlObjectMethods:
         the point lookups on the request path."""
         raise NotImplementedError
 
-    def _replace_object(self, c: Any, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """Insert or replace the object row ``params`` in transaction ``c``;
-        the row replaced, if any."""
+    def _replace_object(self, c: Any, params: tuple[Any, ...],
+                        check: WriteCheck | None = None) -> tuple[Any, ...] | None:
+        """Insert or replace the object row ``params`` in transaction ``c``
+        (if ``check`` lets it replace the row there, read locked); the row
+        replaced, if any."""
         raise NotImplementedError
 
     def _storable(self, *texts: str) -> None:
@@ -242,14 +245,15 @@ class SqlObjectMethods:
         return d.rows.upload(row), [d.rows.part(p) for p in parts]
 
     def complete_upload(
-        self, upload_id: str, obj: ObjectRecord
+        self, upload_id: str, obj: ObjectRecord, check: WriteCheck | None = None
     ) -> tuple[ObjectRecord | None, list[Part]]:
         params = self._object_params(obj)
         with self._write() as c:
             upload, parts = self._remove_upload(c, upload_id)
             check_completes(upload_id, upload, obj)
             # The bucket exists: delete_bucket refuses while uploads exist.
-            old = self._replace_object(c, params)
+            # A refused check rolls the upload's removal back with it.
+            old = self._replace_object(c, params, check)
         return (None if old is None else self._d.rows.object(old)), parts
 
     def abort_upload(self, upload_id: str) -> list[Part]:

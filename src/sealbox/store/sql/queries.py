@@ -19,6 +19,7 @@ OBJ_COLS = (
     "tags, checksums, storage_class, owner, parts_count, version_id, "
     "lock_mode, lock_until, legal_hold, sealing"
 )
+OBJ_ETAG = OBJ_COLS.split(", ").index("etag")  # its place in an objects row
 UPLOAD_COLS = (
     "upload_id, bucket, key, initiated, headers, user_metadata, tags, "
     "storage_class, owner, checksum_algorithm, lock_mode, lock_until, legal_hold, sealing"

@@ -481,5 +481,7 @@ STEPS: tuple[Step, ...] = (
     Step("backend multipart uploads", _tables(*_BLOB_UPLOADS)),
     # The blob sweep: one holder at a time, a page per tick (store/sql/blob_sweep.py).
     Step("blob sweep lease and cursor", _tables(*_BLOB_SWEEP)),
+    # Managed links naming a version (issue 16): links.version_id.
+    Step("links naming a version", _tables("ALTER TABLE links ADD COLUMN version_id {NAME}")),
 )
 SCHEMA_VERSION = len(STEPS)
