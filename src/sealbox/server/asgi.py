@@ -45,6 +45,7 @@ from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LINK_PARAMETER, LinkRecord, refusal_code
+from sealbox.links.uses import UseBatches
 from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
@@ -128,6 +129,7 @@ class SealboxApp:
                                  lookup_credential=self.gate.lookup_credential, gate=self.gate)
         # Revoked signatures and managed links, checked after access (sealbox.links).
         self.links = LinkGate(meta, lambda: int(clock.now().timestamp()))
+        self.link_uses = UseBatches(meta, self.services.run)  # type: ignore[arg-type]
         self.services.links = self.links
         self.sign = SignEndpoint(self.services)  # POST /_sealbox/sign (links by JWT)
         if SmallPutBatcher.applies(meta, blobs):
@@ -387,7 +389,7 @@ class SealboxApp:
         if link is not None:
             if link.max_uses is not None:
                 # One use, committed before the handler starts the answer.
-                await self.services.run(self.links.use, link)
+                await self.links.use(link, self.link_uses)
             context.max_body = link.max_size
         response = await handler(context)
         if request.method == "HEAD":
