@@ -271,6 +271,8 @@ class SealboxApp:
             sent = 0
         elif response.spans is None:
             sent = len(response.body)
+        elif len(response.spans) == 1:  # the usual GET: no generator for one span
+            sent = response.spans[0].length
         else:
             sent = sum(span.length for span in response.spans)
         counters = self.counters
