@@ -374,6 +374,7 @@ class SealboxApp:
                             virtual_bucket=virtual_bucket)
         if not auth.principal.is_anonymous:
             note.principal = auth.principal.arn
+            audit_events.note_signer(note, auth)
         authorize_s3(gate, request, auth, endpoint.operation, endpoint.bucket, endpoint.key,
                      version)
         # After the signature (and its cache) and access, every request: a
