@@ -5,6 +5,8 @@ stand-in."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +25,7 @@ from sealbox.links.create import create_link, link_url, url_signature
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LinkError, LinkRecord, LinkSpec
 from sealbox.links.revoke import identify
+from sealbox.links.uses import UseBatches
 
 NOW = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
 ROOT = Credential("AKIDROOT", "secret", root_principal("AKIDROOT"))
@@ -171,9 +174,12 @@ class FakeLinks:
         self.reads += 1
         return self.record if link_id == self.record.link_id else None
 
-    def use_link(self, link_id: str) -> bool:
-        self.uses_left -= 1
-        return self.uses_left >= 0
+    def use_links(self, link_ids: Sequence[str]) -> list[bool]:
+        admitted = []
+        for _ in link_ids:
+            self.uses_left -= 1
+            admitted.append(self.uses_left >= 0)
+        return admitted
 
 
 LINK_ID = "lnk-abcdefghijkmnpqrstuv"
@@ -182,6 +188,10 @@ RECORD = LinkRecord(LINK_ID, "AKIDROOT", "arn", "bkt", "k", "PUT", 0, 10**10, 1,
 AUTH = AuthResult(root_principal("AKIDROOT"), "REST-QUERY-STRING", signature="f" * 64)
 QUERY = {model.LINK_PARAMETER: LINK_ID}
 GOOD = {"content-type": "image/png", "content-length": "50"}
+
+
+async def _inline(fn: Any, *args: Any) -> Any:
+    return fn(*args)
 
 
 def _check(gate: LinkGate, *, auth: AuthResult = AUTH, headers: dict[str, str] = GOOD,
@@ -202,8 +212,9 @@ def test_gate_admits_a_link_within_its_terms_and_counts_its_uses() -> None:
     gate = LinkGate(store, lambda: 0)
     record = _check(gate)
     assert record == RECORD
-    gate.use(RECORD)
-    assert _reason(lambda: gate.use(RECORD)) == model.USED_UP
+    batches = UseBatches(store, _inline)
+    asyncio.run(gate.use(RECORD, batches))
+    assert _reason(lambda: asyncio.run(gate.use(RECORD, batches))) == model.USED_UP
 
 
 @pytest.mark.parametrize("change, why", [

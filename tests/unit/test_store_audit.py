@@ -86,3 +86,25 @@ def test_any_text_a_header_can_carry_round_trips(tmp_path: Path) -> None:
     assert sorted(r[4] for r in store.query_audit_events(AuditQuery())) == sorted([*odd, "plain"])
     assert [r[4] for r in store.query_audit_events(AuditQuery(key="bad\udc80byte"))] == [
         "bad\udc80byte"]
+
+
+def test_batches_written_with_zlib_before_zstd_still_read(tmp_path: Path) -> None:
+    # Batches were zlib-compressed until zstd replaced it; a store holding
+    # both answers with both, merged, and filters them by their terms.
+    import zlib
+    from dataclasses import replace
+
+    import orjson
+
+    from sealbox.store.audit_batches import pack
+
+    store = SqliteMetaStore(str(tmp_path / "m.sqlite3"))
+    old_events = [row(1, link="L1"), row(3, link="L1")]
+    old = pack(old_events)
+    store.insert_audit_batch(replace(old, body=zlib.compress(orjson.dumps(old_events), 1)))
+    new = pack([row(2, link="L1"), row(4, bucket="other")])
+    assert new.body[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame
+    store.insert_audit_batch(new)
+    assert [r[1] for r in store.query_audit_events(AuditQuery(link_id="L1"))] == [
+        "R0003", "R0002", "R0001"]
+    assert [r[1] for r in store.query_audit_events(AuditQuery(bucket="other"))] == ["R0004"]

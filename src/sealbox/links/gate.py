@@ -10,7 +10,8 @@ request pays a tuple compare and a dict lookup, with some one SHA-256 of
 its signature and a set lookup. A managed link's record is immutable but
 for its use count, so it is read once and kept by id; only a link with a
 use limit goes to the store per request (``use``, a conditional UPDATE,
-committed before the answer starts).
+committed before the answer starts, in a batch with the uses that arrive
+together: ``links.uses``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sealbox.auth.principal import AuthResult
 from sealbox.errors import S3Error
 from sealbox.links import model
 from sealbox.links.model import LinkRecord
+from sealbox.links.uses import UseBatches
 
 _RECORDS_MAX = 10_000
 
@@ -38,7 +40,6 @@ class LinkStore(Protocol):
 
     def get_link(self, link_id: str) -> LinkRecord | None: ...
 
-    def use_link(self, link_id: str) -> bool: ...
 
 
 class LinkGate:
@@ -115,12 +116,13 @@ class LinkGate:
             _check_upload(record, headers)
         return record
 
-    def use(self, record: LinkRecord) -> None:
-        """Count one use of a link with a limit (synchronous: the store
-        writes); ``refuse(USED_UP)`` when none is left."""
+    async def use(self, record: LinkRecord, batches: UseBatches) -> None:
+        """Count one use of a link with a limit, committed when this returns
+        (in ``batches``, with the uses that arrive together);
+        ``refuse(USED_UP)`` when none is left."""
         if record.max_uses is None:
             return
-        if not self._meta.use_link(record.link_id):
+        if not await batches.use(record.link_id):
             raise refuse(model.USED_UP)
 
 

@@ -88,6 +88,11 @@ class LinkSqlMethods:
             done = c.execute(self._d.q(USE_LINK_SQL), (link_id,)).rowcount
         return bool(done)
 
+    def use_links(self, link_ids: Sequence[str]) -> list[bool]:
+        """``use_link`` of each, in order, in one transaction (``links.uses``)."""
+        with self._write() as c:
+            return [bool(c.execute(self._d.q(USE_LINK_SQL), (i,)).rowcount) for i in link_ids]
+
     def revoke(self, revocation: Revocation) -> Revocation:
         """Refuse a signature until its expiry; revoking twice keeps the first."""
         with self._write() as c:

@@ -48,6 +48,7 @@ from sealbox.errors import S3Error
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LINK_PARAMETER, LinkRecord, refusal_code
 from sealbox.lifecycle.worker import LifecycleWorker
+from sealbox.links.uses import UseBatches
 from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters
 from sealbox.server import audit as audit_events
@@ -137,6 +138,7 @@ class SealboxApp:
                                  lookup_credential=self.gate.lookup_credential, gate=self.gate)
         # Revoked signatures and managed links, checked after access (sealbox.links).
         self.links = LinkGate(meta, lambda: int(clock.now().timestamp()))
+        self.link_uses = UseBatches(meta, self.services.run)  # type: ignore[arg-type]
         self.services.links = self.links
         # Objects' SSE-S3 data keys are wrapped by the same keyring as the
         # store's secrets (SEALBOX_SECRET_KEY, or secret.key in the data dir).
@@ -290,6 +292,8 @@ class SealboxApp:
             sent = 0
         elif response.spans is None:
             sent = len(response.body)
+        elif len(response.spans) == 1:  # the usual GET: no generator for one span
+            sent = response.spans[0].length
         else:
             sent = sum(span.length for span in response.spans)
         counters = self.counters
@@ -393,6 +397,7 @@ class SealboxApp:
                             virtual_bucket=virtual_bucket)
         if not auth.principal.is_anonymous:
             note.principal = auth.principal.arn
+            audit_events.note_signer(note, auth)
         authorize_s3(gate, request, auth, endpoint.operation, endpoint.bucket, endpoint.key,
                      version)
         # After the signature (and its cache) and access, every request: a
@@ -412,7 +417,7 @@ class SealboxApp:
         if link is not None:
             if link.max_uses is not None:
                 # One use, committed before the handler starts the answer.
-                await self.services.run(self.links.use, link)
+                await self.links.use(link, self.link_uses)
             context.max_body = link.max_size
         response = await handler(context)
         if request.method == "HEAD":

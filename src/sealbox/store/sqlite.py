@@ -30,7 +30,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -390,6 +390,11 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
         """A managed link's use (links.store), in a group commit: uses that
         arrive together share one fsync, and each is durable on return."""
         return bool(self._group.run(lambda c: c.execute(USE_LINK_SQL, (link_id,)).rowcount))
+
+    def use_links(self, link_ids: Sequence[str]) -> list[bool]:
+        """``use_link`` of each, in order, in one group commit."""
+        return self._group.run(
+            lambda c: [bool(c.execute(USE_LINK_SQL, (i,)).rowcount) for i in link_ids])
 
     def access_version(self) -> int:
         token = self._watch.token()

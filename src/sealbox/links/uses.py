@@ -1,0 +1,73 @@
+"""Counting the uses of links with a limit, batched on the event loop.
+
+A use commits before its answer starts (``links.store``). Handed to the
+executor one by one, each use held a thread of its own in the store's
+group commit, and every commit woke all of them: under a burst of
+one-time links the threads' wake-ups and the executor hops cost the
+event loop more than the requests themselves (measured: about 650 µs of
+loop time per one-time GET, against 180 µs for a plain presigned GET).
+
+Here the uses that arrive while a commit is in flight wait on the loop,
+and go together as one batch, in one executor call and one transaction,
+once that commit is done: one thread and one wake-up per batch. Each use
+is still its own conditional UPDATE, in arrival order, so two uses of
+the same link in one batch count as two and the limit holds exactly.
+Nothing is answered before the batch that holds its use has committed;
+if that commit fails, every use in it fails with the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+MAX_BATCH = 512  # uses in one transaction: bounds how long the write lock is held
+
+
+class UseStore(Protocol):
+    def use_links(self, link_ids: Sequence[str]) -> list[bool]: ...
+
+
+Run = Callable[[Callable[[list[str]], list[bool]], list[str]], Awaitable[list[bool]]]
+
+
+class UseBatches:
+    """Uses of links, committed in batches: ``await use(link_id)`` is True
+    once the use is committed, False when the link was used up."""
+
+    def __init__(self, store: UseStore, run: Run) -> None:
+        self._store = store
+        self._run = run  # the executor (Services.run): store work off the loop
+        self._waiting: list[tuple[str, asyncio.Future[bool]]] = []
+        self._committing = False
+
+    async def use(self, link_id: str) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((link_id, future))
+        if not self._committing:
+            self._committing = True
+            asyncio.ensure_future(self._commit_all())
+        return await future
+
+    async def _commit_all(self) -> None:
+        """Commit batches until none waits (one at a time: the next batch is
+        made of the uses that arrived during this one's commit)."""
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                try:
+                    admitted = await self._run(self._store.use_links, [i for i, _ in batch])
+                except BaseException as error:  # noqa: BLE001 - every use in the batch failed
+                    for _, future in batch:
+                        if not future.done():  # one instance each: each is raised apart
+                            future.set_exception(copy.copy(error))
+                    if not isinstance(error, Exception):
+                        raise
+                    continue
+                for (_, future), ok in zip(batch, admitted, strict=True):
+                    if not future.done():  # its request may have been cancelled
+                        future.set_result(ok)
+        finally:
+            self._committing = False
