@@ -21,6 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from sealbox.store.meta import NULL_VERSION, Bucket, ObjectRecord, Part, Sealing, Segment, Upload
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -231,7 +233,18 @@ class Rows:
         )
 
 
-SQLITE_ROWS = Rows(time_param=to_ms, time_value=from_ms, json_value=json.loads)
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's value: orjson, at a fifth of the standard library's
+    cost per row (a page of ListObjectVersions decodes four columns a row);
+    the standard library for text orjson refuses (an escaped lone surrogate,
+    which a header decoded with surrogateescape can carry)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+SQLITE_ROWS = Rows(time_param=to_ms, time_value=from_ms, json_value=json_loads)
 # psycopg decodes json columns itself (postgres.py sets its loads) and
 # returns timestamptz as aware datetimes in the session's time zone, UTC.
 POSTGRES_ROWS = Rows(time_param=to_timestamp, time_value=_same, json_value=_same)

@@ -352,21 +352,26 @@ class SqlVersionMethods:
                     found = c.execute(d.q(_GET_NONCURRENT),
                                       (bucket, key_marker, version_marker)).fetchone()
                     after_seq = None if found is None else found[-1]
+            # One lower bound, the later of the prefix and the marker: the
+            # marker's OR alone is no range, and each page then scanned the
+            # prefix from its start (a walk of 100 000 versions was
+            # quadratic: 480 ms a page, bench/list_versions.py).
             where: list[str] = ["bucket = ?"]
             params: list[Any] = [bucket]
-            if prefix:
+            if key_marker and key_marker >= prefix:
+                where.append("key >= ?" if after_seq is not None else "key > ?")
+                params.append(key_marker)
+            elif prefix:
                 where.append("key >= ?")
                 params.append(prefix)
+            if prefix:
                 upper = prefix_upper_bound(prefix)
                 if upper is not None:
                     where.append("key < ?")
                     params.append(upper)
             if after_seq is not None:
-                where.append("(key > ? OR (key = ? AND seq < ?))")
-                params += [key_marker, key_marker, after_seq]
-            elif key_marker:
-                where.append("key > ?")
-                params.append(key_marker)
+                where.append("(key > ? OR seq < ?)")
+                params += [key_marker, after_seq]
             cond = " AND ".join(where)
             # Both sides are ranges on their primary key / seq index.
             sql = (
