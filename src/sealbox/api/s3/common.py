@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
+from sealbox.access.canonical_ids import canonical_id
 from sealbox.api.common.context import Context
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_http_date
@@ -41,8 +41,8 @@ async def require_bucket(ctx: Context) -> Bucket:
 
 
 def owner_id(arn: str) -> str:
-    """A stable 64-hex canonical user id, the shape S3 gives owners."""
-    return hashlib.sha256(arn.encode()).hexdigest()
+    """The owner's canonical user id: its account's (sealbox.access.canonical_ids)."""
+    return canonical_id(arn)
 
 
 def owner_xml(arn: str) -> list[tuple[str, object]]:
