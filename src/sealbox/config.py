@@ -74,6 +74,12 @@ class Settings:
     # S3 server access logs and CloudFront standard logs: how often each
     # process writes its buffered records as objects (sealbox.logs.delivery).
     log_delivery_seconds: float = 60.0
+    # What a new bucket starts with, as on AWS since April 2023: Object
+    # Ownership BucketOwnerEnforced (ACLs disabled) unless CreateBucket asks,
+    # and all four Block Public Access settings on. Stores moved from RGW or
+    # from older AWS buckets may want ObjectWriter and none.
+    default_object_ownership: str = "BucketOwnerEnforced"
+    new_bucket_block_public_access: bool = True
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in

@@ -97,6 +97,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sealbox.access.acls import Grant
+from sealbox.access.canonical_ids import canonical_id
 from sealbox.access.context import principal_account
 from sealbox.access.model import Policy, Principals, Statement
 from sealbox.auth.principal import ACCOUNT_ID, Principal
@@ -142,7 +143,8 @@ class AccessRequest:
     restrict_public_buckets: bool = False
     # The ACL grant that gives the requester this action (the gate finds it).
     acl_grant: Grant | None = None
-    # The account that owns the object, when another than ``resource_owner``.
+    # The canonical id of the account that owns the object, when another
+    # account than ``resource_owner`` owns it (the gate tells).
     object_owner: str | None = None
 
 
@@ -310,8 +312,8 @@ def evaluate_parts(principal: Principal, action: str, resource: str,
                 )
             bucket_allow = (st, "bucket policy")
 
-    if object_owner is not None and object_owner != resource_owner:
-        return _object_owned_by_another(principal, account, object_owner, identity_allow,
+    if object_owner is not None:
+        return _object_owned_by_another(principal, object_owner, identity_allow,
                                         acl_grant)
     if kind == "root" and account == resource_owner:
         return Decision(True, "the account root may do everything in its account")
@@ -347,7 +349,7 @@ def _acl_allowed(grant: Grant) -> Decision:
     return Decision(True, f"the ACL grants {grant.permission} to {grant.grantee}")
 
 
-def _object_owned_by_another(principal: Principal, account: str | None, object_owner: str,
+def _object_owned_by_another(principal: Principal, object_owner: str,
                              identity_allow: tuple[Statement, str] | None,
                              acl_grant: Grant | None) -> Decision:
     """An object another account owns (ObjectWriter): its owner's principals
@@ -355,7 +357,7 @@ def _object_owned_by_another(principal: Principal, account: str | None, object_o
     the object's ACL (and a user by its own account's Allow too)."""
     kind = principal.kind
     own_allow = kind in ("root", "anonymous") or identity_allow is not None
-    if account == object_owner and kind in ("root", "user"):
+    if kind in ("root", "user") and canonical_id(principal.arn) == object_owner:
         if own_allow:
             return Decision(True, "the object's owner account allows this")
         return Decision(False, "no policy of the object's owner account allows this")

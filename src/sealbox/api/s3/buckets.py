@@ -10,7 +10,7 @@ from sealbox.access.public_access import ALL as ALL_BLOCKED
 from sealbox.api.common.access_gate import ACL_SETTING, PUBLIC_ACCESS_BLOCK_SETTING
 from sealbox.api.common.context import Context
 from sealbox.api.s3 import cors
-from sealbox.api.s3.acl import OWNERSHIP_SETTING, check_create_bucket_acl, requested_ownership
+from sealbox.api.s3.acl_writes import OWNERSHIP_SETTING, create_bucket_acl, requested_ownership
 from sealbox.api.s3.common import owner_xml, require_bucket
 from sealbox.api.s3.ingest import discard_blobs
 from sealbox.api.s3.listing import decode_token, encode_token
@@ -116,14 +116,15 @@ async def create_bucket(ctx: Context) -> Response:
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
     object_ownership = requested_ownership(ctx)
-    acl = check_create_bucket_acl(ctx, object_ownership)
+    block = ctx.services.settings.new_bucket_block_public_access
+    acl = create_bucket_acl(ctx, object_ownership, ctx.auth.principal.arn, block)
     body = await ctx.request.read(MAX_CREATE_BUCKET_BODY)
     region = _location_constraint(body, ctx.services.settings.region)
     bucket = Bucket(name=name, created=ctx.services.clock.now(), region=region,
                     owner=ctx.auth.principal.arn)
     try:
         await ctx.services.run(_create_with_defaults, ctx.services.meta, bucket, object_ownership,
-                               acl)
+                               acl, block)
     except BucketExists:
         # One account owns every bucket here, so an existing name is always
         # "yours". S3 answers that with 409 BucketAlreadyOwnedByYou in every
@@ -135,13 +136,17 @@ async def create_bucket(ctx: Context) -> Response:
 
 
 def _create_with_defaults(meta: MetaStore, bucket: Bucket, object_ownership: str,
-                          acl: str | None) -> None:
-    """The bucket and the settings S3 gives a new one: all of Block Public
-    Access on, and its Object Ownership (BucketOwnerEnforced unless asked)."""
+                          acl: str | None, block_public_access: bool) -> None:
+    """The bucket and the settings S3 gives a new one since April 2023: all
+    of Block Public Access on (unless --new-bucket-block-public-access off:
+    none, as before), and its Object Ownership (the server's default unless
+    asked). The ownership setting is always written: that moves the access
+    version, so the gate never keeps a bucket's old owner."""
     meta.create_bucket(bucket)
-    meta.put_bucket_setting(bucket.name, PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json())
+    if block_public_access:
+        meta.put_bucket_setting(bucket.name, PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json())
     meta.put_bucket_setting(bucket.name, OWNERSHIP_SETTING, object_ownership)
-    if acl is not None and acl != "private":
+    if acl is not None:
         meta.put_bucket_setting(bucket.name, ACL_SETTING, acl)
 
 

@@ -34,7 +34,7 @@ from dataclasses import replace
 from typing import Any
 
 from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectRecord
-from sealbox.store.rows import tags_json
+from sealbox.store.rows import dict_json, tags_json
 from sealbox.store.sql.dialect import Dialect
 from sealbox.store.sql.queries import OBJ_COLS, prefix_upper_bound
 
@@ -237,6 +237,34 @@ class SqlVersionMethods:
             cur = c.execute(d.q("UPDATE object_versions SET tags = ? WHERE bucket = ? AND key = ? "
                                 "AND version_id = ? AND NOT delete_marker"),
                             (value, bucket, key, version_id))
+            return bool(cur.rowcount > 0)
+
+    def set_version_headers(self, record: ObjectRecord, headers: dict[str, str]) -> bool:
+        """Replace the stored headers of exactly the version ``record`` is (the
+        ACL kept among them: PutObjectAcl); False if it is gone or was
+        replaced meanwhile. A null version may be replaced by a new write at
+        any time, so it must still have the ETag and time it was read with."""
+        d = self._d
+        bucket, key, vid = record.bucket, record.key, record.version_id
+        if not d.storable(bucket, key, vid) or record.delete_marker:
+            return False
+        value = dict_json(headers)
+        with self._write() as c:
+            if vid == NULL_VERSION:
+                cur = c.execute(d.q("UPDATE objects SET headers = ? WHERE bucket = ? AND key = ? "
+                                    "AND version_id IS NULL AND etag = ? AND last_modified = ?"),
+                                (value, bucket, key, record.etag,
+                                 d.rows.time_param(record.last_modified)))
+            else:
+                cur = c.execute(d.q("UPDATE objects SET headers = ? WHERE bucket = ? AND key = ? "
+                                    "AND version_id = ?"), (value, bucket, key, vid))
+            if cur.rowcount > 0:
+                return True
+            # A noncurrent version (the null one among them) never changes
+            # but for its tags and its ACL.
+            cur = c.execute(d.q("UPDATE object_versions SET headers = ? WHERE bucket = ? "
+                                "AND key = ? AND version_id = ? AND NOT delete_marker"),
+                            (value, bucket, key, vid))
             return bool(cur.rowcount > 0)
 
     def list_versions(
