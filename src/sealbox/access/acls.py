@@ -158,14 +158,19 @@ def permission_for(action: str, kind: Literal["bucket", "object"]) -> Permission
 
 def matching_grant(acl: Acl, principal: Principal, permission: Permission,
                    *, ignore_public: bool = False) -> Grant | None:
-    """The first grant of ``acl`` that gives ``principal`` ``permission``
-    (FULL_CONTROL gives every one); ``ignore_public``: IgnorePublicAcls."""
+    """A grant of ``acl`` that gives ``principal`` ``permission``
+    (FULL_CONTROL gives every one), a group's before an account's: a group's
+    counts for the bucket owner's own users, an account's does not
+    (sealbox.access.evaluate). ``ignore_public``: IgnorePublicAcls."""
     account = "" if principal.is_anonymous else account_of(principal.arn)
+    found = None
     for grant in acl.grants:
         if grant.permission != permission and grant.permission != "FULL_CONTROL":
             continue
         if ignore_public and grant.is_public:
             continue
         if _grantee_matches(grant, principal, account):
-            return grant
-    return None
+            if grant.grantee_type == "Group":
+                return grant
+            found = found or grant
+    return found

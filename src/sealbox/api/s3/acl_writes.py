@@ -23,6 +23,8 @@ with ACLs disabled).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sealbox.access.acls import Acl, canned_acl, owner_only
 from sealbox.access.canonical_ids import canonical_id
 from sealbox.api.common.access_gate import ACL_SETTING, OBJECT_ACL_HEADER, OWNERSHIP_SETTING
@@ -53,10 +55,11 @@ def requested_ownership(ctx: Context) -> str:
     return value
 
 
-def headers_acl(ctx: Context) -> RequestedAcl | None:
-    """The ACL the request's headers ask for, checked (e-mail grantees
-    resolved: none resolves until accounts have addresses)."""
-    return requested_acl(ctx.request.headers, no_email)
+def headers_acl(ctx: Context, headers: Mapping[str, str] | None = None) -> RequestedAcl | None:
+    """The ACL the request's headers (or a POST form's ``acl`` as
+    ``x-amz-acl``) ask for, checked; e-mail grantees resolved (none
+    resolves until accounts have addresses)."""
+    return requested_acl(ctx.request.headers if headers is None else headers, no_email)
 
 
 def resolve(requested: RequestedAcl, owner: str, bucket_owner: str) -> Acl:
@@ -93,11 +96,13 @@ async def bucket_owner_id(ctx: Context, bucket: str) -> str:
     return canonical_id(record.owner)
 
 
-async def with_write_acl(ctx: Context, stored: dict[str, str]) -> dict[str, str]:
+async def with_write_acl(ctx: Context, stored: dict[str, str],
+                         acl_headers: Mapping[str, str] | None = None) -> dict[str, str]:
     """An object write's stored headers with the ACL it keeps (never one
-    copied from a source object: a copy starts private), checked."""
+    copied from a source object: a copy starts private), checked.
+    ``acl_headers``: where the ACL is asked for, if not the request's headers."""
     stored.pop(OBJECT_ACL_HEADER, None)
-    requested = headers_acl(ctx)
+    requested = headers_acl(ctx, acl_headers)
     object_ownership = await ownership(ctx, ctx.bucket)
     if requested is None and object_ownership == "BucketOwnerEnforced":
         return stored  # the common case: the bucket owner's, nothing to keep
