@@ -9,7 +9,11 @@ committed here); the rest go to pytest (a ``-k`` or test ids). Tests marked
 suite's users: "main" is sealbox's root; "alt", "tenant" and "iam" are IAM
 users made for the run, allowed ``s3:*`` (the suite's cleanup lists and
 empties every bucket as each of them), so the tests that expect a
-stranger to be refused fail here. The suite needs ``munch``,
+stranger to be refused fail here. The server runs with
+``--default-object-ownership ObjectWriter`` and
+``--new-bucket-block-public-access off``: the suite expects a new bucket as
+RGW and AWS before April 2023 made it (ACLs enabled, no Block Public Access;
+its ownership tests name the ownership they want). The suite needs ``munch``,
 ``isodate``, ``httplib2``, ``pytz`` and ``lxml`` besides boto3 and pytest.
 """
 
@@ -45,6 +49,10 @@ secret_key = {main_secret}
 {users}
 """
 
+
+# What the suite expects of a new bucket (see the module docstring).
+LEGACY_BUCKETS = ("--default-object-ownership", "ObjectWriter",
+                  "--new-bucket-block-public-access", "off")
 
 # The suite's setup and cleanup list and empty every bucket as each user.
 _ALL_S3 = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
@@ -86,7 +94,7 @@ def main(argv: list[str]) -> int:
         return 2
     suite, pytest_args = Path(argv[0]), argv[1:]
     with tempfile.TemporaryDirectory() as tmp, \
-            RunningServer(data_dir=Path(tmp) / "data") as server:
+            RunningServer(data_dir=Path(tmp) / "data", extra_args=LEGACY_BUCKETS) as server:
         port = server.endpoint.rsplit(":", 1)[1]
         config = Path(tmp) / "s3tests.conf"
         owner = _root_owner(server)

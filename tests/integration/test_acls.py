@@ -94,8 +94,9 @@ def test_grant_headers_on_put_object_are_read_back_exactly(s3: Any, bucket: str)
                   GrantWriteACP=f"id={OTHER_ID.upper()}")
     answer = s3.get_object_acl(Bucket=bucket, Key="k")
     assert answer["Owner"] == {"ID": owner, "DisplayName": "root"}
+    # Groups' grants first (RGW's order), then the rest as given.
     assert grants_of(answer) == [
-        ("CanonicalUser", OTHER_ID, "READ"), ("Group", LOG_DELIVERY, "READ"),
+        ("Group", LOG_DELIVERY, "READ"), ("CanonicalUser", OTHER_ID, "READ"),
         ("CanonicalUser", OTHER_ID, "WRITE_ACP"), ("CanonicalUser", owner, "FULL_CONTROL")]
     owners = [g["Grantee"] for g in answer["Grants"] if g["Grantee"].get("ID") == owner]
     assert owners[0]["DisplayName"] == "root"
@@ -110,8 +111,8 @@ def test_access_control_policy_bodies_on_bucket_and_object(s3: Any, bucket: str)
         {"Grantee": {"Type": "CanonicalUser", "ID": OTHER_ID}, "Permission": "READ"}]}
     s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy=policy)
     assert grants_of(s3.get_bucket_acl(Bucket=bucket)) == [
-        ("CanonicalUser", owner, "FULL_CONTROL"), ("Group", LOG_DELIVERY, "WRITE"),
-        ("Group", LOG_DELIVERY, "READ_ACP"), ("CanonicalUser", OTHER_ID, "READ")]
+        ("Group", LOG_DELIVERY, "WRITE"), ("Group", LOG_DELIVERY, "READ_ACP"),
+        ("CanonicalUser", owner, "FULL_CONTROL"), ("CanonicalUser", OTHER_ID, "READ")]
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     s3.put_object_acl(Bucket=bucket, Key="k", AccessControlPolicy={
         "Owner": {"ID": owner},

@@ -112,8 +112,9 @@ def canned_acl(name: str, owner: str, bucket_owner: str | None = None) -> Acl:
     owner's FULL_CONTROL, and what the name adds. ``bucket_owner`` matters
     to the ``bucket-owner-*`` ACLs of an object another account owns.
     ``aws-exec-read`` adds EC2's READ of AMI bundles; no EC2 reads here, so
-    it is the owner's alone."""
-    grants = [Grant("CanonicalUser", owner, "FULL_CONTROL")]
+    it is the owner's alone. The owner's grant comes last, where RGW puts it
+    and the s3-tests look for it."""
+    grants: list[Grant] = []
     if name == "public-read":
         grants.append(Grant("Group", ALL_USERS, "READ"))
     elif name == "public-read-write":
@@ -126,6 +127,7 @@ def canned_acl(name: str, owner: str, bucket_owner: str | None = None) -> Acl:
           and bucket_owner is not None and bucket_owner != owner):
         permission: Permission = "READ" if name == "bucket-owner-read" else "FULL_CONTROL"
         grants.append(Grant("CanonicalUser", bucket_owner, permission))
+    grants.append(Grant("CanonicalUser", owner, "FULL_CONTROL"))
     return Acl(owner, tuple(grants))
 
 
