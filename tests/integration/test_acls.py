@@ -183,15 +183,15 @@ def test_bad_grants_get_s3s_errors_and_nothing_is_kept(s3: Any, signed: Any, buc
         assert error_of(s3.put_object, Bucket=bucket, Key="n", Body=b"x", **extra) == expected
     xsi = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
     bodies = [
-        (f'<Grant><Grantee {xsi} xsi:type="CanonicalUser"><ID>{OTHER_ID}</ID></Grantee>'
-         "<Permission>EVERYTHING</Permission></Grant>", "MalformedACLError"),
+        ((f'<Grant><Grantee {xsi} xsi:type="CanonicalUser"><ID>{OTHER_ID}</ID></Grantee>'
+          "<Permission>EVERYTHING</Permission></Grant>"), "MalformedACLError"),
         (f"<Grant><Grantee><ID>{OTHER_ID}</ID></Grantee><Permission>READ</Permission></Grant>",
          "MalformedACLError"),
-        (f'<Grant><Grantee {xsi} xsi:type="AmazonCustomerByEmail"><EmailAddress>a@example.com'
-         "</EmailAddress></Grantee><Permission>READ</Permission></Grant>",
+        ((f'<Grant><Grantee {xsi} xsi:type="AmazonCustomerByEmail"><EmailAddress>a@example.com'
+          "</EmailAddress></Grantee><Permission>READ</Permission></Grant>"),
          "UnresolvableGrantByEmailAddress"),
-        (f'<Grant><Grantee {xsi} xsi:type="Group"><URI>urn:nobody</URI></Grantee>'
-         "<Permission>READ</Permission></Grant>", "InvalidArgument"),
+        ((f'<Grant><Grantee {xsi} xsi:type="Group"><URI>urn:nobody</URI></Grantee>'
+          "<Permission>READ</Permission></Grant>"), "InvalidArgument"),
     ]
     for grants, code in bodies:
         body = (f"<AccessControlPolicy><AccessControlList>{grants}</AccessControlList>"
@@ -322,8 +322,8 @@ def test_aws_cli_sets_and_reads_grants(server: RunningServer, s3: Any, bucket: s
     aws("put-object-acl", "--bucket", bucket, "--key", "k",
         "--grant-read", f"id={OTHER_ID}", "--grant-read-acp", f'uri="{LOG_DELIVERY}"')
     answer = json.loads(aws("get-object-acl", "--bucket", bucket, "--key", "k"))
-    assert grants_of(answer) == [("CanonicalUser", OTHER_ID, "READ"),
-                                 ("Group", LOG_DELIVERY, "READ_ACP")]
+    assert grants_of(answer) == [("Group", LOG_DELIVERY, "READ_ACP"),
+                                 ("CanonicalUser", OTHER_ID, "READ")]
     aws("put-bucket-acl", "--bucket", bucket, "--grant-write", f'uri="{LOG_DELIVERY}"')
     assert ("Group", LOG_DELIVERY, "WRITE") in grants_of(
         json.loads(aws("get-bucket-acl", "--bucket", bucket)))
@@ -361,3 +361,25 @@ def test_a_bad_setting_is_refused_before_serving() -> None:
                            "--default-object-ownership", "Nobody"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "--default-object-ownership" in done.stderr
+
+
+def test_acls_cannot_be_disabled_while_the_bucket_acl_grants_others(s3: Any,
+                                                                    bucket: str) -> None:
+    acls_on(s3, bucket)
+    s3.put_bucket_acl(Bucket=bucket, GrantRead=f'id="{OTHER_ID}"')
+    enforced = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert error_of(s3.put_bucket_ownership_controls, Bucket=bucket,
+                    OwnershipControls=enforced) == (400, "InvalidBucketAclWithObjectOwnership")
+    s3.put_bucket_acl(Bucket=bucket, ACL="private")
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=enforced)
+
+
+def test_a_policy_can_require_a_grant_header(s3: Any, bucket: str) -> None:
+    owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"StringNotEquals": {"s3:x-amz-grant-full-control": f"id={owner}"}}}]}))
+    assert error_of(s3.put_object, Bucket=bucket, Key="k", Body=b"x") == (403, "AccessDenied")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", GrantFullControl=f"id={owner}")

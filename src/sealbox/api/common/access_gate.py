@@ -39,7 +39,13 @@ from typing import Any, TypeVar
 from sealbox.access.acls import Acl, Grant, matching_grant, permission_for, stored_acl
 from sealbox.access.actions import action_for, resource_arn
 from sealbox.access.canonical_ids import account_of, canonical_id
-from sealbox.access.context import ContextDict, add_changing_keys, steady_context
+from sealbox.access.context import (
+    MAX_VALUE_CHARS,
+    ContextDict,
+    ValueTooLong,
+    add_changing_keys,
+    steady_context,
+)
 from sealbox.access.evaluate import Decision, evaluate_parts
 from sealbox.access.model import MalformedPolicy, Policy, parse_policy
 from sealbox.access.networks import Networks
@@ -336,12 +342,32 @@ class AccessGate:
         return found
 
 
+# ACL grant headers, and the condition keys that see them as sent.
+_GRANT_KEYS = tuple((f"x-amz-grant-{p}", f"s3:x-amz-grant-{p}")
+                    for p in ("read", "write", "read-acp", "write-acp", "full-control"))
+
+
+def _grant_context(request: Request) -> dict[str, tuple[str, ...]] | None:
+    """s3:x-amz-grant-* for the grant headers a request carries (rare: None
+    for nearly every request)."""
+    found = None
+    for header, key in _GRANT_KEYS:
+        value = request.headers.get(header)
+        if value is not None:
+            if len(value) > MAX_VALUE_CHARS:
+                raise ValueTooLong(header, header=True)
+            found = found or {}
+            found[key] = (value,)
+    return found
+
+
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
                  bucket: str | None, key: str | None, version: int | None = None) -> Decision:
     """Judge an S3 operation by the action the table names; AccessDenied if refused."""
     action, kind = action_for(operation, "versionId" in request.query)
     decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
-                           bucket=bucket, key=key if kind == "object" else None, version=version)
+                           bucket=bucket, key=key if kind == "object" else None,
+                           extra_context=_grant_context(request), version=version)
     if not decision.allowed:
         raise S3Error("AccessDenied")
     return decision

@@ -26,7 +26,7 @@ from sealbox.api.s3.acl_writes import (
     put_bucket_acl_setting,
     resolve,
 )
-from sealbox.api.s3.common import require_bucket
+from sealbox.api.s3.common import owner_name, require_bucket
 from sealbox.api.s3.objects import find_object
 from sealbox.api.s3.versioning import requested_version
 from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
@@ -36,9 +36,8 @@ from sealbox.store.meta import NULL_VERSION, NoSuchBucket
 
 
 def _display_names(*arns: str) -> dict[str, str]:
-    """Canonical id -> DisplayName, for the principals an answer knows
-    (as ``sealbox.api.s3.common.owner_xml`` names them)."""
-    return {canonical_id(arn): arn.rsplit(":", 1)[-1] or "root" for arn in arns if arn}
+    """Canonical id -> DisplayName, for the accounts an answer knows."""
+    return {canonical_id(arn): owner_name(arn) for arn in arns if arn}
 
 
 # -- ownership controls ------------------------------------------------------
@@ -53,6 +52,16 @@ async def put_ownership_controls(ctx: Context) -> Response:
     value = find_text(rules[0], "ObjectOwnership")
     if value not in OWNERSHIP_VALUES:
         raise S3Error("MalformedXML")
+    bucket = await require_bucket(ctx)
+    if value == "BucketOwnerEnforced":
+        # S3 will not disable ACLs while the bucket's ACL grants anyone but
+        # its owner: that access would silently vanish.
+        owner = canonical_id(bucket.owner)
+        kept = await ctx.services.read(ctx.services.meta.get_bucket_setting, ctx.bucket,
+                                       ACL_SETTING)
+        if (await ownership(ctx, ctx.bucket) != "BucketOwnerEnforced"
+                and not stored_acl(kept, owner).only_grants_to(owner)):
+            raise S3Error("InvalidBucketAclWithObjectOwnership")
     try:
         await ctx.services.run(ctx.services.meta.put_bucket_setting, ctx.bucket,
                                OWNERSHIP_SETTING, value)

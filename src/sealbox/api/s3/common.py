@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sealbox.access.canonical_ids import canonical_id
+from sealbox.access.canonical_ids import account_of, canonical_id
 from sealbox.api.common.context import Context
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_http_date
@@ -45,9 +45,17 @@ def owner_id(arn: str) -> str:
     return canonical_id(arn)
 
 
+def owner_name(arn: str) -> str:
+    """The DisplayName S3 gives an owner: its account's, whichever of the
+    account's principals acted (the account's root's name, until accounts
+    have names of their own)."""
+    if not arn or account_of(arn):
+        return "root"
+    return arn.rsplit(":", 1)[-1]
+
+
 def owner_xml(arn: str) -> list[tuple[str, object]]:
-    name = arn.rsplit(":", 1)[-1] if arn else "root"
-    return [("ID", owner_id(arn)), ("DisplayName", name)]
+    return [("ID", owner_id(arn)), ("DisplayName", owner_name(arn))]
 
 
 def quote_etag(etag: str) -> str:
