@@ -35,7 +35,10 @@ from sealbox.errors import S3Error
 OWNERSHIP_VALUES = ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
 # Object Ownership a bucket without the setting has (what DeleteBucketOwnershipControls leaves).
 UNSET_OWNERSHIP = "ObjectWriter"
-# What a bucket with ACLs disabled still accepts, as S3 does.
+# The canned ACLs a bucket with ACLs disabled still accepts. S3 documents
+# only bucket-owner-full-control (and the s3-tests refuse ``private``), but
+# rclone and many HTML forms send ``private`` by default, and it asks for
+# nothing the bucket owner does not have: refusing it would break them.
 OWNER_ONLY_CANNED = frozenset({"private", "bucket-owner-full-control"})
 
 
