@@ -195,7 +195,7 @@ class MetaStore(Protocol):
 
     def set_version_headers(self, record: ObjectRecord, headers: dict[str, str]) -> bool:
         """Replace the stored headers of the version ``record`` is, if it is
-        still that version (same ETag and time); False otherwise."""
+        still that version (the same blobs); False otherwise."""
 
     def list_versions(
         self, bucket: str, *, prefix: str = "", key_marker: str = "",

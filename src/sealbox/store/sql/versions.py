@@ -242,30 +242,31 @@ class SqlVersionMethods:
     def set_version_headers(self, record: ObjectRecord, headers: dict[str, str]) -> bool:
         """Replace the stored headers of exactly the version ``record`` is (the
         ACL kept among them: PutObjectAcl); False if it is gone or was
-        replaced meanwhile. A null version may be replaced by a new write at
-        any time, so it must still have the ETag and time it was read with."""
+        replaced meanwhile. A write may replace the null version at any
+        time, with the same ETag within the same millisecond even, so the
+        version is recognised by its blobs, which no other write has."""
         d = self._d
         bucket, key, vid = record.bucket, record.key, record.version_id
         if not d.storable(bucket, key, vid) or record.delete_marker:
             return False
         value = dict_json(headers)
         with self._write() as c:
-            if vid == NULL_VERSION:
-                cur = c.execute(d.q("UPDATE objects SET headers = ? WHERE bucket = ? AND key = ? "
-                                    "AND version_id IS NULL AND etag = ? AND last_modified = ?"),
-                                (value, bucket, key, record.etag,
-                                 d.rows.time_param(record.last_modified)))
-            else:
-                cur = c.execute(d.q("UPDATE objects SET headers = ? WHERE bucket = ? AND key = ? "
-                                    "AND version_id = ?"), (value, bucket, key, vid))
-            if cur.rowcount > 0:
+            self._lock_key(c, bucket, key)
+            row = c.execute(d.q(_GET_CURRENT + d.for_update), (bucket, key)).fetchone()
+            if row is not None and _stored_vid(row[_VID]) == vid:
+                if d.rows.object(row).segments != record.segments:
+                    return False
+                where = "version_id IS NULL" if vid == NULL_VERSION else "version_id = ?"
+                c.execute(d.q(f"UPDATE objects SET headers = ? WHERE bucket = ? AND key = ? "
+                              f"AND {where}"),
+                          (value, bucket, key) + (() if vid == NULL_VERSION else (vid,)))
                 return True
-            # A noncurrent version (the null one among them) never changes
-            # but for its tags and its ACL.
-            cur = c.execute(d.q("UPDATE object_versions SET headers = ? WHERE bucket = ? "
-                                "AND key = ? AND version_id = ? AND NOT delete_marker"),
-                            (value, bucket, key, vid))
-            return bool(cur.rowcount > 0)
+            found = c.execute(d.q(_GET_NONCURRENT + d.for_update), (bucket, key, vid)).fetchone()
+            if found is None or found[_N_OBJ] or self._version(found).segments != record.segments:
+                return False
+            c.execute(d.q("UPDATE object_versions SET headers = ? WHERE bucket = ? AND key = ? "
+                          "AND version_id = ?"), (value, bucket, key, vid))
+            return True
 
     def list_versions(
         self, bucket: str, *, prefix: str = "", key_marker: str = "",
