@@ -238,7 +238,7 @@ class AccessGate:
         rules = judges.rules
         acl_grant: Grant | None = None
         object_owner: str | None = None
-        if rules is not None and rules.acl is not None:
+        if bucket is not None and rules is not None and rules.acl is not None:
             acl_grant, object_owner = self._acl_facts(request, principal, action, rules,
                                                       judges.public_access_block, bucket, key)
         if (principal.kind == "root" and policies.bucket_policy is None and object_owner is None
@@ -350,7 +350,7 @@ _GRANT_KEYS = tuple((f"x-amz-grant-{p}", f"s3:x-amz-grant-{p}")
 def _grant_context(request: Request) -> dict[str, tuple[str, ...]] | None:
     """s3:x-amz-grant-* for the grant headers a request carries (rare: None
     for nearly every request)."""
-    found = None
+    found: dict[str, tuple[str, ...]] | None = None
     for header, key in _GRANT_KEYS:
         value = request.headers.get(header)
         if value is not None:
