@@ -165,3 +165,48 @@ def test_owner_only_is_what_a_bucket_with_acls_disabled_accepts() -> None:
 def test_acls_round_trip_as_kept() -> None:
     acl = Acl(A_ID, (Grant("CanonicalUser", B_ID, "WRITE_ACP"), Grant("Group", ALL_USERS, "READ")))
     assert Acl.from_json(acl.to_json()) == acl
+
+
+ALICE_MAY_READ = _policy("identity", {"Effect": "Allow", "Action": "s3:GetObject",
+                                      "Resource": "arn:aws:s3:::bkt/*"})
+# GetObject of an object the bucket owner (A) owns: who may, by the object's
+# ACL, without and with IgnorePublicAcls. Y: allowed.
+ACLS = {"owner only": owner_only(A_ID),
+        "B READ": Acl(A_ID, (Grant("CanonicalUser", A_ID, "FULL_CONTROL"),
+                             Grant("CanonicalUser", B_ID, "READ"))),
+        "AllUsers READ": canned_acl("public-read", A_ID),
+        "AuthenticatedUsers READ": canned_acl("authenticated-read", A_ID)}
+REQUESTERS = {"A root": (ROOT_A, ()), "A user": (USER_A, ()),
+              "A user, policy": (USER_A, (ALICE_MAY_READ,)), "B root": (ROOT_B, ()),
+              "B user": (USER_B, ()), "B user, policy": (USER_B, (BOB_MAY_READ,)),
+              "anonymous": (ANONYMOUS, ())}
+MATRIX = """
+                  owner only   B READ   AllUsers READ   AuthenticatedUsers READ
+A root            Y Y          Y Y      Y Y             Y Y
+A user            N N          N N      Y N             Y N
+A user, policy    Y Y          Y Y      Y Y             Y Y
+B root            N N          Y Y      Y N             Y N
+B user            N N          N N      N N             N N
+B user, policy    N N          Y Y      Y N             Y N
+anonymous         N N          N N      Y N             N N
+"""
+
+
+def _matrix() -> list[tuple[str, str, bool, bool]]:
+    cases = []
+    for line in MATRIX.strip().splitlines()[1:]:
+        who = next(name for name in sorted(REQUESTERS, key=len, reverse=True)
+                   if line.startswith(name))
+        marks = line[len(who):].split()
+        for index, acl in enumerate(ACLS):
+            for ignore in (False, True):
+                cases.append((who, acl, ignore, marks[2 * index + ignore] == "Y"))
+    return cases
+
+
+@pytest.mark.parametrize(("who", "acl", "ignore_public", "allowed"), _matrix())
+def test_requester_by_acl_by_ignore_public_acls(who: str, acl: str, ignore_public: bool,
+                                                allowed: bool) -> None:
+    principal, identity = REQUESTERS[who]
+    assert decide(principal, "s3:GetObject", ACLS[acl], identity=identity,
+                  ignore_public=ignore_public) is allowed
