@@ -17,7 +17,10 @@ empties every bucket as each of them), so the tests that expect a
 stranger to be refused fail here. The server runs with
 ``--sse-c-allow-http``: the suite sends SSE-C keys over plain HTTP (RGW's
 ``rgw_crypt_require_ssl = false``), which sealbox otherwise refuses as S3
-does. The suite needs ``munch``,
+does. And with ``--default-object-ownership ObjectWriter`` and
+``--new-bucket-block-public-access off``: the suite expects a new bucket as
+RGW and AWS before April 2023 made it (ACLs enabled, no Block Public Access;
+its ownership tests name the ownership they want). The suite needs ``munch``,
 ``isodate``, ``httplib2``, ``pytz`` and ``lxml`` besides boto3 and pytest.
 """
 
@@ -54,6 +57,10 @@ lc_debug_interval = {lc_interval}
 {users}
 """
 
+
+# What the suite expects of a new bucket (see the module docstring).
+LEGACY_BUCKETS = ("--default-object-ownership", "ObjectWriter",
+                  "--new-bucket-block-public-access", "off")
 
 # The suite's setup and cleanup list and empty every bucket as each user.
 _ALL_S3 = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
@@ -100,7 +107,7 @@ def main(argv: list[str]) -> int:
     lifecycle = ("--lifecycle-day-seconds", str(lc_interval), "--lifecycle-interval-seconds", "1")
     with tempfile.TemporaryDirectory() as tmp, \
             RunningServer(data_dir=Path(tmp) / "data",
-                          extra_args=(*lifecycle, "--sse-c-allow-http")) as server:
+                          extra_args=(*lifecycle, "--sse-c-allow-http", *LEGACY_BUCKETS)) as server:
         port = server.endpoint.rsplit(":", 1)[1]
         config = Path(tmp) / "s3tests.conf"
         owner = _root_owner(server)

@@ -82,6 +82,12 @@ class Settings:
     # for tests, as RGW's rgw_lc_debug_interval).
     lifecycle_interval_seconds: float = 3600.0
     lifecycle_day_seconds: int = 86400
+    # What a new bucket starts with, as on AWS since April 2023: Object
+    # Ownership BucketOwnerEnforced (ACLs disabled) unless CreateBucket asks,
+    # and all four Block Public Access settings on. Stores moved from RGW or
+    # from older AWS buckets may want ObjectWriter and none.
+    default_object_ownership: str = "BucketOwnerEnforced"
+    new_bucket_block_public_access: bool = True
 
     def network_map(self) -> dict[str, list[str]]:
         return {name: cidrs.split(",") for name, _, cidrs in

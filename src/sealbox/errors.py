@@ -198,6 +198,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ("AccessControlListNotSupported", 400, "The bucket does not allow ACLs"),
         ("InvalidBucketAclWithObjectOwnership", 400,
          "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"),
+        ("UnresolvableGrantByEmailAddress", 400,
+         "The email address you provided does not match any account on record."),
         ("MalformedACLError", 400,
          "The XML you provided was not well-formed or did not validate against our published "
          "schema"),
@@ -237,6 +239,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ),
         ("TooManyBuckets", 400, "You have attempted to create more buckets than allowed"),
         ("UnexpectedContent", 400, "This request does not support content"),
+        ("OperationAborted", 409, "A conflicting conditional operation is currently in "
+         "progress against this resource. Please try again."),
         (
             "XAmzContentSHA256Mismatch",
             400,

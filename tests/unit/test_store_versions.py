@@ -118,3 +118,25 @@ def test_version_tags_are_set_per_version(store: MetaStore) -> None:
     assert store.get_version("b", "k", "v1").tags == (("a", "1"),)  # type: ignore[attr-defined]
     assert store.get_object("b", "k").tags == ()  # type: ignore[union-attr]
     assert not store.set_version_tags("b", "k", "nope", ())  # type: ignore[attr-defined]
+
+
+def test_version_headers_change_only_the_version_read(store: MetaStore) -> None:
+    first = obj("k", headers={"content-type": "a/b"})  # the null version
+    store.put_object(first)
+    acl = {"content-type": "a/b", "x-amz-acl": "{}"}
+    assert store.set_version_headers(first, acl)  # type: ignore[attr-defined]
+    assert store.get_object("b", "k").headers == acl  # type: ignore[union-attr]
+    # A write replaced the null version (same ETag and time even): the
+    # headers read before belong to no version now.
+    again = replace(obj("k"), etag=first.etag)
+    store.put_object(again)
+    assert not store.set_version_headers(first, {})  # type: ignore[attr-defined]
+    assert store.get_object("b", "k").headers == {}  # type: ignore[union-attr]
+    # A noncurrent version keeps its own; a marker has none to set.
+    store.put_object(v("k", "v1"))
+    noncurrent = store.get_version("b", "k", "null")  # type: ignore[attr-defined]
+    assert store.set_version_headers(noncurrent, {"x-amz-acl": "{}"})  # type: ignore[attr-defined]
+    assert store.get_version("b", "k", "null").headers == {"x-amz-acl": "{}"}  # type: ignore[attr-defined]
+    assert store.get_object("b", "k").headers == {}  # type: ignore[union-attr]
+    store.add_delete_marker(marker("k", "m1"))  # type: ignore[attr-defined]
+    assert not store.set_version_headers(marker("k", "m1"), {})  # type: ignore[attr-defined]

@@ -30,6 +30,18 @@ Evaluation within one account, as AWS's "Policy evaluation logic" and
   is exempt only when both the user's ARN and the account are listed
   (IAM docs, "NotPrincipal": "you must also specify the account ARN").
 
+ACLs (``sealbox.access.acls``), where a bucket enables them, are resource
+grants beside the bucket policy ("How Amazon S3 authorizes a request"): the
+gate finds the grant that gives the requester the permission, and here it
+allows as the bucket policy's Allow would, after every explicit Deny: for
+anonymous requests and other accounts' roots alone, for another account's
+users together with their own account's Allow, and for the owner's own
+users only when it is a group's (a grant to the owner's canonical id is the
+owner's FULL_CONTROL, which its users have only through their policies).
+When another account owns the object (Object Ownership ``ObjectWriter``),
+the object's ACL alone speaks for it: the bucket policy cannot grant what
+the bucket owner does not own, and its root needs a grant like anyone.
+
 The decision names the statement that decided — the first Deny that
 applied, or the first Allow — for the audit trail and the doctor.
 
@@ -84,6 +96,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from sealbox.access.acls import Grant
+from sealbox.access.canonical_ids import canonical_id
 from sealbox.access.context import principal_account
 from sealbox.access.model import Policy, Principals, Statement
 from sealbox.auth.principal import ACCOUNT_ID, Principal
@@ -127,6 +141,11 @@ class AccessRequest:
     context: Mapping[str, Sequence[str]] = EMPTY_CONTEXT
     resource_owner: str = ACCOUNT_ID
     restrict_public_buckets: bool = False
+    # The ACL grant that gives the requester this action (the gate finds it).
+    acl_grant: Grant | None = None
+    # The canonical id of the account that owns the object, when another
+    # account than ``resource_owner`` owns it (the gate tells).
+    object_owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,16 +251,19 @@ def evaluate(request: AccessRequest) -> Decision:
     """Decide one request; see the module docstring for the rules."""
     return evaluate_parts(request.principal, request.action, request.resource,
                           request.identity_policies, request.bucket_policy, request.context,
-                          request.resource_owner, request.restrict_public_buckets)
+                          request.resource_owner, request.restrict_public_buckets,
+                          request.acl_grant, request.object_owner)
 
 
 def evaluate_parts(principal: Principal, action: str, resource: str,
                    identity_policies: tuple[Policy, ...], bucket_policy: Policy | None,
                    context: Mapping[str, Sequence[str]], resource_owner: str = ACCOUNT_ID,
-                   restrict_public_buckets: bool = False) -> Decision:
+                   restrict_public_buckets: bool = False, acl_grant: Grant | None = None,
+                   object_owner: str | None = None) -> Decision:
     """``evaluate`` of an AccessRequest with these fields, without making
     one (the server's per-request path)."""
-    if bucket_policy is None and not identity_policies:
+    if (bucket_policy is None and not identity_policies and acl_grant is None
+            and object_owner is None):
         return _without_policies(principal, resource_owner)
     action = action.lower()
     kind = principal.kind
@@ -290,26 +312,56 @@ def evaluate_parts(principal: Principal, action: str, resource: str,
                 )
             bucket_allow = (st, "bucket policy")
 
+    if object_owner is not None:
+        return _object_owned_by_another(principal, object_owner, identity_allow,
+                                        acl_grant)
     if kind == "root" and account == resource_owner:
         return Decision(True, "the account root may do everything in its account")
     cross_account = kind not in ("anonymous", "service") and account != resource_owner
     if cross_account:
-        # Another account's principal needs its own account's Allow and the
-        # bucket owner's.
-        if identity_allow and bucket_allow:
+        # Another account's principal needs its own account's Allow (a root
+        # has every one) and the bucket owner's: its policy or its ACL.
+        own_allow = kind == "root" or identity_allow is not None
+        if own_allow and bucket_allow:
             st, where = bucket_allow
-            return Decision(
-                True, f"allowed by {st.label} of {where} and {identity_allow[1]}", st, where
-            )
+            also = f" and {identity_allow[1]}" if identity_allow else ""
+            return Decision(True, f"allowed by {st.label} of {where}{also}", st, where)
+        if own_allow and acl_grant is not None:
+            return _acl_allowed(acl_grant)
         return Decision(
             False,
             "a principal of another account needs both its identity "
-            "policy and the bucket policy to allow this",
+            "policy and the bucket policy or an ACL grant to allow this",
         )
     chosen = identity_allow or bucket_allow
     if chosen is not None:
         st, where = chosen
         return _allowed_by(st, where)
+    if acl_grant is not None and kind != "service" and (
+            kind != "user" or acl_grant.grantee_type == "Group"):
+        return _acl_allowed(acl_grant)
     if kind == "anonymous":
         return Decision(False, "no policy allows anonymous access")
     return Decision(False, "no policy allows this action")
+
+
+def _acl_allowed(grant: Grant) -> Decision:
+    return Decision(True, f"the ACL grants {grant.permission} to {grant.grantee}")
+
+
+def _object_owned_by_another(principal: Principal, object_owner: str,
+                             identity_allow: tuple[Statement, str] | None,
+                             acl_grant: Grant | None) -> Decision:
+    """An object another account owns (ObjectWriter): its owner's principals
+    as in their own account; everyone else, the bucket owner included, by
+    the object's ACL (and a user by its own account's Allow too)."""
+    kind = principal.kind
+    own_allow = kind in ("root", "anonymous") or identity_allow is not None
+    if kind in ("root", "user") and canonical_id(principal.arn) == object_owner:
+        if own_allow:
+            return Decision(True, "the object's owner account allows this")
+        return Decision(False, "no policy of the object's owner account allows this")
+    if acl_grant is not None and own_allow and kind != "service":
+        return _acl_allowed(acl_grant)
+    return Decision(False, "another account owns this object and its ACL grants "
+                           "no such permission")

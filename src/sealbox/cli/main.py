@@ -78,6 +78,8 @@ def _serve(args: argparse.Namespace) -> int:
         edge_cache_bytes=args.edge_cache_mib * 1024 * 1024,
         edge_port=args.edge_port,
         console_port=args.console_port,
+        default_object_ownership=args.default_object_ownership,
+        new_bucket_block_public_access=args.new_bucket_block_public_access == "on",
         **_observability(args),
     )
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private files
@@ -275,6 +277,21 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
                              f"(default {h1_limits.MAX_CONNECTIONS_PER_IP})")
 
 
+def _add_new_bucket_flags(serve: argparse.ArgumentParser) -> None:
+    group = serve.add_argument_group(
+        "what a new bucket starts with",
+        "The defaults are AWS's since April 2023; a store moved from RGW or from older "
+        "AWS buckets may want ObjectWriter and off.")
+    group.add_argument("--default-object-ownership", default="BucketOwnerEnforced",
+                       choices=["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"],
+                       help="Object Ownership of a bucket whose CreateBucket names none "
+                            "(default BucketOwnerEnforced: ACLs disabled)")
+    group.add_argument("--new-bucket-block-public-access", choices=["on", "off"], default="on",
+                       help="on: a new bucket starts with all four Block Public Access "
+                            "settings true; off: with none, so a public bucket policy or ACL "
+                            "is accepted (default on)")
+
+
 def _add_observability_flags(serve: argparse.ArgumentParser) -> None:
     group = serve.add_argument_group("metrics, logs and the audit trail")
     # On by default: together they cost a presigned GET of 1 KiB a few per
@@ -395,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "--edge-port then)")
     _add_limit_flags(serve)
     _add_observability_flags(serve)
+    _add_new_bucket_flags(serve)
     serve.epilog = ("environment: SEALBOX_ROOT_ACCESS_KEY, SEALBOX_ROOT_SECRET_KEY, "
                     "SEALBOX_SECRET_KEY (the keyring, comma-separated, the first encrypts), "
                     "SEALBOX_REGION (default us-east-1), SEALBOX_META_DSN, "

@@ -18,12 +18,13 @@ so every parser (GoAccess's ``AWSS3``, shlex, regexes) reads 26 fields.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import quote
+
+from sealbox.access.canonical_ids import canonical_id
 
 # The index of each audit event field used here (server.audit.EVENT_FIELDS).
 TIME, REQUEST_ID, OPERATION, BUCKET, KEY, PRINCIPAL, ACCESS_KEY, AUTH = range(8)
@@ -120,10 +121,9 @@ class RequestLine(NamedTuple):
     turn_around_ms: float  # until the answer started
 
 
-@lru_cache(maxsize=1024)
 def owner_id(arn: str) -> str:
-    """The bucket owner's canonical id (as ``sealbox.api.s3.common.owner_id``)."""
-    return hashlib.sha256(arn.encode()).hexdigest()
+    """The bucket owner's canonical id (sealbox.access.canonical_ids)."""
+    return canonical_id(arn)
 
 
 def log_time(epoch: float) -> str:

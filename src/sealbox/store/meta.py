@@ -289,6 +289,10 @@ class MetaStore(Protocol):
                          tags: tuple[tuple[str, str], ...]) -> bool:
         """Replace one version's tags; False if there is no such object version."""
 
+    def set_version_headers(self, record: ObjectRecord, headers: dict[str, str]) -> bool:
+        """Replace the stored headers of the version ``record`` is, if it is
+        still that version (the same blobs); False otherwise."""
+
     def list_versions(
         self, bucket: str, *, prefix: str = "", key_marker: str = "",
         version_marker: str = "", limit: int = 1000,

@@ -8,7 +8,10 @@ come from:
   from the store, secrets decrypted there);
 - the identity policies of a user and the bucket policy, compiled once per
   document text (a text is immutable, so that cache is never stale);
-- Block Public Access of the bucket and of the server, and canned ACLs;
+- Block Public Access of the bucket and of the server, the bucket's Object
+  Ownership and owner, and ACLs (the bucket's with its rules; an object's
+  read with the object, only where ACLs are enabled and an object ACL can
+  grant the action, so the default bucket, ACLs disabled, reads nothing more);
 - the request context (address, TLS, referer, auth type, …).
 
 Rules read from the store are cached per process, each entry tagged with
@@ -34,10 +37,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sealbox.access.acls import acl_allows
+from sealbox.access.acls import Acl, Grant, matching_grant, permission_for, stored_acl
 from sealbox.access.actions import action_for, resource_arn
+from sealbox.access.canonical_ids import account_of, canonical_id
 from sealbox.access.context import (
+    MAX_VALUE_CHARS,
     ContextDict,
+    ValueTooLong,
     add_changing_keys,
     object_lock_keys,
     steady_context,
@@ -48,7 +54,7 @@ from sealbox.access.networks import Networks
 from sealbox.access.public_access import NONE, PublicAccessBlock
 from sealbox.access.residual import Residual, ResidualPolicies
 from sealbox.api.common.tags import tagging_header
-from sealbox.auth.principal import AuthResult, Credential, Principal
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult, Credential, Principal
 from sealbox.clock import Clock
 from sealbox.errors import S3Error
 from sealbox.http.dates import parse_iso8601
@@ -61,7 +67,8 @@ T = TypeVar("T")
 POLICY_SETTING = "policy"
 PUBLIC_ACCESS_BLOCK_SETTING = "public-access-block"
 ACL_SETTING = "acl"
-OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its canned ACL (sealbox.api.s3.acl)
+OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its ACL (sealbox.api.s3.acl_writes)
+OWNERSHIP_SETTING = "ownership"
 LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
 # The writes whose If-Match / If-None-Match a bucket policy may require, as
 # the condition keys s3:if-match and s3:if-none-match ("Enforce conditional
@@ -95,7 +102,11 @@ class BucketRules:
 
     policy: Policy | None
     public_access_block: PublicAccessBlock
-    acl: str | None
+    # The bucket's ACL where ACLs are enabled (Object Ownership other than
+    # BucketOwnerEnforced), else None: then no ACL counts.
+    acl: Acl | None
+    owner_account: str  # the bucket owner's account id ("" for no bucket)
+    owner_id: str  # its canonical id
 
 
 @dataclass(frozen=True)
@@ -181,9 +192,19 @@ class AccessGate:
         def load() -> BucketRules:
             document = meta.get_bucket_setting(bucket, POLICY_SETTING)
             policy = None if document is None else _compile_stored(document, "bucket", bucket)
+            # Creating or deleting a bucket writes its settings, so the
+            # access version moves and its owner is never stale here.
+            record = meta.get_bucket(bucket)
+            owner = "" if record is None else record.owner
+            owner_id = canonical_id(owner) if owner else ""
+            acl = None
+            # A bucket without the setting is ObjectWriter (S3's old default).
+            if record is not None and meta.get_bucket_setting(
+                    bucket, OWNERSHIP_SETTING) != "BucketOwnerEnforced":
+                acl = stored_acl(meta.get_bucket_setting(bucket, ACL_SETTING), owner_id)
             return BucketRules(policy, PublicAccessBlock.from_json(
                 meta.get_bucket_setting(bucket, PUBLIC_ACCESS_BLOCK_SETTING)),
-                meta.get_bucket_setting(bucket, ACL_SETTING))
+                acl, account_of(owner), owner_id)
 
         return self._cache.get(("bucket", bucket), version, load)
 
@@ -225,7 +246,15 @@ class AccessGate:
         principal = auth.principal
         judges = self._policies(principal, bucket, version)
         policies = judges.policies
-        if principal.kind == "root" and policies.bucket_policy is None:
+        rules = judges.rules
+        acl_grant: Grant | None = None
+        object_owner: str | None = None
+        if bucket is not None and rules is not None and rules.acl is not None:
+            acl_grant, object_owner = self._acl_facts(request, principal, action, rules,
+                                                      judges.public_access_block, bucket, key)
+        if (principal.kind == "root" and policies.bucket_policy is None and object_owner is None
+                and (rules is None or not rules.owner_account
+                     or account_of(principal.arn) == rules.owner_account)):
             return _ROOT_ALLOWED
         steady, residual = self._steady(request, auth, operation, judges, bucket, key,
                                         extra_context)
@@ -239,22 +268,34 @@ class AccessGate:
         # this action on this resource (sealbox.access.residual).
         identity, bucket_policy = residual.narrowed(action, resource)
         pab = judges.public_access_block
-        decision = evaluate_parts(principal, action, resource, identity, bucket_policy, context,
-                                  restrict_public_buckets=pab.restrict_public_buckets)
-        if decision.allowed or decision.statement is not None or bucket is None:
-            return decision
-        # Implicitly denied: a canned ACL may still grant it (every grant a
-        # canned ACL adds is public, so IgnorePublicAcls voids them all).
-        if not pab.ignore_public_acls:
-            acl = judges.rules.acl if judges.rules is not None else None
-            if acl is not None and acl_allows(acl, principal, action, kind="bucket"):
-                return Decision(True, f"the bucket's canned ACL {acl} grants {action}")
-            if key is not None and action == "s3:GetObject":
-                record = self._meta.get_object(bucket, key)
-                acl = record.headers.get(OBJECT_ACL_HEADER) if record is not None else None
-                if acl is not None and acl_allows(acl, principal, action, kind="object"):
-                    return Decision(True, f"the object's canned ACL {acl} grants {action}")
-        return decision
+        owner = rules.owner_account if rules is not None and rules.owner_account else ACCOUNT_ID
+        return evaluate_parts(principal, action, resource, identity, bucket_policy, context,
+                              resource_owner=owner,
+                              restrict_public_buckets=pab.restrict_public_buckets,
+                              acl_grant=acl_grant, object_owner=object_owner)
+
+    def _acl_facts(self, request: Request, principal: Principal, action: str,
+                   rules: BucketRules, pab: PublicAccessBlock, bucket: str,
+                   key: str | None) -> tuple[Grant | None, str | None]:
+        """Where ACLs are enabled: the grant that gives the requester this
+        action (the bucket's ACL, or for an object action the object's), and
+        the object owner's canonical id when another account owns it."""
+        assert rules.acl is not None
+        ignore = pab.ignore_public_acls
+        permission = permission_for(action, "bucket")
+        if permission is not None:
+            return matching_grant(rules.acl, principal, permission, ignore_public=ignore), None
+        permission = permission_for(action, "object")
+        if permission is None or key is None:
+            return None, None
+        version_id = request.query.get("versionId")
+        record = (self._meta.get_object(bucket, key) if version_id is None
+                  else self._meta.get_version(bucket, key, version_id))
+        if record is None or record.delete_marker:
+            return None, None  # nothing to grant; the handler says what is missing
+        acl = stored_acl(record.headers.get(OBJECT_ACL_HEADER), rules.owner_id)
+        grant = matching_grant(acl, principal, permission, ignore_public=ignore)
+        return grant, (acl.owner if acl.owner != rules.owner_id else None)
 
     def _steady(self, request: Request, auth: AuthResult, operation: str, judges: _Policies,
                 bucket: str | None, key: str | None,
@@ -368,6 +409,25 @@ def _with_write_conditions(headers: Mapping[str, str],
     return {**(extra or {}), **found}
 
 
+# ACL grant headers, and the condition keys that see them as sent.
+_GRANT_KEYS = tuple((f"x-amz-grant-{p}", f"s3:x-amz-grant-{p}")
+                    for p in ("read", "write", "read-acp", "write-acp", "full-control"))
+
+
+def _grant_context(request: Request) -> dict[str, tuple[str, ...]] | None:
+    """s3:x-amz-grant-* for the grant headers a request carries (rare: None
+    for nearly every request)."""
+    found: dict[str, tuple[str, ...]] | None = None
+    for header, key in _GRANT_KEYS:
+        value = request.headers.get(header)
+        if value is not None:
+            if len(value) > MAX_VALUE_CHARS:
+                raise ValueTooLong(header, header=True)
+            found = found or {}
+            found[key] = (value,)
+    return found
+
+
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
                  bucket: str | None, key: str | None, version: int | None = None) -> Decision:
     """Judge an S3 operation by the action the table names; AccessDenied if refused."""
@@ -378,7 +438,9 @@ def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation
         extra = {**(extra or {}), **_encryption_keys(headers)}
     decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
                            bucket=bucket, key=key if kind == "object" else None,
-                           extra_context=extra, version=version)
+                           extra_context=(extra if (grants := _grant_context(request)) is None
+                                          else {**(extra or {}), **grants}),
+                           version=version)
     if not decision.allowed:
         raise S3Error("AccessDenied")
     return decision

@@ -10,7 +10,7 @@ from sealbox.access.public_access import ALL as ALL_BLOCKED
 from sealbox.api.common.access_gate import ACL_SETTING, PUBLIC_ACCESS_BLOCK_SETTING
 from sealbox.api.common.context import Context
 from sealbox.api.s3 import cors, object_lock
-from sealbox.api.s3.acl import OWNERSHIP_SETTING, check_create_bucket_acl, requested_ownership
+from sealbox.api.s3.acl_writes import OWNERSHIP_SETTING, create_bucket_acl, requested_ownership
 from sealbox.api.s3.common import owner_xml, require_bucket
 from sealbox.api.s3.ingest import discard_blobs
 from sealbox.api.s3.listing import decode_token, encode_token
@@ -116,7 +116,8 @@ async def create_bucket(ctx: Context) -> Response:
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
     object_ownership = requested_ownership(ctx)
-    acl = check_create_bucket_acl(ctx, object_ownership)
+    block = ctx.services.settings.new_bucket_block_public_access
+    acl = create_bucket_acl(ctx, object_ownership, ctx.auth.principal.arn, block)
     body = await ctx.request.read(MAX_CREATE_BUCKET_BODY)
     region = _location_constraint(body, ctx.services.settings.region)
     bucket = Bucket(name=name, created=ctx.services.clock.now(), region=region,
@@ -124,7 +125,7 @@ async def create_bucket(ctx: Context) -> Response:
     locked = object_lock.enable_at_creation(ctx.request.headers)
     try:
         await ctx.services.run(_create_with_defaults, ctx.services.meta, bucket, object_ownership,
-                               acl, locked)
+                               acl, block, locked)
     except BucketExists:
         # One account owns every bucket here, so an existing name is always
         # "yours". S3 answers that with 409 BucketAlreadyOwnedByYou in every
@@ -136,15 +137,20 @@ async def create_bucket(ctx: Context) -> Response:
 
 
 def _create_with_defaults(meta: MetaStore, bucket: Bucket, object_ownership: str,
-                          acl: str | None, locked: bool = False) -> None:
-    """The bucket and the settings S3 gives a new one, in one transaction
-    (a bucket asked with object lock never exists without it): all of
-    Block Public Access on, its Object Ownership (BucketOwnerEnforced
-    unless asked), its canned ACL; with ``locked``, versioning Enabled and
-    object lock (no default retention)."""
-    settings = [(PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json()),
-                (OWNERSHIP_SETTING, object_ownership)]
-    if acl is not None and acl != "private":
+                          acl: str | None, block_public_access: bool,
+                          locked: bool = False) -> None:
+    """The bucket and the settings S3 gives a new one since April 2023, in one
+    transaction (a bucket asked with object lock never exists without it):
+    all of Block Public Access on (unless --new-bucket-block-public-access
+    off: none, as before), its Object Ownership (the server's default unless
+    asked; always written: that moves the access version, so the gate never
+    keeps a bucket's old owner), its ACL; with ``locked``, versioning Enabled
+    and object lock (no default retention)."""
+    settings = []
+    if block_public_access:
+        settings.append((PUBLIC_ACCESS_BLOCK_SETTING, ALL_BLOCKED.to_json()))
+    settings.append((OWNERSHIP_SETTING, object_ownership))
+    if acl is not None:
         settings.append((ACL_SETTING, acl))
     if locked:
         settings.extend(object_lock.CREATION_SETTINGS)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
+from sealbox.access.canonical_ids import account_of, canonical_id
 from sealbox.api.common.context import Context
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_http_date, format_iso8601
@@ -41,13 +41,21 @@ async def require_bucket(ctx: Context) -> Bucket:
 
 
 def owner_id(arn: str) -> str:
-    """A stable 64-hex canonical user id, the shape S3 gives owners."""
-    return hashlib.sha256(arn.encode()).hexdigest()
+    """The owner's canonical user id: its account's (sealbox.access.canonical_ids)."""
+    return canonical_id(arn)
+
+
+def owner_name(arn: str) -> str:
+    """The DisplayName S3 gives an owner: its account's, whichever of the
+    account's principals acted (the account's root's name, until accounts
+    have names of their own)."""
+    if not arn or account_of(arn):
+        return "root"
+    return arn.rsplit(":", 1)[-1]
 
 
 def owner_xml(arn: str) -> list[tuple[str, object]]:
-    name = arn.rsplit(":", 1)[-1] if arn else "root"
-    return [("ID", owner_id(arn)), ("DisplayName", name)]
+    return [("ID", owner_id(arn)), ("DisplayName", owner_name(arn))]
 
 
 def quote_etag(etag: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sealbox.api.common.context import Context
 from sealbox.api.common.tags import tagging_header
-from sealbox.api.s3.acl import with_write_acl
+from sealbox.api.s3.acl_writes import with_write_acl
 from sealbox.api.s3.common import (
     require_bucket,
     storage_class,

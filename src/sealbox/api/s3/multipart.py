@@ -42,7 +42,7 @@ from urllib.parse import quote
 
 from sealbox.api.common.context import Context
 from sealbox.api.common.tags import tagging_header
-from sealbox.api.s3.acl import with_write_acl
+from sealbox.api.s3.acl_writes import with_write_acl
 from sealbox.api.s3.common import (
     owner_xml,
     quote_etag,

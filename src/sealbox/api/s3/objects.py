@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from sealbox.api.common.context import Context
 from sealbox.api.common.tags import tagging_header
-from sealbox.api.s3.acl import with_write_acl
+from sealbox.api.s3.acl_writes import with_write_acl
 from sealbox.api.s3.common import (
     object_response_headers,
     quote_etag,

@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from sealbox.access.actions import ACTIONS, resource_arn
 from sealbox.api.common.context import Context, decide
 from sealbox.api.router import MAX_KEY_BYTES, Endpoint, virtual_host_bucket
+from sealbox.api.s3.acl_writes import with_write_acl
 from sealbox.api.s3.common import (
     quote_etag,
     require_bucket,
@@ -248,9 +249,13 @@ async def _authorize(ctx: Context, form: post_policy.Form, filename: str | None)
     tagging = headers.get("tagging")
     state = await bucket_state(ctx, ctx.bucket)
     lock = await lock_for_write(ctx, state, services.clock.now(), headers)
+    # The form's ``acl`` field is PutObject's x-amz-acl (grants have no field).
+    acl = headers.get("acl")
+    record_headers = await with_write_acl(ctx, stored_headers(headers, wire=False),
+                                          {} if acl is None else {"x-amz-acl": acl})
     return _Target(
         ctx=ctx, form=form, key=key, sizes=sizes,
-        record_headers=stored_headers(headers, wire=False),
+        record_headers=record_headers,
         metadata=user_metadata(headers, wire=False),
         tags=parse_tagging(tagging.encode("utf-8")) if tagging else (),
         storage_class=storage_class(headers), content_md5=content_md5(headers.get("content-md5")),

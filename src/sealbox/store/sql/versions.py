@@ -37,7 +37,7 @@ from typing import Any
 from sealbox.clock import SystemClock
 from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectLocked, ObjectRecord
 from sealbox.store.retention import removal_protected, retention_change_allowed
-from sealbox.store.rows import tags_json
+from sealbox.store.rows import dict_json, tags_json
 from sealbox.store.sql.dialect import Dialect
 from sealbox.store.sql.queries import OBJ_COLS, prefix_upper_bound
 
@@ -328,6 +328,35 @@ class SqlVersionMethods:
                                 "AND version_id = ? AND NOT delete_marker"),
                             (value, bucket, key, version_id))
             return bool(cur.rowcount > 0)
+
+    def set_version_headers(self, record: ObjectRecord, headers: dict[str, str]) -> bool:
+        """Replace the stored headers of exactly the version ``record`` is (the
+        ACL kept among them: PutObjectAcl); False if it is gone or was
+        replaced meanwhile. A write may replace the null version at any
+        time, with the same ETag within the same millisecond even, so the
+        version is recognised by its blobs, which no other write has."""
+        d = self._d
+        bucket, key, vid = record.bucket, record.key, record.version_id
+        if not d.storable(bucket, key, vid) or record.delete_marker:
+            return False
+        value = dict_json(headers)
+        with self._write() as c:
+            self._lock_key(c, bucket, key)
+            row = c.execute(d.q(_GET_CURRENT + d.for_update), (bucket, key)).fetchone()
+            if row is not None and _stored_vid(row[_VID]) == vid:
+                if d.rows.object(row).segments != record.segments:
+                    return False
+                where = "version_id IS NULL" if vid == NULL_VERSION else "version_id = ?"
+                c.execute(d.q(f"UPDATE objects SET headers = ? WHERE bucket = ? AND key = ? "
+                              f"AND {where}"),
+                          (value, bucket, key) + (() if vid == NULL_VERSION else (vid,)))
+                return True
+            found = c.execute(d.q(_GET_NONCURRENT + d.for_update), (bucket, key, vid)).fetchone()
+            if found is None or found[_N_OBJ] or self._version(found).segments != record.segments:
+                return False
+            c.execute(d.q("UPDATE object_versions SET headers = ? WHERE bucket = ? AND key = ? "
+                          "AND version_id = ?"), (value, bucket, key, vid))
+            return True
 
     def list_versions(
         self, bucket: str, *, prefix: str = "", key_marker: str = "",
