@@ -33,6 +33,7 @@ from sealbox.server.log_redact import fingerprint
 from sealbox.server.request import Request
 from sealbox.store import audit_batches
 from sealbox.store.audit_batches import Packed
+from sealbox.store.full import out_of_space
 
 log = logging.getLogger("sealbox.audit")
 access_log = logging.getLogger("sealbox.access")
@@ -252,9 +253,13 @@ class AuditWriter:
             if self.store is not None and packed is not None:
                 try:
                     self.store.insert_audit_batch(packed)
-                except Exception:
-                    log.exception("writing %d audit events failed; they are dropped",
-                                  len(rows))
+                except Exception as error:
+                    if out_of_space(error):  # expected, and said by the store: no traceback
+                        log.error("writing %d audit events failed (%s); they are dropped",
+                                  len(rows), error)
+                    else:
+                        log.exception("writing %d audit events failed; they are dropped",
+                                      len(rows))
                     self.counters.audit_dropped += len(rows)
             if self.json_log:
                 for row in rows:
