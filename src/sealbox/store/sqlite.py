@@ -301,13 +301,13 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, Edg
 
     def close(self) -> None:
         """Close every thread's connection; the store must not be used after."""
-        self._watch.close()
         with self._lock:
             holders = list(self._holders)
             self._holders = weakref.WeakSet()
         for h in holders:
             h.conn.close()
         self._local = threading.local()
+        self._watch.close()  # last: its descriptor's close drops the process's locks
 
     # -- objects (buckets, uploads and settings: sql/objects.py) -----------
     def put_object(self, obj: ObjectRecord, check: WriteCheck | None = None) -> ObjectRecord | None:

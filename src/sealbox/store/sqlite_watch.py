@@ -43,6 +43,7 @@ class CommitWatch:
         self._lock = threading.Lock()
         self._map: mmap.mmap | None = None
         self._conn: sqlite3.Connection | None = None
+        self._fd: int | None = None
         self._tried = False
         self._inherited: list[object] = []
         reset_in_child(self, type(self)._reset_in_child)
@@ -51,6 +52,7 @@ class CommitWatch:
         """A forked child maps and connects on its own."""
         self._inherited.extend((self._map, self._conn))
         self._map = self._conn = None
+        self._fd = None  # the parent's: never closed here (see _open)
         self._tried = False
         self._lock = threading.Lock()
 
@@ -83,20 +85,25 @@ class CommitWatch:
                     conn.close()
                     return None
                 fd = os.open(self._path + "-shm", os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    if os.fstat(fd).st_size < 2 * _HEADER:
-                        conn.close()
-                        return None
-                    self._map = mmap.mmap(fd, 2 * _HEADER, flags=mmap.MAP_SHARED,
-                                          prot=mmap.PROT_READ)
-                finally:
-                    os.close(fd)
+                # Never closed while the store is open: closing any descriptor
+                # of a file drops every POSIX lock this process holds on it,
+                # SQLite's shared lock on the -shm file included. Another
+                # process (a CLI command, a bench) then took the file for
+                # unused, reset it, and the server died of SIGBUS reading
+                # its mapping (seen with bench/links.py).
+                self._fd = fd
+                if os.fstat(fd).st_size < 2 * _HEADER:
+                    conn.close()
+                    return None
+                self._map = mmap.mmap(fd, 2 * _HEADER, flags=mmap.MAP_SHARED,
+                                      prot=mmap.PROT_READ)
             except (OSError, sqlite3.Error, ValueError):
                 return None
             self._conn = conn  # held open: the -shm file is not reset under the map
             return self._map
 
     def close(self) -> None:
+        """Unmap and close (after the store's own connections: see ``_open``)."""
         with self._lock:
             self._tried = True  # never again
             if self._map is not None:
@@ -105,3 +112,6 @@ class CommitWatch:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
