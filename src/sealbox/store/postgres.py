@@ -73,7 +73,7 @@ from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
 from sealbox.store.sql.dialect import POSTGRES as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
-from sealbox.store.sql.identity import SqlIdentityMixin
+from sealbox.store.sql.accounts import SqlAccountsMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
 from sealbox.store.sql.schema import SCHEMA_VERSION
@@ -139,7 +139,7 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
+class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, EdgeSqlMethods,
                         LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                         AuthFailureSqlMethods):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""

@@ -50,7 +50,7 @@ from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
 from sealbox.store.sql.dialect import SQLITE as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
-from sealbox.store.sql.identity import SqlIdentityMixin
+from sealbox.store.sql.accounts import SqlAccountsMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)
@@ -159,7 +159,7 @@ class _Holder:
 
 
 
-class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
+class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, EdgeSqlMethods,
                       LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                       AuthFailureSqlMethods):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
