@@ -8,6 +8,7 @@ server's first account, whose root administers the others.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -33,6 +34,15 @@ def account_of_arn(arn: str) -> str | None:
 def root_arn(account: str) -> str:
     """The ARN of an account's root user (what names the account in policies)."""
     return f"arn:aws:iam::{account}:root"
+
+
+def canonical_user_id(arn: str) -> str:
+    """S3's canonical user id of the account a principal's ARN names: the
+    SHA-256 hex of the account's root ARN, so every principal of an account
+    has the account's id, as on AWS (ACL grants name these ids). An ARN
+    without an account is hashed as it is."""
+    account = account_of_arn(arn)
+    return hashlib.sha256((root_arn(account) if account else arn).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ so every parser (GoAccess's ``AWSS3``, shlex, regexes) reads 26 fields.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import quote
+
+from sealbox.auth.principal import canonical_user_id
 
 # The index of each audit event field used here (server.audit.EVENT_FIELDS).
 TIME, REQUEST_ID, OPERATION, BUCKET, KEY, PRINCIPAL, ACCESS_KEY, AUTH = range(8)
@@ -114,8 +115,8 @@ class RequestLine(NamedTuple):
 
 @lru_cache(maxsize=1024)
 def owner_id(arn: str) -> str:
-    """The bucket owner's canonical id (as ``sealbox.api.s3.common.owner_id``)."""
-    return hashlib.sha256(arn.encode()).hexdigest()
+    """The bucket owner's canonical id: its account's (``canonical_user_id``)."""
+    return canonical_user_id(arn)
 
 
 def log_time(epoch: float) -> str:

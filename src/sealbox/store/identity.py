@@ -342,6 +342,15 @@ def unique_documents(rows: Iterable[Sequence[Any]]) -> list[str]:
 
 class IdentityStore(Protocol):
     # -- users ---------------------------------------------------------------
+    @property
+    def account(self) -> str:
+        """The account this store acts in (names, quotas, root keys)."""
+        ...
+
+    def in_account(self, account: str) -> IdentityStore:
+        """The same store acting in ``account``."""
+        ...
+
     def create_user(self, name: str, *, path: str = "/", now: datetime) -> User:
         """Raises ``EntityAlreadyExists`` (any case), ``LimitExceeded``, ``ValidationError``."""
 

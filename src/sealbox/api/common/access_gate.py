@@ -8,7 +8,11 @@ come from:
   from the store, secrets decrypted there);
 - the identity policies of a user and the bucket policy, compiled once per
   document text (a text is immutable, so that cache is never stale);
-- Block Public Access of the bucket and of the server, and canned ACLs;
+- Block Public Access of the bucket and of its owner's account, and canned
+  ACLs;
+- the account that owns the bucket (that of its owner's ARN): the resource
+  owner of the decision, and ``s3:ResourceAccount``; without a bucket (or
+  before it exists) the caller's own account;
 - the request context (address, TLS, referer, auth type, …).
 
 Rules read from the store are cached per process, each entry tagged with
@@ -42,7 +46,7 @@ from sealbox.access.networks import Networks
 from sealbox.access.public_access import NONE, PublicAccessBlock
 from sealbox.access.residual import Residual, ResidualPolicies
 from sealbox.api.common.tags import tagging_header
-from sealbox.auth.principal import AuthResult, Credential, Principal
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult, Credential, Principal, account_of_arn
 from sealbox.clock import Clock
 from sealbox.errors import S3Error
 from sealbox.server.request import Request
@@ -58,6 +62,12 @@ OBJECT_ACL_HEADER = "x-amz-acl"  # where an object keeps its canned ACL (sealbox
 LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
 _STEADY_KEPT = 1024  # facts remembered per (principal, bucket), then started afresh
 _ROOT_ALLOWED = Decision(True, "the account root may do anything its bucket policies allow")
+
+
+def account_setting(name: str, account: str) -> str:
+    """The server setting holding an account's ``name`` (its Block Public
+    Access): the first account's keeps the name it had before accounts."""
+    return name if account == ACCOUNT_ID else f"{name}/{account}"
 
 
 @lru_cache(maxsize=4096)
@@ -85,6 +95,7 @@ class BucketRules:
     policy: Policy | None
     public_access_block: PublicAccessBlock
     acl: str | None
+    owner_account: str | None  # None: no such bucket
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,8 @@ class _Policies:
     """What judges one principal's requests on one bucket (or none)."""
 
     rules: BucketRules | None
-    public_access_block: PublicAccessBlock  # the bucket's, with the server's
+    public_access_block: PublicAccessBlock  # the bucket's, with its owner account's
+    resource_owner: str  # the bucket's account, or the caller's without one
     policies: ResidualPolicies  # identity and bucket policies
     # A request's facts -> its steady context and residual (AccessGate._steady).
     steady: dict[Hashable, tuple[ContextDict, Residual]] = field(default_factory=dict)
@@ -149,55 +161,69 @@ class AccessGate:
         return self._meta.access_version() if version is None else version
 
     # -- may they ----------------------------------------------------------
-    def public_access_block(self, bucket: str | None,
-                            version: int | None = None) -> PublicAccessBlock:
-        """The settings in force for a bucket: its own or the server's."""
+    def public_access_block(self, bucket: str | None, version: int | None = None, *,
+                            account: str = ACCOUNT_ID) -> PublicAccessBlock:
+        """The settings in force for a bucket: its own with its owner
+        account's; without a bucket, ``account``'s."""
         version = self._current(version)
-        server = self._server_block(version)
         if bucket is None:
-            return server
-        own = self._bucket_rules(bucket, version).public_access_block
+            return self.account_block(account, version)
+        rules = self._bucket_rules(bucket, version)
+        own = rules.public_access_block
+        server = self.account_block(rules.owner_account or account, version)
         return own.union(server) if server is not NONE else own
 
-    def _server_block(self, version: int) -> PublicAccessBlock:
+    def account_block(self, account: str, version: int | None = None) -> PublicAccessBlock:
+        """An account's Block Public Access (S3 Control's, per account)."""
         meta = self._meta
-        return self._cache.get("server-pab", version, lambda: PublicAccessBlock.from_json(
-            meta.get_server_setting(PUBLIC_ACCESS_BLOCK_SETTING)))
+        return self._cache.get(("account-pab", account), self._current(version),
+                               lambda: PublicAccessBlock.from_json(meta.get_server_setting(
+                                   account_setting(PUBLIC_ACCESS_BLOCK_SETTING, account))))
+
+    def bucket_account(self, bucket: str, version: int | None = None) -> str | None:
+        """The account that owns a bucket; None when there is no such bucket."""
+        return self._bucket_rules(bucket, self._current(version)).owner_account
 
     def _bucket_rules(self, bucket: str, version: int) -> BucketRules:
         meta = self._meta
 
         def load() -> BucketRules:
+            found = meta.get_bucket(bucket)
             document = meta.get_bucket_setting(bucket, POLICY_SETTING)
             policy = None if document is None else _compile_stored(document, "bucket", bucket)
             return BucketRules(policy, PublicAccessBlock.from_json(
                 meta.get_bucket_setting(bucket, PUBLIC_ACCESS_BLOCK_SETTING)),
-                meta.get_bucket_setting(bucket, ACL_SETTING))
+                meta.get_bucket_setting(bucket, ACL_SETTING),
+                None if found is None else account_of_arn(found.owner) or ACCOUNT_ID)
 
         return self._cache.get(("bucket", bucket), version, load)
 
-    def _identity_policies(self, user_name: str, version: int) -> tuple[Policy, ...]:
+    def _identity_policies(self, account: str, user_name: str,
+                           version: int) -> tuple[Policy, ...]:
         meta: Any = self._meta
-        return self._cache.get(("user", user_name), version, lambda: tuple(
-            _compile_stored(d, "identity", None) for d in meta.policies_for_user(user_name)))
+        return self._cache.get(("user", account, user_name), version, lambda: tuple(
+            _compile_stored(d, "identity", None)
+            for d in meta.in_account(account).policies_for_user(user_name)))
 
     def _policies(self, principal: Principal, bucket: str | None, version: int) -> _Policies:
         """What judges this principal's requests on this bucket, one cache entry."""
         user = principal.name if principal.kind == "user" else None
+        account = principal.account or ACCOUNT_ID
 
         def load() -> _Policies:
-            identity = self._identity_policies(user, version) if user is not None else ()
+            identity = self._identity_policies(account, user, version) if user is not None else ()
             rules = None if bucket is None else self._bucket_rules(bucket, version)
+            owner = account if rules is None else rules.owner_account or account
             pab = NONE
             if rules is not None:
                 pab = rules.public_access_block
-                server = self._server_block(version)
+                server = self.account_block(owner, version)
                 if server is not NONE:
                     pab = pab.union(server)
             policy = None if rules is None else rules.policy
-            return _Policies(rules, pab, ResidualPolicies(identity, policy))
+            return _Policies(rules, pab, owner, ResidualPolicies(identity, policy))
 
-        return self._cache.get(("policies", user, bucket), version, load)
+        return self._cache.get(("policies", account, user, bucket), version, load)
 
     def decide(self, request: Request, auth: AuthResult, operation: str, action: str,
                resource: str, *, bucket: str | None = None, key: str | None = None,
@@ -210,7 +236,9 @@ class AccessGate:
         principal = auth.principal
         judges = self._policies(principal, bucket, version)
         policies = judges.policies
-        if principal.kind == "root" and policies.bucket_policy is None:
+        owner = judges.resource_owner
+        if (principal.kind == "root" and policies.bucket_policy is None
+                and principal.account == owner):
             return _ROOT_ALLOWED
         steady, residual = self._steady(request, auth, operation, judges, bucket, key,
                                         extra_context)
@@ -225,7 +253,7 @@ class AccessGate:
         identity, bucket_policy = residual.narrowed(action, resource)
         pab = judges.public_access_block
         decision = evaluate_parts(principal, action, resource, identity, bucket_policy, context,
-                                  restrict_public_buckets=pab.restrict_public_buckets)
+                                  owner, restrict_public_buckets=pab.restrict_public_buckets)
         if decision.allowed or decision.statement is not None or bucket is None:
             return decision
         # Implicitly denied: a canned ACL may still grant it (every grant a
@@ -289,6 +317,7 @@ class AccessGate:
             request_object_tags=None if tagging is None else dict(tagging_header(headers)),
             extra=extra,
         )
+        context["s3:resourceaccount"] = (judges.resource_owner,)
         found = (context, policies.for_context(context))
         if facts is not None:
             if len(judges.steady) >= _STEADY_KEPT:
@@ -301,8 +330,11 @@ def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation
                  bucket: str | None, key: str | None, version: int | None = None) -> Decision:
     """Judge an S3 operation by the action the table names; AccessDenied if refused."""
     action, kind = action_for(operation, "versionId" in request.query)
+    # CreateBucket is judged in the caller's account: a name another account
+    # holds is then BucketAlreadyExists, as on S3, not AccessDenied.
+    judged = None if operation == "CreateBucket" else bucket
     decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
-                           bucket=bucket, key=key if kind == "object" else None, version=version)
+                           bucket=judged, key=key if kind == "object" else None, version=version)
     if not decision.allowed:
         raise S3Error("AccessDenied")
     return decision

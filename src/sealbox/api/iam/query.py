@@ -22,7 +22,7 @@ from typing import Any
 
 from sealbox.api.common import context
 from sealbox.api.common.context import Context
-from sealbox.api.iam.ops import OPERATIONS
+from sealbox.api.iam.ops import OPERATIONS, caller_account
 from sealbox.api.iam.params import (
     API_VERSION,
     MAX_BODY,
@@ -94,6 +94,8 @@ async def _answer(ctx: Context) -> tuple[str, dict[str, Any]]:
         raise IamError("InvalidAction", f"Could not find operation {action} for version {version}")
     services = ctx.services
     meta = services.meta
+    # IAM acts in the caller's account only.
+    meta = meta.in_account(caller_account(auth.principal))
     resource = await services.run(spec.resource, meta, params, auth.principal)
     await authorize(ctx, auth, spec.action(action), resource)
     result = await services.run(spec.run, meta, params, auth.principal, services.clock.now())

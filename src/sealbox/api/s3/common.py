@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from sealbox.api.common.context import Context
 from sealbox.errors import S3Error
+from sealbox.auth.principal import canonical_user_id
 from sealbox.http.dates import format_http_date
 from sealbox.http.header_values import (
     decode_words,
@@ -41,8 +41,8 @@ async def require_bucket(ctx: Context) -> Bucket:
 
 
 def owner_id(arn: str) -> str:
-    """A stable 64-hex canonical user id, the shape S3 gives owners."""
-    return hashlib.sha256(arn.encode()).hexdigest()
+    """The canonical user id of the ARN's account (``canonical_user_id``)."""
+    return canonical_user_id(arn)
 
 
 def owner_xml(arn: str) -> list[tuple[str, object]]:
