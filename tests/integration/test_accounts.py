@@ -327,3 +327,57 @@ def test_account_block_public_access_is_per_account(server: RunningServer, owned
     s3.delete_public_access_block(Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=public_policy(bucket))
     s3.delete_bucket_policy(Bucket=bucket)
+
+
+def test_links_stay_inside_their_account(server: RunningServer, owned) -> None:
+    bucket, _, _ = owned
+    first = root_keys(server)
+    made = admin(server, first, "POST", "links", {"Bucket": bucket, "Key": "k"})
+    assert made.status_code == 201, made.text
+    link = made.json()
+    assert requests.get(link["Url"], timeout=30).content == b"secret"
+    _, other_root = new_account(server)
+    # Another account neither sees nor revokes the first account's links.
+    assert admin(server, other_root, "GET", f"links/{link['LinkId']}").status_code == 404
+    assert admin(server, other_root, "DELETE", f"links/{link['LinkId']}").status_code == 404
+    listed = admin(server, other_root, "GET", f"links?Bucket={bucket}").json()["Links"]
+    assert listed == []
+    refused = admin(server, other_root, "POST", "revocations", {"Url": link["Url"]})
+    assert refused.status_code == 403
+    assert requests.get(link["Url"], timeout=30).status_code == 200
+    # A link its root signs for the first account's bucket is refused on use
+    # (another account, no bucket policy), as the presigned URL under it.
+    theirs = admin(server, other_root, "POST", "links", {"Bucket": bucket, "Key": "k"})
+    assert theirs.status_code == 201, theirs.text
+    assert requests.get(theirs.json()["Url"], timeout=30).status_code == 403
+    # The administrator's own server-wide settings are out of its reach.
+    assert admin(server, other_root, "GET", "link-rules").status_code == 403
+    assert admin(server, other_root, "GET", "edge/distributions").status_code == 403
+
+
+def test_audit_shows_an_account_its_own_events(server: RunningServer, owned) -> None:
+    bucket, _, _ = owned
+    account, other_root = new_account(server)
+    theirs = client(server, other_root)
+    their_bucket = unique("audited")
+    theirs.create_bucket(Bucket=their_bucket)
+    theirs.put_object(Bucket=their_bucket, Key="mine", Body=b"x")
+    with pytest.raises(ClientError):
+        theirs.get_object(Bucket=bucket, Key="k")
+    import time
+
+    deadline = time.monotonic() + 20
+    while True:  # the trail is written in batches
+        events = admin(server, other_root, "GET", "audit?MaxItems=1000").json()["Events"]
+        if any(e["Bucket"] == their_bucket and e["Key"] == "mine" for e in events) \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert any(e["Bucket"] == their_bucket and e["Key"] == "mine" for e in events)
+    for event in events:
+        assert event["Principal"].startswith(f"arn:aws:iam::{account}:") \
+            or event["Bucket"] == their_bucket
+    # The administrator reads the whole trail, the first account's bucket included.
+    everything = admin(server, root_keys(server), "GET",
+                       f"audit?Bucket={their_bucket}").json()["Events"]
+    assert any(e["Key"] == "mine" for e in everything)

@@ -51,7 +51,7 @@ from sealbox.api.common.context import Services
 from sealbox.api.iam.ops import OPERATIONS as IAM_OPERATIONS
 from sealbox.api.iam.ops import caller_account
 from sealbox.api.iam.params import SERVICE_FAILURE, IamError, Params
-from sealbox.auth.principal import AuthResult
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult
 from sealbox.errors import CATALOGUE, S3Error
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response
@@ -66,6 +66,9 @@ OPENAPI_PATH = "/_sealbox/api/openapi.json"
 INTERNAL = "We encountered an internal error. Please try again."
 INSUFFICIENT_STORAGE = CATALOGUE["InsufficientStorage"].message
 _EDGE_OPERATIONS = {op.name: op for op in cloudfront_routes.OPERATIONS}
+# What is still server-wide, and so the administrator's (the first account's):
+# the edge's configuration and the signature doctor (which looks up any key).
+ADMINISTRATOR_ONLY = frozenset({"edge", "doctor"})
 
 
 async def admin_api(request: Request, services: Services, request_id: str) -> Response:
@@ -121,6 +124,9 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
                          "The admin API needs a SigV4 signature (Authorization header).", 403)
     payload = parse_json(body)
     query = query_params(route, request.query)
+    if route.family in ADMINISTRATOR_ONLY and caller_account(auth.principal) != ACCOUNT_ID:
+        raise AdminError("AccessDenied", f"User: {auth.principal.arn} is not authorized to "
+                         f"perform: {route.action}: only the administrator's account may", 403)
     if route.family == "edge":
         return await _edge(request, services, auth, route, params, query, payload)
     if route.family == "pab":
@@ -135,7 +141,8 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
         return Response(204, _headers()) if status == 204 else _json(status, dumps(result))
     if route.family == "audit":
         await authorize(request, services, auth, route.action, "*")
-        return _json(200, dumps(await read_audit(services, query)))
+        return _json(200, dumps(await read_audit(services, query,
+                                                 caller_account(auth.principal))))
     if route.family == "doctor":
         await authorize(request, services, auth, route.action, "*")
         return _json(200, dumps(await admin_doctor.answer(request, services, payload)))
