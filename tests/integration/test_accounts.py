@@ -166,7 +166,7 @@ def test_delete_is_refused_while_the_account_owns_buckets(server: RunningServer)
 
 def test_list_buckets_shows_the_callers_account_only(server: RunningServer, owned) -> None:
     bucket, _, _ = owned
-    account, other_root = new_account(server)
+    _, other_root = new_account(server)
     theirs = client(server, other_root)
     assert theirs.list_buckets()["Buckets"] == []
     mine = unique("mine")

@@ -46,11 +46,11 @@ from sealbox.store.sql import (
     prefix_upper_bound,  # noqa: F401  (its older home, still public)
     set_columns,
 )
+from sealbox.store.sql.accounts import SqlAccountsMixin
 from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
 from sealbox.store.sql.dialect import SQLITE as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
-from sealbox.store.sql.accounts import SqlAccountsMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
 from sealbox.store.sql.schema import SCHEMA_VERSION  # noqa: F401  (public)

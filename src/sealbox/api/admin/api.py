@@ -57,7 +57,7 @@ from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response
 from sealbox.store.edge import EdgeError, EdgeStore
 from sealbox.store.full import NOTICE, out_of_space
-from sealbox.store.identity import IdentityError
+from sealbox.store.identity import IdentityError, IdentityStore
 
 log = logging.getLogger("sealbox.admin")
 
@@ -158,7 +158,7 @@ async def _iam(request: Request, services: Services, auth: AuthResult, route: Ro
         merged[GREEDY] = policy_arn(merged[GREEDY], account)
     values = Params(merged)
     spec = IAM_OPERATIONS[route.operation]
-    meta = services.meta.in_account(account)
+    meta = cast(IdentityStore, services.meta).in_account(account)
     resource = await services.run(spec.resource, meta, values, principal)
     await authorize(request, services, auth, route.action, resource)
     result = await services.run(spec.run, meta, values, principal, services.clock.now())

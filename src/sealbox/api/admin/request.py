@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sealbox.api.admin.routes import GREEDY, Route
+from sealbox.api.admin.routes import Route
 from sealbox.errors import S3Error
 from sealbox.server.request import Request
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sealbox.api.common.context import Context
-from sealbox.errors import S3Error
 from sealbox.auth.principal import canonical_user_id
+from sealbox.errors import S3Error
 from sealbox.http.dates import format_http_date
 from sealbox.http.header_values import (
     decode_words,
