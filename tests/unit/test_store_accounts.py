@@ -19,7 +19,7 @@ from sealbox.store.identity import DeleteConflict, EntityAlreadyExists, NoSuchEn
 from sealbox.store.meta import Bucket
 from sealbox.store.secrets import SecretCipher
 from sealbox.store.sql.dialect import POSTGRES, SQLITE, Dialect
-from sealbox.store.sql.schema import SCHEMA_VERSION, STEPS
+from sealbox.store.sql.schema import STEPS
 from sealbox.store.sqlite import SqliteMetaStore
 from sealbox.testing.postgres import PostgresCluster
 
