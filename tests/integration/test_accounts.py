@@ -381,3 +381,46 @@ def test_audit_shows_an_account_its_own_events(server: RunningServer, owned) -> 
     everything = admin(server, root_keys(server), "GET",
                        f"audit?Bucket={their_bucket}").json()["Events"]
     assert any(e["Key"] == "mine" for e in everything)
+
+
+def test_the_account_commands(server: RunningServer, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SEALBOX_ROOT_"))}
+    env.update(AWS_ACCESS_KEY_ID=server.access_key, AWS_SECRET_ACCESS_KEY=server.secret_key)
+
+    def sealbox(*args: str, keys: Keys | None = None) -> subprocess.CompletedProcess[str]:
+        environment = dict(env)
+        if keys is not None:
+            environment.update(AWS_ACCESS_KEY_ID=keys.access_key,
+                               AWS_SECRET_ACCESS_KEY=keys.secret_key)
+        return subprocess.run([sys.executable, "-m", "sealbox", "admin", "account", *args,
+                               "--endpoint-url", server.endpoint,
+                               "--data-dir", str(tmp_path / "none")],
+                              capture_output=True, text=True, timeout=60, env=environment,
+                              check=False)
+
+    name = unique("cli")
+    made = sealbox("create", name)
+    assert made.returncode == 0, made.stderr
+    printed = dict(line.split("=", 1) for line in made.stdout.splitlines() if "=" in line)
+    keys = Keys(printed["AWS_ACCESS_KEY_ID"], printed["AWS_SECRET_ACCESS_KEY"])
+    assert client(server, keys, "iam").get_user()["User"]["Arn"] == \
+        f"arn:aws:iam::{printed['ACCOUNT_ID']}:root"
+    listed = sealbox("list")
+    assert f"{printed['ACCOUNT_ID']}\t{name}" in listed.stdout.splitlines()
+    assert json.loads(sealbox("list", "--json").stdout)  # the API's answer, for scripts
+    taken = sealbox("create", name)
+    assert taken.returncode == 1 and "EntityAlreadyExists" in taken.stderr
+    refused = sealbox("list", keys=keys)  # not the administrator
+    assert refused.returncode == 1 and "AccessDenied" in refused.stderr
+    bucket = unique("cli-bucket")
+    client(server, keys).create_bucket(Bucket=bucket)
+    kept = sealbox("delete", name)
+    assert kept.returncode == 1 and "owns buckets" in kept.stderr
+    client(server, keys).delete_bucket(Bucket=bucket)
+    gone = sealbox("delete", name)
+    assert gone.returncode == 0 and gone.stdout.strip() == f"deleted account {name}"
+    assert name not in sealbox("list").stdout
