@@ -8,7 +8,7 @@ operation's parameters directly:
 
 - IAM routes (``family="iam"``) run the IAM Query API's own operations
   (``sealbox.api.iam.ops``) with IAM's parameter names (``{UserName}``);
-- the server-wide Block Public Access (``family="pab"``) runs
+- the caller's account's Block Public Access (``family="pab"``) runs
   ``sealbox.api.admin.public_access``;
 - edge routes (``family="edge"``, under ``edge/``) run the CloudFront API's
   operations (``sealbox.api.cloudfront.ops``) with its path ids (``{Id}``,
@@ -247,13 +247,13 @@ ROUTES: tuple[Route, ...] = (
           "Remove a user from a group", 204),
     *_user_and_group("group"),
     Route("GET", "public-access-block", "GetPublicAccessBlock",
-          "Get the server-wide Block Public Access settings", family="pab"),
+          "Get the caller's account's Block Public Access settings", family="pab"),
     Route("PUT", "public-access-block", "PutPublicAccessBlock",
-          "Set the server-wide Block Public Access settings (absent members are false)",
+          "Set the caller's account's Block Public Access settings (absent members are false)",
           body=("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
                 "RestrictPublicBuckets"), family="pab"),
     Route("DELETE", "public-access-block", "DeletePublicAccessBlock",
-          "Remove the server-wide Block Public Access settings", 204, family="pab"),
+          "Remove the caller's account's Block Public Access settings", 204, family="pab"),
     *EDGE_ROUTES,
     *LINK_ROUTES,
     Route("GET", "audit", "ListAuditEvents",
