@@ -23,6 +23,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from sealbox.testing.server import RunningServer
+from tests.integration.console_client import Console
 
 ADMIN = "/_sealbox/api/v1/"
 
@@ -424,3 +425,14 @@ def test_the_account_commands(server: RunningServer, tmp_path) -> None:
     gone = sealbox("delete", name)
     assert gone.returncode == 0 and gone.stdout.strip() == f"deleted account {name}"
     assert name not in sealbox("list").stdout
+
+
+def test_the_console_shows_the_signed_in_accounts_buckets(server: RunningServer, owned) -> None:
+    bucket, _, _ = owned
+    _, other_root = new_account(server)
+    theirs = unique("console")
+    client(server, other_root).create_bucket(Bucket=theirs)
+    page = Console(server, other_root.access_key, other_root.secret_key).get("").text
+    assert theirs in page and bucket not in page
+    first = Console(server, server.access_key, server.secret_key).get("").text
+    assert bucket in first and theirs not in first
