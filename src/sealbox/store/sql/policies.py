@@ -92,6 +92,9 @@ class SqlPolicyMixin(PolicyMethods):
         and root key looked up in that account only."""
         if account == self._account:
             return self
+        opened = getattr(self, "_get_pool", None)
+        if opened is not None:
+            opened()  # PostgreSQL's pool opens lazily: open it here, so the view shares it
         view = copy.copy(self)
         view._account = account
         return view
