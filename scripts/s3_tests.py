@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -123,20 +122,40 @@ def main(argv: list[str]) -> int:
         config.write_text(_CONFIG.format(port=port, main_key=server.access_key,
                                          main_id=owner["ID"], main_name=owner["DisplayName"],
                                          main_secret=server.secret_key, users=_users(server)))
+        report = Path(tmp) / "report.xml"
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "s3tests/functional/test_s3.py", "-q",
              "-p", "no:cacheprovider", "-m", "not fails_on_aws", "-o", "addopts=",
-             *pytest_args],
+             f"--junitxml={report}", *pytest_args],
             cwd=suite, env={**os.environ, "S3TEST_CONF": str(config)},
             capture_output=True, text=True, check=False)
+        counts = _counts(report)
     # The short summary (every FAILED and ERROR line), whole: tracebacks
     # come before it and are left out.
     print("\n".join(line for line in done.stdout.splitlines()
                     if line.startswith(("FAILED ", "ERROR "))))
-    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:]
-    passed = re.search(r"(\d+) passed", summary)
-    print(f"s3-tests: {passed[1] if passed else 0} passed ({summary})")
+    if counts is None:  # no report: pytest did not get as far as running tests
+        print(f"s3-tests: 0 passed ({done.stderr[-2000:] or done.stdout[-2000:]})")
+        return 0
+    tests, failed, errors, skipped = counts
+    print(f"s3-tests: {tests - failed - errors - skipped} passed of {tests} "
+          f"({failed} failed, {errors} errors, {skipped} skipped)")
     return 0
+
+
+def _counts(report: Path) -> tuple[int, int, int, int] | None:
+    """(tests, failures, errors, skipped) from pytest's JUnit XML report,
+    whatever ``-q`` the caller passed (``-qq`` drops pytest's summary line)."""
+    import xml.etree.ElementTree as ET
+
+    if not report.exists():
+        return None
+    root = ET.parse(report).getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    if suite is None:
+        return None
+    return tuple(int(suite.get(name, "0"))  # type: ignore[return-value]
+                 for name in ("tests", "failures", "errors", "skipped"))
 
 
 if __name__ == "__main__":
