@@ -436,3 +436,18 @@ def test_the_console_shows_the_signed_in_accounts_buckets(server: RunningServer,
     assert theirs in page and bucket not in page
     first = Console(server, server.access_key, server.secret_key).get("").text
     assert bucket in first and theirs not in first
+
+
+def test_expected_bucket_owner_names_the_owning_account(server: RunningServer, owned) -> None:
+    bucket, owner, s3 = owned
+    account, _ = new_account(server)
+    assert s3.get_object(Bucket=bucket, Key="k", ExpectedBucketOwner=owner)["Body"].read() \
+        == b"secret"
+    for call in (lambda: s3.get_object(Bucket=bucket, Key="k", ExpectedBucketOwner=account),
+                 lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x",
+                                       ExpectedBucketOwner=account),
+                 lambda: s3.list_objects_v2(Bucket=bucket, ExpectedBucketOwner=account)):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert code(refused) == "AccessDenied"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"secret"

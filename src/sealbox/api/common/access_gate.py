@@ -337,4 +337,12 @@ def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation
                            bucket=judged, key=key if kind == "object" else None, version=version)
     if not decision.allowed:
         raise S3Error("AccessDenied")
+    expected = request.headers.get("x-amz-expected-bucket-owner")
+    if expected is not None and bucket is not None and operation != "CreateBucket":
+        # S3: a request naming another account as the bucket's owner is
+        # refused, so a client never writes to (or reads from) a bucket of
+        # the same name that another account holds.
+        owner = gate.bucket_account(bucket, version)
+        if owner is not None and expected != owner:
+            raise S3Error("AccessDenied")
     return decision
