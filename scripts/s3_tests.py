@@ -11,10 +11,13 @@ The server's lifecycle "day" is ``--lc-debug-interval`` seconds (default
 after it is a checkout of https://github.com/ceph/s3-tests (never
 committed here); the rest go to pytest (a ``-k`` or test ids). Tests marked
 ``fails_on_aws`` are left out, as they test RGW behaviour AWS lacks. The
-suite's users: "main" is sealbox's root; "alt", "tenant" and "iam" are IAM
-users made for the run, allowed ``s3:*`` (the suite's cleanup lists and
-empties every bucket as each of them), so the tests that expect a
-stranger to be refused fail here. The server runs with
+suite's users, as the suite means them: "main" is the root of sealbox's
+first account; "alt" and "tenant" are the roots of two accounts made for
+the run (``sealbox admin account create``), so a test that expects a
+stranger to be refused meets one; "iam" is an IAM user of the first account
+allowed ``s3:*``; "iam root" is main's root and "iam alt root" alt's. Each
+user's ``user_id`` is its account's canonical id (what ACL grants name).
+The server runs with
 ``--sse-c-allow-http``: the suite sends SSE-C keys over plain HTTP (RGW's
 ``rgw_crypt_require_ssl = false``), which sealbox otherwise refuses as S3
 does. And with ``--default-object-ownership ObjectWriter`` and
@@ -26,11 +29,12 @@ its ownership tests name the ownership they want). The suite needs ``munch``,
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 from sealbox.testing.server import RunningServer
@@ -66,34 +70,59 @@ LEGACY_BUCKETS = ("--default-object-ownership", "ObjectWriter",
 _ALL_S3 = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
 
 
-def _root_owner(server: RunningServer) -> dict[str, str]:
-    """The canonical id and name S3 answers for root (ACL tests compare them)."""
+def _new_account(server: RunningServer, name: str) -> tuple[str, str]:
+    """An account made through the admin API as the administrator: its
+    root's access key and secret."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = json.dumps({"AccountName": name}).encode()
+    request = AWSRequest("POST", server.endpoint + "/_sealbox/api/v1/accounts", data=body,
+                         headers={"content-type": "application/json"})
+    SigV4Auth(Credentials(server.access_key, server.secret_key), "sealbox",
+              "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    sent = urllib.request.Request(prepared.url, data=body, method="POST",
+                                  headers=dict(prepared.headers))
+    with urllib.request.urlopen(sent, timeout=30) as answer:
+        key = json.loads(answer.read())["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def _owner(server: RunningServer, key: str, secret: str) -> dict[str, str]:
+    """The canonical id and name S3 answers for these keys' account."""
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
-                      aws_access_key_id=server.access_key,
-                      aws_secret_access_key=server.secret_key)
+                      aws_access_key_id=key, aws_secret_access_key=secret)
     owner: dict[str, str] = s3.list_buckets()["Owner"]
     return owner
+
+
+def _section(section: str, owner: dict[str, str], key: str, secret: str) -> str:
+    name = "s3t-" + section.replace(" ", "-")
+    return (f"[{section}]\ndisplay_name = {owner['DisplayName']}\nuser_id = {owner['ID']}\n"
+            f"email = {name}@example.com\ntenant = t\naccess_key = {key}\n"
+            f"secret_key = {secret}\n")
 
 
 def _users(server: RunningServer) -> str:
     import boto3
 
+    roots = {"s3 alt": _new_account(server, "s3t-alt"),
+             "s3 tenant": _new_account(server, "s3t-tenant")}
     iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
                        aws_access_key_id=server.access_key,
                        aws_secret_access_key=server.secret_key)
-    sections = []
-    for section in ("s3 alt", "s3 tenant", "iam", "iam root", "iam alt root"):
-        name = "s3t-" + section.replace(" ", "-")
-        iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName="s3", PolicyDocument=_ALL_S3)
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        sections.append(
-            f"[{section}]\ndisplay_name = {name}\nuser_id = {name}\nemail = {name}@example.com\n"
-            f"tenant = t\naccess_key = {key['AccessKeyId']}\n"
-            f"secret_key = {key['SecretAccessKey']}\n")
-    return "\n".join(sections)
+    iam.create_user(UserName="s3t-iam")
+    iam.put_user_policy(UserName="s3t-iam", PolicyName="s3", PolicyDocument=_ALL_S3)
+    made = iam.create_access_key(UserName="s3t-iam")["AccessKey"]
+    keys = {**roots, "iam": (made["AccessKeyId"], made["SecretAccessKey"]),
+            "iam root": (server.access_key, server.secret_key),
+            "iam alt root": roots["s3 alt"]}
+    return "\n".join(_section(section, _owner(server, *pair), *pair)
+                     for section, pair in keys.items())
 
 
 def main(argv: list[str]) -> int:
@@ -110,25 +139,45 @@ def main(argv: list[str]) -> int:
                           extra_args=(*lifecycle, "--sse-c-allow-http", *LEGACY_BUCKETS)) as server:
         port = server.endpoint.rsplit(":", 1)[1]
         config = Path(tmp) / "s3tests.conf"
-        owner = _root_owner(server)
+        owner = _owner(server, server.access_key, server.secret_key)
         config.write_text(_CONFIG.format(port=port, main_key=server.access_key,
                                          main_id=owner["ID"], main_name=owner["DisplayName"],
                                          main_secret=server.secret_key, users=_users(server),
                                          lc_interval=lc_interval))
+        report = Path(tmp) / "report.xml"
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "s3tests/functional/test_s3.py", "-q",
              "-p", "no:cacheprovider", "-m", "not fails_on_aws", "-o", "addopts=",
-             *pytest_args],
+             f"--junitxml={report}", *pytest_args],
             cwd=suite, env={**os.environ, "S3TEST_CONF": str(config)},
             capture_output=True, text=True, check=False)
+        counts = _counts(report)
     # The short summary (every FAILED and ERROR line), whole: tracebacks
     # come before it and are left out.
     print("\n".join(line for line in done.stdout.splitlines()
                     if line.startswith(("FAILED ", "ERROR "))))
-    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:]
-    passed = re.search(r"(\d+) passed", summary)
-    print(f"s3-tests: {passed[1] if passed else 0} passed ({summary})")
+    if counts is None:  # no report: pytest did not get as far as running tests
+        print(f"s3-tests: 0 passed ({done.stderr[-2000:] or done.stdout[-2000:]})")
+        return 0
+    tests, failed, errors, skipped = counts
+    print(f"s3-tests: {tests - failed - errors - skipped} passed of {tests} "
+          f"({failed} failed, {errors} errors, {skipped} skipped)")
     return 0
+
+
+def _counts(report: Path) -> tuple[int, int, int, int] | None:
+    """(tests, failures, errors, skipped) from pytest's JUnit XML report,
+    whatever ``-q`` the caller passed (``-qq`` drops pytest's summary line)."""
+    import xml.etree.ElementTree as ET
+
+    if not report.exists():
+        return None
+    root = ET.parse(report).getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    if suite is None:
+        return None
+    return tuple(int(suite.get(name, "0"))  # type: ignore[return-value]
+                 for name in ("tests", "failures", "errors", "skipped"))
 
 
 if __name__ == "__main__":

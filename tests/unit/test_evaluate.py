@@ -280,6 +280,43 @@ def test_a_principal_of_another_account_needs_both_policies() -> None:
     assert decide(STRANGER, identity=(theirs,), bucket=ours).allowed
 
 
+OTHER_ROOT = root_principal("AKOTHER", "111122223333")
+
+
+def test_another_accounts_root_needs_the_owners_bucket_policy() -> None:
+    # "Cross-account policy evaluation logic": the root of the requesting
+    # account has its account's permissions implicitly, the owner's never.
+    assert not decide(OTHER_ROOT).allowed
+    assert not decide(OTHER_ROOT, bucket=bucket_policy(
+        allow(Principal={"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}))).allowed
+    for named in ("arn:aws:iam::111122223333:root", "111122223333"):
+        assert decide(OTHER_ROOT, bucket=bucket_policy(allow(Principal={"AWS": named}))).allowed
+    # Its users still need their own identity policy.
+    assert not decide(STRANGER, bucket=bucket_policy(
+        allow(Principal={"AWS": "111122223333"}))).allowed
+
+
+@pytest.mark.parametrize(
+    "action", ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"]
+)
+def test_only_the_owners_root_always_manages_the_bucket_policy(action: str) -> None:
+    lockout = bucket_policy(
+        deny(Principal="*", Action="s3:*", Resource=[BKT, "arn:aws:s3:::bkt/*"])
+    )
+    assert not decide(OTHER_ROOT, action, BKT, bucket=lockout).allowed
+    assert not decide(OTHER_ROOT, action, BKT, bucket=PUBLIC_READ).allowed
+
+
+def test_principal_account_and_resource_account_condition_keys() -> None:
+    policy = bucket_policy(allow(Principal="*", Condition={"StringEquals": {
+        "aws:PrincipalAccount": "111122223333", "s3:ResourceAccount": ACCOUNT_ID}}))
+    extra = {"s3:ResourceAccount": [ACCOUNT_ID]}
+    assert decide(OTHER_ROOT, bucket=policy, extra=extra).allowed
+    assert not decide(OTHER_ROOT, bucket=policy, extra={"s3:ResourceAccount": ["999"]}).allowed
+    assert not decide(Principal("user", "x", "arn:aws:iam::444455556666:user/x", "AKX"),
+                      identity=(identity_policy(allow()),), bucket=policy, extra=extra).allowed
+
+
 def test_cloudfront_origin_access_control() -> None:
     # CloudFront Developer Guide, OAC bucket policy example.
     oac = bucket_policy(

@@ -11,24 +11,17 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
+
+from sealbox.auth.principal import account_of_arn, canonical_user_id
 
 
 def account_of(arn: str) -> str:
-    """The account id of an ``arn:aws:iam::<account>:…`` ARN; "" for an ARN
-    that names no account (the anonymous ``*``, a service)."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam":
-        return parts[4]
-    return ""
+    """The account id of an ``arn:aws:<service>::<account>:…`` ARN; "" for an
+    ARN that names no account (the anonymous ``*``, a bucket's ARN)."""
+    return account_of_arn(arn) or ""
 
 
-@lru_cache(maxsize=4096)
-def canonical_id(arn: str) -> str:
-    """The canonical user id of the account ``arn`` belongs to. An ARN of no
-    account keeps an id of its own (the hash of the ARN itself), so it never
-    equals an account's."""
-    account = account_of(arn)
-    name = f"arn:aws:iam::{account}:root" if account else arn
-    return hashlib.sha256(name.encode()).hexdigest()
+# The rule itself lives with the principals (``auth.principal``); kept here,
+# cached, for the access layer's callers (ACLs, owners).
+canonical_id = lru_cache(maxsize=4096)(canonical_user_id)

@@ -1,22 +1,25 @@
 """May they: the access decision for one request. Pure: facts in, decision out.
 
-Evaluation within one account, as AWS's "Policy evaluation logic" and
-"How Amazon S3 authorizes a request" describe it:
+Evaluation as AWS's "Policy evaluation logic", "Cross-account policy
+evaluation logic" and "How Amazon S3 authorizes a request" describe it:
 
 1. An explicit ``Deny`` in any applicable statement — the identity's
    policies or the bucket policy — wins.
-2. Else an ``Allow`` in the identity's policies *or* the bucket policy
-   allows (same account: either suffices). A principal of another account
-   would need both; all sealbox principals are in the one account, so that
-   branch only guards ``resource_owner``.
-3. Else the request is implicitly denied.
+2. Else, when the principal's account owns the resource
+   (``resource_owner``), an ``Allow`` in the identity's policies *or* the
+   bucket policy allows: either suffices.
+3. A principal of another account needs both: its own account's Allow (an
+   identity policy; a root has it implicitly, for everything) *and* the
+   owner's (the bucket policy naming it, its account or everyone).
+4. Else the request is implicitly denied.
 
 - The account root has every identity permission, but a bucket policy's
-  explicit Deny applies to it — except that it may always Get/Put/Delete
-  the bucket policy, so it can undo a policy that locks everyone out (S3
-  User Guide: "the root user … can always use GetBucketPolicy,
-  PutBucketPolicy and DeleteBucketPolicy, even if their policy explicitly
-  denies the root user").
+  explicit Deny applies to it — except that the owning account's root may
+  always Get/Put/Delete the bucket policy, so it can undo a policy that
+  locks everyone out (S3 User Guide: "the root user … can always use
+  GetBucketPolicy, PutBucketPolicy and DeleteBucketPolicy, even if their
+  policy explicitly denies the root user"). Another account's root has no
+  such right, and without a bucket policy that allows it, no access.
 - Anonymous requests have no identity policies: only a bucket-policy
   statement whose principal is ``"*"`` (or ``{"AWS": "*"}``) can allow
   them. With ``restrict_public_buckets`` (Block Public Access) a public
@@ -268,7 +271,7 @@ def evaluate_parts(principal: Principal, action: str, resource: str,
     action = action.lower()
     kind = principal.kind
     account = None if kind == "anonymous" else principal_account(principal)
-    if kind == "root" and action in _ROOT_ALWAYS:
+    if kind == "root" and action in _ROOT_ALWAYS and account == resource_owner:
         return Decision(True, "the account root may always manage the bucket policy")
 
     identity_allow: tuple[Statement, str] | None = None

@@ -1,11 +1,14 @@
 """Who is asking: the principal a request authenticated as, and credentials.
 
-Only the root user exists in the core; IAM users and groups slot in as
-``kind="user"`` principals with their own ARNs without changing callers.
+Every principal but the anonymous one and services belongs to one account,
+named in its ARN (``arn:aws:iam::<account>:root`` or ``:user/<name>``): the
+account's root user, or one of its IAM users. ``ACCOUNT_ID`` is the
+server's first account, whose root administers the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -15,7 +18,31 @@ from typing import Literal
 PrincipalKind = Literal["root", "user", "anonymous", "service"]
 AuthType = Literal["REST-HEADER", "REST-QUERY-STRING", "POST", "ANONYMOUS"]
 
+# The first account: every install has it, and data from before accounts
+# existed belongs to it.
 ACCOUNT_ID = "000000000000"
+
+
+def account_of_arn(arn: str) -> str | None:
+    """The account id in an ``arn:aws:<service>::<account>:…`` ARN, or None."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[4]:
+        return parts[4]
+    return None
+
+
+def root_arn(account: str) -> str:
+    """The ARN of an account's root user (what names the account in policies)."""
+    return f"arn:aws:iam::{account}:root"
+
+
+def canonical_user_id(arn: str) -> str:
+    """S3's canonical user id of the account a principal's ARN names: the
+    SHA-256 hex of the account's root ARN, so every principal of an account
+    has the account's id, as on AWS (ACL grants name these ids). An ARN
+    without an account is hashed as it is."""
+    account = account_of_arn(arn)
+    return hashlib.sha256((root_arn(account) if account else arn).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -31,14 +58,19 @@ class Principal:
     def is_anonymous(self) -> bool:
         return self.kind == "anonymous"
 
+    @property
+    def account(self) -> str | None:
+        """The account of a root or IAM user (None: anonymous, a service)."""
+        if self.kind not in ("root", "user"):
+            return None
+        return account_of_arn(self.arn)
+
 
 ANONYMOUS = Principal(kind="anonymous", name="", arn="*")
 
 
-def root_principal(access_key: str) -> Principal:
-    return Principal(
-        kind="root", name="root", arn=f"arn:aws:iam::{ACCOUNT_ID}:root", access_key=access_key
-    )
+def root_principal(access_key: str, account: str = ACCOUNT_ID) -> Principal:
+    return Principal(kind="root", name="root", arn=root_arn(account), access_key=access_key)
 
 
 @dataclass(frozen=True)

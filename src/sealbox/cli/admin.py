@@ -1,5 +1,8 @@
-"""``sealbox admin``: users, access keys, groups, policies and the server's
-Block Public Access, through the admin JSON API (``/_sealbox/api/v1``).
+"""``sealbox admin``: accounts, users, access keys, groups, policies and the
+account's Block Public Access, through the admin JSON API
+(``/_sealbox/api/v1``). Users, keys, groups, policies and Block Public
+Access are those of the caller's account; accounts are the administrator's
+(the first account's root) to manage.
 
 Every command takes ``--endpoint-url``, ``--data-dir``, ``--region`` and
 ``--json`` (``client.common_options``); with ``--json`` it prints the API's
@@ -30,6 +33,30 @@ def _listing(args: argparse.Namespace, items: list[Any], line: Callable[[Any], s
 
 def _prefix(args: argparse.Namespace) -> dict[str, str]:
     return {"PathPrefix": args.path_prefix} if args.path_prefix else {}
+
+
+# -- accounts --------------------------------------------------------------------
+
+
+def account_create(c: AdminClient, args: argparse.Namespace) -> int:
+    answer = c.call("POST", path("accounts"), {"AccountName": args.name}).body
+    account, key = answer["Account"], answer["AccessKey"]
+    return emit(args, answer, f"created account {account['AccountName']} "
+                f"({account['AccountId']}); its root's access key is shown this once",
+                f"ACCOUNT_ID={account['AccountId']}",
+                f"AWS_ACCESS_KEY_ID={key['AccessKeyId']}",
+                f"AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}")
+
+
+def account_list(c: AdminClient, args: argparse.Namespace) -> int:
+    accounts = c.call("GET", path("accounts")).body["Accounts"]
+    return _listing(args, accounts, lambda a: f"{a['AccountId']}\t{a['AccountName']}"
+                    + ("\tadministrator" if a.get("Administrator") else ""))
+
+
+def account_delete(c: AdminClient, args: argparse.Namespace) -> int:
+    c.call("DELETE", path("accounts", args.name))
+    return emit(args, {}, f"deleted account {args.name}")
 
 
 # -- users -----------------------------------------------------------------------
@@ -236,10 +263,11 @@ def _flag(name: str) -> str:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``admin`` on the ``sealbox`` sub-command parser."""
     common = common_options()
-    admin = sub.add_parser("admin", help="users, keys, groups, policies, Block Public Access",
-                           description="Users, access keys, groups, policies and the "
-                                       "server-wide Block Public Access, through the admin "
-                                       "JSON API (/_sealbox/api/v1).")
+    admin = sub.add_parser("admin", help="accounts, users, keys, groups, policies, "
+                                         "Block Public Access",
+                           description="Accounts, and the caller's account's users, access "
+                                       "keys, groups, policies and Block Public Access, "
+                                       "through the admin JSON API (/_sealbox/api/v1).")
     families = admin.add_subparsers(dest="admin_family", required=True)
 
     def command(family: argparse._SubParsersAction, name: str,  # type: ignore[type-arg]
@@ -263,6 +291,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     name: Argument = ("name", {})
     path_option = ("--path", {"help": "IAM path, e.g. /team/ (default /)"})
     prefix = ("--path-prefix", {"help": "only those whose path starts so"})
+    accounts = family("account", "accounts (the administrator only)")
+    command(accounts, "create", account_create,
+            "create an account; prints its id and its root's access key once", name)
+    command(accounts, "list", account_list, "list accounts")
+    command(accounts, "delete", account_delete,
+            "delete an account and its IAM users, groups, policies and keys (refused while "
+            "it owns buckets)", name)
+
     users = family("user", "IAM users")
     command(users, "create", user_create, "create a user", name, path_option)
     command(users, "list", user_list, "list users", prefix)

@@ -1,5 +1,5 @@
 """A bucket's settings: its policy, its Block Public Access, its CORS
-rules; and the server-wide Block Public Access.
+rules; and the account's Block Public Access.
 
 Each is S3's own request as the principal (``?policy``,
 ``?publicAccessBlock``, ``?cors``) or the admin API's
@@ -139,7 +139,7 @@ async def put_block(page: Page) -> Response:
 
 
 async def account_page(page: Page) -> Response:
-    """The server-wide Block Public Access (S3 Control's, by the admin API)."""
+    """The signed-in account's Block Public Access (S3 Control's, by the admin API)."""
     answer = await page.caller.admin("GET", api_path("public-access-block"))
     if answer.status == 404:  # none set: every setting off
         chosen: dict[str, object] = {}

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sealbox.auth.principal import ACCOUNT_ID
+from sealbox.auth.principal import ACCOUNT_ID, account_of_arn
 from sealbox.background import Periodic
 from sealbox.logs import cloudfront_format, s3_format
 from sealbox.logs.cloudfront_format import ViewerRequest
@@ -194,7 +194,9 @@ class LogDelivery:
             target=target_text(line.target)), owner, self.host_id) + "\n"
             for event, line in records).encode("utf-8")
         earliest = min(event[s3_format.TIME] for event, _ in records)
-        key = target.object_key(bucket, ACCOUNT_ID, self.region, delivered, earliest)
+        # The partitioned prefix names the source bucket's account.
+        account = account_of_arn(owner) or ACCOUNT_ID
+        key = target.object_key(bucket, account, self.region, delivered, earliest)
         return self._put(target.bucket, key, body, S3_CONTENT_TYPE, len(records))
 
     def _deliver_edge(self, dist_id: str, hour: float, target: CloudFrontLogging,

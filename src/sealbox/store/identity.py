@@ -224,8 +224,22 @@ def new_secret_key() -> str:
     return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
 
 
-def arn(kind: str, path: str, name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT_ID}:{kind}{path}{name}"
+def arn(kind: str, path: str, name: str, account: str = ACCOUNT_ID) -> str:
+    return f"arn:aws:iam::{account}:{kind}{path}{name}"
+
+
+def name_key(account: str, name: str) -> str:
+    """What makes an IAM name unique: within its account, regardless of case
+    (IAM names are ASCII). Stored in ``name_key``, whose unique index thus
+    holds each account's names apart; an account's keys sort together,
+    between ``account_keys(account)``."""
+    return f"{account}/{name.lower()}"
+
+
+def account_keys(account: str) -> tuple[str, str]:
+    """The bounds of an account's ``name_key`` values (exclusive): "/" and
+    the character after it, "0", around every name."""
+    return f"{account}/", f"{account}0"
 
 
 @dataclass(frozen=True)
@@ -235,9 +249,11 @@ class User:
     path: str
     created: datetime
 
+    account: str = ACCOUNT_ID
+
     @property
     def arn(self) -> str:
-        return arn("user", self.path, self.name)
+        return arn("user", self.path, self.name, self.account)
 
 
 @dataclass(frozen=True)
@@ -247,9 +263,11 @@ class Group:
     path: str
     created: datetime
 
+    account: str = ACCOUNT_ID
+
     @property
     def arn(self) -> str:
-        return arn("group", self.path, self.name)
+        return arn("group", self.path, self.name, self.account)
 
 
 @dataclass(frozen=True)
@@ -277,10 +295,11 @@ class ManagedPolicy:
     updated: datetime
     attachment_count: int = 0
     default_version_id: str = "v1"
+    account: str = ACCOUNT_ID
 
     @property
     def arn(self) -> str:
-        return arn("policy", self.path, self.name)
+        return arn("policy", self.path, self.name, self.account)
 
 
 @dataclass(frozen=True)
@@ -291,9 +310,9 @@ class AttachedPolicy:
     policy_arn: str
 
 
-def split_policy_arn(policy_arn: str) -> tuple[str, str] | None:
-    """(path, name) of a customer managed policy ARN of this account, or None."""
-    prefix = f"arn:aws:iam::{ACCOUNT_ID}:policy/"
+def split_policy_arn(policy_arn: str, account: str = ACCOUNT_ID) -> tuple[str, str] | None:
+    """(path, name) of a customer managed policy ARN of ``account``, or None."""
+    prefix = f"arn:aws:iam::{account}:policy/"
     if not policy_arn.startswith(prefix):
         return None
     path, _, name = policy_arn[len(prefix) - 1 :].rpartition("/")
@@ -323,6 +342,15 @@ def unique_documents(rows: Iterable[Sequence[Any]]) -> list[str]:
 
 class IdentityStore(Protocol):
     # -- users ---------------------------------------------------------------
+    @property
+    def account(self) -> str:
+        """The account this store acts in (names, quotas, root keys)."""
+        ...
+
+    def in_account(self, account: str) -> IdentityStore:
+        """The same store acting in ``account``."""
+        ...
+
     def create_user(self, name: str, *, path: str = "/", now: datetime) -> User:
         """Raises ``EntityAlreadyExists`` (any case), ``LimitExceeded``, ``ValidationError``."""
 

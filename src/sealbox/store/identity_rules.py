@@ -116,14 +116,14 @@ def credential(
     access_key_id: str,
     row: tuple[Any, ...],
 ) -> Credential:
-    """The credential of a ``secret, active, user name, user path`` row; no
-    user name is the root user's key."""
-    blob, active, name, path = row
+    """The credential of a ``secret, active, user name, user path, account``
+    row; no user name is the account's root user's key."""
+    blob, active, name, path, account = row
     secret = cipher.decrypt(blob, context=access_key_id.encode())
     if name is None:
-        principal = root_principal(access_key_id)
+        principal = root_principal(access_key_id, account)
     else:
-        principal = Principal("user", name, arn("user", path, name), access_key_id)
+        principal = Principal("user", name, arn("user", path, name, account), access_key_id)
     return Credential(access_key_id, secret, principal, bool(active))
 
 

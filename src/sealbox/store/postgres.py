@@ -76,13 +76,13 @@ from sealbox.store.meta import (
 )
 from sealbox.store.rows import POSTGRES_ROWS
 from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
+from sealbox.store.sql.accounts import SqlAccountsMixin
 from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
 from sealbox.store.sql.blob_sweep import BlobSweepSqlMethods
 from sealbox.store.sql.blob_uploads import BlobUploadSqlMethods
 from sealbox.store.sql.dialect import POSTGRES as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
-from sealbox.store.sql.identity import SqlIdentityMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
 from sealbox.store.sql.queries import OBJ_ETAG
@@ -156,7 +156,7 @@ def _replace(
     raise RuntimeError(f"row {key!r} kept appearing and vanishing; gave up replacing it")
 
 
-class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlIdentityMixin, EdgeSqlMethods,
+class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, EdgeSqlMethods,
                         LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                         AuthFailureSqlMethods, SqlSealingMethods, BlobUploadSqlMethods,
                         BlobSweepSqlMethods):

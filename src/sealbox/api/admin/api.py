@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from sealbox.api.admin import accounts as admin_accounts
 from sealbox.api.admin import doctor as admin_doctor
 from sealbox.api.admin import links as admin_links
 from sealbox.api.admin import public_access as admin_pab
@@ -43,19 +44,20 @@ from sealbox.api.admin.request import (
     query_params,
     read_body,
 )
-from sealbox.api.admin.routes import Route, RouteError, match
+from sealbox.api.admin.routes import GREEDY, Route, RouteError, match, policy_arn
 from sealbox.api.cloudfront import routes as cloudfront_routes
 from sealbox.api.cloudfront.ops import Call
 from sealbox.api.common.context import Services
 from sealbox.api.iam.ops import OPERATIONS as IAM_OPERATIONS
+from sealbox.api.iam.ops import caller_account
 from sealbox.api.iam.params import SERVICE_FAILURE, IamError, Params
-from sealbox.auth.principal import AuthResult
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult
 from sealbox.errors import CATALOGUE, S3Error
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response
 from sealbox.store.edge import EdgeError, EdgeStore
 from sealbox.store.full import NOTICE, out_of_space
-from sealbox.store.identity import IdentityError
+from sealbox.store.identity import IdentityError, IdentityStore
 
 log = logging.getLogger("sealbox.admin")
 
@@ -64,6 +66,9 @@ OPENAPI_PATH = "/_sealbox/api/openapi.json"
 INTERNAL = "We encountered an internal error. Please try again."
 INSUFFICIENT_STORAGE = CATALOGUE["InsufficientStorage"].message
 _EDGE_OPERATIONS = {op.name: op for op in cloudfront_routes.OPERATIONS}
+# What is still server-wide, and so the administrator's (the first account's):
+# the edge's configuration and the signature doctor (which looks up any key).
+ADMINISTRATOR_ONLY = frozenset({"edge", "doctor"})
 
 
 async def admin_api(request: Request, services: Services, request_id: str) -> Response:
@@ -119,6 +124,9 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
                          "The admin API needs a SigV4 signature (Authorization header).", 403)
     payload = parse_json(body)
     query = query_params(route, request.query)
+    if route.family in ADMINISTRATOR_ONLY and caller_account(auth.principal) != ACCOUNT_ID:
+        raise AdminError("AccessDenied", f"User: {auth.principal.arn} is not authorized to "
+                         f"perform: {route.action}: only the administrator's account may", 403)
     if route.family == "edge":
         return await _edge(request, services, auth, route, params, query, payload)
     if route.family == "pab":
@@ -127,9 +135,14 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
         status, result = await admin_links.answer(request, services, auth, route, params, query,
                                                   payload)
         return _json(status, dumps(result))
+    if route.family == "accounts":
+        status, result = await admin_accounts.answer(request, services, auth, route, params,
+                                                     body_params(route, payload))
+        return Response(204, _headers()) if status == 204 else _json(status, dumps(result))
     if route.family == "audit":
         await authorize(request, services, auth, route.action, "*")
-        return _json(200, dumps(await read_audit(services, query)))
+        return _json(200, dumps(await read_audit(services, query,
+                                                 caller_account(auth.principal))))
     if route.family == "doctor":
         await authorize(request, services, auth, route.action, "*")
         return _json(200, dumps(await admin_doctor.answer(request, services, payload)))
@@ -138,10 +151,14 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
 
 async def _iam(request: Request, services: Services, auth: AuthResult, route: Route,
                params: dict[str, str], payload: dict[str, Any]) -> Response:
-    values = Params({**body_params(route, payload), **params})
-    spec = IAM_OPERATIONS[route.operation]
-    meta = services.meta
     principal = auth.principal
+    account = caller_account(principal)  # IAM acts in the caller's account only
+    merged = {**body_params(route, payload), **params}
+    if GREEDY in merged:
+        merged[GREEDY] = policy_arn(merged[GREEDY], account)
+    values = Params(merged)
+    spec = IAM_OPERATIONS[route.operation]
+    meta = cast(IdentityStore, services.meta).in_account(account)
     resource = await services.run(spec.resource, meta, values, principal)
     await authorize(request, services, auth, route.action, resource)
     result = await services.run(spec.run, meta, values, principal, services.clock.now())
@@ -154,7 +171,8 @@ async def _public_access_block(request: Request, services: Services, auth: AuthR
                                route: Route, payload: dict[str, Any]) -> Response:
     body = body_params(route, payload)
     await authorize(request, services, auth, route.action, "*")
-    result = await services.run(admin_pab.OPERATIONS[route.operation], services.meta, body)
+    result = await services.run(admin_pab.OPERATIONS[route.operation], services.meta, body,
+                                caller_account(auth.principal))
     if route.status == 204:
         return Response(204, _headers())
     return _json(route.status, dumps(result))

@@ -7,6 +7,13 @@ The query names what to select (``LinkId``, ``AccessKeyId``, ``Principal``,
 dates that do not parse, statuses that are not one, limits out of range,
 tokens this server did not make. The caller must be allowed
 ``sealbox:ReadAudit`` (the route's action; root always is).
+
+Accounts: the first account (the administrator's, the operator's) reads the
+whole trail; any other reads only events of its own principals or of its
+own buckets. Those are picked from the store's pages as they come, at most
+``_SCANNED_PAGES`` pages of ``MAX_LIMIT`` per answer: a page may then hold
+fewer than ``MaxItems`` events and still carry a ``NextContinuationToken``
+(as S3 listings may).
 """
 
 from __future__ import annotations
@@ -20,9 +27,12 @@ from typing import Any
 from sealbox.api.admin.request import invalid
 from sealbox.api.common.context import Services
 from sealbox.store.audit_batches import widened
+from sealbox.auth.principal import ACCOUNT_ID, account_of_arn
 from sealbox.store.sql.audit import MAX_LIMIT, AuditQuery
 
 DEFAULT_LIMIT = 100
+_SCANNED_PAGES = 10  # store pages read for one answer to another account
+_BUCKET, _PRINCIPAL = 3, 5  # indices in a stored event (FIELDS)
 FIELDS = ("Time", "RequestId", "Operation", "Bucket", "Key", "Principal", "AccessKeyId",
           "Auth", "LinkId", "SignatureFingerprint", "SourceIp", "UserAgent", "Referer",
           "Status", "ErrorCode", "Reason", "BytesSent", "BytesReceived", "DurationMs",
@@ -89,11 +99,15 @@ def parse_query(query: dict[str, str]) -> AuditQuery:
     return AuditQuery(**values)
 
 
-async def read_audit(services: Services, query: dict[str, str]) -> dict[str, Any]:
-    """One page: ``{"Events": [...], "IsTruncated", "NextContinuationToken"?}``."""
+async def read_audit(services: Services, query: dict[str, str],
+                     account: str = ACCOUNT_ID) -> dict[str, Any]:
+    """One page: ``{"Events": [...], "IsTruncated", "NextContinuationToken"?}``,
+    of the events ``account`` may read (see the module docstring)."""
     wanted = parse_query(query)
-    probe = AuditQuery(**{**wanted.__dict__, "limit": wanted.limit + 1})
     store: Any = services.audit_store or services.meta  # with store.sql.audit's methods
+    if account != ACCOUNT_ID:
+        return await services.run(_account_page, services, store, wanted, account)
+    probe = AuditQuery(**{**wanted.__dict__, "limit": wanted.limit + 1})
     rows = await services.run(store.query_audit_events, probe)
     page = rows[:wanted.limit]
     answer: dict[str, Any] = {"Events": [event_json(row) for row in page],
@@ -101,6 +115,43 @@ async def read_audit(services: Services, query: dict[str, str]) -> dict[str, Any
     if answer["IsTruncated"]:
         last = page[-1]
         answer["NextContinuationToken"] = encode_token(int(last[0]), last[1])
+    return answer
+
+
+def _account_page(services: Services, store: Any, wanted: AuditQuery,
+                  account: str) -> dict[str, Any]:
+    """A page of another account's events: its principals' and its buckets'."""
+    owners: dict[str, str | None] = {}
+
+    def owner(bucket: str) -> str | None:
+        if bucket not in owners:
+            gate = services.gate
+            owners[bucket] = gate.bucket_account(bucket) if gate is not None else None
+        return owners[bucket]
+
+    def ours(row: tuple[Any, ...]) -> bool:
+        principal, bucket = row[_PRINCIPAL], row[_BUCKET]
+        return ((bool(principal) and account_of_arn(str(principal)) == account)
+                or (bool(bucket) and owner(str(bucket)) == account))
+
+    page: list[tuple[Any, ...]] = []
+    after = wanted.after
+    more = False
+    for _ in range(_SCANNED_PAGES):
+        rows = store.query_audit_events(
+            AuditQuery(**{**wanted.__dict__, "limit": MAX_LIMIT, "after": after}))
+        for row in rows:
+            after = (int(row[0]), str(row[1]))
+            if ours(row):
+                page.append(row)
+                if len(page) == wanted.limit:
+                    break
+        more = len(rows) == MAX_LIMIT or len(page) == wanted.limit
+        if len(page) == wanted.limit or len(rows) < MAX_LIMIT:
+            break
+    answer: dict[str, Any] = {"Events": [event_json(row) for row in page], "IsTruncated": more}
+    if more and after is not None:
+        answer["NextContinuationToken"] = encode_token(*after)
     return answer
 
 

@@ -20,7 +20,7 @@ from sealbox.api.router import virtual_host_bucket
 from sealbox.auth.authenticate import authenticate
 from sealbox.auth.cloudfront import PublicKey, load_public_key
 from sealbox.auth.facts import RequestFacts
-from sealbox.auth.principal import AuthResult
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult, Principal, account_of_arn
 from sealbox.links import model, revoke
 from sealbox.links.create import create_link
 from sealbox.links.model import LinkError, LinkRecord, LinkSpec, Revocation
@@ -56,12 +56,19 @@ async def answer(request: Request, services: Services, auth: AuthResult, route: 
     _members(route, payload)
     if route.operation == "CreateLink":
         return 201, await _create(request, services, auth, payload)
+    account = auth.principal.account or ACCOUNT_ID
     if route.operation == "ListLinks":
         await authorize(request, services, auth, route.action, "*")
         bucket = query.get("Bucket")
         found = await services.run(services.meta.list_links, bucket)  # type: ignore[attr-defined]
-        return 200, {"Links": [r.as_json() for r in found]}
+        return 200, {"Links": [r.as_json() for r in found if _ours(services, r, account)]}
     if route.operation in ("GetLinkRules", "PutLinkRules"):
+        if account != ACCOUNT_ID:
+            # One document for the server, whose SignAs users are the
+            # first account's: the administrator's to read and write.
+            raise AdminError("AccessDenied", f"User: {auth.principal.arn} is not authorized to "
+                             f"perform: {route.action}: only the administrator's account may",
+                             403)
         await authorize(request, services, auth, route.action, "*")
         return 200, await link_rules.answer(services, route.operation, payload)
     if route.operation == "RevokeUrl":
@@ -69,11 +76,23 @@ async def answer(request: Request, services: Services, auth: AuthResult, route: 
     link_id = params["LinkId"]
     await authorize(request, services, auth, route.action, link_arn(link_id))
     record = await _link(services, link_id)
+    if not _ours(services, record, account):
+        raise _no_link(link_id)  # another account's: as if there were none
     if route.operation == "GetLink":
         return 200, record.as_json()
     done = await services.run(services.meta.revoke,  # type: ignore[attr-defined]
                               Revocation(record.fingerprint, record.expires, "link", link_id))
     return 200, {"Revoked": link_id, "Until": model.iso(done.until)}
+
+
+def _ours(services: Services, record: LinkRecord, account: str) -> bool:
+    """Whether an account may see and revoke a link: one its principals
+    signed, or one to its bucket."""
+    if account_of_arn(record.signer) == account:
+        return True
+    gate = services.gate
+    owner = gate.bucket_account(record.bucket) if gate is not None else ACCOUNT_ID
+    return owner == account
 
 
 async def _link(services: Services, link_id: str) -> LinkRecord:
@@ -109,13 +128,20 @@ async def _revoke_url(request: Request, services: Services, auth: AuthResult, ro
                       payload: dict[str, Any]) -> dict[str, Any]:
     await authorize(request, services, auth, route.action, "*")
     url = payload["Url"]
+    account = auth.principal.account or ACCOUNT_ID
     try:
         cookies = revoke.parse_cookie_text(payload.get("Cookies"))
         signed = revoke.identify(url, cookies)
         now = services.clock.now()
-        await services.run(_verify, services, url, signed, now, cookies)
+        signer = await services.run(_verify, services, url, signed, now, cookies)
     except LinkError as error:
         raise _refused(error) from None
+    # An account revokes its own principals' URLs; CloudFront's (signed by
+    # the edge's keys, the administrator's) only the administrator.
+    signer_account = ACCOUNT_ID if signer is None else signer.account
+    if signer_account != account:
+        raise AdminError("AccessDenied", f"User: {auth.principal.arn} may revoke only URLs "
+                         "signed by its own account", 403)
     link_id = None
     until = signed.expires
     if signed.link_id is not None and model.is_link_id(signed.link_id):
@@ -129,18 +155,23 @@ async def _revoke_url(request: Request, services: Services, auth: AuthResult, ro
 
 
 def _verify(services: Services, url: str, signed: revoke.SignedUrl, now: datetime,
-            cookies: dict[str, str]) -> None:
-    """Synchronous (key and distribution lookups read the store)."""
+            cookies: dict[str, str]) -> Principal | None:
+    """Synchronous (key and distribution lookups read the store). Who signed
+    the URL: the principal of an S3 URL's key; None for CloudFront's."""
     host = urlsplit(url).netloc
     virtual_bucket = virtual_host_bucket(host, services.settings.domains)
+    signers: list[Principal] = []
 
     def check(facts: RequestFacts) -> AuthResult:
-        return authenticate(facts, services.lookup_credential, now, services.settings.region,
+        auth = authenticate(facts, services.lookup_credential, now, services.settings.region,
                             virtual_bucket=virtual_bucket)
+        signers.append(auth.principal)
+        return auth
 
     revoke.verify_url(url, signed, int(now.timestamp()), authenticate=check,
                       cloudfront_keys=lambda h, p: _cloudfront_keys(services, h, p),
                       cookies=cookies)
+    return signers[-1] if signers else None
 
 
 def _cloudfront_keys(services: Services, host: str, path: str) -> dict[str, PublicKey] | None:

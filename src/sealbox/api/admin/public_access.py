@@ -1,6 +1,6 @@
-"""The server-wide Block Public Access settings through the admin JSON API:
-the same server setting S3 Control's ``PutPublicAccessBlock`` writes
-(``access_gate.PUBLIC_ACCESS_BLOCK_SETTING``, the JSON of
+"""The caller's account's Block Public Access settings through the admin
+JSON API: the same server setting S3 Control's ``PutPublicAccessBlock``
+writes for the account (``access_gate.account_setting``, the JSON of
 ``PublicAccessBlockConfiguration``'s four booleans), so either API sees the
 other's change at once.
 
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sealbox.access.public_access import FIELDS, PublicAccessBlock
-from sealbox.api.common.access_gate import PUBLIC_ACCESS_BLOCK_SETTING
+from sealbox.api.common.access_gate import PUBLIC_ACCESS_BLOCK_SETTING, account_setting
 from sealbox.api.iam.params import IamError
 from sealbox.store.meta import MetaStore
 
@@ -26,8 +26,9 @@ def _result(pab: PublicAccessBlock) -> dict[str, Any]:
     return {MEMBER: dict(zip(FIELDS, pab.values(), strict=True))}
 
 
-def get_public_access_block(meta: MetaStore, body: Mapping[str, Any]) -> dict[str, Any]:
-    document = meta.get_server_setting(PUBLIC_ACCESS_BLOCK_SETTING)
+def get_public_access_block(meta: MetaStore, body: Mapping[str, Any],
+                            account: str) -> dict[str, Any]:
+    document = meta.get_server_setting(account_setting(PUBLIC_ACCESS_BLOCK_SETTING, account))
     if document is None:  # S3 Control's answer when none was ever put
         raise IamError("NoSuchPublicAccessBlockConfiguration", NOT_FOUND, 404)
     return _result(PublicAccessBlock.from_json(document))
@@ -45,14 +46,16 @@ def parse(body: Mapping[str, Any]) -> PublicAccessBlock:
     return PublicAccessBlock(*values)
 
 
-def put_public_access_block(meta: MetaStore, body: Mapping[str, Any]) -> dict[str, Any]:
+def put_public_access_block(meta: MetaStore, body: Mapping[str, Any],
+                            account: str) -> dict[str, Any]:
     pab = parse(body)
-    meta.put_server_setting(PUBLIC_ACCESS_BLOCK_SETTING, pab.to_json())
+    meta.put_server_setting(account_setting(PUBLIC_ACCESS_BLOCK_SETTING, account), pab.to_json())
     return _result(pab)
 
 
-def delete_public_access_block(meta: MetaStore, body: Mapping[str, Any]) -> dict[str, Any]:
-    meta.delete_server_setting(PUBLIC_ACCESS_BLOCK_SETTING)
+def delete_public_access_block(meta: MetaStore, body: Mapping[str, Any],
+                               account: str) -> dict[str, Any]:
+    meta.delete_server_setting(account_setting(PUBLIC_ACCESS_BLOCK_SETTING, account))
     return {}
 
 

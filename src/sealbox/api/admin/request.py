@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sealbox.api.admin.routes import GREEDY, Route, policy_arn
+from sealbox.api.admin.routes import Route
 from sealbox.errors import S3Error
 from sealbox.server.request import Request
 
@@ -139,5 +139,5 @@ def body_params(route: Route, body: Mapping[str, Any]) -> dict[str, Any]:
             value = json.dumps(value, separators=(",", ":"))
         if not isinstance(value, str):
             raise invalid(f"The member {name!r} must be a string.")
-        out[name] = policy_arn(value) if name == GREEDY else value  # an ARN or a name
+        out[name] = value  # a PolicyArn: an ARN or a name (policy_arn, in the API)
     return out

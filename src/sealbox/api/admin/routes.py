@@ -8,7 +8,7 @@ operation's parameters directly:
 
 - IAM routes (``family="iam"``) run the IAM Query API's own operations
   (``sealbox.api.iam.ops``) with IAM's parameter names (``{UserName}``);
-- the server-wide Block Public Access (``family="pab"``) runs
+- the caller's account's Block Public Access (``family="pab"``) runs
   ``sealbox.api.admin.public_access``;
 - edge routes (``family="edge"``, under ``edge/``) run the CloudFront API's
   operations (``sealbox.api.cloudfront.ops``) with its path ids (``{Id}``,
@@ -17,7 +17,12 @@ operation's parameters directly:
 
 ``{PolicyArn}`` is always last and takes the rest of the path: an ARN holds
 ``/`` (``arn:aws:iam::000000000000:policy/path/name``), sent as is or with
-``%2F``; a bare name means the policy of that name at path ``/``.
+``%2F``; a bare name means the policy of that name at path ``/`` in the
+caller's account (``policy_arn``, applied by the API, which knows the caller).
+
+``accounts`` routes (``family="accounts"``) manage the server's accounts,
+judged on ``sealbox:ManageAccounts``, which only the administrator (the
+first account's root, and its users it allows) can have.
 
 The table also feeds the OpenAPI document (``sealbox.api.admin.openapi``), so
 every route is described there.
@@ -39,7 +44,7 @@ READ_AUDIT = "sealbox:ReadAudit"
 DOCTOR = "sealbox:Doctor"
 DOCTOR_BODY = ("Url", "Method", "Headers", "RequestId", "SourceIp")
 GREEDY = "PolicyArn"
-POLICY_ARN_PREFIX = f"arn:aws:iam::{ACCOUNT_ID}:policy/"
+MANAGE_ACCOUNTS = "sealbox:ManageAccounts"
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class Route:
     body: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     query: tuple[str, ...] = ()
-    family: str = "iam"  # "iam", "pab", "edge", "links", "audit" or "doctor"
+    family: str = "iam"  # "iam", "pab", "edge", "links", "audit", "doctor" or "accounts"
     body_shape: str = ""  # edge: the CloudFront config the body is (boto3's JSON shape)
 
     @property
@@ -92,6 +97,8 @@ class Route:
             return READ_AUDIT
         if self.family == "doctor":
             return DOCTOR
+        if self.family == "accounts":
+            return MANAGE_ACCOUNTS
         return f"iam:{self.operation}"
 
 
@@ -240,18 +247,29 @@ ROUTES: tuple[Route, ...] = (
           "Remove a user from a group", 204),
     *_user_and_group("group"),
     Route("GET", "public-access-block", "GetPublicAccessBlock",
-          "Get the server-wide Block Public Access settings", family="pab"),
+          "Get the caller's account's Block Public Access settings", family="pab"),
     Route("PUT", "public-access-block", "PutPublicAccessBlock",
-          "Set the server-wide Block Public Access settings (absent members are false)",
+          "Set the caller's account's Block Public Access settings (absent members are false)",
           body=("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
                 "RestrictPublicBuckets"), family="pab"),
     Route("DELETE", "public-access-block", "DeletePublicAccessBlock",
-          "Remove the server-wide Block Public Access settings", 204, family="pab"),
+          "Remove the caller's account's Block Public Access settings", 204, family="pab"),
     *EDGE_ROUTES,
     *LINK_ROUTES,
     Route("GET", "audit", "ListAuditEvents",
           "Audit events, newest first, filtered by the query; paged with ContinuationToken "
           "(needs sealbox:ReadAudit)", query=AUDIT_QUERY, family="audit"),
+    Route("GET", "accounts", "ListAccounts",
+          "List the server's accounts (the administrator only)", family="accounts"),
+    Route("POST", "accounts", "CreateAccount",
+          "Create an account; the answer holds its root's access key, shown this once "
+          "(the administrator only)", 201, body=("AccountName",), required=("AccountName",),
+          family="accounts"),
+    Route("GET", "accounts/{AccountName}", "GetAccount", "Get an account (the administrator only)",
+          family="accounts"),
+    Route("DELETE", "accounts/{AccountName}", "DeleteAccount",
+          "Delete an account and its IAM users, groups, policies and keys; refused while it "
+          "owns buckets (the administrator only)", 204, family="accounts"),
     Route("POST", "doctor", "Doctor",
           "Why a signed URL or a refused request (by request id) fails, in plain words "
           "(needs sealbox:Doctor)", body=DOCTOR_BODY, family="doctor"),
@@ -267,9 +285,9 @@ class RouteError(Exception):
         self.allowed = allowed
 
 
-def policy_arn(value: str) -> str:
-    """A policy ARN as given, or the ARN of a policy name at path ``/``."""
-    return value if value.startswith("arn:") else POLICY_ARN_PREFIX + value
+def policy_arn(value: str, account: str = ACCOUNT_ID) -> str:
+    """A policy ARN as given, or the ARN of a policy name at path ``/`` in ``account``."""
+    return value if value.startswith("arn:") else f"arn:aws:iam::{account}:policy/{value}"
 
 
 def split_path(raw_path: str) -> tuple[str, ...] | None:
@@ -300,7 +318,7 @@ def _bind(pattern: tuple[str, ...], parts: tuple[str, ...]) -> dict[str, str] | 
                 value = "/".join(parts[index:])
                 if not value:
                     return None
-                params[name] = policy_arn(value)
+                params[name] = value  # an ARN or a name: policy_arn, with the caller's account
                 return params
             if not parts[index]:
                 return None

@@ -27,7 +27,7 @@ from sealbox.api.cloudfront import ops, routes
 from sealbox.api.cloudfront.xml import CONTENT_TYPE, MAX_BODY, document, error_body, parse_body
 from sealbox.api.common.context import Context, decide
 from sealbox.auth.authenticate import authenticate_signed_body
-from sealbox.auth.principal import AuthResult
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult
 from sealbox.auth.sigv4 import parse as sigv4_parse
 from sealbox.config import DEFAULT_EDGE_DOMAIN  # noqa: F401  (re-exported; use settings.edge_domain)
 from sealbox.errors import CATALOGUE, S3Error
@@ -177,7 +177,12 @@ async def authorize(ctx: Context, auth: AuthResult, action: str, resource: str) 
     """Judge ``action`` on ``resource`` for the caller through the access gate
     (root only where the app set no gate), or raise CloudFront's AccessDenied."""
     services = ctx.services
-    if services.gate is None:
+    if auth.principal.account != ACCOUNT_ID:
+        # Distributions, keys and OACs are still server-wide, so the first
+        # (administrator's) account's: another account would otherwise put
+        # its distribution in front of any bucket.
+        allowed = False
+    elif services.gate is None:
         allowed = auth.principal.kind == "root"
     else:
         allowed = (await decide(services, ctx.request, auth, action, resource)).allowed

@@ -12,6 +12,10 @@ come from:
   Ownership and owner, and ACLs (the bucket's with its rules; an object's
   read with the object, only where ACLs are enabled and an object ACL can
   grant the action, so the default bucket, ACLs disabled, reads nothing more);
+- the account that owns the bucket (that of its owner's ARN): the resource
+  owner of the decision, and ``s3:ResourceAccount``; without a bucket (or
+  before it exists) the caller's own account; Block Public Access of the
+  owner's account;
 - the request context (address, TLS, referer, auth type, …).
 
 Rules read from the store are cached per process, each entry tagged with
@@ -78,6 +82,12 @@ _STEADY_KEPT = 1024  # facts remembered per (principal, bucket), then started af
 _ROOT_ALLOWED = Decision(True, "the account root may do anything its bucket policies allow")
 
 
+def account_setting(name: str, account: str) -> str:
+    """The server setting holding an account's ``name`` (its Block Public
+    Access): the first account's keeps the name it had before accounts."""
+    return name if account == ACCOUNT_ID else f"{name}/{account}"
+
+
 @lru_cache(maxsize=4096)
 def compiled_policy(document: str, kind: str, bucket: str | None) -> Policy:
     """A stored policy document, compiled. Documents were checked when they
@@ -114,7 +124,8 @@ class _Policies:
     """What judges one principal's requests on one bucket (or none)."""
 
     rules: BucketRules | None
-    public_access_block: PublicAccessBlock  # the bucket's, with the server's
+    public_access_block: PublicAccessBlock  # the bucket's, with its owner account's
+    resource_owner: str  # the bucket's account, or the caller's without one
     policies: ResidualPolicies  # identity and bucket policies
     # A request's facts -> its steady context and residual (AccessGate._steady).
     steady: dict[Hashable, tuple[ContextDict, Residual]] = field(default_factory=dict)
@@ -171,20 +182,28 @@ class AccessGate:
         return self._meta.access_version() if version is None else version
 
     # -- may they ----------------------------------------------------------
-    def public_access_block(self, bucket: str | None,
-                            version: int | None = None) -> PublicAccessBlock:
-        """The settings in force for a bucket: its own or the server's."""
+    def public_access_block(self, bucket: str | None, version: int | None = None, *,
+                            account: str = ACCOUNT_ID) -> PublicAccessBlock:
+        """The settings in force for a bucket: its own with its owner
+        account's; without a bucket, ``account``'s."""
         version = self._current(version)
-        server = self._server_block(version)
         if bucket is None:
-            return server
-        own = self._bucket_rules(bucket, version).public_access_block
+            return self.account_block(account, version)
+        rules = self._bucket_rules(bucket, version)
+        own = rules.public_access_block
+        server = self.account_block(rules.owner_account or account, version)
         return own.union(server) if server is not NONE else own
 
-    def _server_block(self, version: int) -> PublicAccessBlock:
+    def account_block(self, account: str, version: int | None = None) -> PublicAccessBlock:
+        """An account's Block Public Access (S3 Control's, per account)."""
         meta = self._meta
-        return self._cache.get("server-pab", version, lambda: PublicAccessBlock.from_json(
-            meta.get_server_setting(PUBLIC_ACCESS_BLOCK_SETTING)))
+        return self._cache.get(("account-pab", account), self._current(version),
+                               lambda: PublicAccessBlock.from_json(meta.get_server_setting(
+                                   account_setting(PUBLIC_ACCESS_BLOCK_SETTING, account))))
+
+    def bucket_account(self, bucket: str, version: int | None = None) -> str | None:
+        """The account that owns a bucket; None when there is no such bucket."""
+        return self._bucket_rules(bucket, self._current(version)).owner_account or None
 
     def _bucket_rules(self, bucket: str, version: int) -> BucketRules:
         meta = self._meta
@@ -208,28 +227,32 @@ class AccessGate:
 
         return self._cache.get(("bucket", bucket), version, load)
 
-    def _identity_policies(self, user_name: str, version: int) -> tuple[Policy, ...]:
+    def _identity_policies(self, account: str, user_name: str,
+                           version: int) -> tuple[Policy, ...]:
         meta: Any = self._meta
-        return self._cache.get(("user", user_name), version, lambda: tuple(
-            _compile_stored(d, "identity", None) for d in meta.policies_for_user(user_name)))
+        return self._cache.get(("user", account, user_name), version, lambda: tuple(
+            _compile_stored(d, "identity", None)
+            for d in meta.in_account(account).policies_for_user(user_name)))
 
     def _policies(self, principal: Principal, bucket: str | None, version: int) -> _Policies:
         """What judges this principal's requests on this bucket, one cache entry."""
         user = principal.name if principal.kind == "user" else None
+        account = principal.account or ACCOUNT_ID
 
         def load() -> _Policies:
-            identity = self._identity_policies(user, version) if user is not None else ()
+            identity = self._identity_policies(account, user, version) if user is not None else ()
             rules = None if bucket is None else self._bucket_rules(bucket, version)
+            owner = account if rules is None else rules.owner_account or account
             pab = NONE
             if rules is not None:
                 pab = rules.public_access_block
-                server = self._server_block(version)
+                server = self.account_block(owner, version)
                 if server is not NONE:
                     pab = pab.union(server)
             policy = None if rules is None else rules.policy
-            return _Policies(rules, pab, ResidualPolicies(identity, policy))
+            return _Policies(rules, pab, owner, ResidualPolicies(identity, policy))
 
-        return self._cache.get(("policies", user, bucket), version, load)
+        return self._cache.get(("policies", account, user, bucket), version, load)
 
     def now(self) -> datetime:
         """The server's clock, as the gate reads it."""
@@ -268,7 +291,7 @@ class AccessGate:
         # this action on this resource (sealbox.access.residual).
         identity, bucket_policy = residual.narrowed(action, resource)
         pab = judges.public_access_block
-        owner = rules.owner_account if rules is not None and rules.owner_account else ACCOUNT_ID
+        owner = judges.resource_owner
         return evaluate_parts(principal, action, resource, identity, bucket_policy, context,
                               resource_owner=owner,
                               restrict_public_buckets=pab.restrict_public_buckets,
@@ -347,6 +370,7 @@ class AccessGate:
             request_object_tags=None if tagging is None else dict(tagging_header(headers)),
             extra=extra,
         )
+        context["s3:resourceaccount"] = (judges.resource_owner,)
         found = (context, policies.for_context(context))
         if facts is not None:
             if len(judges.steady) >= _STEADY_KEPT:
@@ -436,11 +460,22 @@ def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation
     extra = _lock_keys(headers, gate.now()) if operation in _LOCK_WRITES else None
     if SSE_HEADER in headers or SSE_C_HEADER in headers:
         extra = {**(extra or {}), **_encryption_keys(headers)}
+    # CreateBucket is judged in the caller's account: a name another account
+    # holds is then BucketAlreadyExists, as on S3, not AccessDenied.
+    judged = None if operation == "CreateBucket" else bucket
     decision = gate.decide(request, auth, operation, action, resource_arn(kind, bucket, key),
-                           bucket=bucket, key=key if kind == "object" else None,
+                           bucket=judged, key=key if kind == "object" else None,
                            extra_context=(extra if (grants := _grant_context(request)) is None
                                           else {**(extra or {}), **grants}),
                            version=version)
     if not decision.allowed:
         raise S3Error("AccessDenied")
+    expected = request.headers.get("x-amz-expected-bucket-owner")
+    if expected is not None and bucket is not None and operation != "CreateBucket":
+        # S3: a request naming another account as the bucket's owner is
+        # refused, so a client never writes to (or reads from) a bucket of
+        # the same name that another account holds.
+        owner = gate.bucket_account(bucket, version)
+        if owner is not None and expected != owner:
+            raise S3Error("AccessDenied")
     return decision

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from sealbox.access.model import MalformedPolicy, parse_policy
 from sealbox.api.iam.params import IamError, Params, validation_error
-from sealbox.auth.principal import ACCOUNT_ID, Principal
+from sealbox.auth.principal import ACCOUNT_ID, Principal, root_arn
 from sealbox.store.identity import (
     ACCESS_KEY_ID,
     IdentityError,
@@ -55,7 +55,17 @@ class RootUser:
     the root ARN, and no user name or path (the root user is no IAM user)."""
 
     user_id: str = ACCOUNT_ID
-    arn: str = f"arn:aws:iam::{ACCOUNT_ID}:root"
+    arn: str = root_arn(ACCOUNT_ID)
+
+    @classmethod
+    def of(cls, account: str) -> RootUser:
+        return cls(account, root_arn(account))
+
+
+def caller_account(caller: Principal) -> str:
+    """The account an IAM request acts in: the caller's own (IAM never
+    reaches into another account)."""
+    return caller.account or ACCOUNT_ID
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,8 @@ def create_user(store: IdentityStore, params: Params, caller: Principal, now: da
 
 def get_user(store: IdentityStore, params: Params, caller: Principal, now: datetime) -> Result:
     name = caller_user(params, caller)
-    return {"User": RootUser() if name is None else store.get_user(name)}
+    return {"User": RootUser.of(caller_account(caller)) if name is None
+            else store.get_user(name)}
 
 
 def list_users(store: IdentityStore, params: Params, caller: Principal, now: datetime) -> Result:
@@ -402,7 +413,7 @@ def _entity_arn(store: IdentityStore, kind: str, name: str) -> str:
     try:
         entity = store.get_user(name) if kind == "user" else store.get_group(name)
     except IdentityError:
-        return arn(kind, "/", name)
+        return arn(kind, "/", name, store.account)
     return entity.arn
 
 
@@ -410,7 +421,7 @@ def own_user_resource(store: IdentityStore, params: Params, caller: Principal) -
     """The user named, or when none is the caller (GetUser, access keys)."""
     name = caller_user(params, caller)
     if name is None:
-        return RootUser.arn
+        return root_arn(caller_account(caller))
     return _entity_arn(store, "user", name)
 
 
@@ -428,14 +439,14 @@ def new_resource(kind: str, param: str) -> Callable[[IdentityStore, Params, Prin
     def resource(store: IdentityStore, params: Params, caller: Principal) -> str:
         path = params.optional("Path", "/")
         check_path(path)
-        return arn(kind, path, params.required(param))
+        return arn(kind, path, params.required(param), caller_account(caller))
 
     return resource
 
 
 def listing_resource(kind: str) -> Callable[[IdentityStore, Params, Principal], str]:
     def resource(store: IdentityStore, params: Params, caller: Principal) -> str:
-        return arn(kind, _path_prefix(params), "*")
+        return arn(kind, _path_prefix(params), "*", caller_account(caller))
 
     return resource
 

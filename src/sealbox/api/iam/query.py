@@ -18,11 +18,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from typing import Any
+from typing import Any, cast
 
 from sealbox.api.common import context
 from sealbox.api.common.context import Context
-from sealbox.api.iam.ops import OPERATIONS
+from sealbox.api.iam.ops import OPERATIONS, caller_account
 from sealbox.api.iam.params import (
     API_VERSION,
     MAX_BODY,
@@ -39,7 +39,7 @@ from sealbox.errors import CATALOGUE, S3Error
 from sealbox.server.request import ClientDisconnected
 from sealbox.server.responses import Response
 from sealbox.store.full import NOTICE, out_of_space
-from sealbox.store.identity import IdentityError
+from sealbox.store.identity import IdentityError, IdentityStore
 
 log = logging.getLogger("sealbox.iam")
 
@@ -93,7 +93,8 @@ async def _answer(ctx: Context) -> tuple[str, dict[str, Any]]:
     if spec is None or version != API_VERSION:
         raise IamError("InvalidAction", f"Could not find operation {action} for version {version}")
     services = ctx.services
-    meta = services.meta
+    # IAM acts in the caller's account only.
+    meta = cast(IdentityStore, services.meta).in_account(caller_account(auth.principal))
     resource = await services.run(spec.resource, meta, params, auth.principal)
     await authorize(ctx, auth, spec.action(action), resource)
     result = await services.run(spec.run, meta, params, auth.principal, services.clock.now())

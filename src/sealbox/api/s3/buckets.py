@@ -1,5 +1,10 @@
 """Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
-GetBucketLocation (versioning: versioning.py)."""
+GetBucketLocation (versioning: versioning.py).
+
+Bucket names are global, buckets an account's: a bucket belongs to the
+account of the principal that created it (its owner ARN's), ListBuckets
+shows the caller's account's only, and a name another account holds is
+``BucketAlreadyExists``."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from sealbox.api.s3.common import owner_xml, require_bucket
 from sealbox.api.s3.ingest import discard_blobs
 from sealbox.api.s3.listing import decode_token, encode_token
 from sealbox.api.s3.xml import find_text, parse_xml, render
+from sealbox.auth.principal import ACCOUNT_ID, account_of_arn
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_iso8601
 from sealbox.server.responses import Response, empty_response, xml_response
@@ -66,9 +72,11 @@ async def list_buckets(ctx: Context) -> Response:
     token = query.get("continuation-token")
     after = decode_token(token) if token is not None else None
     buckets = await ctx.services.run(ctx.services.meta.list_buckets)
+    account = ctx.auth.principal.account
     selected = [
         b for b in sorted(buckets, key=lambda b: b.name)
-        if b.name.startswith(prefix)
+        if bucket_account(b) == account
+        and b.name.startswith(prefix)
         and (region is None or b.region == region)
         and (after is None or b.name > after)
     ]
@@ -87,6 +95,11 @@ async def list_buckets(ctx: Context) -> Response:
     if prefix:
         children.append(("Prefix", prefix))
     return xml_response(render("ListAllMyBucketsResult", children))
+
+
+def bucket_account(bucket: Bucket) -> str:
+    """The account that owns a bucket: that of the principal that made it."""
+    return account_of_arn(bucket.owner) or ACCOUNT_ID
 
 
 def _location_constraint(body: bytes, region: str) -> str:
@@ -127,10 +140,13 @@ async def create_bucket(ctx: Context) -> Response:
         await ctx.services.run(_create_with_defaults, ctx.services.meta, bucket, object_ownership,
                                acl, block, locked)
     except BucketExists:
-        # One account owns every bucket here, so an existing name is always
-        # "yours". S3 answers that with 409 BucketAlreadyOwnedByYou in every
-        # region but us-east-1, where, "for legacy compatibility", it answers
-        # 200 OK (CreateBucket API reference) and changes nothing.
+        existing = await ctx.services.run(ctx.services.meta.get_bucket, name)
+        if existing is not None and bucket_account(existing) != ctx.auth.principal.account:
+            raise S3Error("BucketAlreadyExists", BucketName=name) from None
+        # A name the caller's account holds: S3 answers 409
+        # BucketAlreadyOwnedByYou in every region but us-east-1, where, "for
+        # legacy compatibility", it answers 200 OK (CreateBucket API
+        # reference) and changes nothing.
         if ctx.services.settings.region != "us-east-1":
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name) from None
     return empty_response(200, [("location", f"/{name}")])

@@ -20,12 +20,16 @@ from typing import Any
 
 from sealbox.access.model import parse_policy
 from sealbox.access.public_access import FIELDS, PublicAccessBlock
-from sealbox.api.common.access_gate import POLICY_SETTING, PUBLIC_ACCESS_BLOCK_SETTING
+from sealbox.api.common.access_gate import (
+    POLICY_SETTING,
+    PUBLIC_ACCESS_BLOCK_SETTING,
+    account_setting,
+)
 from sealbox.api.common.context import Context
 from sealbox.api.s3.common import require_bucket
 from sealbox.api.s3.cors import check_body_digests
 from sealbox.api.s3.xml import find_text, parse_xml, render
-from sealbox.auth.principal import ACCOUNT_ID
+from sealbox.auth.principal import ACCOUNT_ID, account_of_arn, root_arn
 from sealbox.errors import S3Error
 from sealbox.server.responses import Response, empty_response, xml_response
 from sealbox.store.identity import NoSuchEntity
@@ -33,8 +37,6 @@ from sealbox.store.meta import NoSuchBucket
 
 MAX_POLICY_BODY = 64 * 1024  # read cap; the policy limit (20 KB) is parse_policy's
 MAX_PAB_BODY = 4 * 1024
-ACCOUNT_ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
-USER_ARN_PREFIX = f"arn:aws:iam::{ACCOUNT_ID}:user/"
 PUBLIC_POLICY_BLOCKED = (
     "Access Denied: public policies are blocked by the BlockPublicPolicy block public access "
     "setting."
@@ -46,15 +48,20 @@ PUBLIC_POLICY_BLOCKED = (
 
 def _principal_exists(meta: Any) -> Callable[[str], bool]:
     """S3 refuses a policy naming a principal that does not exist ("Invalid
-    principal in policy"): this account, its IAM users, AWS services."""
+    principal in policy"): an account of this server (its root), an IAM
+    user of one, AWS services."""
+
+    def account_exists(account: str) -> bool:
+        return account == ACCOUNT_ID or meta.account_name(account) is not None
 
     def exists(name: str) -> bool:
-        if name == ACCOUNT_ROOT:
-            return True
-        if name.startswith(USER_ARN_PREFIX):
-            user_name = name[len(USER_ARN_PREFIX):].rsplit("/", 1)[-1]
+        account = account_of_arn(name) if name.startswith("arn:aws:iam::") else None
+        if account is not None and name == root_arn(account):
+            return account_exists(account)
+        if account is not None and name.startswith(f"arn:aws:iam::{account}:user/"):
+            user_name = name.rsplit("/", 1)[-1]
             try:
-                meta.get_user(user_name)
+                meta.in_account(account).get_user(user_name)
             except NoSuchEntity:
                 return False
             return True
@@ -74,7 +81,8 @@ async def put_bucket_policy(ctx: Context) -> Response:
         # MalformedPolicy is the S3Error S3 answers, with the reason.
         policy = parse_policy(body, kind="bucket", bucket=ctx.bucket, principal_exists=exists)
         assert services.gate is not None
-        if policy.public and services.gate.public_access_block(ctx.bucket).block_public_policy:
+        blocks = services.gate.public_access_block(ctx.bucket, account=_account(ctx))
+        if policy.public and blocks.block_public_policy:
             raise S3Error("AccessDenied", PUBLIC_POLICY_BLOCKED)
         return body.decode("utf-8")
 
@@ -167,34 +175,38 @@ async def delete_public_access_block(ctx: Context) -> Response:
     return empty_response(204)
 
 
-def _check_account(ctx: Context) -> None:
-    """S3 Control names the account in ``x-amz-account-id``: it must be ours."""
+def _account(ctx: Context) -> str:
+    return ctx.auth.principal.account or ACCOUNT_ID
+
+
+def _account_setting(ctx: Context) -> str:
+    """The server setting of the account S3 Control names in
+    ``x-amz-account-id``: it must be the caller's own."""
     account = ctx.request.headers.get("x-amz-account-id", "")
-    if account != ACCOUNT_ID:
+    if account != _account(ctx):
         raise S3Error("AccessDenied")
+    return account_setting(PUBLIC_ACCESS_BLOCK_SETTING, account)
 
 
 async def put_account_public_access_block(ctx: Context) -> Response:
-    _check_account(ctx)
+    setting = _account_setting(ctx)
     body = await ctx.request.read(MAX_PAB_BODY)
     pab = parse_public_access_block(body)
-    await ctx.services.run(ctx.services.meta.put_server_setting, PUBLIC_ACCESS_BLOCK_SETTING,
-                           pab.to_json())
+    await ctx.services.run(ctx.services.meta.put_server_setting, setting, pab.to_json())
     return empty_response(200)
 
 
 async def get_account_public_access_block(ctx: Context) -> Response:
-    _check_account(ctx)
-    document = await ctx.services.read(ctx.services.meta.get_server_setting,
-                                       PUBLIC_ACCESS_BLOCK_SETTING)
+    setting = _account_setting(ctx)
+    document = await ctx.services.read(ctx.services.meta.get_server_setting, setting)
     if document is None:
         raise S3Error("NoSuchPublicAccessBlockConfiguration")
     return xml_response(render_public_access_block(document))
 
 
 async def delete_account_public_access_block(ctx: Context) -> Response:
-    _check_account(ctx)
-    await ctx.services.run(ctx.services.meta.delete_server_setting, PUBLIC_ACCESS_BLOCK_SETTING)
+    setting = _account_setting(ctx)
+    await ctx.services.run(ctx.services.meta.delete_server_setting, setting)
     return empty_response(204)
 
 

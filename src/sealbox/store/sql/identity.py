@@ -42,6 +42,7 @@ from sealbox.store.identity import (
     NoSecretCipher,
     NoSuchEntity,
     User,
+    account_keys,
     check_name,
     check_path,
     new_id,
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 
 # The hot path: the key by primary key, its user by primary key.
 _CREDENTIAL = (
-    "SELECT k.secret, k.active, u.name, u.path FROM iam_access_keys k "
+    "SELECT k.secret, k.active, u.name, u.path, k.account_id FROM iam_access_keys k "
     "LEFT JOIN iam_users u ON u.user_id = k.user_id WHERE k.access_key_id = ?"
 )
 
@@ -66,10 +67,10 @@ class SqlIdentityMixin(SqlPolicyMixin):
     _cipher: SecretCipher | None = None
 
     def _user_row(self, row: tuple[Any, ...]) -> User:
-        return User(row[0], row[1], row[2], self._d.rows.time_value(row[3]))
+        return User(row[0], row[1], row[2], self._d.rows.time_value(row[3]), self._account)
 
     def _group_row(self, row: tuple[Any, ...]) -> Group:
-        return Group(row[0], row[1], row[2], self._d.rows.time_value(row[3]))
+        return Group(row[0], row[1], row[2], self._d.rows.time_value(row[3]), self._account)
 
     def _require_cipher(self) -> SecretCipher:
         if self._cipher is None:
@@ -80,11 +81,13 @@ class SqlIdentityMixin(SqlPolicyMixin):
     def create_user(self, name: str, *, path: str = "/", now: datetime) -> User:
         check_name("userName", name, USER_NAME)
         check_path(path)
-        user = User(new_id("AIDA"), name, path, self._at(now))
+        user = User(new_id("AIDA"), name, path, self._at(now), self._account)
         self._create(
             "user",
-            "INSERT INTO iam_users (user_id, name, name_key, path, created) VALUES (?,?,?,?,?)",
-            (user.user_id, name, name.lower(), path, self._d.rows.time_param(now)),
+            "INSERT INTO iam_users (user_id, name, name_key, path, created, account_id) "
+            "VALUES (?,?,?,?,?,?)",
+            (user.user_id, name, self._key(name), path, self._d.rows.time_param(now),
+             self._account),
             name,
             self.iam_quotas.users_per_account,
             "UsersPerAccount",
@@ -97,7 +100,7 @@ class SqlIdentityMixin(SqlPolicyMixin):
             row = self._x(
                 c,
                 "SELECT user_id, name, path, created FROM iam_users WHERE name_key = ?",
-                (name.lower(),),
+                (self._key(name),),
             ).fetchone()
         if row is None:
             raise NoSuchEntity("user", name)
@@ -112,8 +115,9 @@ class SqlIdentityMixin(SqlPolicyMixin):
             rows = self._x(
                 c,
                 "SELECT user_id, name, path, created FROM iam_users WHERE name_key > ? "
-                "AND substr(path, 1, ?) = ? ORDER BY name_key LIMIT ?",
-                (after.lower(), len(path_prefix), path_prefix, max(limit, 0)),
+                "AND name_key < ? AND substr(path, 1, ?) = ? ORDER BY name_key LIMIT ?",
+                (self._key(after), account_keys(self._account)[1], len(path_prefix),
+                 path_prefix, max(limit, 0)),
             ).fetchall()
         return [self._user_row(r) for r in rows]
 
@@ -155,17 +159,18 @@ class SqlIdentityMixin(SqlPolicyMixin):
             uid = self._lock_owner(c, user_name)
             row = self._x(
                 c,
-                f"SELECT count(*) FROM iam_access_keys WHERE user_id {self._d.same} ?",
-                (uid,),
+                f"SELECT count(*) FROM iam_access_keys WHERE user_id {self._d.same} ? "
+                "AND account_id = ?",
+                (uid, self._account),
             ).fetchone()
             quota = self.iam_quotas.access_keys_per_user
             if row is not None and row[0] >= quota:
                 raise LimitExceeded("AccessKeysPerUser", quota)
             self._x(
                 c,
-                "INSERT INTO iam_access_keys (access_key_id, user_id, secret, active, created) "
-                "VALUES (?,?,?,?,?)",
-                (key_id, uid, blob, True, self._d.rows.time_param(now)),
+                "INSERT INTO iam_access_keys (access_key_id, user_id, secret, active, created, "
+                "account_id) VALUES (?,?,?,?,?,?)",
+                (key_id, uid, blob, True, self._d.rows.time_param(now), self._account),
             )
         return AccessKey(key_id, user_name, "Active", created, secret)
 
@@ -176,8 +181,9 @@ class SqlIdentityMixin(SqlPolicyMixin):
             rows = self._x(
                 c,
                 "SELECT access_key_id, active, created FROM iam_access_keys "
-                f"WHERE user_id {self._d.same} ? ORDER BY created, access_key_id",
-                (uid,),
+                f"WHERE user_id {self._d.same} ? AND account_id = ? "
+                "ORDER BY created, access_key_id",
+                (uid, self._account),
             ).fetchall()
         return [
             AccessKey(k, user_name, "Active" if active else "Inactive", time_value(created))
@@ -195,8 +201,8 @@ class SqlIdentityMixin(SqlPolicyMixin):
             cur = self._x(
                 c,
                 "UPDATE iam_access_keys SET active = ? WHERE access_key_id = ? "
-                f"AND user_id {self._d.same} ?",
-                (active, access_key_id, uid),
+                f"AND user_id {self._d.same} ? AND account_id = ?",
+                (active, access_key_id, uid, self._account),
             )
             if cur.rowcount == 0:
                 raise no_access_key(access_key_id)
@@ -208,8 +214,9 @@ class SqlIdentityMixin(SqlPolicyMixin):
             uid = self._lock_owner(c, user_name)
             cur = self._x(
                 c,
-                f"DELETE FROM iam_access_keys WHERE access_key_id = ? AND user_id {self._d.same} ?",
-                (access_key_id, uid),
+                "DELETE FROM iam_access_keys WHERE access_key_id = ? "
+                f"AND user_id {self._d.same} ? AND account_id = ?",
+                (access_key_id, uid, self._account),
             )
             if cur.rowcount == 0:
                 raise no_access_key(access_key_id)
@@ -263,11 +270,13 @@ class SqlIdentityMixin(SqlPolicyMixin):
     def create_group(self, name: str, *, path: str = "/", now: datetime) -> Group:
         check_name("groupName", name, GROUP_NAME)
         check_path(path)
-        group = Group(new_id("AGPA"), name, path, self._at(now))
+        group = Group(new_id("AGPA"), name, path, self._at(now), self._account)
         self._create(
             "group",
-            "INSERT INTO iam_groups (group_id, name, name_key, path, created) VALUES (?,?,?,?,?)",
-            (group.group_id, name, name.lower(), path, self._d.rows.time_param(now)),
+            "INSERT INTO iam_groups (group_id, name, name_key, path, created, account_id) "
+            "VALUES (?,?,?,?,?,?)",
+            (group.group_id, name, self._key(name), path, self._d.rows.time_param(now),
+             self._account),
             name,
             self.iam_quotas.groups_per_account,
             "GroupsPerAccount",
@@ -280,7 +289,7 @@ class SqlIdentityMixin(SqlPolicyMixin):
             row = self._x(
                 c,
                 "SELECT group_id, name, path, created FROM iam_groups WHERE name_key = ?",
-                (name.lower(),),
+                (self._key(name),),
             ).fetchone()
         if row is None:
             raise NoSuchEntity("group", name)
@@ -295,8 +304,9 @@ class SqlIdentityMixin(SqlPolicyMixin):
             rows = self._x(
                 c,
                 "SELECT group_id, name, path, created FROM iam_groups WHERE name_key > ? "
-                "AND substr(path, 1, ?) = ? ORDER BY name_key LIMIT ?",
-                (after.lower(), len(path_prefix), path_prefix, max(limit, 0)),
+                "AND name_key < ? AND substr(path, 1, ?) = ? ORDER BY name_key LIMIT ?",
+                (self._key(after), account_keys(self._account)[1], len(path_prefix),
+                 path_prefix, max(limit, 0)),
             ).fetchall()
         return [self._group_row(r) for r in rows]
 

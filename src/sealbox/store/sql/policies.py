@@ -8,10 +8,12 @@ dialect (``self._d``); the row locks are PostgreSQL's and empty on SQLite.
 
 from __future__ import annotations
 
+import copy
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sealbox.auth.principal import ACCOUNT_ID
 from sealbox.store.identity import (
     GROUP_NAME,
     IAM_QUOTAS,
@@ -24,9 +26,11 @@ from sealbox.store.identity import (
     LimitExceeded,
     ManagedPolicy,
     NoSuchEntity,
+    account_keys,
     arn,
     check_document,
     check_name,
+    name_key,
     new_id,
     split_policy_arn,
     unique_documents,
@@ -70,6 +74,9 @@ class SqlPolicyMixin(PolicyMethods):
 
     iam_quotas: IamQuotas = IAM_QUOTAS
     _d: Dialect
+    # The account whose users, groups, policies and root keys this store
+    # reads and writes (``in_account``); names and quotas are per account.
+    _account: str = ACCOUNT_ID
 
     if TYPE_CHECKING:
 
@@ -78,6 +85,27 @@ class SqlPolicyMixin(PolicyMethods):
         def _write(self) -> AbstractContextManager[Any]: ...
 
         def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any: ...
+
+    def in_account(self, account: str) -> Any:
+        """This store as an IdentityStore of ``account``: the same
+        connections and caches (a shallow copy), with every IAM name, quota
+        and root key looked up in that account only."""
+        if account == self._account:
+            return self
+        opened = getattr(self, "_get_pool", None)
+        if opened is not None:
+            opened()  # PostgreSQL's pool opens lazily: open it here, so the view shares it
+        view = copy.copy(self)
+        view._account = account
+        return view
+
+    @property
+    def account(self) -> str:
+        """The account this IdentityStore acts in."""
+        return self._account
+
+    def _key(self, name: str) -> str:
+        return name_key(self._account, name)
 
     # -- rows --------------------------------------------------------------------
     def _x(self, c: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -93,7 +121,8 @@ class SqlPolicyMixin(PolicyMethods):
         pid, name, path, doc, desc, created, updated, count, version = row
         t = self._d.rows.time_value
         return ManagedPolicy(
-            pid, name, path, doc, desc, t(created), t(updated), int(count), version
+            pid, name, path, doc, desc, t(created), t(updated), int(count), version,
+            self._account,
         )
 
     # -- lookups -----------------------------------------------------------------
@@ -102,7 +131,7 @@ class SqlPolicyMixin(PolicyMethods):
         ``for_key_share``) locks the row."""
         check_name("userName", name, USER_NAME)
         row = self._x(
-            c, f"SELECT user_id FROM iam_users WHERE name_key = ?{lock}", (name.lower(),)
+            c, f"SELECT user_id FROM iam_users WHERE name_key = ?{lock}", (self._key(name),)
         ).fetchone()
         if row is None:
             raise NoSuchEntity("user", name)
@@ -111,7 +140,7 @@ class SqlPolicyMixin(PolicyMethods):
     def _group_id(self, c: Any, name: str, lock: str = "") -> str:
         check_name("groupName", name, GROUP_NAME)
         row = self._x(
-            c, f"SELECT group_id FROM iam_groups WHERE name_key = ?{lock}", (name.lower(),)
+            c, f"SELECT group_id FROM iam_groups WHERE name_key = ?{lock}", (self._key(name),)
         ).fetchone()
         if row is None:
             raise NoSuchEntity("group", name)
@@ -123,14 +152,14 @@ class SqlPolicyMixin(PolicyMethods):
     def _policy_id(
         self, c: Any, policy_arn: str, lock: str = "", *, attachable: bool = False
     ) -> str:
-        parts = split_policy_arn(policy_arn)
+        parts = split_policy_arn(policy_arn, self._account)
         row = None
         if parts is not None:
             row = self._x(
                 c,
                 f"SELECT policy_id FROM iam_policies WHERE name_key = ? AND name = ? "
                 f"AND path = ?{lock}",
-                (parts[1].lower(), parts[1], parts[0]),
+                (self._key(parts[1]), parts[1], parts[0]),
             ).fetchone()
         if row is None:
             raise no_policy(policy_arn, attachable=attachable)
@@ -139,7 +168,7 @@ class SqlPolicyMixin(PolicyMethods):
     def _advisory_lock(self, c: Any, name: str) -> None:
         """Writers that count and then insert take turns (PostgreSQL; SQLite's
         writers hold its one write lock already), until the transaction ends."""
-        self._d.advisory_lock(c, f"sealbox.iam.{name}.")
+        self._d.advisory_lock(c, f"sealbox.iam.{self._account}.{name}.")
 
     def _create(
         self, kind: str, sql: str, params: tuple[Any, ...], name: str, quota: int, quota_name: str
@@ -150,10 +179,12 @@ class SqlPolicyMixin(PolicyMethods):
             with self._write() as c:
                 self._advisory_lock(c, f"create.{kind}")
                 if self._x(
-                    c, f"SELECT 1 FROM {table} WHERE name_key = ?", (name.lower(),)
+                    c, f"SELECT 1 FROM {table} WHERE name_key = ?", (self._key(name),)
                 ).fetchone():
                     raise EntityAlreadyExists(kind, name)
-                row = self._x(c, f"SELECT count(*) FROM {table}").fetchone()
+                row = self._x(
+                    c, f"SELECT count(*) FROM {table} WHERE account_id = ?", (self._account,)
+                ).fetchone()
                 if row is not None and row[0] >= quota:
                     raise LimitExceeded(quota_name, quota)
                 self._x(c, sql, params)
@@ -209,12 +240,14 @@ class SqlPolicyMixin(PolicyMethods):
     ) -> ManagedPolicy:
         check_new_policy(self.iam_quotas, name, document, path, description)
         at, stored = self._at(now), self._d.rows.time_param(now)
-        policy = ManagedPolicy(new_id("ANPA"), name, path, document, description, at, at)
+        policy = ManagedPolicy(new_id("ANPA"), name, path, document, description, at, at,
+                               account=self._account)
         self._create(
             "policy",
             "INSERT INTO iam_policies (policy_id, name, name_key, path, document, description, "
-            "default_version, created, updated) VALUES (?,?,?,?,?,?,'v1',?,?)",
-            (policy.policy_id, name, name.lower(), path, document, description, stored, stored),
+            "default_version, created, updated, account_id) VALUES (?,?,?,?,?,?,'v1',?,?,?)",
+            (policy.policy_id, name, self._key(name), path, document, description, stored, stored,
+             self._account),
             name,
             self.iam_quotas.policies_per_account,
             "PoliciesPerAccount",
@@ -222,7 +255,7 @@ class SqlPolicyMixin(PolicyMethods):
         return policy
 
     def get_policy(self, policy_arn: str) -> ManagedPolicy:
-        parts = split_policy_arn(policy_arn)
+        parts = split_policy_arn(policy_arn, self._account)
         row = None
         if parts is not None:
             with self._read() as c:
@@ -230,7 +263,7 @@ class SqlPolicyMixin(PolicyMethods):
                     c,
                     f"SELECT {POLICY_COLS} FROM iam_policies p "
                     "WHERE name_key = ? AND name = ? AND path = ?",
-                    (parts[1].lower(), parts[1], parts[0]),
+                    (self._key(parts[1]), parts[1], parts[0]),
                 ).fetchone()
         if row is None:
             raise no_policy(policy_arn)
@@ -250,10 +283,11 @@ class SqlPolicyMixin(PolicyMethods):
             rows = self._x(
                 c,
                 f"SELECT {POLICY_COLS} FROM iam_policies p "
-                "WHERE name_key > ? AND substr(path, 1, ?) = ?"
+                "WHERE name_key > ? AND name_key < ? AND substr(path, 1, ?) = ?"
                 + (ATTACHED_ONLY if only_attached else "")
                 + " ORDER BY name_key LIMIT ?",
-                (after.lower(), len(path_prefix), path_prefix, max(limit, 0)),
+                (self._key(after), account_keys(self._account)[1], len(path_prefix),
+                 path_prefix, max(limit, 0)),
             ).fetchall()
         return [self._policy(r) for r in rows]
 
@@ -306,12 +340,12 @@ class SqlPolicyMixin(PolicyMethods):
                 f"ON p.policy_id = a.policy_id WHERE a.{kind}_id = ? ORDER BY p.name_key",
                 (oid,),
             ).fetchall()
-        return [AttachedPolicy(n, arn("policy", p, n)) for n, p in rows]
+        return [AttachedPolicy(n, arn("policy", p, n, self._account)) for n, p in rows]
 
     # -- evaluation ----------------------------------------------------------------
     def policies_for_user(self, user_name: str) -> list[str]:
         if not USER_NAME.fullmatch(user_name):
             return []
         with self._read() as c:
-            rows = self._x(c, _POLICIES_FOR_USER, (user_name.lower(),)).fetchall()
+            rows = self._x(c, _POLICIES_FOR_USER, (self._key(user_name),)).fetchall()
         return unique_documents(rows)

@@ -437,6 +437,27 @@ _BLOB_SWEEP = (
     ){WITHOUT_ROWID}""",
 )
 
+# -- accounts (issue 17): every IAM user, group, policy and access key belongs
+# to one account; what existed before belongs to the first, 000000000000
+# (``auth.principal.ACCOUNT_ID``), named "main". ``name_key`` becomes
+# "<account>/<lower-cased name>" (``store.identity.name_key``), so its unique
+# index holds names unique per account. A bucket's account is that of its
+# owner's ARN, which buckets already keep.
+_FIRST = "'000000000000'"
+_ACCOUNTS = (
+    """CREATE TABLE accounts (
+        account_id  {NAME} PRIMARY KEY,
+        name        {NAME} NOT NULL UNIQUE,
+        created     {TIME}
+    ){WITHOUT_ROWID}""",
+    f"INSERT INTO accounts (account_id, name, created) VALUES ({_FIRST}, 'main', NULL)",
+    *(f"ALTER TABLE {table} ADD COLUMN account_id {{NAME}} NOT NULL DEFAULT {_FIRST}"
+      for table in ("iam_users", "iam_groups", "iam_policies", "iam_access_keys")),
+    *(f"UPDATE {table} SET name_key = {_FIRST} || '/' || name_key"
+      for table in ("iam_users", "iam_groups", "iam_policies")),
+    "CREATE INDEX iam_access_keys_by_account ON iam_access_keys (account_id, user_id)",
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -483,5 +504,7 @@ STEPS: tuple[Step, ...] = (
     Step("blob sweep lease and cursor", _tables(*_BLOB_SWEEP)),
     # Managed links naming a version (issue 16): links.version_id.
     Step("links naming a version", _tables("ALTER TABLE links ADD COLUMN version_id {NAME}")),
+    # Accounts (issue 17): the accounts table; IAM rows scoped to an account.
+    Step("accounts", _tables(*_ACCOUNTS)),
 )
 SCHEMA_VERSION = len(STEPS)
