@@ -9,8 +9,8 @@ from sealbox.api.common.context import Context
 from sealbox.api.iam import query as iam
 from sealbox.api.s3 import (
     acl,
-    bucket_encryption,
     attributes,
+    bucket_encryption,
     bucket_logging,
     bucket_tagging,
     buckets,

@@ -28,8 +28,8 @@ from sealbox.api.common.access_gate import AccessGate, authorize_s3
 from sealbox.api.common.context import Context, Services
 from sealbox.api.handlers import HANDLERS, SELF_AUTHENTICATING
 from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucket
-from sealbox.api.s3.cors import actual_response_headers
 from sealbox.api.s3 import versioning
+from sealbox.api.s3.cors import actual_response_headers
 from sealbox.api.s3.encryption import check_request
 from sealbox.api.sign.endpoint import PATH as SIGN_PATH
 from sealbox.api.sign.endpoint import SignEndpoint
@@ -45,9 +45,9 @@ from sealbox.edge.cache import EdgeCache
 from sealbox.edge.responses import error_page
 from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
+from sealbox.lifecycle.worker import LifecycleWorker
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LINK_PARAMETER, LinkRecord, refusal_code
-from sealbox.lifecycle.worker import LifecycleWorker
 from sealbox.links.uses import UseBatches
 from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters

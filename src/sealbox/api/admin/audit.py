@@ -26,8 +26,8 @@ from typing import Any
 
 from sealbox.api.admin.request import invalid
 from sealbox.api.common.context import Services
-from sealbox.store.audit_batches import widened
 from sealbox.auth.principal import ACCOUNT_ID, account_of_arn
+from sealbox.store.audit_batches import widened
 from sealbox.store.sql.audit import MAX_LIMIT, AuditQuery
 
 DEFAULT_LIMIT = 100

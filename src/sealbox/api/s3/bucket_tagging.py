@@ -19,7 +19,8 @@ from sealbox.api.common.context import Context
 from sealbox.api.common.tags import MAX_BUCKET_TAGS, validate_tags
 from sealbox.api.s3.common import require_bucket
 from sealbox.api.s3.cors import check_body_digests
-from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
+from sealbox.api.s3.tagging import tag_pairs
+from sealbox.api.s3.xml import render
 from sealbox.errors import S3Error
 from sealbox.server.responses import Response, empty_response, xml_response
 from sealbox.store.meta import NoSuchBucket
@@ -31,19 +32,11 @@ RESERVED_PREFIX = "aws:"
 
 def parse_bucket_tagging(body: bytes) -> tuple[tuple[str, str], ...]:
     """The tag set of a bucket's ``<Tagging>`` document, by S3's rules."""
-    root = parse_xml(body, "Tagging", max_length=MAX_BODY)
-    tag_sets = find_all(root, "TagSet")
-    if len(tag_sets) != 1:
-        raise S3Error("MalformedXML")
-    pairs = []
-    for tag in find_all(tag_sets[0], "Tag"):
-        key, value = find_text(tag, "Key"), find_text(tag, "Value")
-        if key is None or value is None:
-            raise S3Error("MalformedXML")
+    pairs = tag_pairs(body, max_length=MAX_BODY)
+    for key, _ in pairs:
         if key.lower().startswith(RESERVED_PREFIX):
             raise S3Error("InvalidTag", "System tags cannot be added/updated by requester",
                           TagKey=key[:128])
-        pairs.append((key, value))
     return validate_tags(pairs, limit=MAX_BUCKET_TAGS, of="Bucket")
 
 

@@ -14,9 +14,9 @@ from sealbox.api.s3.common import (
     user_metadata,
 )
 from sealbox.api.s3.copy_source import copy_bytes, load_source, parse_copy_source
+from sealbox.api.s3.encryption import customer_key, sealing_headers, write_ask
 from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.object_lock import lock_for_write
-from sealbox.api.s3.encryption import customer_key, sealing_headers, write_ask
 from sealbox.api.s3.objects import check_put_preconditions, commit_object
 from sealbox.api.s3.sealing import new_sealing, read_key
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers

@@ -14,9 +14,10 @@ from sealbox.store.meta import NULL_VERSION, ObjectRecord
 MAX_TAGGING_BODY = 64 * 1024
 
 
-def parse_tagging(body: bytes) -> tuple[tuple[str, str], ...]:
-    """The tag set of a ``<Tagging>`` document, validated by S3's rules."""
-    root = parse_xml(body, "Tagging")
+def tag_pairs(body: bytes, **limits: int) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a ``<Tagging>`` document's one TagSet, as
+    written (an object's or a bucket's; ``limits`` for ``parse_xml``)."""
+    root = parse_xml(body, "Tagging", **limits)
     tag_sets = find_all(root, "TagSet")
     if len(tag_sets) != 1:
         raise S3Error("MalformedXML")
@@ -26,7 +27,12 @@ def parse_tagging(body: bytes) -> tuple[tuple[str, str], ...]:
         if key is None or value is None:
             raise S3Error("MalformedXML")
         pairs.append((key, value))
-    return validate_tags(pairs)
+    return pairs
+
+
+def parse_tagging(body: bytes) -> tuple[tuple[str, str], ...]:
+    """The tag set of a ``<Tagging>`` document, validated by S3's rules."""
+    return validate_tags(tag_pairs(body))
 
 
 def _version_header(record: ObjectRecord) -> list[tuple[str, str]]:
