@@ -27,7 +27,7 @@ ARN = "arn:aws:iam::000000000000:policy/"
         ("PUT", "users/alice/policies/read", "PutUserPolicy",
          {"UserName": "alice", "PolicyName": "read"}),
         ("DELETE", "users/alice/attached-policies/readers", "DetachUserPolicy",
-         {"UserName": "alice", "PolicyArn": ARN + "readers"}),
+         {"UserName": "alice", "PolicyArn": "readers"}),  # a name: resolved in the account
         ("DELETE", "users/alice/attached-policies/arn:aws:iam::000000000000:policy/team/r",
          "DetachUserPolicy", {"UserName": "alice", "PolicyArn": ARN + "team/r"}),
         ("GET", "policies/arn%3Aaws%3Aiam%3A%3A000000000000%3Apolicy%2Fteam%2Fr", "GetPolicy",
@@ -83,7 +83,9 @@ def test_every_route_names_an_operation_of_its_family() -> None:
     for route in ROUTES:
         table = {"iam": IAM_OPERATIONS, "pab": admin_pab.OPERATIONS, "edge": edge,
                  "links": LINK_ACTIONS, "audit": {"ListAuditEvents"},
-                 "doctor": {"Doctor"}}[route.family]
+                 "doctor": {"Doctor"},
+                 "accounts": {"ListAccounts", "CreateAccount", "GetAccount",
+                              "DeleteAccount"}}[route.family]
         assert route.operation in table, route
 
 

@@ -117,7 +117,7 @@ def test_schema_version_recorded_and_keys_collate_c(pg: PostgresMetaStore) -> No
     )
     # 13, the links table's bucket and key (schema v8), audit_events' (v9),
     # object_versions' bucket and key (v13), blob_uploads' bucket (v14).
-    assert len([c for c in cols if not c[0].startswith("iam_")]) == 20
+    assert len([c for c in cols if not c[0].startswith("iam_")]) == 21
     assert {c[2] for c in cols} == {"C"}, cols
 
 
