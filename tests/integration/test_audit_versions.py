@@ -54,7 +54,7 @@ def test_each_event_names_the_version_it_wrote_read_or_deleted(
     assert requests.get(url, timeout=30).content == b"one"
     marker = s3.delete_object(Bucket=bucket, Key="doc")["VersionId"]
 
-    found = wait_for(admin, 7, Bucket=bucket)
+    found = wait_for(admin, 8, Bucket=bucket)  # with CreateBucket and PutBucketVersioning
     by_operation = [(e["Operation"], e["Key"], e["VersionId"]) for e in reversed(found)
                     if e["Operation"] in ("PutObject", "GetObject", "DeleteObject")]
     assert by_operation == [
