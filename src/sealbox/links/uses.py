@@ -42,13 +42,15 @@ class UseBatches:
         self._run = run  # the executor (Services.run): store work off the loop
         self._waiting: list[tuple[str, asyncio.Future[bool]]] = []
         self._committing = False
+        self._task: asyncio.Future[None] | None = None
 
     async def use(self, link_id: str) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((link_id, future))
         if not self._committing:
             self._committing = True
-            asyncio.ensure_future(self._commit_all())
+            # Held: the loop keeps only a weak reference to a task.
+            self._task = asyncio.ensure_future(self._commit_all())
         return await future
 
     async def _commit_all(self) -> None:
