@@ -43,10 +43,32 @@ class Locking:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
-    def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+    def delete_version(self, bucket: str, key: str, version_id: str,
+                       **kw: Any) -> ObjectRecord | None:
         if version_id in self.locked:
             raise ObjectLocked(f"{key} {version_id} is locked")
-        return self.store.delete_version(bucket, key, version_id)  # type: ignore[attr-defined]
+        return self.store.delete_version(bucket, key, version_id, **kw)  # type: ignore[attr-defined]
+
+
+class WrittenAfterListing:
+    """A real store where a client writes ``record`` just after the pass
+    lists a page: the race between a pass's listing and its removals."""
+
+    def __init__(self, store: MetaStore, record: ObjectRecord) -> None:
+        self.store, self.record = store, record
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def _after(self, page: Any) -> Any:
+        self.store.put_object(self.record)
+        return page
+
+    def list_objects(self, *args: Any, **kw: Any) -> Any:
+        return self._after(self.store.list_objects(*args, **kw))
+
+    def list_versions(self, *args: Any, **kw: Any) -> Any:
+        return self._after(self.store.list_versions(*args, **kw))
 
 
 @pytest.fixture(params=sorted(META_STORES))
@@ -117,6 +139,39 @@ def test_a_locked_current_version_is_not_expired_and_nothing_fails(store: Any) -
     report = _worker(Locking(store, {"null"}), T0 + timedelta(days=3)).run_pass()
     assert report is not None and (report.refused, report.expired) == (2, 0)
     assert store.get_object("b", "a") is not None
+
+
+def test_an_overwrite_after_the_listing_is_not_expired_with_the_old_version(
+        store: Any) -> None:
+    store.put_object(obj("tmp/a", last_modified=T0))
+    _rules(store, Rule("r", True, Filter(prefix="tmp/"), expiration_days=1))
+    fresh = obj("tmp/a", last_modified=T0 + timedelta(days=9))  # the same null version id
+    freed = Freed()
+    report = _worker(WrittenAfterListing(store, fresh), T0 + timedelta(days=10),
+                     blobs=freed).run_pass()
+    assert report is not None and report.expired == 0
+    kept = store.get_object("b", "tmp/a")
+    assert kept is not None and kept.etag == fresh.etag
+    assert not set(freed.ids) & {s.blob_id for s in fresh.segments}
+
+
+def test_a_write_over_an_expired_null_marker_is_not_removed_with_it(store: Any) -> None:
+    # A suspended bucket: a null delete marker alone on its key, which
+    # ExpiredObjectDeleteMarker removes; a PUT replaces it (null replaces
+    # null) between the pass's listing and the removal.
+    store.put_object(replace(obj("k", last_modified=T0), version_id="v1" + "0" * 30))
+    store.delete_version("b", "k", "v1" + "0" * 30)
+    store.add_delete_marker(replace(obj("k", last_modified=T0, size=0), segments=(), etag="",
+                                    version_id="null", delete_marker=True))
+    _rules(store, Rule("r", True, expired_object_delete_marker=True))
+    fresh = replace(obj("k", last_modified=T0 + timedelta(days=1)), version_id="null")
+    freed = Freed()
+    report = _worker(WrittenAfterListing(store, fresh), T0 + timedelta(days=5),
+                     versioned=True, blobs=freed).run_pass()
+    assert report is not None and report.versions_removed == 0
+    kept = store.get_object("b", "k")
+    assert kept is not None and kept.etag == fresh.etag
+    assert not set(freed.ids) & {s.blob_id for s in fresh.segments}
 
 
 @pytest.mark.parametrize(("prefixes", "covering"), [

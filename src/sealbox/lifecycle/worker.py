@@ -31,9 +31,11 @@ Versions are removed only through the store's own removals
 (``delete_version``, ``add_delete_marker``, ``abort_upload``), so whatever
 those refuse (a version under object lock raises a ``MetaError``) is
 skipped and logged, never forced, and the pass goes on. The bytes of what
-is removed are freed as a delete frees them. Before a current version is
-expired it is read again: one overwritten since the page was listed is left
-for the next pass.
+is removed are freed as a delete frees them. Every removal names the record
+as it was listed (``unchanged``): the store makes it only if that version is
+still that record, in the transaction that removes it. A key written since
+its page was listed (a null version id is reused by every write, so the id
+alone would not tell) is left for the next pass to judge.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from sealbox.lifecycle.rules import (
     first_expiry,
 )
 from sealbox.store.blobs import BlobStore
-from sealbox.store.meta import MetaError, MetaStore, ObjectRecord
+from sealbox.store.meta import ConditionFailed, MetaError, MetaStore, ObjectRecord
 
 log = logging.getLogger("sealbox.lifecycle")
 
@@ -186,24 +188,23 @@ class LifecycleWorker:
                 return
             after = page[-1].key
 
-    def _expire(self, listed: ObjectRecord, rule: Rule, report: PassReport) -> None:
+    def _expire(self, record: ObjectRecord, rule: Rule, report: PassReport) -> None:
         meta = self.meta
-        record = meta.get_object(listed.bucket, listed.key)
-        if (record is None or record.version_id != listed.version_id
-                or record.last_modified != listed.last_modified):
-            return  # changed since listed: the next pass judges the new one
         marker_id = self.marker_version(record.bucket)
         try:
             if marker_id is None:
-                self._free(meta.delete_version(record.bucket, record.key, record.version_id))
+                self._free(meta.delete_version(record.bucket, record.key, record.version_id,
+                                               unchanged=record))
                 report.expired += 1
             else:
                 marker = ObjectRecord(
                     bucket=record.bucket, key=record.key, size=0, etag="",
                     last_modified=_utc(self.now()), segments=(), owner=record.owner,
                     version_id=marker_id, delete_marker=True)
-                self._free(meta.add_delete_marker(marker))
+                self._free(meta.add_delete_marker(marker, unchanged=record))
                 report.markers_added += 1
+        except ConditionFailed:
+            return  # written since listed: the next pass judges the new version
         except MetaError as refused:
             report.refused += 1
             log.info("lifecycle: rule %r may not expire %s/%s: %s", rule.id, record.bucket,
@@ -277,7 +278,10 @@ class LifecycleWorker:
 
     def _remove(self, record: ObjectRecord, report: PassReport) -> bool:
         try:
-            removed = self.meta.delete_version(record.bucket, record.key, record.version_id)
+            removed = self.meta.delete_version(record.bucket, record.key, record.version_id,
+                                               unchanged=record)
+        except ConditionFailed:
+            return False  # written since listed: the next pass judges it
         except MetaError as refused:
             report.refused += 1
             log.info("lifecycle: may not remove version %s of %s/%s: %s", record.version_id,

@@ -66,6 +66,14 @@ class ConditionFailed(MetaError):
 WriteCheck = Callable[[str | None], bool]
 
 
+def same_version(record: ObjectRecord, expected: ObjectRecord) -> bool:
+    """Whether ``record`` is still the version ``expected`` was read as: a
+    null version id is reused by every write, so the id alone does not say."""
+    return (record.version_id == expected.version_id and record.etag == expected.etag
+            and record.last_modified == expected.last_modified
+            and record.delete_marker == expected.delete_marker)
+
+
 def check_write(check: WriteCheck | None, etag: str | None) -> None:
     """Raise ``ConditionFailed`` unless ``check`` (if any) lets the write go."""
     if check is not None and not check(etag):
@@ -266,16 +274,21 @@ class MetaStore(Protocol):
     def latest_marker(self, bucket: str, key: str) -> ObjectRecord | None:
         """The key's newest version when it is a delete marker, else None."""
 
-    def add_delete_marker(self, marker: ObjectRecord) -> ObjectRecord | None:
+    def add_delete_marker(self, marker: ObjectRecord, *,
+                          unchanged: ObjectRecord | None = None) -> ObjectRecord | None:
         """Make ``marker`` the newest version; the version now gone (null
-        replaced by a null marker), whose blobs the caller deletes."""
+        replaced by a null marker), whose blobs the caller deletes. With
+        ``unchanged``, only while the current version is still that one
+        (``same_version``); else ``ConditionFailed``, nothing changed."""
 
     def delete_version(self, bucket: str, key: str, version_id: str, *,
-                       bypass_governance: bool = False,
-                       now: datetime | None = None) -> ObjectRecord | None:
+                       bypass_governance: bool = False, now: datetime | None = None,
+                       unchanged: ObjectRecord | None = None) -> ObjectRecord | None:
         """Remove one version; the record removed, or None. Raises
         ``ObjectLocked`` (removing nothing) while object lock protects it
-        (``ObjectRecord.locked``); ``now`` defaults to the server's clock."""
+        (``ObjectRecord.locked``); ``now`` defaults to the server's clock.
+        With ``unchanged``, only while that version is still that record
+        (``same_version``): else ``ConditionFailed``, nothing removed."""
 
     def set_object_lock(self, bucket: str, key: str, version_id: str, *,
                         retention: tuple[str | None, datetime | None] | None = None,

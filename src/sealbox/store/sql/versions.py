@@ -35,7 +35,14 @@ from datetime import datetime
 from typing import Any
 
 from sealbox.clock import SystemClock
-from sealbox.store.meta import NULL_VERSION, NoSuchBucket, ObjectLocked, ObjectRecord
+from sealbox.store.meta import (
+    NULL_VERSION,
+    ConditionFailed,
+    NoSuchBucket,
+    ObjectLocked,
+    ObjectRecord,
+    same_version,
+)
 from sealbox.store.retention import removal_protected, retention_change_allowed
 from sealbox.store.rows import dict_json, tags_json
 from sealbox.store.sql.dialect import Dialect
@@ -198,11 +205,14 @@ class SqlVersionMethods:
             row = c.execute(d.q(_NEWEST_NONCURRENT), (bucket, key)).fetchone()
         return None if row is None or not row[_N_OBJ] else self._version(row)
 
-    def add_delete_marker(self, marker: ObjectRecord) -> ObjectRecord | None:
+    def add_delete_marker(self, marker: ObjectRecord, *,
+                          unchanged: ObjectRecord | None = None) -> ObjectRecord | None:
         """DeleteObject without a version id on a versioned bucket: the
         current version goes down (or away, when both it and the marker are
         null) and ``marker`` becomes the newest version. Returns the version
-        now gone, whose bytes the caller frees. Raises ``NoSuchBucket``."""
+        now gone, whose bytes the caller frees. Raises ``NoSuchBucket``;
+        ``ConditionFailed`` when ``unchanged`` is given and the current
+        version is no longer that one (a lifecycle pass's expiry judged it)."""
         d = self._d
         new = self._object_params(marker)
         bucket, key = marker.bucket, marker.key
@@ -212,6 +222,9 @@ class SqlVersionMethods:
                 raise NoSuchBucket(bucket)
             self._lock_key(c, bucket, key)
             old = c.execute(d.q(_GET_CURRENT + d.for_update), (bucket, key)).fetchone()
+            if unchanged is not None and (
+                    old is None or not same_version(d.rows.object(old), unchanged)):
+                raise ConditionFailed(old is not None)
             if old is not None:
                 c.execute(d.q(_DELETE_CURRENT), (bucket, key))
             gone = keep_versions(c, d, new, old)
@@ -219,8 +232,8 @@ class SqlVersionMethods:
         return None if gone is None else d.rows.object(gone)
 
     def delete_version(self, bucket: str, key: str, version_id: str, *,
-                       bypass_governance: bool = False,
-                       now: datetime | None = None) -> ObjectRecord | None:
+                       bypass_governance: bool = False, now: datetime | None = None,
+                       unchanged: ObjectRecord | None = None) -> ObjectRecord | None:
         """Remove one version for good; the record removed (a marker has
         ``delete_marker``), or None if there was none. When it was the
         current version, the newest noncurrent one becomes current (a
@@ -230,7 +243,9 @@ class SqlVersionMethods:
         the version at ``now`` (the server's clock when not given);
         ``bypass_governance`` lifts a GOVERNANCE retention (the caller has
         checked ``s3:BypassGovernanceRetention``), never a COMPLIANCE one
-        or a legal hold."""
+        or a legal hold. With ``unchanged``, the version goes only while it
+        is still that record (``same_version``: a null version id is reused
+        by every write), else ``ConditionFailed``, nothing removed."""
         d = self._d
         if not d.storable(bucket, key, version_id):
             return None
@@ -238,10 +253,17 @@ class SqlVersionMethods:
             self._lock_key(c, bucket, key)
             row = c.execute(d.q(_GET_CURRENT + d.for_update), (bucket, key)).fetchone()
             if row is not None and _stored_vid(row[_VID]) == version_id:
+                current = d.rows.object(row)
+                if unchanged is not None and not same_version(current, unchanged):
+                    raise ConditionFailed(True)
                 refuse_if_locked(d, row, now, bypass_governance=bypass_governance)
                 c.execute(d.q(_DELETE_CURRENT), (bucket, key))
                 self._promote(c, bucket, key)
-                return d.rows.object(row)
+                return current
+            if unchanged is not None:
+                kept = c.execute(d.q(_GET_NONCURRENT), (bucket, key, version_id)).fetchone()
+                if kept is None or not same_version(self._version(kept), unchanged):
+                    raise ConditionFailed(kept is not None)
             found = _take_noncurrent(c, d, bucket, key, version_id)
             refuse_if_locked(d, found, now, bypass_governance=bypass_governance)
             if found is not None and row is None:
