@@ -458,6 +458,23 @@ _ACCOUNTS = (
     "CREATE INDEX iam_access_keys_by_account ON iam_access_keys (account_id, user_id)",
 )
 
+# -- the edge's configuration per account (issue 17): public keys, key groups,
+# origin access controls and distributions belong to the account that made
+# them (what existed before, to the first). Key group members, hosts,
+# invalidations and references follow their key group or distribution.
+# Names and caller references stay unique server-wide (SQLite cannot drop a
+# column's UNIQUE without rebuilding the tables their foreign keys name).
+_EDGE_ACCOUNTS = (
+    *(f"ALTER TABLE {table} ADD COLUMN account_id {{NAME}} NOT NULL DEFAULT {_FIRST}"
+      for table in ("cf_public_keys", "cf_key_groups", "cf_origin_access_controls",
+                    "cf_distributions")),
+    "CREATE INDEX cf_public_keys_by_account ON cf_public_keys (account_id, id)",
+    "CREATE INDEX cf_key_groups_by_account ON cf_key_groups (account_id, id)",
+    "CREATE INDEX cf_origin_access_controls_by_account ON cf_origin_access_controls "
+    "(account_id, id)",
+    "CREATE INDEX cf_distributions_by_account ON cf_distributions (account_id, id)",
+)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -506,5 +523,7 @@ STEPS: tuple[Step, ...] = (
     Step("links naming a version", _tables("ALTER TABLE links ADD COLUMN version_id {NAME}")),
     # Accounts (issue 17): the accounts table; IAM rows scoped to an account.
     Step("accounts", _tables(*_ACCOUNTS)),
+    # The edge per account (issue 17): the CloudFront configuration's owners.
+    Step("edge per account", _tables(*_EDGE_ACCOUNTS)),
 )
 SCHEMA_VERSION = len(STEPS)
