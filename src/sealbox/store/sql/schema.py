@@ -470,8 +470,8 @@ _EDGE_ACCOUNTS = (
                     "cf_distributions")),
     "CREATE INDEX cf_public_keys_by_account ON cf_public_keys (account_id, id)",
     "CREATE INDEX cf_key_groups_by_account ON cf_key_groups (account_id, id)",
-    "CREATE INDEX cf_origin_access_controls_by_account ON cf_origin_access_controls "
-    "(account_id, id)",
+    ("CREATE INDEX cf_origin_access_controls_by_account ON cf_origin_access_controls "
+     "(account_id, id)"),
     "CREATE INDEX cf_distributions_by_account ON cf_distributions (account_id, id)",
 )
 
