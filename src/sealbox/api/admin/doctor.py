@@ -149,6 +149,7 @@ async def _recorded(services: Services, scope: Scope, request_id: str) -> Diagno
     record = await services.run(meta.get_auth_failure, request_id, now_ms)
     if record is not None and not await services.run(_may_see, services, scope, record):
         record = None  # another account's: as if never recorded
+    if record is None:
         raise AdminError("NoSuchRequest", f"No refused signed request {request_id!r} is "
                          "recorded: it was not refused for its signature or access, it was "
                          "not signed, or it is older than the last 20 failures of its key or "
