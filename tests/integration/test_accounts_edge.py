@@ -241,3 +241,19 @@ def test_the_admin_api_and_the_cli_act_in_the_callers_account(
                           capture_output=True, text=True, timeout=60, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert first.distribution not in done.stdout and other.distribution not in done.stdout
+
+
+def test_an_account_with_edge_configuration_is_not_deleted(server: RunningServer) -> None:
+    answer = admin(server, root_keys(server), "POST", "accounts", {"AccountName": unique("cf")})
+    made = answer.json()
+    name = made["Account"]["AccountName"]
+    keys = Keys(made["AccessKey"]["AccessKeyId"], made["AccessKey"]["SecretAccessKey"])
+    cf = client(server, keys, "cloudfront")
+    oac = new_oac(cf)
+    refused = admin(server, root_keys(server), "DELETE", f"accounts/{name}")
+    assert refused.status_code == 409, refused.text
+    assert "origin access controls" in refused.json()["error"]["message"]
+    etag = cf.get_origin_access_control(Id=oac)["ETag"]
+    cf.delete_origin_access_control(Id=oac, IfMatch=etag)
+    gone = admin(server, root_keys(server), "DELETE", f"accounts/{name}")
+    assert gone.status_code == 204, gone.text
