@@ -257,3 +257,30 @@ def test_an_account_with_edge_configuration_is_not_deleted(server: RunningServer
     cf.delete_origin_access_control(Id=oac, IfMatch=etag)
     gone = admin(server, root_keys(server), "DELETE", f"accounts/{name}")
     assert gone.status_code == 204, gone.text
+
+
+def test_names_and_caller_references_are_per_account(two) -> None:
+    first, other, _ = two
+    cf_first, cf_other = first.cf, other.cf
+    name, reference = unique("shared"), unique("ref")
+    pem = public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    made = [cf.create_public_key(PublicKeyConfig={
+        "CallerReference": reference, "Name": name, "EncodedKey": pem})["PublicKey"]["Id"]
+        for cf in (cf_first, cf_other)]
+    assert made[0] != made[1]  # the same name and reference: two keys, one per account
+    for cf, key in zip((cf_first, cf_other), made, strict=True):
+        group = cf.create_key_group(KeyGroupConfig={"Name": name, "Items": [key]})
+        assert group["KeyGroup"]["KeyGroupConfig"]["Name"] == name
+        oac = cf.create_origin_access_control(OriginAccessControlConfig={
+            "Name": name, "SigningProtocol": "sigv4", "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3"})
+        assert oac["OriginAccessControl"]["OriginAccessControlConfig"]["Name"] == name
+    # Within one account a name is still taken.
+    with pytest.raises(ClientError) as refused:
+        cf_other.create_key_group(KeyGroupConfig={"Name": name, "Items": [made[1]]})
+    assert code(refused) == "KeyGroupAlreadyExists"
+    shared = config(first.bucket)
+    one = cf_first.create_distribution(DistributionConfig=shared)["Distribution"]["Id"]
+    two_ = cf_other.create_distribution(DistributionConfig={
+        **shared, "Origins": config(other.bucket)["Origins"]})["Distribution"]["Id"]
+    assert one != two_

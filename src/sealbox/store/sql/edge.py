@@ -21,7 +21,10 @@ Accounts: every row of the four owned tables carries ``account_id``. The
 MetaStore sees all of them (``_edge_account`` None: the serving path);
 ``edge_in_account`` gives a view whose every read and write adds
 ``account_id = ?`` (``_scope``), so another account's row is as missing as
-one never made, and whose creations are its account's.
+one never made, and whose creations are its account's (``_owner``: writes
+go through a view; the whole store's are the first account's). Names and
+caller references are unique per account (the schema's unique keys are
+``(account_id, name)``), domain names and aliases server-wide.
 """
 
 from __future__ import annotations
@@ -175,16 +178,16 @@ class EdgeSqlMethods:
     def create_public_key(self, key: PublicKey) -> PublicKey:
         """Save ``key``; the same caller reference with the same config returns the first one."""
         exists = EdgeError("PublicKeyAlreadyExists", "The specified public key already exists.")
-        scope, mine = self._scope()
         with self._write() as c:
-            row = self._one(c, f"SELECT {_PK_COLS} FROM cf_public_keys WHERE caller_reference = ?"
-                            f"{scope}", (key.caller_reference, *mine))
+            row = self._one(c, f"SELECT {_PK_COLS} FROM cf_public_keys WHERE caller_reference = ? "
+                            "AND account_id = ?", (key.caller_reference, self._owner))
             if row is not None:
                 old = self._public_key(row)
                 if old.same_config(key):
                     return old
                 raise exists
-            if self._one(c, "SELECT 1 FROM cf_public_keys WHERE name = ?", (key.name,)):
+            if self._one(c, "SELECT 1 FROM cf_public_keys WHERE name = ? AND account_id = ?",
+                         (key.name, self._owner)):
                 raise exists
             self._guarded(
                 c, f"INSERT INTO cf_public_keys ({_PK_COLS}, account_id) VALUES (?,?,?,?,?,?,?,?)",
@@ -221,7 +224,10 @@ class EdgeSqlMethods:
             ):
                 raise EdgeError("CannotChangeImmutablePublicKeyFields",
                                 "You can't change the value of a public key.")
-            if name != old.name and self._one(c, "SELECT 1 FROM cf_public_keys WHERE name = ?", (name,)):
+            if name != old.name and self._one(
+                c, "SELECT 1 FROM cf_public_keys WHERE name = ? AND account_id = ?",
+                (name, self._owner),
+            ):
                 raise EdgeError("PublicKeyAlreadyExists", "The specified public key already exists.")
             self._guarded(c, "UPDATE cf_public_keys SET name = ?, comment = ?, etag = ? WHERE id = ?",
                           (name, comment, etag, key_id),
@@ -270,7 +276,8 @@ class EdgeSqlMethods:
     def create_key_group(self, group: KeyGroup) -> KeyGroup:
         exists = EdgeError("KeyGroupAlreadyExists", "A key group with this name already exists.")
         with self._write() as c:
-            if self._one(c, "SELECT 1 FROM cf_key_groups WHERE name = ?", (group.name,)):
+            if self._one(c, "SELECT 1 FROM cf_key_groups WHERE name = ? AND account_id = ?",
+                         (group.name, self._owner)):
                 raise exists
             self._guarded(
                 c, f"INSERT INTO cf_key_groups ({_KG_COLS}, account_id) VALUES (?,?,?,?,?,?)",
@@ -303,7 +310,8 @@ class EdgeSqlMethods:
                 raise _no_key_group(group.id)
             check_if_match(row[4], if_match)
             if group.name != row[1] and self._one(
-                c, "SELECT 1 FROM cf_key_groups WHERE name = ?", (group.name,)
+                c, "SELECT 1 FROM cf_key_groups WHERE name = ? AND account_id = ?",
+                (group.name, self._owner),
             ):
                 raise exists
             self._guarded(
@@ -345,7 +353,8 @@ class EdgeSqlMethods:
         exists = EdgeError("OriginAccessControlAlreadyExists",
                            "An origin access control with the same name already exists.")
         with self._write() as c:
-            if self._one(c, "SELECT 1 FROM cf_origin_access_controls WHERE name = ?", (oac.name,)):
+            if self._one(c, "SELECT 1 FROM cf_origin_access_controls WHERE name = ? "
+                         "AND account_id = ?", (oac.name, self._owner)):
                 raise exists
             self._guarded(c, f"INSERT INTO cf_origin_access_controls ({_OAC_COLS}, account_id) "
                           "VALUES (?,?,?,?,?,?,?,?)",
@@ -376,7 +385,8 @@ class EdgeSqlMethods:
                 raise _no_oac(oac.id)
             check_if_match(row[6], if_match)
             if oac.name != row[1] and self._one(
-                c, "SELECT 1 FROM cf_origin_access_controls WHERE name = ?", (oac.name,)
+                c, "SELECT 1 FROM cf_origin_access_controls WHERE name = ? AND account_id = ?",
+                (oac.name, self._owner),
             ):
                 raise exists
             self._guarded(
@@ -456,10 +466,10 @@ class EdgeSqlMethods:
         exists = EdgeError("DistributionAlreadyExists",
                            "The caller reference you attempted to create the distribution with "
                            "is associated with another distribution.")
-        scope, mine = self._scope("d.account_id")
         with self._write() as c:
             row = self._one(c, f"SELECT {_DIST_COLS} FROM cf_distributions d "
-                            f"WHERE d.caller_reference = ?{scope}", (config.caller_reference, *mine))
+                            "WHERE d.caller_reference = ? AND d.account_id = ?",
+                            (config.caller_reference, self._owner))
             if row is not None:
                 if json.loads(row[5]) == json.loads(doc):
                     return self._distribution(row)
