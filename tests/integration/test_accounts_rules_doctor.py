@@ -188,3 +188,24 @@ def test_an_accounts_cloudfront_urls_are_its_own_to_diagnose(server: RunningServ
         assert answer.json()["Kind"] == "CloudFront-URL"
     # To another account it is no distribution of its own: nothing to diagnose.
     assert doctor(server, stranger, Url=url).status_code == 400
+
+
+def test_a_deleted_accounts_rules_go_with_it(server: RunningServer) -> None:
+    made = admin(server, root_keys(server), "POST", "accounts",
+                 {"AccountName": unique("gone")}).json()
+    account, name = made["Account"]["AccountId"], made["Account"]["AccountName"]
+    keys = Keys(made["AccessKey"]["AccessKeyId"], made["AccessKey"]["SecretAccessKey"])
+    signer_arn, _ = new_user(server, keys, None)
+    issuer = f"https://{account}.example"
+    assert admin(server, keys, "PUT", "link-rules", {
+        "Issuers": [{"Name": "app", "Issuer": issuer, "Audience": "sealbox",
+                     "HS256Secret": SECRET}],
+        "Rules": [{"Issuer": "app", "SignAs": signer_arn.rsplit("/", 1)[1],
+                   "Methods": ["GET"], "Resource": "somewhere/*"}]}).status_code == 200
+    body = {"Bucket": "somewhere", "Key": "k"}
+    path = f"/_sealbox/sign/{account}"
+    # The token is believed (403: its signer, allowed nothing, signs nothing).
+    assert sign(server, path, token(issuer), body).status_code == 403
+    assert admin(server, root_keys(server), "DELETE", f"accounts/{name}").status_code == 204
+    # Gone with the account: no rule believes the token any more.
+    assert sign(server, path, token(issuer), body).status_code == 401
