@@ -284,3 +284,20 @@ def test_names_and_caller_references_are_per_account(two) -> None:
     two_ = cf_other.create_distribution(DistributionConfig={
         **shared, "Origins": config(other.bucket)["Origins"]})["Distribution"]["Id"]
     assert one != two_
+
+
+def test_a_cloudfront_url_is_revoked_by_its_distributions_account(
+        server: RunningServer) -> None:
+    _, keys = new_account(server)
+    site = make_site(client(server, keys), client(server, keys, "cloudfront"),
+                     server.endpoint, server.port)
+    client(server, keys).put_object(Bucket=site.bucket, Key="film.mp4", Body=b"frames")
+    url = site.signed("/film.mp4")
+    assert site.get(url).status_code == 200
+    # Another account, the first included, may not take it back.
+    refused = admin(server, root_keys(server), "POST", "revocations", {"Url": url})
+    assert refused.status_code == 403, refused.text
+    assert site.get(url).status_code == 200
+    revoked = admin(server, keys, "POST", "revocations", {"Url": url})
+    assert revoked.status_code == 200, revoked.text
+    assert site.get(url).status_code == 403
