@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 from sealbox.access.actions import resource_arn
 from sealbox.api.common.access_gate import AccessGate
-from sealbox.auth.principal import ACCOUNT_ID, ANONYMOUS_AUTH, AuthResult, Principal
+from sealbox.auth.principal import ACCOUNT_ID, ANONYMOUS_AUTH, AuthResult, Principal, account_of_arn
 from sealbox.errors import S3Error
 from sealbox.server.request import Request
 from sealbox.store.edge import Distribution, OriginAccessControl
@@ -92,7 +92,9 @@ def fetch_record(gate: AccessGate, meta: MetaStore, request: Request, target: Or
     Synchronous (store reads): run it where the gate's reads run."""
     extra = None
     if target.source_arn is not None:
-        extra = {"aws:sourcearn": (target.source_arn,), "aws:sourceaccount": (ACCOUNT_ID,)}
+        # The distribution's account is the one its ARN names.
+        account = account_of_arn(target.source_arn) or ACCOUNT_ID
+        extra = {"aws:sourcearn": (target.source_arn,), "aws:sourceaccount": (account,)}
 
     def allowed(operation: str, action: str, kind: str, key: str | None) -> bool:
         return gate.decide(request, target.auth, operation, action,

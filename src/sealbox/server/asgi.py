@@ -31,8 +31,7 @@ from sealbox.api.router import Endpoint, route, split_target, virtual_host_bucke
 from sealbox.api.s3 import versioning
 from sealbox.api.s3.cors import actual_response_headers
 from sealbox.api.s3.encryption import check_request
-from sealbox.api.sign.endpoint import PATH as SIGN_PATH
-from sealbox.api.sign.endpoint import SignEndpoint
+from sealbox.api.sign.endpoint import SignEndpoint, is_sign_path
 from sealbox.auth.authenticate import authenticate
 from sealbox.auth.principal import ANONYMOUS_AUTH, AuthResult, Credential, root_principal
 from sealbox.clock import Clock, SystemClock
@@ -143,7 +142,7 @@ class SealboxApp:
         # Objects' SSE-S3 data keys are wrapped by the same keyring as the
         # store's secrets (SEALBOX_SECRET_KEY, or secret.key in the data dir).
         self.services.cipher = cipher if cipher is not None else load_cipher(settings.data_dir)
-        self.sign = SignEndpoint(self.services)  # POST /_sealbox/sign (links by JWT)
+        self.sign = SignEndpoint(self.services)  # POST /_sealbox/sign[/<account>] (links by JWT)
         if SmallPutBatcher.applies(meta, blobs):
             self.services.small_puts = SmallPutBatcher(meta, blobs)  # type: ignore[arg-type]
         self._trusted_proxies = parse_networks(settings.trusted_proxies)
@@ -453,7 +452,7 @@ class SealboxApp:
         if path == METRICS_PATH:
             request.audit.operation = "Metrics"
             return self._metrics(request)
-        if path == SIGN_PATH:
+        if is_sign_path(path):
             request.audit.operation = "Sign"
             return await self.sign(request)
         if path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX):

@@ -62,6 +62,17 @@ def new_account_id() -> str:
             return account_id
 
 
+def owns_edge(name: str) -> DeleteConflict:
+    """The refusal of deleting an account that still has edge configuration
+    (its distributions would serve on, in no one's account)."""
+    conflict = DeleteConflict("account", name, ("delete its edge configuration",))
+    conflict.message = (f"Cannot delete account {name}: it still has CloudFront "
+                        "distributions, key groups, public keys or origin access controls; "
+                        "delete them first.")
+    conflict.args = (conflict.message,)
+    return conflict
+
+
 def owns_buckets(name: str) -> DeleteConflict:
     """The refusal of deleting an account that still owns buckets."""
     conflict = DeleteConflict("account", name, ("delete its buckets",))

@@ -20,6 +20,17 @@ resource a new one, and changes and deletes must name the current one
 The serving path reads: ``distribution_for_host(host)`` (one index lookup),
 ``Distribution.config.behavior_for(path)``, ``config.origin(id)`` and
 ``public_keys_for_groups(behavior.trusted_key_groups)``.
+
+Accounts (issue 17): every public key, key group, origin access control and
+distribution belongs to the account that made it (``account_id``; what
+existed before accounts, to the first). The MetaStore itself sees every
+account's, as the serving path must (a Host names a distribution
+whatever its account); ``edge_in_account(id)`` is the same store acting in
+one account, as the CloudFront API and the admin API use it: it lists,
+gets, changes and deletes that account's configuration only (another's id
+is answered as a missing one), makes what it creates that account's, and
+lets a key group name only that account's public keys and a distribution
+only its key groups and origin access controls.
 """
 
 from __future__ import annotations
@@ -102,8 +113,9 @@ def new_key_group_id() -> str:
     return str(uuid.uuid4())
 
 
-def distribution_arn(distribution_id: str) -> str:
-    return f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}"
+def distribution_arn(distribution_id: str, account: str = ACCOUNT_ID) -> str:
+    """A distribution's ARN, naming the account that owns it."""
+    return f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
 
 
 # -- records -------------------------------------------------------------------
@@ -162,11 +174,12 @@ class Distribution:
     modified: datetime
     etag: str
     config: DistributionConfig
+    account: str = ACCOUNT_ID  # the account that made it (the store sets it)
 
     @property
     def arn(self) -> str:
         """The ``AWS:SourceArn`` the origin's bucket policy sees."""
-        return distribution_arn(self.id)
+        return distribution_arn(self.id, self.account)
 
 
 @dataclass(frozen=True)
@@ -186,6 +199,10 @@ class Invalidation:
 
 class EdgeStore(Protocol):
     """The edge's configuration; see the module docstring."""
+
+    def edge_in_account(self, account: str) -> EdgeStore:
+        """The same store acting in ``account`` only (see the module docstring)."""
+        ...
 
     # public keys
     def create_public_key(self, key: PublicKey) -> PublicKey: ...

@@ -12,7 +12,8 @@ operation in the thread pool and answer JSON:
 - the server-wide Block Public Access runs ``admin_pab``;
 - edge routes run the CloudFront API's operations (``cloudfront_ops``) on
   bodies and answers in boto3's JSON shapes (``admin_edge_json``), with
-  CloudFront's validation, errors, ETags and ``If-Match``;
+  CloudFront's validation, errors, ETags and ``If-Match``, on the caller's
+  account's configuration only;
 - links routes (managed links, revocations) run ``admin_links``.
 
 Every refusal is ``{"error": {"code", "message", "requestId"}}`` with the
@@ -51,7 +52,7 @@ from sealbox.api.common.context import Services
 from sealbox.api.iam.ops import OPERATIONS as IAM_OPERATIONS
 from sealbox.api.iam.ops import caller_account
 from sealbox.api.iam.params import SERVICE_FAILURE, IamError, Params
-from sealbox.auth.principal import ACCOUNT_ID, AuthResult
+from sealbox.auth.principal import AuthResult
 from sealbox.errors import CATALOGUE, S3Error
 from sealbox.server.request import ClientDisconnected, Request
 from sealbox.server.responses import Response
@@ -66,9 +67,6 @@ OPENAPI_PATH = "/_sealbox/api/openapi.json"
 INTERNAL = "We encountered an internal error. Please try again."
 INSUFFICIENT_STORAGE = CATALOGUE["InsufficientStorage"].message
 _EDGE_OPERATIONS = {op.name: op for op in cloudfront_routes.OPERATIONS}
-# What is still server-wide, and so the administrator's (the first account's):
-# the edge's configuration and the signature doctor (which looks up any key).
-ADMINISTRATOR_ONLY = frozenset({"edge", "doctor"})
 
 
 async def admin_api(request: Request, services: Services, request_id: str) -> Response:
@@ -124,9 +122,6 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
                          "The admin API needs a SigV4 signature (Authorization header).", 403)
     payload = parse_json(body)
     query = query_params(route, request.query)
-    if route.family in ADMINISTRATOR_ONLY and caller_account(auth.principal) != ACCOUNT_ID:
-        raise AdminError("AccessDenied", f"User: {auth.principal.arn} is not authorized to "
-                         f"perform: {route.action}: only the administrator's account may", 403)
     if route.family == "edge":
         return await _edge(request, services, auth, route, params, query, payload)
     if route.family == "pab":
@@ -145,7 +140,8 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
                                                  caller_account(auth.principal))))
     if route.family == "doctor":
         await authorize(request, services, auth, route.action, "*")
-        return _json(200, dumps(await admin_doctor.answer(request, services, payload)))
+        return _json(200, dumps(await admin_doctor.answer(request, services, payload,
+                                                          caller_account(auth.principal))))
     return await _iam(request, services, auth, route, {**query, **params}, payload)
 
 
@@ -182,9 +178,10 @@ async def _edge(request: Request, services: Services, auth: AuthResult, route: R
                 ids: dict[str, str], query: dict[str, str],
                 payload: dict[str, Any]) -> Response:
     op = _EDGE_OPERATIONS[route.operation]
+    account = caller_account(auth.principal)
     # The resource names only path ids: judged before the body is read on.
     await authorize(request, services, auth, route.action,
-                    cloudfront_routes.resource_arn(op, ids))
+                    cloudfront_routes.resource_arn(op, ids, account))
     tree = None
     if route.body_shape:
         body = with_defaults(route.body_shape, payload, creating=route.method == "POST")
@@ -204,7 +201,9 @@ async def _edge(request: Request, services: Services, auth: AuthResult, route: R
         base_url=f"{request.scheme}://{request.headers.get('host', 'localhost')}",
         edge_domain=services.settings.edge_domain,
     )
-    result = await services.run(op.run, cast(EdgeStore, services.meta), call)
+    # The caller's account's configuration only (store.edge: accounts).
+    store = cast(EdgeStore, services.meta).edge_in_account(account)
+    result = await services.run(op.run, store, call)
     headers = [("etag", result.etag)] if result.etag else []
     if result.status == 204:
         return Response(204, _headers(headers))

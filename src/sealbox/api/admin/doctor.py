@@ -12,6 +12,14 @@ needs — the key table, the clock, this server's names, the distribution's
 trusted keys — and, once a signature is right, asks the access gate and
 the links gate whether they admit the request, naming the statement that
 refused it. The caller must be allowed ``sealbox:Doctor`` (root always is).
+
+Accounts: the access key is found in whichever account owns it. The first
+account (the administrator's) diagnoses every account's keys, links and
+distributions; any other only its own: a URL signed with another account's
+key is refused (403, the key's owner is no secret: AWS's
+``GetAccessKeyInfo`` tells it), a CloudFront URL of another account's
+distribution is as one of no distribution, and another account's recorded
+request is as one never recorded (404).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from sealbox.api.admin.routes import DOCTOR_BODY
 from sealbox.api.common.context import Services
 from sealbox.api.router import route, split_target, virtual_host_bucket
 from sealbox.auth.cloudfront import signing_inputs
-from sealbox.auth.principal import AuthResult
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult, Credential
 from sealbox.auth.sigv4.canonical import ALGORITHM, parse_query
 from sealbox.auth.sigv4.parse import parse_amz_date
 from sealbox.doctor import cloudfront, links, sigv2, sigv4
@@ -45,9 +53,40 @@ _METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
-async def answer(request: Request, services: Services, payload: Mapping[str, Any]
-                 ) -> dict[str, Any]:
-    """The diagnosis of the body's ``Url`` or ``RequestId``."""
+class Scope:
+    """Whose keys and distributions a caller may diagnose: every account's
+    for the first account, else its own account's."""
+
+    def __init__(self, services: Services, account: str) -> None:
+        self.services = services
+        self.account = account
+
+    @property
+    def everything(self) -> bool:
+        return self.account == ACCOUNT_ID
+
+    def owns(self, account: str | None) -> bool:
+        return self.everything or (account or ACCOUNT_ID) == self.account
+
+    def lookup(self, access_key: str) -> Credential | None:
+        """The credential of ``access_key`` if the caller may diagnose it."""
+        found = self.services.lookup_credential(access_key)
+        if found is None or self.owns(found.principal.account):
+            return found
+        return None
+
+    def foreign(self, access_key: str | None) -> bool:
+        """Whether ``access_key`` is another account's, out of the caller's reach."""
+        if access_key is None or self.everything:
+            return False
+        found = self.services.lookup_credential(access_key)
+        return found is not None and not self.owns(found.principal.account)
+
+
+async def answer(request: Request, services: Services, payload: Mapping[str, Any],
+                 account: str = ACCOUNT_ID) -> dict[str, Any]:
+    """The diagnosis of the body's ``Url`` or ``RequestId``, as ``account`` may see it."""
+    scope = Scope(services, account)
     for name in payload:
         if name not in MEMBERS:
             raise invalid(f"Unknown member {name[:64]!r} (this route takes: "
@@ -56,7 +95,7 @@ async def answer(request: Request, services: Services, payload: Mapping[str, Any
         raise invalid("Give one of Url (a signed URL) or RequestId (the x-amz-request-id of a "
                       "refused request).")
     if "RequestId" in payload:
-        return (await _recorded(services, _text(payload, "RequestId", 64))).as_json()
+        return (await _recorded(services, scope, _text(payload, "RequestId", 64))).as_json()
     method = _text(payload, "Method", 16, "GET").upper()
     if method not in _METHODS:
         raise invalid(f"Method must be one of {', '.join(_METHODS)}.")
@@ -66,7 +105,10 @@ async def answer(request: Request, services: Services, payload: Mapping[str, Any
                         services.clock.now(), source_ip)
     except NotAUrl as error:
         raise invalid(f"Url: {error}.") from None
-    return (await _diagnose(request, services, seen, from_record=False)).as_json()
+    if await services.run(scope.foreign, _access_key(seen) or _header_key(seen)):
+        raise AdminError("AccessDenied", "The URL is signed with an access key of another "
+                         "account: an account diagnoses only its own keys and links.", 403)
+    return (await _diagnose(request, services, scope, seen, from_record=False)).as_json()
 
 
 def _text(payload: Mapping[str, Any], name: str, limit: int, default: str | None = None) -> str:
@@ -101,10 +143,12 @@ def _headers(value: Any) -> dict[str, str]:
     return out
 
 
-async def _recorded(services: Services, request_id: str) -> Diagnosis:
+async def _recorded(services: Services, scope: Scope, request_id: str) -> Diagnosis:
     now_ms = int(services.clock.now().timestamp() * 1000)
     meta: Any = services.meta  # with store.sql.auth_failures' methods
     record = await services.run(meta.get_auth_failure, request_id, now_ms)
+    if record is not None and not await services.run(_may_see, services, scope, record):
+        record = None  # another account's: as if never recorded
     if record is None:
         raise AdminError("NoSuchRequest", f"No refused signed request {request_id!r} is "
                          "recorded: it was not refused for its signature or access, it was "
@@ -129,10 +173,30 @@ async def _recorded(services: Services, request_id: str) -> Diagnosis:
     if code == "AccessDenied" and links.is_link_refusal(record["reason"] or ""):
         # The links gate said why; its revocation check needs the whole signature.
         return bad(kind, links.refusal_cause(record["reason"], seen.client_ip))
-    return await _diagnose(None, services, seen, from_record=True)
+    return await _diagnose(None, services, scope, seen, from_record=True)
 
 
-async def _diagnose(request: Request | None, services: Services, seen: Seen, *,
+def _may_see(services: Services, scope: Scope, record: Mapping[str, Any]) -> bool:
+    """Whether a recorded refusal is the caller's to diagnose: its access
+    key's account, or for a CloudFront signed URL the account of the
+    distribution its Host names. Synchronous (store reads)."""
+    if scope.everything:
+        return True
+    access_key = str(record.get("access_key") or "")
+    found = services.lookup_credential(access_key) if access_key else None
+    if found is not None:
+        return scope.owns(found.principal.account)
+    # Not an access key: a CloudFront signed URL's key-pair id.
+    directory = services.edge_directory
+    if directory is None:
+        return False
+    gate = services.gate
+    version = gate.version() if gate is not None else 0
+    distribution = directory.for_host(str(record.get("host") or ""), version)
+    return distribution is not None and scope.owns(distribution.account)
+
+
+async def _diagnose(request: Request | None, services: Services, scope: Scope, seen: Seen, *,
                     from_record: bool) -> Diagnosis:
     settings = services.settings
     directory = services.edge_directory
@@ -144,10 +208,10 @@ async def _diagnose(request: Request | None, services: Services, seen: Seen, *,
                 f":{settings.edge_port}"):
             # On --edge-port the only distribution answers any Host.
             distribution = await services.run(directory.sole_distribution, version)
-        if distribution is not None:
+        if distribution is not None and scope.owns(distribution.account):
             return await _edge(services, directory, distribution, seen, version)
     hosts = _hosts(request, services)
-    server = Server(services.lookup_credential, services.clock.now(), settings.region, hosts,
+    server = Server(scope.lookup, services.clock.now(), settings.region, hosts,
                     lambda host: virtual_host_bucket(host, settings.domains))
     if not from_record and not _ours(seen.host, server):
         access_key = _access_key(seen)
@@ -182,6 +246,16 @@ def _access_key(seen: Seen) -> str | None:
             return value.split("/", 1)[0]
         if name == "AWSAccessKeyId":
             return value
+    return None
+
+
+def _header_key(seen: Seen) -> str | None:
+    """The access key an Authorization header names (SigV4's credential, SigV2's)."""
+    header = seen.headers.get("authorization", "")
+    if "Credential=" in header:
+        return header.split("Credential=", 1)[1].split("/", 1)[0]
+    if header.startswith("AWS "):
+        return header[4:].partition(":")[0].strip() or None
     return None
 
 

@@ -20,7 +20,7 @@ from sealbox.api.router import virtual_host_bucket
 from sealbox.auth.authenticate import authenticate
 from sealbox.auth.cloudfront import PublicKey, load_public_key
 from sealbox.auth.facts import RequestFacts
-from sealbox.auth.principal import ACCOUNT_ID, AuthResult, Principal, account_of_arn
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult, account_of_arn
 from sealbox.links import model, revoke
 from sealbox.links.create import create_link
 from sealbox.links.model import LinkError, LinkRecord, LinkSpec, Revocation
@@ -63,14 +63,8 @@ async def answer(request: Request, services: Services, auth: AuthResult, route: 
         found = await services.run(services.meta.list_links, bucket)  # type: ignore[attr-defined]
         return 200, {"Links": [r.as_json() for r in found if _ours(services, r, account)]}
     if route.operation in ("GetLinkRules", "PutLinkRules"):
-        if account != ACCOUNT_ID:
-            # One document for the server, whose SignAs users are the
-            # first account's: the administrator's to read and write.
-            raise AdminError("AccessDenied", f"User: {auth.principal.arn} is not authorized to "
-                             f"perform: {route.action}: only the administrator's account may",
-                             403)
         await authorize(request, services, auth, route.action, "*")
-        return 200, await link_rules.answer(services, route.operation, payload)
+        return 200, await link_rules.answer(services, route.operation, payload, account)
     if route.operation == "RevokeUrl":
         return 200, await _revoke_url(request, services, auth, route, payload)
     link_id = params["LinkId"]
@@ -133,12 +127,11 @@ async def _revoke_url(request: Request, services: Services, auth: AuthResult, ro
         cookies = revoke.parse_cookie_text(payload.get("Cookies"))
         signed = revoke.identify(url, cookies)
         now = services.clock.now()
-        signer = await services.run(_verify, services, url, signed, now, cookies)
+        signer_account = await services.run(_verify, services, url, signed, now, cookies)
     except LinkError as error:
         raise _refused(error) from None
-    # An account revokes its own principals' URLs; CloudFront's (signed by
-    # the edge's keys, the administrator's) only the administrator.
-    signer_account = ACCOUNT_ID if signer is None else signer.account
+    # An account revokes its own principals' URLs, and CloudFront's of its
+    # own distributions (signed by its own key groups' keys).
     if signer_account != account:
         raise AdminError("AccessDenied", f"User: {auth.principal.arn} may revoke only URLs "
                          "signed by its own account", 403)
@@ -155,26 +148,28 @@ async def _revoke_url(request: Request, services: Services, auth: AuthResult, ro
 
 
 def _verify(services: Services, url: str, signed: revoke.SignedUrl, now: datetime,
-            cookies: dict[str, str]) -> Principal | None:
-    """Synchronous (key and distribution lookups read the store). Who signed
-    the URL: the principal of an S3 URL's key; None for CloudFront's."""
+            cookies: dict[str, str]) -> str:
+    """Synchronous (key and distribution lookups read the store). The
+    account that signed the URL: its key's principal's for an S3 URL, its
+    distribution's for CloudFront's."""
     host = urlsplit(url).netloc
     virtual_bucket = virtual_host_bucket(host, services.settings.domains)
-    signers: list[Principal] = []
+    signers: list[str] = []
 
     def check(facts: RequestFacts) -> AuthResult:
         auth = authenticate(facts, services.lookup_credential, now, services.settings.region,
                             virtual_bucket=virtual_bucket)
-        signers.append(auth.principal)
+        signers.append(auth.principal.account or ACCOUNT_ID)
         return auth
 
     revoke.verify_url(url, signed, int(now.timestamp()), authenticate=check,
-                      cloudfront_keys=lambda h, p: _cloudfront_keys(services, h, p),
+                      cloudfront_keys=lambda h, p: _cloudfront_keys(services, h, p, signers),
                       cookies=cookies)
-    return signers[-1] if signers else None
+    return signers[-1] if signers else ACCOUNT_ID
 
 
-def _cloudfront_keys(services: Services, host: str, path: str) -> dict[str, PublicKey] | None:
+def _cloudfront_keys(services: Services, host: str, path: str,
+                     owners: list[str]) -> dict[str, PublicKey] | None:
     meta: Any = services.meta
     distribution = meta.distribution_for_host(host)
     if distribution is None and services.settings.edge_port is not None:
@@ -185,6 +180,7 @@ def _cloudfront_keys(services: Services, host: str, path: str) -> dict[str, Publ
         distribution = enabled[0] if len(enabled) == 1 else None
     if distribution is None:
         return None
+    owners.append(distribution.account)
     behavior = distribution.config.behavior_for(unquote(path))
     if not behavior.restricted:
         return None

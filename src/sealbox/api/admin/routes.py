@@ -11,7 +11,8 @@ operation's parameters directly:
 - the caller's account's Block Public Access (``family="pab"``) runs
   ``sealbox.api.admin.public_access``;
 - edge routes (``family="edge"``, under ``edge/``) run the CloudFront API's
-  operations (``sealbox.api.cloudfront.ops``) with its path ids (``{Id}``,
+  operations (``sealbox.api.cloudfront.ops``) on the caller's account's
+  configuration, with its path ids (``{Id}``,
   ``{DistributionId}``); their bodies are CloudFront's configs as boto3
   writes them (``body_shape``), read by ``sealbox.api.admin.edge_json``.
 
@@ -200,11 +201,13 @@ LINK_ROUTES: tuple[Route, ...] = (
           "CloudFront signed URL, or with Cookies its signed cookies) until its expiry",
           body=("Url", "Cookies"), required=("Url",), family="links"),
     Route("GET", "link-rules", "GetLinkRules",
-          "Get the signing endpoint's rules (POST /_sealbox/sign); secrets shown as (set)",
+          "Get the caller's account's signing endpoint rules (POST /_sealbox/sign/<account>; "
+          "/_sealbox/sign is the first account's); secrets shown as (set)",
           family="links"),
     Route("PUT", "link-rules", "PutLinkRules",
-          "Replace the signing endpoint's rules: token Issuers and the Rules of the links "
-          "their holders may get", body=("Issuers", "Rules"), family="links"),
+          "Replace the caller's account's signing endpoint rules: token Issuers and the Rules "
+          "of the links their holders may get (SignAs: a user of the account)",
+          body=("Issuers", "Rules"), family="links"),
 )
 
 
@@ -268,11 +271,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "accounts/{AccountName}", "GetAccount", "Get an account (the administrator only)",
           family="accounts"),
     Route("DELETE", "accounts/{AccountName}", "DeleteAccount",
-          "Delete an account and its IAM users, groups, policies and keys; refused while it "
-          "owns buckets (the administrator only)", 204, family="accounts"),
+          "Delete an account and its IAM users, groups, policies, keys and link rules; refused "
+          "while it owns buckets or edge configuration (the administrator only)", 204,
+          family="accounts"),
     Route("POST", "doctor", "Doctor",
           "Why a signed URL or a refused request (by request id) fails, in plain words "
-          "(needs sealbox:Doctor)", body=DOCTOR_BODY, family="doctor"),
+          "(needs sealbox:Doctor; an account diagnoses its own keys, the first account all)",
+          body=DOCTOR_BODY, family="doctor"),
 )
 
 

@@ -8,7 +8,9 @@ service ``cloudfront``; botocore signs CloudFront in ``us-east-1`` and
 sends no ``x-amz-content-sha256``, so the payload line is the body's
 SHA-256), route it (``cloudfront_routes``), parse its XML, judge
 it (``cloudfront:<Operation>`` on the distribution's ARN, through the
-access gate), run it in the thread pool, write CloudFront's XML.
+access gate), run it in the thread pool on the caller's account's
+configuration only (``EdgeStore.edge_in_account``: another account's ids
+are answered as missing ones), write CloudFront's XML.
 
 The server skips its own authentication for this operation
 (``handlers.SELF_AUTHENTICATING``), so every answer, refusals included, is
@@ -77,7 +79,8 @@ async def _answer(ctx: Context) -> Response:
                         f"The CloudFront API has no operation {request.method} {path[:200]}")
     op, ids = found
     tree = parse_body(body, op.body_root) if op.body_root else None
-    await authorize(ctx, auth, f"cloudfront:{op.name}", routes.resource_arn(op, ids))
+    account = auth.principal.account or ACCOUNT_ID
+    await authorize(ctx, auth, f"cloudfront:{op.name}", routes.resource_arn(op, ids, account))
     services = ctx.services
     settings = services.settings
     call = ops.Call(
@@ -89,7 +92,9 @@ async def _answer(ctx: Context) -> Response:
         base_url=f"{request.scheme}://{request.headers.get('host', 'localhost')}",
         edge_domain=settings.edge_domain,
     )
-    result = await services.run(op.run, cast(EdgeStore, services.meta), call)
+    # The caller's account's configuration only (store.edge: accounts).
+    store = cast(EdgeStore, services.meta).edge_in_account(account)
+    result = await services.run(op.run, store, call)
     headers = [("x-amzn-requestid", ctx.request_id)]
     if result.etag:
         headers.append(("etag", result.etag))
@@ -177,12 +182,7 @@ async def authorize(ctx: Context, auth: AuthResult, action: str, resource: str) 
     """Judge ``action`` on ``resource`` for the caller through the access gate
     (root only where the app set no gate), or raise CloudFront's AccessDenied."""
     services = ctx.services
-    if auth.principal.account != ACCOUNT_ID:
-        # Distributions, keys and OACs are still server-wide, so the first
-        # (administrator's) account's: another account would otherwise put
-        # its distribution in front of any bucket.
-        allowed = False
-    elif services.gate is None:
+    if services.gate is None:
         allowed = auth.principal.kind == "root"
     else:
         allowed = (await decide(services, ctx.request, auth, action, resource)).allowed

@@ -117,12 +117,13 @@ def route(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
     return None
 
 
-def resource_arn(op: Operation, ids: dict[str, str]) -> str:
+def resource_arn(op: Operation, ids: dict[str, str], account: str = ACCOUNT_ID) -> str:
     """The ARN ``op`` is judged on: the distribution or origin access control
-    it names (``…/*`` when it names none yet), else ``*``."""
+    it names (``…/*`` when it names none yet) in the caller's ``account``
+    (the only one whose configuration it reaches), else ``*``."""
     if op.resource == "distribution":
         did = ids.get("DistributionId") or ids.get("Id")
-        return distribution_arn(did) if did else distribution_arn("*")
+        return distribution_arn(did or "*", account)
     if op.resource == "origin-access-control":
-        return f"arn:aws:cloudfront::{ACCOUNT_ID}:origin-access-control/{ids.get('Id', '*')}"
+        return f"arn:aws:cloudfront::{account}:origin-access-control/{ids.get('Id', '*')}"
     return "*"

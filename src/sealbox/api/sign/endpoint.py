@@ -2,6 +2,15 @@
 own token (a JWT as ``Authorization: Bearer``), gets a managed link, as the
 operator's rules (``sealbox.links.rules``) allow. A Lambda's job, done here.
 
+Each account keeps its own rules, and its own URL: ``/_sealbox/sign/<id>``
+(twelve digits) uses account ``<id>``'s rules, whose ``SignAs`` users are
+that account's; ``/_sealbox/sign`` is the first account's (as it was
+before accounts). The account is in the path rather than found from the
+token's issuer, so one account's issuer never needs to differ from
+another's, and a token is only ever checked against the rules of the
+account whose URL the application chose. An account with no rules (or none
+at that id) admits no token.
+
 Per request: the rules (parsed once per access version), the token
 (``signing.verify_token``: 401), the body (400), the first rule that admits
 it (``signing.choose``: 403), the signer's first active access key (the
@@ -26,7 +35,7 @@ from typing import Any
 
 from sealbox.api.common.access_gate import VersionedCache
 from sealbox.api.common.context import Services
-from sealbox.auth.principal import AuthResult, Credential
+from sealbox.auth.principal import ACCOUNT_ID, AuthResult, Credential
 from sealbox.errors import S3Error
 from sealbox.links import model
 from sealbox.links.create import create_link
@@ -40,9 +49,28 @@ from sealbox.server.responses import Response
 log = logging.getLogger("sealbox.sign")
 
 PATH = "/_sealbox/sign"
+PREFIX = PATH + "/"  # PREFIX + <account id>
 MAX_BODY = 16 * 1024
 _ALLOW_HEADERS = "authorization, content-type"
 _ACTIONS = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject"}
+
+
+def path_account(path: str) -> str | None:
+    """The account whose rules ``path`` asks for: the first account's for
+    ``PATH``, the one named after ``PREFIX`` (twelve digits); else None."""
+    if path == PATH:
+        return ACCOUNT_ID
+    if path.startswith(PREFIX):
+        account = path[len(PREFIX):]
+        if len(account) == 12 and account.isascii() and account.isdigit():
+            return account
+    return None
+
+
+def is_sign_path(path: str) -> bool:
+    """Whether ``path`` is the signing endpoint's (any account's, or a
+    malformed account the endpoint answers 404)."""
+    return path == PATH or path.startswith(PREFIX)
 
 
 class SignEndpoint:
@@ -56,21 +84,22 @@ class SignEndpoint:
     def _version(self) -> int:
         return self.services.meta.access_version()
 
-    def rules(self, version: int) -> LinkRules:
-        """The stored rules (none when never put or, which ``put`` prevents,
-        no longer readable)."""
+    def rules(self, version: int, account: str = ACCOUNT_ID) -> LinkRules:
+        """``account``'s stored rules (none when never put or, which ``put``
+        prevents, no longer readable)."""
         def load() -> LinkRules:
             try:
-                return load_rules(self.services.meta)
+                return load_rules(self.services.meta, account)
             except RulesError:
-                log.error("stored link rules no longer parse; the endpoint refuses all")
+                log.error("stored link rules of account %s no longer parse; its endpoint "
+                          "refuses all", account)
                 return EMPTY
-        return self._cache.get("rules", version, load)
+        return self._cache.get(("rules", account), version, load)
 
-    def signer(self, user: str, version: int) -> Credential | None:
-        """The credential of the user's first active access key."""
+    def signer(self, user: str, version: int, account: str = ACCOUNT_ID) -> Credential | None:
+        """The credential of ``account``'s user's first active access key."""
         def load() -> Credential | None:
-            meta: Any = self.services.meta
+            meta: Any = self.services.meta.in_account(account)  # type: ignore[attr-defined]
             try:
                 keys = meta.list_access_keys(user)
             except Exception:  # noqa: BLE001 - NoSuchEntity: the user is gone
@@ -81,14 +110,18 @@ class SignEndpoint:
                     if found is not None and found.active:
                         return found
             return None
-        return self._cache.get(("signer", user), version, load)
+        return self._cache.get(("signer", account, user), version, load)
 
     async def __call__(self, request: Request) -> Response:
         origin = request.headers.get("origin")
         cors: list[tuple[str, str]] = []
         try:
+            account = path_account(request.raw_path.split("?", 1)[0])
+            if account is None:
+                raise SignError(404, "NotFound", f"{PREFIX} is followed by an account id "
+                                "(twelve digits)")
             version = await self.services.read(self._version)
-            rules = await self.services.read(self.rules, version)
+            rules = await self.services.read(self.rules, version, account)
             if origin is not None and rules.origin_allowed(origin):
                 cors = [("access-control-allow-origin", origin), ("vary", "Origin")]
             if request.method == "OPTIONS":
@@ -98,7 +131,7 @@ class SignEndpoint:
                               [("allow", "POST, OPTIONS"), *cors])
             if origin is not None and not cors:
                 raise SignError(403, "AccessDenied", "No rule allows pages on this origin")
-            return _json(200, await self._sign(request, rules, version, origin), cors)
+            return _json(200, await self._sign(request, rules, version, origin, account), cors)
         except SignError as error:
             return _error(error, cors)
         except ClientDisconnected:
@@ -109,7 +142,7 @@ class SignEndpoint:
                           cors)
 
     async def _sign(self, request: Request, rules: LinkRules, version: int,
-                    origin: str | None) -> dict[str, Any]:
+                    origin: str | None, account: str) -> dict[str, Any]:
         services = self.services
         token = bearer_token(request.headers.get("authorization"))
         now = services.clock.now()
@@ -126,7 +159,7 @@ class SignEndpoint:
         asked = SignRequest.parse(body)
         chosen = choose(rules, issuer, claims, asked, origin)
         rule = chosen.rule
-        signer = await services.read(self.signer, rule.sign_as, version)
+        signer = await services.read(self.signer, rule.sign_as, version, account)
         if signer is None:
             raise SignError(403, "AccessDenied", f"The rule's signer {rule.sign_as!r} has no "
                             "active access key")

@@ -22,6 +22,7 @@ from sealbox.store.accounts import (
     check_account_name,
     new_account_id,
     owns_buckets,
+    owns_edge,
 )
 from sealbox.store.identity import (
     AccessKey,
@@ -48,8 +49,15 @@ _DELETE_ACCOUNT = (
     "DELETE FROM iam_users WHERE account_id = ?",
     "DELETE FROM iam_groups WHERE account_id = ?",
     "DELETE FROM iam_policies WHERE account_id = ?",
+    # Its signing endpoint's rules (links/rules_store.setting_name).
+    "DELETE FROM server_settings WHERE name = 'link-rules/' || ?",
     "DELETE FROM accounts WHERE account_id = ?",
 )
+# Whether an account still has edge configuration (schema step "edge per account").
+_OWNS_EDGE = " UNION ALL ".join(
+    f"SELECT 1 FROM {table} WHERE account_id = ?"
+    for table in ("cf_distributions", "cf_key_groups", "cf_public_keys",
+                  "cf_origin_access_controls"))
 
 
 class SqlAccountsMixin(SqlIdentityMixin):
@@ -126,5 +134,7 @@ class SqlAccountsMixin(SqlIdentityMixin):
             if self._x(c, "SELECT 1 FROM buckets WHERE substr(owner, 1, ?) = ?",
                        (len(owner_prefix), owner_prefix)).fetchone():
                 raise owns_buckets(name)
+            if self._x(c, _OWNS_EDGE, (account_id,) * 4).fetchone():
+                raise owns_edge(name)
             for statement in _DELETE_ACCOUNT:
                 self._x(c, statement, (account_id,) * statement.count("?"))

@@ -16,10 +16,20 @@ have given.
 Host lookup: ``cf_hosts`` maps each name a distribution answers on (its
 domain name and its aliases, lower-case) to its id; ``distribution_for_host``
 is one indexed join.
+
+Accounts: every row of the four owned tables carries ``account_id``. The
+MetaStore sees all of them (``_edge_account`` None: the serving path);
+``edge_in_account`` gives a view whose every read and write adds
+``account_id = ?`` (``_scope``), so another account's row is as missing as
+one never made, and whose creations are its account's (``_owner``: writes
+go through a view; the whole store's are the first account's). Names and
+caller references are unique per account (the schema's unique keys are
+``(account_id, name)``), domain names and aliases server-wide.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -27,6 +37,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sealbox.auth.principal import ACCOUNT_ID, account_of_arn
 from sealbox.store.edge import (
     Distribution,
     DistributionConfig,
@@ -43,7 +54,7 @@ from sealbox.store.sql.dialect import Dialect
 _PK_COLS = "id, name, encoded_key, comment, caller_reference, created, etag"
 _KG_COLS = "id, name, comment, modified, etag"
 _OAC_COLS = "id, name, description, signing_protocol, signing_behavior, origin_type, etag"
-_DIST_COLS = "d.id, d.domain_name, d.status, d.modified, d.etag, d.config"
+_DIST_COLS = "d.id, d.domain_name, d.status, d.modified, d.etag, d.config, d.account_id"
 _INV_COLS = "id, distribution_id, paths, caller_reference, status, created"
 
 
@@ -75,6 +86,30 @@ class EdgeSqlMethods:
     """The EdgeStore on a SQL MetaStore (``self._d`` is its dialect)."""
 
     _d: Dialect
+    # The account this view acts in; None: every account's (the serving path).
+    _edge_account: str | None = None
+
+    def edge_in_account(self, account: str) -> Any:
+        """This store acting in ``account``'s edge configuration only: the
+        same connections and caches (a shallow copy)."""
+        opened = getattr(self, "_get_pool", None)
+        if opened is not None:
+            opened()  # PostgreSQL's pool opens lazily: open it here, so the view shares it
+        view = copy.copy(self)
+        view._edge_account = account
+        return view
+
+    @property
+    def _owner(self) -> str:
+        """The account what this view creates belongs to."""
+        return self._edge_account or ACCOUNT_ID
+
+    def _scope(self, column: str = "account_id") -> tuple[str, tuple[Any, ...]]:
+        """`` AND <column> = ?`` and its parameter in an account's view;
+        nothing in the whole store's."""
+        if self._edge_account is None:
+            return "", ()
+        return f" AND {column} = ?", (self._edge_account,)
 
     def _write(self) -> AbstractContextManager[Any]:  # provided by the MetaStore
         raise NotImplementedError
@@ -121,13 +156,15 @@ class EdgeSqlMethods:
 
     def _distribution(self, r: Sequence[Any]) -> Distribution:
         config = _config(r[5])
-        return Distribution(r[0], r[1], r[2], self._d.rows.time_value(r[3]), r[4], config)
+        return Distribution(r[0], r[1], r[2], self._d.rows.time_value(r[3]), r[4], config, r[6])
 
     def _invalidation(self, r: Sequence[Any]) -> Invalidation:
         return Invalidation(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], self._d.rows.time_value(r[5]))
 
     def _locked(self, c: Any, table: str, cols: str, row_id: str) -> Any:
-        return self._one(c, f"SELECT {cols} FROM {table} WHERE id = ?{self._d.for_update}", (row_id,))
+        scope, params = self._scope()
+        return self._one(c, f"SELECT {cols} FROM {table} WHERE id = ?{scope}{self._d.for_update}",
+                         (row_id, *params))
 
     def _guarded(self, c: Any, sql: str, params: Sequence[Any], error: EdgeError) -> None:
         """Run a write a constraint may refuse (a concurrent writer won), as ``error``."""
@@ -142,28 +179,33 @@ class EdgeSqlMethods:
         """Save ``key``; the same caller reference with the same config returns the first one."""
         exists = EdgeError("PublicKeyAlreadyExists", "The specified public key already exists.")
         with self._write() as c:
-            row = self._one(c, f"SELECT {_PK_COLS} FROM cf_public_keys WHERE caller_reference = ?",
-                            (key.caller_reference,))
+            row = self._one(c, f"SELECT {_PK_COLS} FROM cf_public_keys WHERE caller_reference = ? "
+                            "AND account_id = ?", (key.caller_reference, self._owner))
             if row is not None:
                 old = self._public_key(row)
                 if old.same_config(key):
                     return old
                 raise exists
-            if self._one(c, "SELECT 1 FROM cf_public_keys WHERE name = ?", (key.name,)):
+            if self._one(c, "SELECT 1 FROM cf_public_keys WHERE name = ? AND account_id = ?",
+                         (key.name, self._owner)):
                 raise exists
             self._guarded(
-                c, f"INSERT INTO cf_public_keys ({_PK_COLS}) VALUES (?,?,?,?,?,?,?)",
+                c, f"INSERT INTO cf_public_keys ({_PK_COLS}, account_id) VALUES (?,?,?,?,?,?,?,?)",
                 (key.id, key.name, key.encoded_key, key.comment, key.caller_reference,
-                 self._d.rows.time_param(key.created), key.etag), exists,
+                 self._d.rows.time_param(key.created), key.etag, self._owner), exists,
             )
         return key
 
     def get_public_key(self, key_id: str) -> PublicKey | None:
-        row = self._read_one(f"SELECT {_PK_COLS} FROM cf_public_keys WHERE id = ?", (key_id,))
+        scope, mine = self._scope()
+        row = self._read_one(f"SELECT {_PK_COLS} FROM cf_public_keys WHERE id = ?{scope}",
+                             (key_id, *mine))
         return None if row is None else self._public_key(row)
 
     def list_public_keys(self) -> list[PublicKey]:
-        rows = self._read_all(f"SELECT {_PK_COLS} FROM cf_public_keys ORDER BY created, id")
+        scope, mine = self._scope()
+        rows = self._read_all(f"SELECT {_PK_COLS} FROM cf_public_keys WHERE 1 = 1{scope} "
+                              "ORDER BY created, id", mine)
         return [self._public_key(r) for r in rows]
 
     def update_public_key(
@@ -182,7 +224,10 @@ class EdgeSqlMethods:
             ):
                 raise EdgeError("CannotChangeImmutablePublicKeyFields",
                                 "You can't change the value of a public key.")
-            if name != old.name and self._one(c, "SELECT 1 FROM cf_public_keys WHERE name = ?", (name,)):
+            if name != old.name and self._one(
+                c, "SELECT 1 FROM cf_public_keys WHERE name = ? AND account_id = ?",
+                (name, self._owner),
+            ):
                 raise EdgeError("PublicKeyAlreadyExists", "The specified public key already exists.")
             self._guarded(c, "UPDATE cf_public_keys SET name = ?, comment = ?, etag = ? WHERE id = ?",
                           (name, comment, etag, key_id),
@@ -216,7 +261,9 @@ class EdgeSqlMethods:
         if len(set(group.items)) != len(group.items):
             raise EdgeError("InvalidArgument", "A key group lists the same public key twice.")
         for key_id in group.items:
-            if not self._one(c, "SELECT 1 FROM cf_public_keys WHERE id = ?", (key_id,)):
+            # Only the group's own account's keys: another's is as unknown.
+            if not self._one(c, "SELECT 1 FROM cf_public_keys WHERE id = ? AND account_id = ?",
+                             (key_id, self._owner)):
                 raise EdgeError("InvalidArgument", f"The specified public key does not exist: {key_id}")
         self._run(c, "DELETE FROM cf_key_group_keys WHERE group_id = ?", (group.id,))
         for position, key_id in enumerate(group.items):
@@ -229,24 +276,30 @@ class EdgeSqlMethods:
     def create_key_group(self, group: KeyGroup) -> KeyGroup:
         exists = EdgeError("KeyGroupAlreadyExists", "A key group with this name already exists.")
         with self._write() as c:
-            if self._one(c, "SELECT 1 FROM cf_key_groups WHERE name = ?", (group.name,)):
+            if self._one(c, "SELECT 1 FROM cf_key_groups WHERE name = ? AND account_id = ?",
+                         (group.name, self._owner)):
                 raise exists
             self._guarded(
-                c, f"INSERT INTO cf_key_groups ({_KG_COLS}) VALUES (?,?,?,?,?)",
-                (group.id, group.name, group.comment, self._d.rows.time_param(group.modified), group.etag),
+                c, f"INSERT INTO cf_key_groups ({_KG_COLS}, account_id) VALUES (?,?,?,?,?,?)",
+                (group.id, group.name, group.comment, self._d.rows.time_param(group.modified),
+                 group.etag, self._owner),
                 exists,
             )
             self._save_group_keys(c, group)
         return group
 
     def get_key_group(self, group_id: str) -> KeyGroup | None:
+        scope, mine = self._scope()
         with self._read() as c:
-            row = self._one(c, f"SELECT {_KG_COLS} FROM cf_key_groups WHERE id = ?", (group_id,))
+            row = self._one(c, f"SELECT {_KG_COLS} FROM cf_key_groups WHERE id = ?{scope}",
+                            (group_id, *mine))
             return None if row is None else self._key_group(c, row)
 
     def list_key_groups(self) -> list[KeyGroup]:
+        scope, mine = self._scope()
         with self._read() as c:
-            rows = self._all(c, f"SELECT {_KG_COLS} FROM cf_key_groups ORDER BY modified, id")
+            rows = self._all(c, f"SELECT {_KG_COLS} FROM cf_key_groups WHERE 1 = 1{scope} "
+                             "ORDER BY modified, id", mine)
             return [self._key_group(c, r) for r in rows]
 
     def update_key_group(self, group: KeyGroup, if_match: str | None) -> KeyGroup:
@@ -257,7 +310,8 @@ class EdgeSqlMethods:
                 raise _no_key_group(group.id)
             check_if_match(row[4], if_match)
             if group.name != row[1] and self._one(
-                c, "SELECT 1 FROM cf_key_groups WHERE name = ?", (group.name,)
+                c, "SELECT 1 FROM cf_key_groups WHERE name = ? AND account_id = ?",
+                (group.name, self._owner),
             ):
                 raise exists
             self._guarded(
@@ -286,10 +340,11 @@ class EdgeSqlMethods:
         if not group_ids:
             return {}
         marks = ",".join("?" * len(group_ids))
+        scope, mine = self._scope("p.account_id")
         rows = self._read_all(
             f"SELECT {', '.join('p.' + c for c in _PK_COLS.split(', '))} FROM cf_key_group_keys m "
-            f"JOIN cf_public_keys p ON p.id = m.key_id WHERE m.group_id IN ({marks})",
-            tuple(group_ids),
+            f"JOIN cf_public_keys p ON p.id = m.key_id WHERE m.group_id IN ({marks}){scope}",
+            (*group_ids, *mine),
         )
         return {r[0]: self._public_key(r) for r in rows}
 
@@ -298,20 +353,26 @@ class EdgeSqlMethods:
         exists = EdgeError("OriginAccessControlAlreadyExists",
                            "An origin access control with the same name already exists.")
         with self._write() as c:
-            if self._one(c, "SELECT 1 FROM cf_origin_access_controls WHERE name = ?", (oac.name,)):
+            if self._one(c, "SELECT 1 FROM cf_origin_access_controls WHERE name = ? "
+                         "AND account_id = ?", (oac.name, self._owner)):
                 raise exists
-            self._guarded(c, f"INSERT INTO cf_origin_access_controls ({_OAC_COLS}) VALUES (?,?,?,?,?,?,?)",
+            self._guarded(c, f"INSERT INTO cf_origin_access_controls ({_OAC_COLS}, account_id) "
+                          "VALUES (?,?,?,?,?,?,?,?)",
                           (oac.id, oac.name, oac.description, oac.signing_protocol,
-                           oac.signing_behavior, oac.origin_type, oac.etag), exists)
+                           oac.signing_behavior, oac.origin_type, oac.etag, self._owner), exists)
         return oac
 
     def get_origin_access_control(self, oac_id: str) -> OriginAccessControl | None:
-        row = self._read_one(f"SELECT {_OAC_COLS} FROM cf_origin_access_controls WHERE id = ?", (oac_id,))
+        scope, mine = self._scope()
+        row = self._read_one(f"SELECT {_OAC_COLS} FROM cf_origin_access_controls WHERE id = ?{scope}",
+                             (oac_id, *mine))
         return None if row is None else self._oac(row)
 
     def list_origin_access_controls(self) -> list[OriginAccessControl]:
+        scope, mine = self._scope()
         return [self._oac(r) for r in self._read_all(
-            f"SELECT {_OAC_COLS} FROM cf_origin_access_controls ORDER BY id")]
+            f"SELECT {_OAC_COLS} FROM cf_origin_access_controls WHERE 1 = 1{scope} ORDER BY id",
+            mine)]
 
     def update_origin_access_control(
         self, oac: OriginAccessControl, if_match: str | None
@@ -324,7 +385,8 @@ class EdgeSqlMethods:
                 raise _no_oac(oac.id)
             check_if_match(row[6], if_match)
             if oac.name != row[1] and self._one(
-                c, "SELECT 1 FROM cf_origin_access_controls WHERE name = ?", (oac.name,)
+                c, "SELECT 1 FROM cf_origin_access_controls WHERE name = ? AND account_id = ?",
+                (oac.name, self._owner),
             ):
                 raise exists
             self._guarded(
@@ -350,17 +412,29 @@ class EdgeSqlMethods:
                 raise EdgeError("InvalidOrigin",
                                 f"The specified origin server does not exist or is not valid: {bucket}")
         logging = config.logging
-        if logging is not None and not self._one(c, "SELECT 1 FROM buckets WHERE name = ?",
-                                                 (logging.bucket,)):
-            # CloudFront's answer to a log bucket that does not exist.
-            raise EdgeError("InvalidArgument", "The S3 bucket that you specified for "
-                            f"CloudFront logs does not exist: {logging.bucket}.s3.amazonaws.com")
+        if logging is not None:
+            row = self._one(c, "SELECT owner FROM buckets WHERE name = ?", (logging.bucket,))
+            if row is None:
+                # CloudFront's answer to a log bucket that does not exist.
+                raise EdgeError("InvalidArgument", "The S3 bucket that you specified for "
+                                f"CloudFront logs does not exist: {logging.bucket}.s3.amazonaws.com")
+            if (account_of_arn(str(row[0])) or ACCOUNT_ID) != self._owner:
+                # Logs are written into the bucket as the server: only into
+                # the distribution's own account's (AWS asks for the bucket's
+                # ACL, which another account's bucket does not grant).
+                raise EdgeError("InvalidArgument", "The S3 bucket that you specified for "
+                                "CloudFront logs does not belong to your account: "
+                                f"{logging.bucket}.s3.amazonaws.com")
+        # Key groups and origin access controls of the distribution's own
+        # account only: another account's are as unknown.
         for gid in sorted(config.key_group_ids):
-            if not self._one(c, "SELECT 1 FROM cf_key_groups WHERE id = ?", (gid,)):
+            if not self._one(c, "SELECT 1 FROM cf_key_groups WHERE id = ? AND account_id = ?",
+                             (gid, self._owner)):
                 raise EdgeError("TrustedKeyGroupDoesNotExist",
                                 f"One or more of your trusted key groups do not exist: {gid}")
         for oid in sorted(config.oac_ids):
-            if not self._one(c, "SELECT 1 FROM cf_origin_access_controls WHERE id = ?", (oid,)):
+            if not self._one(c, "SELECT 1 FROM cf_origin_access_controls WHERE id = ? "
+                             "AND account_id = ?", (oid, self._owner)):
                 raise _no_oac(oid)
 
     def _save_references(self, c: Any, dist_id: str, domain: str, config: DistributionConfig) -> None:
@@ -393,8 +467,9 @@ class EdgeSqlMethods:
                            "The caller reference you attempted to create the distribution with "
                            "is associated with another distribution.")
         with self._write() as c:
-            row = self._one(c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.caller_reference = ?",
-                            (config.caller_reference,))
+            row = self._one(c, f"SELECT {_DIST_COLS} FROM cf_distributions d "
+                            "WHERE d.caller_reference = ? AND d.account_id = ?",
+                            (config.caller_reference, self._owner))
             if row is not None:
                 if json.loads(row[5]) == json.loads(doc):
                     return self._distribution(row)
@@ -402,20 +477,24 @@ class EdgeSqlMethods:
             self._check_references(c, config)
             self._guarded(
                 c, "INSERT INTO cf_distributions (id, domain_name, caller_reference, status, "
-                "modified, etag, config) VALUES (?,?,?,?,?,?,?)",
+                "modified, etag, config, account_id) VALUES (?,?,?,?,?,?,?,?)",
                 (dist.id, dist.domain_name, config.caller_reference, dist.status,
-                 self._d.rows.time_param(dist.modified), dist.etag, doc), exists,
+                 self._d.rows.time_param(dist.modified), dist.etag, doc, self._owner), exists,
             )
             self._save_references(c, dist.id, dist.domain_name, config)
-        return dist
+        return Distribution(dist.id, dist.domain_name, dist.status, dist.modified, dist.etag,
+                            config, self._owner)
 
     def get_distribution(self, distribution_id: str) -> Distribution | None:
-        row = self._read_one(f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?",
-                             (distribution_id,))
+        scope, mine = self._scope("d.account_id")
+        row = self._read_one(f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{scope}",
+                             (distribution_id, *mine))
         return None if row is None else self._distribution(row)
 
     def list_distributions(self) -> list[Distribution]:
-        rows = self._read_all(f"SELECT {_DIST_COLS} FROM cf_distributions d ORDER BY d.id")
+        scope, mine = self._scope("d.account_id")
+        rows = self._read_all(f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE 1 = 1{scope} "
+                              "ORDER BY d.id", mine)
         return [self._distribution(r) for r in rows]
 
     def distribution_for_host(self, host: str) -> Distribution | None:
@@ -443,10 +522,11 @@ class EdgeSqlMethods:
         """Replace a distribution's config (``If-Match`` its ETag); its caller
         reference cannot change."""
         doc = json.dumps(config.document, separators=(",", ":"))
+        scope, mine = self._scope("d.account_id")
         with self._write() as c:
             row = self._one(
-                c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{self._d.for_update}",
-                (distribution_id,),
+                c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{scope}"
+                f"{self._d.for_update}", (distribution_id, *mine),
             )
             if row is None:
                 raise _no_distribution(distribution_id)
@@ -459,14 +539,16 @@ class EdgeSqlMethods:
             self._run(c, "UPDATE cf_distributions SET modified = ?, etag = ?, config = ? WHERE id = ?",
                       (self._d.rows.time_param(modified), etag, doc, distribution_id))
             self._save_references(c, distribution_id, old.domain_name, config)
-        return Distribution(distribution_id, old.domain_name, old.status, modified, etag, config)
+        return Distribution(distribution_id, old.domain_name, old.status, modified, etag, config,
+                            old.account)
 
     def delete_distribution(self, distribution_id: str, if_match: str | None) -> None:
         """Delete a disabled distribution (``If-Match`` its ETag), and its invalidations."""
+        scope, mine = self._scope("d.account_id")
         with self._write() as c:
             row = self._one(
-                c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{self._d.for_update}",
-                (distribution_id,),
+                c, f"SELECT {_DIST_COLS} FROM cf_distributions d WHERE d.id = ?{scope}"
+                f"{self._d.for_update}", (distribution_id, *mine),
             )
             if row is None:
                 raise _no_distribution(distribution_id)
@@ -485,9 +567,10 @@ class EdgeSqlMethods:
         reference with the same paths returns the first one."""
         exists = EdgeError("InvalidationBatchAlreadyExists",
                            "An invalidation batch with this caller reference already exists.")
+        scope, mine = self._scope()
         with self._write() as c:
-            if not self._one(c, f"SELECT 1 FROM cf_distributions WHERE id = ?{self._d.for_update}",
-                             (inv.distribution_id,)):
+            if not self._one(c, f"SELECT 1 FROM cf_distributions WHERE id = ?{scope}"
+                             f"{self._d.for_update}", (inv.distribution_id, *mine)):
                 raise _no_distribution(inv.distribution_id)
             row = self._one(c, f"SELECT {_INV_COLS} FROM cf_invalidations "
                             "WHERE distribution_id = ? AND caller_reference = ?",
@@ -505,16 +588,21 @@ class EdgeSqlMethods:
         return inv
 
     def get_invalidation(self, distribution_id: str, invalidation_id: str) -> Invalidation | None:
+        scope, mine = self._scope()
         row = self._read_one(f"SELECT {_INV_COLS} FROM cf_invalidations "
-                             "WHERE distribution_id = ? AND id = ?", (distribution_id, invalidation_id))
+                             "WHERE distribution_id = ? AND id = ? AND distribution_id IN "
+                             f"(SELECT id FROM cf_distributions WHERE 1 = 1{scope})",
+                             (distribution_id, invalidation_id, *mine))
         return None if row is None else self._invalidation(row)
 
     def list_invalidations(
         self, distribution_id: str, *, since: datetime | None = None
     ) -> list[Invalidation]:
         """A distribution's invalidations, newest first; ``since``: created at or after it."""
-        sql = f"SELECT {_INV_COLS} FROM cf_invalidations WHERE distribution_id = ?"
-        params: tuple[Any, ...] = (distribution_id,)
+        scope, mine = self._scope()
+        sql = (f"SELECT {_INV_COLS} FROM cf_invalidations WHERE distribution_id = ? AND "
+               f"distribution_id IN (SELECT id FROM cf_distributions WHERE 1 = 1{scope})")
+        params: tuple[Any, ...] = (distribution_id, *mine)
         if since is not None:
             sql += " AND created >= ?"
             params += (self._d.rows.time_param(since),)

@@ -458,6 +458,109 @@ _ACCOUNTS = (
     "CREATE INDEX iam_access_keys_by_account ON iam_access_keys (account_id, user_id)",
 )
 
+# -- the edge's configuration per account (issue 17): public keys, key groups,
+# origin access controls and distributions belong to the account that made
+# them (what existed before, to the first), and their names and caller
+# references are unique per account, as on AWS (domain names stay global).
+# Key group members, hosts, invalidations and references follow their key
+# group or distribution. PostgreSQL changes the constraints in place;
+# SQLite cannot drop a column's UNIQUE, so it rebuilds the four tables
+# (``_sqlite_edge_accounts``).
+_EDGE_OWNED = {  # table: its per-account unique columns
+    "cf_public_keys": ("name", "caller_reference"),
+    "cf_key_groups": ("name",),
+    "cf_origin_access_controls": ("name",),
+    "cf_distributions": ("caller_reference",),
+}
+# The tables whose foreign keys name the four (emptied and refilled around
+# SQLite's rebuild, so no drop leaves a row without its parent).
+_EDGE_CHILDREN = ("cf_key_group_keys", "cf_hosts", "cf_distribution_key_groups",
+                  "cf_distribution_oacs", "cf_invalidations")
+_EDGE_REBUILT = (
+    """CREATE TABLE cf_public_keys_next (
+        id                  {NAME} PRIMARY KEY,
+        name                {NAME} NOT NULL,
+        encoded_key         TEXT NOT NULL,
+        comment             TEXT NOT NULL,
+        caller_reference    {NAME} NOT NULL,
+        created             {TIME} NOT NULL,
+        etag                TEXT NOT NULL,
+        account_id          {NAME} NOT NULL DEFAULT '000000000000',
+        UNIQUE (account_id, name),
+        UNIQUE (account_id, caller_reference)
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE cf_key_groups_next (
+        id          {NAME} PRIMARY KEY,
+        name        {NAME} NOT NULL,
+        comment     TEXT NOT NULL,
+        modified    {TIME} NOT NULL,
+        etag        TEXT NOT NULL,
+        account_id  {NAME} NOT NULL DEFAULT '000000000000',
+        UNIQUE (account_id, name)
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE cf_origin_access_controls_next (
+        id                  {NAME} PRIMARY KEY,
+        name                {NAME} NOT NULL,
+        description         TEXT NOT NULL,
+        signing_protocol    TEXT NOT NULL,
+        signing_behavior    TEXT NOT NULL,
+        origin_type         TEXT NOT NULL,
+        etag                TEXT NOT NULL,
+        account_id          {NAME} NOT NULL DEFAULT '000000000000',
+        UNIQUE (account_id, name)
+    ){WITHOUT_ROWID}""",
+    """CREATE TABLE cf_distributions_next (
+        id                  {NAME} PRIMARY KEY,
+        domain_name         {NAME} NOT NULL UNIQUE,
+        caller_reference    {NAME} NOT NULL,
+        status              TEXT NOT NULL,
+        modified            {TIME} NOT NULL,
+        etag                TEXT NOT NULL,
+        config              TEXT NOT NULL,
+        account_id          {NAME} NOT NULL DEFAULT '000000000000',
+        UNIQUE (account_id, caller_reference)
+    ){WITHOUT_ROWID}""",
+)
+
+
+def _sqlite_edge_accounts(d: Dialect) -> tuple[str, ...]:
+    """SQLite's rebuild, inside the migration's transaction (foreign keys
+    on): the children's rows are set aside and deleted, each owned table is
+    copied into its new shape, dropped (nothing references a row of it any
+    more) and replaced by the copy under its name (its children's
+    ``REFERENCES`` name it, not the copy), its access triggers made again,
+    and the children's rows put back."""
+    out = [d.ddl(t) for t in _EDGE_REBUILT]
+    for child in _EDGE_CHILDREN:
+        out += [f"CREATE TEMP TABLE {child}_kept AS SELECT * FROM {child}",
+                f"DELETE FROM {child}"]
+    for table in _EDGE_OWNED:
+        out += [f"INSERT INTO {table}_next SELECT *, {_FIRST} FROM {table}",
+                f"DROP TABLE {table}",
+                f"ALTER TABLE {table}_next RENAME TO {table}",
+                *d.access_triggers((table,))]
+    for child in _EDGE_CHILDREN:
+        out += [f"INSERT INTO {child} SELECT * FROM {child}_kept", f"DROP TABLE {child}_kept"]
+    return tuple(out)
+
+
+def _postgres_edge_accounts(d: Dialect) -> tuple[str, ...]:
+    """PostgreSQL's: a column and the unique constraints, in place (the old
+    ones have PostgreSQL's default names, ``<table>_<column>_key``)."""
+    out: list[str] = []
+    for table, columns in _EDGE_OWNED.items():
+        out.append(d.ddl(f"ALTER TABLE {table} ADD COLUMN account_id {{NAME}} NOT NULL "
+                         f"DEFAULT {_FIRST}"))
+        for column in columns:
+            out += [f"ALTER TABLE {table} DROP CONSTRAINT {table}_{column}_key",
+                    f"ALTER TABLE {table} ADD CONSTRAINT {table}_account_{column}_key "
+                    f"UNIQUE (account_id, {column})"]
+    return tuple(out)
+
+
+def _edge_accounts(d: Dialect) -> tuple[str, ...]:
+    return _sqlite_edge_accounts(d) if d.name == "sqlite" else _postgres_edge_accounts(d)
+
 
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
@@ -506,5 +609,7 @@ STEPS: tuple[Step, ...] = (
     Step("links naming a version", _tables("ALTER TABLE links ADD COLUMN version_id {NAME}")),
     # Accounts (issue 17): the accounts table; IAM rows scoped to an account.
     Step("accounts", _tables(*_ACCOUNTS)),
+    # The edge per account (issue 17): the CloudFront configuration's owners.
+    Step("edge per account", _edge_accounts),
 )
 SCHEMA_VERSION = len(STEPS)
