@@ -77,6 +77,7 @@ from sealbox.store.meta import (
 from sealbox.store.rows import POSTGRES_ROWS
 from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
 from sealbox.store.sql.accounts import SqlAccountsMixin
+from sealbox.store.sql.kms_keys import SqlKmsKeysMixin
 from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
 from sealbox.store.sql.blob_sweep import BlobSweepSqlMethods
@@ -159,7 +160,7 @@ def _replace(
 class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, EdgeSqlMethods,
                         LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                         AuthFailureSqlMethods, SqlSealingMethods, BlobUploadSqlMethods,
-                        BlobSweepSqlMethods):
+                        BlobSweepSqlMethods, SqlKmsKeysMixin):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

@@ -55,6 +55,7 @@ from sealbox.store.sql import (
     set_columns,
 )
 from sealbox.store.sql.accounts import SqlAccountsMixin
+from sealbox.store.sql.kms_keys import SqlKmsKeysMixin
 from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
 from sealbox.store.sql.blob_sweep import BlobSweepSqlMethods
@@ -178,7 +179,7 @@ class _Holder:
 class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, EdgeSqlMethods,
                       LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                       AuthFailureSqlMethods, SqlSealingMethods, BlobUploadSqlMethods,
-                      BlobSweepSqlMethods):
+                      BlobSweepSqlMethods, SqlKmsKeysMixin):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:
