@@ -307,3 +307,29 @@ def test_rotation_keeps_kms_objects_readable(tmp_path: Path) -> None:
     with run(new) as server:  # OLD dropped: the KMS key's material is under NEW
         s3 = s3_of(server)
         assert s3.get_object(Bucket="rotated", Key="k")["Body"].read() == b"kms before"
+
+
+def test_managing_keys_takes_kms_actions_and_refusals_are_json(server: RunningServer) -> None:
+    root = root_keys(server)
+    _, nobody = new_user(server, root, None)
+    refused = admin(server, nobody, "POST", "kms-keys", {"Description": "mine"})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "AccessDenied"
+    assert "kms:CreateKey" in refused.json()["error"]["message"]
+    key = create_key(server)
+    manager_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:DisableKey"],
+         "Resource": key["Arn"]}]}
+    _, manager = new_user(server, root, manager_policy)
+    assert admin(server, manager, "GET", f"kms-keys/{key['KeyId']}").status_code == 200
+    assert admin(server, manager, "POST", f"kms-keys/{key['KeyId']}/disable").status_code == 200
+    assert admin(server, manager, "POST", f"kms-keys/{key['KeyId']}/enable").status_code == 403
+    assert admin(server, manager, "GET", "kms-keys").status_code == 403
+    bad = admin(server, root, "POST", "kms-keys", {"Alias": "has space"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "ValidationException"
+    odd = admin(server, root, "POST", "kms-keys", {"Alias": ["x"]})
+    assert odd.status_code == 400
+    missing = admin(server, root, "GET", "kms-keys/alias%2Fnever-made")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFoundException"
+    junk = admin(server, root, "GET", "kms-keys/not-a-key")
+    assert junk.status_code == 404
