@@ -313,7 +313,8 @@ async def get_object(ctx: Context) -> Response:
     customer = customer_key(request.headers) if CUSTOMER_ALGORITHM in request.headers else None
     for attempt in range(OPEN_ATTEMPTS):
         record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
-        data_key = (await open_key(ctx, record.sealing, customer)
+        data_key = (await open_key(ctx, record.sealing, customer,
+                                   head=request.method == "HEAD")
                     if record.sealing is not None or customer is not None else None)
         base_headers, validators = _record_headers(record)
         if record.lock_mode is not None or record.legal_hold is not None:

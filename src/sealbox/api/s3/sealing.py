@@ -67,14 +67,15 @@ async def new_sealing(ctx: Context, bucket: str,
     return wrap_with_keyring(_cipher(ctx.services), key), key
 
 
-async def open_key(ctx: Context, sealing: Sealing | None,
-                   customer: CustomerKey | None) -> bytes | None:
+async def open_key(ctx: Context, sealing: Sealing | None, customer: CustomerKey | None, *,
+                   head: bool = False) -> bytes | None:
     """``read_key`` for a request: an SSE-KMS object's key needs the
-    requester's right to decrypt with its KMS key (api/s3/kms.py)."""
+    requester's right to decrypt with its KMS key (api/s3/kms.py). A HEAD
+    (``head``) reads no bytes and, as on AWS, needs no KMS permission."""
     if sealing is not None and sealing.kind == SSE_KMS:
         if customer is not None:
             raise S3Error("InvalidRequest", NOT_APPLICABLE)
-        return await kms_data_key(ctx, sealing)
+        return None if head else await kms_data_key(ctx, sealing)
     return read_key(ctx.services, sealing, customer)
 
 
