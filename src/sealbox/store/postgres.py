@@ -77,13 +77,13 @@ from sealbox.store.meta import (
 from sealbox.store.rows import POSTGRES_ROWS
 from sealbox.store.sql import OBJ_COLS, OBJ_VALUE_COLS, PART_VALUE_COLS, POSTGRES, set_columns
 from sealbox.store.sql.accounts import SqlAccountsMixin
-from sealbox.store.sql.kms_keys import SqlKmsKeysMixin
 from sealbox.store.sql.audit import AuditSqlMethods
 from sealbox.store.sql.auth_failures import AuthFailureSqlMethods
 from sealbox.store.sql.blob_sweep import BlobSweepSqlMethods
 from sealbox.store.sql.blob_uploads import BlobUploadSqlMethods
 from sealbox.store.sql.dialect import POSTGRES as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.kms_keys import SqlKmsKeysMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
 from sealbox.store.sql.queries import OBJ_ETAG
