@@ -335,3 +335,18 @@ def test_managing_keys_takes_kms_actions_and_refusals_are_json(server: RunningSe
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFoundException"
     junk = admin(server, root, "GET", "kms-keys/not-a-key")
     assert junk.status_code == 404
+
+
+def test_the_edge_refuses_sse_kms_objects(tmp_path: Path) -> None:
+    from tests.conftest import make_client
+    from tests.integration.edge_site import make_site
+
+    with RunningServer(data_dir=tmp_path / "data") as server:
+        s3, cf = make_client(server), make_client(server, "cloudfront")
+        site = make_site(s3, cf, server.endpoint, server.port, restricted=False)
+        s3.put_object(Bucket=site.bucket, Key="kms.bin", Body=b"through the edge? no",
+                      ServerSideEncryption="aws:kms")
+        s3.put_object(Bucket=site.bucket, Key="open.bin", Body=b"served")
+        assert site.get(site.url("/open.bin")).content == b"served"
+        refused = site.get(site.url("/kms.bin"))
+        assert refused.status_code == 400 and b"SSE-KMS" in refused.content
