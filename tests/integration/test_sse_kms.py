@@ -350,3 +350,20 @@ def test_the_edge_refuses_sse_kms_objects(tmp_path: Path) -> None:
         assert site.get(site.url("/open.bin")).content == b"served"
         refused = site.get(site.url("/kms.bin"))
         assert refused.status_code == 400 and b"SSE-KMS" in refused.content
+
+
+def test_a_post_form_seals_under_the_key_it_names(s3: Any, bucket: str,
+                                                  server: RunningServer) -> None:
+    import requests
+
+    key = create_key(server)
+    fields = {"x-amz-server-side-encryption": "aws:kms",
+              "x-amz-server-side-encryption-aws-kms-key-id": key["Arn"]}
+    post = s3.generate_presigned_post(bucket, "form.txt", Fields=fields,
+                                      Conditions=[{k: v} for k, v in fields.items()])
+    answer = requests.post(post["url"], data=post["fields"],
+                           files={"file": ("form.txt", b"sealed form")}, timeout=30)
+    assert answer.status_code == 204, answer.content
+    assert answer.headers["x-amz-server-side-encryption-aws-kms-key-id"] == key["Arn"]
+    got = s3.get_object(Bucket=bucket, Key="form.txt")
+    assert got["Body"].read() == b"sealed form" and got["SSEKMSKeyId"] == key["Arn"]
