@@ -1,4 +1,5 @@
-"""What encryption at rest costs (issue 17): SSE-S3 against plain bytes.
+"""What encryption at rest costs (issue 17): SSE-S3 and SSE-KMS against
+plain bytes.
 
 1. The blob layer alone, in process: a 64 MiB body written through
    ``SealedWriter`` (AES-256-GCM, 64 KiB chunks) and read back through
@@ -8,7 +9,9 @@
    1 MiB object, plain (sent by ``sendfile``) and SSE-S3 (read, decrypted
    and sent from Python), driven by ``wrk -t1 -c8`` in alternating rounds.
    The issue's target: the SSE-S3 object's MB/s at least 70 % of the plain
-   one's. Also the server's CPU time per request (from /proc), steadier
+   one's. An SSE-KMS object too (``kms``): the same sealed bytes, plus per
+   GET a KMS key's row read, its material decrypted by the keyring and
+   the data key unwrapped (api/s3/kms.py). Also the server's CPU time per request (from /proc), steadier
    than wall-clock figures on a shared machine.
 
     PYTHONPATH=src python bench/encryption.py [--rounds 3] [--duration 5]
@@ -130,6 +133,25 @@ def _wrk(url: str, duration: int) -> tuple[float, int]:
     return float(transfer[1]) * scale, int(requests_[1])
 
 
+def _kms_key(server: RunningServer) -> str:
+    """A KMS key made through the admin API: its ARN."""
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest("POST", server.endpoint + "/_sealbox/api/v1/kms-keys", data=b"{}",
+                         headers={"content-type": "application/json"})
+    SigV4Auth(Credentials(server.access_key, server.secret_key), "sealbox",
+              "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    sent = urllib.request.Request(prepared.url, data=b"{}", method="POST",
+                                  headers=dict(prepared.headers))
+    with urllib.request.urlopen(sent, timeout=30) as answer:
+        return str(json.loads(answer.read())["KeyMetadata"]["Arn"])
+
+
 def server_get(rounds: int, duration: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, \
             RunningServer(data_dir=Path(tmp) / "data", observe=False,
@@ -142,9 +164,11 @@ def server_get(rounds: int, duration: int) -> dict[str, float]:
         body = os.urandom(MIB)
         s3.put_object(Bucket="bench-sse", Key="plain", Body=body)
         s3.put_object(Bucket="bench-sse", Key="sealed", Body=body, ServerSideEncryption="AES256")
+        s3.put_object(Bucket="bench-sse", Key="kms", Body=body, ServerSideEncryption="aws:kms",
+                      SSEKMSKeyId=_kms_key(server))
         urls = {name: s3.generate_presigned_url("get_object", ExpiresIn=3600,
                                                 Params={"Bucket": "bench-sse", "Key": name})
-                for name in ("plain", "sealed")}
+                for name in ("plain", "sealed", "kms")}
         assert server.process is not None
         pids = _workers(server.process.pid)
         best: dict[str, float] = {}
@@ -159,9 +183,12 @@ def server_get(rounds: int, duration: int) -> dict[str, float]:
                 per = used / max(count, 1) * 1e6
                 cpu_per_request[name] = min(cpu_per_request.get(name, per), per)
         return {"get_plain_MBps": best["plain"], "get_sealed_MBps": best["sealed"],
+                "get_kms_MBps": best["kms"],
                 "get_ratio": best["sealed"] / best["plain"],
+                "get_kms_ratio": best["kms"] / best["plain"],
                 "cpu_us_per_get_plain": cpu_per_request["plain"],
-                "cpu_us_per_get_sealed": cpu_per_request["sealed"]}
+                "cpu_us_per_get_sealed": cpu_per_request["sealed"],
+                "cpu_us_per_get_kms": cpu_per_request["kms"]}
 
 
 def main() -> None:

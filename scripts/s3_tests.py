@@ -23,7 +23,10 @@ The server runs with
 does. And with ``--default-object-ownership ObjectWriter`` and
 ``--new-bucket-block-public-access off``: the suite expects a new bucket as
 RGW and AWS before April 2023 made it (ACLs enabled, no Block Public Access;
-its ownership tests name the ownership they want). The suite needs ``munch``,
+its ownership tests name the ownership they want). Two KMS keys of the
+first account (``sealbox admin kms-key create``'s API) are the suite's
+``kms_keyid`` and ``kms_keyid2``, by ARN (its tests compare the key id
+S3 answers with the one they sent). The suite needs ``munch``,
 ``isodate``, ``httplib2``, ``pytz`` and ``lxml`` besides boto3 and pytest.
 """
 
@@ -36,6 +39,7 @@ import sys
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from sealbox.testing.server import RunningServer
 
@@ -58,6 +62,8 @@ api_name = us-east-1
 access_key = {main_key}
 secret_key = {main_secret}
 lc_debug_interval = {lc_interval}
+kms_keyid = {kms_keyid}
+kms_keyid2 = {kms_keyid2}
 {users}
 """
 
@@ -70,15 +76,14 @@ LEGACY_BUCKETS = ("--default-object-ownership", "ObjectWriter",
 _ALL_S3 = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
 
 
-def _new_account(server: RunningServer, name: str) -> tuple[str, str]:
-    """An account made through the admin API as the administrator: its
-    root's access key and secret."""
+def _admin_post(server: RunningServer, path: str, document: dict[str, str]) -> dict[str, Any]:
+    """POST to the admin API as the administrator; the JSON answer."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    body = json.dumps({"AccountName": name}).encode()
-    request = AWSRequest("POST", server.endpoint + "/_sealbox/api/v1/accounts", data=body,
+    body = json.dumps(document).encode()
+    request = AWSRequest("POST", server.endpoint + "/_sealbox/api/v1/" + path, data=body,
                          headers={"content-type": "application/json"})
     SigV4Auth(Credentials(server.access_key, server.secret_key), "sealbox",
               "us-east-1").add_auth(request)
@@ -86,8 +91,21 @@ def _new_account(server: RunningServer, name: str) -> tuple[str, str]:
     sent = urllib.request.Request(prepared.url, data=body, method="POST",
                                   headers=dict(prepared.headers))
     with urllib.request.urlopen(sent, timeout=30) as answer:
-        key = json.loads(answer.read())["AccessKey"]
+        answered: dict[str, Any] = json.loads(answer.read())
+    return answered
+
+
+def _new_account(server: RunningServer, name: str) -> tuple[str, str]:
+    """An account made through the admin API as the administrator: its
+    root's access key and secret."""
+    key = _admin_post(server, "accounts", {"AccountName": name})["AccessKey"]
     return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def _kms_key(server: RunningServer, description: str) -> str:
+    """A KMS key of the first account: its ARN."""
+    made = _admin_post(server, "kms-keys", {"Description": description})
+    return str(made["KeyMetadata"]["Arn"])
 
 
 def _owner(server: RunningServer, key: str, secret: str) -> dict[str, str]:
@@ -143,7 +161,9 @@ def main(argv: list[str]) -> int:
         config.write_text(_CONFIG.format(port=port, main_key=server.access_key,
                                          main_id=owner["ID"], main_name=owner["DisplayName"],
                                          main_secret=server.secret_key, users=_users(server),
-                                         lc_interval=lc_interval))
+                                         lc_interval=lc_interval,
+                                         kms_keyid=_kms_key(server, "s3-tests kms_keyid"),
+                                         kms_keyid2=_kms_key(server, "s3-tests kms_keyid2")))
         report = Path(tmp) / "report.xml"
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "s3tests/functional/test_s3.py", "-q",

@@ -98,6 +98,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
          "The encryption request you specified is not valid. The valid value is AES256."),
         ("ServerSideEncryptionConfigurationNotFoundError", 404,
          "The server side encryption configuration was not found"),
+        # SSE-KMS: what S3 relays of KMS's refusals (api/s3/kms.py).
+        ("KMS.NotFoundException", 400, "Invalid keyId"),
+        ("KMS.DisabledException", 400, "The KMS key is disabled."),
         ("InvalidBucketName", 400, "The specified bucket is not valid."),
         ("InvalidBucketState", 409,
          "The request is not valid with the current state of the bucket."),

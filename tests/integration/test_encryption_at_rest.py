@@ -163,10 +163,11 @@ def test_default_bucket_encryption_seals_new_objects(s3: Any, bucket: str,
     assert "ServerSideEncryption" not in s3.put_object(Bucket=bucket, Key="later", Body=b"x")
 
 
-def test_a_kms_default_is_not_implemented_and_changes_nothing(s3: Any, bucket: str) -> None:
+def test_a_dual_layer_kms_default_is_not_implemented_and_changes_nothing(s3: Any,
+                                                                         bucket: str) -> None:
     with pytest.raises(ClientError) as kms:
         s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms:dsse"}}]})
     assert code_and_status(kms.value) == ("NotImplemented", 501)
     with pytest.raises(ClientError):
         s3.get_bucket_encryption(Bucket=bucket)

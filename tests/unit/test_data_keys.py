@@ -62,3 +62,23 @@ def test_the_same_customer_key_gives_different_checks() -> None:
     one, two = wrap_with_customer(customer, new_data_key()), wrap_with_customer(customer,
                                                                                new_data_key())
     assert one.check != two.check  # salted: equal keys are not visible as equal
+
+
+def test_a_kms_key_wraps_bound_to_its_arn_and_the_context() -> None:
+    import dataclasses
+
+    from sealbox.store.data_keys import unwrap_with_kms, wrap_with_kms
+    from sealbox.store.rows import sealing_json
+
+    material, data_key = os.urandom(32), new_data_key()
+    arn = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-4333-8444-555555555555"
+    sealing = wrap_with_kms(material, arn, '{"team":"a"}', True, data_key)
+    assert unwrap_with_kms(sealing, material) == data_key
+    assert data_key.hex() not in repr(sealing) and data_key.hex() not in sealing_json(sealing)
+    for altered in (dataclasses.replace(sealing, context='{"team":"b"}'),
+                    dataclasses.replace(sealing, kms_key=arn[:-1] + "6")):
+        with pytest.raises(DataKeyError):
+            unwrap_with_kms(altered, material)
+    with pytest.raises(DataKeyError):
+        unwrap_with_kms(sealing, os.urandom(32))
+    assert rewrapped(sealing, SecretCipher([os.urandom(32)])) is None  # the keyring never does

@@ -1,5 +1,5 @@
-"""``sealbox admin``: accounts, users, access keys, groups, policies and the
-account's Block Public Access, through the admin JSON API
+"""``sealbox admin``: accounts, users, access keys, groups, policies, KMS
+keys (cli/kms_keys.py) and the account's Block Public Access, through the admin JSON API
 (``/_sealbox/api/v1``). Users, keys, groups, policies and Block Public
 Access are those of the caller's account; accounts are the administrator's
 (the first account's root) to manage.
@@ -18,6 +18,7 @@ from typing import Any
 
 from sealbox.cli.client import AdminClient, client_from, common_options, emit, path
 from sealbox.cli.client import read_json_file as read_policy
+from sealbox.cli.kms_keys import add_commands as add_kms_key_commands
 
 Handler = Callable[[AdminClient, argparse.Namespace], int]
 PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -346,6 +347,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     command(policies, "delete-inline", inline_delete, "delete an inline policy", name,
             owner=True)
     command(policies, "list-inline", inline_list, "list inline policy names", owner=True)
+
+    add_kms_key_commands(command, family("kms-key", "KMS keys for SSE-KMS (never deleted: "
+                                                    "disable one instead)"))
 
     pab = family("public-access-block", "the server-wide Block Public Access settings")
     switches = [(_flag(n), {"dest": n, "action": "store_true"}) for n in PAB_FLAGS]

@@ -34,8 +34,8 @@ def _rotate(args: argparse.Namespace) -> int:
         print(json.dumps({**counts, "KeyId": cipher.newest_key_id}))
     else:
         print(f"re-encrypted under key {cipher.newest_key_id}: {counts['AccessKeys']} access "
-              f"keys, {counts['Settings']} server settings, {counts['DataKeys']} objects' "
-              "data keys")
+              f"keys, {counts['Settings']} server settings, {counts['KmsKeys']} KMS keys, "
+              f"{counts['DataKeys']} objects' data keys")
     return 0
 
 
@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser = sub.add_parser(
         "rotate-secrets", help="re-encrypt the store's secrets under the keyring's first key",
         description="Re-encrypt every secret in the metadata store (access keys, root "
-                    "credentials, link rules' HS256 secrets, objects' SSE-S3 data keys) under "
+                    "credentials, link rules' HS256 secrets, KMS keys, objects' SSE-S3 data keys) under "
                     "the first key of "
                     "SEALBOX_SECRET_KEY (else DATA_DIR/secret.key). Every key that encrypts "
                     "something must still be in the keyring; afterwards only the first is "
@@ -53,5 +53,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--meta-dsn", default=os.environ.get("SEALBOX_META_DSN", ""),
                         help="the PostgreSQL metadata store (default $SEALBOX_META_DSN)")
     parser.add_argument("--json", action="store_true",
-                        help='print {"AccessKeys": N, "Settings": N, "DataKeys": N, "KeyId": ID}')
+                        help='print {"AccessKeys": N, "Settings": N, "KmsKeys": N, "DataKeys": N, "KeyId": ID}')
     parser.set_defaults(func=_rotate)

@@ -68,7 +68,7 @@ from sealbox.server.responses import FileSpan, Response, error_response
 from sealbox.store.edge import Distribution
 from sealbox.store.edge_config import CacheBehavior
 from sealbox.store.full import EDGE_CACHE_NOTICE, out_of_space
-from sealbox.store.meta import SSE_C, ObjectRecord
+from sealbox.store.meta import SSE_C, SSE_KMS, ObjectRecord
 
 log = logging.getLogger("sealbox.edge")
 
@@ -76,6 +76,10 @@ SERVED_METHODS = frozenset({"GET", "HEAD"})
 FILL_ATTEMPTS = 3
 SSE_C_AT_THE_EDGE = ("The object is encrypted with a customer-provided key (SSE-C), which a "
                      "distribution cannot pass to its origin; read it from S3 with its key.")
+# AWS lets CloudFront decrypt SSE-KMS only where the key's policy allows its
+# service principal; sealbox's KMS keys have no key policies.
+SSE_KMS_AT_THE_EDGE = ("The object is encrypted with a KMS key (SSE-KMS), which only "
+                       "principals of the key's account may use; read it from S3.")
 # Headers of a 304, besides the CloudFront ones (RFC 9110 §15.4.5).
 NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "expires"})
 
@@ -250,6 +254,8 @@ class Edge:
             # CloudFront cannot pass a customer's key to S3, and neither can
             # a viewer's URL: such an object is read from S3, with its key.
             raise S3Error("InvalidRequest", SSE_C_AT_THE_EDGE)
+        if record.sealing is not None and record.sealing.kind == SSE_KMS:
+            raise S3Error("InvalidRequest", SSE_KMS_AT_THE_EDGE)
         return record
 
     async def _fill(self, request: Request, distribution: Distribution,

@@ -7,6 +7,11 @@ kept only wrapped, in the object's record (``Sealing``).
   ``OLD`` still unwraps the old ones; no object's bytes are ever rewritten.
   ``sealbox rotate-secrets`` re-wraps them under the first key (a metadata
   write per version, no blob touched), after which ``OLD`` may go.
+- SSE-KMS: wrapped by the material of a KMS key of sealbox's own
+  (store/kms_keys.py; AES-256-GCM), the key's ARN and the request's
+  encryption context bound as associated data, so neither can be changed
+  in the record without the unwrap failing. The material is itself kept
+  encrypted by the keyring, so a rotation re-encrypts it and no data key.
 - SSE-C: wrapped by the customer's key (AES-256-GCM), which is never kept.
   The record keeps a check of it: a random salt and HMAC-SHA256(salt, key),
   compared in constant time, so a wrong key is told apart from a damaged
@@ -25,12 +30,13 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sealbox.store.meta import SSE_C, SSE_S3, Sealing
+from sealbox.store.meta import SSE_C, SSE_KMS, SSE_S3, Sealing
 from sealbox.store.secrets import SecretCipher, SecretError
 
 KEY_BYTES = 32
 _KEYRING_CONTEXT = b"sealbox object data key"
 _CUSTOMER_AAD = b"sealbox sse-c data key"
+_KMS_AAD = b"sealbox sse-kms data key\x00"
 _SALT_BYTES = 16
 _NONCE_BYTES = 12
 
@@ -72,6 +78,30 @@ def customer_key_fits(sealing: Sealing, customer_key: bytes) -> bool:
     stored = base64.b64decode(sealing.check)
     salt, digest = stored[:_SALT_BYTES], stored[_SALT_BYTES:]
     return hmac.compare_digest(_check(salt, customer_key), digest)
+
+
+def _kms_aad(kms_key: str, context: str) -> bytes:
+    return _KMS_AAD + kms_key.encode() + b"\x00" + context.encode()
+
+
+def wrap_with_kms(material: bytes, kms_key: str, context: str, bucket_key: bool,
+                  data_key: bytes) -> Sealing:
+    """SSE-KMS: the data key under a KMS key's material, bound to the key's
+    ARN (``kms_key``) and the encryption context's JSON (``context``)."""
+    nonce = os.urandom(_NONCE_BYTES)
+    wrapped = nonce + AESGCM(material).encrypt(nonce, data_key, _kms_aad(kms_key, context))
+    return Sealing(SSE_KMS, base64.b64encode(wrapped).decode(), kms_key=kms_key,
+                   context=context, bucket_key=bucket_key)
+
+
+def unwrap_with_kms(sealing: Sealing, material: bytes) -> bytes:
+    """An SSE-KMS data key, opened by its KMS key's material."""
+    wrapped = base64.b64decode(sealing.wrapped)
+    try:
+        return AESGCM(material).decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:],
+                                        _kms_aad(sealing.kms_key, sealing.context))
+    except (InvalidTag, ValueError):
+        raise DataKeyError("SSE-KMS data key failed authentication") from None
 
 
 def keyring_key_id(sealing: Sealing, cipher: SecretCipher) -> str | None:

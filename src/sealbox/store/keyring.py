@@ -105,7 +105,7 @@ def agree(meta: Any, cipher: SecretCipher, where: str) -> None:
     store (see the module docstring); ``where`` says where the keyring came
     from, for the message."""
     meta.add_server_setting(KEYRING_CHECK, seal(cipher, _CHECK_TEXT, KEYRING_CHECK))
-    used = set(meta.secret_key_ids())
+    used = set(meta.secret_key_ids()) | meta.kms_key_ids()
     for _name, document in meta.list_server_settings():
         used |= _sealed_key_ids(cipher, document)
     used |= _data_key_ids(meta)
@@ -162,6 +162,8 @@ def rotate(meta: Any, cipher: SecretCipher, where: str) -> dict[str, int]:
     store re-encrypted under it (``agree`` first: all must open)."""
     agree(meta, cipher, where)
     counts = {"AccessKeys": meta.reencrypt_secrets(), "Settings": reseal_settings(meta, cipher),
+              # KMS keys' material: their objects' data keys stay as they are.
+              "KmsKeys": meta.reencrypt_kms_keys(),
               # Objects' SSE-S3 data keys: re-wrapped, their blobs untouched.
               "DataKeys": meta.rewrap_sealings(lambda sealing: rewrapped(sealing, cipher))}
     meta.put_server_setting(DATA_KEY_IDS, json.dumps([cipher.newest_key_id]))

@@ -108,6 +108,7 @@ class Segment:
 
 SSE_S3 = "AES256"  # Sealing.kind: the data key wrapped by the server's keyring
 SSE_C = "SSE-C"  # … wrapped by the customer's key, which is never kept
+SSE_KMS = "aws:kms"  # … wrapped by a KMS key of sealbox's own (store/kms_keys.py)
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,16 @@ class Sealing:
     encrypted: its data key, wrapped (base64; under the keyring, the
     ciphertext names its key id), and for SSE-C the check of the
     customer's key (base64 of a salt and an HMAC-SHA256 of the key under
-    it). No key in the clear, ever (store/data_keys.py)."""
+    it). SSE-KMS adds the KMS key's ARN, the encryption context (its JSON,
+    as given, bound to the wrapped key) and whether the request asked for
+    a bucket key (echoed only). No key in the clear, ever (store/data_keys.py)."""
 
     kind: str
     wrapped: str = field(repr=False)
     check: str = field(default="", repr=False)
+    kms_key: str = ""
+    context: str = ""
+    bucket_key: bool = False
 
 
 @dataclass(frozen=True)

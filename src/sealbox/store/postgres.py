@@ -83,6 +83,7 @@ from sealbox.store.sql.blob_sweep import BlobSweepSqlMethods
 from sealbox.store.sql.blob_uploads import BlobUploadSqlMethods
 from sealbox.store.sql.dialect import POSTGRES as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.kms_keys import SqlKmsKeysMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods, UnstorableText
 from sealbox.store.sql.queries import OBJ_ETAG
@@ -159,7 +160,7 @@ def _replace(
 class PostgresMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, EdgeSqlMethods,
                         LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                         AuthFailureSqlMethods, SqlSealingMethods, BlobUploadSqlMethods,
-                        BlobSweepSqlMethods):
+                        BlobSweepSqlMethods, SqlKmsKeysMixin):
     """The MetaStore (and IdentityStore) on PostgreSQL; see the module docstring."""
 
     inline_reads = False  # every read is a network round trip

@@ -70,7 +70,12 @@ def sealing_json(sealing: Sealing | None) -> str | None:
     """The sealing column: JSON, NULL for bytes kept as sent."""
     if sealing is None:
         return None
-    return dumps({"kind": sealing.kind, "wrapped": sealing.wrapped, "check": sealing.check})
+    document: dict[str, object] = {"kind": sealing.kind, "wrapped": sealing.wrapped,
+                                   "check": sealing.check}
+    if sealing.kms_key:  # SSE-KMS only, so other rows stay as they were
+        document.update(kms_key=sealing.kms_key, context=sealing.context,
+                        bucket_key=sealing.bucket_key)
+    return dumps(document)
 
 
 def segments_json(segments: tuple[Segment, ...]) -> str:
@@ -111,7 +116,8 @@ class Rows:
         if not value:
             return None
         d = self.json_value(value)
-        return Sealing(d["kind"], d["wrapped"], d.get("check", ""))
+        return Sealing(d["kind"], d["wrapped"], d.get("check", ""), d.get("kms_key", ""),
+                       d.get("context", ""), bool(d.get("bucket_key", False)))
 
     def tags(self, value: Any) -> tuple[tuple[str, str], ...]:
         """The tags column as (key, value) pairs."""

@@ -61,6 +61,7 @@ from sealbox.store.sql.blob_sweep import BlobSweepSqlMethods
 from sealbox.store.sql.blob_uploads import BlobUploadSqlMethods
 from sealbox.store.sql.dialect import SQLITE as _DIALECT
 from sealbox.store.sql.edge import EdgeSqlMethods
+from sealbox.store.sql.kms_keys import SqlKmsKeysMixin
 from sealbox.store.sql.migrate import migrate
 from sealbox.store.sql.objects import SqlObjectMethods
 from sealbox.store.sql.queries import OBJ_ETAG
@@ -178,7 +179,7 @@ class _Holder:
 class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, EdgeSqlMethods,
                       LinkSqlMethods, AuditSqlMethods, SessionSqlMethods,
                       AuthFailureSqlMethods, SqlSealingMethods, BlobUploadSqlMethods,
-                      BlobSweepSqlMethods):
+                      BlobSweepSqlMethods, SqlKmsKeysMixin):
     """The MetaStore (and IdentityStore) on one SQLite file; see the module docstring."""
 
     # WAL readers never wait on writers, and a primary-key read takes ~15 µs:

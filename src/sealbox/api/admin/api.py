@@ -14,7 +14,8 @@ operation in the thread pool and answer JSON:
   bodies and answers in boto3's JSON shapes (``admin_edge_json``), with
   CloudFront's validation, errors, ETags and ``If-Match``, on the caller's
   account's configuration only;
-- links routes (managed links, revocations) run ``admin_links``.
+- links routes (managed links, revocations) run ``admin_links``;
+- kms-keys routes (the caller's account's KMS keys) run ``admin_kms_keys``.
 
 Every refusal is ``{"error": {"code", "message", "requestId"}}`` with the
 operation's own code (IAM's, CloudFront's) or the API's (``NotFound``,
@@ -30,6 +31,7 @@ from typing import Any, cast
 
 from sealbox.api.admin import accounts as admin_accounts
 from sealbox.api.admin import doctor as admin_doctor
+from sealbox.api.admin import kms_keys as admin_kms_keys
 from sealbox.api.admin import links as admin_links
 from sealbox.api.admin import public_access as admin_pab
 from sealbox.api.admin.audit import read_audit
@@ -134,6 +136,10 @@ async def _answer(request: Request, services: Services, request_id: str) -> Resp
         status, result = await admin_accounts.answer(request, services, auth, route, params,
                                                      body_params(route, payload))
         return Response(204, _headers()) if status == 204 else _json(status, dumps(result))
+    if route.family == "kms":
+        status, result = await admin_kms_keys.answer(request, services, auth, route, params,
+                                                     body_params(route, payload))
+        return _json(status, dumps(result))
     if route.family == "audit":
         await authorize(request, services, auth, route.action, "*")
         return _json(200, dumps(await read_audit(services, query,

@@ -19,7 +19,8 @@ OPENAPI_VERSION = "3.0.3"
 OPENAPI_PATH = "/_sealbox/api/openapi.json"
 _JSON = "application/json"
 _TAGS = {"iam": "IAM", "pab": "Block Public Access", "edge": "Edge", "links": "Links",
-         "audit": "Audit", "doctor": "Doctor", "accounts": "Accounts"}
+         "audit": "Audit", "doctor": "Doctor", "accounts": "Accounts",
+         "kms": "KMS keys"}
 # The signature doctor's body (sealbox.api.admin.doctor) and answer.
 _DOCTOR_MEMBER_SCHEMAS: dict[str, Any] = {
     "Url": {"type": "string", "description": "A presigned SigV4 or SigV2 URL, or a "

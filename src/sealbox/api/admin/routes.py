@@ -21,6 +21,13 @@ operation's parameters directly:
 ``%2F``; a bare name means the policy of that name at path ``/`` in the
 caller's account (``policy_arn``, applied by the API, which knows the caller).
 
+``kms`` routes (``family="kms"``, under ``kms-keys``) manage the caller's
+account's KMS keys (api/admin/kms_keys.py), judged on KMS's own actions
+(``kms:CreateKey``, ``kms:ListKeys``, ``kms:DescribeKey``,
+``kms:EnableKey``, ``kms:DisableKey``) on the key's ARN, as in AWS.
+``{KeyId}`` is a key id, key ARN, alias or alias ARN, its ``/`` sent as
+``%2F``.
+
 ``accounts`` routes (``family="accounts"``) manage the server's accounts,
 judged on ``sealbox:ManageAccounts``, which only the administrator (the
 first account's root, and its users it allows) can have.
@@ -65,7 +72,7 @@ class Route:
     body: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     query: tuple[str, ...] = ()
-    family: str = "iam"  # "iam", "pab", "edge", "links", "audit", "doctor" or "accounts"
+    family: str = "iam"  # "iam", "pab", "edge", "links", "audit", "doctor", "accounts", "kms"
     body_shape: str = ""  # edge: the CloudFront config the body is (boto3's JSON shape)
 
     @property
@@ -100,6 +107,8 @@ class Route:
             return DOCTOR
         if self.family == "accounts":
             return MANAGE_ACCOUNTS
+        if self.family == "kms":
+            return f"kms:{self.operation}"
         return f"iam:{self.operation}"
 
 
@@ -274,6 +283,18 @@ ROUTES: tuple[Route, ...] = (
           "Delete an account and its IAM users, groups, policies, keys and link rules; refused "
           "while it owns buckets or edge configuration (the administrator only)", 204,
           family="accounts"),
+    Route("GET", "kms-keys", "ListKeys", "List the caller's account's KMS keys (SSE-KMS)",
+          family="kms"),
+    Route("POST", "kms-keys", "CreateKey",
+          "Create a KMS key of the caller's account, with an optional alias and description",
+          201, body=("Alias", "Description"), family="kms"),
+    Route("GET", "kms-keys/{KeyId}", "DescribeKey",
+          "Describe a KMS key (by id, ARN, alias or alias ARN)", family="kms"),
+    Route("POST", "kms-keys/{KeyId}/disable", "DisableKey",
+          "Disable a KMS key: its objects cannot be read or written until it is enabled",
+          family="kms"),
+    Route("POST", "kms-keys/{KeyId}/enable", "EnableKey", "Enable a disabled KMS key",
+          family="kms"),
     Route("POST", "doctor", "Doctor",
           "Why a signed URL or a refused request (by request id) fails, in plain words "
           "(needs sealbox:Doctor; an account diagnoses its own keys, the first account all)",

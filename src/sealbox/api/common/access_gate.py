@@ -402,18 +402,21 @@ def _lock_keys(headers: Mapping[str, str], now: datetime) -> dict[str, tuple[str
 
 SSE_HEADER = "x-amz-server-side-encryption"
 SSE_C_HEADER = "x-amz-server-side-encryption-customer-algorithm"
+KMS_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
 _MAX_SSE_VALUE = 64  # longer than any algorithm S3 knows; refused, never cut
+_MAX_KMS_KEY = 2048  # a key ARN or alias ARN is far shorter; refused, never cut
 
 
 def _encryption_keys(headers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
-    """``s3:x-amz-server-side-encryption`` and ``…-customer-algorithm``, the
-    condition keys a bucket policy uses to require encryption (S3 User
-    Guide, "Requiring server-side encryption")."""
+    """``s3:x-amz-server-side-encryption``, ``…-customer-algorithm`` and
+    ``…-aws-kms-key-id`` (the key as the request names it), the condition
+    keys a bucket policy uses to require encryption (S3 User Guide,
+    "Requiring server-side encryption")."""
     keys: dict[str, tuple[str, ...]] = {}
-    for name in (SSE_HEADER, SSE_C_HEADER):
+    for name in (SSE_HEADER, SSE_C_HEADER, KMS_KEY_HEADER):
         value = headers.get(name)
         if value is not None:
-            if len(value) > _MAX_SSE_VALUE:
+            if len(value) > (_MAX_KMS_KEY if name == KMS_KEY_HEADER else _MAX_SSE_VALUE):
                 raise S3Error("InvalidArgument", "The encryption method specified is not "
                               "supported", ArgumentName=name, ArgumentValue=value[:64])
             keys["s3:" + name] = (value,)

@@ -16,7 +16,7 @@ from sealbox.http.header_values import (
     servable_headers,
     wire_text,
 )
-from sealbox.store.meta import NULL_VERSION, SSE_S3, Bucket, ObjectRecord
+from sealbox.store.meta import NULL_VERSION, SSE_KMS, SSE_S3, Bucket, ObjectRecord
 
 # The representation headers S3 stores with an object and returns on GET.
 STORED_HEADERS = (
@@ -148,6 +148,13 @@ def object_response_headers(record: ObjectRecord) -> list[tuple[str, str]]:
                         format_iso8601(record.lock_until)))
     if record.legal_hold is not None:
         headers.append(("x-amz-object-lock-legal-hold", "ON" if record.legal_hold else "OFF"))
-    if record.sealing is not None and record.sealing.kind == SSE_S3:
-        headers.append(("x-amz-server-side-encryption", SSE_S3))
+    if record.sealing is not None:
+        if record.sealing.kind == SSE_S3:
+            headers.append(("x-amz-server-side-encryption", SSE_S3))
+        elif record.sealing.kind == SSE_KMS:
+            headers.append(("x-amz-server-side-encryption", SSE_KMS))
+            headers.append(("x-amz-server-side-encryption-aws-kms-key-id",
+                            record.sealing.kms_key))
+            if record.sealing.bucket_key:
+                headers.append(("x-amz-server-side-encryption-bucket-key-enabled", "true"))
     return headers

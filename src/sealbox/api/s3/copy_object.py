@@ -18,7 +18,7 @@ from sealbox.api.s3.encryption import customer_key, sealing_headers, write_ask
 from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.object_lock import lock_for_write
 from sealbox.api.s3.objects import check_put_preconditions, commit_object
-from sealbox.api.s3.sealing import new_sealing, read_key
+from sealbox.api.s3.sealing import new_sealing, open_key
 from sealbox.api.s3.versioning import bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import render
 from sealbox.errors import S3Error
@@ -54,12 +54,12 @@ async def copy_object(ctx: Context) -> Response:
     src = await load_source(ctx, source)
     # The source is read with its own key; the copy is sealed as the
     # request (or the target bucket's default) asks, whatever the source was.
-    source_key = read_key(ctx.services, src.sealing, customer_key(headers, source=True))
+    source_key = await open_key(ctx, src.sealing, customer_key(headers, source=True))
     now = ctx.services.clock.now()
     copy_source_conditions(headers, src.etag, src.last_modified, now=now)
     klass = storage_class(headers) if "x-amz-storage-class" in headers else src.storage_class
     if (source.bucket, source.key) == (ctx.bucket, ctx.key) and metadata_directive == "COPY" \
-            and "x-amz-storage-class" not in headers and not ask.sse_s3 and ask.customer is None:
+            and "x-amz-storage-class" not in headers and not ask.asks:
         raise S3Error("InvalidRequest", _SELF_COPY)
     if src.size > MAX_COPY_SOURCE_SIZE:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum "
@@ -88,7 +88,7 @@ async def copy_object(ctx: Context) -> Response:
     body = render("CopyObjectResult", [("LastModified", format_iso8601(now)),
                                        ("ETag", f'"{record.etag}"')])
     out = [*version_headers(record.version_id), *await expiration_headers(ctx, record),
-           *sealing_headers(sealing, ask.customer)]
+           *sealing_headers(sealing, ask.customer, written=True)]
     if src.version_id != NULL_VERSION or source.version_id is not None:
         out.append(("x-amz-copy-source-version-id", src.version_id))
     return xml_response(body, headers=out)

@@ -62,7 +62,7 @@ from sealbox.api.s3.object_lock import (
     lock_for_write,
     with_default,
 )
-from sealbox.api.s3.sealing import new_sealing, read_key, upload_key
+from sealbox.api.s3.sealing import new_sealing, open_key, open_upload_key
 from sealbox.api.s3.versioning import ENABLED, bucket_state, version_for, version_headers
 from sealbox.api.s3.xml import find_all, find_text, parse_xml, render
 from sealbox.auth.sigv4.checksum import (  # noqa: F401 (crc_combine: re-exported)
@@ -139,7 +139,7 @@ async def create_multipart_upload(ctx: Context) -> Response:
         await ctx.services.run(ctx.services.meta.create_upload, upload)
     except NoSuchBucket:
         raise S3Error("NoSuchBucket", BucketName=ctx.bucket) from None
-    extra = sealing_headers(sealing, ask.customer)
+    extra = sealing_headers(sealing, ask.customer, written=True)
     if algorithm is not None:
         extra += [("x-amz-checksum-algorithm", algorithm.upper()),
                   ("x-amz-checksum-type", checksum_type)]
@@ -260,7 +260,7 @@ async def upload_part(ctx: Context) -> Response:
     upload = await _require_upload(ctx)
     _check_part_checksum(upload, declared_checksums(ctx.request.headers))
     customer = customer_key(ctx.request.headers)
-    data_key = upload_key(ctx.services, upload.sealing, customer)
+    data_key = await open_upload_key(ctx, upload.sealing, customer)
     received = await receive_body(ctx, MAX_PART_SIZE, seal_key=data_key)
     part = await _store_part(ctx, upload, number, received)
     headers = [("etag", quote_etag(part.etag)), *sealing_headers(upload.sealing, customer)]
@@ -273,10 +273,10 @@ async def upload_part_copy(ctx: Context) -> Response:
     number = _part_number(ctx)
     upload = await _require_upload(ctx)
     customer = customer_key(headers)
-    data_key = upload_key(ctx.services, upload.sealing, customer)
+    data_key = await open_upload_key(ctx, upload.sealing, customer)
     source = parse_copy_source(headers["x-amz-copy-source"])
     obj = await load_source(ctx, source)
-    source_key = read_key(ctx.services, obj.sealing, customer_key(headers, source=True))
+    source_key = await open_key(ctx, obj.sealing, customer_key(headers, source=True))
     copy_source_conditions(headers, obj.etag, obj.last_modified, now=ctx.services.clock.now())
     if "x-amz-copy-source-range" in headers:
         start, length = parse_copy_range(headers["x-amz-copy-source-range"], obj.size)

@@ -23,7 +23,7 @@ from sealbox.api.s3.encryption import CUSTOMER, customer_key, sealing_headers, w
 from sealbox.api.s3.ingest import delete_blobs, receive_body
 from sealbox.api.s3.lifecycle import expiration_headers
 from sealbox.api.s3.object_lock import LOCKED, lock_for_write, visible_lock_headers
-from sealbox.api.s3.sealing import new_sealing, read_key
+from sealbox.api.s3.sealing import new_sealing, open_key
 from sealbox.api.s3.versioning import bucket_state, requested_version, version_for, version_headers
 from sealbox.auth.sigv4.checksum import checksum_type, declared_checksums
 from sealbox.errors import S3Error
@@ -103,7 +103,7 @@ async def put_object(ctx: Context) -> Response:
     await commit_object(ctx, record, [received.blob_id], received.writer, condition)
     out = [("etag", quote_etag(record.etag)), *version_headers(record.version_id),
            *await expiration_headers(ctx, record),
-           *sealing_headers(sealing, ask.customer)]
+           *sealing_headers(sealing, ask.customer, written=True)]
     out.extend((f"x-amz-checksum-{name}", value) for name, value in received.checksums.items())
     return empty_response(200, out)
 
@@ -313,7 +313,8 @@ async def get_object(ctx: Context) -> Response:
     customer = customer_key(request.headers) if CUSTOMER_ALGORITHM in request.headers else None
     for attempt in range(OPEN_ATTEMPTS):
         record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
-        data_key = (read_key(ctx.services, record.sealing, customer)
+        data_key = (await open_key(ctx, record.sealing, customer,
+                                   head=request.method == "HEAD")
                     if record.sealing is not None or customer is not None else None)
         base_headers, validators = _record_headers(record)
         if record.lock_mode is not None or record.legal_hold is not None:

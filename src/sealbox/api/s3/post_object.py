@@ -320,7 +320,8 @@ async def post_object(ctx: Context) -> Response:
     )
     await commit_object(tctx, record, [blob_id])
     return _answer(tctx, target.form, record, [*version_headers(record.version_id),
-                                               *sealing_headers(target.sealing, target.customer)])
+                                               *sealing_headers(target.sealing, target.customer,
+                                                               written=True)])
 
 
 def _location(ctx: Context, key: str) -> str:

@@ -1,6 +1,7 @@
 """Which data key an object's bytes are sealed under: a new one for a
 write (as the request or the bucket's default asks), the stored one for a
-read (unwrapped by the keyring, or by the SSE-C key the request gives).
+read (unwrapped by the keyring, by a KMS key (api/s3/kms.py), or by the
+SSE-C key the request gives).
 
 The handlers ask here and hand the 32 bytes to the blob layer
 (store/sealed_blobs.py); no key leaves this module in a log or an error.
@@ -18,8 +19,10 @@ from sealbox.api.s3.encryption import (
     UPLOAD_KEY_DIFFERS,
     UPLOAD_KEY_NEEDED,
     CustomerKey,
+    KmsAsk,
     WriteAsk,
 )
+from sealbox.api.s3.kms import kms_data_key, kms_sealing
 from sealbox.errors import S3Error
 from sealbox.store.data_keys import (
     DataKeyError,
@@ -29,7 +32,7 @@ from sealbox.store.data_keys import (
     wrap_with_customer,
     wrap_with_keyring,
 )
-from sealbox.store.meta import SSE_C, SSE_S3, Sealing
+from sealbox.store.meta import SSE_C, SSE_KMS, SSE_S3, Sealing
 from sealbox.store.secrets import SecretCipher
 
 log = logging.getLogger("sealbox.encryption")
@@ -44,15 +47,46 @@ def _cipher(services: Services) -> SecretCipher:
 async def new_sealing(ctx: Context, bucket: str,
                       ask: WriteAsk) -> tuple[Sealing | None, bytes | None]:
     """The sealing and data key of a new object (or multipart upload) in
-    ``bucket``: SSE-C when the request gives a key, SSE-S3 when it asks or
-    the bucket's default says so, else none (bytes kept as sent)."""
+    ``bucket``: SSE-C when the request gives a key, SSE-KMS or SSE-S3 when
+    it asks or the bucket's default says so, else none (bytes kept as sent)."""
     if ask.customer is not None:
         key = new_data_key()
         return wrap_with_customer(ask.customer.key, key), key
-    if not ask.sse_s3 and await default_encryption(ctx, bucket) != SSE_S3:
-        return None, None
+    if ask.kms is not None:
+        return await kms_sealing(ctx, ask.kms)
+    if not ask.sse_s3:
+        default = await default_encryption(ctx, bucket)
+        if default is None:
+            return None, None
+        algorithm, kms_key = default
+        if algorithm == SSE_KMS:
+            return await kms_sealing(ctx, KmsAsk(kms_key))
+        if algorithm != SSE_S3:
+            return None, None
     key = new_data_key()
     return wrap_with_keyring(_cipher(ctx.services), key), key
+
+
+async def open_key(ctx: Context, sealing: Sealing | None, customer: CustomerKey | None, *,
+                   head: bool = False) -> bytes | None:
+    """``read_key`` for a request: an SSE-KMS object's key needs the
+    requester's right to decrypt with its KMS key (api/s3/kms.py). A HEAD
+    (``head``) reads no bytes and, as on AWS, needs no KMS permission."""
+    if sealing is not None and sealing.kind == SSE_KMS:
+        if customer is not None:
+            raise S3Error("InvalidRequest", NOT_APPLICABLE)
+        return None if head else await kms_data_key(ctx, sealing)
+    return read_key(ctx.services, sealing, customer)
+
+
+async def open_upload_key(ctx: Context, sealing: Sealing | None,
+                          customer: CustomerKey | None) -> bytes | None:
+    """``upload_key`` for a request, SSE-KMS uploads included."""
+    if sealing is not None and sealing.kind == SSE_KMS:
+        if customer is not None:
+            raise S3Error("InvalidRequest", NOT_APPLICABLE)
+        return await kms_data_key(ctx, sealing)
+    return upload_key(ctx.services, sealing, customer)
 
 
 def read_key(services: Services, sealing: Sealing | None,

@@ -562,6 +562,32 @@ def _edge_accounts(d: Dialect) -> tuple[str, ...]:
     return _sqlite_edge_accounts(d) if d.name == "sqlite" else _postgres_edge_accounts(d)
 
 
+# -- KMS keys (issue 17, SSE-KMS; store/kms_keys.py, store/sql/kms_keys.py): an
+# account's keys, their material encrypted by the keyring (BYTES, as access
+# keys' secrets), and their aliases, unique per account. An object's KMS key
+# and encryption context are kept in its ``sealing`` column, beside its
+# wrapped data key, so no object table changes.
+_KMS_KEYS = (
+    """CREATE TABLE kms_keys (
+        key_id          {NAME} PRIMARY KEY,
+        account_id      {NAME} NOT NULL,
+        region          TEXT NOT NULL,
+        description     TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        created         {TIME} NOT NULL,
+        material        {BYTES} NOT NULL
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX kms_keys_by_account ON kms_keys (account_id, created, key_id)",
+    """CREATE TABLE kms_aliases (
+        account_id      {NAME} NOT NULL,
+        alias           {NAME} NOT NULL,
+        key_id          {NAME} NOT NULL REFERENCES kms_keys (key_id),
+        PRIMARY KEY (account_id, alias)
+    ){WITHOUT_ROWID}""",
+    "CREATE INDEX kms_aliases_by_key ON kms_aliases (key_id)",
+)
+
+
 def _tables(*texts: str) -> Callable[[Dialect], tuple[str, ...]]:
     def render(d: Dialect) -> tuple[str, ...]:
         return tuple(d.ddl(t) for t in texts)
@@ -611,5 +637,7 @@ STEPS: tuple[Step, ...] = (
     Step("accounts", _tables(*_ACCOUNTS)),
     # The edge per account (issue 17): the CloudFront configuration's owners.
     Step("edge per account", _edge_accounts),
+    # SSE-KMS (issue 17): KMS keys and their aliases, per account.
+    Step("kms keys", _tables(*_KMS_KEYS)),
 )
 SCHEMA_VERSION = len(STEPS)
