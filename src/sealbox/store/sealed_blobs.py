@@ -18,6 +18,7 @@ at GB/s), never by ``sendfile``, which would send ciphertext.
 from __future__ import annotations
 
 import io
+import mmap
 import os
 from collections.abc import AsyncIterator
 from typing import BinaryIO, Self, cast
@@ -36,6 +37,7 @@ from sealbox.store.sealed_chunks import (
 
 READ_CHUNKS = 16  # sealed chunks per read of a local file (1 MiB of plaintext)
 RUN = READ_CHUNKS * SEALED_CHUNK
+PAGE = mmap.PAGESIZE
 # Read and plaintext buffers kept for the next request (on the event loop,
 # one thread; a request in flight holds its pair until it ends).
 _FREE_BUFFERS: list[tuple[memoryview, memoryview]] = []
@@ -43,9 +45,20 @@ _FREE_MAX = 8
 
 
 def _take_buffers() -> tuple[memoryview, memoryview]:
+    """A read buffer of ``RUN + PAGE`` bytes and a plaintext one of ``RUN``,
+    both starting on a page (anonymous maps).
+
+    Why pages: the kernel copies a ``pread`` out of the page cache with
+    ``rep movsb``, which on the AMD EPYC this was measured on runs ~10x
+    slower when the destination sits 1-32 bytes past the source modulo
+    4 KiB (a 1 MiB read: 400 µs instead of 45). A bytearray's bytes start
+    16 bytes into a page, and a chunk-aligned run starts 16 x its first
+    chunk's index into one: ``_local_runs`` reads each run at the same
+    offset within a page as it has in the file, so the two never drift.
+    """
     if _FREE_BUFFERS:
         return _FREE_BUFFERS.pop()
-    return memoryview(bytearray(RUN)), memoryview(bytearray(RUN))
+    return memoryview(mmap.mmap(-1, RUN + PAGE)), memoryview(mmap.mmap(-1, RUN))
 
 
 def _give_back(buffers: tuple[memoryview, memoryview]) -> None:
@@ -157,7 +170,8 @@ class SealedBlob(StreamingBlob):
             fd = None
         position, end = offset, offset + length
         while position < end and not opener.done:
-            view = sealed_buffer[:min(RUN, end - position)]
+            at = position % PAGE  # the run's offset within a page: see _take_buffers
+            view = sealed_buffer[at:at + min(RUN, end - position)]
             if fd is not None:
                 got = os.preadv(fd, [view], position)
             else:
