@@ -11,8 +11,11 @@ as through any other blob. The record says whether a segment is sealed
 about keys beyond the 32 bytes it is handed.
 
 A ``SealedBlob`` is a ``StreamingBlob``: the server streams it with
-``chunks`` (decrypting on the event loop, a chunk at a time: AES-GCM runs
-at GB/s), never by ``sendfile``, which would send ciphertext.
+``views`` (decrypting on the event loop, 1 MiB runs into reused buffers
+that sealbox's server writes straight to the socket: AES-GCM runs at
+GB/s), never by ``sendfile``, which would send ciphertext. Decrypting in a
+thread was measured and is slower: the GIL is taken back after every
+64 KiB chunk, and the SSE-S3 GET's CPU rose from ~0.9 to ~1.5 ms a MiB.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import io
 import mmap
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import BinaryIO, Self, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -137,6 +140,14 @@ class SealedBlob(StreamingBlob):
     async def chunks(self, offset: int, length: int) -> AsyncIterator[bytes]:
         """Plaintext bytes ``offset`` … ``offset+length-1``, as they are opened;
         ``SealedBlobCorrupt`` (an ``OSError``) if a chunk does not authenticate."""
+        async for piece in self.views(offset, length):
+            yield bytes(piece)
+
+    async def views(self, offset: int, length: int) -> AsyncIterator[bytes | memoryview]:
+        """As ``chunks``, but a local file's plaintext comes as views of a
+        buffer reused for the next run and the next request: the server
+        writes each to the socket before asking for more, and no MiB is
+        allocated or copied in Python."""
         opener = self._opener(offset, length)
         _, sealed_offset, sealed_length = sealed_span(self._size, offset, length)
         inner = self._inner
@@ -148,20 +159,20 @@ class SealedBlob(StreamingBlob):
         else:
             buffers = _take_buffers()
             try:
-                async for plain in self._local_runs(opener, buffers, sealed_offset, sealed_length):
-                    yield plain
+                for plain_view in self._local_runs(opener, buffers, sealed_offset, sealed_length):
+                    yield plain_view
             finally:
                 _give_back(buffers)
         rest = b"".join(opener.end())
         if rest:
             yield rest
 
-    async def _local_runs(self, opener: ChunkOpener, buffers: tuple[memoryview, memoryview],
-                          offset: int, length: int) -> AsyncIterator[bytes]:
+    def _local_runs(self, opener: ChunkOpener, buffers: tuple[memoryview, memoryview],
+                    offset: int, length: int) -> Iterator[memoryview]:
         """Chunk-aligned runs of a local file, read into one buffer and
-        decrypted into another, both reused across requests: the only
-        allocation is the bytes sent. (Allocating each MiB afresh cost
-        more in page faults than the AES-GCM itself.)"""
+        decrypted into another, both reused across requests: nothing is
+        allocated per run. (Allocating each MiB afresh cost more in page
+        faults than the AES-GCM itself.) Each view is valid until the next."""
         sealed_buffer, plain_buffer = buffers
         inner = self._inner
         try:
@@ -185,7 +196,7 @@ class SealedBlob(StreamingBlob):
             # open_whole refuses rather than guessing.
             plain = opener.open_whole(view[:got], plain_buffer)
             if len(plain):
-                yield bytes(plain)
+                yield plain
 
     def read(self, size: int | None = -1) -> bytes:
         left = self._size - self._position
