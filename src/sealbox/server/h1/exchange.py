@@ -26,7 +26,7 @@ import logging
 from collections import deque
 from typing import Any
 
-from sealbox.server.h1 import sendfile, wire
+from sealbox.server.h1 import borrowed, sendfile, wire
 from sealbox.server.h1.carrier import Carrier
 from sealbox.server.log_redact import loggable_target
 
@@ -235,7 +235,7 @@ class Exchange:
                 self.conn.abort("response body longer than its content-length")
                 raise RuntimeError("response body longer than its content-length")
         head, self.head = self.head, None
-        await sendfile.send_memory(self.conn, data, head.data if head is not None else b"")
+        await borrowed.write_borrowed(self.conn, data, head.data if head is not None else b"")
         if not more and not self.disconnected:
             self._finish()
 

@@ -1,5 +1,4 @@
-"""Sending a run of a file to the client: ``sendfile(2)`` on plain TCP;
-and a piece of memory the app will reuse, written straight to the socket.
+"""Sending a run of a file to the client: ``sendfile(2)`` on plain TCP.
 
 The kernel copies from the page cache to the socket; the bytes never pass
 through Python. This works beside the event loop's transport because the
@@ -11,13 +10,6 @@ descriptor its transport owns, and readiness is the same for both.
 
 Elsewhere (TLS, a transport with bytes still queued) the run is read in
 pieces and written through the transport, with its flow control.
-
-``send_memory`` does the same for a buffer the app fills again as soon as
-it is sent (a sealed object's decrypted run): written with ``writev(2)``
-behind the transport, which would otherwise keep a reference to it (uvloop
-queues what the socket does not take at once, uncopied) while the app
-overwrites it. Where it cannot (TLS, bytes queued) it is copied, and the
-transport owns the copy.
 """
 
 from __future__ import annotations
@@ -78,37 +70,3 @@ async def _copy(conn: Carrier, fd: int, offset: int, count: int) -> None:
         conn.write(data)
         if conn.write_paused:
             await conn.drain()
-
-
-async def send_memory(conn: Carrier, data: bytes | memoryview, head: bytes = b"") -> None:
-    """Write ``head`` then ``data`` and return only once the kernel has all
-    of ``data`` (or holds a copy of it): the caller may overwrite it then.
-    Returns early, quietly, if the client goes away."""
-    sock = conn.socket_fd()
-    if sock is None or conn.transport.get_write_buffer_size() != 0:
-        if head:
-            conn.write(head)
-            conn.flush()  # not joined to the body: a MiB copy costs more than a write
-        conn.write(bytes(data))
-        return
-    pieces = [memoryview(head), memoryview(data)] if head else [memoryview(data)]
-    while pieces:
-        if conn.gone:
-            return
-        try:
-            sent = os.writev(sock, pieces)
-        except BlockingIOError:
-            sent = 0
-        except (BrokenPipeError, ConnectionResetError):
-            conn.abort("client went away during a write", expected=True)
-            return
-        while sent and pieces:  # drop what went
-            first = pieces[0]
-            if sent >= len(first):
-                sent -= len(first)
-                pieces.pop(0)
-            else:
-                pieces[0] = first[sent:]
-                sent = 0
-        if pieces:
-            await conn.writable()
