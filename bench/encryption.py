@@ -6,7 +6,8 @@
    (a temporary file, 1 MiB pieces). CPU seconds, best of ``--rounds``.
 2. A real server (one worker, metrics and audit off): a presigned GET of a
    1 MiB object, plain (sent by ``sendfile``) and SSE-S3 (read, decrypted
-   and sent from Python), driven by ``wrk -t1 -c8`` in alternating rounds.
+   into a reused buffer and written from it by a thread), driven by
+   ``wrk -t1 -c8`` in alternating rounds.
    The issue's target: the SSE-S3 object's MB/s at least 70 % of the plain
    one's. Also the server's CPU time per request (from /proc), steadier
    than wall-clock figures on a shared machine.
