@@ -62,8 +62,8 @@ async def write_borrowed(conn: Carrier, data: bytes | memoryview, head: bytes = 
     duplicate = -1
     try:
         while pieces:
-            if conn.gone:
-                return
+            if conn.gone or conn.transport.is_closing():
+                return  # closed meanwhile (its descriptor may be too)
             try:
                 if sum(map(len, pieces)) >= THREAD_WRITE:
                     if duplicate < 0:

@@ -14,9 +14,10 @@ plain TCP only): a run of an open file that goes to the socket with
 ``sendfile(2)``; and ``sealbox.response.borrowed`` (sealbox's own): a body
 piece in memory the app fills again once ``send`` returns (a decrypted
 run of a sealed object), written to the socket before returning instead of
-being queued, or copied where it cannot be (TLS). The declared ``content-length`` is enforced: a response
-that ends short or runs long closes the connection, since the client
-could not tell where it ends.
+being queued, or copied where it cannot be (TLS; ``borrowed``). The
+declared ``content-length`` is enforced: a response that ends short or
+runs long closes the connection, since the client could not tell where it
+ends.
 """
 
 from __future__ import annotations
