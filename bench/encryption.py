@@ -7,7 +7,8 @@ plain bytes.
    (a temporary file, 1 MiB pieces). CPU seconds, best of ``--rounds``.
 2. A real server (one worker, metrics and audit off): a presigned GET of a
    1 MiB object, plain (sent by ``sendfile``) and SSE-S3 (read, decrypted
-   and sent from Python), driven by ``wrk -t1 -c8`` in alternating rounds.
+   into a reused buffer and written from it by a thread), driven by
+   ``wrk -t1 -c8`` in alternating rounds.
    The issue's target: the SSE-S3 object's MB/s at least 70 % of the plain
    one's. An SSE-KMS object too (``kms``): the same sealed bytes, plus per
    GET a KMS key's row read, its material decrypted by the keyring and

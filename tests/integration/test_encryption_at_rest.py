@@ -11,11 +11,15 @@ import base64
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -135,6 +139,45 @@ def test_a_presigned_get_reads_an_sse_s3_object(s3: Any, bucket: str) -> None:
     answer = requests.get(url, timeout=30)
     assert answer.status_code == 200 and answer.content == b"shared and sealed"
     assert answer.headers["x-amz-server-side-encryption"] == "AES256"
+
+
+def test_slow_concurrent_downloads_of_sealed_objects_each_get_their_own_bytes(
+        s3: Any, bucket: str) -> None:
+    # The server decrypts into buffers it reuses (across a body's runs and
+    # across requests) and writes them straight to the socket: readers that
+    # fill their sockets and wait must still get their own bytes, whole and
+    # by a range across the 1 MiB runs (a run that starts mid-page on disk).
+    # 6 MiB each: more than a socket's send buffer grows to (4 MiB here).
+    bodies = {f"big-{n}": os.urandom(6 * MIB + 1000 * n) for n in range(3)}
+    for key, body in bodies.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body, **AES256)
+    wanted = [(key, None) for key in bodies] + [("big-1", (MIB - 100, 2 * MIB + 100))]
+
+    def fetch(ask: tuple[str, tuple[int, int] | None]) -> bytes:
+        key, span = ask
+        url = urlsplit(s3.generate_presigned_url("get_object",
+                                                 Params={"Bucket": bucket, "Key": key}))
+        ranged = f"Range: bytes={span[0]}-{span[1]}\r\n" if span else ""
+        with socket.socket() as sock:
+            # A small window: the server's writes wait for room.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+            sock.settimeout(60)
+            sock.connect((str(url.hostname), int(url.port or 80)))
+            sock.sendall(f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                         f"{ranged}Connection: close\r\n\r\n".encode())
+            pieces = []
+            while piece := sock.recv(64 * 1024):
+                pieces.append(piece)
+                time.sleep(0.005)
+        head, _, body = b"".join(pieces).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 206" if span else b"HTTP/1.1 200"), head[:100]
+        return body
+
+    with ThreadPoolExecutor(len(wanted)) as pool:
+        got = list(pool.map(fetch, wanted))
+    for (key, span), data in zip(wanted, got, strict=True):
+        expected = bodies[key][span[0]:span[1] + 1] if span else bodies[key]
+        assert data == expected, (key, span, len(data))
 
 
 # -- default bucket encryption ---------------------------------------------------------

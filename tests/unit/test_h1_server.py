@@ -64,6 +64,16 @@ class App:
                 assert "http.response.zerocopy" in scope["extensions"]
                 await send({"type": "http.response.zerocopy", "file": f, "offset": offset,
                             "count": count})
+        elif path == "/borrowed":  # 4 MiB from one reused 512 KiB buffer, plus a small tail
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", str(BORROWED_SIZE).encode())]})
+            assert BORROWED in scope["extensions"]
+            buffer = memoryview(bytearray(BORROWED_PIECE))
+            for index in range(BORROWED_SIZE // BORROWED_PIECE):
+                buffer[:] = borrowed_piece(index)
+                await send({"type": BORROWED, "body": buffer, "more_body": True})
+                buffer[:] = b"\0" * BORROWED_PIECE  # the server must be done with it
+            await send({"type": BORROWED, "body": memoryview(b"tail"), "more_body": False})
         elif path == "/refuse":  # answers without reading the body
             await respond(send, 413, b"too big")
         elif path == "/fail":
@@ -77,6 +87,15 @@ class App:
             await respond(send, 200, b"released")
         else:
             await respond(send, 404, b"")
+
+
+BORROWED = "sealbox.response.borrowed"
+BORROWED_PIECE = 512 * 1024
+BORROWED_SIZE = 8 * BORROWED_PIECE + 4
+
+
+def borrowed_piece(index: int) -> bytes:
+    return hashlib.sha256(b"%d" % index).digest() * (BORROWED_PIECE // 32)
 
 
 async def respond(send: Any, status: int, body: bytes) -> None:
@@ -324,6 +343,25 @@ def test_file_range_is_sent_zero_copy(server: Server, app: App) -> None:
         assert body == app.file.read_bytes()[1000:301_000]
         sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.response()[2] == b"hello"
+
+
+def test_a_borrowed_body_arrives_as_sent_though_the_app_overwrites_it(server: Server) -> None:
+    # A client slower than the server: the socket fills, and each piece must
+    # still be the one sent, not what the app wrote into its buffer after.
+    expected = b"".join(borrowed_piece(i) for i in range(8)) + b"tail"
+    with connect(server) as sock:
+        sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.sendall(b"GET /borrowed HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)  # let the server fill the socket and wait for room
+        _, headers, body = sock.response()
+        assert int(headers[b"content-length"]) == len(expected)
+        assert body == expected
+        sock.sendall(b"HEAD /borrowed HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, _ = sock.response(head_request=True)
+        assert (status, headers[b"content-length"]) == (b"HTTP/1.1 200 OK",
+                                                        str(len(expected)).encode())
+        assert sock.response()[2] == b"hello"  # no byte of a body came between
 
 
 def test_app_failure_before_answering_is_a_500(server: Server) -> None:

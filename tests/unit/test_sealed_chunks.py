@@ -1,6 +1,7 @@
 """The sealed blob format (store/sealed_chunks.py) and its reader and
-writer (store/sealed_blobs.py), in memory: a body written in any pieces
-reads back whole and by any range; a blob altered, truncated, reordered,
+writer (store/sealed_blobs.py), in memory and on a real file (the
+server's path: preadv into reused buffers, views handed out): a body
+written in any pieces reads back whole and by any range; a blob altered, truncated, reordered,
 moved under another nonce or read with another key fails, never yields
 wrong bytes."""
 
@@ -10,12 +11,14 @@ import asyncio
 import io
 import os
 import random
+from typing import Any
 
 import pytest
 
-from sealbox.store.sealed_blobs import SealedBlob, SealedWriter
+from sealbox.store.sealed_blobs import READ_CHUNKS, SealedBlob, SealedWriter
 from sealbox.store.sealed_chunks import CHUNK, SEALED_CHUNK, TAG, SealedBlobCorrupt, sealed_size
 
+RUN_PLAIN = READ_CHUNKS * CHUNK  # plaintext bytes of one run the reader reads
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 7, 1_000_003]
 
 
@@ -137,3 +140,32 @@ def test_a_writer_aborted_drops_its_blob() -> None:
     writer.write(b"x" * (CHUNK + 1))
     writer.abort()
     assert inner.aborted and not inner.finished
+
+
+def test_a_sealed_file_streams_views_of_reused_buffers_whole_and_by_range(tmp_path: Any) -> None:
+    # On a real file the server reads runs of 16 chunks with preadv into
+    # buffers it reuses (each run at its own offset within a page) and
+    # hands out views of them: each view must hold the right bytes when it
+    # is handed out, across runs, for ranges starting in any chunk.
+    key, data = os.urandom(32), os.urandom(2 * RUN_PLAIN + 5 * CHUNK + 123)
+    sealed, nonce = seal(data, key, piece=300_000)
+    path = tmp_path / "blob"
+    path.write_bytes(sealed)
+
+    async def collect(blob: SealedBlob, offset: int, length: int) -> tuple[bytes, set[type]]:
+        kinds: set[type] = set()
+        pieces = []
+        async for piece in blob.views(offset, length):
+            kinds.add(type(piece))
+            pieces.append(bytes(piece))  # copied now: the buffer is refilled next
+        return b"".join(pieces), kinds
+
+    with open(path, "rb") as file:
+        blob = SealedBlob(file, key, nonce, len(data))
+        got, kinds = asyncio.run(collect(blob, 0, len(data)))
+        assert got == data and memoryview in kinds
+        for first_chunk in (1, 15, 16, 17, 31, 33):
+            start = first_chunk * CHUNK - 5
+            length = min(RUN_PLAIN + 2 * CHUNK, len(data) - start)
+            got, _ = asyncio.run(collect(blob, start, length))
+            assert got == data[start:start + length], first_chunk

@@ -11,9 +11,13 @@ of file spans (``FileSpan``), sent in the cheapest way the server offers:
   span's file must be a real one);
 - ``http.response.pathsend`` (granian): the server sends a whole file by path;
 - otherwise in ``SEND_CHUNK`` pieces;
-- a blob that is no file (``StreamingBlob``: in an S3 bucket) streams as
-  its backend sends it; ``start_streams`` sends its first request before
-  any header, so that a backend that fails still gets an error answer.
+- a blob that is no file (``StreamingBlob``: in an S3 bucket, or sealed)
+  streams as its backend sends it or as it is decrypted; ``start_streams``
+  sends its first request before any header, so that a backend that fails
+  still gets an error answer. Where the server offers
+  ``sealbox.response.borrowed`` (sealbox's own), pieces go as views of the
+  blob's reused buffers, which the server writes before ``send`` returns:
+  a decrypted MiB is not copied into a new bytes object to be sent.
 
 A blob shorter than its record is an error (``OSError``), never padded.
 """
@@ -30,6 +34,9 @@ from sealbox.store.blobs import StreamingBlob
 
 SEND_CHUNK = 1024 * 1024
 SMALL_BODY = 64 * 1024
+# The extension, and its message: a body piece in memory the app fills
+# again once ``send`` returns, so the server must not keep it queued.
+BORROWED = "sealbox.response.borrowed"
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -76,14 +83,14 @@ async def send_response(scope: dict[str, Any], send: Send, response: Response,
         await send({"type": "http.response.body", "body": response.body})
         return
     spans = [s for s in response.spans if s.length > 0]
+    extensions = scope.get("extensions") or {}
     if any(isinstance(s.file, StreamingBlob) for s in spans):
-        await _send_streams(send, spans)
+        await _send_streams(send, spans, borrowed=BORROWED in extensions)
         return
     total = sum(s.length for s in spans)
     if total <= SMALL_BODY:
         await send({"type": "http.response.body", "body": b"".join(map(_read_whole, spans))})
         return
-    extensions = scope.get("extensions") or {}
     if "http.response.zerocopy" in extensions:
         last = len(spans) - 1
         for index, span in enumerate(spans):
@@ -136,11 +143,16 @@ async def start_streams(response: Response) -> None:
             await first.file.start(first.offset, first.length)
 
 
-async def _send_streams(send: Send, spans: list[FileSpan]) -> None:
-    """Spans of which some stream from the blob backend, in order."""
+async def _send_streams(send: Send, spans: list[FileSpan], *, borrowed: bool) -> None:
+    """Spans of which some stream from the blob backend, in order;
+    ``borrowed``: the server takes views it must write before returning."""
     for span in spans:
         file = span.file
         if isinstance(file, StreamingBlob):
+            if borrowed:
+                async for piece in file.views(span.offset, span.length):
+                    await send({"type": BORROWED, "body": piece, "more_body": True})
+                continue
             async for chunk in file.chunks(span.offset, span.length):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         else:

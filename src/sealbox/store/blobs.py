@@ -54,6 +54,12 @@ class StreamingBlob:
     def chunks(self, offset: int, length: int) -> AsyncIterator[bytes]:
         raise NotImplementedError
 
+    def views(self, offset: int, length: int) -> AsyncIterator[bytes | memoryview]:
+        """As ``chunks``, but a piece may be a view of a buffer the blob
+        fills again for the next one: it is valid only until the iteration
+        goes on (the server writes it before asking for more)."""
+        return self.chunks(offset, length)
+
 
 class BlobWriter(Protocol):
     blob_id: str

@@ -36,7 +36,7 @@ import httptools
 
 from sealbox.server.h1 import deadlines, eager, wire
 from sealbox.server.h1.admission import Admission
-from sealbox.server.h1.exchange import HIGH_WATER, Exchange
+from sealbox.server.h1.exchange import BORROWED, HIGH_WATER, Exchange
 from sealbox.server.h1.limits import Limits, client_key
 
 log = logging.getLogger("sealbox.http")
@@ -181,7 +181,7 @@ class Connection(asyncio.Protocol):
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             self._scheme = "https"
-            self._extensions: dict[str, Any] = {"tls": {
+            self._extensions: dict[str, Any] = {BORROWED: {}, "tls": {
                 "server_cert": None, "client_cert_chain": [], "client_cert_name": None,
                 "client_cert_error": None,
                 "tls_version": _TLS_VERSIONS.get(ssl_object.version() or ""),
@@ -192,9 +192,9 @@ class Connection(asyncio.Protocol):
             if sock is not None:
                 self._sock_fd = sock.fileno()
                 self.zerocopy = True
-                self._extensions = {"http.response.zerocopy": {}}
+                self._extensions = {"http.response.zerocopy": {}, BORROWED: {}}
             else:
-                self._extensions = {}
+                self._extensions = {BORROWED: {}}
         if self._client is not None:
             self._client_key = client_key(self._client[0])
         if not self.server.admission.admit(self, self._client_key):

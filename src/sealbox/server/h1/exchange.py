@@ -11,9 +11,13 @@ The response head is kept until the first body message so that a small
 response leaves in one write. Besides ``http.response.body``, the app may
 send ``http.response.zerocopy`` (the ASGI zero-copy extension, offered on
 plain TCP only): a run of an open file that goes to the socket with
-``sendfile(2)``. The declared ``content-length`` is enforced: a response
-that ends short or runs long closes the connection, since the client
-could not tell where it ends.
+``sendfile(2)``; and ``sealbox.response.borrowed`` (sealbox's own): a body
+piece in memory the app fills again once ``send`` returns (a decrypted
+run of a sealed object), written to the socket before returning instead of
+being queued, or copied where it cannot be (TLS; ``borrowed``). The
+declared ``content-length`` is enforced: a response that ends short or
+runs long closes the connection, since the client could not tell where it
+ends.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import logging
 from collections import deque
 from typing import Any
 
-from sealbox.server.h1 import sendfile, wire
+from sealbox.server.h1 import borrowed, sendfile, wire
 from sealbox.server.h1.carrier import Carrier
 from sealbox.server.log_redact import loggable_target
 
@@ -34,6 +38,7 @@ LARGE_PIECE = 16 * 1024
 log = logging.getLogger("sealbox.http")
 
 HIGH_WATER = 1024 * 1024  # request body bytes held before reading stops
+BORROWED = "sealbox.response.borrowed"  # the message server/send.py sends
 DISCONNECT = {"type": "http.disconnect"}
 EMPTY_END = {"type": "http.request", "body": b"", "more_body": False}
 
@@ -158,6 +163,8 @@ class Exchange:
                 return
         if kind == "http.response.body":
             self._body(message.get("body", b""), message.get("more_body", False))
+        elif kind == BORROWED:
+            await self._borrowed(message.get("body", b""), message.get("more_body", False))
         elif kind == "http.response.zerocopy" and conn.zerocopy:
             await self._file(message)
         else:
@@ -215,6 +222,22 @@ class Exchange:
         if data:
             self.conn.write(data)
         if not more:
+            self._finish()
+
+    async def _borrowed(self, data: bytes | memoryview, more: bool) -> None:
+        """A body piece the app reuses once this returns: all of it is in the
+        kernel (or in a copy of our own) before it does."""
+        if self.head_request or self.chunked or len(data) < LARGE_PIECE:
+            self._body(bytes(data), more)  # framed, dropped or small: copied
+            return
+        if self.remaining >= 0:
+            self.remaining -= len(data)
+            if self.remaining < 0:
+                self.conn.abort("response body longer than its content-length")
+                raise RuntimeError("response body longer than its content-length")
+        head, self.head = self.head, None
+        await borrowed.write_borrowed(self.conn, data, head.data if head is not None else b"")
+        if not more and not self.disconnected:
             self._finish()
 
     async def _file(self, message: dict[str, Any]) -> None:
