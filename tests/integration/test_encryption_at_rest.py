@@ -328,6 +328,37 @@ def test_sse_c_without_the_key_or_with_another_is_refused(
     assert code_and_status(not_applicable.value) == ("InvalidRequest", 400)
 
 
+def test_sse_c_object_attributes_need_its_key(tls_server: tuple[RunningServer, Any]) -> None:
+    _, s3 = tls_server
+    key = os.urandom(32)
+    s3.put_object(Bucket="ssec", Key="attrs", Body=b"A" * 1000, **customer(key))
+    wanted = ["ETag", "ObjectSize", "StorageClass"]
+
+    def encoded(key: bytes) -> dict[str, str]:
+        # botocore encodes the key only for the operations it knows (not this one).
+        return {"SSECustomerAlgorithm": "AES256",
+                "SSECustomerKey": base64.b64encode(key).decode(),
+                "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(key).digest()).decode()}
+
+    with pytest.raises(ClientError) as missing:
+        s3.get_object_attributes(Bucket="ssec", Key="attrs", ObjectAttributes=wanted)
+    assert code_and_status(missing.value) == ("InvalidRequest", 400)
+    with pytest.raises(ClientError) as wrong:
+        s3.get_object_attributes(Bucket="ssec", Key="attrs", ObjectAttributes=wanted,
+                                 **encoded(os.urandom(32)))
+    assert code_and_status(wrong.value) == ("AccessDenied", 403)
+    got = s3.get_object_attributes(Bucket="ssec", Key="attrs", ObjectAttributes=wanted,
+                                   **encoded(key))
+    assert got["ObjectSize"] == 1000 and got["StorageClass"] == "STANDARD"
+    s3.put_object(Bucket="ssec", Key="plain-attrs", Body=b"x")
+    with pytest.raises(ClientError) as not_applicable:
+        s3.get_object_attributes(Bucket="ssec", Key="plain-attrs", ObjectAttributes=wanted,
+                                 **encoded(key))
+    assert code_and_status(not_applicable.value) == ("InvalidRequest", 400)
+    plain = s3.get_object_attributes(Bucket="ssec", Key="plain-attrs", ObjectAttributes=wanted)
+    assert plain["ObjectSize"] == 1
+
+
 def test_a_bad_customer_key_md5_or_length_stores_nothing(
         tls_server: tuple[RunningServer, Any]) -> None:
     _, s3 = tls_server

@@ -90,6 +90,33 @@ def test_each_parts_own_checksum_is_listed_when_the_upload_had_one(s3, bucket) -
     assert s3.get_object(Bucket=bucket, Key="sums", PartNumber=2)["Body"].read() == b"b" * 100
 
 
+@pytest.mark.parametrize(("algorithm", "kind"), [("SHA1", "COMPOSITE"),
+                                               ("CRC32C", "FULL_OBJECT")])
+def test_a_part_read_by_number_answers_its_own_checksum(s3, bucket, algorithm, kind) -> None:
+    member = f"Checksum{algorithm}"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="p", ChecksumAlgorithm=algorithm,
+                                        ChecksumType=kind)["UploadId"]
+    listed = []
+    for number, body in ((1, b"a" * PART), (2, b"b" * 100)):
+        part = s3.upload_part(Bucket=bucket, Key="p", UploadId=upload, PartNumber=number,
+                              Body=body, ChecksumAlgorithm=algorithm)
+        listed.append({"ETag": part["ETag"], "PartNumber": number, member: part[member]})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="p", UploadId=upload,
+                                        MultipartUpload={"Parts": listed})
+    for number in (1, 2):
+        for read in (s3.get_object, s3.head_object):
+            got = read(Bucket=bucket, Key="p", PartNumber=number, ChecksumMode="ENABLED")
+            assert got[member] == listed[number - 1][member]
+            assert got["ChecksumType"] == kind
+        # Without checksum mode, no checksum.
+        assert member not in s3.head_object(Bucket=bucket, Key="p", PartNumber=number)
+    whole = s3.head_object(Bucket=bucket, Key="p", ChecksumMode="ENABLED")
+    assert (whole[member], whole["ChecksumType"]) == (done[member], kind)
+    # A byte range has no checksum of its own.
+    ranged = s3.get_object(Bucket=bucket, Key="p", Range="bytes=0-9", ChecksumMode="ENABLED")
+    assert member not in ranged and "ChecksumType" not in ranged
+
+
 def test_a_version_is_named_and_a_delete_marker_answers_as_get_does(s3, bucket) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"before")  # the null version
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})

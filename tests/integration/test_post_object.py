@@ -225,6 +225,29 @@ def test_checksum_and_content_md5_fields_are_verified(server, s3, bucket, url) -
     refused(s3, bucket, post_raw(url, encode_form(fields, ("c", payload))), 400, "BadDigest")
 
 
+def test_checksum_field_needs_no_condition_and_is_still_verified(server, s3, bucket, url) -> None:
+    # s3-tests test_post_object_upload_checksum: the policy names no checksum
+    # field, and the form's x-amz-checksum-sha256 is taken, and checked.
+    payload = b"x" * (2 * 1024 * 1024)
+    good = base64.b64encode(hashlib.sha256(payload).digest()).decode()
+    conditions = [{"bucket": bucket}, ["starts-with", "$key", "sum"]]
+    fields = v2_fields(server, conditions, [("key", "sum.txt"), ("x-amz-checksum-sha256", good)])
+    response = post_raw(url, encode_form(fields, ("sum.txt", payload)))
+    assert response.status_code == 204, response.text
+    head = s3.head_object(Bucket=bucket, Key="sum.txt", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == good
+    s3.delete_object(Bucket=bucket, Key="sum.txt")
+    other = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    for claim, code in (("sailorjerry", "InvalidRequest"), (other, "BadDigest")):
+        fields = v2_fields(server, conditions, [("key", "sum.txt"),
+                                                ("x-amz-checksum-sha256", claim)])
+        refused(s3, bucket, post_raw(url, encode_form(fields, ("sum.txt", payload))), 400, code)
+    # Any other uncovered x-amz- field is still refused.
+    fields = v2_fields(server, conditions, [("key", "sum.txt"), ("x-amz-meta-x", "1")])
+    refused(s3, bucket, post_raw(url, encode_form(fields, ("sum.txt", payload))), 403,
+            "AccessDenied", "Invalid according to Policy: Extra input fields: x-amz-meta-x")
+
+
 # --- refusals, each storing nothing ----------------------------------------------------------
 
 

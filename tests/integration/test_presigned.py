@@ -122,6 +122,27 @@ def test_link_one_second_past_expiry_is_refused(client_factory, stored) -> None:
     assert "Expires" in fields and "ServerTime" in fields
 
 
+def test_link_presigned_for_zero_seconds_is_expired_at_once(server, stored) -> None:
+    # botocore's own signer (not the CRT's, which refuses 0) signs
+    # ExpiresIn=0 as X-Amz-Expires=0: a link valid for no time at all.
+    from urllib.parse import quote
+
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest("GET", f"{server.endpoint}/{stored[0]}/{quote(stored[1])}")
+    S3SigV4QueryAuth(Credentials(server.access_key, server.secret_key), "s3", "us-east-1",
+                     expires=0).add_auth(request)
+    url = request.prepare().url
+    assert "X-Amz-Expires=0&" in url
+    for _ in range(2):
+        status, body = curl(url)
+        fields = error_fields(body)
+        assert (status, fields["Code"], fields["Message"]) == (403, "AccessDenied",
+                                                               "Request has expired")
+
+
 def test_link_used_with_another_method_is_refused(client_factory, stored) -> None:
     url = presign_v4(client_factory, *stored)
     status, body = curl(url, "-X", "DELETE")

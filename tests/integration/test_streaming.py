@@ -28,6 +28,7 @@ from botocore import httpchecksum
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from sealbox.testing.server import RunningServer
 
@@ -188,6 +189,34 @@ def test_signed_chunks_keep_the_other_content_encoding(streaming, s3, bucket) ->
                              headers={"Content-Encoding": "aws-chunked,gzip"})
     assert response.status_code == 200, response.text
     assert s3.head_object(Bucket=bucket, Key="gz")["ContentEncoding"] == "gzip"
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("gzip", "gzip"), ("deflate, gzip", "deflate, gzip"), ("deflate,gzip", "deflate,gzip"),
+    ("gzip, aws-chunked", "gzip"), ("aws-chunked, deflate,gzip", "deflate, gzip"),
+    ("aws-chunked", None), ("aws-chunked, aws-chunked", None)])
+def test_content_encoding_is_kept_as_sent_but_for_aws_chunked(s3, bucket, sent, kept) -> None:
+    # s3-tests test_object_content_encoding_aws_chunked: a plain PUT whose
+    # Content-Encoding names aws-chunked (the body is not) drops that coding.
+    s3.put_object(Bucket=bucket, Key="enc", Body=b"x", ContentEncoding=sent)
+    assert s3.head_object(Bucket=bucket, Key="enc").get("ContentEncoding") == kept
+
+
+def test_a_plain_body_of_unknown_length_is_refused_as_s3_refuses_it(client_factory, s3,
+                                                                    bucket) -> None:
+    # s3-tests test_object_write_with_chunked_transfer_encoding: botocore
+    # sends the body with Transfer-Encoding: chunked and no Content-Length.
+    # S3 takes no plain body of unknown length: 501 naming the header.
+    client = client_factory()
+    client.meta.events.register_first(
+        "before-sign.s3.PutObject",
+        lambda request, **_: request.headers.add_header("Transfer-Encoding", "chunked"))
+    with pytest.raises(ClientError) as refused:
+        client.put_object(Bucket=bucket, Key="te", Body=b"bar")
+    error = refused.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"],
+            error["Error"]["Header"]) == (501, "NotImplemented", "Transfer-Encoding")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
 def test_signed_chunks_sent_with_transfer_encoding_chunked(streaming, s3, bucket) -> None:

@@ -501,6 +501,14 @@ def test_presigned_expires_of_exactly_a_week_is_allowed() -> None:
     assert err.code == "SignatureDoesNotMatch"
 
 
+def test_presigned_expires_of_zero_has_expired_in_its_first_second() -> None:
+    facts = with_query(PRESIGNED, "X-Amz-Expires=86400", "X-Amz-Expires=0")
+    for now in (SIGNED_AT, SIGNED_AT - timedelta(seconds=1)):
+        err = refused(facts, now=now)
+        assert (err.code, err.status, err.message) == ("AccessDenied", 403,
+                                                       "Request has expired")
+
+
 def test_presigned_dated_in_the_future_is_not_yet_valid() -> None:
     now = SIGNED_AT - timedelta(minutes=15, seconds=1)
     err = refused(PRESIGNED, now=now)

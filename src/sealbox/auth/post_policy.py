@@ -44,6 +44,12 @@ V2_FIELDS = ("AWSAccessKeyId", "Signature", "Policy")
 # list of conditions" (POST Policy, Conditions); the V2 page exempts
 # AWSAccessKeyId and signature in the same sentence.
 UNCOVERED = frozenset({"x-amz-signature", "file", "policy", "signature", "awsaccesskeyid"})
+# A checksum field only asks S3 to verify the file (a wrong one is refused
+# with BadDigest): it grants nothing a policy could have to allow, and S3
+# takes it without a condition (issue 16; MinIO, which follows S3 here,
+# exempts the same fields in its postPolicyIgnoreKeys).
+CHECKSUM_FIELDS = frozenset(f"x-amz-checksum-{name}" for name in
+                            ("crc32", "crc32c", "crc64nvme", "sha1", "sha256"))
 IGNORED_PREFIX = "x-ignore-"
 
 MISSING_FIELD = ("Bucket POST must contain a field named '{}'.  If it is specified, please "
@@ -327,7 +333,8 @@ def evaluate_policy(policy: PostPolicy, form: Form, now: datetime) -> SizeRange:
     covered = {c.field for c in policy.conditions if c.field is not None}
     for name in form.names():
         lower = name.lower()
-        if lower in UNCOVERED or lower.startswith(IGNORED_PREFIX) or lower in covered:
+        if (lower in UNCOVERED or lower in CHECKSUM_FIELDS or lower.startswith(IGNORED_PREFIX)
+                or lower in covered):
             continue
         raise S3Error("AccessDenied", EXTRA_FIELDS + name)
     return SizeRange(low, high)

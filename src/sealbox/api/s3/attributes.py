@@ -10,6 +10,10 @@ leaves the element out. Parts carry their number, size and, when the
 upload had a checksum algorithm, their own checksum (kept with the
 object's segments since issue 16; objects completed before list none).
 
+An SSE-C object's attributes are answered only to the request that
+gives its key (``x-amz-server-side-encryption-customer-*``), as HeadObject
+is; the key is checked, nothing is decrypted.
+
 S3 does not evaluate conditional headers here ("GetObjectAttributes"
 reference: they are for GetObject), so none is read. A delete marker is
 answered as GetObject answers it (``objects.find_object``): 404 with
@@ -19,14 +23,16 @@ answered as GetObject answers it (``objects.find_object``): 404 with
 from __future__ import annotations
 
 from sealbox.api.common.context import Context
+from sealbox.api.s3.encryption import customer_key
 from sealbox.api.s3.objects import find_object
+from sealbox.api.s3.sealing import read_key
 from sealbox.api.s3.versioning import requested_version, version_headers
 from sealbox.api.s3.xml import render
 from sealbox.auth.sigv4.checksum import checksum_type
 from sealbox.errors import S3Error
 from sealbox.http.dates import format_http_date
 from sealbox.server.responses import Response, xml_response
-from sealbox.store.meta import NULL_VERSION, ObjectRecord
+from sealbox.store.meta import NULL_VERSION, SSE_C, ObjectRecord
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 MAX_PARTS = 1000
@@ -119,6 +125,12 @@ async def get_object_attributes(ctx: Context) -> Response:
                              "x-amz-part-number-marker", 0)
     version_id = requested_version(ctx.request.query)
     record = await find_object(ctx, ctx.bucket, ctx.key, version_id)
+    customer = customer_key(headers)
+    if customer is not None or (record.sealing is not None and record.sealing.kind == SSE_C):
+        # An SSE-C object's attributes need its key, as its HEAD does (the
+        # GetObjectAttributes reference: "you must use the following
+        # headers"): none is 400, a wrong one 403; the key is only checked.
+        read_key(ctx.services, record.sealing, customer)
     body = attributes_document(record, wanted, max_parts=max_parts, marker=marker)
     out = [("last-modified", format_http_date(record.last_modified)),
            *version_headers(record.version_id)]

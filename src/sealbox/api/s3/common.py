@@ -76,12 +76,15 @@ def stored_headers(headers: Mapping[str, str], *, wire: bool = True) -> dict[str
             stored[name] = wire_text(value) if wire else value
     encoding = stored.get("content-encoding")
     if encoding is not None:
-        # aws-chunked describes the transfer, not the object; S3 drops it.
-        rest = [e.strip() for e in encoding.split(",") if e.strip().lower() != "aws-chunked"]
-        if rest:
-            stored["content-encoding"] = ",".join(rest)
-        else:
+        # aws-chunked describes the transfer, not the object; S3 drops it
+        # and keeps the rest; a value without it is kept as sent
+        # ("deflate, gzip" comes back as "deflate, gzip").
+        codings = [e.strip() for e in encoding.split(",")]
+        rest = [e for e in codings if e and e.lower() != "aws-chunked"]
+        if not rest:
             del stored["content-encoding"]
+        elif len(rest) != len(codings):
+            stored["content-encoding"] = ", ".join(rest)
     return stored
 
 

@@ -96,6 +96,12 @@ class _PlainBody:
     def __init__(self, request: Request, max_size: int) -> None:
         length = request.content_length()
         if length is None:
+            if "transfer-encoding" in request.headers:
+                # S3 takes a plain body only of a stated length; one sent
+                # with Transfer-Encoding: chunked is 501 naming that header
+                # (aws/aws-sdk-go#138, Automattic/knox#43; aws-chunked bodies,
+                # which state x-amz-decoded-content-length, are taken).
+                raise S3Error("NotImplemented", Header="Transfer-Encoding")
             raise S3Error("MissingContentLength")
         if length > max_size:
             raise _too_large(length, max_size)

@@ -344,11 +344,9 @@ async def get_object(ctx: Context) -> Response:
                 start, end = byte_range.start, byte_range.end
         if status == 206:
             extra.append(("content-range", f"bytes {start}-{end}/{record.size}"))
-        if (request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
-                and status == 200):
-            extra.extend((f"x-amz-checksum-{n}", v) for n, v in record.checksums.items())
-            extra.extend(("x-amz-checksum-type", checksum_type(v))
-                         for v in list(record.checksums.values())[:1])
+        if request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+            extra += _checksum_headers(record, part_number if status == 206 else None,
+                                       ranged=status == 206)
         spans = []
         try:
             spans = [] if end < start else (
@@ -369,6 +367,26 @@ async def get_object(ctx: Context) -> Response:
         headers.append(("content-length", str(max(0, end - start + 1))))
         return Response(status, headers, spans=spans)
     raise AssertionError("unreachable")
+
+
+def _checksum_headers(record: ObjectRecord, part_number: int | None,
+                      ranged: bool) -> list[tuple[str, str]]:
+    """``x-amz-checksum-*`` and ``x-amz-checksum-type`` for a GET or HEAD
+    with ``x-amz-checksum-mode: ENABLED``: the whole object's checksum, or,
+    for ``partNumber`` N of a multipart object, part N's own (S3 User
+    Guide, "Checking object integrity": a part's checksum is read with
+    GetObject or HeadObject and its part number). The type stays the
+    object's. A byte range has no checksum of its own: none is sent."""
+    if not record.checksums or (ranged and part_number is None):
+        return []
+    name, value = next(iter(record.checksums.items()))
+    kind = ("x-amz-checksum-type", checksum_type(value))
+    if part_number is None:
+        return [*((f"x-amz-checksum-{n}", v) for n, v in record.checksums.items()), kind]
+    part = record.segments[part_number - 1].checksum
+    if part is None:
+        return []  # completed before parts kept their checksums
+    return [(f"x-amz-checksum-{name}", part), kind]
 
 
 def _part_number(value: str | None) -> int | None:

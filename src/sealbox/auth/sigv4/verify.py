@@ -133,7 +133,10 @@ def verify_presigned(
             "ServerTime": parse.format_server_time(now),
         }
         raise S3Error("AccessDenied", NOT_YET_VALID, **fields)
-    if age > params.expires:
+    # Valid through X-Amz-Date + X-Amz-Expires; X-Amz-Expires=0 is a URL
+    # valid for no time at all, refused as expired even in its first second
+    # (S3's parameter is a duration; s3s-project/s3s#645 does the same).
+    if age > params.expires or params.expires == 0:
         fields = {
             "X-Amz-Expires": params.expires_raw,
             "Expires": _expires_at(params),
