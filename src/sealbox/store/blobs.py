@@ -15,6 +15,8 @@ later may help; the server turns it into S3's 503 or 500.
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import AsyncIterator, Iterable
 from typing import BinaryIO, Literal, Protocol
 
@@ -36,6 +38,37 @@ class BlobBackendError(Exception):
     def retriable(self) -> bool:
         """Whether a client trying again later may succeed."""
         return self.kind in ("busy", "unreachable")
+
+
+class PositionedReader:
+    """The position of a blob reader that reads at an offset it keeps
+    itself (``pread``, a ranged GET, a sealed span) rather than a file's:
+    ``seek``, ``tell`` and the answers ``io`` callers ask for. ``_end`` is
+    the blob's size, for a seek from the end."""
+
+    __slots__ = ()
+    _position: int
+
+    def _end(self) -> int:
+        raise io.UnsupportedOperation("seek from the end of this blob")
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            self._position = offset
+        elif whence == os.SEEK_CUR:
+            self._position += offset
+        else:
+            self._position = self._end() + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
 
 
 class StreamingBlob:

@@ -20,6 +20,7 @@ import threading
 import time
 from typing import BinaryIO, Self, cast
 
+from sealbox.store.blobs import PositionedReader
 from sealbox.store.forks import reset_in_child
 
 
@@ -33,7 +34,7 @@ class _Descriptor:
         self.dropped = False
 
 
-class SharedBlob:
+class SharedBlob(PositionedReader):
     """One reader's view of a cached descriptor: what readers of a blob use
     of a binary file (``read``, ``seek``, ``tell``, ``fileno``, ``close``)."""
 
@@ -55,23 +56,8 @@ class SharedBlob:
         self._position += len(data)
         return data
 
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_SET:
-            self._position = offset
-        elif whence == os.SEEK_CUR:
-            self._position += offset
-        else:
-            self._position = os.fstat(self._descriptor.fd).st_size + offset
-        return self._position
-
-    def tell(self) -> int:
-        return self._position
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
+    def _end(self) -> int:
+        return os.fstat(self._descriptor.fd).st_size
 
     def close(self) -> None:
         if not self.closed:

@@ -47,7 +47,12 @@ from obstore.store import S3Store
 
 from sealbox.store.blob_ids import ID, BlobIds, check_id
 from sealbox.store.blob_location import S3Location
-from sealbox.store.blobs import BackendFailure, BlobBackendError, StreamingBlob
+from sealbox.store.blobs import (
+    BackendFailure,
+    BlobBackendError,
+    PositionedReader,
+    StreamingBlob,
+)
 from sealbox.store.localfs import MEMORY_BYTES
 from sealbox.store.s3_uploads import UploadLedger, UploadRequests, abort_stale_uploads
 
@@ -271,7 +276,7 @@ class S3BlobWriter:
         self.abort()
 
 
-class S3Blob(StreamingBlob):
+class S3Blob(StreamingBlob, PositionedReader):
     """One reader of a blob in the bucket. Blocking ``read``/``seek`` for
     the thread pool (copies, the edge's cache); ``start``/``chunks`` stream
     it on the event loop (``StreamingBlob``). Opening one sends
@@ -307,23 +312,8 @@ class S3Blob(StreamingBlob):
         self._position += len(data)
         return data
 
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_SET:
-            self._position = offset
-        elif whence == os.SEEK_CUR:
-            self._position += offset
-        else:
-            raise io.UnsupportedOperation("seek from the end of a blob in an S3 bucket")
-        return self._position
-
-    def tell(self) -> int:
-        return self._position
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
+    def _end(self) -> int:
+        raise io.UnsupportedOperation("seek from the end of a blob in an S3 bucket")
 
     async def start(self, offset: int, length: int) -> None:
         """Send the GET of bytes ``offset`` … ``offset+length-1`` now; its

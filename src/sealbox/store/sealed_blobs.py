@@ -28,7 +28,7 @@ from typing import BinaryIO, Self, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sealbox.store.blobs import BlobStore, BlobWriter, StreamingBlob
+from sealbox.store.blobs import BlobStore, BlobWriter, PositionedReader, StreamingBlob
 from sealbox.store.meta import Segment
 from sealbox.store.sealed_chunks import (
     SEALED_CHUNK,
@@ -114,7 +114,7 @@ def _read_exactly(file: BinaryIO, offset: int, size: int) -> bytes:
     return os.pread(fd, size, offset)
 
 
-class SealedBlob(StreamingBlob):
+class SealedBlob(StreamingBlob, PositionedReader):
     """A sealed blob read as its plaintext: ``start``/``chunks`` for the
     server, ``read``/``seek`` (blocking) for copies and the edge."""
 
@@ -211,23 +211,8 @@ class SealedBlob(StreamingBlob):
         self._position += len(plain)
         return plain
 
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_SET:
-            self._position = offset
-        elif whence == os.SEEK_CUR:
-            self._position += offset
-        elif whence == os.SEEK_END:
-            self._position = self._size + offset
-        return self._position
-
-    def tell(self) -> int:
-        return self._position
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
+    def _end(self) -> int:
+        return self._size
 
     def fileno(self) -> int:
         raise io.UnsupportedOperation("a sealed blob is read through its reader, not its file")
