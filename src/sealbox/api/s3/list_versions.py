@@ -37,7 +37,7 @@ from sealbox.server.responses import Response, xml_response
 from sealbox.store.meta import VersionEntry
 
 # An entry's page position: (key, version id), as the walk needs it.
-_position: Callable[[VersionEntry], Position] = itemgetter(0, 1)  # type: ignore[assignment]
+entry_position: Callable[[VersionEntry], Position] = itemgetter(0, 1)  # type: ignore[assignment]
 
 
 async def list_object_versions(ctx: Context) -> Response:
@@ -65,7 +65,7 @@ async def list_object_versions(ctx: Context) -> Response:
     # One pool thread for the whole walk, as ListObjects does.
     page: Page[VersionEntry] = await ctx.services.run(functools.partial(
         walk, list_fn, prefix, delimiter, (key_marker, version_marker), max_keys,
-        position=_position))
+        position=entry_position))
     next_key = next_version = None
     if page.truncated and page.last is not None:
         next_key = page.last[0]
