@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from sealbox.store.meta import BucketNotEmpty, MetaStore, ObjectRecord
+from sealbox.store.meta import BucketNotEmpty, MetaStore, ObjectRecord, VersionEntry
 from tests.unit.test_store_sqlite import META_STORES, bucket, obj
 
 
@@ -29,8 +29,14 @@ def marker(key: str, vid: str) -> ObjectRecord:
 
 
 def listing(store: MetaStore, **kw: object) -> list[tuple[str, str, bool, bool]]:
-    return [(r.key, r.version_id, r.delete_marker, latest)
-            for r, latest in store.list_versions("b", **kw)]  # type: ignore[attr-defined]
+    """ListObjectVersions' rows, from both of the store's forms, which must
+    agree: the records, and the entries the listing renders."""
+    records = store.list_versions("b", **kw)  # type: ignore[attr-defined]
+    entries = store.list_version_entries("b", **kw)  # type: ignore[attr-defined]
+    assert entries == [VersionEntry(r.key, r.version_id, latest, r.delete_marker,
+                                    r.last_modified, r.etag, r.size, r.checksums,
+                                    r.storage_class) for r, latest in records]
+    return [(r.key, r.version_id, r.delete_marker, latest) for r, latest in records]
 
 
 def test_versioned_puts_keep_every_version_newest_current(store: MetaStore) -> None:
@@ -109,6 +115,18 @@ def test_list_versions_pages_by_key_and_version_marker(store: MetaStore) -> None
         ("b", "b1", False, False), ("c", "c1", False, True)]
     assert [r[1] for r in listing(store, key_marker="a")] == ["b3", "b2", "b1", "c1"]
     assert [r[1] for r in listing(store, prefix="b", limit=2)] == ["b3", "b2"]
+
+
+def test_listing_entries_carry_checksums_and_storage_class(store: MetaStore) -> None:
+    store.put_object(v("k", "v1", checksums={"crc32": "AAAAAA=="}))
+    store.put_object(replace(v("k", "v2"), storage_class="STANDARD_IA"))
+    store.add_delete_marker(marker("k", "m1"))  # type: ignore[attr-defined]
+    entries = store.list_version_entries("b")  # type: ignore[attr-defined]
+    assert [(e.version_id, e.latest, e.delete_marker, dict(e.checksums), e.storage_class)
+            for e in entries] == [("m1", True, True, {}, "STANDARD"),
+                                  ("v2", False, False, {}, "STANDARD_IA"),
+                                  ("v1", False, False, {"crc32": "AAAAAA=="}, "STANDARD")]
+    listing(store)  # and they agree with the records
 
 
 def test_version_tags_are_set_per_version(store: MetaStore) -> None:

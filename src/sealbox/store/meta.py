@@ -11,11 +11,11 @@ collation does that for TEXT; PostgreSQL needs ``COLLATE "C"``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sealbox.store.retention import removal_protected
 
@@ -178,6 +178,24 @@ class ObjectRecord:
                                  bypass_governance=bypass_governance)
 
 
+class VersionEntry(NamedTuple):
+    """One line of ListObjectVersions: what a listing shows of a version or
+    delete marker, and nothing more. A tuple rather than an ``ObjectRecord``:
+    a page holds a thousand, and a record decodes the columns a listing
+    never shows (segments, headers, metadata, tags, lock, sealing) into a
+    dozen objects each (bench/list_versions.py)."""
+
+    key: str
+    version_id: str
+    latest: bool
+    delete_marker: bool
+    last_modified: datetime
+    etag: str
+    size: int
+    checksums: Mapping[str, str]  # algorithm → value, as ObjectRecord.checksums
+    storage_class: str
+
+
 @dataclass(frozen=True)
 class Upload:
     """A multipart upload in progress, with the headers given at its start."""
@@ -317,6 +335,13 @@ class MetaStore(Protocol):
         version_marker: str = "", limit: int = 1000,
     ) -> list[tuple[ObjectRecord, bool]]:
         """(version, is latest) in ListObjectVersions' order after the markers."""
+
+    def list_version_entries(
+        self, bucket: str, *, prefix: str = "", key_marker: str = "",
+        version_marker: str = "", limit: int = 1000,
+    ) -> list[VersionEntry]:
+        """What ListObjectVersions shows of the versions ``list_versions``
+        returns, in the same order: the listing's cheap form."""
 
     # -- multipart uploads -------------------------------------------------
     def create_upload(self, upload: Upload) -> None:

@@ -231,7 +231,7 @@ _ALGORITHM_NAMES = {"crc32": "CRC32", "crc32c": "CRC32C", "crc64nvme": "CRC64NVM
                     "sha1": "SHA1", "sha256": "SHA256"}
 
 
-def _checksum_fields(obj: ObjectRecord) -> list[tuple[str, object]]:
+def checksum_fields(checksums: Mapping[str, str]) -> list[tuple[str, object]]:
     """``ChecksumAlgorithm`` (one element per algorithm) and ``ChecksumType``.
 
     A multipart object's checksum of checksums reads ``<base64>-<parts>``
@@ -239,7 +239,7 @@ def _checksum_fields(obj: ObjectRecord) -> list[tuple[str, object]]:
     """
     fields: list[tuple[str, object]] = []
     composite = False
-    for name, value in obj.checksums.items():
+    for name, value in checksums.items():
         fields.append(("ChecksumAlgorithm", _ALGORITHM_NAMES.get(name, name.upper())))
         composite = composite or "-" in value
     if fields:
@@ -253,7 +253,7 @@ def object_fields(obj: ObjectRecord, enc: Callable[[str], str],
         ("Key", enc(obj.key)),
         ("LastModified", obj.last_modified),
         ("ETag", quote_etag(obj.etag)),
-        *_checksum_fields(obj),
+        *checksum_fields(obj.checksums),
         ("Size", obj.size),
         ("Owner", owner),
         ("StorageClass", obj.storage_class),

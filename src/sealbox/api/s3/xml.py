@@ -160,6 +160,11 @@ _SPECIAL = re.compile('[&<>"\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udff
 _CHAR_REF = re.compile("[\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
+def needs_escape(text: str) -> bool:
+    """Whether ``escape`` would change ``text``."""
+    return _SPECIAL.search(text) is not None
+
+
 def escape(text: str) -> str:
     """``text`` safe inside an element or a double-quoted attribute."""
     if _SPECIAL.search(text) is None:
@@ -187,6 +192,25 @@ def render(root: str, content: object = None, *, namespace: bool = True) -> byte
         _render_value(parts, content)
         parts.append(f"</{root}>")
     return "".join(parts).encode("utf-8")
+
+
+def render_fragment(children: object) -> str:
+    """``(name, value)`` pairs rendered as elements, with no document around
+    them: the parts of a response that a faster writer (a listing's
+    thousand rows) surrounds with its own."""
+    parts: list[str] = []
+    _render_children(parts, children)
+    return "".join(parts)
+
+
+def render_document(root: str, fragments: list[str]) -> bytes:
+    """A whole response document, as ``render`` writes it, around content
+    already rendered: ``fragments`` are XML, every text in them escaped by
+    their maker (``escape``, ``render_fragment``)."""
+    if not any(fragments):
+        return f'{DECLARATION}<{root} xmlns="{S3_NAMESPACE}"/>'.encode()
+    return "".join([DECLARATION, f'<{root} xmlns="{S3_NAMESPACE}">', *fragments,
+                    f"</{root}>"]).encode("utf-8")
 
 
 def render_error(
