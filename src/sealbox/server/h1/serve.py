@@ -21,7 +21,6 @@ connection cap is derived from it (``limits``); every limit is per worker.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -146,17 +145,6 @@ async def _serve(socks: list[Socket], app_factory: Callable[[], Any], options: O
                           handshake_timeout=options.limits.header_timeout)
     state.admission.on_pause = listeners.pause
     state.admission.on_resume = listeners.resume
-    # What start-up made (modules, the app, its caches' first entries) lives
-    # as long as the process: moved out of the collector's reach, a full
-    # collection walks only what requests made since. Every few pages of
-    # ListObjectVersions (tens of thousands of objects each) set one off,
-    # and it walked the whole heap (bench/list_versions.py). Frozen objects
-    # that become garbage later are never freed, a bounded cost: nothing
-    # sealbox holds (connections, descriptors) waits on the collector to be
-    # released. (The README guide failure first blamed on this was version
-    # ids starting with "-": see versioning.new_version_id.)
-    gc.collect()
-    gc.freeze()
     await listeners.start()
     state.start_sweeping()
     try:
