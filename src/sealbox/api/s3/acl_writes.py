@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sealbox.access.acls import Acl, canned_acl, owner_only
+from sealbox.access.acls import Acl, canned_acl, owner_only, stored_acl
 from sealbox.access.canonical_ids import canonical_id
 from sealbox.api.common.access_gate import ACL_SETTING, OBJECT_ACL_HEADER, OWNERSHIP_SETTING
 from sealbox.api.common.context import Context
@@ -35,11 +35,15 @@ from sealbox.errors import S3Error
 OWNERSHIP_VALUES = ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
 # Object Ownership a bucket without the setting has (what DeleteBucketOwnershipControls leaves).
 UNSET_OWNERSHIP = "ObjectWriter"
-# The canned ACLs a bucket with ACLs disabled still accepts. S3 documents
-# only bucket-owner-full-control (and the s3-tests refuse ``private``), but
-# rclone and many HTML forms send ``private`` by default, and it asks for
-# nothing the bucket owner does not have: refusing it would break them.
-OWNER_ONLY_CANNED = frozenset({"private", "bucket-owner-full-control"})
+# The canned ACL a write to a bucket with ACLs disabled may still carry (S3
+# User Guide, "Troubleshooting" Object Ownership: "All S3 PUT requests must
+# either specify the bucket-owner-full-control canned ACL or not specify an
+# ACL"; S3 refuses ``private`` too, and clients that send it by default
+# learned to leave it out). CreateBucket also takes ``private``: it grants
+# nobody outside the account, which is all InvalidBucketAclWithObjectOwnership
+# refuses.
+OWNER_ONLY_CANNED = frozenset({"bucket-owner-full-control"})
+NEW_BUCKET_CANNED = frozenset({"private", "bucket-owner-full-control"})
 
 
 async def ownership(ctx: Context, bucket: str) -> str:
@@ -77,7 +81,8 @@ def check_acl(requested: RequestedAcl, acl: Acl, object_ownership: str, bucket_o
               block_public_acls: bool, *, creating_bucket: bool = False) -> None:
     """S3's refusals of an ACL: ACLs disabled, or public while blocked."""
     if object_ownership == "BucketOwnerEnforced":
-        allowed = (requested.canned in OWNER_ONLY_CANNED if requested.canned is not None
+        canned = NEW_BUCKET_CANNED if creating_bucket else OWNER_ONLY_CANNED
+        allowed = (requested.canned in canned if requested.canned is not None
                    else acl.only_grants_to(bucket_owner))
         if not allowed:
             raise S3Error("InvalidBucketAclWithObjectOwnership" if creating_bucket
@@ -123,6 +128,15 @@ async def with_write_acl(ctx: Context, stored: dict[str, str],
     if acl != owner_only(bucket_owner):
         stored[OBJECT_ACL_HEADER] = acl.to_json()
     return stored
+
+
+def kept_owner(headers: Mapping[str, str], bucket_owner: str, object_ownership: str) -> str:
+    """The canonical id of the account that owns what a write made (an
+    object, or the object an upload will make), from the ACL it keeps:
+    the bucket owner's while ACLs are disabled or when none is kept."""
+    if object_ownership == "BucketOwnerEnforced":
+        return bucket_owner
+    return stored_acl(headers.get(OBJECT_ACL_HEADER), bucket_owner).owner
 
 
 def create_bucket_acl(ctx: Context, object_ownership: str, owner_arn: str,

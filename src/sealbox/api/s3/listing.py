@@ -45,7 +45,8 @@ from typing import Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from sealbox.api.common.context import Context
-from sealbox.api.s3.common import owner_xml, quote_etag, require_bucket
+from sealbox.api.s3.acl_writes import kept_owner, ownership
+from sealbox.api.s3.common import account_owner_xml, owner_id, owner_xml, quote_etag, require_bucket
 from sealbox.api.s3.xml import render
 from sealbox.errors import S3Error
 from sealbox.server.responses import Response, xml_response
@@ -370,7 +371,8 @@ async def list_multipart_uploads(ctx: Context) -> Response:
     next_key = next_upload = None
     if page.truncated and page.last is not None:
         next_key, next_upload = page.last
-    owner = owner_xml(bucket.owner)
+    bucket_owner = owner_id(bucket.owner)
+    object_ownership = await ownership(ctx, name)
     children: list[tuple[str, object]] = [
         ("Bucket", name),
         ("KeyMarker", enc(key_marker)),
@@ -388,7 +390,8 @@ async def list_multipart_uploads(ctx: Context) -> Response:
             ("Key", enc(up.key)),
             ("UploadId", up.upload_id),
             ("Initiator", owner_xml(up.owner or bucket.owner)),
-            ("Owner", owner),
+            # Who will own the object: the ACL the upload keeps says.
+            ("Owner", account_owner_xml(kept_owner(up.headers, bucket_owner, object_ownership))),
             ("StorageClass", up.storage_class),
             ("Initiated", up.initiated),
             *_upload_checksum_fields(up),
