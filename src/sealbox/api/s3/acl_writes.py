@@ -4,9 +4,11 @@ object's (PutObject, CopyObject, CreateMultipartUpload, POST, PutObjectAcl).
 Object Ownership decides who owns what is written and whether ACLs count:
 
 - ``BucketOwnerEnforced`` (the default, as on S3 since April 2023): ACLs are
-  disabled. The bucket owner owns every object; an ACL other than the
-  owner's full control is refused with ``AccessControlListNotSupported``
-  (``InvalidBucketAclWithObjectOwnership`` on CreateBucket).
+  disabled. The bucket owner owns every object; a write or Put*Acl may ask
+  only for ``bucket-owner-full-control`` (or grant the owner's full control
+  explicitly), anything else is ``AccessControlListNotSupported``; CreateBucket
+  and POST forms may also say ``private`` (``InvalidBucketAclWithObjectOwnership``
+  on CreateBucket).
 - ``ObjectWriter``: the account that writes an object owns it, and the
   bucket owner reads it only if its ACL grants so.
 - ``BucketOwnerPreferred``: as ObjectWriter, but an object written with
@@ -41,9 +43,11 @@ UNSET_OWNERSHIP = "ObjectWriter"
 # ACL"; S3 refuses ``private`` too, and clients that send it by default
 # learned to leave it out). CreateBucket also takes ``private``: it grants
 # nobody outside the account, which is all InvalidBucketAclWithObjectOwnership
-# refuses.
+# refuses. So does a browser's POST form: S3 documents the rule for PUT
+# requests only, many HTML forms send ``acl=private`` by default, and it
+# asks for nothing the bucket owner does not have.
 OWNER_ONLY_CANNED = frozenset({"bucket-owner-full-control"})
-NEW_BUCKET_CANNED = frozenset({"private", "bucket-owner-full-control"})
+PRIVATE_TOO = frozenset({"private", "bucket-owner-full-control"})
 
 
 async def ownership(ctx: Context, bucket: str) -> str:
@@ -78,11 +82,13 @@ def resolve(requested: RequestedAcl, owner: str, bucket_owner: str) -> Acl:
 
 
 def check_acl(requested: RequestedAcl, acl: Acl, object_ownership: str, bucket_owner: str,
-              block_public_acls: bool, *, creating_bucket: bool = False) -> None:
-    """S3's refusals of an ACL: ACLs disabled, or public while blocked."""
+              block_public_acls: bool, *, creating_bucket: bool = False,
+              owner_only_canned: frozenset[str] = OWNER_ONLY_CANNED) -> None:
+    """S3's refusals of an ACL: ACLs disabled (then only ``owner_only_canned``
+    or explicit grants of the bucket owner's full control), or public while
+    blocked."""
     if object_ownership == "BucketOwnerEnforced":
-        canned = NEW_BUCKET_CANNED if creating_bucket else OWNER_ONLY_CANNED
-        allowed = (requested.canned in canned if requested.canned is not None
+        allowed = (requested.canned in owner_only_canned if requested.canned is not None
                    else acl.only_grants_to(bucket_owner))
         if not allowed:
             raise S3Error("InvalidBucketAclWithObjectOwnership" if creating_bucket
@@ -108,7 +114,8 @@ async def with_write_acl(ctx: Context, stored: dict[str, str],
                          acl_headers: Mapping[str, str] | None = None) -> dict[str, str]:
     """An object write's stored headers with the ACL it keeps (never one
     copied from a source object: a copy starts private), checked.
-    ``acl_headers``: where the ACL is asked for, if not the request's headers."""
+    ``acl_headers``: where the ACL is asked for, if not the request's headers
+    (a POST form's ``acl`` field)."""
     stored.pop(OBJECT_ACL_HEADER, None)
     requested = headers_acl(ctx, acl_headers)
     object_ownership = await ownership(ctx, ctx.bucket)
@@ -124,7 +131,8 @@ async def with_write_acl(ctx: Context, stored: dict[str, str],
     acl = owner_only(owner) if requested is None else resolve(requested, owner, bucket_owner)
     if requested is not None:
         check_acl(requested, acl, object_ownership, bucket_owner,
-                  acl.is_public and await _blocks_public_acls(ctx, ctx.bucket))
+                  acl.is_public and await _blocks_public_acls(ctx, ctx.bucket),
+                  owner_only_canned=OWNER_ONLY_CANNED if acl_headers is None else PRIVATE_TOO)
     if acl != owner_only(bucket_owner):
         stored[OBJECT_ACL_HEADER] = acl.to_json()
     return stored
@@ -149,7 +157,7 @@ def create_bucket_acl(ctx: Context, object_ownership: str, owner_arn: str,
     owner = canonical_id(owner_arn)
     acl = resolve(requested, owner, owner)
     check_acl(requested, acl, object_ownership, owner, block_public_acls,
-              creating_bucket=True)
+              creating_bucket=True, owner_only_canned=PRIVATE_TOO)
     return None if acl == owner_only(owner) else acl.to_json()
 
 
