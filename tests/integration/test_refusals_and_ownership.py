@@ -187,6 +187,15 @@ def test_bucket_owner_preferred_gives_the_owner_what_is_written_for_it(
     assert uploads["theirs"]["Owner"]["ID"] == writer
     assert uploads["ours"]["Owner"]["ID"] == bucket_owner
     assert uploads["ours"]["Initiator"]["ID"] == writer
+    # Listings name each object's owner.
+    other.put_object(Bucket=name, Key="listed-theirs", Body=b"x")
+    other.put_object(Bucket=name, Key="listed-ours", Body=b"x", ACL="bucket-owner-full-control")
+    listed = owner.list_objects(Bucket=name, Prefix="listed-")["Contents"]
+    assert {o["Key"]: o["Owner"]["ID"] for o in listed} == {
+        "listed-theirs": writer, "listed-ours": bucket_owner}
+    listed = owner.list_objects_v2(Bucket=name, Prefix="listed-", FetchOwner=True)["Contents"]
+    assert {o["Key"]: o["Owner"]["ID"] for o in listed} == {
+        "listed-theirs": writer, "listed-ours": bucket_owner}
     # The object owner's grant first, then the bucket owner's.
     other.put_object(Bucket=name, Key="read", Body=b"x", ACL="bucket-owner-read")
     grants = other.get_object_acl(Bucket=name, Key="read")["Grants"]
