@@ -8,7 +8,8 @@ accounts and unsigned:
   "Permissions");
 - a copy's bucket policy sees ``s3:x-amz-copy-source`` and
   ``s3:x-amz-metadata-directive``;
-- with ACLs disabled a write may carry only ``bucket-owner-full-control``;
+- with ACLs disabled another account's write may carry only
+  ``bucket-owner-full-control`` (the owner's account ``private`` too);
   with BucketOwnerPreferred that ACL makes the bucket owner own the object,
   and a multipart upload's ``Owner`` says who will own it.
 """
@@ -151,20 +152,37 @@ def test_copy_source_and_metadata_directive_are_condition_keys(
 # -- Object Ownership -------------------------------------------------------------------
 
 
-def test_acls_disabled_take_only_bucket_owner_full_control(s3: Any, bucket: str) -> None:
-    for call, kwargs in ((s3.put_object, {"Key": "k", "Body": b"x"}),
-                         (s3.put_bucket_acl, {}),
-                         (s3.create_multipart_upload, {"Key": "m"})):
-        assert refused(call, Bucket=bucket, ACL="private", **kwargs) == (
-            400, "AccessControlListNotSupported")
-        call(Bucket=bucket, ACL="bucket-owner-full-control", **kwargs)
-    s3.put_object(Bucket=bucket, Key="plain", Body=b"x")
-    assert refused(s3.put_object_acl, Bucket=bucket, Key="plain", ACL="private") == (
-        400, "AccessControlListNotSupported")
-    # A new bucket may still say private: it grants nobody else anything.
+def test_acls_disabled_take_only_bucket_owner_full_control_from_others(
+        owner: Any, other: Any) -> None:
+    name = unique("enforced")
+    owner.create_bucket(Bucket=name, ObjectOwnership="BucketOwnerEnforced")
+    owner.delete_public_access_block(Bucket=name)
+    owner.put_bucket_policy(Bucket=name, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]}]}))
+    owner.put_object(Bucket=name, Key="plain", Body=b"x")
+    for call, kwargs in ((other.put_object, {"Key": "k", "Body": b"x"}),
+                         (other.put_bucket_acl, {}),
+                         (other.put_object_acl, {"Key": "plain"}),
+                         (other.create_multipart_upload, {"Key": "m"})):
+        for acl in ("private", "public-read", "bucket-owner-read"):
+            assert refused(call, Bucket=name, ACL=acl, **kwargs) == (
+                400, "AccessControlListNotSupported"), (call, acl)
+        call(Bucket=name, ACL="bucket-owner-full-control", **kwargs)
+    # The other account's object is still the bucket owner's.
+    assert other.get_object_acl(Bucket=name, Key="k")["Owner"]["ID"] == (
+        owner.get_bucket_acl(Bucket=name)["Owner"]["ID"])
+    # From the owner's account, private is its full control: rclone and
+    # forms that send it by default keep working.
+    owner.put_object(Bucket=name, Key="mine", Body=b"x", ACL="private")
+    owner.put_bucket_acl(Bucket=name, ACL="private")
+    assert refused(owner.put_object, Bucket=name, Key="mine", Body=b"x",
+                   ACL="public-read") == (400, "AccessControlListNotSupported")
+    # A new bucket may say private: it grants nobody else anything.
     made = unique("private")
-    s3.create_bucket(Bucket=made, ACL="private", ObjectOwnership="BucketOwnerEnforced")
-    s3.delete_bucket(Bucket=made)
+    owner.create_bucket(Bucket=made, ACL="private", ObjectOwnership="BucketOwnerEnforced")
+    owner.delete_bucket(Bucket=made)
 
 
 def test_bucket_owner_preferred_gives_the_owner_what_is_written_for_it(

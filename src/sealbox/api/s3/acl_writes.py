@@ -6,8 +6,8 @@ Object Ownership decides who owns what is written and whether ACLs count:
 - ``BucketOwnerEnforced`` (the default, as on S3 since April 2023): ACLs are
   disabled. The bucket owner owns every object; a write or Put*Acl may ask
   only for ``bucket-owner-full-control`` (or grant the owner's full control
-  explicitly), anything else is ``AccessControlListNotSupported``; CreateBucket
-  and POST forms may also say ``private`` (``InvalidBucketAclWithObjectOwnership``
+  explicitly; ``private`` too from the bucket owner's account), anything
+  else is ``AccessControlListNotSupported`` (``InvalidBucketAclWithObjectOwnership``
   on CreateBucket).
 - ``ObjectWriter``: the account that writes an object owns it, and the
   bucket owner reads it only if its ACL grants so.
@@ -37,15 +37,16 @@ from sealbox.errors import S3Error
 OWNERSHIP_VALUES = ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
 # Object Ownership a bucket without the setting has (what DeleteBucketOwnershipControls leaves).
 UNSET_OWNERSHIP = "ObjectWriter"
-# The canned ACL a write to a bucket with ACLs disabled may still carry (S3
-# User Guide, "Troubleshooting" Object Ownership: "All S3 PUT requests must
+# The canned ACLs a write to a bucket with ACLs disabled may still carry.
+# S3 User Guide, "Troubleshooting" Object Ownership: "All S3 PUT requests must
 # either specify the bucket-owner-full-control canned ACL or not specify an
-# ACL"; S3 refuses ``private`` too, and clients that send it by default
-# learned to leave it out). CreateBucket also takes ``private``: it grants
-# nobody outside the account, which is all InvalidBucketAclWithObjectOwnership
-# refuses. So does a browser's POST form: S3 documents the rule for PUT
-# requests only, many HTML forms send ``acl=private`` by default, and it
-# asks for nothing the bucket owner does not have.
+# ACL", and the s3-tests see another account's ``private`` refused. From the
+# bucket owner's own account ``private`` *is* the bucket owner's full control
+# (the writer's account owns the bucket), and rclone, many HTML forms and
+# SDK wrappers send it by default: sealbox takes it there, so they keep
+# working, and refuses it from anyone else. CreateBucket takes it too: it
+# grants nobody outside the account, all InvalidBucketAclWithObjectOwnership
+# refuses.
 OWNER_ONLY_CANNED = frozenset({"bucket-owner-full-control"})
 PRIVATE_TOO = frozenset({"private", "bucket-owner-full-control"})
 
@@ -97,6 +98,14 @@ def check_acl(requested: RequestedAcl, acl: Acl, object_ownership: str, bucket_o
         raise S3Error("AccessDenied")
 
 
+def owner_only_canned(ctx: Context, bucket_owner: str) -> frozenset[str]:
+    """The canned ACLs this requester may ask for where ACLs are disabled:
+    ``private`` too from the bucket owner's own account (see PRIVATE_TOO)."""
+    if canonical_id(ctx.auth.principal.arn) == bucket_owner:
+        return PRIVATE_TOO
+    return OWNER_ONLY_CANNED
+
+
 async def _blocks_public_acls(ctx: Context, bucket: str) -> bool:
     gate = ctx.services.gate
     assert gate is not None
@@ -132,7 +141,7 @@ async def with_write_acl(ctx: Context, stored: dict[str, str],
     if requested is not None:
         check_acl(requested, acl, object_ownership, bucket_owner,
                   acl.is_public and await _blocks_public_acls(ctx, ctx.bucket),
-                  owner_only_canned=OWNER_ONLY_CANNED if acl_headers is None else PRIVATE_TOO)
+                  owner_only_canned=owner_only_canned(ctx, bucket_owner))
     if acl != owner_only(bucket_owner):
         stored[OBJECT_ACL_HEADER] = acl.to_json()
     return stored
