@@ -200,7 +200,10 @@ def test_acls_are_refused_while_the_owner_is_enforced(s3: Any, bucket: str) -> N
     assert acl["Grants"][0]["Grantee"]["ID"] == acl["Owner"]["ID"]
     assert error_of(s3.put_bucket_acl, Bucket=bucket, ACL="public-read")[:2] == (
         400, "AccessControlListNotSupported")
+    # From the bucket owner's account, private is the owner's full control too
+    # (another account's is refused: tests/integration/test_refusals_and_ownership.py).
     s3.put_bucket_acl(Bucket=bucket, ACL="private")
+    s3.put_bucket_acl(Bucket=bucket, ACL="bucket-owner-full-control")
 
 
 def test_create_bucket_with_an_acl_and_enforced_owner(s3: Any) -> None:

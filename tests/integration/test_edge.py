@@ -260,9 +260,11 @@ def test_an_alias_answers_like_the_distributions_own_name(s3: Any, cf: Any, serv
     s3.put_object(Bucket=made.bucket, Key="logo.svg", Body=b"<svg/>")
     response = made.get(made.url("/logo.svg"), host=alias)
     assert response.status_code == 200 and response.content == b"<svg/>"
-    # A host no distribution names is an S3 request: here, an unsigned one.
+    # A host no distribution names is an S3 request: here, an unsigned one
+    # for the bucket "logo.svg", which does not exist (S3's NoSuchBucket).
     other = made.get(made.url("/logo.svg"), host="unknown.example.com")
-    assert other.status_code == 403 and "x-cache" not in other.headers
+    assert other.status_code == 404 and "x-cache" not in other.headers
+    assert "<Code>NoSuchBucket</Code>" in other.text
 
 
 def test_default_root_object_answers_the_bare_domain(s3: Any, cf: Any, server: Any) -> None:

@@ -140,7 +140,9 @@ def test_an_object_written_by_another_account_is_its_own() -> None:
     assert not decide(ROOT_A, "s3:GetObject", acl, object_owner=B_ID, bucket_policy=everything)
     # bucket-owner-read / -full-control give A its grant.
     granted = canned_acl("bucket-owner-read", B_ID, A_ID)
-    assert granted.grants[0] == Grant("CanonicalUser", A_ID, "READ")
+    # The object owner's grant first, then the bucket owner's, as S3 names them.
+    assert granted.grants == (Grant("CanonicalUser", B_ID, "FULL_CONTROL"),
+                              Grant("CanonicalUser", A_ID, "READ"))
     assert decide(ROOT_A, "s3:GetObject", granted, object_owner=B_ID)
     assert not decide(ROOT_A, "s3:PutObjectAcl", granted, object_owner=B_ID)
     assert decide(ROOT_A, "s3:PutObjectAcl", canned_acl("bucket-owner-full-control", B_ID, A_ID),

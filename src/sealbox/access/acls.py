@@ -112,8 +112,10 @@ def canned_acl(name: str, owner: str, bucket_owner: str | None = None) -> Acl:
     owner's FULL_CONTROL, and what the name adds. ``bucket_owner`` matters
     to the ``bucket-owner-*`` ACLs of an object another account owns.
     ``aws-exec-read`` adds EC2's READ of AMI bundles; no EC2 reads here, so
-    it is the owner's alone. The owner's grant comes last, where RGW puts it
-    and the s3-tests look for it."""
+    it is the owner's alone. The owner's grant comes after the groups',
+    where RGW puts it and the s3-tests look for it, and before the bucket
+    owner's, in the order S3 names them ("Object owner gets FULL_CONTROL.
+    Bucket owner gets READ access.")."""
     grants: list[Grant] = []
     if name == "public-read":
         grants.append(Grant("Group", ALL_USERS, "READ"))
@@ -126,7 +128,8 @@ def canned_acl(name: str, owner: str, bucket_owner: str | None = None) -> Acl:
     elif (name in ("bucket-owner-read", "bucket-owner-full-control")
           and bucket_owner is not None and bucket_owner != owner):
         permission: Permission = "READ" if name == "bucket-owner-read" else "FULL_CONTROL"
-        grants.append(Grant("CanonicalUser", bucket_owner, permission))
+        return Acl(owner, (Grant("CanonicalUser", owner, "FULL_CONTROL"),
+                           Grant("CanonicalUser", bucket_owner, permission)))
     grants.append(Grant("CanonicalUser", owner, "FULL_CONTROL"))
     return Acl(owner, tuple(grants))
 

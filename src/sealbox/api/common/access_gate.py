@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from sealbox.access.acls import Acl, Grant, matching_grant, permission_for, stored_acl
 from sealbox.access.actions import action_for, resource_arn
@@ -204,6 +205,11 @@ class AccessGate:
     def bucket_account(self, bucket: str, version: int | None = None) -> str | None:
         """The account that owns a bucket; None when there is no such bucket."""
         return self._bucket_rules(bucket, self._current(version)).owner_account or None
+
+    def object_missing(self, bucket: str, key: str) -> bool:
+        """Whether ``key`` has no current object (none, or a delete marker)."""
+        record = self._meta.get_object(bucket, key)
+        return record is None or record.delete_marker
 
     def _bucket_rules(self, bucket: str, version: int) -> BucketRules:
         meta = self._meta
@@ -455,6 +461,52 @@ def _grant_context(request: Request) -> dict[str, tuple[str, ...]] | None:
     return found
 
 
+# Reads of an object whose refusal S3 turns into NoSuchKey for a requester
+# who may list the bucket (GetObject's and HeadObject's "Permissions").
+_READS = frozenset({"GetObject", "HeadObject"})
+
+
+def _copy_keys(headers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """``s3:x-amz-copy-source`` (the source as ``bucket/key``: decoded, no
+    leading ``/``, no ``?versionId``, as the S3 User Guide's examples match
+    it) and ``s3:x-amz-metadata-directive``, for a copy's bucket policy."""
+    keys: dict[str, tuple[str, ...]] = {}
+    for header, key in (("x-amz-copy-source", "s3:x-amz-copy-source"),
+                        ("x-amz-metadata-directive", "s3:x-amz-metadata-directive")):
+        value = headers.get(header)
+        if value is None:
+            continue
+        if len(value) > MAX_VALUE_CHARS:
+            raise ValueTooLong(header, header=True)
+        if header == "x-amz-copy-source":
+            value = unquote(value.split("?", 1)[0]).lstrip("/")
+        keys[key] = (value,)
+    return keys
+
+
+def refusal(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
+            bucket: str | None, key: str | None, version: int | None) -> S3Error:
+    """What a refused request is told. AccessDenied, but as S3 tells it:
+    a bucket that does not exist is NoSuchBucket to anyone (bucket names are
+    global: CreateBucket would tell as much); a GetObject or HeadObject of a
+    key with no object is NoSuchKey for a requester allowed s3:ListBucket
+    with ``s3:prefix`` the key (GetObject, "Permissions": "If you have the
+    s3:ListBucket permission … 404 Not Found", and a listing by that prefix
+    would show as much), AccessDenied otherwise."""
+    if bucket is None or operation == "CreateBucket":
+        return S3Error("AccessDenied")
+    if gate.bucket_account(bucket, version) is None:
+        return S3Error("NoSuchBucket", BucketName=bucket)
+    if (operation in _READS and key is not None and "versionId" not in request.query
+            and gate.object_missing(bucket, key)):
+        listing = gate.decide(request, auth, "ListObjects", "s3:ListBucket",
+                              resource_arn("bucket", bucket, None), bucket=bucket,
+                              extra_context={"s3:prefix": (key,)}, version=version)
+        if listing.allowed:
+            return S3Error("NoSuchKey", Key=key)
+    return S3Error("AccessDenied")
+
+
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,
                  bucket: str | None, key: str | None, version: int | None = None) -> Decision:
     """Judge an S3 operation by the action the table names; AccessDenied if refused."""
@@ -463,6 +515,8 @@ def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation
     extra = _lock_keys(headers, gate.now()) if operation in _LOCK_WRITES else None
     if SSE_HEADER in headers or SSE_C_HEADER in headers:
         extra = {**(extra or {}), **_encryption_keys(headers)}
+    if operation in ("CopyObject", "UploadPartCopy"):
+        extra = {**(extra or {}), **_copy_keys(headers)}
     # CreateBucket is judged in the caller's account: a name another account
     # holds is then BucketAlreadyExists, as on S3, not AccessDenied.
     judged = None if operation == "CreateBucket" else bucket
@@ -472,7 +526,7 @@ def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation
                                           else {**(extra or {}), **grants}),
                            version=version)
     if not decision.allowed:
-        raise S3Error("AccessDenied")
+        raise refusal(gate, request, auth, operation, bucket, key, version)
     expected = request.headers.get("x-amz-expected-bucket-owner")
     if expected is not None and bucket is not None and operation != "CreateBucket":
         # S3: a request naming another account as the bucket's owner is

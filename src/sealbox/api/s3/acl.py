@@ -22,6 +22,7 @@ from sealbox.api.s3.acl_writes import (
     blocks_public_acls,
     check_acl,
     headers_acl,
+    owner_only_canned,
     ownership,
     put_bucket_acl_setting,
     resolve,
@@ -123,7 +124,8 @@ async def put_bucket_acl(ctx: Context) -> Response:
     requested = await _requested(ctx, owner)
     acl = resolve(requested, owner, owner)
     check_acl(requested, acl, await ownership(ctx, ctx.bucket), owner,
-              acl.is_public and await blocks_public_acls(ctx, ctx.bucket))
+              acl.is_public and await blocks_public_acls(ctx, ctx.bucket),
+              owner_only_canned=owner_only_canned(ctx, owner))
     await put_bucket_acl_setting(ctx, acl, owner)
     return empty_response(200)
 
@@ -154,7 +156,8 @@ async def put_object_acl(ctx: Context) -> Response:
     requested = await _requested(ctx, owner)
     acl: Acl = resolve(requested, owner, bucket_owner)
     check_acl(requested, acl, object_ownership, bucket_owner,
-              acl.is_public and await blocks_public_acls(ctx, ctx.bucket))
+              acl.is_public and await blocks_public_acls(ctx, ctx.bucket),
+              owner_only_canned=owner_only_canned(ctx, bucket_owner))
     headers = dict(record.headers)
     headers.pop(OBJECT_ACL_HEADER, None)
     if acl != owner_only(bucket_owner):

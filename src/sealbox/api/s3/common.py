@@ -45,17 +45,25 @@ def owner_id(arn: str) -> str:
     return canonical_id(arn)
 
 
+# An account's DisplayName: its root's name, until accounts have names of their own.
+ACCOUNT_DISPLAY_NAME = "root"
+
+
 def owner_name(arn: str) -> str:
     """The DisplayName S3 gives an owner: its account's, whichever of the
-    account's principals acted (the account's root's name, until accounts
-    have names of their own)."""
+    account's principals acted."""
     if not arn or account_of(arn):
-        return "root"
+        return ACCOUNT_DISPLAY_NAME
     return arn.rsplit(":", 1)[-1]
 
 
 def owner_xml(arn: str) -> list[tuple[str, object]]:
     return [("ID", owner_id(arn)), ("DisplayName", owner_name(arn))]
+
+
+def account_owner_xml(canonical: str) -> list[tuple[str, object]]:
+    """An ``Owner`` named by its account's canonical id (an ACL's owner)."""
+    return [("ID", canonical), ("DisplayName", ACCOUNT_DISPLAY_NAME)]
 
 
 def quote_etag(etag: str) -> str:

@@ -25,9 +25,12 @@ Interoperability decisions, with the S3 behaviour that forced them:
 - ListObjects and ListObjectsV2 list current versions only: a key whose
   newest version is a delete marker is not listed (``objects`` holds no
   row for it; ``sealbox.store.sql.versions``).
-- ``Owner`` of a listed object is the bucket's owner: S3's default object
-  ownership (BucketOwnerEnforced) makes the bucket owner own every object.
-  An upload's ``Initiator`` is whoever created it.
+- ``Owner`` of a listed object is the bucket's owner (S3's default object
+  ownership, BucketOwnerEnforced, makes the bucket owner own every object),
+  but where ACLs are enabled and another account wrote it, that account,
+  as the object's ACL says (read only when a listed object keeps one). An
+  upload's ``Initiator`` is whoever created it, its ``Owner`` who will own
+  the object.
 - Keys with characters XML 1.0 cannot carry are written as character
   references by ``sealbox.api.s3.xml`` (S3 does the same); boto3 and the AWS
   CLI ask for ``encoding-type=url`` and never meet them.
@@ -44,12 +47,14 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 from urllib.parse import quote
 
+from sealbox.api.common.access_gate import OBJECT_ACL_HEADER
 from sealbox.api.common.context import Context
-from sealbox.api.s3.common import owner_xml, quote_etag, require_bucket
+from sealbox.api.s3.acl_writes import kept_owner, ownership
+from sealbox.api.s3.common import account_owner_xml, owner_id, owner_xml, quote_etag, require_bucket
 from sealbox.api.s3.xml import render
 from sealbox.errors import S3Error
 from sealbox.server.responses import Response, xml_response
-from sealbox.store.meta import ObjectRecord, Upload
+from sealbox.store.meta import Bucket, ObjectRecord, Upload
 
 MAX_KEYS = 1000
 MAX_INT = 2**31 - 1
@@ -247,6 +252,22 @@ def checksum_fields(checksums: Mapping[str, str]) -> list[tuple[str, object]]:
     return fields
 
 
+async def _owners(ctx: Context, bucket: Bucket, items: Sequence[ObjectRecord],
+                  ) -> Callable[[ObjectRecord], list[tuple[str, object]]]:
+    """Each listed object's ``Owner``: the bucket owner's, unless the
+    object keeps an ACL naming another (ACLs enabled, another account wrote it)."""
+    owner = owner_xml(bucket.owner)
+    if not any(OBJECT_ACL_HEADER in o.headers for o in items):
+        return lambda _: owner
+    bucket_owner = owner_id(bucket.owner)
+    object_ownership = await ownership(ctx, bucket.name)
+
+    def of(obj: ObjectRecord) -> list[tuple[str, object]]:
+        kept = kept_owner(obj.headers, bucket_owner, object_ownership)
+        return owner if kept == bucket_owner else account_owner_xml(kept)
+    return of
+
+
 def object_fields(obj: ObjectRecord, enc: Callable[[str], str],
                    owner: list[tuple[str, object]] | None) -> list[tuple[str, object]]:
     return [
@@ -295,7 +316,7 @@ async def list_objects(ctx: Context) -> Response:
     delimiter = delimiter_param(query)
     marker = query.get("marker", "")
     page = await _walk_objects(ctx, prefix, delimiter, marker, max_keys)
-    owner = owner_xml(bucket.owner)
+    owner = await _owners(ctx, bucket, page.items)
     next_marker = page.last[0] if page.truncated and delimiter and page.last else None
     children: list[tuple[str, object]] = [
         ("Name", bucket.name),
@@ -307,7 +328,7 @@ async def list_objects(ctx: Context) -> Response:
         ("EncodingType", "url" if enc is url_encode else None),
         ("IsTruncated", page.truncated),
     ]
-    children += [("Contents", object_fields(o, enc, owner)) for o in page.items]
+    children += [("Contents", object_fields(o, enc, owner(o))) for o in page.items]
     children += prefix_entries(page, enc)
     return xml_response(render("ListBucketResult", children))
 
@@ -326,7 +347,8 @@ async def list_objects_v2(ctx: Context) -> Response:
     # S3 ignores start-after once a continuation token is given.
     after = decode_token(token) if token else (start_after or "")
     page = await _walk_objects(ctx, prefix, delimiter, after, max_keys)
-    owner = owner_xml(bucket.owner) if query.get("fetch-owner", "").lower() == "true" else None
+    owner = (await _owners(ctx, bucket, page.items)
+             if query.get("fetch-owner", "").lower() == "true" else None)
     next_token = encode_token(page.last[0]) if page.truncated and page.last else None
     children: list[tuple[str, object]] = [
         ("Name", bucket.name),
@@ -340,7 +362,7 @@ async def list_objects_v2(ctx: Context) -> Response:
         ("EncodingType", "url" if enc is url_encode else None),
         ("IsTruncated", page.truncated),
     ]
-    children += [("Contents", object_fields(o, enc, owner)) for o in page.items]
+    children += [("Contents", object_fields(o, enc, owner and owner(o))) for o in page.items]
     children += prefix_entries(page, enc)
     return xml_response(render("ListBucketResult", children))
 
@@ -370,7 +392,8 @@ async def list_multipart_uploads(ctx: Context) -> Response:
     next_key = next_upload = None
     if page.truncated and page.last is not None:
         next_key, next_upload = page.last
-    owner = owner_xml(bucket.owner)
+    bucket_owner = owner_id(bucket.owner)
+    object_ownership = await ownership(ctx, name)
     children: list[tuple[str, object]] = [
         ("Bucket", name),
         ("KeyMarker", enc(key_marker)),
@@ -388,7 +411,8 @@ async def list_multipart_uploads(ctx: Context) -> Response:
             ("Key", enc(up.key)),
             ("UploadId", up.upload_id),
             ("Initiator", owner_xml(up.owner or bucket.owner)),
-            ("Owner", owner),
+            # Who will own the object: the ACL the upload keeps says.
+            ("Owner", account_owner_xml(kept_owner(up.headers, bucket_owner, object_ownership))),
             ("StorageClass", up.storage_class),
             ("Initiated", up.initiated),
             *_upload_checksum_fields(up),

@@ -42,8 +42,9 @@ from urllib.parse import quote
 
 from sealbox.api.common.context import Context
 from sealbox.api.common.tags import tagging_header
-from sealbox.api.s3.acl_writes import with_write_acl
+from sealbox.api.s3.acl_writes import bucket_owner_id, kept_owner, ownership, with_write_acl
 from sealbox.api.s3.common import (
+    account_owner_xml,
     owner_xml,
     quote_etag,
     require_bucket,
@@ -555,7 +556,9 @@ async def list_parts(ctx: Context) -> Response:
     truncated = len(parts) > max_parts
     parts = parts[:max_parts]
     algorithm, checksum_type = _upload_checksum(upload)
-    owner = owner_xml(upload.owner)
+    # Initiator: who created the upload; Owner: who will own the object.
+    owner = account_owner_xml(kept_owner(upload.headers, await bucket_owner_id(ctx, ctx.bucket),
+                                         await ownership(ctx, ctx.bucket)))
     children: list[tuple[str, object]] = [
         ("Bucket", ctx.bucket),
         ("Key", ctx.key),
@@ -574,7 +577,8 @@ async def list_parts(ctx: Context) -> Response:
         ]
         entry += [(f"Checksum{n.upper()}", v) for n, v in part.checksums.items()]
         children.append(("Part", entry))
-    children += [("Initiator", owner), ("Owner", owner), ("StorageClass", upload.storage_class)]
+    children += [("Initiator", owner_xml(upload.owner)), ("Owner", owner),
+                 ("StorageClass", upload.storage_class)]
     if algorithm is not None:
         children += [("ChecksumAlgorithm", algorithm.upper()), ("ChecksumType", checksum_type)]
     return xml_response(render("ListPartsResult", children))
