@@ -118,6 +118,27 @@ def test_list_by_prefix_decides_which_missing_keys_are_404(owner: Any, other: An
         403, "AccessDenied")
 
 
+def test_who_may_read_but_not_list_is_refused_a_missing_key(owner: Any, other: Any) -> None:
+    # Allowed s3:GetObject, not s3:ListBucket: a missing key is 403, as S3
+    # answers it, so reading cannot probe which keys exist.
+    bucket = legacy_bucket(owner)
+    owner.put_bucket_policy(Bucket=bucket, Policy=policy(
+        bucket, "s3:GetObject", f"arn:aws:s3:::{bucket}/*"))
+    owner.put_object(Bucket=bucket, Key="there", Body=b"readable")
+    assert other.get_object(Bucket=bucket, Key="there")["Body"].read() == b"readable"
+    assert refused(other.get_object, Bucket=bucket, Key="missing") == (403, "AccessDenied")
+    assert refused(other.head_object, Bucket=bucket, Key="missing")[0] == 403
+    # Allowed to list too: now the key is told missing.
+    both = json.loads(policy(bucket, "s3:GetObject", f"arn:aws:s3:::{bucket}/*"))
+    both["Statement"].append(json.loads(policy(
+        bucket, "s3:ListBucket", f"arn:aws:s3:::{bucket}"))["Statement"][0])
+    owner.put_bucket_policy(Bucket=bucket, Policy=json.dumps(both))
+    assert refused(other.get_object, Bucket=bucket, Key="missing") == (404, "NoSuchKey")
+    assert refused(other.head_object, Bucket=bucket, Key="missing")[0] == 404
+    # The bucket's owner may list: 404 to it all along.
+    assert refused(owner.get_object, Bucket=bucket, Key="missing") == (404, "NoSuchKey")
+
+
 # -- a copy's condition keys ----------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sealbox.api.common.context import Context
+from sealbox.access.actions import resource_arn
+from sealbox.api.common.context import Context, decide
 from sealbox.api.common.tags import tagging_header
 from sealbox.api.s3.acl_writes import with_write_acl
 from sealbox.api.s3.common import (
@@ -195,11 +196,25 @@ async def find_object(ctx: Context, bucket: str, key: str,
     if marker is not None:
         raise S3Error("NoSuchKey", Key=key, headers={"x-amz-delete-marker": "true",
                                                     "x-amz-version-id": marker.version_id})
+    if not await _may_list(ctx, bucket, key):
+        raise S3Error("AccessDenied")
     # No ``x-amz-delete-marker: false`` on a key that is simply absent: S3
     # documents the header as absent when false. RGW sends it, and
     # ceph/s3-tests' test_delete_marker_nonversioned and
     # test_delete_marker_expiration expect it (a KeyError here, left red).
     raise S3Error("NoSuchKey", Key=key)
+
+
+async def _may_list(ctx: Context, bucket: str, key: str) -> bool:
+    """Whether the requester may learn that ``key`` has no object: S3 says
+    404 only to one allowed s3:ListBucket with ``s3:prefix`` the key (a
+    listing by that prefix would tell as much), 403 to anyone else
+    (GetObject, "Permissions"); the refusal path says the same
+    (``access_gate.refusal``)."""
+    decision = await decide(ctx.services, ctx.request, ctx.auth, "s3:ListBucket",
+                            resource_arn("bucket", bucket, None), bucket=bucket,
+                            operation="ListObjects", extra_context={"s3:prefix": (key,)})
+    return decision.allowed
 
 
 def _part_bounds(record: ObjectRecord, part_number: int) -> tuple[int, int]:
