@@ -140,6 +140,7 @@ async def drive(data: Path, mode: str, count: int) -> None:
     answer a 200 with the object."""
     sys.path.insert(0, str(HERE))
     from observe import lifespan
+
     from sealbox.config import RootCredentials, Settings
     from sealbox.server.asgi import build_app
 
