@@ -114,6 +114,18 @@ def test_canonical_query_excludes_named_parameters() -> None:
     )
 
 
+@pytest.mark.parametrize("raw", [raw for raw, _ in QUERY_CASES] + [
+    "X-Amz-Credential=AK%2F20261207%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=ab",
+    "k=%2f", "k=%41", "k=%", "k=%2", "k=%2G", "a-b=2&a=1", "X-Amz-%53ignature=1",
+])
+def test_canonical_query_of_a_canonical_query_is_the_decoded_and_reencoded_one(raw: str) -> None:
+    # A query already in canonical form skips decoding; the answer must not change.
+    for exclude in ((), ("X-Amz-Signature",), ("a",)):
+        assert canonical.canonical_query(raw, exclude=exclude) == (
+            canonical.canonical_query_from_pairs(canonical.parse_query_bytes(raw),
+                                                 exclude=exclude))
+
+
 def test_parse_query_reads_plus_as_space_and_keeps_order() -> None:
     assert canonical.parse_query("b=a+b&a=%2B&c") == (("b", "a b"), ("a", "+"), ("c", ""))
 

@@ -1,0 +1,215 @@
+"""Instructions a request costs, counted by callgrind: the links' GETs of
+1 KiB through the ASGI app in process, for a machine too shared for wall
+clocks (the count does not move with other processes' load).
+
+Each mode runs twice under ``valgrind --tool=callgrind`` (every thread
+counted: the executor's commits and the audit writer's too), with
+``SMALL`` and ``LARGE`` requests after the same start-up and warm-up; the
+difference divided by ``LARGE - SMALL`` is one request's cost, start-up
+and imports cancelled out. Requests run ``CONCURRENCY`` at a time (as
+wrk's connections do, so one-time links' uses share commits as they do
+under load). Modes:
+
+- ``plain``: one boto3-style presigned URL, repeated (its signature
+  verified once, then remembered);
+- ``presigned-new``: a new presigned URL each request (a new signature);
+- ``link``: one unlimited managed link, repeated;
+- ``link-new``: a new unlimited managed link each request (a new
+  signature and a new record);
+- ``one-time``: a new one-time link each request (its use committed).
+
+    PYTHONPATH=src python bench/links_instructions.py [MODE ...] [--small 400 --large 1200]
+
+Prints thousands of instructions per request, and each ratio to ``plain``.
+With ``--keep DIR`` the callgrind outputs stay there for ``callgrind_annotate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+HERE = Path(__file__).resolve().parent
+KEY, SECRET = "BENCHLINKSACCESSKEY0", "bench-links-secret-key-0000000000000000000"
+ENDPOINT = "http://127.0.0.1:9000"
+MODES = ("plain", "presigned-new", "link", "link-new", "one-time")
+WARM = 300
+CONCURRENCY = 32
+
+
+def prepare(data: Path, count: int) -> None:
+    """The bucket, the object, and one URL file per mode (``count`` URLs
+    for the modes that need a new one per request)."""
+    from sealbox.auth.principal import Credential, root_principal
+    from sealbox.auth.sigv4.presign import presign_url
+    from sealbox.config import RootCredentials, Settings
+    from sealbox.links.create import link_url, url_signature
+    from sealbox.links.model import LinkSpec, fingerprint, new_link_id
+    from sealbox.server.asgi import build_app
+
+    root = Credential(KEY, SECRET, root_principal(KEY))
+    now = datetime.now(UTC)
+
+    def signed(method: str, path: str, expires: int = 3600) -> str:
+        return presign_url(method, ENDPOINT + path, root, "us-east-1", expires, now)
+
+    async def seed() -> None:
+        app = build_app(Settings(data_dir=data), RootCredentials(KEY, SECRET))
+        assert (await call(app, "PUT", signed("PUT", "/bench")))[0] == 200
+        assert (await call(app, "PUT", signed("PUT", "/bench/one-kib"), b"x" * 1024))[0] == 200
+        app.services.meta.close()  # type: ignore[attr-defined]
+
+    asyncio.run(seed())
+    rows: list[tuple[Any, ...]] = []
+
+    def links(max_uses: int | None, n: int) -> list[str]:
+        spec = LinkSpec("bench", "one-kib", max_uses=max_uses)
+        urls = []
+        for _ in range(n):
+            link_id = new_link_id()
+            url = link_url(spec, link_id, root, ENDPOINT, "us-east-1", now)
+            urls.append(url)
+            rows.append((link_id, KEY, root.principal.arn, "bench", "one-kib", "GET",
+                         int(now.timestamp()), int(now.timestamp()) + 3600, max_uses, 0, "",
+                         None, None, "", fingerprint(url_signature(url))))
+        return urls
+
+    files = {
+        "plain": [signed("GET", "/bench/one-kib")],
+        "presigned-new": [signed("GET", "/bench/one-kib", 3600 + i) for i in range(count)],
+        "link": links(None, 1),
+        "link-new": links(None, count),
+        "one-time": links(1, count),
+    }
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    meta = SqliteMetaStore(str(data / "meta.sqlite3"))
+    with meta._write() as c:  # one transaction: create_link commits each
+        c.executemany("INSERT INTO links (link_id, access_key, signer, bucket, key, method, "
+                      "created, expires, max_uses, uses, bind, content_type, max_size, note, "
+                      "fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    meta.close()
+    for mode, urls in files.items():
+        (data / f"{mode}.urls").write_text("\n".join(urls) + "\n")
+
+
+async def call(app: Any, method: str, url: str, body: bytes = b"") -> tuple[int, bytes]:
+    """One request through the ASGI app; its status and body."""
+    parts = urlsplit(url)
+    headers = [(b"host", b"127.0.0.1:9000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
+    if body or method == "PUT":
+        headers.append((b"content-length", str(len(body)).encode()))
+    scope = {"type": "http", "method": method, "path": parts.path,
+             "raw_path": parts.path.encode(), "query_string": parts.query.encode(),
+             "headers": headers, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 9000),
+             "scheme": "http", "http_version": "1.1", "extensions": {}}
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    status = 0
+    chunks: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+async def drive(data: Path, mode: str, count: int) -> None:
+    """``WARM`` requests, then ``count`` more, ``CONCURRENCY`` at a time; every
+    answer a 200 with the object."""
+    sys.path.insert(0, str(HERE))
+    from observe import lifespan
+
+    from sealbox.config import RootCredentials, Settings
+    from sealbox.server.asgi import build_app
+
+    urls = (data / f"{mode}.urls").read_text().split()
+    app = build_app(Settings(data_dir=data), RootCredentials(KEY, SECRET))
+    await lifespan(app, "startup")
+    total = WARM + count
+    if len(urls) == 1:
+        urls = urls * total
+    assert len(urls) >= total, f"prepare more URLs: {len(urls)} < {total}"
+    bad: list[tuple[int, bytes]] = []
+
+    async def worker(queue: list[str]) -> None:
+        while queue:
+            status, body = await call(app, "GET", queue.pop())
+            if status != 200 or len(body) != 1024:
+                bad.append((status, body[:300]))
+
+    for batch in (urls[:WARM], urls[WARM:total]):
+        queue = batch[::-1]
+        await asyncio.gather(*(worker(queue) for _ in range(CONCURRENCY)))
+    audit = getattr(app, "audit", None)
+    if audit is not None:
+        audit.close()  # its last batch written, counted in the run
+    assert not bad, bad[:3]
+
+
+def instructions(data: Path, mode: str, count: int, keep: Path | None) -> int:
+    """Instructions callgrind counted for one run (every thread)."""
+    out = (keep / f"callgrind.{mode}.{count}") if keep else Path(os.devnull)
+    run = subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+         sys.executable, __file__, "--drive", mode, str(count), "--data", str(data)],
+        capture_output=True, text=True, check=False)
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    if run.returncode or found is None:
+        raise RuntimeError(f"{mode} {count}: {run.stderr[-3000:]}")
+    return int(found.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("modes", nargs="*", default=list(MODES))
+    parser.add_argument("--small", type=int, default=400)
+    parser.add_argument("--large", type=int, default=1200)
+    parser.add_argument("--keep", type=Path)
+    parser.add_argument("--drive", nargs=2, metavar=("MODE", "COUNT"), help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        asyncio.run(drive(args.data, args.drive[0], int(args.drive[1])))
+        return 0
+    per: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-links-ins-") as tmp:
+        for mode in args.modes:
+            # A fresh copy of the store per run: one-time links are spent by a run.
+            data = Path(tmp) / mode
+            counts = []
+            for count in (args.small, args.large):
+                subprocess.run(["rm", "-rf", str(data)], check=True)
+                prepare(data, WARM + args.large)
+                counts.append(instructions(data, mode, count, args.keep))
+            per[mode] = (counts[1] - counts[0]) / (args.large - args.small)
+            print(f"{mode:14s} {per[mode] / 1000:8.1f} k instructions/request", flush=True)
+    if "plain" in per:
+        for mode, value in per.items():
+            print(f"{mode:14s} / plain {per['plain'] / value:.3f} (throughput ratio)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
