@@ -146,11 +146,6 @@ def keep_versions(c: Any, d: Dialect, new: tuple[Any, ...],
     return None
 
 
-def _with_vid(row: tuple[Any, ...], vid: str | None) -> tuple[Any, ...]:
-    """The ``OBJ_COLS`` part of ``row`` with its version id replaced."""
-    return (*row[:_VID], vid, *row[_VID + 1:_N_OBJ])
-
-
 def _as_current(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """An ``object_versions`` row as an ``objects`` row (NULL for 'null')."""
     vid = row[_VID]
