@@ -46,8 +46,7 @@ class PositionedReader:
     ``seek``, ``tell`` and the answers ``io`` callers ask for. ``_end`` is
     the blob's size, for a seek from the end."""
 
-    __slots__ = ()
-    _position: int
+    __slots__ = ("_position",)
 
     def _end(self) -> int:
         raise io.UnsupportedOperation("seek from the end of this blob")

@@ -38,7 +38,7 @@ class SharedBlob(PositionedReader):
     """One reader's view of a cached descriptor: what readers of a blob use
     of a binary file (``read``, ``seek``, ``tell``, ``fileno``, ``close``)."""
 
-    __slots__ = ("_cache", "_descriptor", "_position", "closed")
+    __slots__ = ("_cache", "_descriptor", "closed")  # and PositionedReader's
 
     def __init__(self, cache: OpenBlobs, descriptor: _Descriptor) -> None:
         self._cache = cache
