@@ -33,9 +33,12 @@ ENDPOINT = "http://127.0.0.1:9000"
 ROOT = Credential(KEY, SECRET, root_principal(KEY))
 
 
-async def call(app: Any, method: str, url: str, body: bytes = b"") -> tuple[int, bytes]:
+async def call(app: Any, method: str, url: str, body: bytes = b"",
+               extra: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[int, bytes]:
+    """One request through the ASGI app (``extra``: headers besides Host);
+    its status and body."""
     parts = urlsplit(url)
-    headers = [(b"host", b"127.0.0.1:9000")]
+    headers = [(b"host", b"127.0.0.1:9000"), *extra]
     if body or method == "PUT":
         headers.append((b"content-length", str(len(body)).encode()))
     scope = {"type": "http", "method": method, "path": parts.path,

@@ -36,9 +36,11 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from links_inprocess import call as inprocess_call  # beside this file
+
 KEY, SECRET = "BENCHLINKSACCESSKEY0", "bench-links-secret-key-0000000000000000000"
 ENDPOINT = "http://127.0.0.1:9000"
 MODES = ("plain", "presigned-new", "link", "link-new", "one-time")
@@ -102,37 +104,13 @@ def prepare(data: Path, count: int) -> None:
         (data / f"{mode}.urls").write_text("\n".join(urls) + "\n")
 
 
+# What a client sends besides Host (links_inprocess.call sends Host alone).
+CLIENT_HEADERS = ((b"user-agent", b"bench"), (b"accept", b"*/*"))
+
+
 async def call(app: Any, method: str, url: str, body: bytes = b"") -> tuple[int, bytes]:
-    """One request through the ASGI app; its status and body."""
-    parts = urlsplit(url)
-    headers = [(b"host", b"127.0.0.1:9000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
-    if body or method == "PUT":
-        headers.append((b"content-length", str(len(body)).encode()))
-    scope = {"type": "http", "method": method, "path": parts.path,
-             "raw_path": parts.path.encode(), "query_string": parts.query.encode(),
-             "headers": headers, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 9000),
-             "scheme": "http", "http_version": "1.1", "extensions": {}}
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    status = 0
-    chunks: list[bytes] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
+    """One request through the ASGI app, as a client sends it."""
+    return await inprocess_call(app, method, url, body, CLIENT_HEADERS)
 
 
 async def drive(data: Path, mode: str, count: int) -> None:
