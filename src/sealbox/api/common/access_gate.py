@@ -498,13 +498,20 @@ def refusal(gate: AccessGate, request: Request, auth: AuthResult, operation: str
     if gate.bucket_account(bucket, version) is None:
         return S3Error("NoSuchBucket", BucketName=bucket)
     if (operation in _READS and key is not None and "versionId" not in request.query
-            and gate.object_missing(bucket, key)):
-        listing = gate.decide(request, auth, "ListObjects", "s3:ListBucket",
-                              resource_arn("bucket", bucket, None), bucket=bucket,
-                              extra_context={"s3:prefix": (key,)}, version=version)
-        if listing.allowed:
-            return S3Error("NoSuchKey", Key=key)
+            and gate.object_missing(bucket, key)
+            and may_list_key(gate, request, auth, bucket, key, version)):
+        return S3Error("NoSuchKey", Key=key)
     return S3Error("AccessDenied")
+
+
+def may_list_key(gate: AccessGate, request: Request, auth: AuthResult, bucket: str, key: str,
+                 version: int | None = None) -> bool:
+    """Whether the requester may learn that ``key`` has no object: allowed
+    s3:ListBucket with ``s3:prefix`` the key, as a listing by that prefix
+    would tell as much (S3 then says 404, else 403)."""
+    return gate.decide(request, auth, "ListObjects", "s3:ListBucket",
+                       resource_arn("bucket", bucket, None), bucket=bucket,
+                       extra_context={"s3:prefix": (key,)}, version=version).allowed
 
 
 def authorize_s3(gate: AccessGate, request: Request, auth: AuthResult, operation: str,

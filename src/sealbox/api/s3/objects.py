@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sealbox.access.actions import resource_arn
-from sealbox.api.common.context import Context, decide
+from sealbox.api.common.access_gate import may_list_key
+from sealbox.api.common.context import Context
 from sealbox.api.common.tags import tagging_header
 from sealbox.api.s3.acl_writes import with_write_acl
 from sealbox.api.s3.common import (
@@ -206,15 +206,13 @@ async def find_object(ctx: Context, bucket: str, key: str,
 
 
 async def _may_list(ctx: Context, bucket: str, key: str) -> bool:
-    """Whether the requester may learn that ``key`` has no object: S3 says
-    404 only to one allowed s3:ListBucket with ``s3:prefix`` the key (a
-    listing by that prefix would tell as much), 403 to anyone else
-    (GetObject, "Permissions"); the refusal path says the same
-    (``access_gate.refusal``)."""
-    decision = await decide(ctx.services, ctx.request, ctx.auth, "s3:ListBucket",
-                            resource_arn("bucket", bucket, None), bucket=bucket,
-                            operation="ListObjects", extra_context={"s3:prefix": (key,)})
-    return decision.allowed
+    """S3 says 404 for a missing key only to a requester who may list it,
+    403 to anyone else, one allowed s3:GetObject too (GetObject,
+    "Permissions"); the refusal path says the same (``access_gate.refusal``)."""
+    gate = ctx.services.gate
+    assert gate is not None, "the app sets the gate"
+    return await ctx.services.read(may_list_key, gate, ctx.request, ctx.auth, bucket, key,
+                                   ctx.access_version)
 
 
 def _part_bounds(record: ObjectRecord, part_number: int) -> tuple[int, int]:
