@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import boto3
 from botocore.config import Config
 from peers import LUA_REPORT, SERVER_CPU, Target
-from run import cpu_seconds, wrk
+from run import interleaved, print_ratios
 
 from sealbox.testing.server import RunningServer
 
@@ -72,27 +71,8 @@ def main() -> int:
         server = RunningServer(data_dir=Path(tmp) / "data", observe=False)
         with server:
             os.sched_setaffinity(server.process.pid, {int(SERVER_CPU)})
-            targets = _targets(server)
-            figures: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
-            for _ in range(args.rounds):
-                for name, target in targets.items():  # interleaved: drift hits all alike
-                    wrk(target, args.warmup, args.connections)
-                    before = cpu_seconds([server.process.pid])
-                    raw = wrk(target, args.duration, args.connections)
-                    cpu = cpu_seconds([server.process.pid]) - before
-                    errors = sum(raw["errors"].values())
-                    if errors:
-                        raise SystemExit(f"{name}: {errors} errors")
-                    figures[name].append((raw["requests"] / (raw["duration_us"] / 1e6),
-                                          raw["requests"] / cpu if cpu else 0.0))
-    base_rps = statistics.median(r for r, _ in figures["no rules"])
-    base_cpu = statistics.median(c for _, c in figures["no rules"])
-    print(f"{'presigned GET 1 KiB':24} {'req/s':>8} {'req/cpu-s':>10} {'ratio':>6} {'cpu ratio':>9}")
-    for name, rows in figures.items():
-        rps = statistics.median(r for r, _ in rows)
-        per_cpu = statistics.median(c for _, c in rows)
-        print(f"{name:24} {rps:8.0f} {per_cpu:10.0f} {rps / base_rps:6.3f} "
-              f"{per_cpu / base_cpu:9.3f}")
+            figures = interleaved(server.process.pid, _targets(server), args)
+    print_ratios("presigned GET 1 KiB", figures, "no rules")
     return 0
 
 

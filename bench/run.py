@@ -118,6 +118,38 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def interleaved(pid: int, targets: dict[str, Target], args: argparse.Namespace,
+                ) -> dict[str, list[tuple[float, float]]]:
+    """(req/s, requests per CPU-second of process ``pid``) of each target,
+    ``args.rounds`` times, the targets interleaved so drift hits all alike
+    (``args.warmup``, ``args.duration``, ``args.connections`` for wrk)."""
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
+    for _ in range(args.rounds):
+        for name, target in targets.items():
+            wrk(target, args.warmup, args.connections)
+            before = cpu_seconds([pid])
+            raw = wrk(target, args.duration, args.connections)
+            cpu = cpu_seconds([pid]) - before
+            errors = sum(raw["errors"].values())
+            if errors:
+                raise SystemExit(f"{name}: {errors} errors")
+            figures[name].append((raw["requests"] / (raw["duration_us"] / 1e6),
+                                  raw["requests"] / cpu if cpu else 0.0))
+    return figures
+
+
+def print_ratios(title: str, figures: dict[str, list[tuple[float, float]]], base: str) -> None:
+    """Medians of ``interleaved``'s figures, and their ratios to ``base``'s."""
+    base_rps = statistics.median(r for r, _ in figures[base])
+    base_cpu = statistics.median(c for _, c in figures[base])
+    print(f"{title:24} {'req/s':>8} {'req/cpu-s':>10} {'ratio':>6} {'cpu ratio':>9}")
+    for name, rows in figures.items():
+        rps = statistics.median(r for r, _ in rows)
+        per_cpu = statistics.median(c for _, c in rows)
+        print(f"{name:24} {rps:8.0f} {per_cpu:10.0f} {rps / base_rps:6.3f} "
+              f"{per_cpu / base_cpu:9.3f}")
+
+
 def measure(peer: Peer, workload: Workload, args: argparse.Namespace) -> dict[str, Any]:
     target = peer.targets[workload.name]
     if args.warmup > 0:
