@@ -5,17 +5,19 @@ plain bytes.
    ``SealedWriter`` (AES-256-GCM, 64 KiB chunks) and read back through
    ``SealedBlob.chunks``, against the same bytes written and read plain
    (a temporary file, 1 MiB pieces). CPU seconds, best of ``--rounds``.
-2. A real server (one worker, metrics and audit off): a presigned GET of a
+2. A real server (metrics and audit off), as it runs by default (``--workers
+   auto``: one worker per core) and with one worker: a presigned GET of a
    1 MiB object, plain (sent by ``sendfile``) and SSE-S3 (read, decrypted
-   into a reused buffer and written from it by a thread), driven by
-   ``wrk -t1 -c8`` in alternating rounds.
+   into a reused buffer and written from it; by a thread when there are
+   fewer workers than cores), driven by ``wrk -t1 -c8`` in alternating
+   rounds.
    The issue's target: the SSE-S3 object's MB/s at least 70 % of the plain
    one's. An SSE-KMS object too (``kms``): the same sealed bytes, plus per
    GET a KMS key's row read, its material decrypted by the keyring and
    the data key unwrapped (api/s3/kms.py). Also the server's CPU time per request (from /proc), steadier
    than wall-clock figures on a shared machine.
 
-    PYTHONPATH=src python bench/encryption.py [--rounds 3] [--duration 5]
+    PYTHONPATH=src python bench/encryption.py [--rounds 3] [--duration 5] [--workers auto,1]
 
 Figures are in bench/README.md ("Encryption at rest").
 """
@@ -153,10 +155,11 @@ def _kms_key(server: RunningServer) -> str:
         return str(json.loads(answer.read())["KeyMetadata"]["Arn"])
 
 
-def server_get(rounds: int, duration: int) -> dict[str, float]:
+def server_get(rounds: int, duration: int, workers: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, \
             RunningServer(data_dir=Path(tmp) / "data", observe=False,
-                          extra_args=("--metrics", "off", "--audit", "off")) as server:
+                          extra_args=("--metrics", "off", "--audit", "off",
+                                      "--workers", workers)) as server:
         s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
                           aws_access_key_id=server.access_key,
                           aws_secret_access_key=server.secret_key,
@@ -196,11 +199,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--workers", default="auto,1",
+                        help="the servers' --workers, comma-separated (one server each)")
     args = parser.parse_args()
     figures = blob_layer(args.rounds)
     figures["read_ratio"] = figures["read_sealed_MBps"] / figures["read_plain_MBps"]
     figures["write_ratio"] = figures["write_sealed_MBps"] / figures["write_plain_MBps"]
-    figures.update(server_get(args.rounds, args.duration))
+    for workers in args.workers.split(","):
+        got = server_get(args.rounds, args.duration, workers)
+        figures.update({f"workers_{workers}_{name}": value for name, value in got.items()})
     figures["load_average"] = os.getloadavg()[0]
     print(json.dumps({k: round(v, 3) for k, v in figures.items()}, indent=2))
 

@@ -17,6 +17,8 @@ import psycopg
 import pytest
 import requests
 
+from sealbox.server.h1.serve import SPREAD_BY_KERNEL
+from sealbox.server.readiness import HEALTH_PATH
 from sealbox.testing.server import RunningServer
 from tests.conftest import make_client
 
@@ -111,6 +113,91 @@ def test_workers_auto_runs_one_worker_per_core(tmp_path: Path) -> None:
         assert server.process is not None
         workers = _children(server.process.pid)
         assert len(workers) == (cores if cores > 1 else 0)  # one core: no fork at all
+        assert make_client(server).list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[len("socket:["):-1]))
+    return inodes
+
+
+def _server_side_inode(server_port: int, client_port: int) -> int:
+    """The inode of the server's end of the loopback connection from ``client_port``."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == server_port and \
+                int(remote.split(":")[1], 16) == client_port:
+            return int(fields[9])
+    raise AssertionError(f"no server end for client port {client_port}")
+
+
+def _open_health_connections(server: RunningServer, count: int) -> list[http.client.HTTPConnection]:
+    """``count`` keep-alive connections, each answered once (so accepted)."""
+    parts = urlsplit(server.endpoint)
+    conns = [http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+             for _ in range(count)]
+    for conn in conns:
+        conn.connect()  # all at once first, as a client pool opens them
+    for conn in conns:
+        conn.request("GET", HEALTH_PATH)
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 200
+    return conns
+
+
+@pytest.mark.skipif(not SPREAD_BY_KERNEL, reason="the kernel spreads connections on Linux")
+def test_a_burst_of_connections_is_spread_over_the_workers(tmp_path: Path) -> None:
+    # With one socket shared by the workers, the first to wake accepted all
+    # the waiting connections: a pool opened at once could land on one core.
+    with RunningServer(data_dir=tmp_path / "data", extra_args=("--workers", "2")) as server:
+        assert server.process is not None
+        workers = _children(server.process.pid)
+        assert len(workers) == 2
+        conns = _open_health_connections(server, 16)
+        try:
+            port = urlsplit(server.endpoint).port
+            assert port is not None
+            held = {pid: _socket_inodes(pid) for pid in workers}
+            owners = []
+            for conn in conns:
+                assert conn.sock is not None
+                inode = _server_side_inode(port, conn.sock.getsockname()[1])
+                owners.extend(pid for pid, inodes in held.items() if inode in inodes)
+            assert len(owners) == 16  # each connection held by exactly one worker
+            # Both serve (16 connections all on one of two: 2 in 65 536).
+            assert set(owners) == set(workers)
+        finally:
+            for conn in conns:
+                conn.close()
+
+
+def test_a_worker_killed_is_replaced_on_its_own_listener(tmp_path: Path) -> None:
+    # Each worker has its own listening socket: connections the kernel gives
+    # a dead worker's socket wait there for the worker started in its place.
+    with RunningServer(data_dir=tmp_path / "data", extra_args=("--workers", "2")) as server:
+        assert server.process is not None
+        first, second = _children(server.process.pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            workers = _children(server.process.pid)
+            if len(workers) == 2 and first not in workers:
+                break
+            assert time.monotonic() < deadline, "no worker started in place of the dead one"
+            time.sleep(0.05)
+        assert second in workers
+        conns = _open_health_connections(server, 16)  # every one answered
+        for conn in conns:
+            conn.close()
         assert make_client(server).list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 

@@ -20,6 +20,7 @@ from sealbox.cli import doctor as doctor_cli
 from sealbox.config import DEFAULT_EDGE_DOMAIN, DEFAULT_REGION, Settings
 from sealbox.server import log_redact
 from sealbox.server.h1 import limits as h1_limits
+from sealbox.server.h1.serve import usable_cores
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -124,13 +125,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _workers(value: str) -> int:
-    """``--workers``: a number, or ``auto``, the cores this process may run
-    on (its CPU affinity, which containers and taskset narrow)."""
+    """``--workers``: a number, or ``auto``, the cores this process may run on."""
     if value == "auto":
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
+        return usable_cores()
     try:
         workers = int(value)
     except ValueError:

@@ -10,13 +10,19 @@ transport; the wait for room is the connection's ``writable``), and
 cannot (TLS, bytes queued) the piece is copied and the transport owns the
 copy.
 
-A large piece is written by a thread (``THREAD_WRITE``): the write is a
-copy into the socket plus, on loopback, the receiver's TCP work, ~0.2 ms
-a MiB, done without the GIL while the loop goes on decrypting or serving
-other requests. Measured on the shared 2-core box (wrk -c8, SSE-S3 GET of
-1 MiB): MB/s ~2x, CPU per request +15% (the hop). One hop per piece,
-never per 64 KiB chunk: a thread that takes the GIL back after every chunk
-(decrypting off the loop was tried) is slower than the loop alone.
+A large piece is written by a thread (``THREAD_WRITE``) when the server
+has cores no worker's loop uses (``ServerState.write_threads``: fewer
+workers than cores): the write is a copy into the socket plus, on
+loopback, the receiver's TCP work, ~0.2 ms a MiB, done without the GIL
+while the loop goes on decrypting or serving other requests. Measured on
+a 2-core box (wrk -c8, SSE-S3 GET of 1 MiB, one worker): MB/s ~1.3x. But
+each hop costs ~6 context switches a request (the job, and the GIL handed
+back and forth), ~0.5 ms of CPU: with a worker per core there is no idle
+core to win and the thread only costs (two workers: 1.05 GB/s with it,
+1.4-1.6 without). One hop per piece, never per 64 KiB chunk: a thread
+that takes the GIL back after every chunk (decrypting off the loop with
+``AESGCM.decrypt``, which lets the GIL go, was tried) is slower than the
+loop alone.
 
 The thread writes on its own duplicate of the socket's descriptor, closed
 only after its write: if the connection is closed meanwhile, the number
@@ -59,13 +65,14 @@ async def write_borrowed(conn: Carrier, data: bytes | memoryview, head: bytes = 
         conn.write(bytes(data))
         return
     pieces = [memoryview(head), memoryview(data)] if head else [memoryview(data)]
+    write_threads = conn.server.write_threads
     duplicate = -1
     try:
         while pieces:
             if conn.gone or conn.transport.is_closing():
                 return  # closed meanwhile (its descriptor may be too)
             try:
-                if sum(map(len, pieces)) >= THREAD_WRITE:
+                if write_threads and sum(map(len, pieces)) >= THREAD_WRITE:
                     if duplicate < 0:
                         duplicate = os.dup(sock)
                     sent = await _thread_write(duplicate, pieces)

@@ -19,6 +19,9 @@ class SharedState(Protocol):
     @property
     def date(self) -> wire.DateHeader: ...
 
+    @property
+    def write_threads(self) -> bool: ...
+
 
 class Carrier(Protocol):
     """One client connection, as its exchanges and sendfile see it."""

@@ -58,8 +58,11 @@ class ServerState:
     """What every connection of one server shares."""
 
     def __init__(self, app: Any, loop: asyncio.AbstractEventLoop, *,
-                 limits: Limits | None = None, access_log: bool = False) -> None:
+                 limits: Limits | None = None, access_log: bool = False,
+                 write_threads: bool = True) -> None:
         self.app = app
+        # Whether a large borrowed piece is written by a thread (h1.borrowed).
+        self.write_threads = write_threads
         self.loop = loop
         self.limits = limits = limits or Limits()
         self.access_log = access_log
