@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,23 @@ def test_a_worker_killed_is_replaced_on_its_own_listener(tmp_path: Path) -> None
         for conn in conns:
             conn.close()
         assert make_client(server).list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+@pytest.mark.skipif(not SPREAD_BY_KERNEL, reason="the kernel spreads connections on Linux")
+def test_workers_do_not_share_a_port_another_server_listens_on(tmp_path: Path) -> None:
+    # Sockets that spread connections could join another server's group on
+    # the port (as its twin would) and take some of its clients: refused.
+    other = socket.socket()
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    other.bind(("127.0.0.1", 0))
+    other.listen(8)
+    try:
+        server = RunningServer(data_dir=tmp_path / "data", port=other.getsockname()[1],
+                               extra_args=("--workers", "2"))
+        with pytest.raises(RuntimeError, match="in use"):
+            server.start()
+    finally:
+        other.close()
 
 
 def _start_upload(server: RunningServer, bucket: str, size: int) -> http.client.HTTPConnection:

@@ -81,19 +81,22 @@ def run(options: Options, app_factory: Callable[[], Any]) -> int:
     options = replace(options, limits=limits, backlog=backlog_for(fd_limit))
     context = tls_context(options.tls_cert, options.tls_key)
     plain = None if options.tls_port is None else context
-    socks = [(listen(options.host, options.port, options.backlog),
+    spread = SPREAD_BY_KERNEL and options.workers > 1
+    socks = [(listen(options.host, options.port, options.backlog, spread=spread),
               context if plain is None else None)]
     if options.edge_port is not None:
-        socks.append((listen(options.host, options.edge_port, options.backlog),
+        socks.append((listen(options.host, options.edge_port, options.backlog, spread=spread),
                       context if plain is None else None))
     if options.console_port is not None:
-        socks.append((listen(options.host, options.console_port, options.backlog),
+        socks.append((listen(options.host, options.console_port, options.backlog,
+                             spread=spread),
                       context if plain is None else None))
     if options.tls_port is not None:
-        socks.append((listen(options.host, options.tls_port, options.backlog), context))
+        socks.append((listen(options.host, options.tls_port, options.backlog, spread=spread),
+                      context))
     if options.workers <= 1:
         return serve_worker(socks, app_factory, options)
-    per_worker = worker_sockets(socks, options.workers, options.backlog)
+    per_worker = worker_sockets(socks, options.workers, options.backlog, spread=spread)
     return _supervise(options.workers,
                       lambda slot: serve_worker(per_worker[slot], app_factory, options))
 
@@ -107,14 +110,17 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def listen(host: str, port: int, backlog: int) -> socket.socket:
+def listen(host: str, port: int, backlog: int, *, spread: bool = False) -> socket.socket:
+    """A listening socket; with ``spread``, one the sockets of the other
+    workers can join (``worker_sockets``)."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    if spread and port:
+        _refuse_taken(family, address)
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if SPREAD_BY_KERNEL:
-            # Before the bind: the sockets of the other workers join it (worker_sockets).
+        if spread:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
         sock.listen(backlog)
@@ -124,17 +130,32 @@ def listen(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
+def _refuse_taken(family: int, address: Any) -> None:
+    """``EADDRINUSE`` if anything listens on ``address``, even a group of
+    ``SO_REUSEPORT`` sockets: another sealbox started on the same port
+    (the same user) would otherwise join this one's group and silently take
+    a share of its connections, where a plain bind fails. (A bind without
+    the option is refused by any listener there.)"""
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
+    finally:
+        probe.close()
+
+
 # Linux balances connections over sockets sharing a port; other systems'
 # SO_REUSEPORT does not (the BSDs give them all to one), so they share one.
 SPREAD_BY_KERNEL = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
 
 
-def worker_sockets(socks: list[Socket], workers: int, backlog: int) -> list[list[Socket]]:
-    """The listeners of each worker: ``socks`` for the first, and for each
-    other one a socket of its own on each of their addresses (the first
-    process keeps them all, for a worker started in place of one that died).
-    Where the kernel does not spread connections, every worker shares ``socks``."""
-    if not SPREAD_BY_KERNEL:
+def worker_sockets(socks: list[Socket], workers: int, backlog: int, *,
+                   spread: bool) -> list[list[Socket]]:
+    """The listeners of each worker: ``socks`` for the first, and with
+    ``spread`` for each other one a socket of its own on each of their
+    addresses (the first process keeps them all, for a worker started in
+    place of one that died); without, every worker shares ``socks``."""
+    if not spread:
         return [socks] * workers
     per_worker = [socks]
     try:
