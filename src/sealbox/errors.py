@@ -36,8 +36,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "BucketAlreadyExists",
             409,
-            "The requested bucket name is not available. The bucket namespace is shared by "
-            "all users of the system. Please select a different name and try again.",
+            ("The requested bucket name is not available. The bucket namespace is shared by "
+             "all users of the system. Please select a different name and try again."),
         ),
         (
             "BucketAlreadyOwnedByYou",
@@ -48,8 +48,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "ConditionalRequestConflict",
             409,
-            "The conditional request cannot succeed due to a conflicting operation against "
-            "this resource.",
+            ("The conditional request cannot succeed due to a conflicting operation against "
+             "this resource."),
         ),
         ("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size"),
         ("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size."),
@@ -115,14 +115,14 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "InvalidPolicyDocument",
             400,
-            "The content of the form does not meet the conditions specified in the policy "
-            "document.",
+            ("The content of the form does not meet the conditions specified in the policy "
+             "document."),
         ),
         (
             "InvalidPart",
             400,
-            "One or more of the specified parts could not be found.  The part may not have "
-            "been uploaded, or the specified entity tag may not match the part's entity tag.",
+            ("One or more of the specified parts could not be found.  The part may not have "
+             "been uploaded, or the specified entity tag may not match the part's entity tag."),
         ),
         (
             "InvalidPartOrder",
@@ -137,8 +137,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "InvalidTargetBucketForLogging",
             400,
-            "The target bucket for logging does not exist, is not owned by you, or does not "
-            "have the appropriate grants for the log-delivery group.",
+            ("The target bucket for logging does not exist, is not owned by you, or does not "
+             "have the appropriate grants for the log-delivery group."),
         ),
         ("InvalidURI", 400, "Couldn't parse the specified URI."),
         ("KeyTooLongError", 400, "Your key is too long"),
@@ -149,8 +149,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "MalformedXML",
             400,
-            "The XML you provided was not well-formed or did not validate against our "
-            "published schema",
+            ("The XML you provided was not well-formed or did not validate against our "
+             "published schema"),
         ),
         (
             "MalformedPOSTRequest",
@@ -160,8 +160,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "MalformedTrailerError",
             400,
-            "The request contained trailing data that was not well-formed or did not conform "
-            "to our published schema.",
+            ("The request contained trailing data that was not well-formed or did not conform "
+             "to our published schema."),
         ),
         ("MaxMessageLengthExceeded", 400, "Your request was too big."),
         (
@@ -190,8 +190,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "NoSuchUpload",
             404,
-            "The specified upload does not exist. The upload ID may be invalid, or the upload "
-            "may have been aborted or completed.",
+            ("The specified upload does not exist. The upload ID may be invalid, or the upload "
+             "may have been aborted or completed."),
         ),
         ("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"),
         ("NoSuchBucketPolicy", 404, "The bucket policy does not exist"),
@@ -204,8 +204,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         ("UnresolvableGrantByEmailAddress", 400,
          "The email address you provided does not match any account on record."),
         ("MalformedACLError", 400,
-         "The XML you provided was not well-formed or did not validate against our published "
-         "schema"),
+         ("The XML you provided was not well-formed or did not validate against our published "
+          "schema")),
         (
             "NotImplemented",
             501,
@@ -226,8 +226,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "RequestTimeout",
             400,
-            "Your socket connection to the server was not read from or written to within the "
-            "timeout period. Idle connections will be closed.",
+            ("Your socket connection to the server was not read from or written to within the "
+             "timeout period. Idle connections will be closed."),
         ),
         (
             "ServiceUnavailable",
@@ -237,13 +237,13 @@ CATALOGUE: dict[str, ErrorSpec] = {
         (
             "SignatureDoesNotMatch",
             403,
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
+            ("The request signature we calculated does not match the signature you provided. "
+             "Check your key and signing method."),
         ),
         ("TooManyBuckets", 400, "You have attempted to create more buckets than allowed"),
         ("UnexpectedContent", 400, "This request does not support content"),
-        ("OperationAborted", 409, "A conflicting conditional operation is currently in "
-         "progress against this resource. Please try again."),
+        ("OperationAborted", 409, ("A conflicting conditional operation is currently in "
+          "progress against this resource. Please try again.")),
         (
             "XAmzContentSHA256Mismatch",
             400,

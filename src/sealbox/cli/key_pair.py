@@ -59,7 +59,8 @@ def write_key_pair(out_dir: Path, *, overwrite: bool = False) -> KeyPairFiles:
     for path, data, mode in zip(paths, (pkcs1, pkcs8, public), (0o600, 0o600, 0o644),
                                 strict=True):
         _write(path, data, mode)
-    return KeyPairFiles(*(path.resolve() for path in paths), public_pem=public.decode("ascii"))
+    pkcs1_path, pkcs8_path, public_path = (path.resolve() for path in paths)
+    return KeyPairFiles(pkcs1_path, pkcs8_path, public_path, public_pem=public.decode("ascii"))
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sealbox.auth.principal import AuthResult
@@ -89,7 +89,7 @@ def claimed(request: Request) -> tuple[str, str | None, str | None]:
 
 
 # How an accepted signature was made (AuthResult's type and algorithm) → ``Auth``.
-_AUTH_NAMES = {("REST-QUERY-STRING", "AWS4-HMAC-SHA256"): SIGV4_PRESIGNED,
+_AUTH_NAMES: dict[tuple[str, str | None], str] = {("REST-QUERY-STRING", "AWS4-HMAC-SHA256"): SIGV4_PRESIGNED,
                ("REST-HEADER", "AWS4-HMAC-SHA256"): SIGV4_HEADER,
                ("REST-QUERY-STRING", "AWS"): SIGV2, ("REST-HEADER", "AWS"): SIGV2}
 
@@ -330,7 +330,7 @@ def _sealed(item: tuple[Any, ...], fingerprints: dict[str, str] = _FINGERPRINTS,
     return row
 
 
-def as_json(row: tuple[Any, ...]) -> dict[str, Any]:
+def as_json(row: Sequence[Any]) -> dict[str, Any]:
     """A written event as ``sealbox audit --json`` shows it."""
     out = dict(zip(EVENT_FIELDS, audit_batches.widened(row), strict=True))
     out["Time"] = _iso(row[0])

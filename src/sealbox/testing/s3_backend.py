@@ -54,8 +54,8 @@ class MotoServer:
 
     def client(self, endpoint: str | None = None) -> Any:
         """A boto3 S3 client of this server (or of ``endpoint`` in front of it)."""
-        import boto3
-        from botocore.config import Config
+        import boto3  # type: ignore[import-untyped]
+        from botocore.config import Config  # type: ignore[import-untyped]
 
         return boto3.client("s3", endpoint_url=endpoint or self.endpoint, region_name=REGION,
                             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,

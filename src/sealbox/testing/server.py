@@ -88,6 +88,7 @@ class RunningServer:
 
     def _limit_fds(self) -> None:  # in the child, before exec
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        assert self.soft_fd_limit is not None  # only set as preexec_fn when it is
         resource.setrlimit(resource.RLIMIT_NOFILE, (self.soft_fd_limit, hard))
 
     def wait_ready(self, timeout: float) -> None:

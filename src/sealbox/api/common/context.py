@@ -95,7 +95,8 @@ _LABELS: dict[str, str] = {}  # a function's name → its label (names are few)
 def _label(fn: Callable[..., object]) -> str:
     """A store call's metric label: its function's name (``_resolve`` is the
     app's access version, authentication and decision step)."""
-    name = getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", "")
+    name = str(getattr(fn, "__name__", None)
+               or getattr(getattr(fn, "func", None), "__name__", ""))
     label = _LABELS.get(name)
     if label is None:
         label = "other" if not name or name == "<lambda>" else name.lstrip("_")

@@ -22,6 +22,9 @@ class SharedState(Protocol):
     @property
     def write_threads(self) -> bool: ...
 
+    @property
+    def access_log(self) -> bool: ...
+
 
 class Carrier(Protocol):
     """One client connection, as its exchanges and sendfile see it."""
@@ -40,6 +43,12 @@ class Carrier(Protocol):
 
     @property
     def write_paused(self) -> bool: ...
+
+    @property
+    def zerocopy(self) -> bool: ...  # sendfile may write to the socket
+
+    @property
+    def closing(self) -> bool: ...  # no request after the current ones
 
     def write(self, data: bytes) -> None: ...
 
