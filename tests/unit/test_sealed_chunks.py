@@ -169,3 +169,35 @@ def test_a_sealed_file_streams_views_of_reused_buffers_whole_and_by_range(tmp_pa
             length = min(RUN_PLAIN + 2 * CHUNK, len(data) - start)
             got, _ = asyncio.run(collect(blob, start, length))
             assert got == data[start:start + length], first_chunk
+
+
+def test_past_the_large_buffers_lent_a_read_streams_chunk_by_chunk(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each request in flight holds its pair of buffers for its whole download
+    # (a slow client: minutes): past LARGE_LENT_MAX pairs of ~1 MiB, the next
+    # reads get one chunk's pair, so memory stays bounded and nobody waits.
+    from sealbox.store import sealed_blobs
+
+    monkeypatch.setattr(sealed_blobs, "LARGE_LENT_MAX", 1)
+    key, data = os.urandom(32), os.urandom(RUN_PLAIN + 3 * CHUNK + 11)
+    sealed, nonce = seal(data, key, piece=300_000)
+    path = tmp_path / "blob"
+    path.write_bytes(sealed)
+
+    async def collect(blob: SealedBlob, offset: int, length: int) -> tuple[bytes, int]:
+        pieces = [bytes(piece) async for piece in blob.views(offset, length)]
+        return b"".join(pieces), max(map(len, pieces))
+
+    with open(path, "rb") as file:
+        blob = SealedBlob(file, key, nonce, len(data))
+        held = sealed_blobs._take_buffers()  # a slow client's, still sending
+        try:
+            assert len(held[1]) == sealed_blobs.RUN
+            got, largest = asyncio.run(collect(blob, 0, len(data)))
+            assert got == data and largest == CHUNK
+            got, largest = asyncio.run(collect(blob, CHUNK - 3, 2 * CHUNK))
+            assert got == data[CHUNK - 3:3 * CHUNK - 3] and largest <= CHUNK
+        finally:
+            sealed_blobs._give_back(held)
+        got, largest = asyncio.run(collect(blob, 0, len(data)))  # a large pair again
+        assert got == data and largest == RUN_PLAIN

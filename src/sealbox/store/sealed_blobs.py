@@ -42,14 +42,23 @@ READ_CHUNKS = 16  # sealed chunks per read of a local file (1 MiB of plaintext)
 RUN = READ_CHUNKS * SEALED_CHUNK
 PAGE = mmap.PAGESIZE
 # Read and plaintext buffers kept for the next request (on the event loop,
-# one thread; a request in flight holds its pair until it ends).
+# one thread; a request in flight holds its pair until it ends, which for a
+# slow client is its whole download).
 _FREE_BUFFERS: list[tuple[memoryview, memoryview]] = []
+_FREE_SMALL: list[tuple[memoryview, memoryview]] = []
 _FREE_MAX = 8
+# Pairs of RUN-sized buffers lent at once (per process: ~2 MiB each); past
+# them a request gets a pair of one chunk, so a thousand slow clients of
+# sealed objects hold ~130 MiB rather than ~2 GiB, and nobody waits.
+LARGE_LENT_MAX = 32
+_large_lent = 0
 
 
 def _take_buffers() -> tuple[memoryview, memoryview]:
-    """A read buffer of ``RUN + PAGE`` bytes and a plaintext one of ``RUN``,
-    both starting on a page (anonymous maps).
+    """A read buffer of ``RUN + PAGE`` bytes and a plaintext one of ``RUN``
+    (one chunk each, ``SEALED_CHUNK + PAGE`` and ``SEALED_CHUNK``, while
+    ``LARGE_LENT_MAX`` large pairs are out), all starting on a page
+    (anonymous maps).
 
     Why pages: the kernel copies a ``pread`` out of the page cache with
     ``rep movsb``, which on the AMD EPYC this was measured on runs ~10x
@@ -59,14 +68,30 @@ def _take_buffers() -> tuple[memoryview, memoryview]:
     chunk's index into one: ``_local_runs`` reads each run at the same
     offset within a page as it has in the file, so the two never drift.
     """
+    global _large_lent
+    if _large_lent >= LARGE_LENT_MAX:
+        if _FREE_SMALL:
+            return _FREE_SMALL.pop()
+        return _new_pair(SEALED_CHUNK)
+    _large_lent += 1
     if _FREE_BUFFERS:
         return _FREE_BUFFERS.pop()
-    return memoryview(mmap.mmap(-1, RUN + PAGE)), memoryview(mmap.mmap(-1, RUN))
+    return _new_pair(RUN)
+
+
+def _new_pair(run: int) -> tuple[memoryview, memoryview]:
+    return memoryview(mmap.mmap(-1, run + PAGE)), memoryview(mmap.mmap(-1, run))
 
 
 def _give_back(buffers: tuple[memoryview, memoryview]) -> None:
-    if len(_FREE_BUFFERS) < _FREE_MAX:
-        _FREE_BUFFERS.append(buffers)
+    global _large_lent
+    if len(buffers[1]) == RUN:
+        _large_lent -= 1
+        free = _FREE_BUFFERS
+    else:
+        free = _FREE_SMALL
+    if len(free) < _FREE_MAX:
+        free.append(buffers)
 
 
 class SealedWriter:
@@ -174,6 +199,7 @@ class SealedBlob(StreamingBlob, PositionedReader):
         allocated per run. (Allocating each MiB afresh cost more in page
         faults than the AES-GCM itself.) Each view is valid until the next."""
         sealed_buffer, plain_buffer = buffers
+        run = len(plain_buffer)  # whole chunks: RUN, or one chunk when many are lent
         inner = self._inner
         try:
             fd: int | None = inner.fileno()
@@ -182,7 +208,7 @@ class SealedBlob(StreamingBlob, PositionedReader):
         position, end = offset, offset + length
         while position < end and not opener.done:
             at = position % PAGE  # the run's offset within a page: see _take_buffers
-            view = sealed_buffer[at:at + min(RUN, end - position)]
+            view = sealed_buffer[at:at + min(run, end - position)]
             if fd is not None:
                 got = os.preadv(fd, [view], position)
             else:
