@@ -14,7 +14,9 @@ its pool of eight keep-alive connections at once could land all eight on
 one worker and leave the other cores idle (measured: wrk -c8 on two
 workers, one of them serving 99 % of the requests in some runs). A
 connection that arrives for a worker that died waits in its socket's
-backlog for the worker started in its place. Each worker builds its own app (after the fork, so no
+backlog for the worker started in its place; so does one that arrives for
+a worker paused at its connection cap (``--max-connections`` is per
+worker), until that worker has room, even if another has. Each worker builds its own app (after the fork, so no
 store connection or thread crosses it), runs the ASGI lifespan, and serves
 on uvloop when it is installed.
 
