@@ -16,9 +16,11 @@ workers, one of them serving 99 % of the requests in some runs). A
 connection that arrives for a worker that died waits in its socket's
 backlog for the worker started in its place; so does one that arrives for
 a worker paused at its connection cap (``--max-connections`` is per
-worker), until that worker has room, even if another has. Each worker builds its own app (after the fork, so no
-store connection or thread crosses it), runs the ASGI lifespan, and serves
-on uvloop when it is installed.
+worker), until that worker has room, even if another has.
+
+Each worker builds its own app (after the fork, so no store connection or
+thread crosses it), runs the ASGI lifespan, and serves on uvloop when it
+is installed.
 
 On SIGTERM or SIGINT a worker stops accepting, closes idle connections,
 lets requests in progress finish for up to ``shutdown_timeout`` seconds,
