@@ -83,12 +83,13 @@ def test_a_request_is_judged_in_its_uses_transaction(store: Any) -> None:
         _asked(limited, client_ip="192.0.2.1"),  # refused by its terms: no use spent
         _asked(limited, key="other"),
         _asked(limited), _asked(limited), _asked(limited),  # two uses, then used up
+        _asked(limited, client_ip="192.0.2.1"),  # used up, but its terms speak first
         _asked(unlimited), _asked(unlimited),
         _asked("lnk-zzzzzzzzzzzzzzzzzzzz"),
     ])
     assert verdicts == [
         (terms, model.WRONG_ADDRESS), (terms, model.WRONG_OPERATION),
-        (terms, None), (terms, None), (terms, model.USED_UP),
+        (terms, None), (terms, None), (terms, model.USED_UP), (terms, model.WRONG_ADDRESS),
         (terms._replace(max_uses=None), None), (terms._replace(max_uses=None), None),
         (None, model.UNKNOWN_LINK),
     ]

@@ -18,7 +18,7 @@ uploads that arrive together: ``sqlite_group``; PostgreSQL's commit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -39,26 +39,46 @@ _FROM = "links l LEFT JOIN revocations r ON r.fingerprint = l.fingerprint"
 _MAX_LISTED = 1000
 # One use: the row's own check, so concurrent uses never pass the limit.
 USE_LINK_SQL = "UPDATE links SET uses = uses + 1 WHERE link_id = ? AND uses < max_uses"
+# The usual request through a limited link, in one statement: its use
+# counted and the terms it is judged by returned (the use undone, in the
+# same transaction, when they refuse it: ``UNDO_USE_SQL``).
+USE_RETURNING_SQL = f"{USE_LINK_SQL} RETURNING {TERMS_COLUMNS}"
+UNDO_USE_SQL = "UPDATE links SET uses = uses - 1 WHERE link_id = ?"
 # A link's terms, without the revocations' join: a revoked link is refused
 # by its signature's fingerprint before it gets here (links.gate).
 TERMS_SQL = f"SELECT {TERMS_COLUMNS} FROM links WHERE link_id = ?"
 
 
-def admit(c: Any, terms_sql: str, use_sql: str, asked: Sequence[LinkRequest]) -> list[Verdict]:
+def admit(c: Any, q: Callable[[str], str], asked: Sequence[LinkRequest]) -> list[Verdict]:
     """Judge each request against its link's terms read on ``c`` (inside a
-    write transaction) and count a use of each admitted one with a limit,
-    in order: two requests through one link in a batch count as two."""
+    write transaction; ``q`` renders a statement for its database) and
+    count a use of each admitted one with a limit, in order: two requests
+    through one link in a batch count as two.
+
+    The use is counted first, returning the terms: a refusal is rare, and
+    undone within the transaction, so nothing but an admitted request's
+    use is ever committed (or, on PostgreSQL, seen: the row stays locked
+    until the commit). A link with no use left, an unlimited one, or none
+    at all is then read as it is."""
     verdicts: list[Verdict] = []
     for request in asked:
-        row = c.execute(terms_sql, (request.link_id,)).fetchone()
+        link_id = request.link_id
+        row = c.execute(q(USE_RETURNING_SQL), (link_id,)).fetchone()
+        if row is not None:
+            terms = LinkTerms.from_row(row)
+            refused = request_refusal(terms, request)
+            if refused is not None:
+                c.execute(q(UNDO_USE_SQL), (link_id,))
+            verdicts.append((terms, refused))
+            continue
+        row = c.execute(q(TERMS_SQL), (link_id,)).fetchone()
         if row is None:
             verdicts.append((None, UNKNOWN_LINK))
             continue
         terms = LinkTerms.from_row(row)
         refused = request_refusal(terms, request)
-        if (refused is None and terms.max_uses is not None
-                and not c.execute(use_sql, (request.link_id,)).rowcount):
-            refused = USED_UP
+        if refused is None and terms.max_uses is not None:
+            refused = USED_UP  # the UPDATE found none left; the terms speak first
         verdicts.append((terms, refused))
     return verdicts
 
@@ -126,7 +146,7 @@ class LinkSqlMethods:
         one with a limit counted, in one transaction committed (durable)
         before this returns (``links.uses`` hands it a batch)."""
         with self._write() as c:
-            return admit(c, self._d.q(TERMS_SQL), self._d.q(USE_LINK_SQL), asked)
+            return admit(c, self._d.q, asked)
 
     def revoke(self, revocation: Revocation) -> Revocation:
         """Refuse a signature until its expiry; revoking twice keeps the first."""

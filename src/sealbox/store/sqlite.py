@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from sealbox.links.store import TERMS_SQL, USE_LINK_SQL, LinkSqlMethods, admit
+from sealbox.links.store import USE_LINK_SQL, LinkSqlMethods, admit
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.exclusive import file_lock
 from sealbox.store.forks import reset_in_child
@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
 
 _ROWS = SQLITE_ROWS
+
 _object, _object_params = _ROWS.object, _ROWS.object_params
 # Decoding an object row (JSON, times, two dataclasses) costs more than
 # reading it. A row is a value: equal rows decode to equal records, so the
@@ -397,7 +398,7 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, Edg
         """``LinkSqlMethods.admit_links`` in one group commit: the batch's terms
         read under the write lock its uses take anyway, so no read
         transaction of its own (~21 µs of WAL-index locking apiece)."""
-        return self._group.run(lambda c: admit(c, TERMS_SQL, USE_LINK_SQL, asked))
+        return self._group.run(lambda c: admit(c, _DIALECT.q, asked))
 
     def access_version(self) -> int:
         token = self._watch.token()
