@@ -77,7 +77,6 @@ if TYPE_CHECKING:
     from sealbox.store.secrets import SecretCipher
 
 _ROWS = SQLITE_ROWS
-
 _object, _object_params = _ROWS.object, _ROWS.object_params
 # Decoding an object row (JSON, times, two dataclasses) costs more than
 # reading it. A row is a value: equal rows decode to equal records, so the
