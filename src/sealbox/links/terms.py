@@ -40,11 +40,11 @@ class LinkTerms(NamedTuple):
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> LinkTerms:
         """Terms from a row of ``TERMS_COLUMNS`` (``bind`` stored comma-joined)."""
+        # Integers come back as int from both databases (INTEGER, BIGINT).
         bind = row[5]
-        return tuple.__new__(cls, (
-            row[0], row[1], row[2], row[3], row[4], tuple(bind.split(",")) if bind else (),
-            row[6], None if row[7] is None else int(row[7]),
-            None if row[8] is None else int(row[8])))
+        return tuple.__new__(cls, (row[0], row[1], row[2], row[3], row[4],
+                                   tuple(bind.split(",")) if bind else (), row[6], row[7],
+                                   row[8]))
 
     @classmethod
     def of(cls, record: model.LinkRecord) -> LinkTerms:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 
 from sealbox.errors import S3Error
 from sealbox.http import dates as http_dates
@@ -99,7 +100,7 @@ class CredentialScope:
     service: str
     terminator: str
 
-    @property
+    @cached_property  # a presigned URL's scope is parsed once a day per key (verify._query_scope)
     def scope(self) -> str:
         """The scope line of the string to sign (everything after the access key)."""
         return f"{self.date}/{self.region}/{self.service}/{self.terminator}"
