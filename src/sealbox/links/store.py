@@ -39,13 +39,10 @@ _FROM = "links l LEFT JOIN revocations r ON r.fingerprint = l.fingerprint"
 _MAX_LISTED = 1000
 # One use: the row's own check, so concurrent uses never pass the limit.
 USE_LINK_SQL = "UPDATE links SET uses = uses + 1 WHERE link_id = ? AND uses < max_uses"
-# The usual request through a limited link, in one statement: its use
-# counted and the terms it is judged by returned (the use undone, in the
-# same transaction, when they refuse it: ``UNDO_USE_SQL``).
-USE_RETURNING_SQL = f"{USE_LINK_SQL} RETURNING {TERMS_COLUMNS}"
-UNDO_USE_SQL = "UPDATE links SET uses = uses - 1 WHERE link_id = ?"
 # A link's terms, without the revocations' join: a revoked link is refused
 # by its signature's fingerprint before it gets here (links.gate).
+# (One ``UPDATE … RETURNING`` in place of both was measured slower on
+# SQLite: 13.5 against 11.7 µs a request in a batch of 32.)
 TERMS_SQL = f"SELECT {TERMS_COLUMNS} FROM links WHERE link_id = ?"
 
 
@@ -53,32 +50,19 @@ def admit(c: Any, q: Callable[[str], str], asked: Sequence[LinkRequest]) -> list
     """Judge each request against its link's terms read on ``c`` (inside a
     write transaction; ``q`` renders a statement for its database) and
     count a use of each admitted one with a limit, in order: two requests
-    through one link in a batch count as two.
-
-    The use is counted first, returning the terms: a refusal is rare, and
-    undone within the transaction, so nothing but an admitted request's
-    use is ever committed (or, on PostgreSQL, seen: the row stays locked
-    until the commit). A link with no use left, an unlimited one, or none
-    at all is then read as it is."""
+    through one link in a batch count as two. Nothing but an admitted
+    request's use is written."""
     verdicts: list[Verdict] = []
     for request in asked:
-        link_id = request.link_id
-        row = c.execute(q(USE_RETURNING_SQL), (link_id,)).fetchone()
-        if row is not None:
-            terms = LinkTerms.from_row(row)
-            refused = request_refusal(terms, request)
-            if refused is not None:
-                c.execute(q(UNDO_USE_SQL), (link_id,))
-            verdicts.append((terms, refused))
-            continue
-        row = c.execute(q(TERMS_SQL), (link_id,)).fetchone()
+        row = c.execute(q(TERMS_SQL), (request.link_id,)).fetchone()
         if row is None:
             verdicts.append((None, UNKNOWN_LINK))
             continue
         terms = LinkTerms.from_row(row)
         refused = request_refusal(terms, request)
-        if refused is None and terms.max_uses is not None:
-            refused = USED_UP  # the UPDATE found none left; the terms speak first
+        if (refused is None and terms.max_uses is not None
+                and not c.execute(q(USE_LINK_SQL), (request.link_id,)).rowcount):
+            refused = USED_UP  # the terms speak first, then the use limit
         verdicts.append((terms, refused))
     return verdicts
 
