@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from urllib.parse import quote_from_bytes, unquote_to_bytes
@@ -121,6 +122,14 @@ def parse_query_bytes(raw_query: str) -> tuple[tuple[bytes, bytes], ...]:
     return tuple(pairs)
 
 
+@lru_cache(maxsize=64)  # parse_query and then _canonical_pieces split a new URL's query
+def _raw_pairs(raw_query: str) -> tuple[tuple[str, str], ...]:
+    """Each ``(name, value)`` of a query as sent, nothing decoded; empty
+    pieces between ``&`` skipped. (name, "=", value)[::2] is (name, value):
+    no call per parameter."""
+    return tuple([piece.partition("=")[::2] for piece in raw_query.split("&") if piece])
+
+
 @lru_cache(maxsize=256)
 def parse_query(raw_query: str) -> tuple[tuple[str, str], ...]:
     """``parse_query_bytes`` as text (UTF-8, undecodable bytes kept as surrogates).
@@ -138,7 +147,7 @@ def parse_query(raw_query: str) -> tuple[tuple[str, str], ...]:
     # The usual query (every SDK's presigned URL, every link): ASCII, no "+",
     # so only a part with a "%" has anything to decode; read in one pass
     # with no call per part, since a new URL's query is read in full.
-    pairs = [piece.partition("=")[::2] for piece in raw_query.split("&") if piece]
+    pairs = list(_raw_pairs(raw_query))
     if "%" in raw_query:
         for index, (name, value) in enumerate(pairs):
             if "%" in name or "%" in value:
@@ -173,8 +182,7 @@ def _canonical_pieces(raw_query: str) -> list[tuple[str, str]] | None:
     order; None for any other query (it is then decoded and re-encoded)."""
     if not _CANONICAL_CHARACTERS.fullmatch(raw_query) or _NOT_CANONICAL.search(raw_query):
         return None
-    # (name, "=", value)[::2] is (name, value): no call per parameter.
-    return [piece.partition("=")[::2] for piece in raw_query.split("&") if piece]
+    return list(_raw_pairs(raw_query))
 
 
 def canonical_query(raw_query: str, *, exclude: Iterable[str] = ()) -> str:
@@ -183,11 +191,14 @@ def canonical_query(raw_query: str, *, exclude: Iterable[str] = ()) -> str:
     pairs = _canonical_pieces(raw_query)
     if pairs is None:
         return canonical_query_from_pairs(parse_query_bytes(raw_query), exclude=exclude)
-    if exclude:
-        # Compared encoded: UriEncode is one-to-one, so the same names match.
-        skip = {uri_encode(_to_bytes(name), encode_slash=True) for name in exclude}
-        pairs = [pair for pair in pairs if pair[0] not in skip]
     pairs.sort()
+    for name in exclude:
+        # Compared encoded: UriEncode is one-to-one, so the same names match.
+        # Found by bisection in the sorted pairs, not by a pass over them.
+        encoded = uri_encode(_to_bytes(name), encode_slash=True)
+        at = bisect_left(pairs, (encoded,))
+        while at < len(pairs) and pairs[at][0] == encoded:
+            del pairs[at]
     return "&".join(map("=".join, pairs))
 
 
