@@ -30,7 +30,11 @@ PER_ROUND = 2000  # requests per round and design
 
 
 def main(batch: int = 8, rounds: int = 5) -> None:
-    meta = SqliteMetaStore(str(Path(tempfile.mkdtemp(prefix="bench-admit-")) / "meta.sqlite3"))
+    with tempfile.TemporaryDirectory(prefix="bench-admit-") as tmp:
+        measure(SqliteMetaStore(str(Path(tmp) / "meta.sqlite3")), batch, rounds)
+
+
+def measure(meta: SqliteMetaStore, batch: int, rounds: int) -> None:
     ids = [new_link_id() for _ in range(2 * rounds * PER_ROUND)]
     with meta._write() as c:  # one transaction for the set-up
         c.executemany(
