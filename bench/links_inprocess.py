@@ -21,7 +21,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from sealbox.auth.principal import Credential, root_principal
 from sealbox.auth.sigv4.presign import presign_url
@@ -33,16 +32,28 @@ ENDPOINT = "http://127.0.0.1:9000"
 ROOT = Credential(KEY, SECRET, root_principal(KEY))
 
 
+def request_target(url: str) -> tuple[str, str]:
+    """The path and query of an absolute URL (no fragment), as a client
+    sends them. Not ``urlsplit``: the client's parsing is no cost of the
+    server's, and ``urlsplit`` of a URL never seen before (it caches the
+    ones it has) is ~12 k instructions, which ``links_instructions``
+    counted against every one-time link and new presigned URL."""
+    after_scheme = url.partition("://")[2]
+    slash = after_scheme.find("/")
+    path, _, query = (after_scheme[slash:] if slash >= 0 else "/").partition("?")
+    return path, query
+
+
 async def call(app: Any, method: str, url: str, body: bytes = b"",
                extra: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[int, bytes]:
     """One request through the ASGI app (``extra``: headers besides Host);
     its status and body."""
-    parts = urlsplit(url)
+    path, query = request_target(url)
     headers = [(b"host", b"127.0.0.1:9000"), *extra]
     if body or method == "PUT":
         headers.append((b"content-length", str(len(body)).encode()))
-    scope = {"type": "http", "method": method, "path": parts.path,
-             "raw_path": parts.path.encode(), "query_string": parts.query.encode(),
+    scope = {"type": "http", "method": method, "path": path,
+             "raw_path": path.encode(), "query_string": query.encode(),
              "headers": headers, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 9000),
              "scheme": "http", "http_version": "1.1"}
     sent = False

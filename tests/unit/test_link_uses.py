@@ -1,6 +1,7 @@
-"""Uses of links counted in batches on the event loop (``links.uses``): the
-uses that arrive during a commit go together in the next one, in arrival
-order, each answered only after its own batch committed."""
+"""Requests through links judged and counted in batches on the event loop
+(``links.uses``): the requests that arrive during a commit go together in
+the next one, in arrival order, each answered (its verdict) only after its
+own batch committed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from typing import Any
 
 import pytest
 
+from sealbox.links.model import USED_UP
+from sealbox.links.terms import LinkRequest, LinkTerms, Verdict
 from sealbox.links.uses import MAX_BATCH, UseBatches
+
+TERMS = LinkTerms("AKID", "GET", "b", "k", None, (), None, None, 5)
 
 
 class CountingStore:
@@ -23,16 +28,32 @@ class CountingStore:
         self.fail = fail
         self.committing = threading.Event()
 
-    def use_links(self, link_ids: Sequence[str]) -> list[bool]:
-        self.batches.append(list(link_ids))
+    def admit_links(self, asked: Sequence[LinkRequest]) -> list[Verdict]:
+        self.batches.append([r.link_id for r in asked])
         if self.fail:
             raise OSError("disk I/O error")
-        admitted = []
-        for link_id in link_ids:
-            left = self.uses_left.get(link_id, 0)
-            self.uses_left[link_id] = left - 1
-            admitted.append(left > 0)
-        return admitted
+        verdicts: list[Verdict] = []
+        for request in asked:
+            left = self.uses_left.get(request.link_id, 0)
+            self.uses_left[request.link_id] = left - 1
+            verdicts.append((TERMS, None if left > 0 else USED_UP))
+        return verdicts
+
+
+def _asked(link_id: str) -> LinkRequest:
+    return LinkRequest(link_id, "AKID", "GetObject", "b", "k", None, "127.0.0.1", {})
+
+
+class Uses:
+    """``UseBatches`` as True (admitted) / False (used up), as these tests read it."""
+
+    def __init__(self, batches: UseBatches) -> None:
+        self.batches = batches
+
+    async def use(self, link_id: str) -> bool:
+        terms, refused = await self.batches.use(_asked(link_id))
+        assert terms is TERMS
+        return refused is None
 
 
 def _in_thread() -> Callable[..., Any]:
@@ -44,7 +65,7 @@ def _in_thread() -> Callable[..., Any]:
 
 def test_uses_arriving_together_share_a_batch_and_the_limit_holds_exactly() -> None:
     store = CountingStore({"five": 5, "one": 1})
-    batches = UseBatches(store, _in_thread())
+    batches = Uses(UseBatches(store, _in_thread()))
 
     async def burst() -> list[bool]:
         first = asyncio.ensure_future(batches.use("five"))
@@ -63,7 +84,7 @@ def test_uses_arriving_together_share_a_batch_and_the_limit_holds_exactly() -> N
 
 def test_a_failed_commit_fails_every_use_in_its_batch_and_the_next_batch_still_runs() -> None:
     store = CountingStore({"a": 3}, fail=True)
-    batches = UseBatches(store, _in_thread())
+    batches = Uses(UseBatches(store, _in_thread()))
 
     async def two_rounds() -> tuple[list[Any], bool]:
         failed = await asyncio.gather(batches.use("a"), batches.use("a"),
@@ -79,7 +100,7 @@ def test_a_failed_commit_fails_every_use_in_its_batch_and_the_next_batch_still_r
 
 def test_a_batch_is_bounded() -> None:
     store = CountingStore({"n": 10_000})
-    batches = UseBatches(store, _in_thread())
+    batches = Uses(UseBatches(store, _in_thread()))
 
     async def many() -> None:
         await asyncio.gather(*(batches.use("n") for _ in range(MAX_BATCH * 2 + 1)))
@@ -92,7 +113,7 @@ def test_a_batch_is_bounded() -> None:
 @pytest.mark.parametrize("count", [1, 3])
 def test_a_cancelled_request_does_not_stop_the_others(count: int) -> None:
     store = CountingStore({"x": 10})
-    batches = UseBatches(store, _in_thread())
+    batches = Uses(UseBatches(store, _in_thread()))
 
     async def scenario() -> list[bool]:
         first = asyncio.ensure_future(batches.use("x"))

@@ -1,13 +1,15 @@
 """The links' pure parts: specs, expiries, bound addresses, fingerprints,
 what a signed URL says it is (``links.revoke.identify``), the signed link
-itself (``links.create.link_url``), and the gate's decisions on a store
-stand-in."""
+itself (``links.create.link_url``), and the gate's decisions over a real
+store (a limited link judged with its use, an unlimited one held)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +27,7 @@ from sealbox.links.create import create_link, link_url, url_signature
 from sealbox.links.gate import LinkGate
 from sealbox.links.model import LinkError, LinkRecord, LinkSpec
 from sealbox.links.revoke import identify
+from sealbox.links.terms import LinkRequest, LinkTerms
 from sealbox.links.uses import UseBatches
 
 NOW = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -158,11 +161,10 @@ def test_created_link_names_the_headers_a_put_must_send() -> None:
 # -- the gate ------------------------------------------------------------------------
 
 
-class FakeLinks:
-    """The store's links methods, counting reads."""
+class CountingReads:
+    """A store's revoked set, counting reads."""
 
-    def __init__(self, record: LinkRecord, uses_left: int = 1) -> None:
-        self.record, self.uses_left = record, uses_left
+    def __init__(self) -> None:
         self.revoked: frozenset[str] = frozenset()
         self.reads = 0
 
@@ -170,24 +172,26 @@ class FakeLinks:
         self.reads += 1
         return self.revoked
 
-    def get_link(self, link_id: str) -> LinkRecord | None:
-        self.reads += 1
-        return self.record if link_id == self.record.link_id else None
-
-    def use_links(self, link_ids: Sequence[str]) -> list[bool]:
-        admitted = []
-        for _ in link_ids:
-            self.uses_left -= 1
-            admitted.append(self.uses_left >= 0)
-        return admitted
-
 
 LINK_ID = "lnk-abcdefghijkmnpqrstuv"
 RECORD = LinkRecord(LINK_ID, "AKIDROOT", "arn", "bkt", "k", "PUT", 0, 10**10, 1,
                     ("10.0.0.0/8",), "image/png", 100, "", model.fingerprint("f" * 64))
+UNLIMITED = dataclasses.replace(RECORD, link_id="lnk-unlimitedunlimitedun", max_uses=None)
 AUTH = AuthResult(root_principal("AKIDROOT"), "REST-QUERY-STRING", signature="f" * 64)
 QUERY = {model.LINK_PARAMETER: LINK_ID}
 GOOD = {"content-type": "image/png", "content-length": "50"}
+
+
+@pytest.fixture
+def meta(tmp_path: Path) -> Iterator[Any]:
+    """A real store holding RECORD and UNLIMITED."""
+    from sealbox.store.sqlite import SqliteMetaStore
+
+    store = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+    store.insert_link(RECORD)
+    store.insert_link(UNLIMITED)
+    yield store
+    store.close()
 
 
 async def _inline(fn: Any, *args: Any) -> Any:
@@ -196,8 +200,14 @@ async def _inline(fn: Any, *args: Any) -> Any:
 
 def _check(gate: LinkGate, *, auth: AuthResult = AUTH, headers: dict[str, str] = GOOD,
            ip: str = "10.0.0.1", operation: str = "PutObject", key: str = "k",
-           version: int = 1) -> LinkRecord | None:
-    return gate.check_s3(auth, QUERY, headers, ip, operation, "bkt", key, version)
+           version: int = 1, link_id: str = LINK_ID) -> Any:
+    return gate.check_s3(auth, {model.LINK_PARAMETER: link_id}, headers, ip, operation, "bkt",
+                         key, version)
+
+
+def _admit(gate: LinkGate, meta: Any, found: Any) -> LinkTerms:
+    assert isinstance(found, LinkRequest)
+    return asyncio.run(gate.admit(found, UseBatches(meta, _inline)))
 
 
 def _reason(call: Any) -> str:
@@ -207,17 +217,18 @@ def _reason(call: Any) -> str:
     return refused.value.message
 
 
-def test_gate_admits_a_link_within_its_terms_and_counts_its_uses() -> None:
-    store = FakeLinks(RECORD)
-    gate = LinkGate(store, lambda: 0)
-    record = _check(gate)
-    assert record == RECORD
-    batches = UseBatches(store, _inline)
-    asyncio.run(gate.use(RECORD, batches))
-    assert _reason(lambda: asyncio.run(gate.use(RECORD, batches))) == model.USED_UP
+def test_gate_judges_a_limited_link_with_its_use_and_counts_it(meta: Any) -> None:
+    gate = LinkGate(meta, lambda: 0)
+    terms = _admit(gate, meta, _check(gate))
+    assert terms == LinkTerms.of(RECORD) and terms.max_size == 100
+    assert meta.get_link(LINK_ID).uses == 1
+    # A limited link is never judged from memory: its use is counted with it.
+    assert isinstance(_check(gate), LinkRequest)
+    assert _reason(lambda: _admit(gate, meta, _check(gate))) == model.USED_UP
+    assert meta.get_link(LINK_ID).uses == 1
 
 
-@pytest.mark.parametrize("change, why", [
+REFUSALS = [
     ({"ip": "192.0.2.1"}, model.WRONG_ADDRESS),
     ({"headers": {"content-type": "text/html", "content-length": "5"}},
      "The link requires the Content-Type image/png"),
@@ -228,14 +239,51 @@ def test_gate_admits_a_link_within_its_terms_and_counts_its_uses() -> None:
     ({"key": "other"}, model.WRONG_OPERATION),
     ({"auth": AuthResult(Principal("user", "u", "arn:u", "AKIDUSER"), "REST-QUERY-STRING",
                          signature="f" * 64)}, model.WRONG_SIGNER),
-])
-def test_gate_refuses_with_the_reason(change: dict[str, Any], why: str) -> None:
-    gate = LinkGate(FakeLinks(RECORD), lambda: 0)
-    assert _reason(lambda: _check(gate, **change)) == why
+]
+
+
+@pytest.mark.parametrize("change, why", REFUSALS)
+def test_gate_refuses_a_limited_link_with_the_reason_and_spends_no_use(
+        meta: Any, change: dict[str, Any], why: str) -> None:
+    gate = LinkGate(meta, lambda: 0)
+    assert _reason(lambda: _admit(gate, meta, _check(gate, **change))) == why
+    assert meta.get_link(LINK_ID).uses == 0
+    _admit(gate, meta, _check(gate))  # the one use is still there
+
+
+@pytest.mark.parametrize("change, why", REFUSALS)
+def test_gate_holds_an_unlimited_link_and_refuses_from_memory(
+        meta: Any, change: dict[str, Any], why: str) -> None:
+    gate = LinkGate(meta, lambda: 0)
+    first = _check(gate, link_id=UNLIMITED.link_id)
+    assert isinstance(first, LinkRequest)  # not held yet: judged in the store
+    _admit(gate, meta, first)
+    meta.close()  # from now on the gate answers alone
+    assert _check(gate, link_id=UNLIMITED.link_id) == LinkTerms.of(UNLIMITED)
+    assert _reason(lambda: _check(gate, link_id=UNLIMITED.link_id, **change)) == why
+
+
+def test_gate_refuses_unknown_links(meta: Any) -> None:
+    gate = LinkGate(meta, lambda: 0)
+    unknown = _check(gate, link_id="lnk-zzzzzzzzzzzzzzzzzzzz")
+    assert _reason(lambda: _admit(gate, meta, unknown)) == model.UNKNOWN_LINK
+    # Not a link id at all: refused before any store is asked.
+    assert _reason(lambda: _check(gate, link_id="lnk-' OR 1=1 --")) == model.UNKNOWN_LINK
+
+
+def test_gate_judges_for_the_doctor_without_a_use(meta: Any) -> None:
+    gate = LinkGate(meta, lambda: 0)
+    record = meta.get_link(LINK_ID)
+    gate.judge(AUTH, QUERY, GOOD, "10.0.0.1", "PutObject", "bkt", "k", 1, record)
+    assert _reason(lambda: gate.judge(AUTH, QUERY, GOOD, "192.0.2.1", "PutObject", "bkt",
+                                      "k", 1, record)) == model.WRONG_ADDRESS
+    assert _reason(lambda: gate.judge(AUTH, QUERY, GOOD, "10.0.0.1", "PutObject", "bkt",
+                                      "k", 1, None)) == model.UNKNOWN_LINK
+    assert meta.get_link(LINK_ID).uses == 0
 
 
 def test_gate_reads_revocations_once_per_access_version() -> None:
-    store = FakeLinks(RECORD)
+    store = CountingReads()
     gate = LinkGate(store, lambda: 0)
     plain = AuthResult(root_principal("AKIDROOT"), "REST-QUERY-STRING", signature="e" * 64)
     for _ in range(3):
@@ -247,18 +295,7 @@ def test_gate_reads_revocations_once_per_access_version() -> None:
         model.REVOKED
 
 
-def test_gate_keeps_a_link_record_by_id_and_refuses_unknown_links() -> None:
-    store = FakeLinks(RECORD)
-    gate = LinkGate(store, lambda: 0)
-    _check(gate)
-    _check(gate)
-    assert store.reads == 2  # the revoked set once, the record once
-    unknown = {model.LINK_PARAMETER: "lnk-zzzzzzzzzzzzzzzzzzzz"}
-    assert _reason(lambda: gate.check_s3(AUTH, unknown, GOOD, "10.0.0.1", "PutObject", "bkt",
-                                         "k", 1)) == model.UNKNOWN_LINK
-
-
 def test_gate_leaves_header_signed_requests_alone() -> None:
-    gate = LinkGate(FakeLinks(RECORD), lambda: 0)
+    gate = LinkGate(CountingReads(), lambda: 0)
     header = AuthResult(root_principal("AKIDROOT"), "REST-HEADER", signature="f" * 64)
     assert gate.check_s3(header, QUERY, {}, "", "GetObject", "x", "y", 1) is None

@@ -1,6 +1,7 @@
 """The links' tables on SQLite and PostgreSQL (``links.store``): a use is
 one conditional UPDATE that never admits more than the limit, even from
-many threads at once; a revocation moves the access version (every node
+many threads at once; a request judged in its use's transaction
+(``admit_links``) spends a use only when the link's terms admit it; a revocation moves the access version (every node
 sees it next request) and a use does not; expired links and revocations
 are swept."""
 
@@ -15,6 +16,7 @@ import pytest
 
 from sealbox.links import model
 from sealbox.links.model import LinkRecord, Revocation
+from sealbox.links.terms import LinkRequest, LinkTerms
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -61,6 +63,52 @@ def test_concurrent_uses_never_pass_the_limit(store: Any) -> None:
         admitted.append(store.use_link(link_id))
 
     threads = [threading.Thread(target=use) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert admitted.count(True) == 5 and store.get_link(link_id).uses == 5
+
+
+def _asked(link_id: str, client_ip: str = "10.1.2.3", key: str = "k") -> LinkRequest:
+    return LinkRequest(link_id, "AKID", "GetObject", "b", key, None, client_ip, {})
+
+
+def test_a_request_is_judged_in_its_uses_transaction(store: Any) -> None:
+    limited, unlimited = model.new_link_id(), model.new_link_id()
+    store.insert_link(_link(limited, max_uses=2))
+    store.insert_link(_link(unlimited, max_uses=None))
+    terms = LinkTerms("AKID", "GET", "b", "k", None, ("10.0.0.0/8",), None, None, 2)
+    verdicts = store.admit_links([
+        _asked(limited, client_ip="192.0.2.1"),  # refused by its terms: no use spent
+        _asked(limited, key="other"),
+        _asked(limited), _asked(limited), _asked(limited),  # two uses, then used up
+        _asked(limited, client_ip="192.0.2.1"),  # used up, but its terms speak first
+        _asked(unlimited), _asked(unlimited),
+        _asked("lnk-zzzzzzzzzzzzzzzzzzzz"),
+    ])
+    assert verdicts == [
+        (terms, model.WRONG_ADDRESS), (terms, model.WRONG_OPERATION),
+        (terms, None), (terms, None), (terms, model.USED_UP), (terms, model.WRONG_ADDRESS),
+        (terms._replace(max_uses=None), None), (terms._replace(max_uses=None), None),
+        (None, model.UNKNOWN_LINK),
+    ]
+    assert store.get_link(limited).uses == 2
+    assert store.get_link(unlimited).uses == 0  # an unlimited link is never counted
+
+
+def test_concurrent_batches_never_pass_the_limit(store: Any) -> None:
+    link_id = model.new_link_id()
+    store.insert_link(_link(link_id, max_uses=5))
+    admitted: list[bool] = []
+    start = threading.Barrier(8)
+
+    def batch() -> None:
+        start.wait()
+        verdicts = store.admit_links([_asked(link_id)] * 3)
+        admitted.extend(refused is None for _, refused in verdicts)
+
+    threads = [threading.Thread(target=batch) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:

@@ -126,6 +126,24 @@ def test_canonical_query_of_a_canonical_query_is_the_decoded_and_reencoded_one(r
                                                  exclude=exclude))
 
 
+@pytest.mark.parametrize("escape", [f"{byte:02X}" for byte in range(256)]
+                         + [f"{byte:02x}" for byte in range(256)] + ["", "2", "2G", "G2"])
+def test_every_escape_is_taken_as_canonical_only_when_uriencode_writes_it(escape: str) -> None:
+    # The fast path's one search must agree with UriEncode on every byte:
+    # upper-case hex of a byte it escapes is kept, anything else is decoded.
+    for raw in (f"k=%{escape}", f"k=%{escape}&z=1", f"%{escape}=v"):
+        pieces = canonical._canonical_pieces(raw)
+        assert (pieces is not None) == (escape in canonical._KEPT_ESCAPES), raw
+        assert canonical.canonical_query(raw) == canonical.canonical_query_from_pairs(
+            canonical.parse_query_bytes(raw))
+
+
+def test_a_second_equals_sign_in_a_value_is_not_canonical() -> None:
+    assert canonical._canonical_pieces("a=b=c&d=e") is None
+    assert canonical._canonical_pieces("a=b&c=d&e") == [("a", "b"), ("c", "d"), ("e", "")]
+    assert canonical.canonical_query("a=b=c") == "a=b%3Dc"
+
+
 def test_parse_query_reads_plus_as_space_and_keeps_order() -> None:
     assert canonical.parse_query("b=a+b&a=%2B&c") == (("b", "a b"), ("a", "+"), ("c", ""))
 

@@ -43,3 +43,27 @@ def test_signatures_are_compared_exactly() -> None:
     assert not keys.signatures_match(sig, sig.upper())
     assert not keys.signatures_match(sig, sig[:-1])
     assert not keys.signatures_match(sig, sig + "\udcff")
+
+
+def test_a_credential_holds_its_keys_and_a_new_secret_gets_its_own() -> None:
+    from sealbox.auth.principal import Credential, root_principal
+
+    old = Credential("AKID", SECRET, root_principal("AKID"))
+    key = keys.credential_signing_key(old, "20130524", "us-east-1", "s3")
+    assert key == keys.signing_key(SECRET, "20130524", "us-east-1", "s3")
+    assert keys.credential_signing_key(old, "20130524", "us-east-1", "s3") is key  # held
+    # The same access key with its secret rotated: another credential, another key.
+    rotated = Credential("AKID", SECRET + "x", root_principal("AKID"))
+    assert rotated == Credential("AKID", SECRET + "x", root_principal("AKID"))  # held keys aside
+    assert keys.credential_signing_key(rotated, "20130524", "us-east-1", "s3") == \
+        keys.signing_key(SECRET + "x", "20130524", "us-east-1", "s3") != key
+    assert "signing_keys" not in repr(old) and SECRET not in repr(old)
+
+
+def test_a_credential_holds_a_bounded_number_of_keys() -> None:
+    from sealbox.auth.principal import Credential, root_principal
+
+    credential = Credential("AKID", SECRET, root_principal("AKID"))
+    for day in range(40):
+        keys.credential_signing_key(credential, f"201305{day:02d}", "us-east-1", "s3")
+    assert 0 < len(credential.signing_keys) <= keys._HELD_PER_CREDENTIAL

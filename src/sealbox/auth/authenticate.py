@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sealbox.auth import sigv2
@@ -41,7 +42,7 @@ _V2_QUERY_NAMES = ("Signature", "AWSAccessKeyId")
 @lru_cache(maxsize=256)
 def _names(raw_query: str) -> frozenset[str]:
     """The parameter names of a query (cached: a link's query repeats)."""
-    return frozenset(name for name, _ in canonical.parse_query(raw_query))
+    return frozenset(map(itemgetter(0), canonical.parse_query(raw_query)))
 
 
 def authenticate(

@@ -75,12 +75,19 @@ def root_principal(access_key: str, account: str = ACCOUNT_ID) -> Principal:
 
 @dataclass(frozen=True)
 class Credential:
-    """An access key pair. The secret never appears in a repr or a log."""
+    """An access key pair. The secret never appears in a repr or a log.
+
+    ``signing_keys`` holds the SigV4 keys derived from this secret
+    (``auth.sigv4.keys.credential_signing_key``): a credential is kept per
+    access version (``api/common/access_gate``), so a new URL's signature
+    finds its key with one dict lookup, not a hash of the secret."""
 
     access_key: str
     secret_key: str = field(repr=False)
     principal: Principal
     active: bool = True
+    signing_keys: dict[tuple[str, str, str], bytes] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

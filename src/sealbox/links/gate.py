@@ -7,11 +7,17 @@ Cost on a plain presigned GET: the revoked set is read once per access
 version (a trigger on ``revocations`` moves it, so every node sees a new
 revocation on its next request) and kept in memory; with no revocations a
 request pays a tuple compare and a dict lookup, with some one SHA-256 of
-its signature and a set lookup. A managed link's record is immutable but
-for its use count, so it is read once and kept by id; only a link with a
-use limit goes to the store per request (``use``, a conditional UPDATE,
-committed before the answer starts, in a batch with the uses that arrive
-together: ``links.uses``).
+its signature and a set lookup.
+
+A managed link's terms are immutable, so an unlimited link's are kept by
+id once read, and its requests are judged in memory. Every other link
+(one with a use limit, or one not yet held) is judged where its use is
+counted: ``check_s3`` hands back a ``LinkRequest`` and ``admit`` sends it
+to ``links.uses``, whose batch reads the terms inside its write
+transaction, judges, and counts a use only of an admitted request, all
+committed before the answer starts. So a one-time GET opens no read
+transaction of its own, and the use limit and the terms are judged on
+the same row.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from sealbox.auth.principal import AuthResult
 from sealbox.errors import S3Error
 from sealbox.links import model
 from sealbox.links.model import LinkRecord
+from sealbox.links.terms import LinkRequest, LinkTerms, refusal
 from sealbox.links.uses import UseBatches
 
-_RECORDS_MAX = 10_000
+_HELD_MAX = 10_000  # unlimited links' terms kept; all dropped when full
 
 
 def refuse(reason: str) -> S3Error:
@@ -34,23 +41,21 @@ def refuse(reason: str) -> S3Error:
 
 
 class LinkStore(Protocol):
-    """What the gate reads and writes (``links.store.LinkSqlMethods``)."""
+    """What the gate reads itself (``links.store.LinkSqlMethods``; links'
+    terms it reads through ``links.uses``)."""
 
     def revoked_fingerprints(self, now: int) -> frozenset[str]: ...
 
-    def get_link(self, link_id: str) -> LinkRecord | None: ...
-
-
 
 class LinkGate:
-    """Revoked signatures and managed-link records of one process, over a
+    """Revoked signatures and unlimited links' terms of one process, over a
     MetaStore with the links' methods (``links.store.LinkSqlMethods``)."""
 
     def __init__(self, meta: object, now: Callable[[], int]) -> None:
         self._meta: LinkStore = meta  # type: ignore[assignment]
         self._now = now
         self._revoked: tuple[int, frozenset[str]] = (-1, frozenset())
-        self._records: dict[str, LinkRecord] = {}
+        self._held: dict[str, LinkTerms] = {}  # unlimited links' terms, by id
 
     # -- revocations -------------------------------------------------------
     def revoked(self, version: int) -> frozenset[str]:
@@ -72,73 +77,61 @@ class LinkGate:
             raise refuse(model.REVOKED)
 
     # -- managed links -----------------------------------------------------
-    def record(self, link_id: str) -> LinkRecord | None:
-        """A link's record (its use count as first read), kept by id."""
-        found = self._records.get(link_id)
-        if found is not None:
-            return found
-        if not model.is_link_id(link_id):
-            return None
-        found = self._meta.get_link(link_id)
-        if found is not None:
-            if len(self._records) >= _RECORDS_MAX:
-                self._records.clear()
-            self._records[link_id] = found
-        return found
-
     def check_s3(self, auth: AuthResult, query: Mapping[str, str], headers: Mapping[str, str],
                  client_ip: str, operation: str, bucket: str | None, key: str | None,
-                 version: int) -> LinkRecord | None:
-        """Judge a request that passed authentication and access: refused
-        (``S3Error`` AccessDenied naming the reason) if its signature is
-        revoked or it breaks its managed link's terms; the link's record
-        when it has one (the caller counts the use: ``use``)."""
+                 version: int) -> LinkTerms | LinkRequest | None:
+        """Judge a request that passed authentication and access, as far as
+        memory allows: refused (``S3Error`` AccessDenied naming the reason)
+        if its signature is revoked or it breaks the terms of an unlimited
+        link held here, and then those terms; for any other managed link,
+        the ``LinkRequest`` that ``admit`` judges with the link's use; None
+        when the request came with no managed link."""
         if auth.auth_type != "REST-QUERY-STRING":
             return None  # only URLs are links; a signed header is made per request
         self.check_revoked(auth.signature, version)
         link_id = query.get(model.LINK_PARAMETER)
         if link_id is None:
             return None
-        record = self.record(link_id)
-        if record is None:
-            raise refuse(model.UNKNOWN_LINK)
-        if auth.principal.access_key != record.access_key:
-            raise refuse(model.WRONG_SIGNER)
-        if operation != record.operation or bucket != record.bucket or key != record.key:
-            raise refuse(model.WRONG_OPERATION)
-        if query.get("versionId") != record.version_id:
-            # A link to one version reads no other; a link to the key reads
-            # its current version only, never an older one by name.
-            raise refuse(model.WRONG_VERSION)
-        if not model.address_in(client_ip, record.bind):
-            raise refuse(model.WRONG_ADDRESS)
-        if record.method == "PUT":
-            _check_upload(record, headers)
-        return record
+        access_key = auth.principal.access_key
+        terms = self._held.get(link_id)
+        if terms is None:
+            if not model.is_link_id(link_id):
+                raise refuse(model.UNKNOWN_LINK)
+            return LinkRequest(link_id, access_key, operation, bucket, key,
+                               query.get("versionId"), client_ip, headers)
+        refused = refusal(terms, access_key, operation, bucket, key, query.get("versionId"),
+                          client_ip, headers)
+        if refused is not None:
+            raise refuse(refused)
+        return terms
 
-    async def use(self, record: LinkRecord, batches: UseBatches) -> None:
-        """Count one use of a link with a limit, committed when this returns
-        (in ``batches``, with the uses that arrive together);
-        ``refuse(USED_UP)`` when none is left."""
-        if record.max_uses is None:
-            return
-        if not await batches.use(record.link_id):
-            raise refuse(model.USED_UP)
+    async def admit(self, request: LinkRequest, batches: UseBatches) -> LinkTerms:
+        """Judge ``request`` by its link's terms as stored, and count its use
+        if the link has a limit, in ``batches`` (committed when this
+        returns); the terms, or ``refuse`` with the reason (the terms',
+        or ``USED_UP``). An unlimited link's terms are held from then on."""
+        terms, refused = await batches.use(request)
+        if refused is not None:
+            raise refuse(refused)
+        assert terms is not None  # admitted: its row was read
+        if terms.max_uses is None:
+            held = self._held
+            if len(held) >= _HELD_MAX:
+                held.clear()
+            held[request.link_id] = terms
+        return terms
 
-
-def _check_upload(record: LinkRecord, headers: Mapping[str, str]) -> None:
-    if record.content_type is not None:
-        sent = headers.get("content-type", "")
-        if sent.split(";", 1)[0].strip().lower() != record.content_type.split(";", 1)[0].lower():
-            raise refuse(model.WRONG_CONTENT_TYPE.format(expected=record.content_type))
-    if record.max_size is not None:
-        # aws-chunked bodies declare their decoded size apart from the framing.
-        declared = headers.get("x-amz-decoded-content-length", headers.get("content-length"))
-        if declared is None:
-            raise refuse(model.NO_LENGTH)
-        try:
-            size = int(declared)
-        except ValueError:
-            raise refuse(model.NO_LENGTH) from None
-        if size > record.max_size:
-            raise refuse(model.TOO_LARGE.format(max_size=record.max_size))
+    def judge(self, auth: AuthResult, query: Mapping[str, str], headers: Mapping[str, str],
+              client_ip: str, operation: str, bucket: str | None, key: str | None,
+              version: int, record: LinkRecord | None) -> None:
+        """``check_s3`` without counting a use (the signature doctor's): a
+        link not held here is judged against ``record``, as the caller read
+        it from the store (None: no such link). The use limit is not judged:
+        the doctor compares the record's uses with its limit itself."""
+        found = self.check_s3(auth, query, headers, client_ip, operation, bucket, key, version)
+        if isinstance(found, LinkRequest):
+            if record is None:
+                raise refuse(model.UNKNOWN_LINK)
+            refused = refusal(LinkTerms.of(record), *found[1:])
+            if refused is not None:
+                raise refuse(refused)

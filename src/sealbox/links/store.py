@@ -3,8 +3,12 @@ version"; ``store/sql/schema.py``), written once for
 SQLite and PostgreSQL: a mixin of both MetaStores, over their ``_read()``,
 ``_write()`` and dialect ``_d``, as ``store/sql/edge.py`` is.
 
-A use is one conditional UPDATE (``uses < max_uses``), atomic on either
-database: SQLite's writers hold the one write lock (``BEGIN IMMEDIATE``,
+A request through a link the gate does not hold (every link with a use
+limit, and an unlimited one first seen) is judged where its use is
+counted: ``admit_links`` reads the link's terms inside the write
+transaction, judges the request (``links.terms``), and counts a use only
+when they admit it. A use is one conditional UPDATE (``uses < max_uses``),
+atomic on either database: SQLite's writers hold the one write lock (``BEGIN IMMEDIATE``,
 across processes too), PostgreSQL's UPDATE re-checks its WHERE on the row
 it locks, so N concurrent uses of an N-use link all succeed and the next
 fails, on every node sharing the store. It commits before the answer
@@ -14,11 +18,18 @@ uploads that arrive together: ``sqlite_group``; PostgreSQL's commit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sealbox.links.model import LinkRecord, Revocation
+from sealbox.links.model import UNKNOWN_LINK, USED_UP, LinkRecord, Revocation
+from sealbox.links.terms import (
+    TERMS_COLUMNS,
+    LinkRequest,
+    LinkTerms,
+    Verdict,
+    request_refusal,
+)
 from sealbox.store.sql.dialect import Dialect
 
 _COLS = ("l.link_id, l.access_key, l.signer, l.bucket, l.key, l.method, l.created, l.expires, "
@@ -28,6 +39,32 @@ _FROM = "links l LEFT JOIN revocations r ON r.fingerprint = l.fingerprint"
 _MAX_LISTED = 1000
 # One use: the row's own check, so concurrent uses never pass the limit.
 USE_LINK_SQL = "UPDATE links SET uses = uses + 1 WHERE link_id = ? AND uses < max_uses"
+# A link's terms, without the revocations' join: a revoked link is refused
+# by its signature's fingerprint before it gets here (links.gate).
+# (One ``UPDATE … RETURNING`` in place of both was measured slower on
+# SQLite: 13.5 against 11.7 µs a request in a batch of 32.)
+TERMS_SQL = f"SELECT {TERMS_COLUMNS} FROM links WHERE link_id = ?"
+
+
+def admit(c: Any, q: Callable[[str], str], asked: Sequence[LinkRequest]) -> list[Verdict]:
+    """Judge each request against its link's terms read on ``c`` (inside a
+    write transaction; ``q`` renders a statement for its database) and
+    count a use of each admitted one with a limit, in order: two requests
+    through one link in a batch count as two. Nothing but an admitted
+    request's use is written."""
+    verdicts: list[Verdict] = []
+    for request in asked:
+        row = c.execute(q(TERMS_SQL), (request.link_id,)).fetchone()
+        if row is None:
+            verdicts.append((None, UNKNOWN_LINK))
+            continue
+        terms = LinkTerms.from_row(row)
+        refused = request_refusal(terms, request)
+        if (refused is None and terms.max_uses is not None
+                and not c.execute(q(USE_LINK_SQL), (request.link_id,)).rowcount):
+            refused = USED_UP  # the terms speak first, then the use limit
+        verdicts.append((terms, refused))
+    return verdicts
 
 
 def _record(row: Sequence[Any]) -> LinkRecord:
@@ -88,10 +125,12 @@ class LinkSqlMethods:
             done = c.execute(self._d.q(USE_LINK_SQL), (link_id,)).rowcount
         return bool(done)
 
-    def use_links(self, link_ids: Sequence[str]) -> list[bool]:
-        """``use_link`` of each, in order, in one transaction (``links.uses``)."""
+    def admit_links(self, asked: Sequence[LinkRequest]) -> list[Verdict]:
+        """Each request judged by its link's terms, and a use of each admitted
+        one with a limit counted, in one transaction committed (durable)
+        before this returns (``links.uses`` hands it a batch)."""
         with self._write() as c:
-            return [bool(c.execute(self._d.q(USE_LINK_SQL), (i,)).rowcount) for i in link_ids]
+            return admit(c, self._d.q, asked)
 
     def revoke(self, revocation: Revocation) -> Revocation:
         """Refuse a signature until its expiry; revoking twice keeps the first."""

@@ -1,7 +1,12 @@
-"""Counting the uses of links with a limit, batched on the event loop.
+"""Admitting requests through managed links, batched on the event loop.
 
-A use commits before its answer starts (``links.store``). Handed to the
-executor one by one, each use held a thread of its own in the store's
+Every request through a link with a use limit, and through an unlimited
+link the gate does not yet hold, is judged inside the transaction that
+counts its use (``links.store.admit_links``: the link's terms read there,
+a use counted only when they admit the request), so it pays no read
+transaction of its own. A use commits before its answer starts.
+
+Handed to the executor one by one, each use held a thread of its own in the store's
 group commit, and every commit woke all of them: under a burst of
 one-time links the threads' wake-ups and the executor hops cost the
 event loop more than the requests themselves (measured: about 650 µs of
@@ -23,30 +28,33 @@ import copy
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-MAX_BATCH = 512  # uses in one transaction: bounds how long the write lock is held
+from sealbox.links.terms import LinkRequest, Verdict
+
+MAX_BATCH = 512  # requests in one transaction: bounds how long the write lock is held
 
 
 class UseStore(Protocol):
-    def use_links(self, link_ids: Sequence[str]) -> list[bool]: ...
+    def admit_links(self, asked: Sequence[LinkRequest]) -> list[Verdict]: ...
 
 
-Run = Callable[[Callable[[list[str]], list[bool]], list[str]], Awaitable[list[bool]]]
+Run = Callable[[Callable[[list[LinkRequest]], list[Verdict]], list[LinkRequest]],
+               Awaitable[list[Verdict]]]
 
 
 class UseBatches:
-    """Uses of links, committed in batches: ``await use(link_id)`` is True
-    once the use is committed, False when the link was used up."""
+    """Requests through links, judged and counted in batches: ``await
+    use(request)`` is the request's verdict once its batch has committed."""
 
     def __init__(self, store: UseStore, run: Run) -> None:
         self._store = store
         self._run = run  # the executor (Services.run): store work off the loop
-        self._waiting: list[tuple[str, asyncio.Future[bool]]] = []
+        self._waiting: list[tuple[LinkRequest, asyncio.Future[Verdict]]] = []
         self._committing = False
         self._task: asyncio.Future[None] | None = None
 
-    async def use(self, link_id: str) -> bool:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((link_id, future))
+    async def use(self, request: LinkRequest) -> Verdict:
+        future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
         if not self._committing:
             self._committing = True
             # Held: the loop keeps only a weak reference to a task.
@@ -60,7 +68,7 @@ class UseBatches:
             while self._waiting:
                 batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 try:
-                    admitted = await self._run(self._store.use_links, [i for i, _ in batch])
+                    verdicts = await self._run(self._store.admit_links, [r for r, _ in batch])
                 except BaseException as error:  # noqa: BLE001 - every use in the batch failed
                     for _, future in batch:
                         if not future.done():  # one instance each: each is raised apart
@@ -68,8 +76,8 @@ class UseBatches:
                     if not isinstance(error, Exception):
                         raise
                     continue
-                for (_, future), ok in zip(batch, admitted, strict=True):
+                for (_, future), verdict in zip(batch, verdicts, strict=True):
                     if not future.done():  # its request may have been cancelled
-                        future.set_result(ok)
+                        future.set_result(verdict)
         finally:
             self._committing = False

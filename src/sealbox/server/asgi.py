@@ -46,7 +46,8 @@ from sealbox.edge.serve import Edge
 from sealbox.errors import S3Error
 from sealbox.lifecycle.worker import LifecycleWorker
 from sealbox.links.gate import LinkGate
-from sealbox.links.model import LINK_PARAMETER, LinkRecord, refusal_code
+from sealbox.links.model import LINK_PARAMETER, refusal_code
+from sealbox.links.terms import LinkRequest, LinkTerms
 from sealbox.links.uses import UseBatches
 from sealbox.logs.delivery import LogDelivery
 from sealbox.metrics import Counters
@@ -102,7 +103,9 @@ class S3Target:
 
     endpoint: Endpoint
     auth: AuthResult
-    link: LinkRecord | None = None  # a managed link's record (sealbox.links)
+    # A managed link's terms, already judged (an unlimited link the gate
+    # holds), or the request its use's batch judges (sealbox.links.gate).
+    link: LinkTerms | LinkRequest | None = None
     version: int | None = None  # the access version it was judged at
 
 
@@ -414,9 +417,9 @@ class SealboxApp:
                           access_version=target.version)
         link = target.link
         if link is not None:
-            if link.max_uses is not None:
-                # One use, committed before the handler starts the answer.
-                await self.links.use(link, self.link_uses)
+            if isinstance(link, LinkRequest):
+                # Judged with its use, committed before the handler starts the answer.
+                link = await self.links.admit(link, self.link_uses)
             context.max_body = link.max_size
         response = await handler(context)
         if request.method == "HEAD":

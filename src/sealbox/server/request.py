@@ -20,9 +20,12 @@ def _first_values(raw_query: str) -> tuple[tuple[str, str], ...]:
     """Each name's first value, read the way signature checking reads the
     query ("+" is a space, as AWS reads it), so what is executed is what was
     signed. Cached per text: a link's query repeats with the link."""
-    query: dict[str, str] = {}
-    for name, value in parse_query(raw_query):
-        query.setdefault(name, value)
+    pairs = parse_query(raw_query)
+    query = dict(pairs)
+    if len(query) != len(pairs):  # a name repeated: its first value, not its last
+        query = {}
+        for name, value in pairs:
+            query.setdefault(name, value)
     return tuple(query.items())
 
 

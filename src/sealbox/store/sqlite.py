@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from sealbox.links.store import USE_LINK_SQL, LinkSqlMethods
+from sealbox.links.store import USE_LINK_SQL, LinkSqlMethods, admit
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.exclusive import file_lock
 from sealbox.store.forks import reset_in_child
@@ -73,6 +73,7 @@ from sealbox.store.sqlite_group import GroupCommit
 from sealbox.store.sqlite_watch import CommitWatch
 
 if TYPE_CHECKING:
+    from sealbox.links.terms import LinkRequest, Verdict
     from sealbox.store.secrets import SecretCipher
 
 _ROWS = SQLITE_ROWS
@@ -392,10 +393,11 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, Edg
         arrive together share one fsync, and each is durable on return."""
         return bool(self._group.run(lambda c: c.execute(USE_LINK_SQL, (link_id,)).rowcount))
 
-    def use_links(self, link_ids: Sequence[str]) -> list[bool]:
-        """``use_link`` of each, in order, in one group commit."""
-        return self._group.run(
-            lambda c: [bool(c.execute(USE_LINK_SQL, (i,)).rowcount) for i in link_ids])
+    def admit_links(self, asked: Sequence[LinkRequest]) -> list[Verdict]:
+        """``LinkSqlMethods.admit_links`` in one group commit: the batch's terms
+        read under the write lock its uses take anyway, so no read
+        transaction of its own (~21 µs of WAL-index locking apiece)."""
+        return self._group.run(lambda c: admit(c, _DIALECT.q, asked))
 
     def access_version(self) -> int:
         token = self._watch.token()

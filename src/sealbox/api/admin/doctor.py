@@ -43,7 +43,7 @@ from sealbox.doctor import cloudfront, links, sigv2, sigv4
 from sealbox.doctor.model import Cause, Diagnosis, NotAUrl, Seen, Server, from_url
 from sealbox.doctor.model import invalid as bad
 from sealbox.errors import S3Error
-from sealbox.links.model import LINK_PARAMETER
+from sealbox.links.model import LINK_PARAMETER, is_link_id
 from sealbox.server.request import Request
 
 MEMBERS = DOCTOR_BODY
@@ -299,18 +299,14 @@ async def _admitted(services: Services, seen: Seen, server: Server, version: int
         return Diagnosis((), kind)
     record = None
     link_id = query.get(LINK_PARAMETER)
+    if link_id is not None and is_link_id(link_id):
+        # From the store, with its use count now (the gate holds only terms).
+        record = await services.run(services.meta.get_link, link_id)  # type: ignore[attr-defined]
     try:
-        await services.run(link_gate.check_s3, auth, query, request.headers,
+        await services.run(link_gate.judge, auth, query, request.headers,
                            seen.client_ip or "", endpoint.operation, endpoint.bucket,
-                           endpoint.key, version)
-        if link_id is not None:
-            record = await services.run(link_gate.record, link_id)
-            if record is not None:
-                # The gate keeps the use count as first read: ask the store.
-                record = await services.run(services.meta.get_link, link_id)  # type: ignore[attr-defined]
+                           endpoint.key, version, record)
     except S3Error as error:
-        if link_id is not None:
-            record = await services.run(link_gate.record, link_id)
         return bad(kind, links.refusal_cause(error.message, seen.client_ip, record))
     used = links.used_up(record) if record is not None else None
     return bad(kind, used) if used is not None else Diagnosis((), kind)

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from urllib.parse import quote_from_bytes, unquote_to_bytes
@@ -94,6 +95,11 @@ def _decode_query_text(part: str) -> str:
     """``_decode_query_part`` as text; an ASCII part with nothing to decode is itself."""
     if "%" not in part and "+" not in part and part.isascii():
         return part
+    return _decode_escaped_text(part)
+
+
+@lru_cache(maxsize=256)  # X-Amz-Credential's value is the same in a signer's every URL of a day
+def _decode_escaped_text(part: str) -> str:
     return _decode_query_part(part).decode("utf-8", "surrogateescape")
 
 
@@ -116,6 +122,14 @@ def parse_query_bytes(raw_query: str) -> tuple[tuple[bytes, bytes], ...]:
     return tuple(pairs)
 
 
+@lru_cache(maxsize=64)  # parse_query and then _canonical_pieces split a new URL's query
+def _raw_pairs(raw_query: str) -> tuple[tuple[str, str], ...]:
+    """Each ``(name, value)`` of a query as sent, nothing decoded; empty
+    pieces between ``&`` skipped. (name, "=", value)[::2] is (name, value):
+    no call per parameter."""
+    return tuple([piece.partition("=")[::2] for piece in raw_query.split("&") if piece])
+
+
 @lru_cache(maxsize=256)
 def parse_query(raw_query: str) -> tuple[tuple[str, str], ...]:
     """``parse_query_bytes`` as text (UTF-8, undecodable bytes kept as surrogates).
@@ -123,12 +137,21 @@ def parse_query(raw_query: str) -> tuple[tuple[str, str], ...]:
     This is the one reading of a query the whole server should share, so that
     what was signed is what is executed.
     """
-    pairs = []
-    for piece in raw_query.split("&"):
-        if not piece:
-            continue
-        name, _, value = piece.partition("=")
-        pairs.append((_decode_query_text(name), _decode_query_text(value)))
+    if "+" in raw_query or not raw_query.isascii():
+        decoded = []
+        for piece in raw_query.split("&"):
+            if piece:
+                name, _, value = piece.partition("=")
+                decoded.append((_decode_query_text(name), _decode_query_text(value)))
+        return tuple(decoded)
+    # The usual query (every SDK's presigned URL, every link): ASCII, no "+",
+    # so only a part with a "%" has anything to decode; read in one pass
+    # with no call per part, since a new URL's query is read in full.
+    pairs = list(_raw_pairs(raw_query))
+    if "%" in raw_query:
+        for index, (name, value) in enumerate(pairs):
+            if "%" in name or "%" in value:
+                pairs[index] = (_decode_query_text(name), _decode_query_text(value))
     return tuple(pairs)
 
 
@@ -143,29 +166,23 @@ _CANONICAL_CHARACTERS = re.compile(r"[A-Za-z0-9\-_.~&=%]*")
 _KEPT_ESCAPES = frozenset(
     f"{byte:02X}" for byte in range(256) if quote_from_bytes(bytes([byte]), safe="") != chr(byte)
 )
+# What keeps a query of those characters from being canonical: a "%" not
+# followed by the upper-case hex of a byte UriEncode escapes (lower-case
+# hex, an escaped unreserved byte -- ``2D 2E 30-39 41-5A 5F 61-7A 7E``, the
+# complement of ``_KEPT_ESCAPES``, which a test holds it to -- or a stray
+# "%"), or a second "=" in one parameter (a value's own, encoded as %3D).
+# One search in C instead of a loop per escape and per parameter; linear
+# (``[^&]*`` stops at the parameter's end).
+_NOT_CANONICAL = re.compile(
+    r"%(?![0-9A-F]{2})|%(?:2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F]|7[0-9AE])|=[^&]*=")
 
 
 def _canonical_pieces(raw_query: str) -> list[tuple[str, str]] | None:
     """Each ``(name, value)`` of a query already in canonical form, in wire
     order; None for any other query (it is then decoded and re-encoded)."""
-    if not _CANONICAL_CHARACTERS.fullmatch(raw_query):
+    if not _CANONICAL_CHARACTERS.fullmatch(raw_query) or _NOT_CANONICAL.search(raw_query):
         return None
-    if "%" in raw_query:
-        # Lower-case hex, an escaped unreserved byte or a stray % would be
-        # re-encoded differently; "%" at the end leaves "" (not kept).
-        escapes = raw_query.split("%")
-        for index in range(1, len(escapes)):
-            if escapes[index][:2] not in _KEPT_ESCAPES:
-                return None
-    pairs = []
-    for piece in raw_query.split("&"):
-        if not piece:
-            continue
-        name, _, value = piece.partition("=")
-        if "=" in value:  # a second "=" is a value's own, encoded as %3D
-            return None
-        pairs.append((name, value))
-    return pairs
+    return list(_raw_pairs(raw_query))
 
 
 def canonical_query(raw_query: str, *, exclude: Iterable[str] = ()) -> str:
@@ -174,12 +191,15 @@ def canonical_query(raw_query: str, *, exclude: Iterable[str] = ()) -> str:
     pairs = _canonical_pieces(raw_query)
     if pairs is None:
         return canonical_query_from_pairs(parse_query_bytes(raw_query), exclude=exclude)
-    if exclude:
-        # Compared encoded: UriEncode is one-to-one, so the same names match.
-        skip = {uri_encode(_to_bytes(name), encode_slash=True) for name in exclude}
-        pairs = [pair for pair in pairs if pair[0] not in skip]
     pairs.sort()
-    return "&".join([f"{name}={value}" for name, value in pairs])
+    for name in exclude:
+        # Compared encoded: UriEncode is one-to-one, so the same names match.
+        # Found by bisection in the sorted pairs, not by a pass over them.
+        encoded = uri_encode(_to_bytes(name), encode_slash=True)
+        at = bisect_left(pairs, (encoded,))
+        while at < len(pairs) and pairs[at][0] == encoded:
+            del pairs[at]
+    return "&".join(map("=".join, pairs))
 
 
 def canonical_query_from_pairs(

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sealbox.auth.principal import Credential
 
 TERMINATOR = "aws4_request"
 _CACHE_SIZE = 4096
+_HELD_PER_CREDENTIAL = 8  # days × regions × services one secret signs for at once
 
 
 def _hmac(key: bytes, message: str) -> bytes:
@@ -50,6 +54,23 @@ def signing_key(secret: str, date: str, region: str, service: str = "s3") -> byt
             break
     _cache[cache_key] = derived
     return derived
+
+
+def credential_signing_key(credential: Credential, date: str, region: str,
+                           service: str = "s3") -> bytes:
+    """``signing_key`` of ``credential``'s secret, held on the credential
+    itself: the verifier's path for every new signature. Found by the
+    credential, not by a digest of the secret (a SHA-256 per request), and
+    no secret is kept beyond the credential that holds it anyway."""
+    held = credential.signing_keys
+    scope = (date, region, service)
+    found = held.get(scope)
+    if found is None:
+        found = signing_key(credential.secret_key, date, region, service)
+        if len(held) >= _HELD_PER_CREDENTIAL:
+            held.clear()  # another thread may hold it too: a race costs a derivation
+        held[scope] = found
+    return found
 
 
 def clear_cache() -> None:

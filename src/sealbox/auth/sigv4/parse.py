@@ -9,9 +9,10 @@ that measured s3.us-east-1.amazonaws.com); each constant says which.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 
 from sealbox.errors import S3Error
 from sealbox.http import dates as http_dates
@@ -99,7 +100,7 @@ class CredentialScope:
     service: str
     terminator: str
 
-    @property
+    @cached_property  # a presigned URL's scope is parsed once a day per key (verify._query_scope)
     def scope(self) -> str:
         """The scope line of the string to sign (everything after the access key)."""
         return f"{self.date}/{self.region}/{self.service}/{self.terminator}"
@@ -273,11 +274,15 @@ def _parse_expires(text: str) -> int:
     return value
 
 
-def presigned_query(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+def presigned_query(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
     """The first value of each parameter of a presigned URL's query, refusing
     a repeated authentication parameter (``AUTH_QUERY_PARAMETERS``) with
     ``AuthorizationQueryParametersError``."""
-    first: dict[str, str] = {}
+    first = dict(pairs)
+    if len(first) == len(pairs) and not (
+            "X-Amz-Content-Sha256" in first and "X-Amz-Content-SHA256" in first):
+        return first  # no name repeated, nor one parameter under its two spellings
+    first = {}
     seen: set[str] = set()
     for name, value in pairs:
         auth_name = AUTH_QUERY_PARAMETERS.get(name)

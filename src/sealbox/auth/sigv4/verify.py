@@ -17,7 +17,7 @@ The clock (``now``) and the key table (``lookup``) are parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -227,13 +227,23 @@ def _must_be_signed(name: str) -> bool:
     # S3 refuses Host, Content-MD5 and every x-amz-* header but
     # x-amz-content-sha256 when they are sent and not signed; other headers
     # (Content-Type, Range, Date, If-*, …) may go unsigned.
-    if name in ("host", "content-md5"):
+    if name == "host" or name == "content-md5":
         return True
     return name.startswith("x-amz-") and name != "x-amz-content-sha256"
 
 
-def check_headers_signed(headers: Mapping[str, str], signed_headers: Iterable[str]) -> None:
-    """Refuse a request that sends a header S3 requires to be signed and leaves it out."""
+def check_headers_signed(headers: Mapping[str, str], signed_headers: Sequence[str]) -> None:
+    """Refuse a request that sends a header S3 requires to be signed and leaves it out.
+
+    ``headers`` has lower-case names (``RequestFacts``). The usual request
+    names each such header in ``signed_headers`` as sent, which one pass
+    finds (a presigned URL's ``host``); the lowered set, the names and their
+    order are built only when one is not found so."""
+    for name in headers:
+        if name not in signed_headers and _must_be_signed(name):
+            break
+    else:
+        return
     signed = {name.lower() for name in signed_headers}
     missing = sorted(name for name in headers if name not in signed and _must_be_signed(name))
     if missing:
@@ -286,8 +296,8 @@ def _verify_signature(facts: RequestFacts, credential: Credential, signed: _Sign
     string_to_sign = canonical.string_to_sign(
         signed.date_line, signed.scope.scope, canonical_request, signed.algorithm
     )
-    key = keys.signing_key(
-        credential.secret_key, signed.scope.date, signed.scope.region, signed.scope.service
+    key = keys.credential_signing_key(
+        credential, signed.scope.date, signed.scope.region, signed.scope.service
     )
     expected = keys.sign(key, string_to_sign)
     if not keys.signatures_match(expected, signed.signature):
