@@ -44,30 +44,12 @@ def test_a_link_reads_back_with_its_uses(store: Any) -> None:
     store.insert_link(_link(link_id))
     assert store.get_link(link_id) == _link(link_id)
     assert store.get_link("lnk-zzzzzzzzzzzzzzzzzzzz") is None
-    assert store.use_link(link_id) is True
+    assert store.admit_links([_asked(link_id)]) == [(LinkTerms.of(_link(link_id)), None)]
     assert store.get_link(link_id).uses == 1
     other = model.new_link_id()
     store.insert_link(_link(other, bucket="c"))
     assert [r.link_id for r in store.list_links("c")] == [other]
     assert {r.link_id for r in store.list_links()} == {link_id, other}
-
-
-def test_concurrent_uses_never_pass_the_limit(store: Any) -> None:
-    link_id = model.new_link_id()
-    store.insert_link(_link(link_id, max_uses=5))
-    admitted: list[bool] = []
-    start = threading.Barrier(16)
-
-    def use() -> None:
-        start.wait()
-        admitted.append(store.use_link(link_id))
-
-    threads = [threading.Thread(target=use) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert admitted.count(True) == 5 and store.get_link(link_id).uses == 5
 
 
 def _asked(link_id: str, client_ip: str = "10.1.2.3", key: str = "k") -> LinkRequest:
@@ -120,7 +102,7 @@ def test_a_revocation_moves_the_access_version_and_a_use_does_not(store: Any) ->
     link_id = model.new_link_id()
     store.insert_link(_link(link_id))
     before = store.access_version()
-    store.use_link(link_id)
+    store.admit_links([_asked(link_id)])
     assert store.access_version() == before
     first = store.revoke(Revocation(model.fingerprint(link_id), 2000, "link", link_id))
     assert store.access_version() > before

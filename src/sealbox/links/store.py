@@ -118,13 +118,6 @@ class LinkSqlMethods:
                 f"LIMIT {_MAX_LISTED}"), params).fetchall()
         return [_record(r) for r in rows]
 
-    def use_link(self, link_id: str) -> bool:
-        """Count one use of a link with a use limit; False when it is used up.
-        Committed (durable) when it returns True."""
-        with self._write() as c:
-            done = c.execute(self._d.q(USE_LINK_SQL), (link_id,)).rowcount
-        return bool(done)
-
     def admit_links(self, asked: Sequence[LinkRequest]) -> list[Verdict]:
         """Each request judged by its link's terms, and a use of each admitted
         one with a limit counted, in one transaction committed (durable)

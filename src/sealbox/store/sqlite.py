@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from sealbox.links.store import USE_LINK_SQL, LinkSqlMethods, admit
+from sealbox.links.store import LinkSqlMethods, admit
 from sealbox.store.access_version import READ_SQL as ACCESS_VERSION_SQL
 from sealbox.store.exclusive import file_lock
 from sealbox.store.forks import reset_in_child
@@ -387,11 +387,6 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, Edg
         return None if old is None else _part(old)
 
     _replace_object = staticmethod(_replace_object)  # complete_upload's write (sql/objects.py)
-
-    def use_link(self, link_id: str) -> bool:
-        """A managed link's use (links.store), in a group commit: uses that
-        arrive together share one fsync, and each is durable on return."""
-        return bool(self._group.run(lambda c: c.execute(USE_LINK_SQL, (link_id,)).rowcount))
 
     def admit_links(self, asked: Sequence[LinkRequest]) -> list[Verdict]:
         """``LinkSqlMethods.admit_links`` in one group commit: the batch's terms
