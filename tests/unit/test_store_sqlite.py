@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -787,3 +788,37 @@ def test_server_setting_round_trip_replace_and_delete(meta_store: MetaStore) -> 
     assert meta_store.get_server_setting("public-access-block") is None
     assert meta_store.get_server_setting("other") == "x"
 
+
+
+def _open_audit_store_when_told(path: str, start: Any, errors: Any) -> None:
+    from sealbox.store.sqlite_audit import SqliteAuditStore
+
+    start.wait()
+    try:
+        SqliteAuditStore(path).close()
+    except sqlite3.Error as error:  # reported to the test, which fails on it
+        errors.put(repr(error))
+
+
+def test_workers_opening_a_new_store_at_once_all_open_it(tmp_path: Path) -> None:
+    # --workers N on a new data dir: each worker opens the audit store as it
+    # starts. SQLite may refuse one of them "database is locked" at once
+    # (no busy wait where waiting could deadlock) as they set WAL: the worker
+    # died and was started again, its traceback in the log. (Before the fix,
+    # about 1 round in 10 failed here.)
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    errors = context.Queue()
+    for round_ in range(30):
+        path = str(tmp_path / f"audit-{round_}.db")
+        start = context.Event()
+        workers = [context.Process(target=_open_audit_store_when_told, args=(path, start, errors))
+                   for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        start.set()
+        for worker in workers:
+            worker.join(60)
+        assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+        assert errors.empty(), errors.get()

@@ -29,6 +29,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -207,8 +208,7 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, Edg
         reset_in_child(self, SqliteMetaStore._forget_connections)
         _create_private(self.path)
         conn = self._conn()
-        # WAL is a property of the file; setting it again is a no-op.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = self._set_wal(conn)
         if mode.lower() != "wal":
             raise RuntimeError(f"{self.path}: cannot use WAL journal mode (got {mode})")
         self._migrate(conn)
@@ -218,6 +218,21 @@ class SqliteMetaStore(SqlObjectMethods, SqlVersionMethods, SqlAccountsMixin, Edg
         self._unchanged: dict[object, tuple[bytes, object]] = {}
         # Object and part writes share commits (sqlite_group).
         self._group = GroupCommit(self._group_transaction)
+
+    def _set_wal(self, conn: sqlite3.Connection) -> str:
+        """The file's journal mode after asking for WAL (a property of the
+        file; asking again is a no-op). Processes opening a new file at
+        once (the workers starting) can be refused "database is locked"
+        at once: where waiting could deadlock, SQLite does not call the
+        busy handler. So ask again, within the busy timeout."""
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.005)
 
     def _group_transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         # The group's own connection, used by one leader at a time.
