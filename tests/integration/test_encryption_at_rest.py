@@ -454,19 +454,12 @@ def test_a_rotated_keyring_still_opens_old_objects_and_rotate_secrets_rewraps(
     def run(keys: str) -> RunningServer:
         return RunningServer(data_dir=tmp_path / "data", env={"SEALBOX_SECRET_KEY": keys})
 
-    def client(server: RunningServer) -> Any:
-        return boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
-                            aws_access_key_id=server.access_key,
-                            aws_secret_access_key=server.secret_key,
-                            config=Config(s3={"addressing_style": "path"},
-                                          retries={"max_attempts": 1}))
-
     with run(old) as server:
-        s3 = client(server)
+        s3 = make_client(server)
         s3.create_bucket(Bucket="rotated")
         s3.put_object(Bucket="rotated", Key="old", Body=data, **AES256)
     with run(f"{new},{old}") as server:  # NEW encrypts, OLD still opens
-        s3 = client(server)
+        s3 = make_client(server)
         assert s3.get_object(Bucket="rotated", Key="old")["Body"].read() == data
         s3.put_object(Bucket="rotated", Key="new", Body=b"under the new key", **AES256)
     before = {p: p.read_bytes() for p in (tmp_path / "data" / "objects").rglob("*")
@@ -488,6 +481,6 @@ def test_a_rotated_keyring_still_opens_old_objects_and_rotate_secrets_rewraps(
     assert swept.returncode == 0, swept.stderr
     assert json.loads(swept.stdout)["Removed"] == 0
     with run(new) as server:  # OLD dropped
-        s3 = client(server)
+        s3 = make_client(server)
         assert s3.get_object(Bucket="rotated", Key="old")["Body"].read() == data
         assert s3.get_object(Bucket="rotated", Key="new")["Body"].read() == b"under the new key"

@@ -17,13 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sealbox.store.secrets import new_key
 from sealbox.testing.server import RunningServer
+from tests.conftest import make_client
 from tests.integration.test_accounts import Keys, admin, client, new_account, new_user, root_keys
 
 CHUNK = 64 * 1024
@@ -288,15 +287,8 @@ def test_rotation_keeps_kms_objects_readable(tmp_path: Path) -> None:
     def run(keys: str) -> RunningServer:
         return RunningServer(data_dir=tmp_path / "data", env={"SEALBOX_SECRET_KEY": keys})
 
-    def s3_of(server: RunningServer) -> Any:
-        return boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
-                            aws_access_key_id=server.access_key,
-                            aws_secret_access_key=server.secret_key,
-                            config=Config(s3={"addressing_style": "path"},
-                                          retries={"max_attempts": 1}))
-
     with run(old) as server:
-        s3 = s3_of(server)
+        s3 = make_client(server)
         s3.create_bucket(Bucket="rotated")
         key = create_key(server)
         s3.put_object(Bucket="rotated", Key="k", Body=b"kms before", **kms(key["Arn"]))
@@ -307,7 +299,7 @@ def test_rotation_keeps_kms_objects_readable(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["KmsKeys"] == 1
     with run(new) as server:  # OLD dropped: the KMS key's material is under NEW
-        s3 = s3_of(server)
+        s3 = make_client(server)
         assert s3.get_object(Bucket="rotated", Key="k")["Body"].read() == b"kms before"
 
 
@@ -338,7 +330,6 @@ def test_managing_keys_takes_kms_actions_and_refusals_are_json(server: RunningSe
 
 
 def test_the_edge_refuses_sse_kms_objects(tmp_path: Path) -> None:
-    from tests.conftest import make_client
     from tests.integration.edge_site import make_site
 
     with RunningServer(data_dir=tmp_path / "data") as server:

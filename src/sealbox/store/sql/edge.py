@@ -29,7 +29,6 @@ caller references are unique per account (the schema's unique keys are
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -49,6 +48,7 @@ from sealbox.store.edge import (
     check_if_match,
     host_candidates,
 )
+from sealbox.store.sql.account_view import shared_copy
 from sealbox.store.sql.dialect import Dialect
 
 _PK_COLS = "id, name, encoded_key, comment, caller_reference, created, etag"
@@ -92,10 +92,7 @@ class EdgeSqlMethods:
     def edge_in_account(self, account: str) -> Any:
         """This store acting in ``account``'s edge configuration only: the
         same connections and caches (a shallow copy)."""
-        opened = getattr(self, "_get_pool", None)
-        if opened is not None:
-            opened()  # PostgreSQL's pool opens lazily: open it here, so the view shares it
-        view = copy.copy(self)
+        view = shared_copy(self)
         view._edge_account = account
         return view
 

@@ -8,7 +8,6 @@ dialect (``self._d``); the row locks are PostgreSQL's and empty on SQLite.
 
 from __future__ import annotations
 
-import copy
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,7 @@ from sealbox.store.identity_rules import (
     no_inline_policy,
     no_policy,
 )
+from sealbox.store.sql.account_view import shared_copy
 from sealbox.store.sql.dialect import Dialect
 from sealbox.store.sql.queries import ATTACHED_ONLY, POLICY_COLS
 
@@ -92,10 +92,7 @@ class SqlPolicyMixin(PolicyMethods):
         and root key looked up in that account only."""
         if account == self._account:
             return self
-        opened = getattr(self, "_get_pool", None)
-        if opened is not None:
-            opened()  # PostgreSQL's pool opens lazily: open it here, so the view shares it
-        view = copy.copy(self)
+        view = shared_copy(self)
         view._account = account
         return view
 
